@@ -1,0 +1,19 @@
+// `smoothlab train`: one label-smoothed training run into a run folder.
+#include "command.h"
+#include "train_options.h"
+
+namespace smoothlab::cli {
+namespace {
+
+const bool registered = register_command(
+    {"train", "train a classifier with label smoothing into a run folder", 10, [](CLI::App& sub) -> Runner {
+       auto args = std::make_shared<TrainArgs>();
+       add_train_options(sub, *args);
+       return [args] {
+         run_training(*args);
+         return 0;
+       };
+     }});
+
+}  // namespace
+}  // namespace smoothlab::cli

@@ -1,0 +1,97 @@
+#include "train_options.h"
+
+#include <iostream>
+
+#include <fmt/format.h>
+
+#include "command.h"
+#include "smoothlab/core/error.h"
+
+namespace smoothlab::cli {
+
+void add_train_options(CLI::App& sub, TrainArgs& a) {
+  auto& c = a.config;
+  sub.add_option("--data", c.data, "fashion-mnist | mnist:DIR | idx:DIR | cifar10:DIR | cifar100:DIR | npy:DIR")
+      ->capture_default_str();
+  sub.add_option("--val-size", c.val_size, "training examples held out for validation (stratified)")
+      ->capture_default_str();
+  sub.add_option("--split-seed", c.split_seed, "seed fixing the validation split")->capture_default_str();
+  sub.add_option("--limit-train", c.limit_train, "use only this many training examples (0: all)")->capture_default_str();
+  sub.add_option("--limit-test", c.limit_test, "use only the first this-many test examples (0: all)")
+      ->capture_default_str();
+  sub.add_flag("--no-augment", a.no_augment, "turn off random crop and horizontal flip");
+  sub.add_option("--crop-padding", c.crop_padding, "padding of the random crop")->capture_default_str();
+  sub.add_option("--model", c.model, "mlp | cnn | alexnet | resnet20 | resnet32 | resnet56 | resnet110")
+      ->capture_default_str();
+  sub.add_option("--smoothing", c.smoothing, "label smoothing ε in [0, 1): target (1−ε)·onehot + ε/K")
+      ->capture_default_str();
+  sub.add_option("--loss-impl", c.loss_impl, "fused | libtorch (LibTorch's composite, for comparison)")
+      ->capture_default_str();
+  sub.add_option("--epochs", c.epochs)->capture_default_str();
+  sub.add_option("--batch-size", c.batch_size)->capture_default_str();
+  sub.add_option("--lr", c.lr, "peak learning rate")->capture_default_str();
+  sub.add_option("--momentum", c.momentum)->capture_default_str();
+  sub.add_option("--nesterov", c.nesterov, "Nesterov momentum (true/false)")->capture_default_str();
+  sub.add_option("--weight-decay", c.weight_decay)->capture_default_str();
+  sub.add_option("--schedule", c.schedule, "cosine | step | constant")->capture_default_str();
+  sub.add_option("--warmup-epochs", c.warmup_epochs, "linear warm-up length (fractions allowed)")
+      ->capture_default_str();
+  sub.add_option("--milestones", c.milestones, "step schedule: epochs at which lr *= gamma")->delimiter(',');
+  sub.add_option("--gamma", c.gamma, "step schedule factor")->capture_default_str();
+  sub.add_option("--clip-grad-norm", c.clip_grad_norm, "clip the gradient norm (0: off)")->capture_default_str();
+  sub.add_option("--seed", c.seed)->capture_default_str();
+  sub.add_option("--threads", c.threads, "LibTorch threads (0: all cores)")->capture_default_str();
+  sub.add_option("--workers", c.workers, "batch-assembling threads")->capture_default_str();
+  sub.add_option("--device", c.device, "cpu | cuda | cuda:N")->capture_default_str();
+  sub.add_option("--eval-batch-size", c.eval_batch_size)->capture_default_str();
+  sub.add_option("--bins", c.bins, "ECE bins")->capture_default_str();
+  sub.add_option("--out", a.out, "run folder (default: runs/<model>_eps<ε>_seed<seed>)");
+  sub.add_flag("--resume", a.resume, "continue the run in --out from its last checkpoint");
+  sub.add_flag("--force", a.force, "delete the run in --out and start over");
+}
+
+std::string default_run_dir(const train::TrainConfig& c) {
+  return fmt::format("runs/{}_eps{}_seed{}", c.model, c.smoothing, c.seed);
+}
+
+train::ExistingRun existing_run_mode(const TrainArgs& a) {
+  if (a.resume && a.force) throw Error("--resume and --force exclude each other");
+  return a.resume ? train::ExistingRun::Resume : a.force ? train::ExistingRun::Force : train::ExistingRun::Refuse;
+}
+
+train::TrainResult run_training(TrainArgs& a, train::TrainHooks hooks) {
+  if (a.no_augment) a.config.augment = false;
+  if (a.out.empty()) a.out = default_run_dir(a.config);
+  const auto mode = existing_run_mode(a);
+  a.config.validate();
+  const int threads = apply_threads(a.config.threads);
+  nlohmann::json shown = a.config;
+  std::string table;
+  for (auto& [key, value] : shown.items()) table += fmt::format("  {:<16} {}\n", key, value.dump());
+  std::cerr << fmt::format("smoothlab train → {}  ({} threads)\n{}", a.out, threads, table);
+  hooks.meta["command"] = command_line();
+  hooks.on_note = [](const std::string& s) { std::cerr << s << "\n"; };
+  hooks.on_progress = [last = std::chrono::steady_clock::time_point{}](const train::Progress& p) mutable {
+    const auto now = std::chrono::steady_clock::now();
+    const bool tty = ::isatty(2);
+    if (p.step != p.steps && now - last < std::chrono::milliseconds(tty ? 200 : 15000)) return;
+    last = now;
+    status_line(fmt::format("epoch {}/{} step {}/{}  loss {:.4f}  acc {:.4f}  {:.0f} img/s  ETA {:.0f}s", p.epoch,
+                            p.epochs, p.step, p.steps, p.loss, p.accuracy, p.images_per_second, p.eta_seconds),
+                false);
+  };
+  hooks.on_epoch = [](const nlohmann::json& r) {
+    std::string line = fmt::format("epoch {:>3}  train loss {:.4f} acc {:.4f}", r["epoch"].get<int64_t>(),
+                                   r["train_loss"].get<double>(), r["train_accuracy"].get<double>());
+    if (r.contains("val_accuracy"))
+      line += fmt::format("  val loss {:.4f} acc {:.4f} ece {:.4f}", r["val_loss"].get<double>(),
+                          r["val_accuracy"].get<double>(), r["val_ece"].get<double>());
+    line += fmt::format("  {:.0f} img/s  {:.1f}s", r["images_per_second"].get<double>(), r["seconds"].get<double>());
+    status_line(line, true);
+  };
+  auto result = train::train(a.config, a.out, mode, hooks);
+  std::cout << fmt::format("run folder: {}\n", a.out);
+  return result;
+}
+
+}  // namespace smoothlab::cli

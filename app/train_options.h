@@ -1,0 +1,30 @@
+// The options of `smoothlab train`, shared with commands that train (distill, study).
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <memory>
+#include <string>
+
+#include "smoothlab/train/config.h"
+#include "smoothlab/train/trainer.h"
+
+namespace smoothlab::cli {
+
+struct TrainArgs {
+  train::TrainConfig config;
+  std::string out;
+  bool resume = false, force = false, no_augment = false;
+};
+
+void add_train_options(CLI::App& sub, TrainArgs& args);
+
+// Default run folder when --out is not given: runs/<model>_eps<ε>_seed<seed>.
+std::string default_run_dir(const train::TrainConfig& config);
+
+train::ExistingRun existing_run_mode(const TrainArgs& args);
+
+// Prints the resolved configuration (stderr), runs training with a progress line, prints the last epoch.
+train::TrainResult run_training(TrainArgs& args, train::TrainHooks hooks = {});
+
+}  // namespace smoothlab::cli

@@ -1,0 +1,270 @@
+#include "smoothlab/data/dataset.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <numeric>
+#include <random>
+
+#include <torch/torch.h>
+
+#include "smoothlab/core/error.h"
+#include "smoothlab/data/cifar.h"
+#include "smoothlab/data/idx.h"
+#include "smoothlab/data/npy.h"
+
+namespace smoothlab::data {
+
+namespace fs = std::filesystem;
+
+Dataset Dataset::subset(const torch::Tensor& indices) const {
+  return {images.index_select(0, indices), labels.index_select(0, indices)};
+}
+
+std::string default_fashion_mnist_dir() {
+  const char* env = std::getenv("SMOOTHLAB_FASHION_MNIST_DIR");
+  return env && *env ? env : "/usr/share/datasets/fashion-mnist";
+}
+
+namespace {
+
+const std::vector<std::string> kFashionMnistClasses = {
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"};
+
+struct RawData {
+  std::string name;
+  Dataset train, test;
+  std::vector<std::string> class_names;
+  int64_t num_classes = 0;
+};
+
+std::vector<std::string> read_class_file(const fs::path& path) {
+  std::vector<std::string> names;
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);) {
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+    if (!line.empty()) names.push_back(line);
+  }
+  return names;
+}
+
+fs::path find_idx(const fs::path& dir, const std::string& stem) {
+  for (const auto& name : {stem, stem + ".gz"})
+    if (fs::exists(dir / name)) return dir / name;
+  throw Error(fmt::format("--data: no {} or {}.gz in {}", stem, stem, dir.string()),
+              "an IDX folder holds train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte "
+              "and t10k-labels-idx1-ubyte (each optionally .gz)");
+}
+
+Dataset read_idx_pair(const fs::path& dir, const std::string& prefix) {
+  const fs::path image_path = find_idx(dir, prefix + "-images-idx3-ubyte");
+  const fs::path label_path = find_idx(dir, prefix + "-labels-idx1-ubyte");
+  auto images = read_idx(image_path);
+  auto labels = read_idx(label_path);
+  if (images.dim() != 3)
+    throw Error(fmt::format("{}: expected 3 dimensions [N, H, W], found {}", image_path.string(), images.dim()));
+  if (labels.dim() != 1)
+    throw Error(fmt::format("{}: expected 1 dimension [N], found {}", label_path.string(), labels.dim()));
+  if (images.size(0) != labels.size(0))
+    throw Error(fmt::format("{} has {} images but {} has {} labels", image_path.string(), images.size(0),
+                            label_path.string(), labels.size(0)));
+  return {images.unsqueeze(1), labels.to(torch::kInt64)};
+}
+
+RawData load_idx(const fs::path& dir, const std::string& name, std::vector<std::string> class_names) {
+  if (!fs::is_directory(dir))
+    throw Error(fmt::format("--data {}: no such folder {}", name, dir.string()),
+                name == "fashion-mnist" ? "install it with: apt-get install dataset-fashion-mnist" : "");
+  RawData raw{name, read_idx_pair(dir, "train"), read_idx_pair(dir, "t10k"), std::move(class_names), 0};
+  if (fs::exists(dir / "classes.txt")) raw.class_names = read_class_file(dir / "classes.txt");
+  return raw;
+}
+
+// Converts [N, H, W] or [N, H, W, C] numpy images to [N, C, H, W].
+Dataset npy_pair(const fs::path& dir, const std::string& prefix) {
+  const fs::path image_path = dir / (prefix + "_images.npy"), label_path = dir / (prefix + "_labels.npy");
+  auto images = read_npy(image_path);
+  auto labels = read_npy(label_path);
+  if (images.scalar_type() != torch::kUInt8 && images.scalar_type() != torch::kFloat32)
+    throw Error(fmt::format("{}: images must be uint8 or float32, found {}", image_path.string(),
+                            c10::toString(images.scalar_type())));
+  if (images.dim() == 3) {
+    images = images.unsqueeze(1);
+  } else if (images.dim() == 4) {
+    images = images.permute({0, 3, 1, 2}).contiguous();
+  } else {
+    throw Error(fmt::format("{}: images must be [N, H, W] or [N, H, W, C], found {} dimensions", image_path.string(),
+                            images.dim()));
+  }
+  if (!c10::isIntegralType(labels.scalar_type(), false) || labels.dim() != 1)
+    throw Error(fmt::format("{}: labels must be a 1-D integer array", label_path.string()));
+  if (images.size(0) != labels.size(0))
+    throw Error(fmt::format("{} has {} images but {} has {} labels", image_path.string(), images.size(0),
+                            label_path.string(), labels.size(0)));
+  if (images.scalar_type() == torch::kFloat32 && !torch::isfinite(images).all().item<bool>())
+    throw Error(fmt::format("{}: images contain NaN or Inf", image_path.string()));
+  return {images, labels.to(torch::kInt64)};
+}
+
+RawData load_npy_dir(const fs::path& dir) {
+  if (!fs::is_directory(dir)) throw Error(fmt::format("--data npy: no such folder {}", dir.string()));
+  RawData raw{"npy", npy_pair(dir, "train"), npy_pair(dir, "test"), {}, 0};
+  if (fs::exists(dir / "classes.txt")) raw.class_names = read_class_file(dir / "classes.txt");
+  if (raw.train.images.sizes().slice(1) != raw.test.images.sizes().slice(1))
+    throw Error(fmt::format("{}: train and test images have different shapes", dir.string()));
+  return raw;
+}
+
+void check_labels(const Dataset& d, int64_t num_classes, const std::string& where) {
+  if (d.size() == 0) return;
+  const int64_t lo = d.labels.min().item<int64_t>(), hi = d.labels.max().item<int64_t>();
+  if (lo < 0 || hi >= num_classes)
+    throw Error(fmt::format("{}: labels range over {}..{}, expected 0..{}", where, lo, hi, num_classes - 1),
+                "labels must be class indices; add classes.txt to name the classes");
+}
+
+RawData load_raw(const std::string& spec) {
+  const auto colon = spec.find(':');
+  const std::string kind = spec.substr(0, colon);
+  const std::string arg = colon == std::string::npos ? "" : spec.substr(colon + 1);
+  auto need_dir = [&] {
+    if (arg.empty())
+      throw Error(fmt::format("--data {}: needs a folder, as in --data {}:DIR", spec, kind));
+    return fs::path(arg);
+  };
+  RawData raw;
+  if (kind == "fashion-mnist") {
+    raw = load_idx(arg.empty() ? fs::path(default_fashion_mnist_dir()) : fs::path(arg), "fashion-mnist",
+                   kFashionMnistClasses);
+    raw.num_classes = 10;
+  } else if (kind == "mnist" || kind == "idx") {
+    raw = load_idx(need_dir(), kind, {});
+    if (kind == "mnist") raw.num_classes = 10;
+  } else if (kind == "cifar10" || kind == "cifar100") {
+    const int k = kind == "cifar10" ? 10 : 100;
+    auto [train, test] = read_cifar_folder(need_dir(), k, raw.class_names);
+    raw.name = kind;
+    raw.train = {train.images, train.labels};
+    raw.test = {test.images, test.labels};
+    raw.num_classes = k;
+  } else if (kind == "npy") {
+    raw = load_npy_dir(need_dir());
+  } else {
+    throw Error(fmt::format("--data: unknown data source '{}'", kind),
+                fmt::format("known: {}", join(known_data_sources())));
+  }
+  if (raw.num_classes == 0) {
+    raw.num_classes = raw.class_names.empty()
+                          ? std::max(raw.train.labels.max().item<int64_t>(), raw.test.labels.max().item<int64_t>()) + 1
+                          : int64_t(raw.class_names.size());
+  }
+  if (raw.class_names.size() != size_t(raw.num_classes)) {
+    raw.class_names.clear();
+    for (int64_t k = 0; k < raw.num_classes; ++k) raw.class_names.push_back(std::to_string(k));
+  }
+  check_labels(raw.train, raw.num_classes, fmt::format("--data {} (training labels)", spec));
+  check_labels(raw.test, raw.num_classes, fmt::format("--data {} (test labels)", spec));
+  if (raw.num_classes < 2) throw Error(fmt::format("--data {}: needs at least 2 classes", spec));
+  return raw;
+}
+
+}  // namespace
+
+std::vector<std::string> known_data_sources() {
+  return {"fashion-mnist", "mnist:DIR", "idx:DIR", "cifar10:DIR", "cifar100:DIR", "npy:DIR"};
+}
+
+std::pair<torch::Tensor, torch::Tensor> stratified_split(const torch::Tensor& labels_in, int64_t num_classes,
+                                                         int64_t held_out, uint64_t seed) {
+  auto labels = labels_in.to(torch::kInt64).contiguous();
+  const int64_t n = labels.size(0);
+  check(held_out >= 0 && held_out < n, "--val-size {} must be in [0, {})", held_out, n);
+  const auto* y = labels.data_ptr<int64_t>();
+  std::vector<std::vector<int64_t>> by_class(static_cast<size_t>(num_classes));
+  for (int64_t i = 0; i < n; ++i) by_class[size_t(y[i])].push_back(i);
+  // Largest-remainder allocation of held_out over classes in proportion to their counts.
+  std::vector<int64_t> take(static_cast<size_t>(num_classes));
+  std::vector<std::pair<double, int64_t>> remainders;
+  int64_t assigned = 0;
+  for (int64_t k = 0; k < num_classes; ++k) {
+    const double exact = double(held_out) * double(by_class[size_t(k)].size()) / double(n);
+    take[size_t(k)] = int64_t(exact);
+    assigned += take[size_t(k)];
+    remainders.push_back({-(exact - double(take[size_t(k)])), k});
+  }
+  std::sort(remainders.begin(), remainders.end());
+  for (size_t i = 0; assigned < held_out; ++i, ++assigned) take[size_t(remainders[i].second)] += 1;
+  std::vector<int64_t> kept, out;
+  for (int64_t k = 0; k < num_classes; ++k) {
+    auto& idx = by_class[size_t(k)];
+    std::mt19937_64 rng(seed * 1000003ULL + uint64_t(k));
+    std::shuffle(idx.begin(), idx.end(), rng);
+    out.insert(out.end(), idx.begin(), idx.begin() + take[size_t(k)]);
+    kept.insert(kept.end(), idx.begin() + take[size_t(k)], idx.end());
+  }
+  std::sort(kept.begin(), kept.end());
+  std::sort(out.begin(), out.end());
+  return {torch::tensor(kept, torch::kInt64), torch::tensor(out, torch::kInt64)};
+}
+
+DataBundle load_data(const DataOptions& options) {
+  RawData raw = load_raw(options.spec);
+  DataBundle b;
+  b.spec = options.spec;
+  b.name = raw.name;
+  b.class_names = raw.class_names;
+  b.num_classes = raw.num_classes;
+  b.channels = raw.train.images.size(1);
+  b.height = raw.train.images.size(2);
+  b.width = raw.train.images.size(3);
+  auto [kept, held] = stratified_split(raw.train.labels, raw.num_classes, options.val_size, options.split_seed);
+  if (options.limit_train > 0 && options.limit_train < kept.size(0)) {
+    auto [rest, keep] = stratified_split(raw.train.labels.index_select(0, kept), raw.num_classes,
+                                         options.limit_train, options.split_seed + 1);
+    (void)rest;
+    kept = kept.index_select(0, keep);
+  }
+  b.train_index = kept;
+  b.val_index = held;
+  b.train = raw.train.subset(kept);
+  b.val = raw.train.subset(held);
+  b.test = raw.test;
+  if (options.limit_test > 0 && options.limit_test < b.test.size())
+    b.test = b.test.subset(torch::arange(options.limit_test, torch::kInt64));
+  auto images = b.train.images.to(torch::kFloat64);
+  if (b.train.images.scalar_type() == torch::kUInt8) images = images / 255.0;
+  auto mean = images.mean({0, 2, 3}), std = images.std({0, 2, 3}, /*unbiased=*/false);
+  for (int64_t c = 0; c < b.channels; ++c) {
+    b.mean.push_back(float(mean[c].item<double>()));
+    b.std.push_back(std::max(1e-6f, float(std[c].item<double>())));
+  }
+  return b;
+}
+
+std::vector<int64_t> parse_classes(const std::string& list, const std::vector<std::string>& class_names,
+                                   const std::string& option) {
+  std::vector<int64_t> out;
+  size_t start = 0;
+  while (start <= list.size()) {
+    size_t end = list.find(',', start);
+    if (end == std::string::npos) end = list.size();
+    std::string item = list.substr(start, end - start);
+    while (!item.empty() && item.front() == ' ') item.erase(item.begin());
+    while (!item.empty() && item.back() == ' ') item.pop_back();
+    int64_t found = -1;
+    for (size_t k = 0; k < class_names.size(); ++k)
+      if (class_names[k] == item) found = int64_t(k);
+    if (found < 0 && !item.empty() && std::all_of(item.begin(), item.end(), ::isdigit)) {
+      found = std::stoll(item);
+      if (found >= int64_t(class_names.size())) found = -1;
+    }
+    if (found < 0)
+      throw Error(fmt::format("{}: unknown class '{}'", option, item), fmt::format("known: {}", join(class_names)));
+    out.push_back(found);
+    start = end + 1;
+  }
+  return out;
+}
+
+}  // namespace smoothlab::data

@@ -1,0 +1,190 @@
+#include "smoothlab/data/loader.h"
+
+#include <algorithm>
+#include <numeric>
+#include <random>
+
+#include <torch/torch.h>
+
+#include "smoothlab/core/error.h"
+#include "smoothlab/core/thread_pool.h"
+
+namespace smoothlab::data {
+
+namespace {
+
+uint64_t splitmix64(uint64_t x) {
+  x += 0x9E3779B97F4A7C15ULL;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+  return x ^ (x >> 31);
+}
+
+}  // namespace
+
+uint64_t example_hash(uint64_t seed, int64_t epoch, int64_t index) {
+  return splitmix64(splitmix64(splitmix64(seed) ^ uint64_t(epoch)) ^ uint64_t(index));
+}
+
+TensorSource::TensorSource(Dataset dataset) : dataset_(std::move(dataset)) {
+  dataset_.images = dataset_.images.contiguous();
+  dataset_.labels = dataset_.labels.to(torch::kInt64).contiguous();
+}
+
+std::vector<int64_t> TensorSource::shape() const {
+  return {dataset_.images.size(1), dataset_.images.size(2), dataset_.images.size(3)};
+}
+
+int64_t TensorSource::label(int64_t index) const { return dataset_.labels.data_ptr<int64_t>()[index]; }
+
+void TensorSource::read(int64_t index, float* out) const {
+  const int64_t per = dataset_.images.size(1) * dataset_.images.size(2) * dataset_.images.size(3);
+  if (dataset_.images.scalar_type() == torch::kUInt8) {
+    const uint8_t* src = dataset_.images.data_ptr<uint8_t>() + index * per;
+    for (int64_t i = 0; i < per; ++i) out[i] = float(src[i]) * (1.0f / 255.0f);
+  } else {
+    const float* src = dataset_.images.data_ptr<float>() + index * per;
+    std::copy(src, src + per, out);
+  }
+}
+
+std::vector<int64_t> SequentialSampler::indices(int64_t) const {
+  std::vector<int64_t> out(static_cast<size_t>(size_));
+  std::iota(out.begin(), out.end(), 0);
+  return out;
+}
+
+std::vector<int64_t> RandomSampler::indices(int64_t epoch) const {
+  std::vector<int64_t> out(static_cast<size_t>(size_));
+  std::iota(out.begin(), out.end(), 0);
+  std::mt19937_64 rng(example_hash(seed_, epoch, -1));
+  // Fisher-Yates with our own bounded draws: std::shuffle's use of the engine is implementation-defined.
+  for (size_t i = out.size(); i > 1; --i) std::swap(out[i - 1], out[size_t(rng() % i)]);
+  return out;
+}
+
+BatchLoader::BatchLoader(std::shared_ptr<const ExampleSource> source, std::shared_ptr<const Sampler> sampler,
+                         LoaderOptions options)
+    : source_(std::move(source)), sampler_(std::move(sampler)), options_(std::move(options)) {
+  check(options_.batch_size > 0, "--batch-size must be positive, got {}", options_.batch_size);
+  const auto shape = source_->shape();
+  check(options_.mean.empty() || options_.mean.size() == size_t(shape[0]),
+        "normalisation has {} channels, data has {}", options_.mean.size(), shape[0]);
+  if (options_.workers > 0) pool_ = std::make_unique<ThreadPool>(options_.workers);
+}
+
+BatchLoader::~BatchLoader() {
+  for (auto& f : pending_)
+    if (f.valid()) f.wait();
+}
+
+int64_t BatchLoader::num_batches() const {
+  const int64_t n = int64_t(order_.empty() ? source_->size() : int64_t(order_.size()));
+  return options_.drop_last ? n / options_.batch_size : (n + options_.batch_size - 1) / options_.batch_size;
+}
+
+void BatchLoader::start_epoch(int64_t epoch) {
+  for (auto& f : pending_)
+    if (f.valid()) f.wait();
+  pending_.clear();
+  epoch_ = epoch;
+  order_ = sampler_->indices(epoch);
+  batches_in_epoch_ = num_batches();
+  next_to_submit_ = 0;
+  if (pool_)
+    for (int i = 0; i < std::max(1, options_.prefetch); ++i) enqueue();
+}
+
+void BatchLoader::enqueue() {
+  if (next_to_submit_ >= batches_in_epoch_) return;
+  const int64_t b = next_to_submit_++;
+  pending_.push_back(pool_->submit([this, b] { return assemble(b); }));
+}
+
+bool BatchLoader::next(Batch& batch) {
+  if (!pool_) {
+    if (next_to_submit_ >= batches_in_epoch_) return false;
+    batch = assemble(next_to_submit_++);
+    return true;
+  }
+  if (pending_.empty()) return false;
+  auto future = std::move(pending_.front());
+  pending_.pop_front();
+  enqueue();
+  batch = future.get();
+  return true;
+}
+
+Batch BatchLoader::assemble(int64_t batch_index) const {
+  const auto shape = source_->shape();
+  const int64_t C = shape[0], H = shape[1], W = shape[2], plane = H * W;
+  const int64_t begin = batch_index * options_.batch_size;
+  const int64_t end = std::min<int64_t>(begin + options_.batch_size, int64_t(order_.size()));
+  const int64_t B = end - begin;
+  Batch batch{torch::empty({B, C, H, W}, torch::kFloat32), torch::empty({B}, torch::kInt64),
+              torch::empty({B}, torch::kInt64)};
+  float* images = batch.images.data_ptr<float>();
+  int64_t* labels = batch.labels.data_ptr<int64_t>();
+  int64_t* indices = batch.indices.data_ptr<int64_t>();
+  std::vector<float> raw(size_t(C * plane));
+  std::vector<float> scale(size_t(C), 1.0f), shift(size_t(C), 0.0f);
+  for (int64_t c = 0; c < C && !options_.mean.empty(); ++c) {
+    scale[size_t(c)] = 1.0f / options_.std[size_t(c)];
+    shift[size_t(c)] = -options_.mean[size_t(c)] / options_.std[size_t(c)];
+  }
+  const int64_t pad = options_.crop_padding;
+  for (int64_t i = 0; i < B; ++i) {
+    const int64_t index = order_[size_t(begin + i)];
+    indices[i] = index;
+    labels[i] = source_->label(index);
+    source_->read(index, raw.data());
+    float* out = images + i * C * plane;
+    int64_t dy = 0, dx = 0;
+    bool flip = false;
+    if (pad > 0 || options_.hflip) {
+      const uint64_t h = example_hash(options_.seed, epoch_, index);
+      if (pad > 0) {
+        dy = int64_t(h % uint64_t(2 * pad + 1)) - pad;
+        dx = int64_t((h >> 16) % uint64_t(2 * pad + 1)) - pad;
+      }
+      flip = options_.hflip && ((h >> 40) & 1);
+    }
+    for (int64_t c = 0; c < C; ++c) {
+      const float* src = raw.data() + c * plane;
+      float* dst = out + c * plane;
+      const float a = scale[size_t(c)], b = shift[size_t(c)];
+      if (dy == 0 && dx == 0 && !flip) {
+        for (int64_t p = 0; p < plane; ++p) dst[p] = src[p] * a + b;
+        continue;
+      }
+      // Output (y, x) reads the crop of the zero-padded image at (y + dy, x' + dx), x' = flipped x.
+      for (int64_t y = 0; y < H; ++y) {
+        const int64_t sy = y + dy;
+        float* row = dst + y * W;
+        if (sy < 0 || sy >= H) {
+          std::fill(row, row + W, b);
+          continue;
+        }
+        for (int64_t x = 0; x < W; ++x) {
+          const int64_t sx = (flip ? W - 1 - x : x) + dx;
+          row[x] = (sx < 0 || sx >= W) ? b : src[sy * W + sx] * a + b;
+        }
+      }
+    }
+  }
+  return batch;
+}
+
+std::unique_ptr<BatchLoader> make_eval_loader(const Dataset& dataset, int64_t batch_size, const std::vector<float>& mean,
+                                              const std::vector<float>& std, int workers) {
+  LoaderOptions options;
+  options.batch_size = batch_size;
+  options.workers = workers;
+  options.mean = mean;
+  options.std = std;
+  auto loader = std::make_unique<BatchLoader>(std::make_shared<TensorSource>(dataset),
+                                              std::make_shared<SequentialSampler>(dataset.size()), options);
+  return loader;
+}
+
+}  // namespace smoothlab::data

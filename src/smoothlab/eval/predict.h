@@ -1,0 +1,21 @@
+// Runs a classifier over a loader in eval mode without gradients: logits, penultimate features, labels.
+#pragma once
+
+#include <torch/types.h>
+
+#include "smoothlab/data/loader.h"
+#include "smoothlab/model/classifier.h"
+
+namespace smoothlab::eval {
+
+struct Predictions {
+  torch::Tensor logits;    // float32 [N, K], CPU
+  torch::Tensor features;  // float32 [N, D], CPU (empty unless requested)
+  torch::Tensor labels;    // int64 [N], CPU
+};
+
+// Restores the model's training flag afterwards.
+Predictions predict(model::ClassifierImpl& model, data::BatchLoader& loader, const torch::Device& device,
+                    bool with_features = false);
+
+}  // namespace smoothlab::eval

@@ -1,0 +1,150 @@
+#include "smoothlab/model/classifier.h"
+
+#include <torch/torch.h>
+
+#include "smoothlab/core/error.h"
+
+namespace smoothlab::model {
+
+namespace nn = torch::nn;
+namespace F = torch::nn::functional;
+
+namespace {
+
+class MlpImpl : public ClassifierImpl {
+ public:
+  explicit MlpImpl(const InputShape& s) {
+    fc1 = register_module("fc1", nn::Linear(s.channels * s.height * s.width, 256));
+    fc2 = register_module("fc2", nn::Linear(256, 256));
+    head = register_module("head", nn::Linear(256, s.num_classes));
+  }
+  torch::Tensor features(const torch::Tensor& x) override {
+    return torch::relu(fc2(torch::relu(fc1(x.flatten(1)))));
+  }
+  nn::Linear fc1{nullptr}, fc2{nullptr};
+};
+
+nn::Conv2d conv(int64_t in, int64_t out, int64_t k, int64_t stride, int64_t pad, bool bias) {
+  return nn::Conv2d(nn::Conv2dOptions(in, out, k).stride(stride).padding(pad).bias(bias));
+}
+
+class CnnImpl : public ClassifierImpl {
+ public:
+  explicit CnnImpl(const InputShape& s) {
+    const int64_t widths[4] = {32, 32, 64, 64};
+    int64_t in = s.channels;
+    for (int i = 0; i < 4; ++i) {
+      convs.push_back(register_module("conv" + std::to_string(i), conv(in, widths[i], 3, 1, 1, false)));
+      bns.push_back(register_module("bn" + std::to_string(i), nn::BatchNorm2d(widths[i])));
+      in = widths[i];
+    }
+    const int64_t flat = 64 * (s.height / 4) * (s.width / 4);
+    check(flat > 0, "model cnn needs inputs of at least 4x4, got {}x{}", s.height, s.width);
+    fc = register_module("fc", nn::Linear(flat, 128));
+    head = register_module("head", nn::Linear(128, s.num_classes));
+  }
+  torch::Tensor features(const torch::Tensor& input) override {
+    auto x = input;
+    for (size_t i = 0; i < 4; ++i) {
+      x = torch::relu(bns[i](convs[i](x)));
+      if (i % 2 == 1) x = torch::max_pool2d(x, 2);
+    }
+    return torch::relu(fc(x.flatten(1)));
+  }
+  std::vector<nn::Conv2d> convs;
+  std::vector<nn::BatchNorm2d> bns;
+  nn::Linear fc{nullptr};
+};
+
+// TF's CIFAR-10 tutorial network (the paper's "AlexNet"), SAME padding throughout.
+class AlexNetImpl : public ClassifierImpl {
+ public:
+  explicit AlexNetImpl(const InputShape& s) {
+    conv1 = register_module("conv1", conv(s.channels, 64, 5, 1, 2, true));
+    conv2 = register_module("conv2", conv(64, 64, 5, 1, 2, true));
+    auto pooled = [](int64_t n) { return (n + 2 - 3) / 2 + 1; };  // max-pool 3/2 with padding 1
+    const int64_t h = pooled(pooled(s.height)), w = pooled(pooled(s.width));
+    check(h > 0 && w > 0, "model alexnet needs inputs of at least 4x4, got {}x{}", s.height, s.width);
+    fc1 = register_module("fc1", nn::Linear(64 * h * w, 384));
+    fc2 = register_module("fc2", nn::Linear(384, 192));
+    head = register_module("head", nn::Linear(192, s.num_classes));
+  }
+  torch::Tensor features(const torch::Tensor& input) override {
+    auto x = torch::max_pool2d(torch::relu(conv1(input)), 3, 2, 1);
+    x = torch::max_pool2d(torch::relu(conv2(x)), 3, 2, 1);
+    return torch::relu(fc2(torch::relu(fc1(x.flatten(1)))));
+  }
+  nn::Conv2d conv1{nullptr}, conv2{nullptr};
+  nn::Linear fc1{nullptr}, fc2{nullptr};
+};
+
+class BasicBlockImpl : public nn::Module {
+ public:
+  BasicBlockImpl(int64_t in, int64_t out, int64_t stride) : stride_(stride), pad_(out - in) {
+    conv1 = register_module("conv1", conv(in, out, 3, stride, 1, false));
+    bn1 = register_module("bn1", nn::BatchNorm2d(out));
+    conv2 = register_module("conv2", conv(out, out, 3, 1, 1, false));
+    bn2 = register_module("bn2", nn::BatchNorm2d(out));
+  }
+  torch::Tensor forward(const torch::Tensor& x) {
+    auto y = bn2(conv2(torch::relu(bn1(conv1(x)))));
+    torch::Tensor shortcut = x;
+    if (stride_ != 1 || pad_ != 0) {
+      shortcut = x.slice(2, 0, x.size(2), stride_).slice(3, 0, x.size(3), stride_);
+      shortcut = F::pad(shortcut, F::PadFuncOptions({0, 0, 0, 0, pad_ / 2, pad_ - pad_ / 2}));
+    }
+    return torch::relu(y + shortcut);
+  }
+  int64_t stride_, pad_;
+  nn::Conv2d conv1{nullptr}, conv2{nullptr};
+  nn::BatchNorm2d bn1{nullptr}, bn2{nullptr};
+};
+TORCH_MODULE(BasicBlock);
+
+class CifarResNetImpl : public ClassifierImpl {
+ public:
+  CifarResNetImpl(const InputShape& s, int depth) {
+    const int n = (depth - 2) / 6;
+    stem = register_module("stem", conv(s.channels, 16, 3, 1, 1, false));
+    bn = register_module("bn", nn::BatchNorm2d(16));
+    int64_t in = 16;
+    const int64_t widths[3] = {16, 32, 64};
+    for (int stage = 0; stage < 3; ++stage)
+      for (int b = 0; b < n; ++b) {
+        const int64_t stride = (stage > 0 && b == 0) ? 2 : 1;
+        blocks->push_back(BasicBlock(in, widths[stage], stride));
+        in = widths[stage];
+      }
+    register_module("blocks", blocks);
+    head = register_module("head", nn::Linear(64, s.num_classes));
+    for (auto& m : modules(false)) {
+      if (auto* c = m->as<nn::Conv2d>()) nn::init::kaiming_normal_(c->weight, 0.0, torch::kFanOut, torch::kReLU);
+    }
+  }
+  torch::Tensor features(const torch::Tensor& input) override {
+    auto x = torch::relu(bn(stem(input)));
+    x = blocks->forward(x);
+    return x.mean({2, 3});
+  }
+  nn::Conv2d stem{nullptr};
+  nn::BatchNorm2d bn{nullptr};
+  nn::Sequential blocks;
+};
+
+}  // namespace
+
+std::vector<std::string> known_models() {
+  return {"mlp", "cnn", "alexnet", "resnet20", "resnet32", "resnet56", "resnet110"};
+}
+
+Classifier make_model(const std::string& name, const InputShape& shape) {
+  check(shape.num_classes >= 2, "a classifier needs at least 2 classes, got {}", shape.num_classes);
+  if (name == "mlp") return std::make_shared<MlpImpl>(shape);
+  if (name == "cnn") return std::make_shared<CnnImpl>(shape);
+  if (name == "alexnet") return std::make_shared<AlexNetImpl>(shape);
+  for (int depth : {20, 32, 56, 110})
+    if (name == "resnet" + std::to_string(depth)) return std::make_shared<CifarResNetImpl>(shape, depth);
+  throw Error(fmt::format("--model: unknown model '{}'", name), fmt::format("known: {}", join(known_models())));
+}
+
+}  // namespace smoothlab::model

@@ -1,0 +1,52 @@
+#include "smoothlab/train/config.h"
+
+#include <cmath>
+
+#include "smoothlab/core/error.h"
+
+namespace smoothlab::train {
+
+#define SMOOTHLAB_CONFIG_FIELDS(X)                                                                          \
+  X(data) X(val_size) X(split_seed) X(limit_train) X(limit_test) X(augment) X(crop_padding) X(model)       \
+  X(smoothing) X(loss_impl) X(epochs) X(batch_size) X(lr) X(momentum) X(nesterov) X(weight_decay)          \
+  X(schedule) X(warmup_epochs) X(milestones) X(gamma) X(clip_grad_norm) X(seed) X(threads) X(workers)      \
+  X(device) X(eval_batch_size) X(bins)
+
+void to_json(nlohmann::json& j, const TrainConfig& c) {
+#define X(name) j[#name] = c.name;
+  SMOOTHLAB_CONFIG_FIELDS(X)
+#undef X
+}
+
+void from_json(const nlohmann::json& j, TrainConfig& c) {
+#define X(name) \
+  if (j.contains(#name)) j.at(#name).get_to(c.name);
+  SMOOTHLAB_CONFIG_FIELDS(X)
+#undef X
+}
+
+void TrainConfig::validate() const {
+  if (!(smoothing >= 0.0 && smoothing < 1.0))
+    throw Error(fmt::format("--smoothing {} is outside [0, 1)", smoothing), "the paper uses 0.1; 0 means hard targets");
+  check(epochs >= 1, "--epochs must be at least 1, got {}", epochs);
+  check(batch_size >= 1, "--batch-size must be at least 1, got {}", batch_size);
+  check(lr > 0 && std::isfinite(lr), "--lr must be positive, got {}", lr);
+  check(momentum >= 0 && momentum < 1, "--momentum must be in [0, 1), got {}", momentum);
+  check(weight_decay >= 0, "--weight-decay must be non-negative, got {}", weight_decay);
+  check(schedule == "cosine" || schedule == "step" || schedule == "constant",
+        "--schedule: unknown schedule '{}' (known: cosine, step, constant)", schedule);
+  check(warmup_epochs >= 0 && warmup_epochs < double(epochs), "--warmup-epochs must be in [0, epochs), got {}",
+        warmup_epochs);
+  check(clip_grad_norm >= 0, "--clip-grad-norm must be non-negative, got {}", clip_grad_norm);
+  check(threads >= 0, "--threads must be non-negative, got {}", threads);
+  check(workers >= 0, "--workers must be non-negative, got {}", workers);
+  check(val_size >= 0, "--val-size must be non-negative, got {}", val_size);
+  check(crop_padding >= 0, "--crop-padding must be non-negative, got {}", crop_padding);
+  check(bins >= 1, "--bins must be at least 1, got {}", bins);
+  check(loss_impl == "fused" || loss_impl == "libtorch", "--loss-impl: unknown implementation '{}' (known: fused, libtorch)",
+        loss_impl);
+  check(device == "cpu" || device.rfind("cuda", 0) == 0, "--device: unknown device '{}' (known: cpu, cuda, cuda:N)",
+        device);
+}
+
+}  // namespace smoothlab::train

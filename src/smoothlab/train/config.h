@@ -1,0 +1,51 @@
+// Everything a training run needs, saved as RUN_DIR/config.json so the run can be repeated or resumed.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace smoothlab::train {
+
+struct TrainConfig {
+  // data
+  std::string data = "fashion-mnist";
+  int64_t val_size = 5000;
+  uint64_t split_seed = 0;
+  int64_t limit_train = 0, limit_test = 0;
+  bool augment = true;      // random crop (padding crop_padding) + horizontal flip
+  int64_t crop_padding = 4;
+  // model and loss
+  std::string model = "cnn";
+  double smoothing = 0.0;
+  std::string loss_impl = "fused";  // fused | libtorch
+  // optimisation
+  int64_t epochs = 10;
+  int64_t batch_size = 128;
+  double lr = 0.1;
+  double momentum = 0.9;
+  bool nesterov = true;
+  double weight_decay = 5e-4;
+  std::string schedule = "cosine";  // cosine | step | constant
+  double warmup_epochs = 0.0;
+  std::vector<int64_t> milestones;   // step schedule: epochs at which lr *= gamma
+  double gamma = 0.1;
+  double clip_grad_norm = 0.0;       // > 0: clip the global gradient norm
+  // execution
+  uint64_t seed = 0;
+  int threads = 0;                   // 0: all cores
+  int workers = 2;                   // loader threads
+  std::string device = "cpu";        // cpu | cuda | cuda:N
+  int64_t eval_batch_size = 1000;
+  int64_t bins = 15;
+
+  // Throws Error naming the option for values out of range.
+  void validate() const;
+};
+
+void to_json(nlohmann::json& j, const TrainConfig& c);
+void from_json(const nlohmann::json& j, TrainConfig& c);
+
+}  // namespace smoothlab::train

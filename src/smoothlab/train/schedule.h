@@ -1,0 +1,24 @@
+// Learning-rate schedules, evaluated per step: linear warm-up from 0, then cosine to 0, step decay, or constant.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace smoothlab::train {
+
+struct ScheduleOptions {
+  std::string kind = "cosine";
+  double base_lr = 0.1;
+  double warmup_epochs = 0.0;
+  std::vector<int64_t> milestones;
+  double gamma = 0.1;
+  int64_t epochs = 1;
+  int64_t steps_per_epoch = 1;
+};
+
+// lr at a step (0-based over the whole run). Warm-up: base·(step + 1)/warmup_steps.
+// cosine: base·½(1 + cos(π·t)) with t the fraction of post-warm-up steps done; step: base·γ^(#milestones ≤ epoch).
+double learning_rate(const ScheduleOptions& o, int64_t step);
+
+}  // namespace smoothlab::train
