@@ -1,0 +1,88 @@
+// Figures drawn with cairo and saved as PNG and SVG: a grid of axes with lines, scatter points, bars,
+// text and a legend. Small on purpose — what the reliability diagrams, projection panels and report need.
+//
+//   viz::Figure fig(900, 450, 1, 2);                 // pixels, rows, cols
+//   auto& ax = fig.axes(0, 0);
+//   ax.title = "Reliability"; ax.xlabel = "confidence"; ax.ylabel = "accuracy";
+//   ax.set_xlim(0, 1); ax.set_ylim(0, 1);
+//   ax.line({0, 1}, {0, 1}, {.color = viz::kGray, .dashed = true, .label = "perfect"});
+//   ax.bars(lefts, rights, heights, {.color = viz::palette(0), .alpha = 0.6, .label = "hard"});
+//   ax.scatter(xs, ys, {.color = viz::palette(1), .marker_size = 2.5});
+//   fig.save_png("r.png"); fig.save_svg("r.svg");     // atomic writes
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace smoothlab::viz {
+
+struct Color {
+  double r = 0, g = 0, b = 0;
+};
+inline constexpr Color kBlack{0, 0, 0};
+inline constexpr Color kGray{0.5, 0.5, 0.5};
+inline constexpr Color kRed{0.84, 0.15, 0.16};
+
+// A colour-blind-safe categorical palette (Okabe–Ito), cycling.
+Color palette(size_t index);
+
+struct Style {
+  Color color = kBlack;
+  double alpha = 1.0;
+  double line_width = 1.5;
+  double marker_size = 3.0;  // scatter radius in pixels
+  bool dashed = false;
+  bool filled = true;        // scatter markers: filled discs or rings
+  std::string label;         // non-empty: shown in the legend
+};
+
+struct Axes {
+  std::string title, xlabel, ylabel;
+  bool equal_aspect = false;  // same data units per pixel on both axes
+  bool legend = true;
+  std::string legend_position = "upper left";  // upper left | upper right | lower right | lower left
+
+  void set_xlim(double lo, double hi) { xlim = {{lo, hi}}; }
+  void set_ylim(double lo, double hi) { ylim = {{lo, hi}}; }
+  void line(std::vector<double> xs, std::vector<double> ys, Style style = {});
+  void scatter(std::vector<double> xs, std::vector<double> ys, Style style = {});
+  // Bars spanning [lefts[i], rights[i]] from `bottom` up to heights[i].
+  void bars(std::vector<double> lefts, std::vector<double> rights, std::vector<double> heights, Style style = {},
+            double bottom = 0.0);
+  // Text at data coordinates.
+  void text(double x, double y, std::string text, Style style = {});
+  // Text placed in the axes' top-left corner (e.g. "ECE = 0.031").
+  void note(std::string text);
+
+  // Data limits actually used (explicit or from the data with 5% margin).
+  std::pair<double, double> x_range() const;
+  std::pair<double, double> y_range() const;
+
+  struct Series {
+    enum Kind { Line, Scatter, Bars, Text } kind;
+    std::vector<double> xs, ys, x2;  // x2: right edges of bars
+    double bottom = 0;
+    std::string text;
+    Style style;
+  };
+  std::vector<Series> series;
+  std::vector<std::string> notes;
+  std::optional<std::pair<double, double>> xlim, ylim;
+};
+
+class Figure {
+ public:
+  Figure(int width, int height, int rows = 1, int cols = 1);
+  Axes& axes(int row, int col);
+  std::string suptitle;
+  void save_png(const std::filesystem::path& path) const;
+  void save_svg(const std::filesystem::path& path) const;
+
+ private:
+  int width_, height_, rows_, cols_;
+  std::vector<Axes> axes_;
+};
+
+}  // namespace smoothlab::viz

@@ -1,0 +1,49 @@
+// Shared test helpers: tensor comparison with a useful failure message, temporary folders, running the CLI,
+// and writers for small synthetic data files.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <torch/types.h>
+
+namespace smoothlab::testing {
+
+namespace fs = std::filesystem;
+
+// Checks shape, NaN positions and |a − e| ≤ atol + rtol·|e| elementwise; prints the worst mismatches.
+::testing::AssertionResult tensors_near(const torch::Tensor& actual, const torch::Tensor& expected, double rtol,
+                                        double atol);
+#define EXPECT_TENSOR_NEAR(a, e, rtol, atol) EXPECT_TRUE(::smoothlab::testing::tensors_near(a, e, rtol, atol))
+
+// A fresh folder under the system temp dir, removed on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const fs::path& path() const { return path_; }
+  fs::path operator/(const std::string& name) const { return path_ / name; }
+
+ private:
+  fs::path path_;
+};
+
+struct CliResult {
+  int exit_code = -1;
+  std::string out, err;
+};
+// Runs the smoothlab program with the given arguments (shell-quoted here), capturing stdout and stderr.
+CliResult run_cli(const std::vector<std::string>& args, const std::string& env = "");
+
+// Writes a small IDX data folder (train/t10k images and labels) with n_train / n_test examples of size h×w
+// and labels i % classes; images are deterministic patterns that depend on the label.
+void write_idx_folder(const fs::path& dir, int64_t n_train, int64_t n_test, int64_t h = 8, int64_t w = 8,
+                      int64_t classes = 3, bool gzip = false);
+
+// Path of the Fashion-MNIST folder, or "" when dataset-fashion-mnist is not installed (tests then skip).
+std::string fashion_mnist_dir();
+
+}  // namespace smoothlab::testing
