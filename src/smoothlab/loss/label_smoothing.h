@@ -6,10 +6,26 @@
 // Class weights w: loss_i = (1 − ε)·w_y·(−log p_y) + (ε/K)·Σ_k w_k·(−log p_k); `mean` divides by Σ_i w_{y_i}
 // over non-ignored samples; ignore_index samples contribute 0. Probability targets t: the target becomes
 // (1 − ε)·t + ε/K and `mean` divides by N. Inputs [N, C] or [N, C, d1, ...] (class dimension 1).
+//
+// Two options PyTorch lacks (Implementation::Fused only):
+// - wrong_class_only: ε/(K − 1) convention, q_k = (1 − ε)·[k = y] + ε·[k ≠ y]/(K − 1) — the true class keeps exactly
+//   1 − ε (some papers and libraries smooth this way; PyTorch and [M] use ε/K). Class-index targets only.
+// - prior π [C] (≥ 0, normalised here to sum 1): a non-uniform smoothing distribution, q_k = (1 − ε)·[k = y] + ε·π_k
+//   (e.g. class frequencies); with wrong_class_only the prior is renormalised over the wrong classes,
+//   q_k = ε·π_k/(1 − π_y) for k ≠ y. With soft targets q = (1 − ε)·t + ε·π. Weights multiply q_k as above, and `mean`
+//   normalises exactly like PyTorch (Σ w_y, or N for soft targets).
+//
+// The fused implementation (fused_kernel.h) reads the logits once forward (max, log-sum-exp, z_y and the weighted sum
+// of logits per row), saves only two numbers per row and writes ∂loss/∂z = scale·(p − q) once backward: no [N, C]
+// temporary besides the gradient. Gradients flow to the logits and to soft targets, not to weight or prior, and the
+// backward is not itself differentiable (no double backward). float32/float64 on CPU and CUDA, float16/bfloat16 with
+// float32 accumulation (CUDA; CPU via a scalar path).
 #pragma once
 
 #include <torch/arg.h>
 #include <torch/types.h>
+
+#include <string>
 
 namespace smoothlab::loss {
 
@@ -24,12 +40,20 @@ struct LabelSmoothingOptions {
   TORCH_ARG(torch::Tensor, weight) = {};       // [C] float, optional
   TORCH_ARG(int64_t, ignore_index) = -100;     // class-index targets only
   TORCH_ARG(Implementation, implementation) = Implementation::Fused;
+  TORCH_ARG(bool, wrong_class_only) = false;   // ε/(K − 1) over the wrong classes (fused only)
+  TORCH_ARG(torch::Tensor, prior) = {};        // [C] smoothing distribution, optional (fused only)
 };
 
 // logits: [N, C] or [N, C, d1, ...] float; target: int64 class indices [N] / [N, d1, ...], or float
 // probabilities of the logits' shape. Returns a scalar, or the per-element losses for Reduction::None.
 torch::Tensor label_smoothing_cross_entropy(const torch::Tensor& logits, const torch::Tensor& target,
                                             const LabelSmoothingOptions& options = {});
+
+// The fused autograd function itself (what Implementation::Fused calls). Throws smoothlab::Error for bad shapes,
+// dtypes, target values out of [0, C) (other than ignore_index) and inconsistent options. Thread-safe; CPU work is
+// split over at::get_num_threads() threads.
+torch::Tensor fused_label_smoothing_cross_entropy(const torch::Tensor& logits, const torch::Tensor& target,
+                                                  const LabelSmoothingOptions& options = {});
 
 // LibTorch's own composite, torch::nn::functional::cross_entropy(..., label_smoothing): the reference path.
 torch::Tensor libtorch_cross_entropy(const torch::Tensor& logits, const torch::Tensor& target,
