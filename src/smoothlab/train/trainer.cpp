@@ -120,6 +120,11 @@ TrainResult train(const TrainConfig& requested, const fs::path& run_dir, Existin
   }
   config.validate();
   fs::create_directories(run_dir);
+  // Temp files of a write that a kill interrupted (see core/files.h) are never read: remove them.
+  for (const auto& entry : fs::directory_iterator(run_dir))
+    if (entry.path().filename().string().rfind('.', 0) == 0 &&
+        entry.path().filename().string().find(".tmp.") != std::string::npos)
+      fs::remove(entry.path());
 
   const torch::Device device = parse_device(config.device);
   auto bundle = data::load_data(data_options(config));

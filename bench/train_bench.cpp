@@ -1,0 +1,98 @@
+// Training and evaluation throughput (images/s) of smoothlab's models on Fashion-MNIST, batch 128, the real path:
+// BatchLoader (random crop + flip, normalisation, worker thread) → model → label-smoothed loss → SGD step.
+// Evaluation: the eval loader at batch 1000, no gradients. Threads: SMOOTHLAB_BENCH_THREADS (default 2).
+// The peer, bench/train_peer.py, does the same work in PyTorch Python; bench/train_compare.sh runs both.
+#include <benchmark/benchmark.h>
+
+#include <cstdlib>
+
+#include <torch/torch.h>
+
+#include "smoothlab/data/dataset.h"
+#include "smoothlab/data/loader.h"
+#include "smoothlab/loss/label_smoothing.h"
+#include "smoothlab/model/classifier.h"
+
+namespace {
+
+using namespace smoothlab;
+
+const data::DataBundle& bundle() {
+  static const data::DataBundle b = [] {
+    data::DataOptions o;
+    o.val_size = 0;
+    o.limit_test = 10000;
+    return data::load_data(o);
+  }();
+  return b;
+}
+
+int bench_threads() {
+  const char* env = std::getenv("SMOOTHLAB_BENCH_THREADS");
+  return env ? std::atoi(env) : 2;
+}
+
+void BM_Train(benchmark::State& state, const std::string& name) {
+  torch::set_num_threads(bench_threads());
+  torch::manual_seed(0);
+  const auto& b = bundle();
+  auto model = model::make_model(name, {b.channels, b.height, b.width, b.num_classes});
+  model->train();
+  torch::optim::SGD opt(model->parameters(), torch::optim::SGDOptions(0.05).momentum(0.9).nesterov(true).weight_decay(5e-4));
+  data::LoaderOptions lo;
+  lo.batch_size = 128;
+  lo.crop_padding = 4;
+  lo.hflip = true;
+  lo.workers = 1;
+  lo.mean = b.mean;
+  lo.std = b.std;
+  data::BatchLoader loader(std::make_shared<data::TensorSource>(b.train),
+                           std::make_shared<data::RandomSampler>(b.train.size(), 0), lo);
+  const auto loss_options = loss::LabelSmoothingOptions().smoothing(0.1);
+  int64_t epoch = 0, images = 0;
+  loader.start_epoch(epoch);
+  data::Batch batch;
+  for (auto _ : state) {
+    if (!loader.next(batch)) {
+      loader.start_epoch(++epoch);
+      loader.next(batch);
+    }
+    auto loss = loss::label_smoothing_cross_entropy(model->forward(batch.images), batch.labels, loss_options);
+    opt.zero_grad();
+    loss.backward();
+    opt.step();
+    benchmark::DoNotOptimize(loss.item<float>());
+    images += batch.labels.size(0);
+  }
+  state.SetItemsProcessed(images);
+}
+
+void BM_Eval(benchmark::State& state, const std::string& name) {
+  torch::set_num_threads(bench_threads());
+  const auto& b = bundle();
+  auto model = model::make_model(name, {b.channels, b.height, b.width, b.num_classes});
+  model->eval();
+  torch::NoGradGuard no_grad;
+  auto loader = data::make_eval_loader(b.test, state.range(0), b.mean, b.std, 1);
+  int64_t images = 0;
+  loader->start_epoch(0);
+  data::Batch batch;
+  for (auto _ : state) {
+    if (!loader->next(batch)) {
+      loader->start_epoch(0);
+      loader->next(batch);
+    }
+    benchmark::DoNotOptimize(model->forward(batch.images).data_ptr());
+    images += batch.labels.size(0);
+  }
+  state.SetItemsProcessed(images);
+}
+
+BENCHMARK_CAPTURE(BM_Train, cnn, std::string("cnn"))->Unit(benchmark::kMillisecond)->MinTime(5.0)->UseRealTime();
+BENCHMARK_CAPTURE(BM_Train, resnet20, std::string("resnet20"))->Unit(benchmark::kMillisecond)->MinTime(8.0)->UseRealTime();
+BENCHMARK_CAPTURE(BM_Eval, cnn, std::string("cnn"))->Arg(1000)->Unit(benchmark::kMillisecond)->MinTime(4.0)->UseRealTime();
+BENCHMARK_CAPTURE(BM_Eval, resnet20, std::string("resnet20"))->Arg(1000)->Unit(benchmark::kMillisecond)->MinTime(6.0)->UseRealTime();
+
+}  // namespace
+
+BENCHMARK_MAIN();

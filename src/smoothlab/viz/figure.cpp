@@ -1,0 +1,307 @@
+// viz::Figure rendered with cairo's image surface (PNG) and SVG surface: the same drawing code for both.
+#include "smoothlab/viz/figure.h"
+
+#include <cairo-svg.h>
+#include <cairo.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include <fmt/format.h>
+
+#include "smoothlab/core/error.h"
+#include "smoothlab/core/files.h"
+
+namespace smoothlab::viz {
+
+Color palette(size_t index) {
+  static const Color colors[] = {{0.000, 0.447, 0.698}, {0.835, 0.369, 0.000}, {0.000, 0.620, 0.451},
+                                 {0.800, 0.475, 0.655}, {0.941, 0.894, 0.259}, {0.337, 0.706, 0.914},
+                                 {0.902, 0.624, 0.000}, {0.3, 0.3, 0.3}};
+  return colors[index % (sizeof(colors) / sizeof(colors[0]))];
+}
+
+void Axes::line(std::vector<double> xs, std::vector<double> ys, Style style) {
+  series.push_back({Series::Line, std::move(xs), std::move(ys), {}, 0, {}, std::move(style)});
+}
+void Axes::scatter(std::vector<double> xs, std::vector<double> ys, Style style) {
+  series.push_back({Series::Scatter, std::move(xs), std::move(ys), {}, 0, {}, std::move(style)});
+}
+void Axes::bars(std::vector<double> lefts, std::vector<double> rights, std::vector<double> heights, Style style,
+                double bottom) {
+  series.push_back({Series::Bars, std::move(lefts), std::move(heights), std::move(rights), bottom, {}, std::move(style)});
+}
+void Axes::text(double x, double y, std::string text, Style style) {
+  series.push_back({Series::Text, {x}, {y}, {}, 0, std::move(text), std::move(style)});
+}
+void Axes::note(std::string text) { notes.push_back(std::move(text)); }
+
+namespace {
+
+std::pair<double, double> padded(double lo, double hi) {
+  if (!std::isfinite(lo) || !std::isfinite(hi)) return {0, 1};
+  if (hi - lo < 1e-12) return {lo - 0.5, hi + 0.5};
+  const double pad = 0.05 * (hi - lo);
+  return {lo - pad, hi + pad};
+}
+
+double nice_step(double span) {
+  const double raw = span / 5.0;
+  const double mag = std::pow(10.0, std::floor(std::log10(raw)));
+  const double f = raw / mag;
+  return (f < 1.5 ? 1 : f < 3 ? 2 : f < 7 ? 5 : 10) * mag;
+}
+
+void set_color(cairo_t* cr, const Color& c, double alpha = 1.0) { cairo_set_source_rgba(cr, c.r, c.g, c.b, alpha); }
+
+void show_text(cairo_t* cr, double x, double y, const std::string& s, double align_x, double align_y, double size,
+               bool bold = false, double angle = 0) {
+  cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, bold ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL);
+  cairo_set_font_size(cr, size);
+  cairo_text_extents_t ext;
+  cairo_text_extents(cr, s.c_str(), &ext);
+  cairo_save(cr);
+  cairo_translate(cr, x, y);
+  cairo_rotate(cr, angle);
+  cairo_move_to(cr, -ext.x_bearing - align_x * ext.width, -ext.y_bearing - align_y * ext.height);
+  cairo_show_text(cr, s.c_str());
+  cairo_restore(cr);
+}
+
+struct Box {
+  double x, y, w, h;
+};
+
+void draw_axes(cairo_t* cr, const Axes& ax, Box cell) {
+  const Box plot{cell.x + 62, cell.y + (ax.title.empty() ? 14 : 34), cell.w - 62 - 16,
+                 cell.h - (ax.title.empty() ? 14 : 34) - 48};
+  if (plot.w < 10 || plot.h < 10) return;
+  auto [x0, x1] = ax.x_range();
+  auto [y0, y1] = ax.y_range();
+  if (ax.equal_aspect) {
+    const double sx = (x1 - x0) / plot.w, sy = (y1 - y0) / plot.h, s = std::max(sx, sy);
+    const double cx = 0.5 * (x0 + x1), cy = 0.5 * (y0 + y1);
+    x0 = cx - 0.5 * s * plot.w;
+    x1 = cx + 0.5 * s * plot.w;
+    y0 = cy - 0.5 * s * plot.h;
+    y1 = cy + 0.5 * s * plot.h;
+  }
+  auto px = [&](double x) { return plot.x + (x - x0) / (x1 - x0) * plot.w; };
+  auto py = [&](double y) { return plot.y + plot.h - (y - y0) / (y1 - y0) * plot.h; };
+
+  // grid and ticks
+  cairo_set_line_width(cr, 1.0);
+  const double xs = nice_step(x1 - x0), ys = nice_step(y1 - y0);
+  for (double t = std::ceil(x0 / xs) * xs; t <= x1 + 1e-9 * xs; t += xs) {
+    set_color(cr, {0.9, 0.9, 0.9});
+    cairo_move_to(cr, px(t), plot.y);
+    cairo_line_to(cr, px(t), plot.y + plot.h);
+    cairo_stroke(cr);
+    set_color(cr, kBlack);
+    show_text(cr, px(t), plot.y + plot.h + 5, fmt::format("{:g}", std::abs(t) < 1e-12 * xs ? 0.0 : t), 0.5, 0, 11);
+  }
+  for (double t = std::ceil(y0 / ys) * ys; t <= y1 + 1e-9 * ys; t += ys) {
+    set_color(cr, {0.9, 0.9, 0.9});
+    cairo_move_to(cr, plot.x, py(t));
+    cairo_line_to(cr, plot.x + plot.w, py(t));
+    cairo_stroke(cr);
+    set_color(cr, kBlack);
+    show_text(cr, plot.x - 5, py(t), fmt::format("{:g}", std::abs(t) < 1e-12 * ys ? 0.0 : t), 1, 0.5, 11);
+  }
+  // series, clipped to the plot area
+  cairo_save(cr);
+  cairo_rectangle(cr, plot.x, plot.y, plot.w, plot.h);
+  cairo_clip(cr);
+  for (const auto& s : ax.series) {
+    const auto& st = s.style;
+    switch (s.kind) {
+      case Axes::Series::Bars:
+        for (size_t i = 0; i < s.xs.size(); ++i) {
+          const double l = px(s.xs[i]), r = px(s.x2[i]), top = py(s.ys[i]), bot = py(s.bottom);
+          cairo_rectangle(cr, l, std::min(top, bot), r - l, std::abs(bot - top));
+          set_color(cr, st.color, st.alpha);
+          cairo_fill_preserve(cr);
+          set_color(cr, st.color, std::min(1.0, st.alpha + 0.3));
+          cairo_set_line_width(cr, 0.8);
+          cairo_stroke(cr);
+        }
+        break;
+      case Axes::Series::Line: {
+        set_color(cr, st.color, st.alpha);
+        cairo_set_line_width(cr, st.line_width);
+        const double dash[] = {6.0, 4.0};
+        cairo_set_dash(cr, dash, st.dashed ? 2 : 0, 0);
+        bool pen = false;
+        for (size_t i = 0; i < s.xs.size(); ++i) {
+          if (!std::isfinite(s.xs[i]) || !std::isfinite(s.ys[i])) {
+            pen = false;
+            continue;
+          }
+          if (pen) cairo_line_to(cr, px(s.xs[i]), py(s.ys[i]));
+          else cairo_move_to(cr, px(s.xs[i]), py(s.ys[i]));
+          pen = true;
+        }
+        cairo_stroke(cr);
+        cairo_set_dash(cr, dash, 0, 0);
+        break;
+      }
+      case Axes::Series::Scatter:
+        set_color(cr, st.color, st.alpha);
+        cairo_set_line_width(cr, 1.2);
+        for (size_t i = 0; i < s.xs.size(); ++i) {
+          if (!std::isfinite(s.xs[i]) || !std::isfinite(s.ys[i])) continue;
+          cairo_new_sub_path(cr);
+          cairo_arc(cr, px(s.xs[i]), py(s.ys[i]), st.marker_size, 0, 2 * M_PI);
+          if (st.filled) cairo_fill(cr);
+          else cairo_stroke(cr);
+        }
+        break;
+      case Axes::Series::Text:
+        set_color(cr, st.color, st.alpha);
+        show_text(cr, px(s.xs[0]) + 4, py(s.ys[0]) - 4, s.text, 0, 1, 11, true);
+        break;
+    }
+  }
+  cairo_restore(cr);
+  // frame, labels, title
+  set_color(cr, kBlack);
+  cairo_set_line_width(cr, 1.0);
+  cairo_rectangle(cr, plot.x, plot.y, plot.w, plot.h);
+  cairo_stroke(cr);
+  if (!ax.title.empty()) show_text(cr, plot.x + plot.w / 2, cell.y + 8, ax.title, 0.5, 0, 13, true);
+  if (!ax.xlabel.empty()) show_text(cr, plot.x + plot.w / 2, plot.y + plot.h + 24, ax.xlabel, 0.5, 0, 12);
+  if (!ax.ylabel.empty()) show_text(cr, cell.x + 6, plot.y + plot.h / 2, ax.ylabel, 0.5, 0, 12, false, -M_PI / 2);
+  // legend
+  std::vector<const Axes::Series*> entries;
+  for (const auto& s : ax.series)
+    if (!s.style.label.empty()) entries.push_back(&s);
+  if (ax.legend && !entries.empty()) {
+    cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+    cairo_set_font_size(cr, 11);
+    double text_w = 0;
+    for (auto* e : entries) {
+      cairo_text_extents_t ext;
+      cairo_text_extents(cr, e->style.label.c_str(), &ext);
+      text_w = std::max(text_w, ext.x_advance);
+    }
+    const double row = 16, w = text_w + 40, h = row * double(entries.size()) + 8;
+    const bool right = ax.legend_position.find("right") != std::string::npos;
+    const bool lower = ax.legend_position.find("lower") != std::string::npos;
+    const double lx = right ? plot.x + plot.w - w - 8 : plot.x + 8;
+    const double ly = lower ? plot.y + plot.h - h - 8 : plot.y + 8;
+    cairo_rectangle(cr, lx, ly, w, h);
+    cairo_set_source_rgba(cr, 1, 1, 1, 0.85);
+    cairo_fill_preserve(cr);
+    set_color(cr, {0.7, 0.7, 0.7});
+    cairo_stroke(cr);
+    for (size_t i = 0; i < entries.size(); ++i) {
+      const auto& st = entries[i]->style;
+      const double cy = ly + 4 + row * (double(i) + 0.5);
+      set_color(cr, st.color, std::max(st.alpha, 0.6));
+      if (entries[i]->kind == Axes::Series::Scatter) {
+        cairo_new_sub_path(cr);
+        cairo_arc(cr, lx + 16, cy, 4, 0, 2 * M_PI);
+        cairo_fill(cr);
+      } else if (entries[i]->kind == Axes::Series::Bars) {
+        cairo_rectangle(cr, lx + 8, cy - 5, 16, 10);
+        cairo_fill(cr);
+      } else {
+        cairo_set_line_width(cr, st.line_width);
+        const double dash[] = {5.0, 3.0};
+        cairo_set_dash(cr, dash, st.dashed ? 2 : 0, 0);
+        cairo_move_to(cr, lx + 6, cy);
+        cairo_line_to(cr, lx + 26, cy);
+        cairo_stroke(cr);
+        cairo_set_dash(cr, dash, 0, 0);
+      }
+      set_color(cr, kBlack);
+      show_text(cr, lx + 32, cy, st.label, 0, 0.5, 11);
+    }
+  }
+  for (size_t i = 0; i < ax.notes.size(); ++i) {
+    set_color(cr, kBlack);
+    show_text(cr, plot.x + plot.w - 8, plot.y + plot.h - 8 - 16 * double(ax.notes.size() - 1 - i), ax.notes[i], 1, 1,
+              12, true);
+  }
+}
+
+void render(cairo_t* cr, int width, int height, int rows, int cols, const std::vector<Axes>& axes,
+            const std::string& suptitle) {
+  cairo_set_source_rgb(cr, 1, 1, 1);
+  cairo_paint(cr);
+  const double top = suptitle.empty() ? 0 : 30;
+  if (!suptitle.empty()) {
+    set_color(cr, kBlack);
+    show_text(cr, width / 2.0, 8, suptitle, 0.5, 0, 15, true);
+  }
+  const double cw = double(width) / cols, ch = (double(height) - top) / rows;
+  for (int r = 0; r < rows; ++r)
+    for (int c = 0; c < cols; ++c) draw_axes(cr, axes[size_t(r * cols + c)], {c * cw, top + r * ch, cw, ch});
+}
+
+}  // namespace
+
+std::pair<double, double> Axes::x_range() const {
+  if (xlim) return *xlim;
+  double lo = std::numeric_limits<double>::infinity(), hi = -lo;
+  for (const auto& s : series) {
+    for (double x : s.xs)
+      if (std::isfinite(x)) lo = std::min(lo, x), hi = std::max(hi, x);
+    for (double x : s.x2)
+      if (std::isfinite(x)) lo = std::min(lo, x), hi = std::max(hi, x);
+  }
+  return padded(lo, hi);
+}
+
+std::pair<double, double> Axes::y_range() const {
+  if (ylim) return *ylim;
+  double lo = std::numeric_limits<double>::infinity(), hi = -lo;
+  for (const auto& s : series) {
+    for (double y : s.ys)
+      if (std::isfinite(y)) lo = std::min(lo, y), hi = std::max(hi, y);
+    if (s.kind == Series::Bars) lo = std::min(lo, s.bottom), hi = std::max(hi, s.bottom);
+  }
+  return padded(lo, hi);
+}
+
+Figure::Figure(int width, int height, int rows, int cols)
+    : width_(width), height_(height), rows_(rows), cols_(cols), axes_(size_t(rows * cols)) {
+  check(width > 0 && height > 0 && rows > 0 && cols > 0, "figure size and grid must be positive");
+}
+
+Axes& Figure::axes(int row, int col) {
+  check(row >= 0 && row < rows_ && col >= 0 && col < cols_, "axes ({}, {}) outside a {}x{} figure", row, col, rows_,
+        cols_);
+  return axes_[size_t(row * cols_ + col)];
+}
+
+void Figure::save_png(const std::filesystem::path& path) const {
+  cairo_surface_t* surface = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, width_, height_);
+  cairo_t* cr = cairo_create(surface);
+  render(cr, width_, height_, rows_, cols_, axes_, suptitle);
+  cairo_destroy(cr);
+  cairo_surface_flush(surface);
+  write_atomic_with(path, [&](const std::filesystem::path& tmp) {
+    const auto status = cairo_surface_write_to_png(surface, tmp.c_str());
+    if (status != CAIRO_STATUS_SUCCESS)
+      throw Error(fmt::format("cannot write {}: {}", path.string(), cairo_status_to_string(status)));
+  });
+  cairo_surface_destroy(surface);
+}
+
+void Figure::save_svg(const std::filesystem::path& path) const {
+  write_atomic_with(path, [&](const std::filesystem::path& tmp) {
+    cairo_surface_t* surface = cairo_svg_surface_create(tmp.c_str(), width_, height_);
+    cairo_t* cr = cairo_create(surface);
+    render(cr, width_, height_, rows_, cols_, axes_, suptitle);
+    cairo_destroy(cr);
+    cairo_surface_finish(surface);
+    const auto status = cairo_surface_status(surface);
+    cairo_surface_destroy(surface);
+    if (status != CAIRO_STATUS_SUCCESS)
+      throw Error(fmt::format("cannot write {}: {}", path.string(), cairo_status_to_string(status)));
+  });
+}
+
+}  // namespace smoothlab::viz

@@ -1,0 +1,214 @@
+// Data sources by name, the stratified validation split, labels out of range, and the batch loader.
+#include <torch/torch.h>
+
+#include "smoothlab/core/error.h"
+#include "smoothlab/data/dataset.h"
+#include "smoothlab/data/idx.h"
+#include "smoothlab/data/loader.h"
+#include "smoothlab/data/npy.h"
+#include "support/support.h"
+
+namespace smoothlab::testing {
+namespace {
+
+TEST(StratifiedSplit, ExactSizeProportionalAndDeterministic) {
+  // 60 of class 0, 30 of class 1, 10 of class 2; hold out 10 → 6, 3, 1.
+  auto labels = torch::cat({torch::zeros({60}), torch::ones({30}), torch::full({10}, 2)}).to(torch::kInt64);
+  auto [kept, held] = data::stratified_split(labels, 3, 10, 7);
+  EXPECT_EQ(held.size(0), 10);
+  EXPECT_EQ(kept.size(0), 90);
+  auto held_labels = labels.index_select(0, held);
+  EXPECT_EQ(held_labels.eq(0).sum().item<int64_t>(), 6);
+  EXPECT_EQ(held_labels.eq(1).sum().item<int64_t>(), 3);
+  EXPECT_EQ(held_labels.eq(2).sum().item<int64_t>(), 1);
+  // disjoint and complete
+  EXPECT_EQ(std::get<0>(torch::_unique(torch::cat({kept, held}))).size(0), 100);
+  auto [kept2, held2] = data::stratified_split(labels, 3, 10, 7);
+  EXPECT_TRUE(held.equal(held2));
+  auto [kept3, held3] = data::stratified_split(labels, 3, 10, 8);
+  EXPECT_FALSE(held.equal(held3));
+}
+
+TEST(StratifiedSplit, LargestRemainderKeepsTheTotal) {
+  // Three equal classes of 10, hold out 10: 3.33 each → 4, 3, 3 in some order.
+  auto labels = torch::arange(30).remainder(3);
+  auto [kept, held] = data::stratified_split(labels, 3, 10, 0);
+  EXPECT_EQ(held.size(0), 10);
+  auto counts = torch::bincount(labels.index_select(0, held));
+  EXPECT_EQ(counts.max().item<int64_t>(), 4);
+  EXPECT_EQ(counts.min().item<int64_t>(), 3);
+}
+
+TEST(LoadData, IdxFolderSplitsAndNormalisation) {
+  TempDir dir;
+  write_idx_folder(dir.path(), 60, 12, 8, 8, 3, true);
+  data::DataOptions o;
+  o.spec = "idx:" + dir.path().string();
+  o.val_size = 12;
+  auto b = data::load_data(o);
+  EXPECT_EQ(b.num_classes, 3);
+  EXPECT_EQ(b.train.size(), 48);
+  EXPECT_EQ(b.val.size(), 12);
+  EXPECT_EQ(b.test.size(), 12);
+  EXPECT_EQ(b.channels, 1);
+  EXPECT_EQ(b.height, 8);
+  // mean of the training images in [0, 1] units, computed independently
+  const double mean = b.train.images.to(torch::kFloat64).mean().item<double>() / 255.0;
+  EXPECT_NEAR(b.mean[0], mean, 1e-6);
+  EXPECT_EQ(b.class_names, (std::vector<std::string>{"0", "1", "2"}));
+}
+
+TEST(LoadData, ErrorsNameTheProblem) {
+  TempDir dir;
+  auto message = [](const std::string& spec) {
+    data::DataOptions o;
+    o.spec = spec;
+    o.val_size = 2;
+    try {
+      data::load_data(o);
+    } catch (const Error& e) {
+      return std::string(e.what()) + " | " + e.hint();
+    }
+    return std::string();
+  };
+  EXPECT_NE(message("imagenet").find("unknown data source 'imagenet'"), std::string::npos);
+  EXPECT_NE(message("imagenet").find("cifar10:DIR"), std::string::npos);  // hint lists known names
+  EXPECT_NE(message("idx:" + (dir / "nope").string()).find("no such folder"), std::string::npos);
+  EXPECT_NE(message("cifar10").find("needs a folder"), std::string::npos);
+  write_idx_folder(dir / "a", 10, 4);
+  fs::remove(dir / "a" / "t10k-labels-idx1-ubyte");
+  EXPECT_NE(message("idx:" + (dir / "a").string()).find("t10k-labels-idx1-ubyte"), std::string::npos);
+  // count mismatch between images and labels
+  write_idx_folder(dir / "b", 10, 4);
+  data::write_idx(dir / "b" / "train-labels-idx1-ubyte", torch::zeros({9}, torch::kUInt8));
+  EXPECT_NE(message("idx:" + (dir / "b").string()).find("10 images but"), std::string::npos);
+  // labels out of range for MNIST's 10 classes
+  write_idx_folder(dir / "c", 10, 4);
+  data::write_idx(dir / "c" / "t10k-labels-idx1-ubyte", torch::tensor({0, 1, 2, 11}).to(torch::kUInt8));
+  EXPECT_NE(message("mnist:" + (dir / "c").string()).find("labels range over 0..11, expected 0..9"), std::string::npos);
+}
+
+TEST(LoadData, NpyFolderWithChannelsLast) {
+  TempDir dir;
+  auto images = torch::randint(0, 255, {20, 6, 5, 3}, torch::kInt64).to(torch::kUInt8);
+  data::write_npy(dir / "train_images.npy", images);
+  data::write_npy(dir / "train_labels.npy", torch::arange(20).remainder(4).to(torch::kInt32));
+  data::write_npy(dir / "test_images.npy", images.slice(0, 0, 8));
+  data::write_npy(dir / "test_labels.npy", torch::arange(8).remainder(4));
+  data::DataOptions o;
+  o.spec = "npy:" + dir.path().string();
+  o.val_size = 4;
+  auto b = data::load_data(o);
+  EXPECT_EQ(b.channels, 3);
+  EXPECT_EQ(b.height, 6);
+  EXPECT_EQ(b.width, 5);
+  EXPECT_EQ(b.num_classes, 4);
+  // [N, H, W, C] → [N, C, H, W]: test image 1, channel 2, row 3, column 4
+  EXPECT_EQ(b.test.images[1][2][3][4].item<int64_t>(), images[1][3][4][2].item<int64_t>());
+}
+
+TEST(ParseClasses, NamesIndicesAndErrors) {
+  std::vector<std::string> names = {"T-shirt/top", "Trouser", "Pullover"};
+  EXPECT_EQ(data::parse_classes("T-shirt/top, Pullover", names, "--classes"), (std::vector<int64_t>{0, 2}));
+  EXPECT_EQ(data::parse_classes("1,2", names, "--classes"), (std::vector<int64_t>{1, 2}));
+  try {
+    data::parse_classes("Shoe", names, "--classes");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("unknown class 'Shoe'"), std::string::npos);
+    EXPECT_NE(e.hint().find("Trouser"), std::string::npos);
+  }
+}
+
+data::Dataset ramp_dataset(int64_t n, int64_t h, int64_t w) {
+  // image i: pixel (y, x) = 10·y + x + i (mod 256), one channel
+  auto y = torch::arange(h).view({h, 1}) * 10, x = torch::arange(w).view({1, w});
+  auto base = (y + x).unsqueeze(0) + torch::arange(n).view({n, 1, 1});
+  return {base.remainder(256).to(torch::kUInt8).unsqueeze(1), torch::arange(n).remainder(2)};
+}
+
+TEST(BatchLoader, NormalisesWithoutAugmentation) {
+  auto d = ramp_dataset(10, 4, 5);
+  auto loader = data::make_eval_loader(d, 4, {0.5f}, {0.25f}, 2);
+  loader->start_epoch(0);
+  data::Batch batch;
+  int64_t seen = 0;
+  while (loader->next(batch)) {
+    auto expected = (d.images.index_select(0, batch.indices).to(torch::kFloat32) / 255.0 - 0.5) / 0.25;
+    EXPECT_TENSOR_NEAR(batch.images, expected, 1e-6, 1e-6);
+    EXPECT_TRUE(batch.labels.equal(d.labels.index_select(0, batch.indices)));
+    seen += batch.labels.size(0);
+  }
+  EXPECT_EQ(seen, 10);
+  EXPECT_EQ(loader->num_batches(), 3);
+}
+
+TEST(BatchLoader, CropAndFlipGeometry) {
+  // With padding p every output pixel is either the padding value or an input pixel shifted by (dy, dx) with
+  // |dy|, |dx| ≤ p, possibly mirrored: check each augmented image is exactly one of those candidates.
+  auto d = ramp_dataset(16, 6, 7);
+  data::LoaderOptions o;
+  o.batch_size = 16;
+  o.crop_padding = 2;
+  o.hflip = true;
+  o.workers = 0;
+  o.seed = 3;
+  data::BatchLoader loader(std::make_shared<data::TensorSource>(d), std::make_shared<data::SequentialSampler>(16), o);
+  loader.start_epoch(5);
+  data::Batch batch;
+  ASSERT_TRUE(loader.next(batch));
+  int flipped = 0, shifted = 0;
+  for (int64_t i = 0; i < 16; ++i) {
+    auto src = d.images[i][0].to(torch::kFloat32) / 255.0;
+    auto padded = torch::constant_pad_nd(src, {2, 2, 2, 2}, 0.0);
+    bool matched = false;
+    for (int64_t top = 0; top <= 4 && !matched; ++top)
+      for (int64_t left = 0; left <= 4 && !matched; ++left)
+        for (bool flip : {false, true}) {
+          auto crop = padded.slice(0, top, top + 6).slice(1, left, left + 7);
+          if (flip) crop = crop.flip({1});
+          if (torch::allclose(batch.images[i][0], crop, 1e-6, 1e-6)) {
+            matched = true;
+            flipped += flip;
+            shifted += (top != 2 || left != 2);
+            break;
+          }
+        }
+    EXPECT_TRUE(matched) << "example " << i;
+  }
+  EXPECT_GT(flipped, 0);
+  EXPECT_LT(flipped, 16);
+  EXPECT_GT(shifted, 0);
+}
+
+TEST(BatchLoader, DeterministicAcrossWorkersAndEpochsDiffer) {
+  auto d = ramp_dataset(50, 6, 6);
+  auto run = [&](int workers, int64_t epoch) {
+    data::LoaderOptions o;
+    o.batch_size = 8;
+    o.crop_padding = 1;
+    o.hflip = true;
+    o.workers = workers;
+    o.seed = 11;
+    data::BatchLoader loader(std::make_shared<data::TensorSource>(d),
+                             std::make_shared<data::RandomSampler>(50, 11), o);
+    loader.start_epoch(epoch);
+    std::vector<torch::Tensor> images, indices;
+    data::Batch b;
+    while (loader.next(b)) {
+      images.push_back(b.images);
+      indices.push_back(b.indices);
+    }
+    return std::make_pair(torch::cat(images), torch::cat(indices));
+  };
+  auto [a_images, a_idx] = run(0, 2);
+  auto [b_images, b_idx] = run(3, 2);
+  EXPECT_TRUE(a_images.equal(b_images));
+  EXPECT_TRUE(a_idx.equal(b_idx));
+  EXPECT_EQ(std::get<0>(torch::_unique(a_idx)).size(0), 50);  // a permutation
+  auto [c_images, c_idx] = run(0, 3);
+  EXPECT_FALSE(a_idx.equal(c_idx));
+}
+
+}  // namespace
+}  // namespace smoothlab::testing

@@ -1,0 +1,140 @@
+// Training: schedules, a short run that must learn, resume equals an uninterrupted run, run-folder rules.
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include "smoothlab/core/error.h"
+#include "smoothlab/eval/evaluate.h"
+#include "smoothlab/train/checkpoint.h"
+#include "smoothlab/train/schedule.h"
+#include "smoothlab/train/trainer.h"
+#include "support/support.h"
+
+namespace smoothlab::testing {
+namespace {
+
+TEST(Schedule, WarmupCosineAndStep) {
+  train::ScheduleOptions o{"cosine", 0.2, 1.0, {}, 0.1, 5, 10};
+  EXPECT_DOUBLE_EQ(train::learning_rate(o, 0), 0.2 * 1 / 10);   // warm-up step 1 of 10
+  EXPECT_DOUBLE_EQ(train::learning_rate(o, 9), 0.2);            // end of warm-up
+  EXPECT_DOUBLE_EQ(train::learning_rate(o, 10), 0.2);           // cosine starts at the peak
+  EXPECT_NEAR(train::learning_rate(o, 30), 0.1, 1e-12);         // halfway through 40 post-warm-up steps
+  o = {"step", 1.0, 0.0, {2, 4}, 0.1, 5, 10};
+  EXPECT_DOUBLE_EQ(train::learning_rate(o, 19), 1.0);
+  EXPECT_DOUBLE_EQ(train::learning_rate(o, 20), 0.1);
+  EXPECT_NEAR(train::learning_rate(o, 45), 0.01, 1e-15);
+}
+
+train::TrainConfig tiny_config(const fs::path& data) {
+  train::TrainConfig c;
+  c.data = "idx:" + data.string();
+  c.val_size = 30;
+  c.model = "mlp";
+  c.smoothing = 0.1;
+  c.epochs = 3;
+  c.batch_size = 16;
+  c.lr = 0.05;
+  c.workers = 1;
+  c.threads = 1;
+  c.eval_batch_size = 64;
+  return c;
+}
+
+std::vector<nlohmann::json> read_jsonl(const fs::path& p) {
+  std::vector<nlohmann::json> out;
+  std::ifstream in(p);
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty()) out.push_back(nlohmann::json::parse(line));
+  return out;
+}
+
+TEST(Trainer, ResumedRunEndsWithTheSameParameters) {
+  torch::set_num_threads(1);
+  TempDir dir;
+  write_idx_folder(dir / "data", 150, 30, 8, 8, 3);
+  auto config = tiny_config(dir / "data");
+  train::train(config, dir / "full", train::ExistingRun::Refuse);
+
+  // Interrupt after epoch 1 (the checkpoint is written before on_epoch runs), then resume.
+  train::TrainHooks stop_after_first;
+  stop_after_first.on_epoch = [](const nlohmann::json& r) {
+    if (r["epoch"] == 1) throw std::runtime_error("simulated kill");
+  };
+  EXPECT_THROW(train::train(config, dir / "resumed", train::ExistingRun::Refuse, stop_after_first), std::runtime_error);
+  auto changed = config;
+  changed.lr = 123.0;  // ignored on resume: the saved config wins
+  auto result = train::train(changed, dir / "resumed", train::ExistingRun::Resume);
+  EXPECT_EQ(result.epochs_done, 3);
+
+  auto a = model::make_model("mlp", {1, 8, 8, 3}), b = model::make_model("mlp", {1, 8, 8, 3});
+  train::load_checkpoint(dir / "full" / "checkpoint.pt", *a, nullptr);
+  train::load_checkpoint(dir / "resumed" / "checkpoint.pt", *b, nullptr);
+  auto pa = a->named_parameters(), pb = b->named_parameters();
+  for (const auto& item : pa) EXPECT_TRUE(item.value().equal(pb[item.key()])) << item.key();
+
+  auto records = read_jsonl(dir / "resumed" / "metrics.jsonl");
+  ASSERT_EQ(records.size(), 3u);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(records[size_t(i)]["epoch"], i + 1);
+  auto full = read_jsonl(dir / "full" / "metrics.jsonl");
+  EXPECT_DOUBLE_EQ(full[2]["train_loss"].get<double>(), records[2]["train_loss"].get<double>());
+}
+
+TEST(Trainer, ExistingRunFolderNeedsResumeOrForce) {
+  TempDir dir;
+  write_idx_folder(dir / "data", 60, 20, 8, 8, 3);
+  auto config = tiny_config(dir / "data");
+  config.epochs = 1;
+  config.val_size = 12;
+  train::train(config, dir / "run", train::ExistingRun::Refuse);
+  try {
+    train::train(config, dir / "run", train::ExistingRun::Refuse);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("exists"), std::string::npos);
+    EXPECT_NE(e.hint().find("--resume"), std::string::npos);
+  }
+  // Force starts over: metrics hold one epoch again.
+  train::train(config, dir / "run", train::ExistingRun::Force);
+  EXPECT_EQ(read_jsonl(dir / "run" / "metrics.jsonl").size(), 1u);
+  // A corrupt checkpoint is reported with its path.
+  std::ofstream(dir / "run" / "checkpoint.pt") << "garbage";
+  try {
+    train::load_run(dir / "run");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("checkpoint.pt"), std::string::npos);
+  }
+}
+
+TEST(Trainer, ShortFashionMnistRunLearns) {
+  const std::string fmnist = fashion_mnist_dir();
+  if (fmnist.empty()) GTEST_SKIP() << "dataset-fashion-mnist not installed";
+  torch::set_num_threads(2);
+  TempDir dir;
+  train::TrainConfig c;
+  c.model = "mlp";
+  c.smoothing = 0.1;
+  c.epochs = 2;
+  c.limit_train = 6000;
+  c.limit_test = 2000;
+  c.val_size = 1000;
+  c.lr = 0.05;
+  c.augment = false;
+  train::train(c, dir / "run", train::ExistingRun::Refuse);
+  auto result = eval::evaluate_run(dir / "run");
+  // 10 classes: chance is 10%; an MLP reaches ~80% on 6k examples in 2 epochs.
+  EXPECT_GT(result["test"]["accuracy"].get<double>(), 0.75);
+  EXPECT_GT(result["val"]["accuracy"].get<double>(), 0.75);
+  for (const char* f : {"test_logits.npy", "test_labels.npy", "test_features.npy", "val_logits.npy", "eval.json"})
+    EXPECT_TRUE(fs::exists(dir / "run" / f)) << f;
+  auto records = read_jsonl(dir / "run" / "metrics.jsonl");
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_LT(records[1]["train_loss"].get<double>(), records[0]["train_loss"].get<double>());
+  for (const char* key : {"train_loss", "train_accuracy", "val_loss", "val_accuracy", "val_ece", "images_per_second",
+                          "seconds", "lr"})
+    EXPECT_TRUE(records[1].contains(key)) << key;
+}
+
+}  // namespace
+}  // namespace smoothlab::testing
