@@ -10,6 +10,7 @@
 #include <torch/torch.h>
 
 #include "smoothlab/core/error.h"
+#include "smoothlab/core/files.h"
 #include "smoothlab/data/cifar.h"
 #include "smoothlab/data/idx.h"
 #include "smoothlab/data/npy.h"
@@ -19,7 +20,12 @@ namespace smoothlab::data {
 namespace fs = std::filesystem;
 
 Dataset Dataset::subset(const torch::Tensor& indices) const {
-  return {images.index_select(0, indices), labels.index_select(0, indices)};
+  if (source) {
+    auto idx = indices.to(torch::kInt64).contiguous();
+    std::vector<int64_t> positions(idx.data_ptr<int64_t>(), idx.data_ptr<int64_t>() + idx.numel());
+    return {torch::Tensor(), labels.index_select(0, idx), std::make_shared<SubsetSource>(source, positions)};
+  }
+  return {images.index_select(0, indices), labels.index_select(0, indices), nullptr};
 }
 
 std::string default_fashion_mnist_dir() {
@@ -169,10 +175,111 @@ RawData load_raw(const std::string& spec) {
   return raw;
 }
 
+
+std::vector<int64_t> to_vector(const torch::Tensor& t) {
+  auto c = t.to(torch::kInt64).contiguous();
+  return {c.data_ptr<int64_t>(), c.data_ptr<int64_t>() + c.numel()};
+}
+
+// One split of an image folder: the files at `positions` of `index` (all when positions is undefined).
+Dataset folder_split(const fs::path& root, const ImageIndex& index, const torch::Tensor& positions,
+                     const DataOptions& o, bool augment, const std::shared_ptr<BadImageLog>& log) {
+  std::vector<std::string> files;
+  std::vector<int64_t> labels;
+  if (positions.defined()) {
+    for (int64_t p : to_vector(positions)) {
+      files.push_back(index.files[size_t(p)]);
+      labels.push_back(index.labels[size_t(p)]);
+    }
+  } else {
+    files = index.files;
+    labels = index.labels;
+  }
+  auto label_tensor = torch::tensor(labels, torch::kInt64);
+  if (labels.empty()) label_tensor = torch::empty({0}, torch::kInt64);
+  auto source = std::make_shared<ImageFolderSource>(root, std::move(files), std::move(labels), o.folder, augment, log);
+  return {torch::Tensor(), label_tensor, source};
+}
+
+DataBundle load_folder(const DataOptions& o, const fs::path& dir) {
+  const bool split_layout = fs::is_directory(dir / "train");
+  const fs::path train_dir = split_layout ? dir / "train" : dir;
+  const bool has_test = split_layout && fs::is_directory(dir / "test");
+  const bool has_val = split_layout && fs::is_directory(dir / "val");
+  DataBundle b;
+  b.spec = o.spec;
+  b.name = "folder";
+  b.bad_images = std::make_shared<BadImageLog>();
+  const ImageIndex train = index_image_folder(train_dir, nullptr, o.folder.cache_index);
+  if (!train.note.empty()) b.notes.push_back(train.note);
+  b.class_names = train.class_names;
+  b.num_classes = int64_t(train.class_names.size());
+  if (b.num_classes < 2) throw Error(fmt::format("--data {}: needs at least 2 class folders", o.spec));
+  const auto labels = torch::tensor(train.labels, torch::kInt64);
+  const int64_t n = labels.size(0);
+  // Held-out splits take at most a fifth of the training folder each.
+  auto held_size = [&](int64_t wanted, const char* what) {
+    const int64_t cap = n / 5;
+    if (wanted > cap) {
+      b.notes.push_back(fmt::format("--data {}: {} split of {} instead of {} (a fifth of {} training images)", o.spec,
+                                    what, cap, wanted, n));
+      return cap;
+    }
+    return wanted;
+  };
+  torch::Tensor pool = torch::arange(n, torch::kInt64);  // positions still available for training
+  auto hold_out = [&](int64_t count, uint64_t seed) {
+    auto [kept, held] = stratified_split(labels.index_select(0, pool), b.num_classes, count, seed);
+    torch::Tensor out = pool.index_select(0, held);
+    pool = pool.index_select(0, kept);
+    return out;
+  };
+  const std::shared_ptr<BadImageLog>& log = b.bad_images;
+  if (has_test || has_val) {
+    const fs::path test_dir = has_test ? dir / "test" : dir / "val";
+    const ImageIndex test = index_image_folder(test_dir, &b.class_names, o.folder.cache_index);
+    if (!test.note.empty()) b.notes.push_back(test.note);
+    if (test.files.empty()) throw Error(fmt::format("--data {}: {} has no images", o.spec, test_dir.string()));
+    b.test = folder_split(test_dir, test, torch::Tensor(), o, false, log);
+  } else {
+    const int64_t count = held_size(std::max<int64_t>(o.val_size, 1), "test");
+    if (count < 1)
+      throw Error(fmt::format("--data {}: too few images ({}) to hold out a test split", o.spec, n),
+                  "add a test/ folder beside train/, or more images");
+    b.test = folder_split(train_dir, train, hold_out(count, o.split_seed + 0x7E57), o, false, log);
+  }
+  if (has_test && has_val) {
+    const ImageIndex val = index_image_folder(dir / "val", &b.class_names, o.folder.cache_index);
+    if (!val.note.empty()) b.notes.push_back(val.note);
+    b.val = folder_split(dir / "val", val, torch::Tensor(), o, false, log);
+  } else if (o.val_size > 0) {
+    const int64_t count = held_size(o.val_size, "validation");
+    torch::Tensor held = count > 0 ? hold_out(count, o.split_seed) : torch::empty({0}, torch::kInt64);
+    b.val_index = held;
+    b.val = folder_split(train_dir, train, held, o, false, log);
+  } else {
+    b.val_index = torch::empty({0}, torch::kInt64);
+    b.val = folder_split(train_dir, train, b.val_index, o, false, log);
+  }
+  if (o.limit_train > 0 && o.limit_train < pool.size(0)) {
+    auto [rest, keep] = stratified_split(labels.index_select(0, pool), b.num_classes, o.limit_train, o.split_seed + 1);
+    (void)rest;
+    pool = pool.index_select(0, keep);
+  }
+  pool = std::get<0>(pool.sort());
+  b.train_index = pool;
+  b.train = folder_split(train_dir, train, pool, o, o.augment, log);
+  if (o.limit_test > 0 && o.limit_test < b.test.size())
+    b.test = b.test.subset(torch::arange(o.limit_test, torch::kInt64));
+  b.channels = o.folder.channels;
+  b.height = b.width = o.folder.image_size;
+  std::tie(b.mean, b.std) = folder_normalisation(b.channels);
+  return b;
+}
 }  // namespace
 
 std::vector<std::string> known_data_sources() {
-  return {"fashion-mnist", "mnist:DIR", "idx:DIR", "cifar10:DIR", "cifar100:DIR", "npy:DIR"};
+  return {"fashion-mnist", "mnist:DIR", "idx:DIR", "cifar10:DIR", "cifar100:DIR", "npy:DIR", "folder:DIR"};
 }
 
 std::pair<torch::Tensor, torch::Tensor> stratified_split(const torch::Tensor& labels_in, int64_t num_classes,
@@ -209,6 +316,12 @@ std::pair<torch::Tensor, torch::Tensor> stratified_split(const torch::Tensor& la
 }
 
 DataBundle load_data(const DataOptions& options) {
+  if (options.spec.rfind("folder", 0) == 0 && (options.spec.size() == 6 || options.spec[6] == ':')) {
+    if (options.spec.size() <= 7)
+      throw Error("--data folder: needs a folder, as in --data folder:DIR",
+                  "DIR holds one sub-folder of JPEG/PNG images per class (or train/, val/, test/ folders of them)");
+    return load_folder(options, fs::path(options.spec.substr(7)));
+  }
   RawData raw = load_raw(options.spec);
   DataBundle b;
   b.spec = options.spec;
@@ -240,6 +353,15 @@ DataBundle load_data(const DataOptions& options) {
     b.std.push_back(std::max(1e-6f, float(std[c].item<double>())));
   }
   return b;
+}
+
+int64_t write_bad_images(const DataBundle& bundle, const std::string& run_dir) {
+  if (!bundle.bad_images || bundle.bad_images->count() == 0) return 0;
+  const auto entries = bundle.bad_images->entries();
+  std::string text;
+  for (const auto& [path, why] : entries) text += path + "\t" + why + "\n";
+  write_file_atomic(fs::path(run_dir) / "bad_images.txt", text);
+  return int64_t(entries.size());
 }
 
 std::vector<int64_t> parse_classes(const std::string& list, const std::vector<std::string>& class_names,

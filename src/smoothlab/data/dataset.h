@@ -5,6 +5,8 @@
 //   --data cifar10:DIR        CIFAR-10 binary (data_batch_1..5.bin, test_batch.bin)
 //   --data cifar100:DIR       CIFAR-100 binary (train.bin, test.bin), fine labels
 //   --data npy:DIR            train_images.npy, train_labels.npy, test_images.npy, test_labels.npy [, classes.txt]
+//   --data folder:DIR         JPEG/PNG files, one sub-folder per class, optional train/ val/ test/ (image_folder.h);
+//                             decoded lazily: its Datasets carry an ExampleSource instead of image tensors
 //
 // The validation split is held out of the training set, stratified and deterministic: within each class
 // the examples are permuted by a fixed seed (split_seed) and the first share is taken, where each class's
@@ -13,19 +15,26 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include <torch/types.h>
 
+#include "smoothlab/data/image_folder.h"
+#include "smoothlab/data/source.h"
+
 namespace smoothlab::data {
 
 // In-memory examples: images uint8 (pixel values 0..255) or float32 (values used as given, 1 = white),
-// [N, C, H, W]; labels int64 [N].
+// [N, C, H, W]; labels int64 [N]. A lazily decoded dataset (folder:DIR) leaves images undefined and carries
+// its examples in `source` instead (labels are still in memory); TensorSource and make_eval_loader read either.
 struct Dataset {
   torch::Tensor images;
   torch::Tensor labels;
+  std::shared_ptr<const ExampleSource> source = nullptr;  // set for lazy datasets only
   int64_t size() const { return labels.defined() ? labels.size(0) : 0; }
+  bool lazy() const { return source != nullptr; }
   Dataset subset(const torch::Tensor& indices) const;
 };
 
@@ -35,6 +44,9 @@ struct DataOptions {
   uint64_t split_seed = 0;   // fixes which examples are held out
   int64_t limit_train = 0;   // > 0: keep only this many (stratified) training examples, for tests and smoke runs
   int64_t limit_test = 0;    // > 0: keep only the first this-many test examples
+  // Image folders only: decoding and views, and whether the training split augments (random views).
+  FolderOptions folder;
+  bool augment = true;
 };
 
 struct DataBundle {
@@ -45,6 +57,9 @@ struct DataBundle {
   std::vector<std::string> class_names;
   int64_t num_classes = 0, channels = 0, height = 0, width = 0;
   std::vector<float> mean, std;  // per channel, of the training split, in units where 1 = white (uint8 / 255)
+                                 // (image folders: the standard ImageNet values, folder_normalisation())
+  std::shared_ptr<BadImageLog> bad_images;  // image folders: unreadable files skipped so far (--skip-bad-images)
+  std::vector<std::string> notes;           // things worth telling the user (e.g. an index that was not cached)
 };
 
 // Loads the data named by options.spec and splits it. Throws Error for unknown names (listing the known
@@ -61,6 +76,10 @@ std::pair<torch::Tensor, torch::Tensor> stratified_split(const torch::Tensor& la
 // Resolves a comma-separated list of class names or indices ("Shirt,Pullover" or "6,2") to indices.
 std::vector<int64_t> parse_classes(const std::string& list, const std::vector<std::string>& class_names,
                                    const std::string& option);
+
+// Image folders with --skip-bad-images: writes RUN_DIR/bad_images.txt ("path<TAB>reason" lines, sorted) and
+// returns how many files were skipped so far; does nothing and returns 0 when none were (or for in-memory data).
+int64_t write_bad_images(const DataBundle& bundle, const std::string& run_dir);
 
 // Debian's Fashion-MNIST folder, overridable with SMOOTHLAB_FASHION_MNIST_DIR.
 std::string default_fashion_mnist_dir();

@@ -27,17 +27,45 @@ uint64_t example_hash(uint64_t seed, int64_t epoch, int64_t index) {
 }
 
 TensorSource::TensorSource(Dataset dataset) : dataset_(std::move(dataset)) {
-  dataset_.images = dataset_.images.contiguous();
+  if (!dataset_.source) dataset_.images = dataset_.images.contiguous();
   dataset_.labels = dataset_.labels.to(torch::kInt64).contiguous();
 }
 
 std::vector<int64_t> TensorSource::shape() const {
+  if (dataset_.source) return dataset_.source->shape();
   return {dataset_.images.size(1), dataset_.images.size(2), dataset_.images.size(3)};
 }
 
 int64_t TensorSource::label(int64_t index) const { return dataset_.labels.data_ptr<int64_t>()[index]; }
 
+bool TensorSource::read_example(int64_t index, int64_t epoch, uint64_t seed, float* out) const {
+  if (dataset_.source) return dataset_.source->read_example(index, epoch, seed, out);
+  read(index, out);
+  return true;
+}
+
+std::shared_ptr<const ExampleSource> make_source(const Dataset& dataset) {
+  if (dataset.source) return dataset.source;
+  return std::make_shared<TensorSource>(dataset);
+}
+
+void to_json(nlohmann::json& j, const LoaderStats& s) {
+  j = {{"batches", s.batches},
+       {"examples", s.examples},
+       {"skipped", s.skipped},
+       {"wait_fraction", s.wait_fraction()},
+       {"mean_ready", s.mean_ready()},
+       {"prefetch", s.prefetch},
+       {"workers", s.workers},
+       {"images_per_second", s.wall_seconds > 0 ? double(s.examples) / s.wall_seconds : 0.0},
+       {"capacity_images_per_second", s.capacity_per_second()}};
+}
+
 void TensorSource::read(int64_t index, float* out) const {
+  if (dataset_.source) {
+    dataset_.source->read(index, out);
+    return;
+  }
   const int64_t per = dataset_.images.size(1) * dataset_.images.size(2) * dataset_.images.size(3);
   if (dataset_.images.scalar_type() == torch::kUInt8) {
     const uint8_t* src = dataset_.images.data_ptr<uint8_t>() + index * per;
@@ -71,6 +99,11 @@ BatchLoader::BatchLoader(std::shared_ptr<const ExampleSource> source, std::share
   check(options_.mean.empty() || options_.mean.size() == size_t(shape[0]),
         "normalisation has {} channels, data has {}", options_.mean.size(), shape[0]);
   if (options_.workers > 0) pool_ = std::make_unique<ThreadPool>(options_.workers);
+#if defined(SMOOTHLAB_WITH_CUDA)
+  if (options_.pin_memory && !torch::cuda::is_available()) options_.pin_memory = false;
+#else
+  options_.pin_memory = false;
+#endif
 }
 
 BatchLoader::~BatchLoader() {
@@ -91,6 +124,12 @@ void BatchLoader::start_epoch(int64_t epoch) {
   order_ = sampler_->indices(epoch);
   batches_in_epoch_ = num_batches();
   next_to_submit_ = 0;
+  stats_ = LoaderStats{};
+  stats_.workers = options_.workers;
+  stats_.prefetch = pool_ ? std::max(1, options_.prefetch) : 0;
+  work_ns_ = 0;
+  skipped_ = 0;
+  epoch_start_ = std::chrono::steady_clock::now();
   if (pool_)
     for (int i = 0; i < std::max(1, options_.prefetch); ++i) enqueue();
 }
@@ -102,27 +141,56 @@ void BatchLoader::enqueue() {
 }
 
 bool BatchLoader::next(Batch& batch) {
+  using clock = std::chrono::steady_clock;
   if (!pool_) {
     if (next_to_submit_ >= batches_in_epoch_) return false;
+    const auto t0 = clock::now();
     batch = assemble(next_to_submit_++);
-    return true;
+    stats_.wait_seconds += std::chrono::duration<double>(clock::now() - t0).count();
+  } else {
+    if (pending_.empty()) return false;
+    for (auto& f : pending_)
+      if (f.wait_for(std::chrono::seconds(0)) == std::future_status::ready) stats_.ready_sum += 1;
+    auto future = std::move(pending_.front());
+    pending_.pop_front();
+    const auto t0 = clock::now();
+    try {
+      batch = future.get();
+    } catch (...) {
+      // Let the batches in flight finish before the error leaves: nothing may outlive this loader's state.
+      for (auto& f : pending_)
+        if (f.valid()) f.wait();
+      pending_.clear();
+      next_to_submit_ = batches_in_epoch_;
+      throw;
+    }
+    stats_.wait_seconds += std::chrono::duration<double>(clock::now() - t0).count();
+    enqueue();
   }
-  if (pending_.empty()) return false;
-  auto future = std::move(pending_.front());
-  pending_.pop_front();
-  enqueue();
-  batch = future.get();
+  stats_.batches += 1;
+  stats_.examples += batch.labels.size(0);
   return true;
 }
 
+LoaderStats BatchLoader::stats() const {
+  LoaderStats s = stats_;
+  s.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start_).count();
+  s.work_seconds = double(work_ns_.load()) * 1e-9;
+  s.skipped = skipped_.load();
+  return s;
+}
+
 Batch BatchLoader::assemble(int64_t batch_index) const {
+  const auto work_start = std::chrono::steady_clock::now();
   const auto shape = source_->shape();
   const int64_t C = shape[0], H = shape[1], W = shape[2], plane = H * W;
   const int64_t begin = batch_index * options_.batch_size;
   const int64_t end = std::min<int64_t>(begin + options_.batch_size, int64_t(order_.size()));
   const int64_t B = end - begin;
-  Batch batch{torch::empty({B, C, H, W}, torch::kFloat32), torch::empty({B}, torch::kInt64),
-              torch::empty({B}, torch::kInt64)};
+  const auto float_options = torch::TensorOptions().dtype(torch::kFloat32).pinned_memory(options_.pin_memory);
+  const auto long_options = torch::TensorOptions().dtype(torch::kInt64).pinned_memory(options_.pin_memory);
+  Batch batch{torch::empty({B, C, H, W}, float_options), torch::empty({B}, long_options),
+              torch::empty({B}, long_options)};
   float* images = batch.images.data_ptr<float>();
   int64_t* labels = batch.labels.data_ptr<int64_t>();
   int64_t* indices = batch.indices.data_ptr<int64_t>();
@@ -132,16 +200,22 @@ Batch BatchLoader::assemble(int64_t batch_index) const {
     scale[size_t(c)] = 1.0f / options_.std[size_t(c)];
     shift[size_t(c)] = -options_.mean[size_t(c)] / options_.std[size_t(c)];
   }
-  const int64_t pad = options_.crop_padding;
-  for (int64_t i = 0; i < B; ++i) {
-    const int64_t index = order_[size_t(begin + i)];
+  const bool own_augment = !source_->augments();
+  const int64_t pad = own_augment ? options_.crop_padding : 0;
+  int64_t kept = 0;  // examples in the batch so far; skipped (unreadable) ones leave no gap
+  for (int64_t j = 0; j < B; ++j) {
+    const int64_t index = order_[size_t(begin + j)];
+    if (!source_->read_example(index, epoch_, options_.seed, raw.data())) {
+      skipped_ += 1;
+      continue;
+    }
+    const int64_t i = kept++;
     indices[i] = index;
     labels[i] = source_->label(index);
-    source_->read(index, raw.data());
     float* out = images + i * C * plane;
     int64_t dy = 0, dx = 0;
     bool flip = false;
-    if (pad > 0 || options_.hflip) {
+    if (own_augment && (pad > 0 || options_.hflip)) {
       const uint64_t h = example_hash(options_.seed, epoch_, index);
       if (pad > 0) {
         dy = int64_t(h % uint64_t(2 * pad + 1)) - pad;
@@ -172,6 +246,13 @@ Batch BatchLoader::assemble(int64_t batch_index) const {
       }
     }
   }
+  if (kept < B) {
+    batch.images = batch.images.narrow(0, 0, kept);
+    batch.labels = batch.labels.narrow(0, 0, kept);
+    batch.indices = batch.indices.narrow(0, 0, kept);
+  }
+  work_ns_ += std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - work_start)
+                  .count();
   return batch;
 }
 
@@ -182,7 +263,7 @@ std::unique_ptr<BatchLoader> make_eval_loader(const Dataset& dataset, int64_t ba
   options.workers = workers;
   options.mean = mean;
   options.std = std;
-  auto loader = std::make_unique<BatchLoader>(std::make_shared<TensorSource>(dataset),
+  auto loader = std::make_unique<BatchLoader>(make_source(dataset),
                                               std::make_shared<SequentialSampler>(dataset.size()), options);
   return loader;
 }

@@ -1,15 +1,24 @@
 // Batches for training and evaluation: a sampler gives the order, an example source gives pixels,
 // worker threads assemble normalised (and, for training, augmented) float batches ahead of use.
 //
-//   Sampler ──indices(epoch)──▶ BatchLoader ──read(i)──▶ ExampleSource (in-memory tensors; image folders later)
-//                                  │  crop with zero padding, horizontal flip, (x − mean) / std
+//   Sampler ──indices(epoch)──▶ BatchLoader ──read_example(i, epoch, seed)──▶ ExampleSource (source.h)
+//                                  │  in-memory tensors (TensorSource) or image files decoded by the worker
+//                                  │  (ImageFolderSource: its own RandomResizedCrop/flip, image_folder.h)
+//                                  │  crop with zero padding, horizontal flip (sources that do not augment
+//                                  │  themselves), (x − mean) / std
 //                                  ▼
 //                          Batch {images float [B, C, H, W], labels int64 [B], indices int64 [B]}
 //
 // Augmentation is a pure function of (seed, epoch, example index), so batches do not depend on the
 // number of worker threads, and a resumed run sees exactly the batches an uninterrupted run would.
+// A source may skip an unreadable example (--skip-bad-images); its batch is then that much smaller.
+// Workers run ahead by `prefetch` batches (a bounded queue); stats() says whether the consumer waited on
+// them (loader-bound) or they waited on the consumer (model-bound).
 #pragma once
 
+#include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <future>
@@ -18,7 +27,10 @@
 
 #include <torch/types.h>
 
+#include <nlohmann/json.hpp>
+
 #include "smoothlab/data/dataset.h"
+#include "smoothlab/data/source.h"
 
 namespace smoothlab {
 class ThreadPool;
@@ -26,17 +38,8 @@ class ThreadPool;
 
 namespace smoothlab::data {
 
-// Where examples come from. read() writes C*H*W floats in units where 1 = white (uint8 / 255).
-class ExampleSource {
- public:
-  virtual ~ExampleSource() = default;
-  virtual int64_t size() const = 0;
-  virtual std::vector<int64_t> shape() const = 0;  // {C, H, W}
-  virtual int64_t label(int64_t index) const = 0;
-  virtual void read(int64_t index, float* out) const = 0;  // thread-safe
-};
-
-// An ExampleSource over an in-memory Dataset (uint8 or float32 images).
+// An ExampleSource over a Dataset: its in-memory images (uint8 or float32), or, for a lazy dataset
+// (folder:DIR), its own source, to which every call is forwarded.
 class TensorSource : public ExampleSource {
  public:
   explicit TensorSource(Dataset dataset);
@@ -44,10 +47,15 @@ class TensorSource : public ExampleSource {
   std::vector<int64_t> shape() const override;
   int64_t label(int64_t index) const override;
   void read(int64_t index, float* out) const override;
+  bool read_example(int64_t index, int64_t epoch, uint64_t seed, float* out) const override;
+  bool augments() const override { return dataset_.source && dataset_.source->augments(); }
 
  private:
   Dataset dataset_;
 };
+
+// The source to load a Dataset from: its own (lazy datasets) or a TensorSource over its tensors.
+std::shared_ptr<const ExampleSource> make_source(const Dataset& dataset);
 
 // The order in which an epoch visits examples. Subclasses: sequential, seeded random (a distributed
 // sampler that takes every world_size-th index of a shared permutation slots in here).
@@ -86,7 +94,28 @@ struct LoaderOptions {
   int prefetch = 4;          // batches assembled ahead
   uint64_t seed = 0;         // augmentation seed
   std::vector<float> mean, std;  // per channel; empty: no normalisation
+  bool pin_memory = false;       // allocate batches in page-locked memory (when CUDA is available) for fast copies
 };
+
+// What the loader did since the last start_epoch(). The consumer waited wait_seconds in next() for batches
+// not ready yet: a wait fraction (wait / wall) near 0 means the model sets the pace, near 1 the loader.
+struct LoaderStats {
+  int64_t batches = 0, examples = 0, skipped = 0;
+  double wall_seconds = 0;    // since start_epoch
+  double wait_seconds = 0;    // consumer blocked in next()
+  double work_seconds = 0;    // summed over workers: reading, decoding, augmenting, normalising
+  double ready_sum = 0;       // batches already assembled when next() was called, summed over calls
+  int workers = 0, prefetch = 0;
+  double wait_fraction() const { return wall_seconds > 0 ? wait_seconds / wall_seconds : 0; }
+  double mean_ready() const { return batches > 0 ? ready_sum / double(batches) : 0; }  // queue occupancy
+  // Examples per second the workers could deliver if never waiting on the consumer.
+  double capacity_per_second() const {
+    return work_seconds > 0 ? double(examples) / work_seconds * std::max(1, workers) : 0;
+  }
+};
+// {"batches", "examples", "skipped", "wait_fraction", "mean_ready", "prefetch", "workers",
+//  "images_per_second" (delivered), "capacity_images_per_second"}
+void to_json(nlohmann::json& j, const LoaderStats& stats);
 
 struct Batch {
   torch::Tensor images;   // float32 [B, C, H, W]
@@ -107,6 +136,7 @@ class BatchLoader {
   int64_t num_batches() const;
   int64_t num_examples() const { return source_->size(); }
   const ExampleSource& source() const { return *source_; }
+  LoaderStats stats() const;
 
  private:
   Batch assemble(int64_t batch_index) const;
@@ -119,9 +149,13 @@ class BatchLoader {
   std::vector<int64_t> order_;
   int64_t epoch_ = 0, next_to_submit_ = 0, batches_in_epoch_ = 0;
   std::deque<std::future<Batch>> pending_;
+  // Statistics of the current epoch; work_ns_ and skipped_ are updated by workers.
+  LoaderStats stats_;
+  std::chrono::steady_clock::time_point epoch_start_;
+  mutable std::atomic<int64_t> work_ns_{0}, skipped_{0};
 };
 
-// Convenience: a loader over a whole Dataset in order, no augmentation (evaluation).
+// Convenience: a loader over a whole Dataset in order, no augmentation (evaluation). Lazy datasets too.
 std::unique_ptr<BatchLoader> make_eval_loader(const Dataset& dataset, int64_t batch_size, const std::vector<float>& mean,
                                               const std::vector<float>& std, int workers);
 
