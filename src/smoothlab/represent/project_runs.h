@@ -1,0 +1,58 @@
+// `smoothlab project` as a library call: the representation picture of [M] §2 (Fig. 1) for one or more runs —
+// coordinates, cluster statistics, held-out shift and the hard-vs-smoothed verdict — plus its figure.
+//
+// For each source (a smoothlab run folder, or a TorchScript file, see feature_model.h), each split and the three
+// classes: pick per_class examples per class with select_examples(labels, classes, per_class, seed), run the model,
+// project the bias-augmented features onto the plane of the run's own templates (projection.h), and compute
+// cluster_stats (cluster_stats.h). The first split is the reference for held_out_shift of the others.
+// With two or more runs of different smoothing, "comparison" sets the run with the smallest ε (baseline) against
+// the one with the largest (smoothed) on the first split's tightness_plane (lower = tighter): the paper's claim is
+// that the smoothed run's clusters are tighter.
+//
+// projection.json layout:
+//   {classes: [{label, name}], frame, per_class, seed, splits,
+//    runs: [{name, source, kind, smoothing, model, epochs_done, vertices [3][2], template_distances [3],
+//            splits: {SPLIT: {count, indices, labels, coords [N][2], stats}}, held_out_shift: {SPLIT: {...}}}],
+//    comparison: {metric, baseline, smoothed, ..., smoothed_tighter, regularity, mean_norm, verdict}}
+#pragma once
+
+#include <array>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <torch/arg.h>
+
+#include "smoothlab/viz/projection_plot.h"
+
+namespace smoothlab::represent {
+
+struct ProjectOptions {
+  ProjectOptions() {}
+  TORCH_ARG(std::string, classes);                                  // three names or indices, "Shirt,Pullover,6"
+  TORCH_ARG(int64_t, per_class) = 100;                              // examples per class and split ([M]: 100)
+  TORCH_ARG(std::vector<std::string>, splits) = std::vector<std::string>{"train", "val"};  // train | val | test
+  TORCH_ARG(uint64_t, seed) = 0;                                    // example choice
+  TORCH_ARG(std::string, device) = "";                              // "" : each run's own
+  TORCH_ARG(std::string, data) = "fashion-mnist";                   // data of TorchScript sources
+  TORCH_ARG(std::string, features) = "features";                    // TorchScript: features method/submodule
+  TORCH_ARG(std::string, head) = "";                                // TorchScript: last layer's name
+  TORCH_ARG(int64_t, batch_size) = 500;
+};
+
+struct ProjectResult {
+  nlohmann::json json;
+  std::vector<std::vector<viz::ProjectionPanel>> panels;  // [run][split]
+  std::array<int64_t, 3> classes{};
+  std::vector<std::string> class_names;
+};
+
+// Throws Error for unknown classes (the hint lists the valid names), fewer or more than three classes, unknown
+// splits, a run without a validation split asked for "val", and runs whose class lists differ.
+ProjectResult project_runs(const std::vector<std::filesystem::path>& sources, const ProjectOptions& options);
+
+// Writes out_dir/projection.json, projection.png and projection.svg (atomically; creates out_dir).
+void write_projection(const ProjectResult& result, const std::filesystem::path& out_dir);
+
+}  // namespace smoothlab::represent
