@@ -1,0 +1,96 @@
+// Draws the representation panels of [M] §2, Fig. 1 with viz::Figure. See projection_plot.h.
+#include "smoothlab/viz/projection_plot.h"
+
+#include <algorithm>
+#include <limits>
+
+#include <torch/torch.h>
+
+#include "smoothlab/core/error.h"
+
+namespace smoothlab::viz {
+namespace {
+
+std::vector<double> column(const torch::Tensor& t, int64_t col) {
+  auto c = t.select(1, col).to(torch::kCPU, torch::kFloat64).contiguous();
+  return std::vector<double>(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
+}
+
+}  // namespace
+
+Figure projection_figure(const std::vector<std::vector<ProjectionPanel>>& panels, const std::array<int64_t, 3>& classes,
+                         const std::vector<std::string>& class_names, const ProjectionFigureOptions& options) {
+  check(!panels.empty() && !panels[0].empty(), "projection figure: no panels");
+  const int rows = int(panels.size()), cols = int(panels[0].size());
+  for (const auto& row : panels) check(int(row.size()) == cols, "projection figure: rows have different lengths");
+  auto name = [&](int64_t label) {
+    return label >= 0 && label < int64_t(class_names.size()) ? class_names[label] : std::to_string(label);
+  };
+  Figure fig(options.panel_width * cols, options.panel_height * rows + (options.suptitle.empty() ? 0 : 30), rows, cols);
+  fig.suptitle = options.suptitle;
+  for (int r = 0; r < rows; ++r) {
+    // One square range per row, covering every point and vertex of the row.
+    double lo_x = std::numeric_limits<double>::infinity(), hi_x = -lo_x, lo_y = lo_x, hi_y = -lo_x;
+    for (const auto& panel : panels[r])
+      for (const auto& t : {panel.coords, panel.vertices}) {
+        if (!t.defined() || t.numel() == 0) continue;
+        auto d = t.to(torch::kFloat64);
+        lo_x = std::min(lo_x, d.select(1, 0).min().item<double>());
+        hi_x = std::max(hi_x, d.select(1, 0).max().item<double>());
+        lo_y = std::min(lo_y, d.select(1, 1).min().item<double>());
+        hi_y = std::max(hi_y, d.select(1, 1).max().item<double>());
+      }
+    if (!(hi_x >= lo_x)) lo_x = -1, hi_x = 1, lo_y = -1, hi_y = 1;
+    const double half = std::max({hi_x - lo_x, hi_y - lo_y, 1e-9}) * 0.55;
+    const double cx = (lo_x + hi_x) / 2, cy = (lo_y + hi_y) / 2;
+    for (int c = 0; c < cols; ++c) {
+      const auto& panel = panels[r][c];
+      Axes& ax = fig.axes(r, c);
+      ax.title = panel.title;
+      ax.equal_aspect = true;
+      ax.legend_position = "upper right";
+      ax.set_xlim(cx - half, cx + half);
+      ax.set_ylim(cy - half, cy + half);
+      auto labels = panel.labels.to(torch::kCPU, torch::kInt64);
+      auto coords = panel.coords.to(torch::kCPU, torch::kFloat64);
+      for (size_t k = 0; k < 3; ++k) {
+        auto mask = labels == classes[k];
+        auto pk = coords.index({mask});
+        Style style;
+        style.color = palette(k);
+        style.alpha = 0.7;
+        style.marker_size = 2.5;
+        style.label = name(classes[k]);
+        ax.scatter(pk.size(0) ? column(pk, 0) : std::vector<double>{}, pk.size(0) ? column(pk, 1) : std::vector<double>{},
+                   style);
+      }
+      if (panel.vertices.defined()) {
+        auto v = panel.vertices.to(torch::kCPU, torch::kFloat64);
+        auto vx = column(v, 0), vy = column(v, 1);
+        if (options.triangle) {
+          Style tri;
+          tri.color = kGray;
+          tri.dashed = true;
+          tri.line_width = 1.0;
+          ax.line({vx[0], vx[1], vx[2], vx[0]}, {vy[0], vy[1], vy[2], vy[0]}, tri);
+        }
+        for (size_t k = 0; k < 3; ++k) {
+          Style mark;
+          mark.color = kBlack;
+          mark.filled = false;
+          mark.marker_size = 7;
+          mark.line_width = 2.0;
+          if (k == 0) mark.label = "templates w_k";
+          ax.scatter({vx[k]}, {vy[k]}, mark);
+          Style text;
+          text.color = kBlack;
+          ax.text(vx[k], vy[k], "w(" + name(classes[k]) + ")", text);
+        }
+      }
+      if (!panel.note.empty()) ax.note(panel.note);
+    }
+  }
+  return fig;
+}
+
+}  // namespace smoothlab::viz
