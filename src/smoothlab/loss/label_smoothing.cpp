@@ -32,11 +32,12 @@ torch::Tensor libtorch_cross_entropy(const torch::Tensor& logits, const torch::T
 
 namespace {
 
-std::string shape_str(const torch::Tensor& t) {
+std::string shape_str(torch::IntArrayRef sizes) {
   std::string out = "[";
-  for (int64_t i = 0; i < t.dim(); ++i) out += (i ? ", " : "") + std::to_string(t.size(i));
+  for (size_t i = 0; i < sizes.size(); ++i) out += (i ? ", " : "") + std::to_string(sizes[i]);
   return out + "]";
 }
+std::string shape_str(const torch::Tensor& t) { return shape_str(t.sizes()); }
 
 bool is_float_dtype(torch::ScalarType t) {
   return t == torch::kFloat || t == torch::kDouble || t == torch::kHalf || t == torch::kBFloat16;
@@ -109,10 +110,10 @@ Prepared prepare(const torch::Tensor& logits_in, const torch::Tensor& target_in,
     pr.target = target.to(logits.scalar_type()).contiguous();
   } else {
     std::vector<int64_t> want;
-    for (int64_t d = 0; d < logits_in.dim(); ++d) {
+    for (int64_t d = 0; d < logits_in.dim() && !one_row; ++d) {
       if (d != 1) want.push_back(logits_in.size(d));
     }
-    const std::string want_str = shape_str(torch::empty(want, torch::TensorOptions().device(torch::kCPU)));
+    const std::string want_str = shape_str(want);
     check(target.scalar_type() == torch::kLong,
           "label smoothing: target must be int64 class indices of shape {} or probabilities of shape {}; got {} {}",
           want_str, shape_str(logits_in), std::string(c10::toString(target.scalar_type())), shape_str(target_in));
