@@ -1,4 +1,5 @@
-// Classification and calibration metrics of logits ([G] §2, [M] §3).
+// Classification and calibration metrics of logits ([G] §2, [M] §3): the short summary the trainer logs
+// each epoch. A thin wrapper over CalibrationMeter (meter.h), which has every metric and the diagrams' bins.
 //   confidence p̂_i = max_k softmax(z_i)_k, prediction ŷ_i = argmax_k z_i
 //   ECE = Σ_m (|B_m|/n)·|acc(B_m) − conf(B_m)| over equal-width bins ((m−1)/M, m/M], M = 15
 //   NLL = mean −log softmax(z_i)_{y_i};  Brier = mean Σ_k (p_ik − [k = y_i])²

@@ -1,0 +1,107 @@
+// Reliability bins and the binned calibration errors (ECE, MCE, RMS); see ece.h for the exact rules.
+#include "smoothlab/calib/ece.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "smoothlab/calib/kernels.h"
+#include "smoothlab/core/error.h"
+
+namespace smoothlab::calib {
+
+Binning parse_binning(const std::string& name) {
+  if (name == "equal-width" || name == "width") return Binning::EqualWidth;
+  if (name == "equal-mass" || name == "mass" || name == "adaptive") return Binning::EqualMass;
+  throw Error(fmt::format("unknown binning '{}'", name), "known: equal-width, equal-mass");
+}
+
+const char* binning_name(Binning binning) {
+  return binning == Binning::EqualWidth ? "equal-width" : "equal-mass";
+}
+
+int64_t equal_width_bin_index(double confidence, int64_t bins) { return detail::equal_width_bin(confidence, bins); }
+
+namespace {
+
+void check_inputs(const std::vector<double>& confidence, const std::vector<uint8_t>& correct, int64_t bins) {
+  check(bins >= 1, "number of bins must be at least 1, got {}", bins);
+  check(confidence.size() == correct.size(), "confidence and correctness disagree in length ({} vs {})",
+        confidence.size(), correct.size());
+}
+
+ReliabilityBins empty_bins(int64_t bins, Binning binning) {
+  ReliabilityBins out;
+  out.binning = binning;
+  out.lower.assign(size_t(bins), 0.0);
+  out.upper.assign(size_t(bins), 0.0);
+  out.count.assign(size_t(bins), 0.0);
+  out.confidence_sum.assign(size_t(bins), 0.0);
+  out.correct_sum.assign(size_t(bins), 0.0);
+  return out;
+}
+
+}  // namespace
+
+ReliabilityBins equal_width_bins(const std::vector<double>& confidence, const std::vector<uint8_t>& correct,
+                                 int64_t bins) {
+  check_inputs(confidence, correct, bins);
+  auto out = empty_bins(bins, Binning::EqualWidth);
+  for (int64_t b = 0; b < bins; ++b) {
+    out.lower[size_t(b)] = double(b) / double(bins);
+    out.upper[size_t(b)] = double(b + 1) / double(bins);
+  }
+  for (size_t i = 0; i < confidence.size(); ++i) {
+    const auto b = size_t(detail::equal_width_bin(confidence[i], bins));
+    out.count[b] += 1;
+    out.confidence_sum[b] += confidence[i];
+    out.correct_sum[b] += correct[i] ? 1.0 : 0.0;
+  }
+  out.total = int64_t(confidence.size());
+  return out;
+}
+
+ReliabilityBins equal_mass_bins(const std::vector<double>& confidence, const std::vector<uint8_t>& correct,
+                                int64_t bins) {
+  check_inputs(confidence, correct, bins);
+  auto out = empty_bins(bins, Binning::EqualMass);
+  const size_t n = confidence.size();
+  std::vector<size_t> order(n);
+  std::iota(order.begin(), order.end(), size_t(0));
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return confidence[a] < confidence[b]; });
+  for (size_t r = 0; r < n; ++r) {
+    const size_t i = order[r];
+    const auto b = size_t((unsigned __int128)r * uint64_t(bins) / n);
+    if (out.count[b] == 0) out.lower[b] = confidence[i];
+    out.upper[b] = confidence[i];
+    out.count[b] += 1;
+    out.confidence_sum[b] += confidence[i];
+    out.correct_sum[b] += correct[i] ? 1.0 : 0.0;
+  }
+  out.total = int64_t(n);
+  return out;
+}
+
+ReliabilityBins make_bins(const std::vector<double>& confidence, const std::vector<uint8_t>& correct, int64_t bins,
+                          Binning binning) {
+  return binning == Binning::EqualWidth ? equal_width_bins(confidence, correct, bins)
+                                        : equal_mass_bins(confidence, correct, bins);
+}
+
+BinnedErrors binned_errors(const ReliabilityBins& bins) {
+  BinnedErrors e;
+  if (bins.total == 0) return e;
+  double sq = 0;
+  for (size_t b = 0; b < bins.size(); ++b) {
+    if (bins.count[b] == 0) continue;
+    const double gap = std::abs(bins.correct_sum[b] - bins.confidence_sum[b]) / bins.count[b];
+    const double weight = bins.count[b] / double(bins.total);
+    e.ece += weight * gap;
+    sq += weight * gap * gap;
+    e.mce = std::max(e.mce, gap);
+  }
+  e.rms = std::sqrt(sq);
+  return e;
+}
+
+}  // namespace smoothlab::calib

@@ -1,0 +1,354 @@
+// Fused softmax row kernels for calibration metrics and the temperature fit (see kernels.h).
+// The exp is Cephes' expf polynomial with Cody–Waite range reduction, written with GCC vector extensions
+// (8 float lanes); the outer row functions are compiled twice (AVX2+FMA and baseline) and picked at load time.
+#include "smoothlab/calib/kernels.h"
+
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <cfloat>
+#include <cmath>
+#include <cstring>
+#include <mutex>
+
+#pragma GCC diagnostic ignored "-Wpsabi"
+
+namespace smoothlab::calib::detail {
+
+namespace {
+
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
+#define SMOOTHLAB_MULTIVERSION __attribute__((target_clones("avx2,fma", "default")))
+#else
+#define SMOOTHLAB_MULTIVERSION
+#endif
+#define SMOOTHLAB_INLINE inline __attribute__((always_inline))
+
+constexpr int kLanes = 8;
+typedef float vf __attribute__((vector_size(32)));
+typedef int32_t vi __attribute__((vector_size(32)));
+
+constexpr float kLog2e = 1.44269504088896341f;
+constexpr float kLn2Hi = 0.693359375f;
+constexpr float kLn2Lo = -2.12194440e-4f;
+constexpr float kRound = 12582912.0f;  // 1.5·2^23: adding it rounds to an integer held in the low mantissa bits
+constexpr float kExpLo = -87.0f, kExpHi = 88.0f;
+
+SMOOTHLAB_INLINE vf splat(float v) { return vf{v, v, v, v, v, v, v, v}; }
+
+SMOOTHLAB_INLINE vf load(const float* p) {
+  vf v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+SMOOTHLAB_INLINE void store(float* p, const vf& v) { std::memcpy(p, &v, sizeof v); }
+
+// Loads the last r < 8 values of a row, padding with `pad`.
+SMOOTHLAB_INLINE vf load_tail(const float* p, int64_t r, float pad) {
+  float buf[kLanes];
+  for (int i = 0; i < kLanes; ++i) buf[i] = i < r ? p[i] : pad;
+  return load(buf);
+}
+
+SMOOTHLAB_INLINE vf tail_mask(int64_t r) {
+  float buf[kLanes];
+  for (int i = 0; i < kLanes; ++i) buf[i] = i < r ? 1.0f : 0.0f;
+  return load(buf);
+}
+
+SMOOTHLAB_INLINE vf vexp(const vf& input) {
+  vf x = input;
+  x = x < splat(kExpLo) ? splat(kExpLo) : x;
+  x = x > splat(kExpHi) ? splat(kExpHi) : x;
+  const vf t = x * kLog2e + kRound;
+  const vf n = t - kRound;
+  const vi ni = (vi)t - 0x4B400000;
+  vf r = x - n * kLn2Hi;
+  r = r - n * kLn2Lo;
+  vf y = splat(1.9875691500e-4f);
+  y = y * r + 1.3981999507e-3f;
+  y = y * r + 8.3334519073e-3f;
+  y = y * r + 4.1665795894e-2f;
+  y = y * r + 1.6666665459e-1f;
+  y = y * r + 5.0000001201e-1f;
+  y = y * (r * r) + r + 1.0f;
+  const vi bits = (ni + 127) << 23;
+  return y * (vf)bits;
+}
+
+SMOOTHLAB_INLINE float hsum(const vf& v) {
+  float s = 0;
+  for (int i = 0; i < kLanes; ++i) s += v[i];
+  return s;
+}
+
+SMOOTHLAB_INLINE float row_max(const float* z, int64_t k) {
+  vf m = splat(-FLT_MAX);
+  int64_t j = 0;
+  for (; j + kLanes <= k; j += kLanes) {
+    const vf v = load(z + j);
+    m = v > m ? v : m;
+  }
+  if (j < k) {
+    const vf v = load_tail(z + j, k - j, -FLT_MAX);
+    m = v > m ? v : m;
+  }
+  float best = m[0];
+  for (int i = 1; i < kLanes; ++i) best = std::max(best, m[i]);
+  return best;
+}
+
+constexpr int64_t kRowsPerBlock = 256;
+
+SMOOTHLAB_MULTIVERSION
+void nll_block(const float* z, const int64_t* labels, int64_t row0, int64_t row1, int64_t k, float beta,
+               NllSums* out) {
+  const vf vb = splat(beta);
+  NllSums sums;
+  for (int64_t i = row0; i < row1; ++i) {
+    const float* row = z + i * k;
+    const float m = row_max(row, k);
+    const vf vm = splat(m);
+    vf s = splat(0), a = splat(0), b = splat(0);
+    int64_t j = 0;
+    for (; j + kLanes <= k; j += kLanes) {
+      const vf u = load(row + j) - vm;
+      const vf e = vexp(u * vb);
+      s += e;
+      a += e * u;
+      b += e * u * u;
+    }
+    if (j < k) {
+      const vf mask = tail_mask(k - j);
+      const vf u = (load_tail(row + j, k - j, m) - vm);
+      const vf e = vexp(u * vb) * mask;
+      s += e;
+      a += e * u;
+      b += e * u * u;
+    }
+    const double S = hsum(s), A = hsum(a), B = hsum(b);
+    const double uy = double(row[labels[i]]) - double(m);
+    const double mean_u = A / S;
+    sums.nll += std::log(S) - double(beta) * uy;
+    sums.d1 += mean_u - uy;
+    sums.d2 += std::max(0.0, B / S - mean_u * mean_u);
+  }
+  *out = sums;
+}
+
+SMOOTHLAB_MULTIVERSION
+void fast_exp_block(const float* x, float* out, int64_t n) {
+  int64_t j = 0;
+  for (; j + kLanes <= n; j += kLanes) store(out + j, vexp(load(x + j)));
+  for (; j < n; ++j) out[j] = vexp(splat(x[j]))[0];
+}
+
+// Rows flushed from float to double class-wise accumulators every kFlushRows rows.
+constexpr int64_t kFlushRows = 16;
+
+SMOOTHLAB_MULTIVERSION
+void metrics_block(const float* z, const int64_t* labels, int64_t row0, int64_t row1, int64_t k, float beta,
+                   const RowOutputs& out, ClasswiseHistogram* hist, float low_edge) {
+  const vf vb = splat(beta);
+  const int64_t m_bins = hist ? hist->bins : 0;
+  std::vector<float> e(size_t(k + kLanes));
+  std::vector<float> low_count, low_sum;
+  if (hist) {
+    low_count.assign(size_t(k + kLanes), 0.0f);
+    low_sum.assign(size_t(k + kLanes), 0.0f);
+  }
+  auto flush = [&] {
+    for (int64_t c = 0; c < k; ++c) {
+      hist->count[size_t(c * m_bins)] += low_count[size_t(c)];
+      hist->prob_sum[size_t(c * m_bins)] += low_sum[size_t(c)];
+      low_count[size_t(c)] = 0;
+      low_sum[size_t(c)] = 0;
+    }
+  };
+  const vf vlow = splat(low_edge);
+  for (int64_t i = row0; i < row1; ++i) {
+    const float* row = z + i * k;
+    const float m = row_max(row, k);
+    int64_t argmax = 0;
+    while (argmax + 1 < k && row[argmax] != m) ++argmax;
+    const vf vm = splat(m);
+    vf s = splat(0), s2 = splat(0);
+    int64_t j = 0;
+    for (; j + kLanes <= k; j += kLanes) {
+      const vf ev = vexp((load(row + j) - vm) * vb);
+      store(e.data() + j, ev);
+      s += ev;
+      s2 += ev * ev;
+    }
+    if (j < k) {
+      const vf ev = vexp((load_tail(row + j, k - j, m) - vm) * vb) * tail_mask(k - j);
+      store(e.data() + j, ev);
+      s += ev;
+      s2 += ev * ev;
+    }
+    const double S = hsum(s), S2 = hsum(s2);
+    const int64_t y = labels[i];
+    const double log_py = double(beta) * (double(row[y]) - double(m)) - std::log(S);
+    const double py = std::exp(log_py);
+    const double ey = double(e[size_t(y)]);
+    out.confidence[i] = float(1.0 / S);
+    out.prediction[i] = argmax;
+    out.nll[i] = -log_py;
+    out.brier[i] = std::max(0.0, (S2 - ey * ey) / (S * S)) + (1.0 - py) * (1.0 - py);
+    if (!hist) continue;
+    const vf inv = splat(float(1.0 / S));
+    for (j = 0; j + kLanes <= k; j += kLanes) {
+      const vf p = load(e.data() + j) * inv;
+      const vf low = p <= vlow ? splat(1.0f) : splat(0.0f);
+      store(low_count.data() + j, load(low_count.data() + j) + low);
+      store(low_sum.data() + j, load(low_sum.data() + j) + low * p);
+    }
+    for (; j < k; ++j) {
+      const float p = e[size_t(j)] * float(1.0 / S);
+      if (p <= low_edge) {
+        low_count[size_t(j)] += 1.0f;
+        low_sum[size_t(j)] += p;
+      }
+    }
+    for (int64_t c = 0; c < k; ++c) {
+      const float p = e[size_t(c)] * float(1.0 / S);
+      if (p > low_edge) {
+        const int64_t b = equal_width_bin(double(p), m_bins);
+        hist->count[size_t(c * m_bins + b)] += 1.0;
+        hist->prob_sum[size_t(c * m_bins + b)] += double(p);
+      }
+    }
+    hist->hits[size_t(y * m_bins + equal_width_bin(double(e[size_t(y)] * float(1.0 / S)), m_bins))] += 1.0;
+    if ((i - row0) % kFlushRows == kFlushRows - 1) flush();
+  }
+  if (hist) flush();
+}
+
+SMOOTHLAB_MULTIVERSION
+void scan_block(const float* x, int64_t n, ValueScan* out) {
+  // x·0 is 0 for finite x and NaN for ±Inf and NaN, so the sum of x·0 is NaN iff a value is not finite.
+  vf lo = splat(FLT_MAX), hi = splat(-FLT_MAX), bad = splat(0);
+  int64_t j = 0;
+  for (; j + kLanes <= n; j += kLanes) {
+    const vf v = load(x + j);
+    bad += v * 0.0f;
+    lo = v < lo ? v : lo;
+    hi = v > hi ? v : hi;
+  }
+  ValueScan s;
+  s.min = FLT_MAX;
+  s.max = -FLT_MAX;
+  for (int i = 0; i < kLanes; ++i) {
+    s.finite = s.finite && bad[i] == 0.0f;
+    s.min = std::min(s.min, lo[i]);
+    s.max = std::max(s.max, hi[i]);
+  }
+  for (; j < n; ++j) {
+    s.finite = s.finite && std::isfinite(x[j]);
+    if (std::isfinite(x[j])) {
+      s.min = std::min(s.min, x[j]);
+      s.max = std::max(s.max, x[j]);
+    }
+  }
+  *out = s;
+}
+
+}  // namespace
+
+ValueScan scan_values(const float* x, int64_t n) {
+  constexpr int64_t kChunk = 1 << 16;
+  const int64_t chunks = (n + kChunk - 1) / kChunk;
+  std::vector<ValueScan> partial(static_cast<size_t>(chunks));
+  at::parallel_for(0, chunks, 1, [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c)
+      scan_block(x + c * kChunk, std::min(n, (c + 1) * kChunk) - c * kChunk, &partial[size_t(c)]);
+  });
+  ValueScan total;
+  total.min = FLT_MAX;
+  total.max = -FLT_MAX;
+  for (const auto& p : partial) {
+    total.finite = total.finite && p.finite;
+    total.min = std::min(total.min, p.min);
+    total.max = std::max(total.max, p.max);
+  }
+  if (n == 0) total.min = total.max = 0;
+  return total;
+}
+
+float fast_exp(float x) {
+  float out;
+  fast_exp_block(&x, &out, 1);
+  return out;
+}
+
+void fast_exp_n(const float* x, float* out, int64_t n) { fast_exp_block(x, out, n); }
+
+NllSums nll_sums(const float* z, const int64_t* labels, int64_t n, int64_t k, double beta) {
+  const int64_t blocks = (n + kRowsPerBlock - 1) / kRowsPerBlock;
+  std::vector<NllSums> partial(static_cast<size_t>(blocks));
+  at::parallel_for(0, blocks, 1, [&](int64_t b0, int64_t b1) {
+    for (int64_t b = b0; b < b1; ++b)
+      nll_block(z, labels, b * kRowsPerBlock, std::min(n, (b + 1) * kRowsPerBlock), k, float(beta),
+                &partial[size_t(b)]);
+  });
+  NllSums total;
+  for (const auto& p : partial) {
+    total.nll += p.nll;
+    total.d1 += p.d1;
+    total.d2 += p.d2;
+  }
+  return total;
+}
+
+void ClasswiseHistogram::resize(int64_t k, int64_t m) {
+  classes = k;
+  bins = m;
+  count.assign(size_t(k * m), 0.0);
+  prob_sum.assign(size_t(k * m), 0.0);
+  hits.assign(size_t(k * m), 0.0);
+}
+
+void ClasswiseHistogram::add(const ClasswiseHistogram& other) {
+  for (size_t i = 0; i < count.size(); ++i) {
+    count[i] += other.count[i];
+    prob_sum[i] += other.prob_sum[i];
+    hits[i] += other.hits[i];
+  }
+}
+
+void metrics_rows(const float* z, const int64_t* labels, int64_t n, int64_t k, double beta, const RowOutputs& out,
+                  ClasswiseHistogram* classwise) {
+  float low_edge = 0;
+  if (classwise) {
+    // The largest float p with (double)p ≤ 1/M: p ≤ low_edge ⟺ p lies in bin 0 under equal_width_bin.
+    const double edge = 1.0 / double(classwise->bins);
+    low_edge = float(edge);
+    if (double(low_edge) > edge) low_edge = std::nextafter(low_edge, 0.0f);
+  }
+  std::mutex merge;
+  at::parallel_for(0, n, kRowsPerBlock, [&](int64_t r0, int64_t r1) {
+    if (!classwise) {
+      metrics_block(z, labels, r0, r1, k, float(beta), out, nullptr, low_edge);
+      return;
+    }
+    ClasswiseHistogram local;
+    local.resize(classwise->classes, classwise->bins);
+    metrics_block(z, labels, r0, r1, k, float(beta), out, &local, low_edge);
+    std::lock_guard<std::mutex> lock(merge);
+    classwise->add(local);
+  });
+}
+
+int64_t equal_width_bin(double p, int64_t bins) {
+  if (!(p > 0)) return 0;
+  if (p >= 1) return bins - 1;
+  // ceil(p·M) − 1 in exact arithmetic; p·M can round across an integer, so fix up against the edges b/M.
+  int64_t b = int64_t(std::ceil(p * double(bins))) - 1;
+  b = std::clamp<int64_t>(b, 0, bins - 1);
+  while (b > 0 && p <= double(b) / double(bins)) --b;
+  while (b < bins - 1 && p > double(b + 1) / double(bins)) ++b;
+  return b;
+}
+
+}  // namespace smoothlab::calib::detail

@@ -1,0 +1,148 @@
+// The streaming calibration meter: per-batch fused softmax pass (kernels.h), then binning at value() time.
+#include "smoothlab/calib/meter.h"
+
+#include <cmath>
+#include <limits>
+
+#include <fmt/ranges.h>
+#include <torch/torch.h>
+
+#include "smoothlab/core/error.h"
+
+namespace smoothlab::calib {
+
+CalibrationMeter::CalibrationMeter(MeterOptions options) : options_(options) {
+  check(options_.bins() >= 1, "number of bins must be at least 1, got {}", options_.bins());
+  check(options_.temperature() > 0 && std::isfinite(options_.temperature()),
+        "temperature must be a positive number, got {}", options_.temperature());
+}
+
+void CalibrationMeter::reset() {
+  classes_ = 0;
+  nll_sum_ = brier_sum_ = 0;
+  confidence_.clear();
+  correct_.clear();
+  classwise_ = {};
+}
+
+void CalibrationMeter::add(const torch::Tensor& logits_in, const torch::Tensor& labels_in) {
+  check(logits_in.dim() == 2, "logits must be [N, K], got {} dimension(s)", logits_in.dim());
+  check(logits_in.is_floating_point(), "logits must be floating point, got {}",
+        c10::toString(logits_in.scalar_type()));
+  check(!labels_in.is_floating_point() && labels_in.scalar_type() != torch::kBool,
+        "labels must be integers, got {}", c10::toString(labels_in.scalar_type()));
+  check(labels_in.dim() == 1 && labels_in.size(0) == logits_in.size(0), "labels must be [N] with N = {}, got [{}]",
+        logits_in.size(0), fmt::join(labels_in.sizes(), ", "));
+  const int64_t n = logits_in.size(0), k = logits_in.size(1);
+  check(k >= 2, "logits need at least 2 classes, got K = {}", k);
+  if (classes_ == 0) {
+    classes_ = k;
+    if (options_.classwise()) classwise_.resize(k, options_.bins());
+  }
+  check(k == classes_, "logits have K = {} classes, earlier batches had {}", k, classes_);
+  if (n == 0) return;
+  auto logits = logits_in.detach().to(torch::kCPU, torch::kFloat32).contiguous();
+  auto labels = labels_in.detach().to(torch::kCPU, torch::kInt64).contiguous();
+  const auto lo = labels.min().item<int64_t>(), hi = labels.max().item<int64_t>();
+  check(lo >= 0 && hi < k, "labels must lie in [0, {}), got values in [{}, {}]", k, lo, hi);
+
+  std::vector<float> confidence(static_cast<size_t>(n));
+  std::vector<int64_t> prediction(static_cast<size_t>(n));
+  std::vector<double> nll(static_cast<size_t>(n)), brier(static_cast<size_t>(n));
+  detail::RowOutputs out{confidence.data(), prediction.data(), nll.data(), brier.data()};
+  detail::ClasswiseHistogram batch_hist;
+  if (options_.classwise()) batch_hist.resize(k, options_.bins());
+  detail::metrics_rows(logits.data_ptr<float>(), labels.data_ptr<int64_t>(), n, k, 1.0 / options_.temperature(),
+                       out, options_.classwise() ? &batch_hist : nullptr);
+  double nll_sum = 0, brier_sum = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    nll_sum += nll[size_t(i)];
+    brier_sum += brier[size_t(i)];
+  }
+  check(std::isfinite(nll_sum) && std::isfinite(brier_sum), "logits contain NaN or Inf");
+  const auto* y = labels.data_ptr<int64_t>();
+  confidence_.reserve(confidence_.size() + size_t(n));
+  correct_.reserve(correct_.size() + size_t(n));
+  for (int64_t i = 0; i < n; ++i) {
+    confidence_.push_back(double(confidence[size_t(i)]));
+    correct_.push_back(prediction[size_t(i)] == y[i] ? 1 : 0);
+  }
+  nll_sum_ += nll_sum;
+  brier_sum_ += brier_sum;
+  if (options_.classwise()) classwise_.add(batch_hist);
+}
+
+CalibrationMetrics CalibrationMeter::value() const {
+  CalibrationMetrics m;
+  m.count = int64_t(confidence_.size());
+  m.classes = classes_;
+  m.bins = options_.bins();
+  m.binning = options_.binning();
+  m.temperature = options_.temperature();
+  m.classwise_ece = options_.classwise() ? 0.0 : std::numeric_limits<double>::quiet_NaN();
+  m.reliability = make_bins(confidence_, correct_, m.bins, m.binning);
+  if (m.count == 0) return m;
+  const double n = double(m.count);
+  double correct = 0, confidence = 0;
+  for (size_t i = 0; i < confidence_.size(); ++i) {
+    correct += correct_[i];
+    confidence += confidence_[i];
+  }
+  m.accuracy = correct / n;
+  m.mean_confidence = confidence / n;
+  m.nll = nll_sum_ / n;
+  m.brier = brier_sum_ / n;
+  const auto chosen = binned_errors(m.reliability);
+  m.ece = chosen.ece;
+  m.mce = chosen.mce;
+  m.rms = chosen.rms;
+  const auto other = binned_errors(make_bins(
+      confidence_, correct_, m.bins, m.binning == Binning::EqualWidth ? Binning::EqualMass : Binning::EqualWidth));
+  m.ece_equal_width = m.binning == Binning::EqualWidth ? chosen.ece : other.ece;
+  m.ece_equal_mass = m.binning == Binning::EqualMass ? chosen.ece : other.ece;
+  if (options_.classwise()) {
+    double total = 0;
+    for (size_t i = 0; i < classwise_.count.size(); ++i) total += std::abs(classwise_.hits[i] - classwise_.prob_sum[i]);
+    m.classwise_ece = total / (n * double(classes_));
+  }
+  return m;
+}
+
+CalibrationMetrics calibration_metrics(const torch::Tensor& logits, const torch::Tensor& labels,
+                                       const MeterOptions& options) {
+  CalibrationMeter meter(options);
+  meter.add(logits, labels);
+  return meter.value();
+}
+
+nlohmann::json to_json(const CalibrationMetrics& m, bool with_bins) {
+  auto num = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); };
+  nlohmann::json j = {{"count", m.count},
+                      {"classes", m.classes},
+                      {"temperature", m.temperature},
+                      {"accuracy", m.accuracy},
+                      {"nll", m.nll},
+                      {"brier", m.brier},
+                      {"mean_confidence", m.mean_confidence},
+                      {"ece", m.ece},
+                      {"mce", m.mce},
+                      {"rms_ce", m.rms},
+                      {"ece_equal_width", m.ece_equal_width},
+                      {"ece_equal_mass", m.ece_equal_mass},
+                      {"classwise_ece", num(m.classwise_ece)},
+                      {"bins", m.bins},
+                      {"binning", binning_name(m.binning)}};
+  if (with_bins) {
+    const auto& r = m.reliability;
+    std::vector<double> conf(r.size()), acc(r.size());
+    for (size_t b = 0; b < r.size(); ++b) {
+      conf[b] = r.confidence(b);
+      acc[b] = r.accuracy(b);
+    }
+    j["reliability"] = {{"lower", r.lower}, {"upper", r.upper}, {"count", r.count}, {"confidence", conf},
+                        {"accuracy", acc}};
+  }
+  return j;
+}
+
+}  // namespace smoothlab::calib

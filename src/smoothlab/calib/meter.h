@@ -1,0 +1,80 @@
+// A streaming calibration meter (flashlight-style add / value / reset): every metric of [G] §2 and [M] §3
+// from batches of logits, in one fused pass per batch. The same code path serves training-time validation,
+// `smoothlab eval` and `smoothlab calibrate`.
+//
+// For logits z_i [K], label y_i, temperature T (softmax(z/T); T = 1 leaves the logits as they are):
+//   p_i = softmax(z_i / T),  p̂_i = max_k p_ik,  ŷ_i = argmax_k z_ik (ties: lowest index)
+//   accuracy = mean [ŷ_i = y_i]            NLL   = mean −log p_iy
+//   Brier    = mean Σ_k (p_ik − [k = y_i])²  (multi-class Brier score, range [0, 2])
+//   ECE, MCE, RMS: top-label binned errors (ece.h), over the chosen binning;
+//   ece_equal_width / ece_equal_mass: ECE under both binnings, whatever the choice;
+//   classwise ECE (Kull et al. 2019): (1/K) Σ_k Σ_m (|B_km|/n)·|freq(B_km) − conf(B_km)|, B_km the samples
+//   whose p_ik lies in equal-width bin m, freq the fraction of them with y_i = k, conf their mean p_ik.
+// Probabilities are computed in float32 (vectorised exp, relative error ~1e-7) and accumulated in float64.
+// add() is not thread-safe; it parallelises internally over rows (torch::set_num_threads).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <torch/arg.h>
+#include <torch/types.h>
+
+#include "smoothlab/calib/ece.h"
+#include "smoothlab/calib/kernels.h"
+
+namespace smoothlab::calib {
+
+struct MeterOptions {
+  TORCH_ARG(int64_t, bins) = 15;
+  TORCH_ARG(Binning, binning) = Binning::EqualWidth;
+  TORCH_ARG(double, temperature) = 1.0;  // metrics of softmax(z / T)
+  TORCH_ARG(bool, classwise) = true;     // class-wise ECE costs K·M·3 doubles of state
+};
+
+struct CalibrationMetrics {
+  int64_t count = 0, classes = 0, bins = 15;
+  Binning binning = Binning::EqualWidth;
+  double temperature = 1.0;
+  double accuracy = 0, nll = 0, brier = 0, mean_confidence = 0;
+  double ece = 0, mce = 0, rms = 0;  // under `binning`
+  double ece_equal_width = 0, ece_equal_mass = 0;
+  double classwise_ece = 0;          // NaN when the meter was built without class-wise bins
+  ReliabilityBins reliability;       // under `binning`
+};
+
+class CalibrationMeter {
+ public:
+  explicit CalibrationMeter(MeterOptions options = {});
+
+  // logits: [B, K] float (any float dtype, any device; computed in float32 on the CPU); labels: [B] integer
+  // in [0, K). K must stay the same across calls. Throws Error on shapes, label range, or non-finite logits.
+  void add(const torch::Tensor& logits, const torch::Tensor& labels);
+  CalibrationMetrics value() const;
+  void reset();
+
+  const MeterOptions& options() const { return options_; }
+  // Per-sample top-label confidence and correctness, in the order added (for bootstrap and diagrams).
+  const std::vector<double>& confidence() const { return confidence_; }
+  const std::vector<uint8_t>& correct() const { return correct_; }
+
+ private:
+  MeterOptions options_;
+  int64_t classes_ = 0;
+  double nll_sum_ = 0, brier_sum_ = 0;
+  std::vector<double> confidence_;
+  std::vector<uint8_t> correct_;
+  detail::ClasswiseHistogram classwise_;
+};
+
+// The metrics of one batch of logits: CalibrationMeter(options).add(logits, labels).value().
+CalibrationMetrics calibration_metrics(const torch::Tensor& logits, const torch::Tensor& labels,
+                                       const MeterOptions& options = {});
+
+// {"count", "classes", "temperature", "accuracy", "nll", "brier", "mean_confidence", "ece", "mce", "rms_ce",
+//  "ece_equal_width", "ece_equal_mass", "classwise_ece", "bins", "binning",
+//  "reliability": {"lower", "upper", "count", "confidence", "accuracy"}}
+nlohmann::json to_json(const CalibrationMetrics& m, bool with_bins = true);
+
+}  // namespace smoothlab::calib

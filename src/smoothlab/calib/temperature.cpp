@@ -1,0 +1,115 @@
+// Temperature scaling by safeguarded Newton on β = 1/T (see temperature.h).
+#include "smoothlab/calib/temperature.h"
+
+#include <cmath>
+
+#include <torch/torch.h>
+
+#include "smoothlab/calib/inputs.h"
+#include "smoothlab/calib/kernels.h"
+#include "smoothlab/core/error.h"
+
+namespace smoothlab::calib {
+
+namespace {
+
+struct Prepared {
+  torch::Tensor logits, labels;  // float32 [N, K] and int64 [N], contiguous CPU
+  int64_t n = 0, k = 0;
+  NllPoint at(double beta) const {
+    const auto s = detail::nll_sums(logits.data_ptr<float>(), labels.data_ptr<int64_t>(), n, k, beta);
+    return {s.nll / double(n), s.d1 / double(n), s.d2 / double(n)};
+  }
+};
+
+Prepared prepare(const torch::Tensor& logits, const torch::Tensor& labels) {
+  check_logits(logits, "logits");
+  check_labels(labels, logits.size(0), logits.size(1), "labels", "logits");
+  Prepared p;
+  p.logits = logits.detach().to(torch::kCPU, torch::kFloat32).contiguous();
+  p.labels = labels.detach().to(torch::kCPU, torch::kInt64).contiguous();
+  p.n = p.logits.size(0);
+  p.k = p.logits.size(1);
+  return p;
+}
+
+}  // namespace
+
+NllPoint temperature_nll(const torch::Tensor& logits, const torch::Tensor& labels, double temperature) {
+  check(temperature > 0 && std::isfinite(temperature), "temperature must be positive, got {}", temperature);
+  return prepare(logits, labels).at(1.0 / temperature);
+}
+
+TemperatureFit fit_temperature(const torch::Tensor& logits, const torch::Tensor& labels,
+                               const TemperatureOptions& options) {
+  check(options.min_temperature() > 0 && options.min_temperature() < options.max_temperature() &&
+            std::isfinite(options.max_temperature()),
+        "temperature range must satisfy 0 < min < max < inf, got [{}, {}]", options.min_temperature(),
+        options.max_temperature());
+  const auto data = prepare(logits, labels);
+  TemperatureFit fit;
+  fit.count = data.n;
+  const double beta_min = 1.0 / options.max_temperature(), beta_max = 1.0 / options.min_temperature();
+  double lo = beta_min, hi = beta_max;
+  bool lo_seen = false, hi_seen = false;  // whether NLL' has been evaluated at lo / hi
+
+  const NllPoint start = data.at(1.0);
+  fit.nll_before = start.nll;
+  fit.iterations = 1;
+  double beta = std::clamp(1.0, beta_min, beta_max);
+  NllPoint point = beta == 1.0 ? start : data.at(beta);
+  if (beta != 1.0) ++fit.iterations;
+
+  while (true) {
+    if (point.d_beta > 0) {
+      hi = beta;
+      hi_seen = true;
+    } else {
+      lo = beta;
+      lo_seen = true;
+    }
+    if (point.d_beta == 0) {
+      fit.converged = true;
+      break;
+    }
+    // Optimum beyond a bound that has now been evaluated: stop there.
+    if ((beta == beta_max && point.d_beta < 0) || (beta == beta_min && point.d_beta > 0)) {
+      fit.at_bound = true;
+      fit.converged = true;
+      break;
+    }
+    double next = point.d2_beta > 0 ? beta - point.d_beta / point.d2_beta : std::nan("");
+    if (!(next > lo && next < hi)) {
+      if (next >= hi && !hi_seen) {
+        next = hi;  // try the bound itself before bisecting towards it
+      } else if (next <= lo && !lo_seen) {
+        next = lo;
+      } else {
+        next = std::sqrt(lo * hi);
+      }
+    }
+    if (std::abs(next - beta) <= options.tolerance() * beta) {
+      fit.converged = true;
+      break;
+    }
+    if (fit.iterations >= options.max_iterations()) break;
+    beta = next;
+    point = data.at(beta);
+    ++fit.iterations;
+  }
+  fit.temperature = 1.0 / beta;
+  fit.nll_after = point.nll;
+  if (!(fit.nll_after <= fit.nll_before)) {  // cannot happen for a convex NLL; guards rounding at the optimum
+    fit.temperature = 1.0;
+    fit.nll_after = fit.nll_before;
+  }
+  return fit;
+}
+
+nlohmann::json to_json(const TemperatureFit& fit) {
+  return {{"temperature", fit.temperature}, {"nll_before", fit.nll_before}, {"nll_after", fit.nll_after},
+          {"iterations", fit.iterations},   {"converged", fit.converged},   {"at_bound", fit.at_bound},
+          {"count", fit.count}};
+}
+
+}  // namespace smoothlab::calib

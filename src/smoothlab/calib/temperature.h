@@ -1,0 +1,52 @@
+// Temperature scaling ([G] §4.2, [M] §3): one T > 0 for all classes, q̂ = softmax(z/T), fitted by minimising
+// the NLL on held-out (validation) logits — never on the test split. Accuracy is unchanged (argmax is).
+//
+// With β = 1/T and u_ik = z_ik − max_k z_ik:
+//   NLL(β)   = mean_i [log Σ_k exp(β u_ik) − β u_iy]
+//   NLL'(β)  = mean_i [E_p u_i − u_iy],   NLL''(β) = mean_i Var_p u_i ≥ 0
+// so NLL is convex in β and the minimiser is the root of NLL'. The solver is safeguarded Newton on β:
+// every evaluation shrinks a bracket [lo, hi] (NLL' < 0 at lo, > 0 at hi), a Newton step that leaves the
+// bracket is replaced by bisection in log β, and the bracket starts as [1/max_temperature, 1/min_temperature];
+// so it always converges, and T stays in [min_temperature, max_temperature] (at_bound says the optimum lies
+// outside). Each iteration is one fused pass over the logits (kernels.h). Typical: 4–7 iterations.
+// The returned NLL is never worse than at T = 1 (if it were, T = 1 is returned).
+#pragma once
+
+#include <cstdint>
+
+#include <nlohmann/json.hpp>
+#include <torch/arg.h>
+#include <torch/types.h>
+
+namespace smoothlab::calib {
+
+struct TemperatureOptions {
+  TORCH_ARG(double, min_temperature) = 1e-2;
+  TORCH_ARG(double, max_temperature) = 1e2;
+  TORCH_ARG(double, tolerance) = 1e-10;  // stop when a Newton step changes β by less than tolerance·β
+  TORCH_ARG(int64_t, max_iterations) = 100;
+};
+
+struct TemperatureFit {
+  double temperature = 1.0;
+  double nll_before = 0, nll_after = 0;  // mean NLL at T = 1 and at the fitted T
+  int64_t iterations = 0;                // NLL evaluations (one pass over the logits each)
+  bool converged = false;
+  bool at_bound = false;                 // the optimum lies beyond [min_temperature, max_temperature]
+  int64_t count = 0;                     // samples fitted on
+};
+
+// logits: [N, K] float logits (not probabilities: rows of values in [0, 1] summing to 1 are refused);
+// labels: [N] integer in [0, K). Throws Error on bad shapes, labels, NaN/Inf, N = 0 or K < 2.
+TemperatureFit fit_temperature(const torch::Tensor& logits, const torch::Tensor& labels,
+                               const TemperatureOptions& options = {});
+
+// Mean NLL of softmax(z/T) and its derivatives with respect to β = 1/T (for checks and grid searches).
+struct NllPoint {
+  double nll = 0, d_beta = 0, d2_beta = 0;
+};
+NllPoint temperature_nll(const torch::Tensor& logits, const torch::Tensor& labels, double temperature);
+
+nlohmann::json to_json(const TemperatureFit& fit);
+
+}  // namespace smoothlab::calib

@@ -1,0 +1,144 @@
+// Reliability diagrams drawn with viz::Figure (see reliability.h).
+#include "smoothlab/viz/reliability.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "smoothlab/core/error.h"
+
+namespace smoothlab::viz {
+
+ReliabilityCurve make_reliability_curve(std::string label, const std::vector<double>& confidence,
+                                        const std::vector<uint8_t>& correct, int64_t bins, calib::Binning binning) {
+  ReliabilityCurve c;
+  c.label = std::move(label);
+  c.bins = calib::make_bins(confidence, correct, bins, binning);
+  c.histogram = binning == calib::Binning::EqualWidth ? c.bins : calib::equal_width_bins(confidence, correct, bins);
+  c.ece = calib::binned_errors(c.bins).ece;
+  return c;
+}
+
+Figure reliability_figure(const std::vector<ReliabilityCurve>& curves, const std::string& title) {
+  check(!curves.empty(), "a reliability diagram needs at least one model");
+  Figure fig(760, 980, 2, 1);
+  const bool single = curves.size() == 1;
+  std::string eces;
+  for (const auto& c : curves) eces += fmt::format("{}{} {:.4f}", eces.empty() ? "" : ", ", c.label, c.ece);
+  const auto& first = curves.front().bins;
+  fig.suptitle = fmt::format("{} — ECE ({} {} bins): {}", title, first.size(), calib::binning_name(first.binning),
+                             eces);
+
+  auto& rel = fig.axes(0, 0);
+  rel.title = "accuracy vs confidence (diagonal: perfectly calibrated)";
+  rel.xlabel = "confidence (mean max-probability in the bin)";
+  rel.ylabel = "accuracy in the bin";
+  rel.set_xlim(0, 1);
+  rel.set_ylim(0, 1);
+  rel.equal_aspect = false;
+  rel.legend_position = "upper left";
+  rel.line({0, 1}, {0, 1}, {.color = kGray, .line_width = 1.2, .dashed = true, .label = "perfect calibration"});
+  for (size_t m = 0; m < curves.size(); ++m) {
+    const auto& c = curves[m];
+    const auto& b = c.bins;
+    const Color color = palette(m);
+    std::vector<double> xs, ys;
+    for (size_t i = 0; i < b.size(); ++i) {
+      if (b.count[i] == 0) continue;
+      xs.push_back(b.confidence(i));
+      ys.push_back(b.accuracy(i));
+    }
+    const std::string label = fmt::format("{} (ECE {:.4f})", c.label, c.ece);
+    if (single) {
+      // Guo et al.'s style: one bar per bin up to its accuracy; the gap to the bin's confidence shaded red.
+      std::vector<double> lefts, rights, heights;
+      for (size_t i = 0; i < b.size(); ++i) {
+        if (b.count[i] == 0) continue;
+        // Equal-mass bins span their smallest..largest confidence; keep very narrow ones visible.
+        lefts.push_back(b.lower[i]);
+        rights.push_back(std::max(b.upper[i], b.lower[i] + 0.004));
+        heights.push_back(b.accuracy(i));
+      }
+      rel.bars(lefts, rights, heights, {.color = color, .alpha = 0.55, .label = "accuracy (" + c.label + ")"});
+      bool first_gap = true;
+      for (size_t i = 0; i < lefts.size(); ++i) {
+        const double conf = xs[i], acc = ys[i];
+        rel.bars({lefts[i]}, {rights[i]}, {std::max(conf, acc)},
+                 {.color = kRed, .alpha = 0.25, .label = first_gap ? "gap to confidence" : ""}, std::min(conf, acc));
+        first_gap = false;
+      }
+      rel.line(xs, ys, {.color = kBlack, .line_width = 1.2, .label = ""});
+      rel.scatter(xs, ys, {.color = kBlack, .marker_size = 3.0, .label = label});
+    } else {
+      // Overlay: a line with markers per model, and a thin tick from each point to the diagonal (the gap).
+      for (size_t i = 0; i < xs.size(); ++i)
+        rel.line({xs[i], xs[i]}, {ys[i], xs[i]}, {.color = color, .alpha = 0.6, .line_width = 1.0, .dashed = true, .label = ""});
+      rel.line(xs, ys, {.color = color, .line_width = 2.0, .label = ""});
+      rel.scatter(xs, ys, {.color = color, .marker_size = 3.5, .label = label});
+    }
+  }
+
+  auto& hist = fig.axes(1, 0);
+  hist.title = "confidence histogram";
+  hist.xlabel = "confidence";
+  hist.ylabel = "fraction of samples";
+  hist.set_xlim(0, 1);
+  double top = 0;
+  for (size_t m = 0; m < curves.size(); ++m) {
+    const auto& h = curves[m].histogram;
+    const double models = double(curves.size());
+    std::vector<double> lefts, rights, heights;
+    for (size_t i = 0; i < h.size(); ++i) {
+      const double w = (h.upper[i] - h.lower[i]) / models;
+      lefts.push_back(h.lower[i] + w * double(m));
+      rights.push_back(h.lower[i] + w * double(m + 1));
+      heights.push_back(h.total > 0 ? h.count[i] / double(h.total) : 0.0);
+      top = std::max(top, heights.back());
+    }
+    const double mean_conf = [&] {
+      double s = 0;
+      for (size_t i = 0; i < h.size(); ++i) s += h.confidence_sum[i];
+      return h.total > 0 ? s / double(h.total) : 0.0;
+    }();
+    hist.bars(lefts, rights, heights,
+              {.color = palette(m), .alpha = 0.7, .label = fmt::format("{} (mean confidence {:.3f})", curves[m].label, mean_conf)});
+  }
+  hist.set_ylim(0, std::max(0.05, top * 1.1));
+  hist.legend_position = "upper left";
+  return fig;
+}
+
+std::vector<std::filesystem::path> save_reliability_diagram(const std::vector<ReliabilityCurve>& curves,
+                                                            const std::filesystem::path& stem,
+                                                            const std::string& title) {
+  const auto fig = reliability_figure(curves, title);
+  std::filesystem::path png = stem, svg = stem;
+  png += ".png";
+  svg += ".svg";
+  fig.save_png(png);
+  fig.save_svg(svg);
+  return {png, svg};
+}
+
+std::vector<std::filesystem::path> save_calibration_diagrams(const calib::CalibrationReport& report,
+                                                             const std::filesystem::path& dir,
+                                                             const std::string& title,
+                                                             const std::vector<ReliabilityCurve>& extra) {
+  const int64_t bins = report.before.bins;
+  const auto binning = report.before.binning;
+  auto before = make_reliability_curve("T = 1", report.confidence_before, report.correct, bins, binning);
+  auto after = make_reliability_curve(fmt::format("temperature scaled (T = {:.3f})", report.fit.temperature),
+                                      report.confidence_after, report.correct, bins, binning);
+  const std::string caption = fmt::format("{} on {}", title, report.eval_name);
+  std::vector<ReliabilityCurve> all{before, after};
+  all.insert(all.end(), extra.begin(), extra.end());
+  std::vector<std::filesystem::path> written;
+  for (const auto& [curves, stem] : std::vector<std::pair<std::vector<ReliabilityCurve>, std::string>>{
+           {all, "reliability"}, {{before}, "reliability_before"}, {{after}, "reliability_after"}}) {
+    auto paths = save_reliability_diagram(curves, dir / stem, caption);
+    written.insert(written.end(), paths.begin(), paths.end());
+  }
+  return written;
+}
+
+}  // namespace smoothlab::viz
