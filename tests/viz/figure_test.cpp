@@ -48,9 +48,10 @@ TEST(Figure, ExplicitLimitsPlaceBarsInTheRightPixels) {
   ASSERT_EQ(cairo_surface_status(s), CAIRO_STATUS_SUCCESS);
   const unsigned char* data = cairo_image_surface_get_data(s);
   const int stride = cairo_image_surface_get_stride(s);
-  // Plot area: x in [62, 184], y in [14, 152]. Sample inside the left half and inside the right half.
+  // Plot area: x in [62, 184], y in [14, 152]; grid lines every 0.2. Sample inside the left half (x = 0.23) and
+  // in the right half between grid lines (x = 0.89, y = 0.52).
   auto pixel = [&](int x, int y) { return reinterpret_cast<const uint32_t*>(data + y * stride)[x]; };
-  const uint32_t left = pixel(90, 80), right = pixel(160, 80);
+  const uint32_t left = pixel(90, 80), right = pixel(170, 80);
   EXPECT_EQ((left >> 16) & 0xff, 0xffu);  // red channel
   EXPECT_EQ((left >> 8) & 0xff, 0u);      // no green
   EXPECT_EQ((right >> 8) & 0xff, 0xffu);  // white background

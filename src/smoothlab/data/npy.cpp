@@ -84,9 +84,10 @@ void write_npy(const std::filesystem::path& path, const torch::Tensor& values) {
     if (d.type == t.scalar_type()) descr = d.descr;
   if (!descr) throw Error(fmt::format("{}: cannot write dtype {} as .npy", path.string(),
                                       c10::toString(t.scalar_type())));
+  // numpy's spelling: "()", "(3,)", "(3, 2)".
   std::string shape;
-  for (int64_t d = 0; d < t.dim(); ++d) shape += std::to_string(t.size(d)) + (t.dim() == 1 || d + 1 < t.dim() ? "," : "");
-  if (!shape.empty() && shape.back() == ',' && t.dim() > 1) shape.pop_back();
+  for (int64_t d = 0; d < t.dim(); ++d) shape += (d ? ", " : "") + std::to_string(t.size(d));
+  if (t.dim() == 1) shape += ",";
   std::string header = fmt::format("{{'descr': '{}{}', 'fortran_order': False, 'shape': ({}), }}",
                                    t.element_size() == 1 ? "|" : "<", descr, shape);
   const size_t unpadded = 10 + header.size() + 1;
