@@ -47,7 +47,7 @@ TEST(Cli, BadOptionsExitTwoWithOneErrorLine) {
   expect_usage_error({"train", "--data", data, "--epochs", "0", "--out", (dir / "r4").string()}, "--epochs");
   expect_usage_error({"train", "--bogus-option"}, "bogus");
   expect_usage_error({"eval", (dir / "missing").string()}, "no such run folder");
-  expect_usage_error({"frobnicate"}, "frobnicate");
+  expect_usage_error({"frobnicate"}, "unknown command 'frobnicate'");
   // Nothing was created for rejected runs.
   EXPECT_FALSE(fs::exists(dir / "r1" / "checkpoint.pt"));
   EXPECT_FALSE(fs::exists(dir / "r2" / "config.json"));
