@@ -71,25 +71,30 @@ def fit_temperature(z, y, tmin=1e-2, tmax=1e2, tol=1e-10):
         return float((s.log() - beta * uy).mean()), float((m - uy).mean()), float((b / s - m * m).clamp(min=0).mean())
 
     bmin, bmax = 1 / tmax, 1 / tmin
-    lo, hi, lo_seen, hi_seen = bmin, bmax, False, False
+    lo, hi, glo, ghi = bmin, bmax, None, None
     beta = 1.0
     f, g, h = at(beta)
     f0, it = f, 1
     while True:
         if g > 0:
-            hi, hi_seen = beta, True
+            hi, ghi = beta, g
         else:
-            lo, lo_seen = beta, True
-        if g == 0 or (beta == bmax and g < 0) or (beta == bmin and g > 0):
+            lo, glo = beta, g
+        if g == 0 or abs(g) * beta < 1e-12 or (beta == bmax and g < 0) or (beta == bmin and g > 0):
             break
         nxt = beta - g / h if h > 0 else float("nan")
+        if nxt == nxt:
+            nxt = min(max(nxt, beta / 4), beta * 4)
         if not (lo < nxt < hi):
-            if nxt >= hi and not hi_seen:
-                nxt = hi
-            elif nxt <= lo and not lo_seen:
-                nxt = lo
+            if glo is not None and ghi is not None:
+                w = hi - lo
+                nxt = lo - glo * w / (ghi - glo)
+                if not (lo + 0.01 * w < nxt < hi - 0.01 * w):
+                    nxt = math.sqrt(lo * hi)
+            elif ghi is None:
+                nxt = min(beta * 4, bmax)
             else:
-                nxt = math.sqrt(lo * hi)
+                nxt = max(beta / 4, bmin)
         if abs(nxt - beta) <= tol * beta or it >= 100:
             break
         beta = nxt

@@ -51,6 +51,7 @@ TemperatureFit fit_temperature(const torch::Tensor& logits, const torch::Tensor&
   fit.count = data.n;
   const double beta_min = 1.0 / options.max_temperature(), beta_max = 1.0 / options.min_temperature();
   double lo = beta_min, hi = beta_max;
+  double g_lo = 0, g_hi = 0;
   bool lo_seen = false, hi_seen = false;  // whether NLL' has been evaluated at lo / hi
 
   const NllPoint start = data.at(1.0);
@@ -61,31 +62,40 @@ TemperatureFit fit_temperature(const torch::Tensor& logits, const torch::Tensor&
   if (beta != 1.0) ++fit.iterations;
 
   while (true) {
-    if (point.d_beta > 0) {
+    const double g = point.d_beta;
+    if (g > 0) {
       hi = beta;
+      g_hi = g;
       hi_seen = true;
     } else {
       lo = beta;
+      g_lo = g;
       lo_seen = true;
     }
-    if (point.d_beta == 0) {
+    // Flat: a 100% change of β would move the NLL by less than 1e-12 (e.g. separable data as T → 0).
+    if (g == 0 || std::abs(g) * beta < 1e-12) {
       fit.converged = true;
       break;
     }
     // Optimum beyond a bound that has now been evaluated: stop there.
-    if ((beta == beta_max && point.d_beta < 0) || (beta == beta_min && point.d_beta > 0)) {
+    if ((beta == beta_max && g < 0) || (beta == beta_min && g > 0)) {
       fit.at_bound = true;
       fit.converged = true;
       break;
     }
-    double next = point.d2_beta > 0 ? beta - point.d_beta / point.d2_beta : std::nan("");
+    // Newton, limited to a factor 4 per step; outside the bracket: regula falsi when both ends are known
+    // (bisection in log β when that lands within 1% of an end), else a factor-4 step towards the unknown end.
+    double next = point.d2_beta > 0 ? beta - g / point.d2_beta : std::nan("");
+    if (std::isfinite(next)) next = std::clamp(next, beta / 4, beta * 4);
     if (!(next > lo && next < hi)) {
-      if (next >= hi && !hi_seen) {
-        next = hi;  // try the bound itself before bisecting towards it
-      } else if (next <= lo && !lo_seen) {
-        next = lo;
+      if (lo_seen && hi_seen) {
+        const double width = hi - lo;
+        next = lo - g_lo * width / (g_hi - g_lo);
+        if (!(next > lo + 0.01 * width && next < hi - 0.01 * width)) next = std::sqrt(lo * hi);
+      } else if (!hi_seen) {
+        next = std::min(beta * 4, beta_max);
       } else {
-        next = std::sqrt(lo * hi);
+        next = std::max(beta / 4, beta_min);
       }
     }
     if (std::abs(next - beta) <= options.tolerance() * beta) {

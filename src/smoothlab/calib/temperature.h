@@ -4,11 +4,14 @@
 // With β = 1/T and u_ik = z_ik − max_k z_ik:
 //   NLL(β)   = mean_i [log Σ_k exp(β u_ik) − β u_iy]
 //   NLL'(β)  = mean_i [E_p u_i − u_iy],   NLL''(β) = mean_i Var_p u_i ≥ 0
-// so NLL is convex in β and the minimiser is the root of NLL'. The solver is safeguarded Newton on β:
-// every evaluation shrinks a bracket [lo, hi] (NLL' < 0 at lo, > 0 at hi), a Newton step that leaves the
-// bracket is replaced by bisection in log β, and the bracket starts as [1/max_temperature, 1/min_temperature];
-// so it always converges, and T stays in [min_temperature, max_temperature] (at_bound says the optimum lies
-// outside). Each iteration is one fused pass over the logits (kernels.h). Typical: 4–7 iterations.
+// so NLL is convex in β and the minimiser is the root of NLL'. The solver is safeguarded Newton on β, from
+// β = 1: every evaluation shrinks a bracket [lo, hi] (NLL' < 0 at lo, > 0 at hi; it starts as
+// [1/max_temperature, 1/min_temperature]); Newton steps are limited to a factor 4; a step that leaves the
+// bracket becomes regula falsi (or bisection in log β) once both ends are known, else a factor-4 step
+// towards the unknown end. So it always converges, and T stays in [min_temperature, max_temperature]
+// (at_bound: the optimum lies outside). It also stops when the NLL is flat (|β·NLL'| < 1e-12, e.g. separable
+// data, where any small T is optimal). Each iteration is one fused pass over the logits (kernels.h);
+// typically 5–8 iterations.
 // The returned NLL is never worse than at T = 1 (if it were, T = 1 is returned).
 #pragma once
 
