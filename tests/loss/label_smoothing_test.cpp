@@ -171,6 +171,26 @@ TEST(LabelSmoothingFused, LargeClassCountFloat32) {
   }
 }
 
+TEST(LabelSmoothingFused, NonTemporalGradientStoresMatch) {
+  // Force the streaming-store path of the backward (normally only for gradients ≥ 128 MiB): unaligned row starts
+  // (K = 37), aligned ones (K = 64) and rows shorter than one vector (K = 5).
+  const int64_t before = detail::set_fused_stream_threshold(0);
+  for (const auto& isa : kIsas) {
+    IsaScope scope(isa);
+    if (!scope.ok()) continue;
+    for (int64_t k : {5, 37, 64}) {
+      Case c;
+      c.shape = {9, k};
+      c.reduction = Reduction::None;
+      c.weight = true;
+      compare_with_libtorch(c, torch::kFloat, 40 + k, 1e-5);
+      c.soft = true;
+      compare_with_libtorch(c, torch::kFloat, 50 + k, 1e-5);
+    }
+  }
+  detail::set_fused_stream_threshold(before);
+}
+
 TEST(LabelSmoothingFused, OneDimensionalInput) {
   // [C] logits with a 0-d class index, as F.cross_entropy accepts.
   Case c;

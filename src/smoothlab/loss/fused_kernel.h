@@ -93,6 +93,9 @@ void fused_backward_cpu(const FusedParams<double>& p, const torch::Tensor& logit
 // every path); returns false, changing nothing, for an unknown name or one this CPU cannot run. Thread-safe.
 const char* fused_cpu_isa();
 bool set_fused_cpu_isa(const std::string& name);
+// float32 gradients of at least this many bytes (default 128 MiB) are written with non-temporal stores; returns the
+// previous value. For tests (0 = always stream).
+int64_t set_fused_stream_threshold(int64_t bytes);
 
 #ifdef SMOOTHLAB_LOSS_CUDA
 // CUDA versions (fused_kernel_cuda.cu): same contract; pointers are device pointers; row_loss/lse/t_mass/grad_rows

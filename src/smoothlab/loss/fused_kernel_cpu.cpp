@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <limits>
 #include <string>
@@ -58,6 +59,8 @@ struct VecF {
   static reg load(const float* p) { return _mm512_loadu_ps(p); }
   static reg load_tail(const float* p, int64_t n, float fill) { return _mm512_mask_loadu_ps(set1(fill), mask(n), p); }
   static void store(float* p, reg v) { _mm512_storeu_ps(p, v); }
+  static void stream(float* p, reg v) { _mm512_stream_ps(p, v); }
+  static void fence() { _mm_sfence(); }
   static void store_tail(float* p, reg v, int64_t n) { _mm512_mask_storeu_ps(p, mask(n), v); }
   static reg zero_tail(reg v, int64_t n) { return _mm512_maskz_mov_ps(mask(n), v); }
   static reg add(reg a, reg b) { return _mm512_add_ps(a, b); }
@@ -112,6 +115,8 @@ struct VecF {
     return _mm256_blendv_ps(set1(fill), _mm256_maskload_ps(p, m), _mm256_castsi256_ps(m));
   }
   static void store(float* p, reg v) { _mm256_storeu_ps(p, v); }
+  static void stream(float* p, reg v) { _mm256_stream_ps(p, v); }
+  static void fence() { _mm_sfence(); }
   static void store_tail(float* p, reg v, int64_t n) { _mm256_maskstore_ps(p, mask(n), v); }
   static reg zero_tail(reg v, int64_t n) { return _mm256_and_ps(v, _mm256_castsi256_ps(mask(n))); }
   static reg add(reg a, reg b) { return _mm256_add_ps(a, b); }
@@ -171,6 +176,12 @@ Isa best_isa() {
   if (avx2) return Isa::Avx2;
 #endif
   return Isa::Scalar;
+}
+
+// Gradients at least this large are written with non-temporal stores (they cannot stay in cache anyway).
+std::atomic<int64_t>& stream_threshold() {
+  static std::atomic<int64_t> bytes{int64_t(128) << 20};
+  return bytes;
 }
 
 std::atomic<int>& isa_state() {
@@ -335,11 +346,12 @@ void backward_any(const FusedParams<Acc>& p, const torch::Tensor& logits, const 
       const float* z = logits.data_ptr<float>();
       const float* t = p.soft ? soft_target.data_ptr<float>() : nullptr;
       float* g = grad.data_ptr<float>();
+      const int64_t stream_bytes = stream_threshold().load();
       at::parallel_for(0, p.rows, grain_rows(p.classes), [&](int64_t begin, int64_t end) {
         if (isa == Isa::Avx512) {
-          avx512::backward_range(p, z, t, lse, t_mass, grad_rows, grad_scale, g, begin, end);
+          avx512::backward_range(p, z, t, lse, t_mass, grad_rows, grad_scale, g, begin, end, stream_bytes);
         } else {
-          avx2::backward_range(p, z, t, lse, t_mass, grad_rows, grad_scale, g, begin, end);
+          avx2::backward_range(p, z, t, lse, t_mass, grad_rows, grad_scale, g, begin, end, stream_bytes);
         }
       });
       return;
@@ -390,6 +402,8 @@ const char* fused_cpu_isa() {
   }
   return "scalar";
 }
+
+int64_t set_fused_stream_threshold(int64_t bytes) { return stream_threshold().exchange(bytes); }
 
 bool set_fused_cpu_isa(const std::string& name) {
   const Isa best = best_isa();
