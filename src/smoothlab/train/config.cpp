@@ -10,7 +10,7 @@ namespace smoothlab::train {
   X(data) X(val_size) X(split_seed) X(limit_train) X(limit_test) X(augment) X(crop_padding) X(model)       \
   X(smoothing) X(loss_impl) X(epochs) X(batch_size) X(lr) X(momentum) X(nesterov) X(weight_decay)          \
   X(schedule) X(warmup_epochs) X(milestones) X(gamma) X(clip_grad_norm) X(seed) X(threads) X(workers)      \
-  X(device) X(eval_batch_size) X(bins)
+  X(device) X(eval_batch_size) X(bins) X(mi_classes) X(mi_examples) X(mi_views)
 
 void to_json(nlohmann::json& j, const TrainConfig& c) {
 #define X(name) j[#name] = c.name;
@@ -45,6 +45,8 @@ void TrainConfig::validate() const {
   check(bins >= 1, "--bins must be at least 1, got {}", bins);
   check(loss_impl == "fused" || loss_impl == "libtorch", "--loss-impl: unknown implementation '{}' (known: fused, libtorch)",
         loss_impl);
+  check(mi_examples >= 1, "--mi-examples must be at least 1, got {}", mi_examples);
+  check(mi_views >= 2, "--mi-views must be at least 2 (σ² is pooled over views), got {}", mi_views);
   check(device == "cpu" || device.rfind("cuda", 0) == 0, "--device: unknown device '{}' (known: cpu, cuda, cuda:N)",
         device);
 }

@@ -40,6 +40,10 @@ struct TrainConfig {
   std::string device = "cpu";        // cpu | cuda | cuda:N
   int64_t eval_batch_size = 1000;
   int64_t bins = 15;
+  // mutual-information logging ([M] §4, Fig. 6; distill/mutual_information.h): "" off, else "a,b" (names or indices)
+  std::string mi_classes;
+  int64_t mi_examples = 300;         // per class
+  int64_t mi_views = 5;
 
   // Throws Error naming the option for values out of range.
   void validate() const;

@@ -1,0 +1,189 @@
+// Distillation and MI-logging hooks for the training loop (see training.h).
+#include "smoothlab/distill/training.h"
+
+#include <filesystem>
+
+#include <torch/torch.h>
+
+#include "smoothlab/core/error.h"
+#include "smoothlab/core/files.h"
+#include "smoothlab/data/npy.h"
+#include "smoothlab/distill/gamma.h"
+#include "smoothlab/distill/teacher.h"
+
+namespace smoothlab::distill {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+
+struct DistillState {
+  Teacher teacher;
+  DistillationOptions loss;
+  torch::Tensor cache;  // float32 [N_train, K] or undefined
+  double gamma = 0;
+};
+
+// Teacher facts from a run folder's config.json (model, ε), for the record.
+json teacher_run_facts(const fs::path& dir) {
+  try {
+    auto meta = json::parse(read_file(dir / "config.json"));
+    const auto& c = meta.at("config");
+    return {{"model", c.value("model", "")}, {"smoothing", c.value("smoothing", 0.0)},
+            {"epochs", c.value("epochs", int64_t(0))}, {"seed", c.value("seed", uint64_t(0))}};
+  } catch (const std::exception&) {
+    return json::object();
+  }
+}
+
+}  // namespace
+
+DistillSetup make_distillation(const DistillRunOptions& options, const train::TrainConfig& config) {
+  check(!options.teacher.empty(), "--teacher is required (a run folder or a TorchScript file)");
+  auto loss_options = options.loss;
+  loss_options.smoothing(config.smoothing);
+  loss_options.validate();
+  const torch::Device device = train::parse_device(config.device);
+  auto bundle = data::load_data(train::data_options(config));
+
+  auto state = std::make_shared<DistillState>(DistillState{Teacher::load(options.teacher, device), loss_options, {}, 0});
+  state->teacher.set_student_normalisation(bundle.mean, bundle.std);
+  state->teacher.check_compatible({bundle.channels, bundle.height, bundle.width, bundle.num_classes});
+
+  // One pass over the un-augmented training split: γ, the teacher's accuracy, and the cache when it applies.
+  auto logits = state->teacher.dataset_logits(bundle.train, config.eval_batch_size, config.workers);
+  const double T = loss_options.temperature();
+  state->gamma = equivalent_smoothing(logits, bundle.train.labels, T);
+  const double gamma_t1 = equivalent_smoothing(logits, bundle.train.labels, 1.0);
+  const double teacher_accuracy = logits.argmax(1).eq(bundle.train.labels).to(torch::kFloat64).mean().item<double>();
+  const bool cached = options.cache_teacher && !config.augment;
+  if (cached) state->cache = logits.to(device);
+
+  json summary = {{"teacher", options.teacher},
+                  {"teacher_kind", teacher_kind_name(state->teacher.kind())},
+                  {"form", options.form},
+                  {"temperature", T},
+                  {"beta", loss_options.beta()},
+                  {"soften_student", loss_options.soften_student()},
+                  {"t_squared", loss_options.t_squared()},
+                  {"soft_term", soft_term_name(loss_options.soft_term())},
+                  {"hard_smoothing", loss_options.smoothing()},
+                  {"teacher_gamma", state->gamma},
+                  {"teacher_gamma_t1", gamma_t1},
+                  {"teacher_gamma_split", "train"},
+                  {"teacher_train_accuracy", teacher_accuracy},
+                  {"teacher_cached", cached}};
+  if (state->teacher.kind() == Teacher::Kind::Run) summary["teacher_run"] = teacher_run_facts(options.teacher);
+
+  DistillSetup setup{state->teacher, {}, summary};
+  setup.hooks.meta["distill"] = summary;
+  setup.hooks.loss = [state](const torch::Tensor& student, const data::Batch& batch) {
+    torch::Tensor teacher_logits = state->cache.defined()
+                                       ? state->cache.index_select(0, batch.indices.to(state->cache.device()))
+                                       : state->teacher.logits(batch.images.to(student.device()));
+    return distillation_loss(student, teacher_logits, batch.labels.to(student.device()), state->loss);
+  };
+  setup.hooks.epoch_extras = [state](model::ClassifierImpl&, int64_t, json& record) {
+    record["teacher_gamma"] = state->gamma;
+  };
+  return setup;
+}
+
+EpochExtras make_mi_logger(const train::TrainConfig& config, json* meta) {
+  if (config.mi_classes.empty()) return {};
+  auto bundle = data::load_data(train::data_options(config));
+  const auto classes = data::parse_classes(config.mi_classes, bundle.class_names, "--mi-classes");
+  if (classes.size() != 2)
+    throw Error(fmt::format("--mi-classes {}: name exactly two classes, got {}", config.mi_classes, classes.size()),
+                "e.g. --mi-classes Shirt,Pullover (Fashion-MNIST) or --mi-classes airplane,dog (CIFAR-10)");
+  auto options = MiOptions()
+                     .class_a(classes[0])
+                     .class_b(classes[1])
+                     .examples(config.mi_examples)
+                     .views(config.mi_views)
+                     .crop_padding(config.crop_padding > 0 ? config.crop_padding : 4)
+                     .hflip(true)
+                     .seed(config.seed)
+                     .batch_size(config.eval_batch_size);
+  auto probe = std::make_shared<MiProbe>(bundle.train, bundle.num_classes, bundle.mean, bundle.std, options);
+  const torch::Device device = train::parse_device(config.device);
+  if (meta) {
+    auto name = [&](int64_t k) { return size_t(k) < bundle.class_names.size() ? bundle.class_names[size_t(k)] : std::to_string(k); };
+    (*meta)["mi"] = {{"classes", {classes[0], classes[1]}},
+                     {"class_names", {name(classes[0]), name(classes[1])}},
+                     {"examples_per_class", options.examples()},
+                     {"views", options.views()},
+                     {"crop_padding", options.crop_padding()},
+                     {"hflip", true},
+                     {"seed", options.seed()},
+                     {"split", "train"}};
+  }
+  return [probe, device](model::ClassifierImpl& model, int64_t, json& record) {
+    const auto e = probe->measure(model, device);
+    record["mi"] = e.mi;
+    record["mi_raw"] = e.mi_raw;
+    record["mi_sigma2"] = e.sigma2;
+  };
+}
+
+json run_mutual_information(const fs::path& run_dir, const RunMiOptions& o) {
+  check(o.split == "train" || o.split == "val" || o.split == "test", "--split: unknown split '{}' (known: train, val, test)",
+        o.split);
+  auto run = train::load_run(run_dir, o.device);
+  const auto classes = data::parse_classes(o.classes, run.data.class_names, "--classes");
+  if (classes.size() != 2)
+    throw Error(fmt::format("--classes {}: name exactly two classes, got {}", o.classes, classes.size()),
+                "e.g. --classes Shirt,Pullover (Fashion-MNIST) or --classes airplane,dog (CIFAR-10)");
+  const data::Dataset& dataset = o.split == "train" ? run.data.train : o.split == "val" ? run.data.val : run.data.test;
+  check(o.crop_padding >= 0, "--crop-padding must be non-negative, got {}", o.crop_padding);
+  auto options = MiOptions()
+                     .class_a(classes[0])
+                     .class_b(classes[1])
+                     .examples(o.examples)
+                     .views(o.views)
+                     .crop_padding(o.crop_padding)
+                     .hflip(o.hflip)
+                     .seed(o.seed)
+                     .batch_size(run.config.eval_batch_size);
+  MiProbe probe(dataset, run.data.num_classes, run.data.mean, run.data.std, options);
+  auto gaps = probe.gaps(*run.model, run.device);
+  const auto estimate = estimate_mutual_information(gaps);
+  auto name = [&](int64_t k) {
+    return size_t(k) < run.data.class_names.size() ? run.data.class_names[size_t(k)] : std::to_string(k);
+  };
+  auto mu = gaps.mean(1);
+  const int64_t n = o.examples;
+  json result = to_json(estimate);
+  result["run"] = run_dir.string();
+  result["epochs_done"] = run.epochs_done;
+  result["classes"] = {classes[0], classes[1]};
+  result["class_names"] = {name(classes[0]), name(classes[1])};
+  result["split"] = o.split;
+  result["examples_per_class"] = n;
+  result["crop_padding"] = o.crop_padding;
+  result["hflip"] = o.hflip;
+  result["seed"] = o.seed;
+  result["mean_gap"] = {mu.slice(0, 0, n).mean().item<double>(), mu.slice(0, n).mean().item<double>()};
+  result["estimator"] =
+      "gaussian mixture, y_x = each of the L views, mu_x = mean of the L views, sigma2 pooled within examples over "
+      "N(L-1); mi clamped to [0, log N]";
+  const fs::path out = o.out.empty() ? run_dir / "mi.json" : o.out;
+  if (o.write_gaps) {
+    data::write_npy(run_dir / "mi_gaps.npy", gaps);
+    data::write_npy(run_dir / "mi_labels.npy", dataset.labels.index_select(0, probe.positions()));
+  }
+  write_file_atomic(out, result.dump(2) + "\n");
+  return result;
+}
+
+EpochExtras chain(EpochExtras first, EpochExtras second) {
+  if (!first) return second;
+  if (!second) return first;
+  return [first, second](model::ClassifierImpl& model, int64_t epoch, json& record) {
+    first(model, epoch, record);
+    second(model, epoch, record);
+  };
+}
+
+}  // namespace smoothlab::distill
