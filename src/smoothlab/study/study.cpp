@@ -1,0 +1,203 @@
+// The study runner: plan → train/resume + evaluate each run → analysis → summary.json and report.html.
+#include "smoothlab/study/study.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <thread>
+
+#include <ATen/Parallel.h>
+#include <ATen/Version.h>
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+#include "smoothlab/core/error.h"
+#include "smoothlab/core/files.h"
+#include "smoothlab/distill/training.h"
+#include "smoothlab/eval/evaluate.h"
+#include "smoothlab/study/analysis.h"
+#include "smoothlab/study/report_page.h"
+
+namespace smoothlab::study {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+bool run_finished(const fs::path& run_dir, int64_t epochs) {
+  const auto eval_path = run_dir / "eval.json";
+  if (!fs::exists(eval_path)) return false;
+  try {
+    const auto j = json::parse(read_file(eval_path));
+    return j.value("epochs_done", int64_t(-1)) >= epochs;
+  } catch (const json::exception&) {
+    return false;
+  }
+}
+
+namespace {
+
+std::string first_line_with(const fs::path& file, const std::string& key) {
+  std::ifstream in(file);
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind(key, 0) == 0) {
+      auto pos = line.find(':');
+      if (pos == std::string::npos) return line;
+      auto v = line.substr(pos + 1);
+      while (!v.empty() && v.front() == ' ') v.erase(v.begin());
+      return v;
+    }
+  return "";
+}
+
+std::string blas_info() {
+  const std::string config = at::show_config();
+  for (const char* key : {"BLAS_INFO=", "LAPACK_INFO="}) {
+    auto pos = config.find(key);
+    if (pos != std::string::npos) {
+      auto end = config.find_first_of(", \n", pos);
+      return config.substr(pos + std::strlen(key), end == std::string::npos ? std::string::npos
+                                                                             : end - pos - std::strlen(key));
+    }
+  }
+  if (config.find("MKL") != std::string::npos) return "mkl";
+  return "unknown";
+}
+
+json machine_info() {
+  char host[256] = {0};
+  ::gethostname(host, sizeof(host) - 1);
+  json j = {{"host", host},
+            {"cpu", first_line_with("/proc/cpuinfo", "model name")},
+            {"cores", std::thread::hardware_concurrency()},
+            {"memory", first_line_with("/proc/meminfo", "MemTotal")},
+            {"cuda_available", torch::cuda::is_available()}};
+  return j;
+}
+
+}  // namespace
+
+StudyResult run_study(const StudyOptions& options, const StudyHooks& hooks) {
+  using clock = std::chrono::steady_clock;
+  const auto start = clock::now();
+  auto note = [&](const std::string& s) {
+    if (hooks.on_note) hooks.on_note(s);
+  };
+  StudyPreset preset = make_preset(options.preset());
+  if (options.data().empty()) throw Error("--data: empty data spec", "e.g. --data fashion-mnist or cifar10:DIR");
+  auto plan = make_plan(preset, options.data());
+  double total_cost = 0;
+  for (auto& r : plan) {
+    r.config.device = options.device();
+    r.config.threads = options.threads();
+    r.config.validate();
+    total_cost += r.cost_seconds;
+  }
+  preset.estimated_minutes = total_cost / 60.0;
+
+  const fs::path out = options.out(), runs_dir = out / "runs", fig_dir = out / "figures";
+  if (fs::exists(out) && !fs::is_directory(out))
+    throw Error(fmt::format("--out {}: exists and is not a folder", out.string()));
+  fs::create_directories(runs_dir);
+  fs::create_directories(fig_dir);
+  json plan_json = json::array();
+  for (const auto& r : plan) plan_json.push_back(to_json(r));
+  write_file_atomic(out / "study.json",
+                    json{{"preset", to_json(preset)}, {"data", options.data()}, {"plan", plan_json}}.dump(2) + "\n");
+
+  StudyResult result;
+  result.runs_total = int64_t(plan.size());
+  StudyProgress progress;
+  progress.runs_total = result.runs_total;
+  // ETA: the cost model's estimate of what is left, scaled by how fast the runs trained so far actually were.
+  double trained_cost = 0, trained_seconds = 0, remaining_cost = 0;
+  std::vector<bool> done(plan.size(), false);
+  for (size_t i = 0; i < plan.size(); ++i) {
+    done[i] = run_finished(runs_dir / plan[i].name, plan[i].config.epochs);
+    if (!done[i]) remaining_cost += plan[i].cost_seconds;
+  }
+  auto report_progress = [&](double current_fraction, double current_cost) {
+    if (!hooks.on_progress) return;
+    const double speed = trained_cost > 0 ? trained_seconds / trained_cost : 1.0;
+    progress.elapsed_seconds = std::chrono::duration<double>(clock::now() - start).count();
+    progress.eta_seconds = std::max(0.0, (remaining_cost - current_fraction * current_cost) * speed);
+    hooks.on_progress(progress);
+  };
+
+  json run_times = json::array();
+  for (size_t i = 0; i < plan.size(); ++i) {
+    const auto& spec = plan[i];
+    const fs::path dir = runs_dir / spec.name;
+    if (done[i]) {
+      ++result.runs_reused;
+      ++progress.runs_done;
+      if (hooks.on_run_done) hooks.on_run_done(spec, true);
+      continue;
+    }
+    const auto run_start = clock::now();
+    progress.current = spec.name;
+    progress.run = {};
+    report_progress(0, spec.cost_seconds);
+    train::TrainHooks th;
+    if (spec.group == "student") {
+      distill::DistillRunOptions d;
+      d.teacher = (runs_dir / spec.teacher).string();
+      d.loss = distill::DistillationOptions::paper(spec.temperature);
+      d.form = "paper";
+      if (!run_finished(runs_dir / spec.teacher, 1))
+        throw Error(fmt::format("study: the teacher {} of {} is not finished", spec.teacher, spec.name));
+      auto setup = distill::make_distillation(d, spec.config);
+      th = setup.hooks;
+    } else if (!spec.config.mi_classes.empty()) {
+      th.epoch_extras = distill::make_mi_logger(spec.config, &th.meta);
+    }
+    th.meta["command"] = options.command_line();
+    th.meta["study"] = {{"preset", preset.name}, {"group", spec.group}, {"run", to_json(spec)}};
+    th.on_note = note;
+    th.on_progress = [&](const train::Progress& p) {
+      progress.run = p;
+      const double fraction =
+          p.epochs > 0 ? (double(p.epoch - 1) + (p.steps > 0 ? double(p.step) / double(p.steps) : 0.0)) / p.epochs
+                       : 0.0;
+      report_progress(fraction, spec.cost_seconds);
+    };
+    train::train(spec.config, dir, train::ExistingRun::Resume, th);
+    eval::EvalOptions eo;
+    eo.write_npy = false;
+    eo.diagrams = false;
+    eval::evaluate_run(dir, eo);
+    const double seconds = std::chrono::duration<double>(clock::now() - run_start).count();
+    trained_seconds += seconds;
+    trained_cost += spec.cost_seconds;
+    remaining_cost -= spec.cost_seconds;
+    ++result.runs_trained;
+    ++progress.runs_done;
+    progress.current.clear();
+    report_progress(0, 0);
+    if (hooks.on_run_done) hooks.on_run_done(spec, false);
+  }
+
+  note("study: all runs finished; analysing");
+  json summary = analyse_study(preset, options.data(), plan, runs_dir, fig_dir);
+  auto versions = train::version_info();
+  versions["blas"] = blas_info();
+  summary["provenance"] = {
+      {"command_line", options.command_line()},
+      {"versions", versions},
+      {"machine", machine_info()},
+      {"threads", at::get_num_threads()},
+      {"device", options.device()},
+      {"study_seconds_this_call", std::chrono::duration<double>(clock::now() - start).count()},
+      {"runs_reused", result.runs_reused},
+      {"runs_trained", result.runs_trained},
+      {"estimated_minutes_on_2_idle_cores", preset.estimated_minutes}};
+  result.summary_path = out / "summary.json";
+  result.report = out / "report.html";
+  write_file_atomic(result.summary_path, summary.dump(2) + "\n");
+  write_file_atomic(result.report, render_report(summary, out));
+  result.summary = std::move(summary);
+  return result;
+}
+
+}  // namespace smoothlab::study

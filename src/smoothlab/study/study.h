@@ -1,0 +1,63 @@
+// `smoothlab study` as a library call: reproduces "When Does Label Smoothing Help?" ([M]) on the data at hand.
+//
+// run_study(options) expands the preset (preset.h) into runs, trains each one into OUT/runs/<name> with
+// train::ExistingRun::Resume semantics and evaluates it (eval/evaluate.h: eval.json, calibration.json), then analyses
+// them all (analysis.h) and writes
+//   OUT/study.json     the preset and the plan (written first)
+//   OUT/summary.json   every number of the report, the claims and their verdicts, provenance
+//   OUT/report.html    one self-contained page (figures embedded as data: URIs) — report_page.h
+//   OUT/figures/*.png  the figures, also as separate files
+// A run whose eval.json records all its epochs is done and is never touched again; a partial run resumes from its
+// checkpoint. So a repeated or killed study continues where it stopped.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+#include <torch/arg.h>
+
+#include "smoothlab/study/preset.h"
+#include "smoothlab/train/trainer.h"
+
+namespace smoothlab::study {
+
+struct StudyOptions {
+  StudyOptions() {}
+  TORCH_ARG(std::string, preset) = "quick";
+  TORCH_ARG(std::string, data) = "fashion-mnist";
+  TORCH_ARG(std::string, out) = "study";
+  TORCH_ARG(std::string, device) = "cpu";
+  TORCH_ARG(int, threads) = 0;             // recorded in each run's config (the caller sets LibTorch's threads)
+  TORCH_ARG(std::string, command_line) = "";  // for provenance
+};
+
+struct StudyProgress {
+  int64_t runs_done = 0, runs_total = 0;  // finished runs (reused or trained now) of the plan
+  std::string current;                    // the run being trained ("" between runs)
+  train::Progress run;                    // its progress (epoch, step, ...)
+  double elapsed_seconds = 0, eta_seconds = 0;
+};
+
+struct StudyHooks {
+  std::function<void(const StudyProgress&)> on_progress;
+  std::function<void(const std::string&)> on_note;
+  // After each run is finished and evaluated; reused = it was already done before this call.
+  std::function<void(const RunSpec&, bool reused)> on_run_done;
+};
+
+struct StudyResult {
+  nlohmann::json summary;
+  std::filesystem::path report, summary_path;
+  int64_t runs_total = 0, runs_reused = 0, runs_trained = 0;
+};
+
+// Throws Error for an unknown preset or data spec and for anything a run throws (the study can then be rerun).
+StudyResult run_study(const StudyOptions& options, const StudyHooks& hooks = {});
+
+// True when run_dir holds a finished, evaluated run of `epochs` epochs.
+bool run_finished(const std::filesystem::path& run_dir, int64_t epochs);
+
+}  // namespace smoothlab::study
