@@ -48,6 +48,23 @@ void add_train_options(CLI::App& sub, TrainArgs& a) {
   sub.add_option("--out", a.out, "run folder (default: runs/<model>_eps<ε>_seed<seed>)");
   sub.add_flag("--resume", a.resume, "continue the run in --out from its last checkpoint");
   sub.add_flag("--force", a.force, "delete the run in --out and start over");
+
+  // --- image folders (--data folder:DIR; src/smoothlab/data/image_folder.h) ---
+  sub.add_option("--image-size", c.image_size, "image folders: side of the square views fed to the model")
+      ->capture_default_str();
+  sub.add_option("--image-channels", c.image_channels, "image folders: 3 (RGB) or 1 (gray)")->capture_default_str();
+  sub.add_option("--folder-augment", c.folder_augment,
+                 "image folders: training view rrc (RandomResizedCrop + flip) | pad-crop (resize, padded crop + flip) | "
+                 "center")
+      ->capture_default_str();
+  sub.add_option("--rrc-scale", c.rrc_scale, "RandomResizedCrop area range MIN,MAX")->delimiter(',')
+      ->expected(2);
+  sub.add_option("--rrc-ratio", c.rrc_ratio, "RandomResizedCrop aspect range MIN,MAX")->delimiter(',')
+      ->expected(2);
+  sub.add_option("--resize-filter", c.resize_filter, "image folders: bilinear | bicubic | lanczos")
+      ->capture_default_str();
+  sub.add_flag("--skip-bad-images", c.skip_bad_images,
+               "image folders: skip unreadable images (listed in RUN_DIR/bad_images.txt) instead of stopping");
 }
 
 std::string default_run_dir(const train::TrainConfig& c) {

@@ -10,7 +10,8 @@ namespace smoothlab::train {
   X(data) X(val_size) X(split_seed) X(limit_train) X(limit_test) X(augment) X(crop_padding) X(model)       \
   X(smoothing) X(loss_impl) X(epochs) X(batch_size) X(lr) X(momentum) X(nesterov) X(weight_decay)          \
   X(schedule) X(warmup_epochs) X(milestones) X(gamma) X(clip_grad_norm) X(seed) X(threads) X(workers)      \
-  X(device) X(eval_batch_size) X(bins) X(mi_classes) X(mi_examples) X(mi_views)
+  X(device) X(eval_batch_size) X(bins) X(mi_classes) X(mi_examples) X(mi_views)                           \
+  X(image_size) X(image_channels) X(folder_augment) X(rrc_scale) X(rrc_ratio) X(resize_filter) X(skip_bad_images)
 
 void to_json(nlohmann::json& j, const TrainConfig& c) {
 #define X(name) j[#name] = c.name;
@@ -47,6 +48,16 @@ void TrainConfig::validate() const {
         loss_impl);
   check(mi_examples >= 1, "--mi-examples must be at least 1, got {}", mi_examples);
   check(mi_views >= 2, "--mi-views must be at least 2 (σ² is pooled over views), got {}", mi_views);
+  check(image_size >= 1, "--image-size must be positive, got {}", image_size);
+  check(image_channels == 1 || image_channels == 3, "--image-channels must be 1 or 3, got {}", image_channels);
+  check(folder_augment == "rrc" || folder_augment == "pad-crop" || folder_augment == "center",
+        "--folder-augment: unknown augmentation '{}' (known: rrc, pad-crop, center)", folder_augment);
+  check(rrc_scale.size() == 2 && rrc_scale[0] > 0 && rrc_scale[0] <= rrc_scale[1] && rrc_scale[1] <= 1,
+        "--rrc-scale must be MIN,MAX with 0 < MIN <= MAX <= 1");
+  check(rrc_ratio.size() == 2 && rrc_ratio[0] > 0 && rrc_ratio[0] <= rrc_ratio[1],
+        "--rrc-ratio must be MIN,MAX with 0 < MIN <= MAX");
+  check(resize_filter == "bilinear" || resize_filter == "bicubic" || resize_filter == "lanczos",
+        "--resize-filter: unknown filter '{}' (known: bilinear, bicubic, lanczos)", resize_filter);
   check(device == "cpu" || device.rfind("cuda", 0) == 0, "--device: unknown device '{}' (known: cpu, cuda, cuda:N)",
         device);
 }

@@ -45,6 +45,15 @@ struct TrainConfig {
   int64_t mi_examples = 300;         // per class
   int64_t mi_views = 5;
 
+  // image folders (--data folder:DIR; data/image_folder.h): output size, channels, training view, decoding
+  int64_t image_size = 224;
+  int64_t image_channels = 3;             // 3 RGB | 1 gray
+  std::string folder_augment = "rrc";     // rrc | pad-crop | center
+  std::vector<double> rrc_scale = {0.08, 1.0};
+  std::vector<double> rrc_ratio = {3.0 / 4.0, 4.0 / 3.0};
+  std::string resize_filter = "bilinear"; // bilinear | bicubic | lanczos
+  bool skip_bad_images = false;           // skip unreadable files, list them in RUN_DIR/bad_images.txt
+
   // Throws Error naming the option for values out of range.
   void validate() const;
 };

@@ -38,6 +38,16 @@ data::DataOptions data_options(const TrainConfig& c) {
   o.split_seed = c.split_seed;
   o.limit_train = c.limit_train;
   o.limit_test = c.limit_test;
+  // image folders (data/image_folder.h)
+  o.augment = c.augment;
+  o.folder.image_size = c.image_size;
+  o.folder.channels = c.image_channels;
+  o.folder.augment = c.folder_augment;
+  if (c.rrc_scale.size() == 2) o.folder.scale_min = c.rrc_scale[0], o.folder.scale_max = c.rrc_scale[1];
+  if (c.rrc_ratio.size() == 2) o.folder.ratio_min = c.rrc_ratio[0], o.folder.ratio_max = c.rrc_ratio[1];
+  o.folder.padding = c.crop_padding;
+  o.folder.filter = c.resize_filter;
+  o.folder.skip_bad = c.skip_bad_images;
   return o;
 }
 
@@ -128,6 +138,7 @@ TrainResult train(const TrainConfig& requested, const fs::path& run_dir, Existin
 
   const torch::Device device = parse_device(config.device);
   auto bundle = data::load_data(data_options(config));
+  for (const auto& n : bundle.notes) note(n);
   torch::manual_seed(config.seed);
   auto model = model::make_model(
       config.model, {bundle.channels, bundle.height, bundle.width, bundle.num_classes});
@@ -163,6 +174,7 @@ TrainResult train(const TrainConfig& requested, const fs::path& run_dir, Existin
   lo.seed = config.seed;
   lo.mean = bundle.mean;
   lo.std = bundle.std;
+  lo.pin_memory = device.is_cuda();
   data::BatchLoader train_loader(std::make_shared<data::TensorSource>(bundle.train),
                                  std::make_shared<data::RandomSampler>(bundle.train.size(), config.seed), lo);
   std::unique_ptr<data::BatchLoader> val_loader;
@@ -243,6 +255,8 @@ TrainResult train(const TrainConfig& requested, const fs::path& run_dir, Existin
       record["val_accuracy"] = m.accuracy;
       record["val_ece"] = m.ece;
     }
+    record["loader"] = train_loader.stats();  // wait_fraction near 1: the loader, not the model, sets the pace
+    if (const int64_t bad = data::write_bad_images(bundle, run_dir.string())) record["bad_images"] = bad;
     if (hooks.epoch_extras) hooks.epoch_extras(*model, epoch + 1, record);
     record["seconds"] = std::chrono::duration<double>(clock::now() - epoch_start).count();
     records.push_back(record);
