@@ -1,0 +1,105 @@
+// Tests of study/preset.h: the presets expand to the runs the issue asks for, keys follow the configuration,
+// and the quick preset fits 10 minutes on 2 cores by the cost model.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <set>
+
+#include "smoothlab/core/error.h"
+#include "smoothlab/study/analysis.h"
+#include "smoothlab/study/preset.h"
+
+namespace smoothlab::study {
+namespace {
+
+int64_t count(const std::vector<RunSpec>& plan, const std::string& group) {
+  int64_t n = 0;
+  for (const auto& r : plan) n += r.group == group;
+  return n;
+}
+
+TEST(StudyPreset, QuickPlanHasEveryGroupAndFitsTenMinutes) {
+  const auto plan = make_plan(make_preset("quick"), "fashion-mnist");
+  // 2 ε × 1 seed teachers; 3 over-confident runs; hard teacher at T ∈ {1,2,4} + the ε = 0.1 teacher; 2 direct.
+  EXPECT_EQ(count(plan, "teacher"), 2);
+  EXPECT_EQ(count(plan, "overconf"), 3);
+  EXPECT_EQ(count(plan, "student"), 4);
+  EXPECT_EQ(count(plan, "direct"), 2);
+  double seconds = 0;
+  for (const auto& r : plan) seconds += r.cost_seconds;
+  EXPECT_LT(seconds, 600.0) << "quick must finish in 10 minutes on 2 idle cores";
+  EXPECT_GT(seconds, 60.0);
+  // Teachers come before their students, and every student names an existing teacher.
+  std::set<std::string> seen;
+  for (const auto& r : plan) {
+    if (r.group == "student") {
+      EXPECT_TRUE(seen.count(r.teacher)) << r.name;
+    }
+    EXPECT_TRUE(seen.insert(r.name).second) << "duplicate name " << r.name;
+  }
+  EXPECT_EQ(plan[0].config.mi_classes, "T-shirt/top,Trouser");
+}
+
+TEST(StudyPreset, StandardPlanMatchesTheIssue) {
+  const auto p = make_preset("standard");
+  EXPECT_EQ(p.teacher.model, "resnet20");
+  EXPECT_EQ(p.epsilons, (std::vector<double>{0, 0.05, 0.1, 0.3}));
+  EXPECT_EQ(p.temperatures, (std::vector<double>{1, 2, 4, 8}));
+  EXPECT_EQ(p.seeds.size(), 3u);
+  const auto plan = make_plan(p, "fashion-mnist");
+  EXPECT_EQ(count(plan, "teacher"), 12);
+  EXPECT_EQ(count(plan, "overconf"), 12);
+  EXPECT_EQ(count(plan, "student"), 3 * (4 + 3));  // per seed: hard teacher at 4 T + 3 smoothed teachers at T = 1
+  EXPECT_EQ(count(plan, "direct"), 12);
+  const auto paper = make_preset("paper");
+  EXPECT_EQ(paper.teacher.model, "resnet56");
+  EXPECT_EQ(paper.student.model, "alexnet");
+  EXPECT_EQ(paper.seeds.size(), 5u);
+}
+
+TEST(StudyPreset, KeysFollowTheConfigurationOnly) {
+  train::TrainConfig a;
+  auto b = a;
+  b.threads = 7;
+  b.workers = 1;
+  b.device = "cuda";
+  EXPECT_EQ(config_key(a), config_key(b));  // execution settings do not change the key
+  auto c = a;
+  c.smoothing = 0.1;
+  EXPECT_NE(config_key(a), config_key(c));
+  EXPECT_EQ(config_key(a).size(), 8u);
+  const auto p1 = make_plan(make_preset("tiny"), "fashion-mnist"), p2 = make_plan(make_preset("tiny"), "fashion-mnist");
+  ASSERT_EQ(p1.size(), p2.size());
+  for (size_t i = 0; i < p1.size(); ++i) EXPECT_EQ(p1[i].name, p2[i].name);
+}
+
+TEST(StudyPreset, UnknownPresetListsKnownOnes) {
+  try {
+    make_preset("huge");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("--preset: unknown preset 'huge'"), std::string::npos);
+    EXPECT_NE(e.hint().find("quick"), std::string::npos);
+  }
+}
+
+TEST(StudyPreset, ClassChoicesPerData) {
+  EXPECT_EQ(choose_classes("fashion-mnist").similar, "T-shirt/top,Shirt,Pullover");
+  EXPECT_EQ(choose_classes("cifar100:/x").similar, "4,30,55");  // beaver, dolphin, otter
+  EXPECT_EQ(choose_classes("cifar10:/x").mi_pair, "0,5");       // airplane, dog ([M] Fig. 6)
+}
+
+TEST(StudyPreset, StatisticsClosedForm) {
+  // {1, 2, 3, 4}: mean 2.5, sample variance Σ(x − 2.5)²/3 = (2.25 + 0.25 + 0.25 + 2.25)/3 = 5/3.
+  const auto s = stat_of({1, 2, 3, 4});
+  EXPECT_DOUBLE_EQ(s.mean, 2.5);
+  EXPECT_NEAR(s.std, std::sqrt(5.0 / 3.0), 1e-12);
+  EXPECT_EQ(s.min, 1);
+  EXPECT_EQ(s.max, 4);
+  EXPECT_EQ(s.n, 4);
+  EXPECT_EQ(stat_of({0.7}).std, 0.0);
+  EXPECT_EQ(stat_of({}).n, 0);
+}
+
+}  // namespace
+}  // namespace smoothlab::study

@@ -1,0 +1,230 @@
+// The whole `smoothlab study` pipeline on the tiny preset (Fashion-MNIST, a few hundred examples, seconds):
+// every run, summary.json, report.html; an interrupted study (in-process and a SIGKILLed CLI) continues without
+// recomputing finished runs; the report opens in headless Chromium without console errors, with every image loaded
+// and every table filled (skipped when /usr/bin/chromium is missing: add `chromium` to scripts/setup.sh).
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <regex>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "smoothlab/core/error.h"
+#include "smoothlab/core/files.h"
+#include "smoothlab/study/study.h"
+#include "support/support.h"
+
+namespace smoothlab::study {
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+struct Interrupt {};
+
+std::map<std::string, fs::file_time_type> checkpoint_times(const fs::path& runs) {
+  std::map<std::string, fs::file_time_type> t;
+  for (const auto& e : fs::directory_iterator(runs))
+    if (fs::exists(e.path() / "checkpoint.pt")) t[e.path().filename().string()] = fs::last_write_time(e.path() / "checkpoint.pt");
+  return t;
+}
+
+// One tiny study shared by the tests of this file (its folder lives until the process ends).
+const fs::path& tiny_study() {
+  static testing::TempDir dir;
+  static bool done = false;
+  if (!done) {
+    run_study(StudyOptions().preset("tiny").data("fashion-mnist").out((dir / "study").string()).threads(2));
+    done = true;
+  }
+  static const fs::path out = dir / "study";
+  return out;
+}
+
+TEST(StudyPipeline, InterruptedStudyContinuesWithoutRecomputing) {
+  if (testing::fashion_mnist_dir().empty()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  testing::TempDir tmp;
+  const auto options = StudyOptions().preset("tiny").data("fashion-mnist").out((tmp / "s").string()).threads(2);
+  const auto total = int64_t(make_plan(make_preset("tiny"), "fashion-mnist").size());
+  ASSERT_GE(total, 6);
+  // Interrupt after three runs are finished (as a kill between runs would).
+  StudyHooks stop;
+  int64_t finished = 0;
+  stop.on_run_done = [&](const RunSpec&, bool) {
+    if (++finished == 3) throw Interrupt{};
+  };
+  EXPECT_THROW(run_study(options, stop), Interrupt);
+  EXPECT_FALSE(fs::exists(tmp / "s" / "report.html"));
+  const auto before = checkpoint_times(tmp / "s" / "runs");
+  ASSERT_EQ(before.size(), 3u);
+
+  std::vector<std::pair<std::string, bool>> seen;
+  StudyHooks record;
+  record.on_run_done = [&](const RunSpec& r, bool reused) { seen.push_back({r.name, reused}); };
+  auto result = run_study(options, record);
+  EXPECT_EQ(result.runs_total, total);
+  EXPECT_EQ(result.runs_reused, 3);
+  EXPECT_EQ(result.runs_trained, total - 3);
+  ASSERT_EQ(int64_t(seen.size()), total);
+  for (int64_t i = 0; i < total; ++i) EXPECT_EQ(seen[i].second, i < 3) << seen[i].first;
+  for (const auto& [name, time] : before)
+    EXPECT_EQ(fs::last_write_time(tmp / "s" / "runs" / name / "checkpoint.pt"), time) << name << " was recomputed";
+  // A third call trains nothing.
+  result = run_study(options);
+  EXPECT_EQ(result.runs_reused, total);
+  EXPECT_EQ(result.runs_trained, 0);
+}
+
+TEST(StudyPipeline, SummaryHasEveryTableFigureAndClaim) {
+  if (testing::fashion_mnist_dir().empty()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  const auto out = tiny_study();
+  const auto summary = json::parse(read_file(out / "summary.json"));
+  const auto plan = make_plan(make_preset("tiny"), "fashion-mnist");
+  ASSERT_EQ(summary["runs"].size(), plan.size());
+  for (const auto& r : summary["runs"]) {
+    const double acc = r["test"]["accuracy"];
+    EXPECT_GT(acc, 0.2) << r["name"];  // 10 classes: chance is 0.1; one epoch of an mlp on 600 images does better
+    EXPECT_LE(acc, 1.0);
+    EXPECT_EQ(r["test"]["count"], 300);
+    EXPECT_GT(r["temperature_scaled"]["temperature"].get<double>(), 0.0);
+  }
+  // Students record their teacher's γ; the ε = 0.1 teacher at T = 1 is smoother than the hard one at T = 1.
+  double g_hard = -1, g_smooth = -1;
+  for (const auto& r : summary["runs"])
+    if (r["group"] == "student" && r["temperature"] == 1.0)
+      (r["teacher_epsilon"] == 0.0 ? g_hard : g_smooth) = r["teacher_gamma"].get<double>();
+  EXPECT_GT(g_hard, 0.0);
+  EXPECT_GT(g_smooth, g_hard);
+  // 2 ε × 2 regimes in the calibration table; ECE in [0, 1]; MI logged for both teachers.
+  EXPECT_EQ(summary["tables"]["calibration"].size(), 4u);
+  for (const auto& row : summary["tables"]["calibration"]) {
+    EXPECT_EQ(row["ece"]["n"], 1);
+    EXPECT_GE(row["ece"]["mean"].get<double>(), 0.0);
+    EXPECT_LE(row["ece"]["mean"].get<double>(), 1.0);
+  }
+  EXPECT_EQ(summary["tables"]["mutual_information"].size(), 2u);
+  EXPECT_EQ(summary["tables"]["distillation"].size(), 2u + 1u + 2u);
+  for (const char* fig : {"reliability_teacher", "reliability_overconf", "ece_nll_vs_eps", "projection_dissimilar",
+                          "projection_similar", "distillation", "mutual_information"}) {
+    ASSERT_TRUE(summary["figures"].contains(fig)) << fig;
+    EXPECT_GT(fs::file_size(out / summary["figures"][fig].get<std::string>()), 1000u) << fig;
+  }
+  // Every claim has a measured number, the paper's number and a plain verdict.
+  std::set<std::string> ids;
+  for (const auto& c : summary["claims"]) {
+    ids.insert(c["id"]);
+    EXPECT_TRUE(c["verdict"] == "held" || c["verdict"] == "not held" || c["verdict"] == "not tested") << c.dump();
+    EXPECT_FALSE(c["measured"].get<std::string>().empty());
+    EXPECT_FALSE(c["paper"].get<std::string>().empty());
+    EXPECT_FALSE(c["regime"].get<std::string>().empty());
+  }
+  for (const char* id : {"accuracy_teacher", "ls_calibrates_teacher", "ls_calibrates_overconf", "overconfident_overconf",
+                         "temperature_scaling_teacher", "projection_dissimilar", "projection_similar",
+                         "distill_hard_teacher", "distill_vs_direct", "mi_falls"})
+    EXPECT_TRUE(ids.count(id)) << id;
+  // Provenance.
+  EXPECT_EQ(summary["provenance"]["threads"], 2);
+  EXPECT_FALSE(summary["provenance"]["versions"]["libtorch"].get<std::string>().empty());
+}
+
+TEST(StudyPipeline, ReportIsSelfContained) {
+  if (testing::fashion_mnist_dir().empty()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  const auto html = read_file(tiny_study() / "report.html");
+  const auto summary = json::parse(read_file(tiny_study() / "summary.json"));
+  size_t images = 0;
+  for (size_t pos = 0; (pos = html.find("<img ", pos)) != std::string::npos; ++pos) {
+    ++images;
+    EXPECT_EQ(html.compare(html.find("src=\"", pos) , 27, "src=\"data:image/png;base64,"), 0);
+  }
+  EXPECT_EQ(images, summary["figures"].size());
+  EXPECT_EQ(html.find("http://"), std::string::npos);
+  EXPECT_EQ(html.find("https://"), std::string::npos);
+  EXPECT_EQ(html.find("<td></td>"), std::string::npos);
+  for (const auto& c : summary["claims"])
+    EXPECT_NE(html.find(c["source"].get<std::string>()), std::string::npos);
+}
+
+TEST(StudyPipeline, KilledCliStudyResumes) {
+  if (testing::fashion_mnist_dir().empty()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  testing::TempDir tmp;
+  const auto out = (tmp / "s").string();
+  // Start the CLI, wait until the first run is evaluated, SIGKILL it.
+  const std::string cmd = std::string("( \"") + SMOOTHLAB_CLI_PATH + "\" study --preset tiny --threads 2 --out '" + out +
+                          "' >/dev/null 2>&1 & pid=$!; for i in $(seq 1 1200); do "
+                          "if ls '" + out + "'/runs/*/eval.json >/dev/null 2>&1; then break; fi; sleep 0.05; done; "
+                          "kill -9 $pid; wait $pid ) 2>/dev/null";
+  std::system(cmd.c_str());
+  ASSERT_TRUE(fs::exists(tmp / "s" / "runs"));
+  const auto before = checkpoint_times(tmp / "s" / "runs");
+  std::vector<std::string> finished;
+  for (const auto& e : fs::directory_iterator(tmp / "s" / "runs"))
+    if (fs::exists(e.path() / "eval.json")) finished.push_back(e.path().filename().string());
+  ASSERT_GE(finished.size(), 1u);
+  const auto r = testing::run_cli({"study", "--preset", "tiny", "--threads", "2", "--out", out});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(r.out, m, std::regex(R"((\d+) runs \((\d+) reused, (\d+) trained now\))"))) << r.out;
+  EXPECT_EQ(std::stoul(m[2]), finished.size()) << r.out;
+  EXPECT_EQ(std::stoul(m[2]) + std::stoul(m[3]), std::stoul(m[1]));
+  for (const auto& name : finished)
+    EXPECT_EQ(fs::last_write_time(tmp / "s" / "runs" / name / "checkpoint.pt"), before.at(name)) << name;
+  EXPECT_NE(r.out.find("report: " + out + "/report.html"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("done already:"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("ETA"), std::string::npos) << r.err;
+}
+
+TEST(StudyPipeline, ReportOpensInHeadlessChromium) {
+  if (testing::fashion_mnist_dir().empty()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  if (!fs::exists("/usr/bin/chromium")) GTEST_SKIP() << "/usr/bin/chromium is missing (apt-get install chromium)";
+  const auto out = tiny_study();
+  testing::TempDir tmp;
+  // The report plus a probe that writes what the page saw into the DOM: console errors, image sizes, empty cells.
+  std::string html = read_file(out / "report.html");
+  const std::string probe = R"(<script>
+window.__errors = [];
+window.addEventListener('error', e => window.__errors.push('error: ' + e.message), true);
+const origError = console.error; console.error = (...a) => { window.__errors.push('console: ' + a.join(' ')); origError(...a); };
+window.addEventListener('load', () => {
+  const imgs = [...document.images].map(i => i.complete && i.naturalWidth > 0 && i.naturalHeight > 0 ? 1 : 0);
+  const cells = [...document.querySelectorAll('td, th')].filter(c => c.textContent.trim() === '').length;
+  const tables = [...document.querySelectorAll('table')].filter(t => t.querySelectorAll('tbody tr').length === 0).length;
+  const pre = document.createElement('pre'); pre.id = 'probe';
+  pre.textContent = 'PROBE images=' + imgs.length + ' loaded=' + imgs.reduce((a, b) => a + b, 0) + ' emptycells=' +
+      cells + ' emptytables=' + tables + ' errors=' + window.__errors.length + ' END';
+  document.body.appendChild(pre);
+});
+</script>)";
+  html.insert(html.find("<head>") + 6, probe);
+  write_file_atomic(tmp / "probe.html", html);
+  const std::string flags = "--headless --no-sandbox --disable-gpu --disable-quic --no-first-run "
+                            "--disable-background-networking --disable-component-update --disable-sync "
+                            "--user-data-dir=" + (tmp / "profile").string() + " --virtual-time-budget=5000 ";
+  const auto dom = tmp / "dom.html", log = tmp / "log.txt";
+  std::system(("timeout 120 /usr/bin/chromium " + flags + "--enable-logging=stderr --v=0 --dump-dom 'file://" +
+               (tmp / "probe.html").string() + "' >'" + dom.string() + "' 2>'" + log.string() + "'").c_str());
+  const auto text = read_file(dom);
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(text, m, std::regex(R"(PROBE images=(\d+) loaded=(\d+) emptycells=(\d+) emptytables=(\d+) errors=(\d+) END)")))
+      << text.substr(0, 500) << "\n" << read_file(log);
+  const auto summary = json::parse(read_file(out / "summary.json"));
+  EXPECT_EQ(std::stoul(m[1]), summary["figures"].size());
+  EXPECT_EQ(m[2], m[1]) << "an image did not load";
+  EXPECT_EQ(m[3], "0") << "empty table cells";
+  EXPECT_EQ(m[4], "0") << "empty tables";
+  EXPECT_EQ(m[5], "0") << "page errors";
+  const auto log_text = read_file(log);
+  EXPECT_EQ(log_text.find(":CONSOLE("), std::string::npos) << "console message in " << log_text;
+  // A screenshot of the page.
+  const fs::path shot = out / "report_screenshot.png";
+  std::system(("timeout 120 /usr/bin/chromium " + flags + "--window-size=1200,2400 --screenshot='" + shot.string() +
+               "' 'file://" + (out / "report.html").string() + "' >/dev/null 2>&1").c_str());
+  ASSERT_TRUE(fs::exists(shot));
+  EXPECT_GT(fs::file_size(shot), 10000u);
+}
+
+}  // namespace
+}  // namespace smoothlab::study
