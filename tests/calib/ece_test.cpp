@@ -26,7 +26,9 @@ TEST(CalibEce, EdgeRulesEqualWidth) {
   for (int m = 1; m <= 15; ++m) {
     const double edge = double(m) / 15.0;
     EXPECT_EQ(calib::equal_width_bin_index(edge, 15), m - 1) << "edge " << m << "/15";
-    if (m < 15) EXPECT_EQ(calib::equal_width_bin_index(std::nextafter(edge, 2.0), 15), m) << "above " << m << "/15";
+    if (m < 15) {
+      EXPECT_EQ(calib::equal_width_bin_index(std::nextafter(edge, 2.0), 15), m) << "above " << m << "/15";
+    }
     EXPECT_EQ(calib::equal_width_bin_index(std::nextafter(edge, 0.0), 15), m - 1) << "below " << m << "/15";
   }
 }

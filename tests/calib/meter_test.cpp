@@ -103,7 +103,7 @@ TEST(CalibMeter, StreamingEqualsOneBatchAndResets) {
   EXPECT_NEAR(streamed.brier, whole.brier, 1e-12);
   EXPECT_NEAR(streamed.ece, whole.ece, 1e-12);
   EXPECT_NEAR(streamed.ece_equal_mass, whole.ece_equal_mass, 1e-12);
-  EXPECT_NEAR(streamed.classwise_ece, whole.classwise_ece, 1e-12);
+  EXPECT_NEAR(streamed.classwise_ece, whole.classwise_ece, 1e-9);  // bin-1 sums flushed from float per 16 rows
   // An independent float64 LibTorch path for the non-binned metrics.
   auto lp = torch::log_softmax(logits.to(torch::kFloat64), 1);
   EXPECT_NEAR(whole.nll, -lp.gather(1, labels.unsqueeze(1)).mean().item<double>(), 1e-6);
