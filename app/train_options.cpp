@@ -6,6 +6,8 @@
 
 #include "command.h"
 #include "smoothlab/core/error.h"
+#include "smoothlab/core/files.h"
+#include "smoothlab/distill/training.h"
 
 namespace smoothlab::cli {
 
@@ -45,6 +47,10 @@ void add_train_options(CLI::App& sub, TrainArgs& a) {
   sub.add_option("--device", c.device, "cpu | cuda | cuda:N")->capture_default_str();
   sub.add_option("--eval-batch-size", c.eval_batch_size)->capture_default_str();
   sub.add_option("--bins", c.bins, "ECE bins")->capture_default_str();
+  sub.add_option("--mi-classes", c.mi_classes,
+                 "log Î(example; z_a − z_b) every epoch for two classes, e.g. Shirt,Pullover ([M] Fig. 6)");
+  sub.add_option("--mi-examples", c.mi_examples, "MI: training examples per class")->capture_default_str();
+  sub.add_option("--mi-views", c.mi_views, "MI: augmented views per example")->capture_default_str();
   sub.add_option("--out", a.out, "run folder (default: runs/<model>_eps<ε>_seed<seed>)");
   sub.add_flag("--resume", a.resume, "continue the run in --out from its last checkpoint");
   sub.add_flag("--force", a.force, "delete the run in --out and start over");
@@ -103,9 +109,24 @@ train::TrainResult run_training(TrainArgs& a, train::TrainHooks hooks) {
     if (r.contains("val_accuracy"))
       line += fmt::format("  val loss {:.4f} acc {:.4f} ece {:.4f}", r["val_loss"].get<double>(),
                           r["val_accuracy"].get<double>(), r["val_ece"].get<double>());
+    if (r.contains("mi")) line += fmt::format("  Î {:.4f}", r["mi"].get<double>());
     line += fmt::format("  {:.0f} img/s  {:.1f}s", r["images_per_second"].get<double>(), r["seconds"].get<double>());
     status_line(line, true);
   };
+  {
+    // MI logging follows the run's saved configuration when resuming.
+    auto mi_config = a.config;
+    if (mode == train::ExistingRun::Resume && std::filesystem::exists(std::filesystem::path(a.out) / "config.json")) {
+      try {
+        mi_config = nlohmann::json::parse(read_file(std::filesystem::path(a.out) / "config.json"))
+                        .at("config")
+                        .get<train::TrainConfig>();
+      } catch (const nlohmann::json::exception&) {
+        // train() reports an unreadable configuration itself
+      }
+    }
+    hooks.epoch_extras = distill::chain(hooks.epoch_extras, distill::make_mi_logger(mi_config, &hooks.meta));
+  }
   auto result = train::train(a.config, a.out, mode, hooks);
   std::cout << fmt::format("run folder: {}\n", a.out);
   return result;
