@@ -58,7 +58,7 @@ def metrics(z, y, t):
     return out
 
 
-def fit_temperature(z, y, tmin=1e-2, tmax=1e2, tol=1e-10):
+def fit_temperature(z, y, tmin=1e-2, tmax=1e2, tol=1e-7):
     u = z - z.max(1, keepdim=True).values
     uy = u.gather(1, y[:, None]).squeeze(1)
 

@@ -26,7 +26,7 @@ namespace smoothlab::calib {
 struct TemperatureOptions {
   TORCH_ARG(double, min_temperature) = 1e-2;
   TORCH_ARG(double, max_temperature) = 1e2;
-  TORCH_ARG(double, tolerance) = 1e-10;  // stop when a Newton step changes β by less than tolerance·β
+  TORCH_ARG(double, tolerance) = 1e-7;  // stop when a step changes β by less than tolerance·β (float32 sums)
   TORCH_ARG(int64_t, max_iterations) = 100;
 };
 
