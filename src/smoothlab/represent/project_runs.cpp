@@ -56,6 +56,8 @@ Source open_source(const fs::path& path, const ProjectOptions& o) {
                                                .device(o.device().empty() ? "cpu" : o.device()));
     data::DataOptions d;
     d.spec = o.data();
+    // Hold out the default validation split only when it is drawn (small --data folders have no room for it).
+    if (std::find(o.splits().begin(), o.splits().end(), "val") == o.splits().end()) d.val_size = 0;
     s.data = data::load_data(d);
     s.info = {{"data", o.data()}};
   }
