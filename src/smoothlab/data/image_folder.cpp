@@ -277,7 +277,9 @@ bool ImageFolderSource::read_example(int64_t index, int64_t epoch, uint64_t seed
     return true;
   } catch (const Error& e) {
     if (!skip_bad_) throw;
-    log_->add(path, e.what());
+    std::string why = e.what();
+    if (why.rfind(path + ": ", 0) == 0) why = why.substr(path.size() + 2);  // the path is the list's first column
+    log_->add(path, why);
     std::fill(out, out + decode_.channels * transform_.size * transform_.size, 0.0f);
     return false;
   }
