@@ -10,7 +10,7 @@ PACKAGES=(
   libcli11-dev libfmt-dev nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev
   libcairo2-dev libturbojpeg0-dev libpng-dev
   dataset-fashion-mnist
-  python3-torch python3-numpy
+  python3-torch python3-numpy python3-pil python3-torchvision mate-backgrounds chromium
 )
 if [ "${SMOOTHLAB_SKIP_APT:-0}" != 1 ]; then
   missing=()
