@@ -23,8 +23,9 @@ double equivalent_smoothing(const torch::Tensor& logits, const torch::Tensor& la
         "equivalent smoothing: labels must be in [0, {}), got [{}, {}]", K, y.min().item<int64_t>(),
         y.max().item<int64_t>());
   auto log_p = torch::log_softmax(logits.detach().to(torch::kCPU, torch::kFloat64) / temperature, 1);
-  // 1 − p_y as −expm1(log p_y): exact even when the teacher is nearly one-hot.
-  auto wrong_mass = -torch::expm1(log_p.gather(1, y.unsqueeze(1)).squeeze(1));
+  // Σ_{k≠y} p_k summed directly (not 1 − p_y): exact even when the teacher is nearly one-hot.
+  auto is_true = torch::zeros_like(log_p, torch::kBool).scatter_(1, y.unsqueeze(1), true);
+  auto wrong_mass = log_p.exp().masked_fill(is_true, 0.0).sum(1);
   return wrong_mass.mean().item<double>() * double(K) / double(K - 1);
 }
 

@@ -37,6 +37,9 @@ namespace {
 void freeze(Teacher::Impl& impl) {
   if (impl.script) {
     impl.script->eval();
+    // Modules scripted in PyTorch carry a `training` attribute; one built without it (C++ torch::jit::Module) ignores
+    // eval() and reports training = true. Its code cannot read self.training, so recording false is exact.
+    if (!impl.script->hasattr("training")) impl.script->register_attribute("training", c10::BoolType::get(), false);
     for (auto p : impl.script->parameters()) p.set_requires_grad(false);
   } else {
     impl.model->eval();
@@ -134,8 +137,14 @@ torch::Tensor Teacher::logits(const torch::Tensor& images) const {
   torch::Tensor out;
   try {
     out = impl.forward(x);
-  } catch (const c10::Error& e) {
-    std::string what = e.what_without_backtrace();
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    // c10::Error from modules, std::runtime_error from the TorchScript interpreter
+    const auto* c10_error = dynamic_cast<const c10::Error*>(&e);
+    std::string what = c10_error ? c10_error->what_without_backtrace() : e.what();
+    const auto line = what.find("RuntimeError: ");
+    if (line != std::string::npos) what = what.substr(line + 14);
     throw Error(fmt::format("--teacher {}: forward failed on input {} ({})", impl.source, c10::str(x.sizes()),
                             what.substr(0, what.find('\n'))),
                 "teacher and student must take the same image shape");

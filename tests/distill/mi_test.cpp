@@ -1,0 +1,152 @@
+// Mutual-information estimate Î(example; logit gap): golden values, bounds, the log N and 0 limits, and the probe
+// that collects augmented views from a model.
+#include <cmath>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include "smoothlab/core/error.h"
+#include "smoothlab/data/dataset.h"
+#include "smoothlab/distill/mutual_information.h"
+#include "smoothlab/model/classifier.h"
+#include "support/support.h"
+
+namespace smoothlab::testing {
+namespace {
+
+using distill::estimate_mutual_information;
+
+TEST(DistillMi, MatchesNumpyGolden) {
+  std::ifstream in(std::string(SMOOTHLAB_SOURCE_DIR) + "/tests/golden/distill_golden.json");
+  auto g = nlohmann::json::parse(in)["mi"];
+  ASSERT_EQ(g.size(), 4u);
+  for (const auto& c : g) {
+    std::vector<double> flat;
+    int64_t n = 0, l = 0;
+    for (const auto& row : c["gaps"]) {
+      l = int64_t(row.size());
+      for (double v : row) flat.push_back(v);
+      ++n;
+    }
+    auto e = estimate_mutual_information(torch::tensor(flat, torch::kFloat64).view({n, l}));
+    EXPECT_NEAR(e.mi_raw, c["mi_raw"].get<double>(), 1e-10) << c["name"];
+    EXPECT_NEAR(e.sigma2, c["sigma2"].get<double>(), 1e-12) << c["name"];
+    EXPECT_EQ(e.examples, n);
+    EXPECT_EQ(e.views, l);
+    EXPECT_DOUBLE_EQ(e.log_n, std::log(double(n)));
+  }
+}
+
+// σ² pools within-example deviations over N·(L − 1): gaps {0, 2} and {10, 14} → deviations ±1, ±2 → σ² = 10/2 = 5.
+TEST(DistillMi, PooledVarianceClosedForm) {
+  auto e = estimate_mutual_information(torch::tensor({0.0, 2.0, 10.0, 14.0}).view({2, 2}));
+  EXPECT_DOUBLE_EQ(e.sigma2, 5.0);
+  EXPECT_DOUBLE_EQ(e.between_variance, 30.25);  // means 1 and 12: population variance ((12 − 1)/2)²
+}
+
+// Well-separated examples and no augmentation noise: every view sits on its own mean, so each term is exactly
+// log N (the mixture is (1/N)·e⁰ plus vanishing others).
+TEST(DistillMi, DistinctNoiseFreeExamplesGiveLogN) {
+  const int64_t N = 50, L = 5;
+  auto gaps = torch::arange(N, torch::kFloat64).mul(3.0).unsqueeze(1).expand({N, L}).contiguous();
+  auto e = estimate_mutual_information(gaps);
+  EXPECT_EQ(e.sigma2, 0.0);
+  EXPECT_NEAR(e.mi, std::log(double(N)), 1e-9);
+  // with small noise relative to the spacing it stays ≈ log N
+  torch::manual_seed(7);
+  auto noisy = estimate_mutual_information(gaps + 0.05 * torch::randn({N, L}, torch::kFloat64));
+  EXPECT_NEAR(noisy.mi, std::log(double(N)), 1e-3);
+}
+
+// All examples share one mean: I(X; Y) = 0. The plug-in estimate has a small positive bias that shrinks with L
+// (numpy: ≈ 0.002 at N = 20, L = 200; ≈ 0.11 at the paper's N = 600, L = 5).
+TEST(DistillMi, SharedMeanGivesAboutZero) {
+  torch::manual_seed(8);
+  auto e = estimate_mutual_information(torch::randn({20, 200}, torch::kFloat64) * 2 + 7);
+  EXPECT_GE(e.mi, 0.0);
+  EXPECT_LT(e.mi, 0.01);
+  EXPECT_NEAR(e.sigma2, 4.0, 0.2);
+  auto identical = estimate_mutual_information(torch::full({10, 3}, 1.5, torch::kFloat64));
+  EXPECT_NEAR(identical.mi, 0.0, 1e-12);  // σ² = 0 and one shared mean: every mixture term equals the own term
+}
+
+// Two collapsed clusters (the end of LS training in Fig. 6): Î → log 2.
+TEST(DistillMi, TwoCollapsedClustersGiveLogTwo) {
+  torch::manual_seed(9);
+  const int64_t N = 40, L = 50;
+  auto means = torch::where(torch::arange(N) < N / 2, torch::full({N}, -5.0, torch::kFloat64),
+                            torch::full({N}, 5.0, torch::kFloat64));
+  auto e = estimate_mutual_information(means.unsqueeze(1) + 0.3 * torch::randn({N, L}, torch::kFloat64));
+  EXPECT_NEAR(e.mi, std::log(2.0), 0.03);
+}
+
+TEST(DistillMi, AlwaysWithinZeroAndLogN) {
+  torch::manual_seed(10);
+  for (int trial = 0; trial < 50; ++trial) {
+    const int64_t N = 2 + trial % 17, L = 2 + trial % 5;
+    const double spread = 0.1 * (trial % 11);
+    auto gaps = torch::randn({N, 1}, torch::kFloat64) * spread + torch::randn({N, L}, torch::kFloat64);
+    auto e = estimate_mutual_information(gaps);
+    EXPECT_GE(e.mi, 0.0);
+    EXPECT_LE(e.mi, std::log(double(N)) + 1e-12);
+    EXPECT_LE(e.mi_raw, std::log(double(N)) + 1e-12);
+  }
+}
+
+TEST(DistillMi, BadGapsAreErrors) {
+  EXPECT_THROW(estimate_mutual_information(torch::zeros({5})), Error);
+  EXPECT_THROW(estimate_mutual_information(torch::zeros({1, 4})), Error);
+  EXPECT_THROW(estimate_mutual_information(torch::zeros({4, 1})), Error);
+  auto nan = torch::zeros({3, 3});
+  nan[1][1] = NAN;
+  EXPECT_THROW(estimate_mutual_information(nan), Error);
+}
+
+// The probe: examples are the first `examples` of class a then of class b; without augmentation every view equals
+// the model's gap on the plain image (σ² = 0); with crop + flip the views differ, deterministically.
+TEST(DistillMi, ProbeCollectsGapsOfFixedExamples) {
+  TempDir dir;
+  write_idx_folder(dir.path(), 30, 6, 8, 8, 3);
+  data::DataOptions o;
+  o.spec = "idx:" + dir.path().string();
+  o.val_size = 0;
+  auto bundle = data::load_data(o);
+  torch::manual_seed(11);
+  auto model = model::make_model("mlp", {1, 8, 8, 3});
+  model->train();  // the probe must switch to eval and back
+  auto plain = distill::MiOptions().class_a(2).class_b(0).examples(4).views(3).crop_padding(0).hflip(false);
+  distill::MiProbe probe(bundle.train, 3, bundle.mean, bundle.std, plain);
+  // labels are i % 3: class 2 at 2, 5, 8, 11; class 0 at 0, 3, 6, 9
+  EXPECT_TRUE(probe.positions().equal(torch::tensor({2, 5, 8, 11, 0, 3, 6, 9}, torch::kInt64)));
+  auto gaps = probe.gaps(*model, torch::kCPU);
+  EXPECT_TRUE(model->is_training());
+  ASSERT_EQ(gaps.sizes(), torch::IntArrayRef({8, 3}));
+  model->eval();
+  torch::NoGradGuard no_grad;
+  auto x = bundle.train.images.index_select(0, probe.positions()).to(torch::kFloat32).div(255.0);
+  x = (x - bundle.mean[0]) / bundle.std[0];
+  auto z = model->forward(x).to(torch::kFloat64);
+  auto expected = (z.select(1, 2) - z.select(1, 0)).unsqueeze(1).expand({8, 3});
+  EXPECT_TENSOR_NEAR(gaps, expected, 1e-5, 1e-6);
+  EXPECT_NEAR(probe.measure(*model, torch::kCPU).mi, std::log(8.0), 1e-6);
+
+  auto augmented = plain;
+  augmented.crop_padding(2).hflip(true).seed(3);
+  distill::MiProbe aug_probe(bundle.train, 3, bundle.mean, bundle.std, augmented);
+  auto g1 = aug_probe.gaps(*model, torch::kCPU), g2 = aug_probe.gaps(*model, torch::kCPU);
+  EXPECT_TRUE(g1.equal(g2));
+  EXPECT_GT((g1 - g1.mean(1, true)).abs().max().item<double>(), 1e-4);
+  auto e = estimate_mutual_information(g1);
+  EXPECT_GT(e.sigma2, 0.0);
+
+  // (TORCH_ARG setters modify in place: copy first)
+  using Opt = distill::MiOptions;
+  EXPECT_THROW(distill::MiProbe(bundle.train, 3, bundle.mean, bundle.std, Opt(plain).examples(11)), Error);
+  EXPECT_THROW(distill::MiProbe(bundle.train, 3, bundle.mean, bundle.std, Opt(plain).class_b(2)), Error);
+  EXPECT_THROW(distill::MiProbe(bundle.train, 3, bundle.mean, bundle.std, Opt(plain).class_b(3)), Error);
+  EXPECT_THROW(distill::MiProbe(bundle.train, 3, bundle.mean, bundle.std, Opt(plain).views(1)), Error);
+}
+
+}  // namespace
+}  // namespace smoothlab::testing

@@ -1,0 +1,188 @@
+// Teachers: TorchScript and run-folder loading, freezing (eval mode, no gradients), normalisation mapping, the
+// distillation hooks (cache = live teacher, γ recorded) and the errors a user can cause.
+#include <fstream>
+
+#include <torch/script.h>
+#include <torch/torch.h>
+
+#include "smoothlab/core/error.h"
+#include "smoothlab/core/files.h"
+#include "smoothlab/distill/gamma.h"
+#include "smoothlab/distill/teacher.h"
+#include "smoothlab/distill/training.h"
+#include "smoothlab/train/trainer.h"
+#include "support/support.h"
+
+namespace smoothlab::testing {
+namespace {
+
+using distill::Teacher;
+
+std::string error_of(const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+// A TorchScript linear teacher written from C++ (what torch.jit.save produces in PyTorch): logits = flatten(x)·W + b.
+void save_linear_script(const fs::path& path, const torch::Tensor& w, const torch::Tensor& b) {
+  torch::jit::Module m("LinearTeacher");
+  m.register_parameter("w", w, false);
+  m.register_parameter("b", b, false);
+  m.define(R"JIT(
+def forward(self, x):
+    return torch.flatten(x, 1).mm(self.w) + self.b
+)JIT");
+  m.train();  // saved in training mode: loading must still give an eval-mode, frozen teacher
+  m.save(path.string());
+}
+
+TEST(DistillTeacher, TorchScriptTeacherIsFrozenAndComputesItsLogits) {
+  TempDir dir;
+  torch::manual_seed(1);
+  auto w = torch::randn({64, 3}), b = torch::randn({3});
+  save_linear_script(dir / "teacher.pt", w, b);
+  auto teacher = Teacher::load(dir / "teacher.pt");
+  EXPECT_EQ(teacher.kind(), Teacher::Kind::TorchScript);
+  EXPECT_FALSE(teacher.is_training());
+  ASSERT_EQ(teacher.parameters().size(), 2u);
+  for (const auto& p : teacher.parameters()) EXPECT_FALSE(p.requires_grad());
+  auto x = torch::randn({5, 1, 8, 8});
+  EXPECT_TENSOR_NEAR(teacher.logits(x), x.flatten(1).mm(w) + b, 1e-5, 1e-5);
+  EXPECT_FALSE(teacher.logits(x.requires_grad_(true)).requires_grad());
+  EXPECT_EQ(teacher.check_compatible({1, 8, 8, 3}), 3);
+  EXPECT_NE(error_of([&] { teacher.check_compatible({1, 8, 8, 4}); }).find("teacher has 3 classes but the student has 4"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { teacher.check_compatible({1, 9, 9, 3}); }).find("forward failed"), std::string::npos);
+}
+
+TEST(DistillTeacher, MissingOrForeignFilesAreClearErrors) {
+  TempDir dir;
+  const auto missing = (dir / "nope").string();
+  auto what = error_of([&] { Teacher::load(missing); });
+  EXPECT_NE(what.find("--teacher " + missing + ": no such run folder or file"), std::string::npos) << what;
+  std::ofstream(dir / "junk.pt") << "not a model";
+  what = error_of([&] { Teacher::load(dir / "junk.pt"); });
+  EXPECT_NE(what.find("not a TorchScript archive"), std::string::npos) << what;
+  fs::create_directories(dir / "empty_run");
+  what = error_of([&] { Teacher::load(dir / "empty_run"); });
+  EXPECT_NE(what.find("not a run folder"), std::string::npos) << what;
+}
+
+// A student normalised with (m_s, s_s) is fed to a teacher trained with (m_t, s_t) as (x·s_s + m_s − m_t) / s_t.
+TEST(DistillTeacher, StudentNormalisationIsMappedToTheTeachers) {
+  torch::manual_seed(2);
+  auto model = model::make_model("mlp", {1, 4, 4, 3});
+  auto teacher = Teacher::from_model(model, {0.25f}, {0.5f});
+  EXPECT_FALSE(model->is_training());
+  auto raw = torch::rand({6, 1, 4, 4});
+  auto student_x = (raw - 0.4) / 0.2;
+  teacher.set_student_normalisation({0.4f}, {0.2f});
+  torch::NoGradGuard no_grad;
+  EXPECT_TENSOR_NEAR(teacher.logits(student_x), model->forward((raw - 0.25) / 0.5), 1e-4, 1e-5);
+  EXPECT_THROW(teacher.set_student_normalisation({0.1f, 0.2f, 0.3f}, {1, 1, 1}), Error);
+}
+
+class DistillRun : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    write_idx_folder(dir_ / "data3", 48, 12, 8, 8, 3);
+    write_idx_folder(dir_ / "data4", 48, 12, 8, 8, 4);
+    teacher_config_.data = "idx:" + (dir_ / "data3").string();
+    teacher_config_.val_size = 0;
+    teacher_config_.model = "cnn";  // batch norm: eval mode is visible in the logits
+    teacher_config_.epochs = 1;
+    teacher_config_.batch_size = 16;
+    teacher_config_.workers = 0;
+    teacher_config_.eval_batch_size = 7;
+    train::train(teacher_config_, dir_ / "teacher", train::ExistingRun::Refuse);
+  }
+  TempDir dir_;
+  train::TrainConfig teacher_config_;
+};
+
+// The hooks feed the student's batch to the frozen teacher: in eval mode a batch's loss is the mean of its
+// single-example losses (training-mode batch norm would mix examples); the cached logits (no augmentation) give the
+// same losses as the live teacher; γ in the summary is the teacher's γ on the training split.
+TEST_F(DistillRun, HooksUseAFrozenTeacherOnTheStudentsBatch) {
+  auto student_config = teacher_config_;
+  student_config.model = "mlp";
+  student_config.augment = false;
+  auto options = distill::DistillRunOptions{(dir_ / "teacher").string(), distill::DistillationOptions::paper(2.0)};
+  auto cached = distill::make_distillation(options, student_config);
+  options.cache_teacher = false;
+  auto live = distill::make_distillation(options, student_config);
+  EXPECT_TRUE(cached.summary["teacher_cached"].get<bool>());
+  EXPECT_FALSE(live.summary["teacher_cached"].get<bool>());
+  EXPECT_EQ(cached.summary["teacher_kind"], "run");
+  EXPECT_EQ(cached.hooks.meta["distill"]["temperature"], 2.0);
+
+  auto bundle = data::load_data(train::data_options(student_config));
+  auto loader = data::make_eval_loader(bundle.train, 5, bundle.mean, bundle.std, 0);
+  loader->start_epoch(0);
+  data::Batch batch;
+  ASSERT_TRUE(loader->next(batch));
+  torch::manual_seed(3);
+  auto student = torch::randn({5, 3}).requires_grad_(true);
+  auto loss = live.hooks.loss(student, batch);
+  EXPECT_NEAR(cached.hooks.loss(student, batch).item<double>(), loss.item<double>(), 1e-6);
+  double single_sum = 0;
+  for (int64_t i = 0; i < 5; ++i) {
+    data::Batch one{batch.images.slice(0, i, i + 1), batch.labels.slice(0, i, i + 1), batch.indices.slice(0, i, i + 1)};
+    single_sum += live.hooks.loss(student.slice(0, i, i + 1), one).item<double>();
+  }
+  EXPECT_NEAR(loss.item<double>(), single_sum / 5, 1e-5);
+  loss.backward();
+  EXPECT_TRUE(student.grad().defined());
+  EXPECT_FALSE(live.teacher.is_training());
+  for (const auto& p : live.teacher.parameters()) {
+    EXPECT_FALSE(p.requires_grad());
+    EXPECT_FALSE(p.grad().defined());
+  }
+  auto logits = live.teacher.dataset_logits(bundle.train, 9, 0);
+  EXPECT_NEAR(cached.summary["teacher_gamma"].get<double>(),
+              distill::equivalent_smoothing(logits, bundle.train.labels, 2.0), 1e-9);
+  EXPECT_NEAR(cached.summary["teacher_gamma_t1"].get<double>(),
+              distill::equivalent_smoothing(logits, bundle.train.labels, 1.0), 1e-9);
+}
+
+// A whole (tiny) distillation run through train::train: the teacher stays frozen, every epoch records γ.
+TEST_F(DistillRun, TrainingLeavesTheTeacherFrozenAndRecordsGamma) {
+  auto student_config = teacher_config_;
+  student_config.model = "mlp";
+  student_config.epochs = 2;
+  auto setup = distill::make_distillation(
+      {(dir_ / "teacher").string(), distill::DistillationOptions::hinton(4.0, 0.7)}, student_config);
+  auto before = setup.teacher.parameters()[0].clone();
+  auto result = train::train(student_config, dir_ / "student", train::ExistingRun::Refuse, setup.hooks);
+  EXPECT_EQ(result.epochs_done, 2);
+  EXPECT_FALSE(setup.teacher.is_training());
+  EXPECT_TRUE(setup.teacher.parameters()[0].equal(before));
+  for (const auto& p : setup.teacher.parameters()) EXPECT_FALSE(p.grad().defined());
+  EXPECT_DOUBLE_EQ(result.last_record["teacher_gamma"].get<double>(), setup.summary["teacher_gamma"].get<double>());
+  auto meta = nlohmann::json::parse(read_file(dir_ / "student" / "config.json"));
+  EXPECT_EQ(meta["distill"]["beta"], 0.7);
+  EXPECT_EQ(meta["distill"]["t_squared"], true);
+  EXPECT_EQ(meta["distill"]["teacher_run"]["model"], "cnn");
+}
+
+TEST_F(DistillRun, ClassCountMismatchAndBadTemperatureAreErrors) {
+  auto student_config = teacher_config_;
+  student_config.data = "idx:" + (dir_ / "data4").string();
+  auto what = error_of([&] {
+    distill::make_distillation({(dir_ / "teacher").string(), distill::DistillationOptions::paper(1.0)}, student_config);
+  });
+  EXPECT_NE(what.find("the teacher has 3 classes but the student has 4"), std::string::npos) << what;
+  what = error_of([&] {
+    distill::make_distillation({(dir_ / "teacher").string(), distill::DistillationOptions::paper(0.0)}, teacher_config_);
+  });
+  EXPECT_NE(what.find("--temperature must be positive"), std::string::npos) << what;
+  what = error_of([&] { distill::make_distillation({"", distill::DistillationOptions::paper(1.0)}, teacher_config_); });
+  EXPECT_NE(what.find("--teacher is required"), std::string::npos) << what;
+}
+
+}  // namespace
+}  // namespace smoothlab::testing
