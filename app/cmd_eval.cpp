@@ -46,6 +46,7 @@ const bool registered = register_command(
          options.device = args->device;
          options.bootstrap = args->bootstrap;
          options.seed = args->seed;
+         options.train_gamma = true;
          options.diagrams = !args->no_diagrams;
          auto result = eval::evaluate_run(args->run_dir, options);
          for (const char* split : {"val", "test"})
@@ -59,6 +60,9 @@ const bool registered = register_command(
          } else {
            std::cout << "temperature  not fitted: the run has no validation split (never fitted on test)\n";
          }
+         const auto& gamma = result["gamma"];
+         std::cout << fmt::format("gamma        equivalent smoothing at T = 1: train {:.4f}  test {:.4f}\n",
+                                  gamma.value("train", 0.0), gamma.value("test", 0.0));
          std::cout << fmt::format("wrote {0}/eval.json, {0}/calibration.json\n", args->run_dir);
          return 0;
        };

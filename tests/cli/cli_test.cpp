@@ -9,6 +9,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <torch/torch.h>
+
+#include "smoothlab/data/npy.h"
 #include "support/support.h"
 
 namespace smoothlab::testing {
@@ -72,6 +75,14 @@ TEST(Cli, ExistingRunIsNotOverwritten) {
   auto result = nlohmann::json::parse(std::ifstream(dir / "run" / "eval.json"));
   for (const char* split : {"val", "test"})
     for (const char* key : {"accuracy", "nll", "ece", "brier"}) EXPECT_TRUE(result[split].contains(key)) << key;
+  // γ = mean wrong-class mass × K/(K−1), recomputed from the written test logits.
+  auto logits = data::read_npy(dir / "run" / "test_logits.npy").to(torch::kFloat64);
+  auto labels = data::read_npy(dir / "run" / "test_labels.npy");
+  const int64_t k = logits.size(1);
+  const double gamma =
+      (1.0 - torch::softmax(logits, 1).gather(1, labels.unsqueeze(1)).mean().item<double>()) * double(k) / double(k - 1);
+  EXPECT_NEAR(result["gamma"]["test"].get<double>(), gamma, 1e-6);
+  EXPECT_TRUE(result["gamma"].contains("train"));
 }
 
 TEST(Cli, KilledRunResumesWithEveryEpochOnce) {

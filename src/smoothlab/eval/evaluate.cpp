@@ -5,6 +5,7 @@
 
 #include "smoothlab/calib/report.h"
 #include "smoothlab/core/files.h"
+#include "smoothlab/distill/gamma.h"
 #include "smoothlab/data/npy.h"
 #include "smoothlab/viz/reliability.h"
 
@@ -72,6 +73,18 @@ json evaluate_run(const fs::path& run_dir, const EvalOptions& options) {
           {viz::make_reliability_curve("T = 1", meter.confidence(), meter.correct(), test.bins, test.binning)},
           run_dir / "reliability", "Reliability of " + name);
   }
+  // Mass on wrong classes × K/(K−1), averaged over examples: ε for a label-smoothed target ([M] §4).
+  json gamma = {{"temperature", 1.0}};
+  if (outputs.val.logits.defined() && outputs.val.logits.size(0) > 0)
+    gamma["val"] = distill::equivalent_smoothing(outputs.val.logits, outputs.val.labels, 1.0);
+  gamma["test"] = distill::equivalent_smoothing(outputs.test.logits, outputs.test.labels, 1.0);
+  if (options.train_gamma) {
+    auto loader = data::make_eval_loader(run.data.train, run.config.eval_batch_size, run.data.mean, run.data.std,
+                                         run.config.workers);
+    auto train = predict(*run.model, *loader, run.device, false);
+    gamma["train"] = distill::equivalent_smoothing(train.logits, train.labels, 1.0);
+  }
+  result["gamma"] = gamma;
   if (options.write_npy) {
     if (outputs.val.logits.defined()) write_outputs(run_dir, "val", outputs.val);
     write_outputs(run_dir, "test", outputs.test);

@@ -27,6 +27,9 @@ struct EvalOptions {
   bool diagrams = true;  // reliability diagrams (PNG + SVG)
   int64_t bootstrap = 0;  // bootstrap replicates for ECE intervals (0: none)
   uint64_t seed = 0;
+  // The equivalent smoothing γ ([M] Fig. 5) at T = 1 is always reported for val and test; with train_gamma also
+  // over the (un-augmented) training split, as distillation records it — one more pass over the training data.
+  bool train_gamma = false;
 };
 
 struct SplitOutputs {
