@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Set-up, then smoothlab's main job: a short label-smoothed training run on Fashion-MNIST and its evaluation.
+# Set-up, then smoothlab's main job: `smoothlab study` (quick preset) on Fashion-MNIST, written as a report.
+# Rerunning reuses every finished run. Usage: scripts/main.sh [OUT_DIR]   (default: study-quick)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh build
-OUT=${1:-runs/quick-cnn-eps0.1}
-build/smoothlab train --model cnn --epochs 2 --smoothing 0.1 --out "$OUT" --resume
-build/smoothlab eval "$OUT"
-echo "main job done: $OUT/eval.json"
+OUT=${1:-study-quick}
+build/smoothlab study --preset quick --data fashion-mnist --out "$OUT"
+echo "main job done: open $OUT/report.html"
