@@ -47,7 +47,9 @@ TEST(CalibTemperature, MatchesDenseGridAndNeverWorse) {
     scan(0.1, 10.0);
     scan(best_t / 1.0047, best_t * 1.0047);
     EXPECT_NEAR(fit.temperature / best_t, 1.0, 1e-3) << "scale " << scale;
-    EXPECT_LE(fit.nll_after, best_nll + 1e-9);
+    // Near the optimum the NLL is flat (a relative error δ in T changes it by O(δ²)); float32 row sums make it
+    // noisy at ~1e-9, so "never worse than the grid" is checked to 1e-7.
+    EXPECT_LE(fit.nll_after, best_nll + 1e-7);
     EXPECT_LE(fit.nll_after, fit.nll_before);
     EXPECT_NEAR(fit.nll_before, calib::temperature_nll(logits, y, 1.0).nll, 1e-15);
     // The derivative vanishes at the optimum (up to the float32 row sums).

@@ -186,7 +186,7 @@ StudyResult run_study(const StudyOptions& options, const StudyHooks& hooks) {
       {"command_line", options.command_line()},
       {"versions", versions},
       {"machine", machine_info()},
-      {"threads", at::get_num_threads()},
+      {"threads", options.threads() > 0 ? options.threads() : at::get_num_threads()},
       {"device", options.device()},
       {"study_seconds_this_call", std::chrono::duration<double>(clock::now() - start).count()},
       {"runs_reused", result.runs_reused},
