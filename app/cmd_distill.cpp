@@ -67,7 +67,7 @@ const bool registered = register_command(
        return [args] {
          auto options = resolve(*args);
          auto& t = args->train;
-         if (t.no_augment) t.config.augment = false;
+         resolve_train_options(t);
          if (t.out.empty())
            t.out = fmt::format("runs/distill_{}_T{}_seed{}", t.config.model, options.loss.temperature(),
                                t.config.seed);

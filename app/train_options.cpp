@@ -8,6 +8,7 @@
 #include "smoothlab/core/error.h"
 #include "smoothlab/core/files.h"
 #include "smoothlab/distill/training.h"
+#include "smoothlab/model/classifier.h"
 
 namespace smoothlab::cli {
 
@@ -31,7 +32,7 @@ void add_train_options(CLI::App& sub, TrainArgs& a) {
       ->capture_default_str();
   sub.add_option("--epochs", c.epochs)->capture_default_str();
   sub.add_option("--batch-size", c.batch_size)->capture_default_str();
-  sub.add_option("--lr", c.lr, "peak learning rate")->capture_default_str();
+  sub.add_option("--lr", a.lr, "peak learning rate (default: 0.05 for cnn, 0.1 for the others)");
   sub.add_option("--momentum", c.momentum)->capture_default_str();
   sub.add_option("--nesterov", c.nesterov, "Nesterov momentum (true/false)")->capture_default_str();
   sub.add_option("--weight-decay", c.weight_decay)->capture_default_str();
@@ -82,8 +83,13 @@ train::ExistingRun existing_run_mode(const TrainArgs& a) {
   return a.resume ? train::ExistingRun::Resume : a.force ? train::ExistingRun::Force : train::ExistingRun::Refuse;
 }
 
-train::TrainResult run_training(TrainArgs& a, train::TrainHooks hooks) {
+void resolve_train_options(TrainArgs& a) {
   if (a.no_augment) a.config.augment = false;
+  a.config.lr = a.lr ? *a.lr : model::default_lr(a.config.model);
+}
+
+train::TrainResult run_training(TrainArgs& a, train::TrainHooks hooks) {
+  resolve_train_options(a);
   if (a.out.empty()) a.out = default_run_dir(a.config);
   const auto mode = existing_run_mode(a);
   a.config.validate();

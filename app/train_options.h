@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "smoothlab/train/config.h"
@@ -15,6 +16,7 @@ struct TrainArgs {
   train::TrainConfig config;
   std::string out;
   bool resume = false, force = false, no_augment = false;
+  std::optional<double> lr;  // --lr; unset: the model's default (model::default_lr)
 };
 
 void add_train_options(CLI::App& sub, TrainArgs& args);
@@ -23,6 +25,9 @@ void add_train_options(CLI::App& sub, TrainArgs& args);
 std::string default_run_dir(const train::TrainConfig& config);
 
 train::ExistingRun existing_run_mode(const TrainArgs& args);
+
+// Applies the options that depend on others (--no-augment, the model's default --lr) to args.config.
+void resolve_train_options(TrainArgs& args);
 
 // Prints the resolved configuration (stderr), runs training with a progress line, prints the last epoch.
 train::TrainResult run_training(TrainArgs& args, train::TrainHooks hooks = {});

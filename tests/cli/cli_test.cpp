@@ -85,6 +85,22 @@ TEST(Cli, ExistingRunIsNotOverwritten) {
   EXPECT_TRUE(result["gamma"].contains("train"));
 }
 
+TEST(Cli, LearningRateDefaultsToTheModelsAndAnExplicitOneWins) {
+  TempDir dir;
+  write_idx_folder(dir / "data", 40, 10);
+  auto lr_of = [&](const std::string& model, const std::vector<std::string>& extra) {
+    std::vector<std::string> args = {"train", "--data",  "idx:" + (dir / "data").string(), "--val-size", "5",
+                                     "--model", model,   "--epochs", "1", "--out", (dir / model).string(), "--force"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    auto r = run_cli(args);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return nlohmann::json::parse(std::ifstream(dir / model / "config.json"))["config"]["lr"].get<double>();
+  };
+  EXPECT_EQ(lr_of("cnn", {}), 0.05);
+  EXPECT_EQ(lr_of("mlp", {}), 0.1);
+  EXPECT_EQ(lr_of("cnn", {"--lr", "0.2"}), 0.2);
+}
+
 TEST(Cli, KilledRunResumesWithEveryEpochOnce) {
   TempDir dir;
   write_idx_folder(dir / "data", 3000, 100, 16, 16, 4);

@@ -137,6 +137,8 @@ std::vector<std::string> known_models() {
   return {"mlp", "cnn", "alexnet", "resnet20", "resnet32", "resnet56", "resnet110"};
 }
 
+double default_lr(const std::string& model) { return model == "cnn" ? 0.05 : 0.1; }
+
 Classifier make_model(const std::string& name, const InputShape& shape) {
   check(shape.num_classes >= 2, "a classifier needs at least 2 classes, got {}", shape.num_classes);
   if (name == "mlp") return std::make_shared<MlpImpl>(shape);

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "smoothlab/core/error.h"
+#include "smoothlab/model/classifier.h"
 
 namespace smoothlab::study {
 
@@ -59,6 +60,7 @@ uint64_t fnv1a(const std::string& s) {
 train::TrainConfig base(const std::string& model, int64_t epochs, int64_t limit_train) {
   train::TrainConfig c;
   c.model = model;
+  c.lr = model::default_lr(model);
   c.epochs = epochs;
   c.limit_train = limit_train;
   return c;
@@ -100,7 +102,7 @@ StudyPreset make_preset(const std::string& name) {
     p.description = "a first look in under 10 minutes on 2 CPU cores: small cnn teachers (3 epochs on 20k images), "
                     "an over-confident mlp regime, mlp students, one seed";
     p.teacher = base("cnn", 3, 20000);
-    p.teacher_regime = "short schedule: cnn, 3 epochs on 20 000 training images, cosine lr 0.1, weight decay 5e-4, "
+    p.teacher_regime = "short schedule: cnn, 3 epochs on 20 000 training images, cosine lr 0.05, weight decay 5e-4, "
                        "crop + flip (paper-methods §7: such a model is NOT over-confident)";
     p.epsilons = {0.0, 0.1};
     p.seeds = {0};
