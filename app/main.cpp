@@ -10,6 +10,7 @@
 #include <torch/torch.h>
 
 #include "command.h"
+#include "smoothlab/core/allocator.h"
 #include "smoothlab/core/error.h"
 
 namespace smoothlab::cli {
@@ -48,6 +49,7 @@ std::string& command_line() {
 
 int main(int argc, char** argv) {
   using namespace smoothlab::cli;
+  smoothlab::keep_freed_memory();  // every step reuses mapped pages (core/allocator.h)
   for (int i = 0; i < argc; ++i) command_line() += (i ? " " : "") + std::string(argv[i]);
   CLI::App app{"smoothlab: label smoothing — training, calibration, representations and distillation on LibTorch"};
   app.set_version_flag("--version", std::string("smoothlab ") + SMOOTHLAB_VERSION);

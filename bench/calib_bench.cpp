@@ -6,6 +6,7 @@
 
 #include <torch/torch.h>
 
+#include "smoothlab/core/allocator.h"
 #include "smoothlab/calib/meter.h"
 #include "smoothlab/calib/temperature.h"
 
@@ -103,4 +104,11 @@ BENCHMARK(BM_LibTorchTopLabelOps)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  smoothlab::keep_freed_memory();  // as the smoothlab program does (core/allocator.h)
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -22,6 +22,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include "smoothlab/core/allocator.h"
 #include "smoothlab/data/dataset.h"
 #include "smoothlab/data/image_folder.h"
 #include "smoothlab/data/loader.h"
@@ -176,6 +177,7 @@ void compare_with_peer() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  smoothlab::keep_freed_memory();  // as the smoothlab program does (core/allocator.h)
   torch::set_num_threads(1);
   bool peer = false;
   std::vector<char*> args;

@@ -28,6 +28,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "smoothlab/core/allocator.h"
 #include "smoothlab/loss/fused_kernel.h"
 #include "smoothlab/loss/label_smoothing.h"
 
@@ -190,6 +191,7 @@ BENCHMARK_CAPTURE(BM_LabelSmoothing, libtorch, Implementation::LibTorch)->Apply(
 }  // namespace
 
 int main(int argc, char** argv) {
+  smoothlab::keep_freed_memory();  // as the smoothlab program does (core/allocator.h)
   torch::set_num_threads(kThreads);
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
