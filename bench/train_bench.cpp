@@ -1,6 +1,6 @@
 // Training and evaluation throughput (images/s) of smoothlab's models on Fashion-MNIST, batch 128, the real path:
 // BatchLoader (random crop + flip, normalisation, worker thread) → model → label-smoothed loss → SGD step.
-// Evaluation: the eval loader at batch 1000, no gradients. Threads: SMOOTHLAB_BENCH_THREADS (default 2).
+// Evaluation: the eval loader at smoothlab's default eval batch (256) and at 128 and 1000, no gradients. Threads: SMOOTHLAB_BENCH_THREADS (default 2).
 // The peer, bench/train_peer.py, does the same work in PyTorch Python; bench/train_compare.sh runs both.
 #include <benchmark/benchmark.h>
 
@@ -8,10 +8,12 @@
 
 #include <torch/torch.h>
 
+#include "smoothlab/core/allocator.h"
 #include "smoothlab/data/dataset.h"
 #include "smoothlab/data/loader.h"
 #include "smoothlab/loss/label_smoothing.h"
 #include "smoothlab/model/classifier.h"
+#include "smoothlab/train/config.h"
 
 namespace {
 
@@ -90,9 +92,19 @@ void BM_Eval(benchmark::State& state, const std::string& name) {
 
 BENCHMARK_CAPTURE(BM_Train, cnn, std::string("cnn"))->Unit(benchmark::kMillisecond)->MinTime(5.0)->UseRealTime();
 BENCHMARK_CAPTURE(BM_Train, resnet20, std::string("resnet20"))->Unit(benchmark::kMillisecond)->MinTime(8.0)->UseRealTime();
-BENCHMARK_CAPTURE(BM_Eval, cnn, std::string("cnn"))->Arg(1000)->Unit(benchmark::kMillisecond)->MinTime(4.0)->UseRealTime();
-BENCHMARK_CAPTURE(BM_Eval, resnet20, std::string("resnet20"))->Arg(1000)->Unit(benchmark::kMillisecond)->MinTime(6.0)->UseRealTime();
+void eval_batches(benchmark::internal::Benchmark* b) {
+  b->Arg(smoothlab::train::TrainConfig{}.eval_batch_size)->Arg(128)->Arg(1000);
+}
+BENCHMARK_CAPTURE(BM_Eval, cnn, std::string("cnn"))->Apply(eval_batches)->Unit(benchmark::kMillisecond)->MinTime(3.0)->UseRealTime();
+BENCHMARK_CAPTURE(BM_Eval, resnet20, std::string("resnet20"))->Apply(eval_batches)->Unit(benchmark::kMillisecond)->MinTime(3.0)->UseRealTime();
 
 }  // namespace
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  smoothlab::keep_freed_memory();  // as the smoothlab program does (core/allocator.h)
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs bench/train_bench (C++) and bench/train_peer.py (PyTorch Python) back to back on the same threads and prints
-# images/s and the ratio for training (batch 128) and evaluation (ours at batch 1000, the peer at its best batch).
+# images/s and the ratio for training (batch 128) and evaluation (ours at its default eval batch, 256; the peer at its best
+# batch of 128..2000).
 # Usage: bench/train_compare.sh [BUILD_DIR] [THREADS]
 set -euo pipefail
 cd "$(dirname "$0")/.."

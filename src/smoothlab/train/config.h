@@ -38,7 +38,7 @@ struct TrainConfig {
   int threads = 0;                   // 0: all cores
   int workers = 2;                   // loader threads
   std::string device = "cpu";        // cpu | cuda | cuda:N
-  int64_t eval_batch_size = 1000;
+  int64_t eval_batch_size = 256;     // activations stay cache-sized: faster than 1000 on CPU (docs/performance.md)
   int64_t bins = 15;
   // mutual-information logging ([M] §4, Fig. 6; distill/mutual_information.h): "" off, else "a,b" (names or indices)
   std::string mi_classes;
