@@ -15,6 +15,7 @@
 //   extra_NC     extra_MB in units of one [N, C] float tensor (the gradient itself is 1).
 //
 // Run: build/bench/loss_bench --benchmark_counters_tabular=true   (add --benchmark_filter=... for a subset)
+// SMOOTHLAB_STREAM_BYTES=B overrides the gradient size from which the kernel writes with non-temporal stores.
 #include <benchmark/benchmark.h>
 #include <c10/core/CPUAllocator.h>
 #include <torch/torch.h>
@@ -23,6 +24,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <string>
@@ -193,6 +195,8 @@ BENCHMARK_CAPTURE(BM_LabelSmoothing, libtorch, Implementation::LibTorch)->Apply(
 int main(int argc, char** argv) {
   smoothlab::keep_freed_memory();  // as the smoothlab program does (core/allocator.h)
   torch::set_num_threads(kThreads);
+  if (const char* bytes = std::getenv("SMOOTHLAB_STREAM_BYTES"))  // gradients this large use non-temporal stores
+    smoothlab::loss::detail::set_fused_stream_threshold(std::atoll(bytes));
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::AddCustomContext("threads", std::to_string(kThreads));

@@ -1,4 +1,6 @@
 // Models by name: shapes, features → head equals forward, parameter counts against the papers.
+#include <map>
+
 #include <torch/torch.h>
 
 #include "smoothlab/core/error.h"
@@ -49,6 +51,70 @@ TEST(Models, ResNetDownsamplesTwice) {
   auto m = model::make_model("resnet20", {1, 28, 28, 10});
   // Global average pool after 3 stages: features are the 64 channels.
   EXPECT_EQ(m->features(torch::randn({1, 1, 28, 28})).size(1), 64);
+}
+
+// resnet20 against a plain NCHW re-computation from its own parameters: He et al.'s option-A shortcut (strided identity
+// zero-padded in channels), batch norm with non-trivial running statistics, gradients through the in-place ReLUs.
+TEST(Models, ResNetMatchesAPlainRecomputation) {
+  torch::manual_seed(0);
+  auto m = model::make_model("resnet20", {3, 16, 16, 5});
+  std::map<std::string, torch::Tensor> p;
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& b : m->named_buffers())
+      if (b.key().find("running_") != std::string::npos) b.value().uniform_(0.5, 1.5);
+    for (auto& t : m->named_parameters()) p[t.key()] = t.value();
+    for (auto& t : m->named_buffers()) p[t.key()] = t.value();
+  }
+  auto bn = [&](const torch::Tensor& x, const std::string& name) {
+    return torch::batch_norm(x, p[name + ".weight"], p[name + ".bias"], p[name + ".running_mean"],
+                             p[name + ".running_var"], false, 0.1, 1e-5, false);
+  };
+  auto conv = [&](const torch::Tensor& x, const std::string& name, int64_t stride) {
+    return torch::conv2d(x, p[name + ".weight"].contiguous(), {}, stride, 1);
+  };
+  auto reference = [&](const torch::Tensor& input) {
+    auto x = torch::relu(bn(conv(input, "stem", 1), "bn"));
+    int64_t in = 16;
+    for (int i = 0; i < 9; ++i) {
+      const std::string b = "blocks." + std::to_string(i);
+      const int64_t out = 16 << (i / 3), stride = (i == 3 || i == 6) ? 2 : 1;
+      auto y = bn(conv(torch::relu(bn(conv(x, b + ".conv1", stride), b + ".bn1")), b + ".conv2", 1), b + ".bn2");
+      auto shortcut = x.slice(2, 0, x.size(2), stride).slice(3, 0, x.size(3), stride);
+      const int64_t pad = out - in;
+      shortcut = torch::constant_pad_nd(shortcut, {0, 0, 0, 0, pad / 2, pad - pad / 2});
+      x = torch::relu(y + shortcut);
+      in = out;
+    }
+    return torch::linear(x.mean({2, 3}), p["head.weight"], p["head.bias"]);
+  };
+  m->eval();
+  auto x = torch::randn({4, 3, 16, 16});
+  EXPECT_TENSOR_NEAR(m->forward(x), reference(x), 1e-4, 1e-4);
+  // Training mode: batch statistics; the gradients of the in-place ReLUs match too.
+  m->train();
+  auto xa = x.clone().requires_grad_(), xb = x.clone().requires_grad_();
+  m->forward(xa).square().sum().backward();
+  auto stats_free = [&](const torch::Tensor& input) {
+    auto bn_train = [&](const torch::Tensor& t, const std::string& name) {
+      return torch::batch_norm(t, p[name + ".weight"], p[name + ".bias"], {}, {}, true, 0.1, 1e-5, false);
+    };
+    auto y = torch::relu(bn_train(conv(input, "stem", 1), "bn"));
+    int64_t in = 16;
+    for (int i = 0; i < 9; ++i) {
+      const std::string b = "blocks." + std::to_string(i);
+      const int64_t out = 16 << (i / 3), stride = (i == 3 || i == 6) ? 2 : 1;
+      auto z = bn_train(conv(torch::relu(bn_train(conv(y, b + ".conv1", stride), b + ".bn1")), b + ".conv2", 1),
+                        b + ".bn2");
+      auto shortcut = y.slice(2, 0, y.size(2), stride).slice(3, 0, y.size(3), stride);
+      const int64_t pad = out - in;
+      y = torch::relu(z + torch::constant_pad_nd(shortcut, {0, 0, 0, 0, pad / 2, pad - pad / 2}));
+      in = out;
+    }
+    return torch::linear(y.mean({2, 3}), p["head.weight"], p["head.bias"]);
+  };
+  stats_free(xb).square().sum().backward();
+  EXPECT_TENSOR_NEAR(xa.grad(), xb.grad(), 1e-4, 1e-3);
 }
 
 TEST(Models, UnknownNameListsKnownOnes) {

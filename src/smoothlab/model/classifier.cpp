@@ -34,6 +34,10 @@ void to_channels_last(nn::Module& m) {
 }
 torch::Tensor channels_last(const torch::Tensor& x) { return x.contiguous(torch::MemoryFormat::ChannelsLast); }
 
+// ReLU over a fresh activation in place (one tensor less per layer); only where no op needs its input for backward:
+// after batch norm, convolution and addition.
+torch::Tensor relu_inplace(torch::Tensor x) { return x.relu_(); }
+
 nn::Conv2d conv(int64_t in, int64_t out, int64_t k, int64_t stride, int64_t pad, bool bias) {
   return nn::Conv2d(nn::Conv2dOptions(in, out, k).stride(stride).padding(pad).bias(bias));
 }
@@ -57,7 +61,7 @@ class CnnImpl : public ClassifierImpl {
   torch::Tensor features(const torch::Tensor& input) override {
     auto x = channels_last(input);
     for (size_t i = 0; i < 4; ++i) {
-      x = torch::relu(bns[i](convs[i](x)));
+      x = relu_inplace(bns[i](convs[i](x)));
       if (i % 2 == 1) x = torch::max_pool2d(x, 2);
     }
     return torch::relu(fc(x.flatten(1)));
@@ -82,8 +86,8 @@ class AlexNetImpl : public ClassifierImpl {
     to_channels_last(*this);
   }
   torch::Tensor features(const torch::Tensor& input) override {
-    auto x = torch::max_pool2d(torch::relu(conv1(channels_last(input))), 3, 2, 1);
-    x = torch::max_pool2d(torch::relu(conv2(x)), 3, 2, 1);
+    auto x = torch::max_pool2d(relu_inplace(conv1(channels_last(input))), 3, 2, 1);
+    x = torch::max_pool2d(relu_inplace(conv2(x)), 3, 2, 1);
     return torch::relu(fc2(torch::relu(fc1(x.flatten(1)))));
   }
   nn::Conv2d conv1{nullptr}, conv2{nullptr};
@@ -99,13 +103,13 @@ class BasicBlockImpl : public nn::Module {
     bn2 = register_module("bn2", nn::BatchNorm2d(out));
   }
   torch::Tensor forward(const torch::Tensor& x) {
-    auto y = bn2(conv2(torch::relu(bn1(conv1(x)))));
-    torch::Tensor shortcut = x;
-    if (stride_ != 1 || pad_ != 0) {
-      shortcut = x.slice(2, 0, x.size(2), stride_).slice(3, 0, x.size(3), stride_);
-      shortcut = F::pad(shortcut, F::PadFuncOptions({0, 0, 0, 0, pad_ / 2, pad_ - pad_ / 2}));
-    }
-    return torch::relu(y + shortcut);
+    auto y = bn2(conv2(relu_inplace(bn1(conv1(x)))));
+    if (stride_ == 1 && pad_ == 0) return relu_inplace(y + x);
+    // Option A: the strided identity, zero-padded in channels, i.e. added to the middle channels of y only (in place:
+    // batch norm's backward does not need its output).
+    const auto shortcut = x.slice(2, 0, x.size(2), stride_).slice(3, 0, x.size(3), stride_);
+    y.narrow(1, pad_ / 2, x.size(1)).add_(shortcut);
+    return relu_inplace(y);
   }
   int64_t stride_, pad_;
   nn::Conv2d conv1{nullptr}, conv2{nullptr};
@@ -135,7 +139,7 @@ class CifarResNetImpl : public ClassifierImpl {
     to_channels_last(*this);
   }
   torch::Tensor features(const torch::Tensor& input) override {
-    auto x = torch::relu(bn(stem(channels_last(input))));
+    auto x = relu_inplace(bn(stem(channels_last(input))));
     x = blocks->forward(x);
     return x.mean({2, 3});
   }
