@@ -38,6 +38,18 @@ torch::Tensor channels_last(const torch::Tensor& x) { return x.contiguous(torch:
 // after batch norm, convolution and addition.
 torch::Tensor relu_inplace(torch::Tensor x) { return x.relu_(); }
 
+// Convolution followed by batch norm. In eval mode the norm is folded into the convolution's weight and bias
+// (w·γ/√(σ²+ε), β − μ·γ/√(σ²+ε)): one pass over the activations less per layer, the same values up to rounding.
+torch::Tensor conv_bn(nn::Conv2d& conv, nn::BatchNorm2d& bn, const torch::Tensor& x) {
+  if (bn->is_training()) return bn(conv(x));
+  const auto& o = conv->options;
+  const auto scale = bn->weight * torch::rsqrt(bn->running_var + bn->options.eps());
+  auto bias = bn->bias - bn->running_mean * scale;
+  if (conv->bias.defined()) bias = bias + conv->bias * scale;
+  const auto& w = conv->weight;  // every convolution here pads k/2 ("same" for stride 1)
+  return torch::conv2d(x, w * scale.view({-1, 1, 1, 1}), bias, o.stride(), {w.size(2) / 2, w.size(3) / 2});
+}
+
 nn::Conv2d conv(int64_t in, int64_t out, int64_t k, int64_t stride, int64_t pad, bool bias) {
   return nn::Conv2d(nn::Conv2dOptions(in, out, k).stride(stride).padding(pad).bias(bias));
 }
@@ -61,7 +73,7 @@ class CnnImpl : public ClassifierImpl {
   torch::Tensor features(const torch::Tensor& input) override {
     auto x = channels_last(input);
     for (size_t i = 0; i < 4; ++i) {
-      x = relu_inplace(bns[i](convs[i](x)));
+      x = relu_inplace(conv_bn(convs[i], bns[i], x));
       if (i % 2 == 1) x = torch::max_pool2d(x, 2);
     }
     return torch::relu(fc(x.flatten(1)));
@@ -103,7 +115,7 @@ class BasicBlockImpl : public nn::Module {
     bn2 = register_module("bn2", nn::BatchNorm2d(out));
   }
   torch::Tensor forward(const torch::Tensor& x) {
-    auto y = bn2(conv2(relu_inplace(bn1(conv1(x)))));
+    auto y = conv_bn(conv2, bn2, relu_inplace(conv_bn(conv1, bn1, x)));
     if (stride_ == 1 && pad_ == 0) return relu_inplace(y + x);
     // Option A: the strided identity, zero-padded in channels, i.e. added to the middle channels of y only (in place:
     // batch norm's backward does not need its output).
@@ -139,7 +151,7 @@ class CifarResNetImpl : public ClassifierImpl {
     to_channels_last(*this);
   }
   torch::Tensor features(const torch::Tensor& input) override {
-    auto x = relu_inplace(bn(stem(channels_last(input))));
+    auto x = relu_inplace(conv_bn(stem, bn, channels_last(input)));
     x = blocks->forward(x);
     return x.mean({2, 3});
   }
