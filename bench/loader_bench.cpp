@@ -146,7 +146,7 @@ void compare_with_peer() {
                       {"images_per_second", measure(threads, t, d)}});
     }
   }
-  const std::string peer_script = (fs::path(__FILE__).parent_path() / "loader_peer.py").string();
+  const std::string peer_script = (fs::path(SMOOTHLAB_BENCH_DIR) / "loader_peer.py").string();
   const std::string command = "/usr/bin/python3 " + peer_script + " " +
                               (fs::path(folder()) / (fs::is_directory(fs::path(folder()) / "train") ? "train" : "")).string() +
                               " --images " + std::to_string(files().size()) + " --json 2>/dev/null";
