@@ -1,6 +1,7 @@
 // Distillation and MI-logging hooks for the training loop (see training.h).
 #include "smoothlab/distill/training.h"
 
+#include <algorithm>
 #include <filesystem>
 
 #include <torch/torch.h>
@@ -97,10 +98,15 @@ EpochExtras make_mi_logger(const train::TrainConfig& config, json* meta) {
   if (classes.size() != 2)
     throw Error(fmt::format("--mi-classes {}: name exactly two classes, got {}", config.mi_classes, classes.size()),
                 "e.g. --mi-classes Shirt,Pullover (Fashion-MNIST) or --mi-classes airplane,dog (CIFAR-10)");
+  // The probe uses up to --mi-examples per class: a small data set (an image folder) may hold fewer; the number
+  // used is recorded in the run's meta.
+  const auto labels = bundle.train.labels.to(torch::kCPU, torch::kInt64);
+  const int64_t available =
+      std::min(labels.eq(classes[0]).sum().item<int64_t>(), labels.eq(classes[1]).sum().item<int64_t>());
   auto options = MiOptions()
                      .class_a(classes[0])
                      .class_b(classes[1])
-                     .examples(config.mi_examples)
+                     .examples(std::min(config.mi_examples, std::max<int64_t>(available, 1)))
                      .views(config.mi_views)
                      .crop_padding(config.crop_padding > 0 ? config.crop_padding : 4)
                      .hflip(true)
