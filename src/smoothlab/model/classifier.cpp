@@ -7,7 +7,6 @@
 namespace smoothlab::model {
 
 namespace nn = torch::nn;
-namespace F = torch::nn::functional;
 
 namespace {
 
@@ -34,8 +33,8 @@ void to_channels_last(nn::Module& m) {
 }
 torch::Tensor channels_last(const torch::Tensor& x) { return x.contiguous(torch::MemoryFormat::ChannelsLast); }
 
-// ReLU over a fresh activation in place (one tensor less per layer); only where no op needs its input for backward:
-// after batch norm, convolution and addition.
+// ReLU over a fresh activation in place (one tensor less per layer); only on outputs that the op producing them does
+// not need for its backward: batch norm, convolution, addition.
 torch::Tensor relu_inplace(torch::Tensor x) { return x.relu_(); }
 
 // Convolution followed by batch norm. In eval mode the norm is folded into the convolution's weight and bias

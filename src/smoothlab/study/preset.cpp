@@ -16,7 +16,7 @@ using json = nlohmann::json;
 namespace {
 
 // Seconds per epoch over 55 000 Fashion-MNIST-sized images on 2 idle CPU cores (measured: cnn ~60 s, resnet20
-// ~85 s; the others scaled by their multiply-adds). CIFAR's 3×32×32 costs about 1.3× as much.
+// ~90 s; the others scaled by their multiply-adds). CIFAR's 3×32×32 costs about 1.3× as much.
 double epoch_seconds_55k(const std::string& model) {
   if (model == "mlp") return 4;
   if (model == "cnn") return 60;
