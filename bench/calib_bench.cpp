@@ -4,9 +4,10 @@
 //   build/bench/calib_bench --benchmark_min_time=2 && /usr/bin/python3 bench/calib_peer.py
 #include <benchmark/benchmark.h>
 
+#include "bench_main.h"
+
 #include <torch/torch.h>
 
-#include "smoothlab/core/allocator.h"
 #include "smoothlab/calib/meter.h"
 #include "smoothlab/calib/temperature.h"
 
@@ -104,11 +105,4 @@ BENCHMARK(BM_LibTorchTopLabelOps)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  smoothlab::keep_freed_memory();  // as the smoothlab program does (core/allocator.h)
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}
+SMOOTHLAB_BENCHMARK_MAIN()

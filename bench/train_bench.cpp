@@ -4,11 +4,12 @@
 // The peer, bench/train_peer.py, does the same work in PyTorch Python; bench/train_compare.sh runs both.
 #include <benchmark/benchmark.h>
 
+#include "bench_main.h"
+
 #include <cstdlib>
 
 #include <torch/torch.h>
 
-#include "smoothlab/core/allocator.h"
 #include "smoothlab/data/dataset.h"
 #include "smoothlab/data/loader.h"
 #include "smoothlab/loss/label_smoothing.h"
@@ -100,11 +101,4 @@ BENCHMARK_CAPTURE(BM_Eval, resnet20, std::string("resnet20"))->Apply(eval_batche
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  smoothlab::keep_freed_memory();  // as the smoothlab program does (core/allocator.h)
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}
+SMOOTHLAB_BENCHMARK_MAIN()

@@ -57,10 +57,11 @@ uint64_t fnv1a(const std::string& s) {
   return h;
 }
 
-// Image folders hold photos of any size; the presets' models and schedules are sized for 28–32 px images (the 224 px
-// default of `smoothlab train` would make the quick preset take hours and its mlp diverge), so a study trains on
-// 32×32 views: resize + padded crop + flip, like CIFAR.
-void fit_to_data(train::TrainConfig& c, const std::string& data) {
+// Points a run at the study's data. Image folders hold photos of any size; the presets' models and schedules are sized
+// for 28–32 px images (the 224 px default of `smoothlab train` would make the quick preset take hours and its mlp
+// diverge), so a study trains on 32×32 views: resize + padded crop + flip, like CIFAR.
+void set_data(train::TrainConfig& c, const std::string& data) {
+  c.data = data;
   if (data.rfind("folder:", 0) != 0) return;
   c.image_size = 32;
   c.folder_augment = "pad-crop";
@@ -188,8 +189,7 @@ std::vector<RunSpec> make_plan(const StudyPreset& preset, const std::string& dat
   const auto classes = choose_classes(data);
   std::vector<RunSpec> plan;
   auto add = [&](const std::string& group, train::TrainConfig c, double eps, uint64_t seed) {
-    c.data = data;
-    fit_to_data(c, data);
+    set_data(c, data);
     c.smoothing = eps;
     c.seed = seed;
     RunSpec r;
@@ -219,8 +219,7 @@ std::vector<RunSpec> make_plan(const StudyPreset& preset, const std::string& dat
       };
       auto add_student = [&](const RunSpec& teacher, double temperature) {
         auto c = preset.student;
-        c.data = data;
-        fit_to_data(c, data);
+        set_data(c, data);
         c.smoothing = 0;
         c.seed = seed;
         RunSpec r;
