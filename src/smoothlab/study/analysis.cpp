@@ -83,11 +83,6 @@ RunData load(const RunSpec& spec, const fs::path& runs_dir) {
 }
 
 std::string fmt_eps(double e) { return fmt::format("{:g}", e); }
-std::string pm(const Stat& s, int digits = 4) {
-  if (s.n == 0) return "";
-  if (s.n == 1) return fmt::format("{:.{}f}", s.mean, digits);
-  return fmt::format("{:.{}f} ± {:.{}f}", s.mean, digits, s.std, digits);
-}
 std::string pct(const Stat& s) {
   if (s.n == 0) return "";
   if (s.n == 1) return fmt::format("{:.2f}%", 100 * s.mean);

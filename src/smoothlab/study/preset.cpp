@@ -16,12 +16,13 @@ using json = nlohmann::json;
 namespace {
 
 // Seconds per epoch over 55 000 Fashion-MNIST-sized images on 2 idle CPU cores (measured: cnn ~60 s, resnet20
-// ~90 s; the others scaled by their multiply-adds). CIFAR's 3×32×32 costs about 1.3× as much.
+// ~120 s inside a study, the MI probe included; the others scaled by their multiply-adds). CIFAR's 3×32×32 costs
+// about 1.3× as much.
 double epoch_seconds_55k(const std::string& model) {
   if (model == "mlp") return 4;
   if (model == "cnn") return 60;
   if (model == "alexnet") return 35;
-  if (model == "resnet20") return 90;
+  if (model == "resnet20") return 120;
   if (model == "resnet32") return 145;
   if (model == "resnet56") return 250;
   if (model == "resnet110") return 500;
@@ -127,8 +128,8 @@ StudyPreset make_preset(const std::string& name) {
     p.student_epsilons = {0.0, 0.1};
     p.projection_per_class = 100;
   } else if (name == "standard") {
-    // About 1 h 40 min on 2 idle cores (run_cost): 12 teachers ~41 min, 12 over-confident cnns ~17 min, 21 students
-    // ~28 min, 12 direct students ~11 min. Subsets are stratified, so every class keeps its share.
+    // About 1 h 45 min on 2 idle cores (run_cost): 12 teachers ~60 min, 12 over-confident cnns ~11 min, 21 students
+    // ~23 min, 12 direct students ~8 min. Subsets are stratified, so every class keeps its share.
     p.description = "a couple of hours on 2 CPU cores: resnet20 teachers (6 epochs on 20 000 images), cnn students, "
                     "ε ∈ {0, 0.05, 0.1, 0.3}, T ∈ {1, 2, 4, 8}, 3 seeds";
     p.teacher = base("resnet20", 6, 20000);
@@ -136,12 +137,12 @@ StudyPreset make_preset(const std::string& name) {
                        "5e-4, crop + flip (paper-methods §7: calibrated without smoothing)";
     p.epsilons = {0.0, 0.05, 0.1, 0.3};
     p.seeds = {0, 1, 2};
-    p.overconf = base("cnn", 15, 5000);
+    p.overconf = base("cnn", 12, 4000);
     p.overconf.augment = false;
     p.overconf.weight_decay = 1e-4;
-    p.overconf_regime = "over-confident regime: cnn, 15 epochs on 5 000 images, no augmentation, weight decay 1e-4";
+    p.overconf_regime = "over-confident regime: cnn, 12 epochs on 4 000 images, no augmentation, weight decay 1e-4";
     p.overconf_epsilons = {0.0, 0.02, 0.05, 0.1};
-    p.student = base("cnn", 3, 15000);
+    p.student = base("cnn", 2, 15000);
     p.temperatures = {1.0, 2.0, 4.0, 8.0};
     p.student_epsilons = p.epsilons;
   } else if (name == "paper") {
