@@ -9,9 +9,10 @@
 //   extra_MB     peak bytes of tensors alive during one forward + backward beyond those alive before it, counted by
 //                a wrapper around c10's CPU allocator installed for one untimed iteration (every CPU tensor buffer
 //                goes through it);
-// Argument `cached`: 0 times the loop with LibTorch's default CPU allocator (posix_memalign: a large gradient is a
-// fresh mmap every iteration, so the kernel's page faults and zeroing are part of the time), 1 with the wrapper
-// caching freed buffers by size (what a pooling allocator gives; isolates the kernels' own memory traffic).
+// Argument `cached`: 0 times the loop with LibTorch's default CPU allocator (posix_memalign under the program's
+// keep_freed_memory() setting, as in the smoothlab program: freed blocks stay mapped, so page faults only show where
+// glibc cannot reuse a block), 1 with the wrapper caching freed buffers by size (what a pooling allocator gives;
+// isolates the kernels' own memory traffic).
 //   extra_NC     extra_MB in units of one [N, C] float tensor (the gradient itself is 1).
 //
 // Run: build/bench/loss_bench --benchmark_counters_tabular=true   (add --benchmark_filter=... for a subset)
