@@ -12,6 +12,7 @@
 #include "command.h"
 #include "smoothlab/core/allocator.h"
 #include "smoothlab/core/error.h"
+#include "smoothlab/core/parallel.h"
 
 namespace smoothlab::cli {
 
@@ -27,7 +28,7 @@ bool register_command(CommandInfo info) {
 
 int apply_threads(int n) {
   const int threads = n > 0 ? n : std::max(1, int(std::thread::hardware_concurrency()));
-  torch::set_num_threads(threads);
+  set_threads(threads);
   return threads;
 }
 

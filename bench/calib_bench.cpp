@@ -9,6 +9,7 @@
 #include <torch/torch.h>
 
 #include "smoothlab/calib/meter.h"
+#include "smoothlab/core/parallel.h"
 #include "smoothlab/calib/temperature.h"
 
 namespace {
@@ -24,7 +25,7 @@ struct Data {
 // The peer's recipe: z ~ 2·N(0, 1), y uniform, z[i, y_i] += 5 (an informative, over-confident model).
 const Data& data() {
   static const Data d = [] {
-    torch::set_num_threads(2);
+    smoothlab::set_threads(2);
     torch::manual_seed(0);
     Data out;
     out.logits = torch::randn({kN, kK}) * 2;

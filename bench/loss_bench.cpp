@@ -32,6 +32,7 @@
 #include <unordered_map>
 
 #include "smoothlab/core/allocator.h"
+#include "smoothlab/core/parallel.h"
 #include "smoothlab/loss/fused_kernel.h"
 #include "smoothlab/loss/label_smoothing.h"
 
@@ -195,7 +196,7 @@ BENCHMARK_CAPTURE(BM_LabelSmoothing, libtorch, Implementation::LibTorch)->Apply(
 
 int main(int argc, char** argv) {
   smoothlab::keep_freed_memory();  // as the smoothlab program does (core/allocator.h)
-  torch::set_num_threads(kThreads);
+  smoothlab::set_threads(kThreads);
   if (const char* bytes = std::getenv("SMOOTHLAB_STREAM_BYTES"))  // gradients this large use non-temporal stores
     smoothlab::loss::detail::set_fused_stream_threshold(std::atoll(bytes));
   benchmark::Initialize(&argc, argv);

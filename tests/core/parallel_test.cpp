@@ -10,11 +10,12 @@ namespace {
 
 TEST(Parallel, LibraryKernelsUseTheThreadsTheyAreGiven) {
   const int saved = at::get_num_threads();
-  at::set_num_threads(2);
+  set_threads(2);
+  EXPECT_EQ(at::get_num_threads(), 2);
   EXPECT_EQ(parallel_for_threads(), 2);
-  at::set_num_threads(1);
+  set_threads(1);
   EXPECT_EQ(parallel_for_threads(), 1);
-  at::set_num_threads(saved);
+  set_threads(saved);
 }
 
 }  // namespace

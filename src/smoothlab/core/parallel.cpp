@@ -1,6 +1,9 @@
 #include "smoothlab/core/parallel.h"
 
 #include <ATen/Parallel.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include <atomic>
 #include <cstdint>
@@ -14,6 +17,13 @@ int64_t parallel_for_threads(int64_t tasks) {
     seen.fetch_or(uint64_t(1) << (t < 63 ? t : 63));
   });
   return __builtin_popcountll(seen.load());
+}
+
+void set_threads(int n) {
+  at::set_num_threads(n);
+#ifdef _OPENMP
+  omp_set_num_threads(n);
+#endif
 }
 
 }  // namespace smoothlab
