@@ -51,18 +51,34 @@ std::string first_line_with(const fs::path& file, const std::string& key) {
   return "";
 }
 
+// LibTorch's build-time BLAS interface (Debian's says "generic": built against the libblas.so.3 interface) and the
+// library that interface resolves to in this process (Debian's alternatives pick OpenBLAS or the reference BLAS).
 std::string blas_info() {
   const std::string config = at::show_config();
+  std::string build = config.find("MKL") != std::string::npos ? "mkl" : "unknown";
   for (const char* key : {"BLAS_INFO=", "LAPACK_INFO="}) {
     auto pos = config.find(key);
     if (pos != std::string::npos) {
       auto end = config.find_first_of(", \n", pos);
-      return config.substr(pos + std::strlen(key), end == std::string::npos ? std::string::npos
-                                                                             : end - pos - std::strlen(key));
+      build = config.substr(pos + std::strlen(key), end == std::string::npos ? std::string::npos
+                                                                               : end - pos - std::strlen(key));
+      break;
     }
   }
-  if (config.find("MKL") != std::string::npos) return "mkl";
-  return "unknown";
+  std::ifstream maps("/proc/self/maps");
+  std::string line;
+  while (std::getline(maps, line)) {
+    const auto slash = line.find('/');
+    if (slash == std::string::npos) continue;
+    const std::string path = line.substr(slash);
+    const std::string name = fs::path(path).filename().string();
+    if (name.rfind("libblas", 0) != 0 && name.rfind("libopenblas", 0) != 0 && name.rfind("libmkl_rt", 0) != 0)
+      continue;
+    std::error_code ec;
+    const auto real = fs::canonical(path, ec);
+    return build + " interface, loaded " + (ec ? path : real.string());
+  }
+  return build;
 }
 
 json machine_info() {
