@@ -55,12 +55,17 @@ double nice_step(double span) {
 
 void set_color(cairo_t* cr, const Color& c, double alpha = 1.0) { cairo_set_source_rgba(cr, c.r, c.g, c.b, alpha); }
 
+// max_width > 0: a text wider than that is set smaller to fit (not below 7 px), so long titles are not clipped.
 void show_text(cairo_t* cr, double x, double y, const std::string& s, double align_x, double align_y, double size,
-               bool bold = false, double angle = 0) {
+               bool bold = false, double angle = 0, double max_width = 0) {
   cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, bold ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL);
   cairo_set_font_size(cr, size);
   cairo_text_extents_t ext;
   cairo_text_extents(cr, s.c_str(), &ext);
+  if (max_width > 0 && ext.width > max_width) {
+    cairo_set_font_size(cr, std::max(7.0, size * max_width / ext.width));
+    cairo_text_extents(cr, s.c_str(), &ext);
+  }
   cairo_save(cr);
   cairo_translate(cr, x, y);
   cairo_rotate(cr, angle);
@@ -169,7 +174,8 @@ void draw_axes(cairo_t* cr, const Axes& ax, Box cell) {
   cairo_set_line_width(cr, 1.0);
   cairo_rectangle(cr, plot.x, plot.y, plot.w, plot.h);
   cairo_stroke(cr);
-  if (!ax.title.empty()) show_text(cr, plot.x + plot.w / 2, cell.y + 8, ax.title, 0.5, 0, 13, true);
+  if (!ax.title.empty()) show_text(cr, plot.x + plot.w / 2, cell.y + 8, ax.title, 0.5, 0, 13, true, 0,
+                                  2 * (cell.x + cell.w - (plot.x + plot.w / 2)) - 4);  // centred on the plot
   if (!ax.xlabel.empty()) show_text(cr, plot.x + plot.w / 2, plot.y + plot.h + 24, ax.xlabel, 0.5, 0, 12);
   if (!ax.ylabel.empty()) show_text(cr, cell.x + 6, plot.y + plot.h / 2, ax.ylabel, 0.5, 0, 12, false, -M_PI / 2);
   // legend
@@ -233,7 +239,7 @@ void render(cairo_t* cr, int width, int height, int rows, int cols, const std::v
   const double top = suptitle.empty() ? 0 : 30;
   if (!suptitle.empty()) {
     set_color(cr, kBlack);
-    show_text(cr, width / 2.0, 8, suptitle, 0.5, 0, 15, true);
+    show_text(cr, width / 2.0, 8, suptitle, 0.5, 0, 15, true, 0, width - 16.0);
   }
   const double cw = double(width) / cols, ch = (double(height) - top) / rows;
   for (int r = 0; r < rows; ++r)

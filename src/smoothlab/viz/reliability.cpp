@@ -23,11 +23,12 @@ Figure reliability_figure(const std::vector<ReliabilityCurve>& curves, const std
   check(!curves.empty(), "a reliability diagram needs at least one model");
   Figure fig(760, 980, 2, 1);
   const bool single = curves.size() == 1;
-  std::string eces;
-  for (const auto& c : curves) eces += fmt::format("{}{} {:.4f}", eces.empty() ? "" : ", ", c.label, c.ece);
   const auto& first = curves.front().bins;
-  fig.suptitle = fmt::format("{} — ECE ({} {} bins): {}", title, first.size(), calib::binning_name(first.binning),
-                             eces);
+  // Several models: each legend entry carries its ECE, the title only the binning (it would not fit otherwise).
+  fig.suptitle = single ? fmt::format("{} — ECE {:.4f} ({} {} bins)", title, curves.front().ece, first.size(),
+                                      calib::binning_name(first.binning))
+                        : fmt::format("{} — ECE in the legend ({} {} bins)", title, first.size(),
+                                      calib::binning_name(first.binning));
 
   auto& rel = fig.axes(0, 0);
   rel.title = "accuracy vs confidence (diagonal: perfectly calibrated)";
