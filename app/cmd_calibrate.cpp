@@ -73,7 +73,7 @@ int run_calibrate(const CalibrateArgs& a) {
   return 0;
 }
 
-const bool registered = register_command(
+const bool registered_calibrate = register_command(
     {"calibrate", "temperature scaling + calibration metrics and reliability diagrams for any logits (.npy/.csv)", 25,
      [](CLI::App& sub) -> Runner {
        auto a = std::make_shared<CalibrateArgs>();

@@ -45,7 +45,7 @@ distill::DistillRunOptions resolve(const DistillArgs& a) {
   return o;
 }
 
-const bool registered = register_command(
+const bool registered_distill = register_command(
     {"distill", "train a student from a frozen teacher (run folder or TorchScript) into a run folder", 15,
      [](CLI::App& sub) -> Runner {
        auto args = std::make_shared<DistillArgs>();

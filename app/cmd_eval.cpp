@@ -28,7 +28,7 @@ void print_metrics(const std::string& name, const nlohmann::json& m) {
       m["classwise_ece"].is_number() ? m["classwise_ece"].get<double>() : 0.0, m["count"].get<int64_t>());
 }
 
-const bool registered = register_command(
+const bool registered_eval = register_command(
     {"eval", "evaluate a run: calibration metrics, temperature scaling on val (eval.json, calibration.json, *.npy)",
      20, [](CLI::App& sub) -> Runner {
        auto args = std::make_shared<EvalArgs>();

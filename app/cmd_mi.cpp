@@ -17,7 +17,7 @@ struct MiArgs {
   int threads = 0;
 };
 
-const bool registered = register_command(
+const bool registered_mi = register_command(
     {"mi", "estimate I(example; logit gap) of a run over augmented views (mi.json)", 35, [](CLI::App& sub) -> Runner {
        auto args = std::make_shared<MiArgs>();
        auto& o = args->options;

@@ -19,7 +19,7 @@ struct ProjectArgs {
   int threads = 0;
 };
 
-const bool registered = register_command(
+const bool registered_project = register_command(
     {"project", "project penultimate activations onto the plane of three class templates (figure + statistics)", 40,
      [](CLI::App& sub) -> Runner {
        auto a = std::make_shared<ProjectArgs>();

@@ -26,7 +26,7 @@ std::string duration(double seconds) {
   return fmt::format("{}s", s);
 }
 
-const bool registered = register_command(
+const bool registered_study = register_command(
     {"study", "reproduce the paper on the data at hand: all runs, report.html and summary.json (resumable)", 5,
      [](CLI::App& sub) -> Runner {
        auto args = std::make_shared<StudyArgs>();

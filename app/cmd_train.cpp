@@ -5,7 +5,7 @@
 namespace smoothlab::cli {
 namespace {
 
-const bool registered = register_command(
+const bool registered_train = register_command(
     {"train", "train a classifier with label smoothing into a run folder", 10, [](CLI::App& sub) -> Runner {
        auto args = std::make_shared<TrainArgs>();
        add_train_options(sub, *args);

@@ -14,7 +14,7 @@
 namespace smoothlab::testing {
 namespace {
 
-nlohmann::json golden() {
+nlohmann::json calib_golden() {
   std::ifstream in(std::string(SMOOTHLAB_SOURCE_DIR) + "/tests/golden/calib_golden.json");
   return nlohmann::json::parse(in);
 }
@@ -57,7 +57,7 @@ TEST(CalibMeter, HandWorkedTwoClasses) {
 }
 
 TEST(CalibMeter, MatchesGoldenImplementation) {
-  const auto g = golden();
+  const auto g = calib_golden();
   ASSERT_GE(g["cases"].size(), 4u);
   for (const auto& c : g["cases"]) {
     SCOPED_TRACE(c["name"].get<std::string>());

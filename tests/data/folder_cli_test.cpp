@@ -9,13 +9,11 @@
 namespace smoothlab::testing {
 namespace {
 
-fs::path golden(const std::string& name) { return fs::path(SMOOTHLAB_SOURCE_DIR) / "tests" / "golden" / name; }
-
-void make_folder(const fs::path& dir) {
+void make_cli_folder(const fs::path& dir) {
   for (const std::string cls : {"jpeg", "png"}) {
     fs::create_directories(dir / cls);
     for (int k = 0; k < 8; ++k)
-      fs::copy_file(golden(cls == "png" ? "jpeg_png_rgb.png" : "jpeg_rgb420.jpg"),
+      fs::copy_file(golden_path(cls == "png" ? "jpeg_png_rgb.png" : "jpeg_rgb420.jpg"),
                     dir / cls / (std::to_string(k) + (cls == "png" ? ".png" : ".jpg")));
   }
 }
@@ -27,7 +25,7 @@ std::vector<std::string> train_args(const fs::path& data, const fs::path& out) {
 
 TEST(FolderCli, TrainsAndRecordsLoaderStats) {
   TempDir dir;
-  make_folder(dir / "data");
+  make_cli_folder(dir / "data");
   const auto r = run_cli(train_args(dir / "data", dir / "run"));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   std::ifstream in(dir / "run" / "metrics.jsonl");
@@ -48,8 +46,8 @@ TEST(FolderCli, TrainsAndRecordsLoaderStats) {
 
 TEST(FolderCli, CorruptImageStopsOrIsSkipped) {
   TempDir dir;
-  make_folder(dir / "data" / "train");
-  make_folder(dir / "data" / "test");
+  make_cli_folder(dir / "data" / "train");
+  make_cli_folder(dir / "data" / "test");
   // In train/: read in training, or in validation (held out of train/) at the end of the epoch: an error either way.
   const fs::path bad = dir / "data" / "train" / "jpeg" / "3.jpg";
   std::ofstream(bad, std::ios::trunc) << "<html>not an image</html>";

@@ -17,15 +17,13 @@
 namespace smoothlab::testing {
 namespace {
 
-fs::path golden(const std::string& name) { return fs::path(SMOOTHLAB_SOURCE_DIR) / "tests" / "golden" / name; }
-
 // DIR/<class>/<k>.jpg|png: class "a" gets JPEGs, "b" PNGs, "c" a mix; `per_class` images each.
 void make_folder(const fs::path& dir, int per_class) {
   for (const std::string cls : {"b", "a", "c"}) {
     fs::create_directories(dir / cls);
     for (int k = 0; k < per_class; ++k) {
       const bool png = cls == "b" || (cls == "c" && k % 2);
-      fs::copy_file(golden(png ? "jpeg_png_rgb.png" : "jpeg_rgb420.jpg"),
+      fs::copy_file(golden_path(png ? "jpeg_png_rgb.png" : "jpeg_rgb420.jpg"),
                     dir / cls / fmt::format("{:03d}.{}", k, png ? "png" : "jpg"));
     }
   }
@@ -69,7 +67,7 @@ TEST(FolderDataset, ClassesSplitsAndIndexCache) {
   EXPECT_EQ(first.files.size(), 30u);
   EXPECT_EQ(first.files.front(), "a/000.jpg");
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  fs::copy_file(golden("jpeg_rgb420.jpg"), dir / "c" / "zzz.jpg");
+  fs::copy_file(golden_path("jpeg_rgb420.jpg"), dir / "c" / "zzz.jpg");
   const auto second = data::index_image_folder(dir.path(), nullptr, true);
   EXPECT_FALSE(second.from_cache);
   EXPECT_EQ(second.files.size(), 31u);
@@ -87,7 +85,7 @@ TEST(FolderDataset, SplitFoldersAndUnknownClass) {
   EXPECT_EQ(b.val.size(), 3);
   EXPECT_EQ(b.test.size(), 6);
   fs::create_directories(dir / "test" / "zebra");
-  fs::copy_file(golden("jpeg_rgb420.jpg"), dir / "test" / "zebra" / "1.jpg");
+  fs::copy_file(golden_path("jpeg_rgb420.jpg"), dir / "test" / "zebra" / "1.jpg");
   try {
     data::load_data(folder_options(dir.path()));
     FAIL() << "expected an unknown-class error";
@@ -102,7 +100,7 @@ TEST(FolderDataset, EmptyAndMissingFoldersAreErrors) {
   EXPECT_THROW(data::load_data(folder_options(dir.path())), Error);  // no class folders
   fs::create_directories(dir / "a");
   fs::create_directories(dir / "b");
-  fs::copy_file(golden("jpeg_rgb420.jpg"), dir / "a" / "1.jpg");
+  fs::copy_file(golden_path("jpeg_rgb420.jpg"), dir / "a" / "1.jpg");
   try {
     data::load_data(folder_options(dir.path()));
     FAIL();
@@ -157,13 +155,13 @@ TEST(FolderAugment, CenterCropBox) {
 // The evaluation view of a JPEG against torchvision's Resize(37) + CenterCrop(32) on PIL (two resamplings with
 // 8-bit rounding there, one here): within 3 levels, mean under 1.
 TEST(FolderAugment, CenterViewMatchesTorchvision) {
-  const auto bytes = data::read_bytes(golden("jpeg_rgb420.jpg").string());
+  const auto bytes = data::read_bytes(golden_path("jpeg_rgb420.jpg").string());
   data::TransformOptions t;
   t.size = 32;
   std::vector<float> out(3 * 32 * 32);
   data::decode_view(bytes, "x", t, {}, 0, out.data());
   auto got = torch::from_blob(out.data(), {3, 32, 32}).permute({1, 2, 0}) * 255.0f;
-  auto expected = data::read_npy(golden("jpeg_center32.npy")).to(torch::kFloat);
+  auto expected = data::read_npy(golden_path("jpeg_center32.npy")).to(torch::kFloat);
   EXPECT_TENSOR_NEAR(got, expected, 0, 3.0);
   EXPECT_LT((got - expected).abs().mean().item<double>(), 1.0);
 }
@@ -171,7 +169,7 @@ TEST(FolderAugment, CenterViewMatchesTorchvision) {
 // PadCrop: the resized image shifted by (dy, dx) with zeros outside, then mirrored: every output pixel is a known
 // pixel of the plain resized view, or 0.
 TEST(FolderAugment, PadCropShiftsFlipsAndZeroFills) {
-  const auto bytes = data::read_bytes(golden("jpeg_png_rgb.png").string());
+  const auto bytes = data::read_bytes(golden_path("jpeg_png_rgb.png").string());
   // The reference is our own unshifted, unflipped view of the same file (padding 0: the evaluation view).
   data::TransformOptions plain;
   plain.kind = data::TransformKind::PadCrop;
@@ -266,7 +264,7 @@ TEST(FolderLoader, BadFilesErrorOrAreSkippedAndListed) {
   make_folder(dir / "train", 4);
   make_folder(dir / "test", 1);
   const fs::path bad = dir / "train" / "a" / "001.jpg";
-  const auto truncated = data::read_bytes(golden("jpeg_big.jpg").string());
+  const auto truncated = data::read_bytes(golden_path("jpeg_big.jpg").string());
   corrupt(bad);
   {
     std::ofstream out(dir / "train" / "c" / "002.jpg", std::ios::binary | std::ios::trunc);

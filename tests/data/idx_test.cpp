@@ -10,14 +10,6 @@
 namespace smoothlab::testing {
 namespace {
 
-void write_bytes(const fs::path& p, const std::string& bytes) {
-  std::ofstream(p, std::ios::binary).write(bytes.data(), std::streamsize(bytes.size()));
-}
-
-std::string read_bytes(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
 
 template <typename Fn>
 void expect_error_mentions(Fn fn, const std::string& needle, const std::string& path) {

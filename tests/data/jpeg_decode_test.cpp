@@ -14,9 +14,7 @@
 namespace smoothlab::testing {
 namespace {
 
-fs::path golden(const std::string& name) { return fs::path(SMOOTHLAB_SOURCE_DIR) / "tests" / "golden" / name; }
-
-std::vector<uint8_t> bytes_of(const std::string& name) { return data::read_bytes(golden(name).string()); }
+std::vector<uint8_t> bytes_of(const std::string& name) { return data::read_bytes(golden_path(name).string()); }
 
 // uint8 [H, W, C] as a tensor.
 torch::Tensor as_tensor(const data::DecodedImage& im) {
@@ -28,7 +26,7 @@ int64_t max_abs_diff(const torch::Tensor& a, const torch::Tensor& b) {
   return (a.to(torch::kInt32) - b.to(torch::kInt32)).abs().max().item<int64_t>();
 }
 
-void write_bytes(const fs::path& p, const std::vector<uint8_t>& bytes) {
+void write_byte_vector(const fs::path& p, const std::vector<uint8_t>& bytes) {
   std::ofstream(p, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
 }
 
@@ -44,7 +42,7 @@ data::DecodedImage decode_file(const std::string& name, int64_t channels = 3) {
 TEST(JpegDecode, ColourJpegsMatchPil) {
   for (const std::string stem : {"rgb420", "rgb444", "progressive", "gray", "big"}) {
     const auto im = decode_file("jpeg_" + stem + ".jpg");
-    const auto expected = data::read_npy(golden("jpeg_" + stem + ".npy"));
+    const auto expected = data::read_npy(golden_path("jpeg_" + stem + ".npy"));
     ASSERT_EQ(as_tensor(im).sizes(), expected.sizes()) << stem;
     EXPECT_LE(max_abs_diff(as_tensor(im), expected), 1) << stem;
   }
@@ -68,20 +66,20 @@ TEST(JpegDecode, HeaderInfo) {
 // PIL inverts Adobe CMYK on read and converts with R = (255 − C)(255 − K)/255; we do the same from TJPF_CMYK.
 TEST(JpegDecode, CmykJpegMatchesPil) {
   const auto im = decode_file("jpeg_cmyk.jpg");
-  EXPECT_LE(max_abs_diff(as_tensor(im), data::read_npy(golden("jpeg_cmyk.npy"))), 1);
+  EXPECT_LE(max_abs_diff(as_tensor(im), data::read_npy(golden_path("jpeg_cmyk.npy"))), 1);
   const auto gray = decode_file("jpeg_cmyk.jpg", 1);
-  EXPECT_LE(max_abs_diff(as_tensor(gray), data::read_npy(golden("jpeg_cmyk_L.npy"))), 1);
+  EXPECT_LE(max_abs_diff(as_tensor(gray), data::read_npy(golden_path("jpeg_cmyk_L.npy"))), 1);
 }
 
 TEST(JpegDecode, PngVariantsMatchPilExactly) {
   for (const std::string stem : {"png_rgb", "png_gray", "png_palette", "png_rgba"}) {
     const auto im = decode_file("jpeg_" + stem + ".png");
-    const auto expected = data::read_npy(golden("jpeg_" + stem + ".npy"));
+    const auto expected = data::read_npy(golden_path("jpeg_" + stem + ".npy"));
     ASSERT_EQ(as_tensor(im).sizes(), expected.sizes()) << stem;
     EXPECT_EQ(max_abs_diff(as_tensor(im), expected), 0) << stem;  // lossless: PIL's convert("RGB") exactly
   }
   // Gray output of a colour PNG: PIL's integer luma exactly.
-  EXPECT_EQ(max_abs_diff(as_tensor(decode_file("jpeg_png_rgb.png", 1)), data::read_npy(golden("jpeg_png_rgb_L.npy"))),
+  EXPECT_EQ(max_abs_diff(as_tensor(decode_file("jpeg_png_rgb.png", 1)), data::read_npy(golden_path("jpeg_png_rgb_L.npy"))),
             0);
 }
 
@@ -90,7 +88,7 @@ TEST(JpegDecode, PngVariantsMatchPilExactly) {
 // the Y channel never is: measured max 8 levels, mean below 1.
 TEST(JpegDecode, GrayFromColourJpegNearPilLuma) {
   const auto gray = as_tensor(decode_file("jpeg_rgb420.jpg", 1));
-  const auto expected = data::read_npy(golden("jpeg_rgb420_L.npy"));
+  const auto expected = data::read_npy(golden_path("jpeg_rgb420_L.npy"));
   EXPECT_LE(max_abs_diff(gray, expected), 10);
   EXPECT_LT((gray.to(torch::kFloat) - expected.to(torch::kFloat)).abs().mean().item<double>(), 1.0);
 }
@@ -135,7 +133,7 @@ TEST(JpegResample, MatchesPilResizeWithBox) {
     std::vector<float> out(3 * 15 * 20);
     data::resample_to_chw(im, {3.5, 2.25, 50.5, 40.75}, 15, 20, data::parse_resize_filter(name), false, out.data());
     auto got = torch::from_blob(out.data(), {3, 15, 20}).permute({1, 2, 0}) * 255.0f;
-    auto expected = data::read_npy(golden("jpeg_resample_" + name + ".npy")).to(torch::kFloat);
+    auto expected = data::read_npy(golden_path("jpeg_resample_" + name + ".npy")).to(torch::kFloat);
     // PIL rounds and clips to 8 bits between its horizontal and vertical passes; we keep floats. Bilinear (no
     // overshoot) agrees within 1 level; the ringing filters within 3 where PIL clipped an intermediate.
     EXPECT_TENSOR_NEAR(got, expected, 0, name == "bilinear" ? 1.01 : 3.0);
@@ -212,7 +210,7 @@ TEST(JpegCorrupt, EveryCaseNamesTheFile) {
   cases.push_back({"png_bad_crc.png", "PNG", bad_crc});
   for (const auto& c : cases) {
     const auto path = (dir / c.file).string();
-    write_bytes(path, c.bytes);
+    write_byte_vector(path, c.bytes);
     const auto b = data::read_bytes(path);
     expect_error_naming([&] { data::decode_image(b.data(), b.size(), path); }, c.needle, path);
   }

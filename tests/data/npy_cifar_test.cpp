@@ -11,22 +11,7 @@
 namespace smoothlab::testing {
 namespace {
 
-std::string read_bytes(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-void write_bytes(const fs::path& p, const std::string& b) {
-  std::ofstream(p, std::ios::binary).write(b.data(), std::streamsize(b.size()));
-}
 
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 TEST(Npy, RoundTripsEveryDtype) {
   TempDir dir;

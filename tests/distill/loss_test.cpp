@@ -17,7 +17,7 @@ using distill::distillation_loss;
 using distill::Reduction;
 using distill::SoftTerm;
 
-nlohmann::json golden() {
+nlohmann::json distill_golden() {
   std::ifstream in(std::string(SMOOTHLAB_SOURCE_DIR) + "/tests/golden/distill_golden.json");
   EXPECT_TRUE(in.good()) << "tests/golden/distill_golden.json is missing";
   return nlohmann::json::parse(in);
@@ -35,7 +35,7 @@ torch::Tensor matrix(const nlohmann::json& rows) {
 }
 
 TEST(DistillLoss, MatchesPyTorchGolden) {
-  auto g = golden();
+  auto g = distill_golden();
   auto student0 = matrix(g["student"]), teacher = matrix(g["teacher"]);
   auto target = torch::tensor(g["target"].get<std::vector<int64_t>>(), torch::kInt64);
   ASSERT_EQ(g["loss"].size(), 7u);

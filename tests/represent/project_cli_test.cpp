@@ -13,7 +13,7 @@
 namespace smoothlab::testing {
 namespace {
 
-const std::string kGolden = std::string(SMOOTHLAB_SOURCE_DIR) + "/tests/golden/";
+const std::string kGoldenDir = std::string(SMOOTHLAB_SOURCE_DIR) + "/tests/golden/";
 
 nlohmann::json read_json(const fs::path& path) {
   std::ifstream in(path);
@@ -128,7 +128,7 @@ TEST_F(ProjectCliTest, BadClassesListTheValidNames) {
 
 TEST_F(ProjectCliTest, TorchScriptModel) {
   const auto out = *dir_ / "ts";
-  auto r = run_cli({"project", kGolden + "projection_tiny.pt", "--data", "idx:" + (*dir_ / "data").string(),
+  auto r = run_cli({"project", kGoldenDir + "projection_tiny.pt", "--data", "idx:" + (*dir_ / "data").string(),
                     "--classes", "alpha,beta,gamma", "--per-class", "5", "--splits", "train,test", "--out",
                     out.string()});
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -137,13 +137,13 @@ TEST_F(ProjectCliTest, TorchScriptModel) {
   EXPECT_EQ(j["runs"][0]["splits"]["test"]["count"], 15);
   EXPECT_TRUE(j["runs"][0]["smoothing"].is_null());
   // The tiny model's templates come from its fc layer: check one vertex-to-vertex distance against PyTorch's.
-  auto g = read_json(kGolden + "projection_tiny.json");
+  auto g = read_json(kGoldenDir + "projection_tiny.json");
   auto w = g["fc_weight"], b = g["fc_bias"];
   double d2 = 0;
   for (int k = 0; k < 6; ++k) d2 += std::pow(w[0][k].get<double>() - w[1][k].get<double>(), 2);
   d2 += std::pow(b[0].get<double>() - b[1].get<double>(), 2);
   EXPECT_NEAR(j["runs"][0]["template_distances"][0].get<double>(), std::sqrt(d2), 1e-6);
-  r = run_cli({"project", kGolden + "projection_tiny.pt", "--data", "idx:" + (*dir_ / "data").string(), "--classes",
+  r = run_cli({"project", kGoldenDir + "projection_tiny.pt", "--data", "idx:" + (*dir_ / "data").string(), "--classes",
                "0,1,2", "--features", "embed", "--out", (*dir_ / "ts2").string()});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("embed"), std::string::npos) << r.err;

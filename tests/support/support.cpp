@@ -1,17 +1,21 @@
 #include "support/support.h"
 
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <array>
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <thread>
 
 #include <fmt/format.h>
 #include <torch/torch.h>
 
+#include "smoothlab/core/error.h"
 #include "smoothlab/data/idx.h"
 #include "smoothlab/data/dataset.h"
 
@@ -71,10 +75,10 @@ std::string slurp(const fs::path& p) {
 
 }  // namespace
 
-CliResult run_cli(const std::vector<std::string>& args, const std::string& env) {
+CliResult run_cli(const std::vector<std::string>& args, const std::string& env, int timeout_s) {
   TempDir tmp;
   std::string cmd = env.empty() ? "" : env + " ";
-  cmd += quote(SMOOTHLAB_CLI_PATH);
+  cmd += fmt::format("timeout -k 5 {} ", timeout_s) + quote(SMOOTHLAB_CLI_PATH);
   for (const auto& a : args) cmd += " " + quote(a);
   cmd += " >" + quote((tmp / "out").string()) + " 2>" + quote((tmp / "err").string()) + " </dev/null";
   const int status = std::system(cmd.c_str());
@@ -82,6 +86,63 @@ CliResult run_cli(const std::vector<std::string>& args, const std::string& env) 
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   r.out = slurp(tmp / "out");
   r.err = slurp(tmp / "err");
+  if (r.exit_code == 124) r.err += fmt::format("\n[test support] smoothlab timed out after {} s and was killed\n", timeout_s);
+  return r;
+}
+
+CliProcess::CliProcess(const std::vector<std::string>& args) {
+  const std::string out = (logs_ / "out").string(), err = (logs_ / "err").string();
+  std::vector<std::string> argv_s = {SMOOTHLAB_CLI_PATH};
+  argv_s.insert(argv_s.end(), args.begin(), args.end());
+  pid_ = ::fork();
+  if (pid_ < 0) throw std::runtime_error("fork failed");
+  if (pid_ == 0) {
+    std::vector<char*> argv;
+    for (auto& a : argv_s) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    if (!std::freopen(out.c_str(), "w", stdout) || !std::freopen(err.c_str(), "w", stderr)) ::_exit(126);
+    ::execv(SMOOTHLAB_CLI_PATH, argv.data());
+    ::_exit(127);
+  }
+}
+
+CliProcess::~CliProcess() {
+  if (!reaped_) {
+    kill(SIGKILL);
+    finish();
+  }
+}
+
+bool CliProcess::running() {
+  if (reaped_) return false;
+  const int got = ::waitpid(pid_, &status_, WNOHANG);
+  if (got == pid_) reaped_ = true;
+  return !reaped_;
+}
+
+bool CliProcess::wait_until(const std::function<bool()>& ready, double timeout_s) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (ready()) return true;
+    if (!running()) return ready();
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
+
+void CliProcess::kill(int signal) {
+  if (!reaped_) ::kill(pid_, signal);
+}
+
+CliResult CliProcess::finish() {
+  if (!reaped_) {
+    ::waitpid(pid_, &status_, 0);
+    reaped_ = true;
+  }
+  CliResult r;
+  r.exit_code = WIFEXITED(status_) ? WEXITSTATUS(status_) : 128 + WTERMSIG(status_);
+  r.out = slurp(logs_ / "out");
+  r.err = slurp(logs_ / "err");
   return r;
 }
 
@@ -111,6 +172,26 @@ void write_idx_folder(const fs::path& dir, int64_t n_train, int64_t n_test, int6
   data::write_idx(dir / ("train-labels-idx1-ubyte" + ext), train_y, gzip);
   data::write_idx(dir / ("t10k-images-idx3-ubyte" + ext), test_x, gzip);
   data::write_idx(dir / ("t10k-labels-idx1-ubyte" + ext), test_y, gzip);
+}
+
+fs::path golden_path(const std::string& name) { return fs::path(SMOOTHLAB_SOURCE_DIR) / "tests" / "golden" / name; }
+
+std::string read_bytes(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+void write_bytes(const fs::path& path, const std::string& bytes) {
+  std::ofstream(path, std::ios::binary).write(bytes.data(), std::streamsize(bytes.size()));
+}
+
+std::string error_of(const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
 }
 
 std::string fashion_mnist_dir() {

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -35,13 +36,44 @@ struct CliResult {
   int exit_code = -1;
   std::string out, err;
 };
-// Runs the smoothlab program with the given arguments (shell-quoted here), capturing stdout and stderr.
-CliResult run_cli(const std::vector<std::string>& args, const std::string& env = "");
+// Runs the smoothlab program with the given arguments (shell-quoted here), capturing stdout and stderr. A child still
+// running after timeout_s is killed (exit code 124, "timed out" appended to err): a hang fails the test with the
+// child's own output instead of blocking CTest.
+CliResult run_cli(const std::vector<std::string>& args, const std::string& env = "", int timeout_s = 480);
+
+// The smoothlab program started in the background (stdout and stderr to files), for tests that watch or kill it.
+class CliProcess {
+ public:
+  explicit CliProcess(const std::vector<std::string>& args);
+  ~CliProcess();  // kills and reaps a child still running
+  CliProcess(const CliProcess&) = delete;
+  CliProcess& operator=(const CliProcess&) = delete;
+  // Polls every 20 ms until ready() holds (true) or the child exits or timeout_s passes (false).
+  bool wait_until(const std::function<bool()>& ready, double timeout_s);
+  bool running();
+  void kill(int signal);
+  // Waits for the child; its exit code (128 + signal when killed), stdout and stderr.
+  CliResult finish();
+
+ private:
+  TempDir logs_;
+  int pid_ = -1;
+  int status_ = 0;
+  bool reaped_ = false;
+};
 
 // Writes a small IDX data folder (train/t10k images and labels) with n_train / n_test examples of size h×w
 // and labels i % classes; images are deterministic patterns that depend on the label.
 void write_idx_folder(const fs::path& dir, int64_t n_train, int64_t n_test, int64_t h = 8, int64_t w = 8,
                       int64_t classes = 3, bool gzip = false);
+
+// tests/golden/NAME in the source tree.
+fs::path golden_path(const std::string& name);
+// A whole file as bytes / a file written from bytes (not atomically: test fixtures only).
+std::string read_bytes(const fs::path& path);
+void write_bytes(const fs::path& path, const std::string& bytes);
+// The message of the smoothlab::Error that fn throws, "" when it throws none (other exceptions propagate).
+std::string error_of(const std::function<void()>& fn);
 
 // Path of the Fashion-MNIST folder, or "" when dataset-fashion-mnist is not installed (tests then skip).
 std::string fashion_mnist_dir();
