@@ -16,14 +16,15 @@ void add_train_options(CLI::App& sub, TrainArgs& a) {
   auto& c = a.config;
   sub.add_option("--data", c.data, "fashion-mnist | mnist:DIR | idx:DIR | cifar10:DIR | cifar100:DIR | npy:DIR")
       ->capture_default_str();
-  sub.add_option("--val-size", c.val_size, "training examples held out for validation (stratified)")
-      ->capture_default_str();
+  sub.add_option("--val-size", c.val_size,
+                 "training examples held out for validation, stratified (default: 5000 for fashion-mnist, mnist and "
+                 "cifar, 10% of the training set for other sources)");
   sub.add_option("--split-seed", c.split_seed, "seed fixing the validation split")->capture_default_str();
   sub.add_option("--limit-train", c.limit_train, "use only this many training examples (0: all)")->capture_default_str();
   sub.add_option("--limit-test", c.limit_test, "use only the first this-many test examples (0: all)")
       ->capture_default_str();
   sub.add_flag("--no-augment", a.no_augment, "turn off random crop and horizontal flip");
-  sub.add_option("--crop-padding", c.crop_padding, "padding of the random crop")->capture_default_str();
+  sub.add_option("--crop-padding", a.crop_padding, "padding of the random crop (default: 2 for cnn, 4 for the others)");
   sub.add_option("--model", c.model, "mlp | cnn | alexnet | resnet20 | resnet32 | resnet56 | resnet110")
       ->capture_default_str();
   sub.add_option("--smoothing", c.smoothing, "label smoothing ε in [0, 1): target (1−ε)·onehot + ε/K")
@@ -32,7 +33,7 @@ void add_train_options(CLI::App& sub, TrainArgs& a) {
       ->capture_default_str();
   sub.add_option("--epochs", c.epochs)->capture_default_str();
   sub.add_option("--batch-size", c.batch_size)->capture_default_str();
-  sub.add_option("--lr", a.lr, "peak learning rate (default: 0.05 for cnn, 0.1 for the others)");
+  sub.add_option("--lr", a.lr, "peak learning rate (default: 0.1 at batch 128, times B/128 below it)");
   sub.add_option("--momentum", c.momentum)->capture_default_str();
   sub.add_option("--nesterov", c.nesterov, "Nesterov momentum (true/false)")->capture_default_str();
   sub.add_option("--weight-decay", c.weight_decay)->capture_default_str();
@@ -85,7 +86,8 @@ train::ExistingRun existing_run_mode(const TrainArgs& a) {
 
 void resolve_train_options(TrainArgs& a) {
   if (a.no_augment) a.config.augment = false;
-  a.config.lr = a.lr ? *a.lr : model::default_lr(a.config.model);
+  a.config.lr = a.lr ? *a.lr : model::default_lr(a.config.model, a.config.batch_size);
+  a.config.crop_padding = a.crop_padding ? *a.crop_padding : model::default_crop_padding(a.config.model);
 }
 
 train::TrainResult run_training(TrainArgs& a, train::TrainHooks hooks) {

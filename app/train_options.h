@@ -16,7 +16,8 @@ struct TrainArgs {
   train::TrainConfig config;
   std::string out;
   bool resume = false, force = false, no_augment = false;
-  std::optional<double> lr;  // --lr; unset: the model's default (model::default_lr)
+  std::optional<double> lr;  // --lr; unset: the model's default at --batch-size (model::default_lr)
+  std::optional<int64_t> crop_padding;  // --crop-padding; unset: the model's (model::default_crop_padding)
 };
 
 void add_train_options(CLI::App& sub, TrainArgs& args);

@@ -23,18 +23,15 @@ class Mlp(nn.Module):
 class Cnn(nn.Module):  # mirrors model/classifier.cpp CnnImpl
     def __init__(s, c, h, w, k):
         super().__init__()
-        widths, convs, bns, i = [32, 32, 64, 64], [], [], c
-        for o in widths:
-            convs.append(nn.Conv2d(i, o, 3, 1, 1, bias=False)); bns.append(nn.BatchNorm2d(o)); i = o
-        s.convs, s.bns = nn.ModuleList(convs), nn.ModuleList(bns)
-        s.fc, s.head = nn.Linear(64 * (h // 4) * (w // 4), 128), nn.Linear(128, k)
+        s.convs = nn.ModuleList([nn.Conv2d(c, 32, 3, 1, 1, bias=False), nn.Conv2d(32, 64, 3, 1, 1, bias=False)])
+        s.bns = nn.ModuleList([nn.BatchNorm2d(32), nn.BatchNorm2d(64)])
+        s.fc, s.fc_bn = nn.Linear(64 * (h // 4) * (w // 4), 128, bias=False), nn.BatchNorm1d(128)
+        s.head = nn.Linear(128, k)
 
     def forward(s, x):
-        for i in range(4):
-            x = F.relu(s.bns[i](s.convs[i](x)))
-            if i % 2 == 1:
-                x = F.max_pool2d(x, 2)
-        return s.head(F.relu(s.fc(x.flatten(1))))
+        for i in range(2):
+            x = F.max_pool2d(F.relu(s.bns[i](s.convs[i](x))), 2)
+        return s.head(F.relu(s.fc_bn(s.fc(x.flatten(1)))))
 
 
 class Block(nn.Module):  # option-A basic block, mirrors BasicBlockImpl

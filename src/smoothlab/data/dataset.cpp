@@ -28,6 +28,12 @@ Dataset Dataset::subset(const torch::Tensor& indices) const {
   return {images.index_select(0, indices), labels.index_select(0, indices), nullptr};
 }
 
+int64_t default_val_size(const std::string& spec, int64_t train_examples) {
+  const std::string kind = spec.substr(0, spec.find(':'));
+  if (kind == "fashion-mnist" || kind == "mnist" || kind == "cifar10" || kind == "cifar100") return 5000;
+  return std::max<int64_t>(1, (train_examples + 5) / 10);
+}
+
 std::string default_fashion_mnist_dir() {
   const char* env = std::getenv("SMOOTHLAB_FASHION_MNIST_DIR");
   return env && *env ? env : "/usr/share/datasets/fashion-mnist";
@@ -103,6 +109,14 @@ Dataset npy_pair(const fs::path& dir, const std::string& prefix) {
     throw Error(fmt::format("{}: images must be [N, H, W] or [N, H, W, C], found {} dimensions", image_path.string(),
                             images.dim()));
   }
+  for (int64_t d = 0; d < images.dim(); ++d)
+    if (images.size(d) == 0)
+      throw Error(fmt::format("{}: images have a zero dimension (shape [N, C, H, W] = {})", image_path.string(),
+                              c10::str(images.sizes())));
+  if (images.size(1) > 4)
+    throw Error(fmt::format("{}: images have {} channels (shape [N, C, H, W] = {})", image_path.string(),
+                            images.size(1), c10::str(images.sizes())),
+                "store images as [N, H, W] or channels-last [N, H, W, C] with C = 1 or 3, as numpy and PIL do");
   if (!c10::isIntegralType(labels.scalar_type(), false) || labels.dim() != 1)
     throw Error(fmt::format("{}: labels must be a 1-D integer array", label_path.string()));
   if (images.size(0) != labels.size(0))
@@ -227,6 +241,7 @@ DataBundle load_folder(const DataOptions& o, const fs::path& dir) {
     }
     return wanted;
   };
+  const int64_t val_size = o.val_size == kAutoValSize ? default_val_size(o.spec, n) : o.val_size;
   torch::Tensor pool = torch::arange(n, torch::kInt64);  // positions still available for training
   auto hold_out = [&](int64_t count, uint64_t seed) {
     auto [kept, held] = stratified_split(labels.index_select(0, pool), b.num_classes, count, seed);
@@ -242,7 +257,7 @@ DataBundle load_folder(const DataOptions& o, const fs::path& dir) {
     if (test.files.empty()) throw Error(fmt::format("--data {}: {} has no images", o.spec, test_dir.string()));
     b.test = folder_split(test_dir, test, torch::Tensor(), o, false, log);
   } else {
-    const int64_t count = held_size(std::max<int64_t>(o.val_size, 1), "test");
+    const int64_t count = held_size(std::max<int64_t>(val_size, 1), "test");
     if (count < 1)
       throw Error(fmt::format("--data {}: too few images ({}) to hold out a test split", o.spec, n),
                   "add a test/ folder beside train/, or more images");
@@ -252,8 +267,8 @@ DataBundle load_folder(const DataOptions& o, const fs::path& dir) {
     const ImageIndex val = index_image_folder(dir / "val", &b.class_names, o.folder.cache_index);
     if (!val.note.empty()) b.notes.push_back(val.note);
     b.val = folder_split(dir / "val", val, torch::Tensor(), o, false, log);
-  } else if (o.val_size > 0) {
-    const int64_t count = held_size(o.val_size, "validation");
+  } else if (val_size > 0) {
+    const int64_t count = held_size(val_size, "validation");
     torch::Tensor held = count > 0 ? hold_out(count, o.split_seed) : torch::empty({0}, torch::kInt64);
     b.val_index = held;
     b.val = folder_split(train_dir, train, held, o, false, log);
@@ -331,7 +346,9 @@ DataBundle load_data(const DataOptions& options) {
   b.channels = raw.train.images.size(1);
   b.height = raw.train.images.size(2);
   b.width = raw.train.images.size(3);
-  auto [kept, held] = stratified_split(raw.train.labels, raw.num_classes, options.val_size, options.split_seed);
+  const int64_t val_size = options.val_size == kAutoValSize ? default_val_size(options.spec, raw.train.size())
+                                                              : options.val_size;
+  auto [kept, held] = stratified_split(raw.train.labels, raw.num_classes, val_size, options.split_seed);
   if (options.limit_train > 0 && options.limit_train < kept.size(0)) {
     auto [rest, keep] = stratified_split(raw.train.labels.index_select(0, kept), raw.num_classes,
                                          options.limit_train, options.split_seed + 1);

@@ -38,9 +38,15 @@ struct Dataset {
   Dataset subset(const torch::Tensor& indices) const;
 };
 
+// --val-size's default: 5000 for Fashion-MNIST, MNIST and CIFAR (their customary split of 55k/45k + 5k), 10% of
+// the training examples (stratified, at least 1) for every other source, so a small folder trains as it is.
+constexpr int64_t kAutoValSize = -1;
+int64_t default_val_size(const std::string& spec, int64_t train_examples);
+
 struct DataOptions {
   std::string spec = "fashion-mnist";
-  int64_t val_size = 5000;   // examples held out of training for validation (0: no validation split)
+  // Examples held out of training for validation (0: no validation split; kAutoValSize: default_val_size()).
+  int64_t val_size = kAutoValSize;
   uint64_t split_seed = 0;   // fixes which examples are held out
   int64_t limit_train = 0;   // > 0: keep only this many (stratified) training examples, for tests and smoke runs
   int64_t limit_test = 0;    // > 0: keep only the first this-many test examples

@@ -2,6 +2,8 @@
 
 #include <zlib.h>
 
+#include <fmt/ranges.h>
+
 #include "smoothlab/core/error.h"
 #include "smoothlab/core/files.h"
 
@@ -58,19 +60,24 @@ torch::Tensor read_idx(const std::filesystem::path& path) {
   const size_t header = 4 + 4 * size_t(ndim);
   if (bytes.size() < header)
     throw Error(fmt::format("{}: truncated IDX header", path.string()));
+  const size_t payload = bytes.size() - header;
   std::vector<int64_t> shape;
-  size_t count = 1;
+  unsigned __int128 count = 1;  // cannot overflow: at most 4 factors below 2^32
   for (int d = 0; d < ndim; ++d) {
     shape.push_back(read_be32(p + 4 + 4 * d));
-    count *= size_t(shape.back());
+    count *= uint64_t(shape.back());
   }
-  const size_t payload = bytes.size() - header;
-  if (payload != count)
-    throw Error(fmt::format("{}: header says {} bytes of data, file has {} ({})", path.string(), count,
-                            payload, payload < count ? "truncated" : "trailing bytes"),
+  for (int64_t side : shape)
+    if (side == 0)
+      throw Error(fmt::format("{}: IDX header has a zero dimension ({})", path.string(), fmt::join(shape, " x ")),
+                  "the file is damaged or was written without data");
+  if (count != payload)
+    throw Error(fmt::format("{}: header says {} bytes of data ({}), file has {} ({})", path.string(),
+                            (count >> 64) != 0 ? fmt::format("{:.4g}", double(count)) : std::to_string(uint64_t(count)),
+                            fmt::join(shape, " x "), payload, payload < count ? "truncated" : "trailing bytes"),
                 "the file is damaged or truncated; download or copy it again");
   auto out = torch::empty(shape, torch::kUInt8);
-  std::memcpy(out.data_ptr<uint8_t>(), p + header, count);
+  std::memcpy(out.data_ptr<uint8_t>(), p + header, payload);
   return out;
 }
 

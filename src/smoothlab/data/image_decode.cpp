@@ -85,6 +85,9 @@ ImageInfo jpeg_info(const uint8_t* data, size_t size, const std::string& name, i
   if (tjDecompressHeader3(thread_decompressor(), data, static_cast<unsigned long>(size), &w, &h, &subsamp, &cs) != 0)
     throw Error(fmt::format("{}: corrupt JPEG header ({})", name, tjGetErrorStr2(thread_decompressor())),
                 "remove the file from the folder, or pass --skip-bad-images");
+  if (w < 1 || h < 1)
+    throw Error(fmt::format("{}: JPEG header says {}x{} pixels", name, w, h),
+                "remove the file from the folder, or pass --skip-bad-images");
   if (colorspace) *colorspace = cs;
   ImageInfo info;
   info.format = ImageFormat::Jpeg;
@@ -139,6 +142,11 @@ DecodedImage decode_png(const uint8_t* data, size_t size, const std::string& nam
   img.width = png.width;
   img.height = png.height;
   img.channels = o.channels;
+  if (img.width < 1 || img.height < 1) {
+    png_image_free(&png);
+    throw Error(fmt::format("{}: PNG header says {}x{} pixels", name, img.width, img.height),
+                "remove the file from the folder, or pass --skip-bad-images");
+  }
   if (img.width * img.height > kMaxPixels) {
     png_image_free(&png);
     throw Error(fmt::format("{}: {}x{} pixels is too large to decode", name, img.width, img.height));

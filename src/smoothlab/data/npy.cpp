@@ -63,16 +63,23 @@ torch::Tensor read_npy(const std::filesystem::path& path) {
   const std::regex number("[0-9]+");
   std::sregex_iterator it(dims.begin(), dims.end(), number), end;
   size_t count = 1;
-  for (; it != end; ++it) {
-    shape.push_back(std::stoll(it->str()));
-    count *= size_t(shape.back());
-  }
-  auto out = torch::empty(shape, info->type);
-  const size_t want = count * out.element_size();
+  bool overflow = false;
   const size_t have = bytes.size() - offset - header_len;
+  for (; it != end; ++it) {
+    if (it->str().size() > 18) throw Error(fmt::format("{}: .npy shape ({}) is absurd", name, dims));
+    shape.push_back(std::stoll(it->str()));
+    overflow = overflow || __builtin_mul_overflow(count, size_t(shape.back()), &count);
+  }
+  // The size is checked before anything is allocated: an absurd shape (beyond 64 bits, or beyond the file) is refused.
+  size_t want = 0;
+  if (overflow || __builtin_mul_overflow(count, c10::elementSize(info->type), &want))
+    throw Error(fmt::format("{}: .npy shape ({}) needs more data than the file holds ({} bytes, truncated)", name, dims,
+                            have),
+                "the file is damaged or truncated; save it again");
   if (have != want)
-    throw Error(fmt::format("{}: shape needs {} bytes of data, file has {} ({})", name, want, have,
+    throw Error(fmt::format("{}: shape ({}) needs {} bytes of data, file has {} ({})", name, dims, want, have,
                             have < want ? "truncated" : "trailing bytes"));
+  auto out = torch::empty(shape, info->type);
   std::memcpy(out.data_ptr(), bytes.data() + offset + header_len, want);
   return out;
 }

@@ -114,6 +114,11 @@ void Teacher::set_student_normalisation(const std::vector<float>& mean, const st
   impl.scale = impl.shift = torch::Tensor();
   impl.student_mean = mean;
   impl.student_std = std;
+  // TorchScript modules take pixels in [0, 1]: their own "normalisation" is the identity.
+  if (impl.script && impl.mean.empty()) {
+    impl.mean.assign(mean.size(), 0.0f);
+    impl.std.assign(std.size(), 1.0f);
+  }
   if (impl.mean.empty() || (impl.mean == mean && impl.std == std)) return;
   if (impl.mean.size() != mean.size() || impl.std.size() != std.size() || mean.size() != std.size())
     throw Error(fmt::format("--teacher {}: it takes {}-channel images, the student's data has {} channels",

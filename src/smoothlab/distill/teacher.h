@@ -3,8 +3,9 @@
 //   Teacher::load("runs/resnet20_eps0")   run folder: config.json + checkpoint.pt (train::load_run), knows its
 //                                         classes and its input normalisation (its training split's mean/std)
 //   Teacher::load("teacher.pt")           TorchScript (torch.jit.save in PyTorch, or torch::jit::Module::save):
-//                                         forward(x: [B, C, H, W] float) -> logits [B, K]; it gets the student's
-//                                         normalised input unchanged, so export it for that normalisation
+//                                         forward(x: [B, C, H, W] float pixels in [0, 1]) -> logits [B, K]; the
+//                                         convention of every command that takes a model (README, "TorchScript
+//                                         models"): the module normalises its input itself
 //
 // The teacher is frozen: eval mode (batch-norm running statistics, no dropout), every parameter with
 // requires_grad = false, forward under NoGradGuard. logits() always returns detached tensors.
@@ -35,7 +36,8 @@ class Teacher {
   static Teacher from_model(model::Classifier model, std::vector<float> mean = {}, std::vector<float> std = {});
 
   // Declares how the student's images are normalised (per channel, in units where 1 = white). Run teachers with a
-  // different normalisation then get (x·std_s + mean_s − mean_t) / std_t, i.e. the raw image in their own units.
+  // different normalisation then get (x·std_s + mean_s − mean_t) / std_t, i.e. the raw image in their own units;
+  // TorchScript teachers get the raw image x·std_s + mean_s (pixels in [0, 1]).
   void set_student_normalisation(const std::vector<float>& mean, const std::vector<float>& std);
 
   // images: [B, C, H, W] float normalised as the student's; returns detached float32 logits [B, K] on the images'

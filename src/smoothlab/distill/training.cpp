@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 
 #include <torch/torch.h>
 
@@ -38,6 +39,45 @@ json teacher_run_facts(const fs::path& dir) {
   }
 }
 
+// The last epoch's validation accuracy a run folder recorded (metrics.jsonl), or -1 when there is none.
+double recorded_val_accuracy(const fs::path& dir) {
+  std::ifstream in(dir / "metrics.jsonl");
+  double last = -1;
+  for (std::string line; std::getline(in, line);) {
+    try {
+      const auto record = json::parse(line);
+      if (record.contains("val_accuracy")) last = record["val_accuracy"].get<double>();
+    } catch (const json::exception&) {
+      break;  // a torn last line: keep the epochs before it
+    }
+  }
+  return last;
+}
+
+// Refuses a teacher that does not know the student's data: near a constant guess (the largest class's share, + 5
+// points), or far below what its own run recorded (half its validation accuracy). Both mean the teacher sees other
+// inputs than it was trained on: another data set, or (TorchScript) another input convention.
+void check_teacher_accuracy(const Teacher& teacher, double accuracy, const torch::Tensor& labels, int64_t classes) {
+  const auto counts = torch::bincount(labels.to(torch::kCPU, torch::kInt64), {}, classes);
+  const double constant_guess = counts.max().item<double>() / double(std::max<int64_t>(labels.numel(), 1));
+  const char* hint =
+      "a TorchScript teacher takes pixels in [0, 1], [N, C, H, W], and normalises them itself (README, "
+      "\"TorchScript models\"); a run-folder teacher must be trained on the student's data (the same --data)";
+  if (accuracy < constant_guess + 0.05)
+    throw Error(fmt::format("--teacher {}: it classifies {:.1f}% of the student's training images correctly, about "
+                            "chance (a constant guess scores {:.1f}%)",
+                            teacher.source(), 100 * accuracy, 100 * constant_guess),
+                hint);
+  if (teacher.kind() == Teacher::Kind::Run) {
+    const double recorded = recorded_val_accuracy(teacher.source());
+    if (recorded > 0 && accuracy < 0.5 * recorded)
+      throw Error(fmt::format("--teacher {}: it classifies {:.1f}% of the student's training images correctly, far "
+                              "below the {:.1f}% validation accuracy its run recorded",
+                              teacher.source(), 100 * accuracy, 100 * recorded),
+                  hint);
+  }
+}
+
 }  // namespace
 
 DistillSetup make_distillation(const DistillRunOptions& options, const train::TrainConfig& config) {
@@ -58,6 +98,7 @@ DistillSetup make_distillation(const DistillRunOptions& options, const train::Tr
   state->gamma = equivalent_smoothing(logits, bundle.train.labels, T);
   const double gamma_t1 = equivalent_smoothing(logits, bundle.train.labels, 1.0);
   const double teacher_accuracy = logits.argmax(1).eq(bundle.train.labels).to(torch::kFloat64).mean().item<double>();
+  check_teacher_accuracy(state->teacher, teacher_accuracy, bundle.train.labels, bundle.num_classes);
   const bool cached = options.cache_teacher && !config.augment;
   if (cached) state->cache = logits.to(device);
 

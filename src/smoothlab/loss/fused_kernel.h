@@ -88,9 +88,10 @@ void fused_backward_cpu(const FusedParams<double>& p, const torch::Tensor& logit
                         const double* lse, const double* t_mass, const double* grad_rows, double grad_scale,
                         torch::Tensor& grad);
 
-// Which CPU code path the float32 kernels use: "avx512", "avx2" or "scalar" (the best this CPU supports, unless
-// changed). set_fused_cpu_isa("scalar" | "avx2" | "avx512" | "best") switches it for the whole process (tests run
-// every path); returns false, changing nothing, for an unknown name or one this CPU cannot run. Thread-safe.
+// Which CPU code path the float32 kernels use: "avx512", "avx2" or "scalar" (the best this CPU supports, capped by
+// the environment variable SMOOTHLAB_CPU_ISA=scalar|avx2|avx512 when set, unless changed). set_fused_cpu_isa("scalar" |
+// "avx2" | "avx512" | "best") switches it for the whole process (tests run every path; "best" is the starting path);
+// returns false, changing nothing, for an unknown name or one this CPU cannot run. Thread-safe.
 const char* fused_cpu_isa();
 bool set_fused_cpu_isa(const std::string& name);
 // float32 gradients of at least this many bytes (default 128 MiB) are written with non-temporal stores; returns the

@@ -15,6 +15,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <string>
@@ -184,8 +185,19 @@ std::atomic<int64_t>& stream_threshold() {
   return bytes;
 }
 
+// The best path, capped by SMOOTHLAB_CPU_ISA=scalar|avx2|avx512 when set (like ATEN_CPU_CAPABILITY for LibTorch's
+// kernels: the test script runs the suite a second time on the AVX2 paths).
+Isa initial_isa() {
+  const Isa best = best_isa();
+  const char* env = std::getenv("SMOOTHLAB_CPU_ISA");
+  if (!env || !*env) return best;
+  const std::string name = env;
+  const Isa cap = name == "scalar" || name == "default" ? Isa::Scalar : name == "avx2" ? Isa::Avx2 : Isa::Avx512;
+  return static_cast<int>(cap) < static_cast<int>(best) ? cap : best;
+}
+
 std::atomic<int>& isa_state() {
-  static std::atomic<int> isa{static_cast<int>(best_isa())};
+  static std::atomic<int> isa{static_cast<int>(initial_isa())};
   return isa;
 }
 
@@ -415,7 +427,7 @@ bool set_fused_cpu_isa(const std::string& name) {
   } else if (name == "avx512") {
     want = Isa::Avx512;
   } else if (name == "best") {
-    want = best;
+    want = initial_isa();
   } else {
     return false;
   }

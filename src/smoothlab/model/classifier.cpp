@@ -1,5 +1,7 @@
 #include "smoothlab/model/classifier.h"
 
+#include <algorithm>
+
 #include <torch/torch.h>
 
 #include "smoothlab/core/error.h"
@@ -53,33 +55,41 @@ nn::Conv2d conv(int64_t in, int64_t out, int64_t k, int64_t stride, int64_t pad,
   return nn::Conv2d(nn::Conv2dOptions(in, out, k).stride(stride).padding(pad).bias(bias));
 }
 
+// The textbook Fashion-MNIST CNN: conv32-BN-ReLU-pool, conv64-BN-ReLU-pool, fc128-BN-ReLU, head. Batch norm before
+// the classifier matters: the earlier 4-conv net without it reached 90.9% in 5 epochs, this one 91.5%+
+// (docs/performance.md, "The cnn"); it also costs about half the multiply-adds.
 class CnnImpl : public ClassifierImpl {
  public:
   explicit CnnImpl(const InputShape& s) {
-    const int64_t widths[4] = {32, 32, 64, 64};
+    const int64_t widths[2] = {32, 64};
     int64_t in = s.channels;
-    for (int i = 0; i < 4; ++i) {
+    for (int i = 0; i < 2; ++i) {
       convs.push_back(register_module("conv" + std::to_string(i), conv(in, widths[i], 3, 1, 1, false)));
       bns.push_back(register_module("bn" + std::to_string(i), nn::BatchNorm2d(widths[i])));
       in = widths[i];
     }
     const int64_t flat = 64 * (s.height / 4) * (s.width / 4);
     check(flat > 0, "model cnn needs inputs of at least 4x4, got {}x{}", s.height, s.width);
-    fc = register_module("fc", nn::Linear(flat, 128));
+    fc = register_module("fc", nn::Linear(nn::LinearOptions(flat, 128).bias(false)));
+    fc_bn = register_module("fc_bn", nn::BatchNorm1d(128));
     head = register_module("head", nn::Linear(128, s.num_classes));
     to_channels_last(*this);
   }
   torch::Tensor features(const torch::Tensor& input) override {
     auto x = channels_last(input);
-    for (size_t i = 0; i < 4; ++i) {
-      x = relu_inplace(conv_bn(convs[i], bns[i], x));
-      if (i % 2 == 1) x = torch::max_pool2d(x, 2);
-    }
-    return torch::relu(fc(x.flatten(1)));
+    for (size_t i = 0; i < 2; ++i) x = torch::max_pool2d(relu_inplace(conv_bn(convs[i], bns[i], x)), 2);
+    auto h = fc(x.flatten(1));
+    // A training batch of one example (the last of an epoch) cannot give batch statistics: it is normalised with the
+    // running ones instead, which it leaves as they are.
+    if (is_training() && h.size(0) == 1)
+      return relu_inplace(torch::batch_norm(h, fc_bn->weight, fc_bn->bias, fc_bn->running_mean, fc_bn->running_var,
+                                            false, 0.0, fc_bn->options.eps(), false));
+    return relu_inplace(fc_bn(h));
   }
   std::vector<nn::Conv2d> convs;
   std::vector<nn::BatchNorm2d> bns;
   nn::Linear fc{nullptr};
+  nn::BatchNorm1d fc_bn{nullptr};
 };
 
 // TF's CIFAR-10 tutorial network (the paper's "AlexNet"), SAME padding throughout.
@@ -165,7 +175,13 @@ std::vector<std::string> known_models() {
   return {"mlp", "cnn", "alexnet", "resnet20", "resnet32", "resnet56", "resnet110"};
 }
 
-double default_lr(const std::string& model) { return model == "cnn" ? 0.05 : 0.1; }
+double default_lr(const std::string& model, int64_t batch_size) {
+  (void)model;  // every model here trains at the same rate; the name keeps the seam for one that does not
+  const double at_128 = 0.1;
+  return at_128 * double(std::clamp<int64_t>(batch_size, 1, 128)) / 128.0;
+}
+
+int64_t default_crop_padding(const std::string& model) { return model == "cnn" ? 2 : 4; }
 
 Classifier make_model(const std::string& name, const InputShape& shape) {
   check(shape.num_classes >= 2, "a classifier needs at least 2 classes, got {}", shape.num_classes);

@@ -40,9 +40,14 @@ using Classifier = std::shared_ptr<ClassifierImpl>;
 Classifier make_model(const std::string& name, const InputShape& shape);
 std::vector<std::string> known_models();
 
-// The peak SGD learning rate a model trains well with under the default cosine schedule, batch 128 (measured on
-// Fashion-MNIST: cnn reaches 91.1% test accuracy in 5 epochs at 0.05 and 89.9% at 0.1); 0.1 for the others
-// (He et al.'s CIFAR ResNet rate).
-double default_lr(const std::string& model);
+// The peak SGD learning rate a model trains well with under the default cosine schedule: 0.1 at batch 128 (He et
+// al.'s CIFAR ResNet rate; the cnn on Fashion-MNIST: 91.8% test accuracy in 5 epochs at 0.1, 91.5% at 0.05,
+// docs/performance.md "The cnn"). Below batch 128 it is scaled linearly, lr·B/128 (Goyal et al.'s linear-scaling rule:
+// the same lr per example seen, so small batches do not diverge: the mlp at lr 0.1 and batch 8 does); above 128 it
+// stays at the batch-128 rate (scaling up needs a warm-up to be safe; pass --lr and --warmup-epochs for that).
+double default_lr(const std::string& model, int64_t batch_size = 128);
+// The random crop's padding a model trains best with: 2 for cnn (Fashion-MNIST's 28 px: the textbook recipe; 4 moves
+// a garment's edge out of the frame), 4 for the others (He et al.'s CIFAR recipe).
+int64_t default_crop_padding(const std::string& model);
 
 }  // namespace smoothlab::model

@@ -41,7 +41,7 @@ void TrainConfig::validate() const {
   check(clip_grad_norm >= 0, "--clip-grad-norm must be non-negative, got {}", clip_grad_norm);
   check(threads >= 0, "--threads must be non-negative, got {}", threads);
   check(workers >= 0, "--workers must be non-negative, got {}", workers);
-  check(val_size >= 0, "--val-size must be non-negative, got {}", val_size);
+  check(val_size >= -1, "--val-size must be non-negative, got {}", val_size);
   check(crop_padding >= 0, "--crop-padding must be non-negative, got {}", crop_padding);
   check(bins >= 1, "--bins must be at least 1, got {}", bins);
   check(loss_impl == "fused" || loss_impl == "libtorch", "--loss-impl: unknown implementation '{}' (known: fused, libtorch)",

@@ -12,7 +12,7 @@ namespace smoothlab::train {
 struct TrainConfig {
   // data
   std::string data = "fashion-mnist";
-  int64_t val_size = 5000;
+  int64_t val_size = -1;     // -1: data::default_val_size (5000 for Fashion-MNIST, MNIST, CIFAR; else 10%)
   uint64_t split_seed = 0;
   int64_t limit_train = 0, limit_test = 0;
   bool augment = true;      // random crop (padding crop_padding) + horizontal flip
