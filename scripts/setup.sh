@@ -1,17 +1,29 @@
 #!/usr/bin/env bash
-# Installs every Debian package smoothlab needs (idempotent, non-interactive), then configures and builds.
-# Usage: scripts/setup.sh [BUILD_DIR]   (default: build). Set SMOOTHLAB_SKIP_APT=1 to skip apt-get.
+# Installs the Debian packages smoothlab needs (idempotent, non-interactive), then configures and builds.
+# Usage: scripts/setup.sh [BUILD_DIR] [main|all]   (defaults: build, all)
+#   main  the packages and targets of the main job: the library and the program (build/smoothlab)
+#   all   also the test suite, the benchmarks and their Python peers, and headless Chromium (the report test)
+# Set SMOOTHLAB_SKIP_APT=1 to skip apt-get; SMOOTHLAB_CMAKE_ARGS adds configure options.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${1:-build}
-PACKAGES=(
+PROFILE=${2:-all}
+MAIN_PACKAGES=(
   build-essential cmake ccache pkg-config git
   libtorch-dev libopenblas0-openmp zlib1g-dev
-  libcli11-dev libfmt-dev nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libcli11-dev libfmt-dev nlohmann-json3-dev
   libcairo2-dev libturbojpeg0-dev libpng-dev
   dataset-fashion-mnist
+)
+ALL_PACKAGES=(
+  libgtest-dev libgmock-dev libbenchmark-dev
   python3-torch python3-numpy python3-pil python3-torchvision mate-backgrounds chromium
 )
+case $PROFILE in
+  main) PACKAGES=("${MAIN_PACKAGES[@]}"); TARGETS=(--target smoothlab_cli) ;;
+  all) PACKAGES=("${MAIN_PACKAGES[@]}" "${ALL_PACKAGES[@]}"); TARGETS=() ;;
+  *) echo "error: scripts/setup.sh: unknown profile '$PROFILE' (known: main, all)" >&2; exit 2 ;;
+esac
 if [ "${SMOOTHLAB_SKIP_APT:-0}" != 1 ]; then
   missing=()
   for p in "${PACKAGES[@]}"; do
@@ -24,5 +36,14 @@ if [ "${SMOOTHLAB_SKIP_APT:-0}" != 1 ]; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
   fi
 fi
-cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release ${SMOOTHLAB_CMAKE_ARGS:-} >/dev/null
-cmake --build "$BUILD_DIR" -j"$(nproc)"
+# The main job configures without the test suite and benchmarks (their packages may be absent); `all` turns them on.
+if [ "$PROFILE" = main ] && [ ! -f "$BUILD_DIR/CMakeCache.txt" ]; then
+  OPTIONS=(-DSMOOTHLAB_BUILD_TESTS=OFF -DSMOOTHLAB_BUILD_BENCH=OFF)
+elif [ "$PROFILE" = main ]; then
+  OPTIONS=()  # keep what an earlier configure chose
+else
+  OPTIONS=(-DSMOOTHLAB_BUILD_TESTS=ON -DSMOOTHLAB_BUILD_BENCH=ON)
+fi
+# shellcheck disable=SC2086  # SMOOTHLAB_CMAKE_ARGS is a list of options
+cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release "${OPTIONS[@]}" ${SMOOTHLAB_CMAKE_ARGS:-} >/dev/null
+cmake --build "$BUILD_DIR" -j"$(nproc)" "${TARGETS[@]}"
