@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages smoothlab needs (idempotent, non-interactive), then configures and builds.
 # Usage: scripts/setup.sh [BUILD_DIR] [main|all]   (defaults: build, all)
-#   main  the packages and targets of the main job: the library and the program (build/smoothlab)
-#   all   also the test suite, the benchmarks and their Python peers, and headless Chromium (the report test)
+#   main  the packages and targets of the main job: the library, the program (build/smoothlab) and the Python
+#         package (build/python/smoothlab)
+#   all   also the test suite (GoogleTest, pytest), the benchmarks and their Python peers, headless Chromium
 # Set SMOOTHLAB_SKIP_APT=1 to skip apt-get; SMOOTHLAB_CMAKE_ARGS adds configure options.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,13 +15,14 @@ MAIN_PACKAGES=(
   libcli11-dev libfmt-dev nlohmann-json3-dev
   libcairo2-dev libturbojpeg0-dev libpng-dev
   dataset-fashion-mnist
+  python3-dev pybind11-dev python3-torch python3-numpy
 )
 ALL_PACKAGES=(
-  libgtest-dev libgmock-dev libbenchmark-dev
-  python3-torch python3-numpy python3-pil python3-torchvision mate-backgrounds chromium
+  libgtest-dev libgmock-dev libbenchmark-dev python3-pytest
+  python3-pil python3-torchvision mate-backgrounds chromium
 )
 case $PROFILE in
-  main) PACKAGES=("${MAIN_PACKAGES[@]}"); TARGETS=(--target smoothlab_cli) ;;
+  main) PACKAGES=("${MAIN_PACKAGES[@]}"); TARGETS=(--target smoothlab_cli) ;;  # + smoothlab_python, below
   all) PACKAGES=("${MAIN_PACKAGES[@]}" "${ALL_PACKAGES[@]}"); TARGETS=() ;;
   *) echo "error: scripts/setup.sh: unknown profile '$PROFILE' (known: main, all)" >&2; exit 2 ;;
 esac
@@ -46,4 +48,8 @@ else
 fi
 # shellcheck disable=SC2086  # SMOOTHLAB_CMAKE_ARGS is a list of options
 cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release "${OPTIONS[@]}" ${SMOOTHLAB_CMAKE_ARGS:-} >/dev/null
+if [ "$PROFILE" = main ] && grep -q "^SMOOTHLAB_BUILD_PYTHON:BOOL=ON" "$BUILD_DIR/CMakeCache.txt" &&
+   [ -f "$BUILD_DIR/python/Makefile" ] && grep -q smoothlab_python "$BUILD_DIR/python/Makefile"; then
+  TARGETS+=(--target smoothlab_python)
+fi
 cmake --build "$BUILD_DIR" -j"$(nproc)" "${TARGETS[@]}"
