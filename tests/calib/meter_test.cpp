@@ -134,6 +134,30 @@ TEST(CalibMeter, TemperatureOneIsTheIdentityAndAccuracyIsInvariant) {
   EXPECT_EQ(t3.accuracy, plain.accuracy);
 }
 
+// The header's promise: sums are combined in a fixed order, so no metric depends on the thread count — the
+// class-wise histogram included (it used to be merged per thread, in whatever order the threads finished).
+TEST(CalibMeter, ResultsDoNotDependOnTheThreadCount) {
+  const int threads_before = torch::get_num_threads();
+  torch::manual_seed(11);
+  const auto logits = torch::randn({20000, 37}) * 3;
+  const auto labels = torch::randint(0, 37, {20000}, torch::kInt64);
+  std::vector<calib::CalibrationMetrics> runs;
+  for (int threads : {1, 2, 3, 4}) {
+    torch::set_num_threads(threads);
+    runs.push_back(calib::calibration_metrics(logits, labels, calib::MeterOptions().bins(15)));
+  }
+  torch::set_num_threads(threads_before);
+  for (size_t i = 1; i < runs.size(); ++i) {
+    SCOPED_TRACE("threads " + std::to_string(i + 1));
+    EXPECT_EQ(runs[i].classwise_ece, runs[0].classwise_ece);  // bitwise: the same sums in the same order
+    EXPECT_EQ(runs[i].nll, runs[0].nll);
+    EXPECT_EQ(runs[i].brier, runs[0].brier);
+    EXPECT_EQ(runs[i].ece, runs[0].ece);
+    EXPECT_EQ(runs[i].ece_equal_mass, runs[0].ece_equal_mass);
+  }
+  EXPECT_GT(runs[0].classwise_ece, 0.0);
+}
+
 TEST(CalibMeter, BadInputThrows) {
   calib::CalibrationMeter meter;
   EXPECT_THROW(meter.add(torch::zeros({4}), torch::zeros({4}, torch::kInt64)), Error);

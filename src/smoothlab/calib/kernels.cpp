@@ -9,7 +9,6 @@
 #include <cfloat>
 #include <cmath>
 #include <cstring>
-#include <mutex>
 
 #pragma GCC diagnostic ignored "-Wpsabi"
 
@@ -326,18 +325,30 @@ void metrics_rows(const float* z, const int64_t* labels, int64_t n, int64_t k, d
     low_edge = float(edge);
     if (double(low_edge) > edge) low_edge = std::nextafter(low_edge, 0.0f);
   }
-  std::mutex merge;
-  at::parallel_for(0, n, kRowsPerBlock, [&](int64_t r0, int64_t r1) {
-    if (!classwise) {
+  if (!classwise) {
+    at::parallel_for(0, n, kRowsPerBlock, [&](int64_t r0, int64_t r1) {
       metrics_block(z, labels, r0, r1, k, float(beta), out, nullptr, low_edge);
-      return;
+    });
+    return;
+  }
+  // Class-wise sums: one histogram per fixed chunk of rows, added in chunk order, so the sums do not depend on how
+  // at::parallel_for splits the rows between threads (the thread count). The chunk count depends only on N, K and M:
+  // at most 32 chunks, and at most ~64 MB of partial histograms.
+  const int64_t hist_bytes = std::max<int64_t>(1, classwise->classes * classwise->bins * 3 * int64_t(sizeof(double)));
+  const int64_t max_chunks = std::clamp<int64_t>((int64_t(64) << 20) / hist_bytes, 1, 32);
+  const int64_t blocks = (n + kRowsPerBlock - 1) / kRowsPerBlock;
+  const int64_t chunk_rows = kRowsPerBlock * std::max<int64_t>(1, (blocks + max_chunks - 1) / max_chunks);
+  const int64_t chunks = (n + chunk_rows - 1) / chunk_rows;
+  std::vector<ClasswiseHistogram> partial(static_cast<size_t>(chunks));
+  at::parallel_for(0, chunks, 1, [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c) {
+      auto& local = partial[size_t(c)];
+      local.resize(classwise->classes, classwise->bins);
+      metrics_block(z, labels, c * chunk_rows, std::min(n, (c + 1) * chunk_rows), k, float(beta), out, &local,
+                    low_edge);
     }
-    ClasswiseHistogram local;
-    local.resize(classwise->classes, classwise->bins);
-    metrics_block(z, labels, r0, r1, k, float(beta), out, &local, low_edge);
-    std::lock_guard<std::mutex> lock(merge);
-    classwise->add(local);
   });
+  for (const auto& local : partial) classwise->add(local);
 }
 
 int64_t equal_width_bin(double p, int64_t bins) {
