@@ -22,7 +22,7 @@ ALL_PACKAGES=(
   python3-pil python3-torchvision mate-backgrounds chromium
 )
 case $PROFILE in
-  main) PACKAGES=("${MAIN_PACKAGES[@]}"); TARGETS=(--target smoothlab_cli) ;;  # + smoothlab_python, below
+  main) PACKAGES=("${MAIN_PACKAGES[@]}"); TARGETS=(--target smoothlab_main_job) ;;
   all) PACKAGES=("${MAIN_PACKAGES[@]}" "${ALL_PACKAGES[@]}"); TARGETS=() ;;
   *) echo "error: scripts/setup.sh: unknown profile '$PROFILE' (known: main, all)" >&2; exit 2 ;;
 esac
@@ -48,8 +48,4 @@ else
 fi
 # shellcheck disable=SC2086  # SMOOTHLAB_CMAKE_ARGS is a list of options
 cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release "${OPTIONS[@]}" ${SMOOTHLAB_CMAKE_ARGS:-} >/dev/null
-if [ "$PROFILE" = main ] && grep -q "^SMOOTHLAB_BUILD_PYTHON:BOOL=ON" "$BUILD_DIR/CMakeCache.txt" &&
-   [ -f "$BUILD_DIR/python/Makefile" ] && grep -q smoothlab_python "$BUILD_DIR/python/Makefile"; then
-  TARGETS+=(--target smoothlab_python)
-fi
 cmake --build "$BUILD_DIR" -j"$(nproc)" "${TARGETS[@]}"

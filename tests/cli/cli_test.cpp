@@ -15,18 +15,6 @@
 namespace smoothlab::testing {
 namespace {
 
-int count_lines_starting(const std::string& text, const std::string& prefix) {
-  int n = 0;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t end = text.find('\n', pos);
-    if (end == std::string::npos) end = text.size();
-    if (text.compare(pos, prefix.size(), prefix) == 0) ++n;
-    pos = end + 1;
-  }
-  return n;
-}
-
 void expect_usage_error(const std::vector<std::string>& args, const std::string& needle) {
   auto r = run_cli(args);
   EXPECT_EQ(r.exit_code, 2) << r.err;

@@ -12,20 +12,13 @@
 namespace smoothlab::testing {
 namespace {
 
-int error_lines(const std::string& err) {
-  int n = 0;
-  for (size_t pos = err.find("error: "); pos != std::string::npos; pos = err.find("error: ", pos + 1))
-    if (pos == 0 || err[pos - 1] == '\n') ++n;
-  return n;
-}
-
 // `smoothlab train` on spec fails as bad input, naming `file` and saying `what`.
 void expect_refused(const std::string& spec, const fs::path& file, const std::string& what, const fs::path& out) {
   const auto r = run_cli({"train", "--data", spec, "--model", "mlp", "--epochs", "1", "--threads", "1", "--out",
                           out.string()},
                          "", 120);
   EXPECT_EQ(r.exit_code, 2) << r.err;
-  EXPECT_EQ(error_lines(r.err), 1) << r.err;
+  EXPECT_EQ(count_lines_starting(r.err, "error: "), 1) << r.err;
   EXPECT_NE(r.err.find(file.string()), std::string::npos) << r.err;
   EXPECT_NE(r.err.find(what), std::string::npos) << r.err;
   EXPECT_FALSE(fs::exists(out / "checkpoint.pt"));
@@ -92,7 +85,7 @@ TEST(DegenerateShapes, CsvWithoutRowsOrWithOneColumn) {
   write_bytes(dir / "header_only.csv", "z0,z1,z2\n");
   auto r = calibrate(dir / "header_only.csv");
   EXPECT_EQ(r.exit_code, 2) << r.err;
-  EXPECT_EQ(error_lines(r.err), 1) << r.err;
+  EXPECT_EQ(count_lines_starting(r.err, "error: "), 1) << r.err;
   EXPECT_NE(r.err.find((dir / "header_only.csv").string() + ": no logits"), std::string::npos) << r.err;
   write_bytes(dir / "one_column.csv", "0.5\n1.5\n");
   r = calibrate(dir / "one_column.csv");
@@ -127,7 +120,7 @@ TEST(DegenerateShapes, ImageFolderZeroWidthImage) {
                           "--image-size", "8", "--threads", "1", "--val-size", "0", "--out", (dir / "r").string()},
                          "", 120);
   EXPECT_EQ(r.exit_code, 2) << r.err;
-  EXPECT_EQ(error_lines(r.err), 1) << r.err;
+  EXPECT_EQ(count_lines_starting(r.err, "error: "), 1) << r.err;
   EXPECT_NE(r.err.find(bad.string()), std::string::npos) << r.err;
 }
 

@@ -16,14 +16,6 @@ namespace {
 
 using json = nlohmann::json;
 
-std::vector<json> read_jsonl(const fs::path& path) {
-  std::vector<json> out;
-  std::ifstream in(path);
-  for (std::string line; std::getline(in, line);)
-    if (!line.empty()) out.push_back(json::parse(line));
-  return out;
-}
-
 class DistillCli : public ::testing::Test {
  protected:
   void SetUp() override {

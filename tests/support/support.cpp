@@ -194,6 +194,26 @@ std::string error_of(const std::function<void()>& fn) {
   return "";
 }
 
+std::vector<nlohmann::json> read_jsonl(const fs::path& path) {
+  std::vector<nlohmann::json> out;
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty()) out.push_back(nlohmann::json::parse(line));
+  return out;
+}
+
+int count_lines_starting(const std::string& text, const std::string& prefix) {
+  int n = 0;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string::npos) end = text.size();
+    if (text.compare(pos, prefix.size(), prefix) == 0) ++n;
+    pos = end + 1;
+  }
+  return n;
+}
+
 std::string fashion_mnist_dir() {
   const std::string dir = data::default_fashion_mnist_dir();
   return fs::exists(fs::path(dir) / "train-images-idx3-ubyte.gz") ? dir : "";

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
 #include <torch/types.h>
 
 namespace smoothlab::testing {
@@ -74,6 +75,11 @@ std::string read_bytes(const fs::path& path);
 void write_bytes(const fs::path& path, const std::string& bytes);
 // The message of the smoothlab::Error that fn throws, "" when it throws none (other exceptions propagate).
 std::string error_of(const std::function<void()>& fn);
+
+// The lines of a JSON-lines file (metrics.jsonl), parsed; blank lines skipped.
+std::vector<nlohmann::json> read_jsonl(const fs::path& path);
+// How many lines of text start with prefix (e.g. "error: " lines of a CLI's stderr).
+int count_lines_starting(const std::string& text, const std::string& prefix);
 
 // Path of the Fashion-MNIST folder, or "" when dataset-fashion-mnist is not installed (tests then skip).
 std::string fashion_mnist_dir();

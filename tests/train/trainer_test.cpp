@@ -42,14 +42,6 @@ train::TrainConfig tiny_config(const fs::path& data) {
   return c;
 }
 
-std::vector<nlohmann::json> read_metrics_jsonl(const fs::path& p) {
-  std::vector<nlohmann::json> out;
-  std::ifstream in(p);
-  for (std::string line; std::getline(in, line);)
-    if (!line.empty()) out.push_back(nlohmann::json::parse(line));
-  return out;
-}
-
 TEST(Trainer, ResumedRunEndsWithTheSameParameters) {
   torch::set_num_threads(1);
   TempDir dir;
@@ -74,10 +66,10 @@ TEST(Trainer, ResumedRunEndsWithTheSameParameters) {
   auto pa = a->named_parameters(), pb = b->named_parameters();
   for (const auto& item : pa) EXPECT_TRUE(item.value().equal(pb[item.key()])) << item.key();
 
-  auto records = read_metrics_jsonl(dir / "resumed" / "metrics.jsonl");
+  auto records = read_jsonl(dir / "resumed" / "metrics.jsonl");
   ASSERT_EQ(records.size(), 3u);
   for (int i = 0; i < 3; ++i) EXPECT_EQ(records[size_t(i)]["epoch"], i + 1);
-  auto full = read_metrics_jsonl(dir / "full" / "metrics.jsonl");
+  auto full = read_jsonl(dir / "full" / "metrics.jsonl");
   EXPECT_DOUBLE_EQ(full[2]["train_loss"].get<double>(), records[2]["train_loss"].get<double>());
 }
 
@@ -97,7 +89,7 @@ TEST(Trainer, ExistingRunFolderNeedsResumeOrForce) {
   }
   // Force starts over: metrics hold one epoch again.
   train::train(config, dir / "run", train::ExistingRun::Force);
-  EXPECT_EQ(read_metrics_jsonl(dir / "run" / "metrics.jsonl").size(), 1u);
+  EXPECT_EQ(read_jsonl(dir / "run" / "metrics.jsonl").size(), 1u);
   // A corrupt checkpoint is reported with its path.
   std::ofstream(dir / "run" / "checkpoint.pt") << "garbage";
   try {
@@ -129,7 +121,7 @@ TEST(Trainer, ShortFashionMnistRunLearns) {
   EXPECT_GT(result["val"]["accuracy"].get<double>(), 0.75);
   for (const char* f : {"test_logits.npy", "test_labels.npy", "test_features.npy", "val_logits.npy", "eval.json"})
     EXPECT_TRUE(fs::exists(dir / "run" / f)) << f;
-  auto records = read_metrics_jsonl(dir / "run" / "metrics.jsonl");
+  auto records = read_jsonl(dir / "run" / "metrics.jsonl");
   ASSERT_EQ(records.size(), 2u);
   EXPECT_LT(records[1]["train_loss"].get<double>(), records[0]["train_loss"].get<double>());
   for (const char* key : {"train_loss", "train_accuracy", "val_loss", "val_accuracy", "val_ece", "images_per_second",

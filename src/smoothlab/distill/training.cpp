@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 
 #include <torch/torch.h>
 
@@ -41,16 +40,9 @@ json teacher_run_facts(const fs::path& dir) {
 
 // The last epoch's validation accuracy a run folder recorded (metrics.jsonl), or -1 when there is none.
 double recorded_val_accuracy(const fs::path& dir) {
-  std::ifstream in(dir / "metrics.jsonl");
   double last = -1;
-  for (std::string line; std::getline(in, line);) {
-    try {
-      const auto record = json::parse(line);
-      if (record.contains("val_accuracy")) last = record["val_accuracy"].get<double>();
-    } catch (const json::exception&) {
-      break;  // a torn last line: keep the epochs before it
-    }
-  }
+  for (const auto& record : train::read_metrics(dir / "metrics.jsonl"))
+    if (record.contains("val_accuracy")) last = record["val_accuracy"].get<double>();
   return last;
 }
 

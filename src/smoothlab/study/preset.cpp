@@ -30,14 +30,16 @@ double epoch_seconds_55k(const std::string& model) {
   return 60;
 }
 
+// Training-set size of the preset's data sets (CIFAR 50 000, Fashion-MNIST/MNIST 60 000).
+double all_train_images(const train::TrainConfig& c) { return c.data.rfind("cifar", 0) == 0 ? 50000.0 : 60000.0; }
+
 // Examples held out for validation: --val-size, or its default for the data (data::default_val_size).
 double val_images(const train::TrainConfig& c) {
-  const double all = c.data.rfind("cifar", 0) == 0 ? 50000.0 : 60000.0;
-  return double(c.val_size >= 0 ? c.val_size : data::default_val_size(c.data, int64_t(all)));
+  return double(c.val_size >= 0 ? c.val_size : data::default_val_size(c.data, int64_t(all_train_images(c))));
 }
 
 double train_images(const train::TrainConfig& c) {
-  const double full = (c.data.rfind("cifar", 0) == 0 ? 50000.0 : 60000.0) - val_images(c);
+  const double full = all_train_images(c) - val_images(c);
   return c.limit_train > 0 ? std::min<double>(double(c.limit_train), full) : full;
 }
 

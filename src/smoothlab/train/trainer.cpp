@@ -74,6 +74,18 @@ json data_info(const data::DataBundle& d) {
           {"test_size", d.test.size()}};
 }
 
+void write_metrics(const fs::path& path, const std::vector<json>& records) {
+  std::string text;
+  for (const auto& r : records) text += r.dump() + "\n";
+  write_file_atomic(path, text);
+}
+
+loss::LabelSmoothingOptions loss_options(const TrainConfig& c) {
+  return loss::LabelSmoothingOptions().smoothing(c.smoothing).implementation(loss::parse_implementation(c.loss_impl));
+}
+
+}  // namespace
+
 std::vector<json> read_metrics(const fs::path& path) {
   std::vector<json> records;
   if (!fs::exists(path)) return records;
@@ -88,18 +100,6 @@ std::vector<json> read_metrics(const fs::path& path) {
   }
   return records;
 }
-
-void write_metrics(const fs::path& path, const std::vector<json>& records) {
-  std::string text;
-  for (const auto& r : records) text += r.dump() + "\n";
-  write_file_atomic(path, text);
-}
-
-loss::LabelSmoothingOptions loss_options(const TrainConfig& c) {
-  return loss::LabelSmoothingOptions().smoothing(c.smoothing).implementation(loss::parse_implementation(c.loss_impl));
-}
-
-}  // namespace
 
 TrainResult train(const TrainConfig& requested, const fs::path& run_dir, ExistingRun mode, const TrainHooks& hooks) {
   const fs::path config_path = run_dir / "config.json", metrics_path = run_dir / "metrics.jsonl",

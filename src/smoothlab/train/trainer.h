@@ -64,6 +64,10 @@ struct LoadedRun {
   torch::Device device = torch::kCPU;
 };
 
+// The records of RUN_DIR/metrics.jsonl, one per epoch, in order ({} when the file does not exist; an unparsable line
+// is skipped).
+std::vector<nlohmann::json> read_metrics(const std::filesystem::path& path);
+
 // device_override: "" keeps the run's device.
 LoadedRun load_run(const std::filesystem::path& run_dir, const std::string& device_override = "");
 
