@@ -17,17 +17,6 @@ TransformKind parse_transform_kind(const std::string& name) {
               "center (resize + centre crop, no randomness)");
 }
 
-uint64_t SplitMix::next() {
-  uint64_t z = (state_ += 0x9E3779B97F4A7C15ULL);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
-}
-
-double SplitMix::uniform(double lo, double hi) { return lo + (hi - lo) * double(next() >> 11) * 0x1.0p-53; }
-
-int64_t SplitMix::below(int64_t n) { return n <= 1 ? 0 : int64_t(next() % uint64_t(n)); }
-
 Box random_resized_crop_box(int64_t width, int64_t height, double scale_min, double scale_max, double ratio_min,
                             double ratio_max, SplitMix& rng) {
   const double area = double(width) * double(height);

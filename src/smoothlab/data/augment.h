@@ -10,12 +10,13 @@
 //     zeros on each side: shift (dy, dx) ∈ {−p..p}², then the flip.
 //   Horizontal flip with probability 1/2 (RandomResizedCrop, PadCrop) when hflip is set.
 //
-// Every draw comes from one 64-bit hash of (seed, epoch, example index) (loader.h's example_hash), so a view
+// Every draw comes from one 64-bit hash of (seed, epoch, example index) (random.h's example_hash), so a view
 // is the same on any thread, in any order, in any run.
 #pragma once
 
 #include <cstdint>
 
+#include "smoothlab/data/random.h"
 #include "smoothlab/data/resample.h"
 
 namespace smoothlab::data {
@@ -39,17 +40,6 @@ struct View {
   Box box;
   bool flip = false;
   int64_t dy = 0, dx = 0;
-};
-
-// A splitmix64 stream: uniform doubles and bounded integers that are the same on every platform.
-class SplitMix {
- public:
-  explicit SplitMix(uint64_t seed) : state_(seed) {}
-  uint64_t next();
-  double uniform(double lo, double hi);  // [lo, hi)
-  int64_t below(int64_t n);              // {0, ..., n − 1}
- private:
-  uint64_t state_;
 };
 
 // The view of a width × height image under `options`, drawn from `hash`. Throws Error for an empty image.

@@ -11,21 +11,6 @@
 
 namespace smoothlab::data {
 
-namespace {
-
-uint64_t splitmix64(uint64_t x) {
-  x += 0x9E3779B97F4A7C15ULL;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
-  return x ^ (x >> 31);
-}
-
-}  // namespace
-
-uint64_t example_hash(uint64_t seed, int64_t epoch, int64_t index) {
-  return splitmix64(splitmix64(splitmix64(seed) ^ uint64_t(epoch)) ^ uint64_t(index));
-}
-
 TensorSource::TensorSource(Dataset dataset) : dataset_(std::move(dataset)) {
   if (!dataset_.source) dataset_.images = dataset_.images.contiguous();
   dataset_.labels = dataset_.labels.to(torch::kInt64).contiguous();

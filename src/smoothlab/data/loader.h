@@ -30,6 +30,7 @@
 #include <nlohmann/json.hpp>
 
 #include "smoothlab/data/dataset.h"
+#include "smoothlab/data/random.h"
 #include "smoothlab/data/source.h"
 
 namespace smoothlab {
@@ -158,8 +159,5 @@ class BatchLoader {
 // Convenience: a loader over a whole Dataset in order, no augmentation (evaluation). Lazy datasets too.
 std::unique_ptr<BatchLoader> make_eval_loader(const Dataset& dataset, int64_t batch_size, const std::vector<float>& mean,
                                               const std::vector<float>& std, int workers);
-
-// A 64-bit mix of (seed, epoch, index) used for per-example augmentation draws.
-uint64_t example_hash(uint64_t seed, int64_t epoch, int64_t index);
 
 }  // namespace smoothlab::data
