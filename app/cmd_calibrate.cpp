@@ -62,7 +62,7 @@ int run_calibrate(const CalibrateArgs& a) {
   fs::create_directories(out.empty() ? fs::path(".") : out);
   const fs::path dir = out.empty() ? fs::path(".") : out;
   write_file_atomic(dir / "calibration.json", json.dump(2) + "\n");
-  auto written = viz::save_calibration_diagrams(report, dir, a.title, extra);
+  auto written = viz::save_calibration_diagrams(report, dir / "reliability", a.title, extra);
   std::cout << calib::format_report(report);
   for (const auto& c : json.value("compare", nlohmann::json::array()))
     std::cout << fmt::format("compare {}: accuracy {:.4f}  NLL {:.4f}  ECE {:.4f}\n", c["name"].get<std::string>(),

@@ -71,15 +71,19 @@ const bool registered_distill = register_command(
          if (t.out.empty())
            t.out = fmt::format("runs/distill_{}_T{}_seed{}", t.config.model, options.loss.temperature(),
                                t.config.seed);
-         t.config.validate();
-         apply_threads(t.config.threads);
-         auto setup = distill::make_distillation(options, t.config);
-         std::cerr << fmt::format("teacher {} ({}): γ at T = {} is {:.4f}, train accuracy {:.4f}{}\n", args->teacher,
-                                  setup.summary["teacher_kind"].get<std::string>(), options.loss.temperature(),
-                                  setup.summary["teacher_gamma"].get<double>(),
-                                  setup.summary["teacher_train_accuracy"].get<double>(),
-                                  setup.summary["teacher_cached"].get<bool>() ? ", logits cached" : "");
-         run_training(t, setup.hooks);
+         const auto prepared = prepare_training(t);
+         if (prepared.run.resuming) {
+           // --resume continues the run as saved: its training configuration and its distillation settings.
+           if (!prepared.run.saved->distill)
+             throw Error(fmt::format("--resume {}: the run was not trained by distill", t.out),
+                         "resume it with smoothlab train --resume --out " + t.out);
+           options = distill::options_from(*prepared.run.saved->distill);
+         }
+         auto setup = distill::make_distillation(options, prepared.run.config, prepared.data);
+         std::cerr << fmt::format("teacher {} ({}): γ at T = {} is {:.4f}, train accuracy {:.4f}{}\n", options.teacher,
+                                  setup.facts.teacher_kind, setup.facts.temperature, setup.facts.teacher_gamma,
+                                  setup.facts.teacher_train_accuracy, setup.facts.teacher_cached ? ", logits cached" : "");
+         run_training(prepared, setup.hooks);
          return 0;
        };
      }});

@@ -1,5 +1,6 @@
 // `smoothlab eval RUN_DIR`: every calibration metric on validation and test, temperature scaling fitted on
 // validation and reported on test, reliability diagrams, and logits/features as .npy.
+#include <cmath>
 #include <iostream>
 
 #include <fmt/format.h>
@@ -19,13 +20,12 @@ struct EvalArgs {
   bool no_diagrams = false;
 };
 
-void print_metrics(const std::string& name, const nlohmann::json& m) {
+void print_metrics(const std::string& name, const calib::CalibrationMetrics& m) {
   std::cout << fmt::format(
       "{:<12} accuracy {:.4f}  nll {:.4f}  ece {:.4f}  brier {:.4f}  mce {:.4f}  rms {:.4f}  "
       "ece(eq-mass) {:.4f}  classwise {:.4f}  (n = {})\n",
-      name, m["accuracy"].get<double>(), m["nll"].get<double>(), m["ece"].get<double>(), m["brier"].get<double>(),
-      m["mce"].get<double>(), m["rms_ce"].get<double>(), m["ece_equal_mass"].get<double>(),
-      m["classwise_ece"].is_number() ? m["classwise_ece"].get<double>() : 0.0, m["count"].get<int64_t>());
+      name, m.accuracy, m.nll, m.ece, m.brier, m.mce, m.rms, m.ece_equal_mass,
+      std::isfinite(m.classwise_ece) ? m.classwise_ece : 0.0, m.count);
 }
 
 const bool registered_eval = register_command(
@@ -49,21 +49,20 @@ const bool registered_eval = register_command(
          options.train_gamma = true;
          options.diagrams = !args->no_diagrams;
          auto result = eval::evaluate_run(args->run_dir, options);
-         for (const char* split : {"val", "test"})
-           if (result.contains(split)) print_metrics(split, result[split]);
-         if (result["temperature"].is_object()) {
-           const auto& t = result["temperature"];
+         if (result.val) print_metrics("val", *result.val);
+         print_metrics("test", result.test);
+         if (result.temperature) {
+           const auto& t = *result.temperature;
            std::cout << fmt::format("temperature  T = {:.4f} fitted on val (NLL {:.4f} -> {:.4f}, {} iterations)\n",
-                                    t["temperature"].get<double>(), t["nll_before"].get<double>(),
-                                    t["nll_after"].get<double>(), t["iterations"].get<int64_t>());
-           print_metrics("test (T)", result["test_scaled"]);
+                                    t.temperature, t.nll_before, t.nll_after, t.iterations);
+           print_metrics("test (T)", *result.test_scaled);
          } else {
            std::cout << "temperature  not fitted: the run has no validation split (never fitted on test)\n";
          }
-         const auto& gamma = result["gamma"];
          std::cout << fmt::format("gamma        equivalent smoothing at T = 1: train {:.4f}  test {:.4f}\n",
-                                  gamma.value("train", 0.0), gamma.value("test", 0.0));
-         std::cout << fmt::format("wrote {0}/eval.json, {0}/calibration.json\n", args->run_dir);
+                                  result.gamma.train.value_or(0.0), result.gamma.test.value_or(0.0));
+         const train::RunDir dir(args->run_dir);
+         std::cout << fmt::format("wrote {}, {}\n", dir.eval_file().string(), dir.calibration_file().string());
          return 0;
        };
      }});

@@ -5,6 +5,7 @@
 
 #include "command.h"
 #include "smoothlab/distill/training.h"
+#include "smoothlab/train/run_dir.h"
 
 namespace smoothlab::cli {
 namespace {
@@ -32,8 +33,8 @@ const bool registered_mi = register_command(
        sub.add_option("--seed", o.seed, "augmentation seed of the views")->capture_default_str();
        sub.add_option("--device", o.device, "cpu | cuda (default: the run's)");
        sub.add_option("--threads", args->threads, "LibTorch threads (0: all cores)");
-       sub.add_option("--out", args->out, "output file (default: RUN_DIR/mi.json)");
-       sub.add_flag("--no-gaps", args->no_gaps, "do not write RUN_DIR/mi_gaps.npy and mi_labels.npy");
+       sub.add_option("--out", args->out, "output folder for mi.json, mi_gaps.npy, mi_labels.npy (default: RUN_DIR)");
+       sub.add_flag("--no-gaps", args->no_gaps, "do not write mi_gaps.npy and mi_labels.npy");
        return [args] {
          apply_threads(args->threads);
          auto o = args->options;
@@ -45,7 +46,7 @@ const bool registered_mi = register_command(
                                   r["mi"].get<double>(), r["mi_raw"].get<double>(), r["log_n"].get<double>(),
                                   r["examples"].get<int64_t>(), r["views"].get<int64_t>(), r["sigma2"].get<double>(),
                                   r["class_names"][0].get<std::string>(), r["class_names"][1].get<std::string>());
-         std::cout << fmt::format("wrote {}\n", args->out.empty() ? args->run_dir + "/mi.json" : args->out);
+         std::cout << fmt::format("wrote {}\n", train::RunDir(args->out.empty() ? args->run_dir : args->out).mi_file().string());
          return 0;
        };
      }});

@@ -1,5 +1,8 @@
 // `smoothlab train`: one label-smoothed training run into a run folder.
+#include <fmt/format.h>
+
 #include "command.h"
+#include "smoothlab/core/error.h"
 #include "train_options.h"
 
 namespace smoothlab::cli {
@@ -10,7 +13,11 @@ const bool registered_train = register_command(
        auto args = std::make_shared<TrainArgs>();
        add_train_options(sub, *args);
        return [args] {
-         run_training(*args);
+         const auto prepared = prepare_training(*args);
+         if (prepared.run.saved && prepared.run.saved->distill)
+           throw Error(fmt::format("--resume {}: the run is a distilled student", prepared.run.dir.path().string()),
+                       "resume it with smoothlab distill --resume --out " + prepared.run.dir.path().string());
+         run_training(prepared);
          return 0;
        };
      }});

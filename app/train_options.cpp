@@ -2,11 +2,12 @@
 
 #include <iostream>
 
+#include <ATen/Parallel.h>
+
 #include <fmt/format.h>
 
 #include "command.h"
 #include "smoothlab/core/error.h"
-#include "smoothlab/core/files.h"
 #include "smoothlab/distill/training.h"
 #include "smoothlab/model/classifier.h"
 
@@ -90,17 +91,25 @@ void resolve_train_options(TrainArgs& a) {
   a.config.crop_padding = a.crop_padding ? *a.crop_padding : model::default_crop_padding(a.config.model);
 }
 
-train::TrainResult run_training(TrainArgs& a, train::TrainHooks hooks) {
+PreparedRun prepare_training(TrainArgs& a) {
   resolve_train_options(a);
   if (a.out.empty()) a.out = default_run_dir(a.config);
   const auto mode = existing_run_mode(a);
   a.config.validate();
-  const int threads = apply_threads(a.config.threads);
-  nlohmann::json shown = a.config;
+  PreparedRun prepared{train::open_run(a.out, mode, a.config), {}};
+  apply_threads(prepared.run.config.threads);
+  prepared.data = data::load_data(train::data_options(prepared.run.config));
+  return prepared;
+}
+
+train::TrainResult run_training(const PreparedRun& prepared, train::TrainHooks hooks) {
+  const auto& run = prepared.run;
+  nlohmann::json shown = run.config;
   std::string table;
   for (auto& [key, value] : shown.items()) table += fmt::format("  {:<16} {}\n", key, value.dump());
-  std::cerr << fmt::format("smoothlab train → {}  ({} threads)\n{}", a.out, threads, table);
-  hooks.meta["command"] = command_line();
+  std::cerr << fmt::format("smoothlab train → {}  ({} threads{})\n{}", run.dir.path().string(), at::get_num_threads(),
+                           run.resuming ? ", resuming with the saved configuration" : "", table);
+  hooks.record.command = command_line();
   hooks.on_note = [](const std::string& s) { std::cerr << s << "\n"; };
   hooks.on_progress = [last = std::chrono::steady_clock::time_point{}](const train::Progress& p) mutable {
     const auto now = std::chrono::steady_clock::now();
@@ -111,32 +120,18 @@ train::TrainResult run_training(TrainArgs& a, train::TrainHooks hooks) {
                             p.epochs, p.step, p.steps, p.loss, p.accuracy, p.images_per_second, p.eta_seconds),
                 false);
   };
-  hooks.on_epoch = [](const nlohmann::json& r) {
-    std::string line = fmt::format("epoch {:>3}  train loss {:.4f} acc {:.4f}", r["epoch"].get<int64_t>(),
-                                   r["train_loss"].get<double>(), r["train_accuracy"].get<double>());
-    if (r.contains("val_accuracy"))
-      line += fmt::format("  val loss {:.4f} acc {:.4f} ece {:.4f}", r["val_loss"].get<double>(),
-                          r["val_accuracy"].get<double>(), r["val_ece"].get<double>());
-    if (r.contains("mi")) line += fmt::format("  Î {:.4f}", r["mi"].get<double>());
-    line += fmt::format("  {:.0f} img/s  {:.1f}s", r["images_per_second"].get<double>(), r["seconds"].get<double>());
+  hooks.on_epoch = [](const train::EpochRecord& r) {
+    std::string line = fmt::format("epoch {:>3}  train loss {:.4f} acc {:.4f}", r.epoch, r.train_loss, r.train_accuracy);
+    if (r.val_accuracy)
+      line += fmt::format("  val loss {:.4f} acc {:.4f} ece {:.4f}", *r.val_loss, *r.val_accuracy, *r.val_ece);
+    if (r.mi) line += fmt::format("  Î {:.4f}", *r.mi);
+    line += fmt::format("  {:.0f} img/s  {:.1f}s", r.images_per_second, r.seconds);
     status_line(line, true);
   };
-  {
-    // MI logging follows the run's saved configuration when resuming.
-    auto mi_config = a.config;
-    if (mode == train::ExistingRun::Resume && std::filesystem::exists(std::filesystem::path(a.out) / "config.json")) {
-      try {
-        mi_config = nlohmann::json::parse(read_file(std::filesystem::path(a.out) / "config.json"))
-                        .at("config")
-                        .get<train::TrainConfig>();
-      } catch (const nlohmann::json::exception&) {
-        // train() reports an unreadable configuration itself
-      }
-    }
-    hooks.epoch_extras = distill::chain(hooks.epoch_extras, distill::make_mi_logger(mi_config, &hooks.meta));
-  }
-  auto result = train::train(a.config, a.out, mode, hooks);
-  std::cout << fmt::format("run folder: {}\n", a.out);
+  hooks.epoch_extras =
+      distill::chain(hooks.epoch_extras, distill::make_mi_logger(run.config, prepared.data, &hooks.record));
+  auto result = train::train(run, prepared.data, hooks);
+  std::cout << fmt::format("run folder: {}\n", run.dir.path().string());
   return result;
 }
 

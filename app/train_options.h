@@ -30,7 +30,17 @@ train::ExistingRun existing_run_mode(const TrainArgs& args);
 // Applies the options that depend on others (--no-augment, the model's default --lr) to args.config.
 void resolve_train_options(TrainArgs& args);
 
-// Prints the resolved configuration (stderr), runs training with a progress line, prints the last epoch.
-train::TrainResult run_training(TrainArgs& args, train::TrainHooks hooks = {});
+// A run folder opened for training (the resume/force/new decision, made once) and its data, loaded once.
+struct PreparedRun {
+  train::OpenedRun run;  // run.config is the effective configuration: the saved one with --resume
+  data::DataBundle data;
+};
+
+// Resolves args (resolve_train_options, the default --out), sets the threads, opens the run folder and loads the
+// effective configuration's data.
+PreparedRun prepare_training(TrainArgs& args);
+
+// Prints the effective configuration (stderr), runs training with a progress line, prints the last epoch.
+train::TrainResult run_training(const PreparedRun& prepared, train::TrainHooks hooks = {});
 
 }  // namespace smoothlab::cli

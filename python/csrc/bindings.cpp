@@ -16,7 +16,7 @@
 #include "smoothlab/calib/meter.h"
 #include "smoothlab/calib/temperature.h"
 #include "smoothlab/core/error.h"
-#include "smoothlab/distill/gamma.h"
+#include "smoothlab/calib/gamma.h"
 #include "smoothlab/distill/loss.h"
 #include "smoothlab/distill/mutual_information.h"
 #include "smoothlab/loss/label_smoothing.h"
@@ -229,7 +229,7 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
       })
       .def("reset", &smoothlab::calib::CalibrationMeter::reset);
   m.def("project", &sp::project, py::arg("features"), py::arg("labels"), py::arg("templates"), py::arg("classes"));
-  m.def("teacher_gamma", &smoothlab::distill::equivalent_smoothing, py::arg("logits"), py::arg("labels"),
+  m.def("teacher_gamma", &smoothlab::calib::equivalent_smoothing, py::arg("logits"), py::arg("labels"),
         py::arg("temperature") = 1.0);
   m.def("mutual_information_json", &sp::mutual_information_json, py::arg("gaps"));
   m.def("kd_loss", &sp::kd_loss, py::arg("student_logits"), py::arg("teacher_logits"), py::arg("labels"),

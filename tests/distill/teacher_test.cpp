@@ -7,7 +7,7 @@
 
 #include "smoothlab/core/error.h"
 #include "smoothlab/core/files.h"
-#include "smoothlab/distill/gamma.h"
+#include "smoothlab/calib/gamma.h"
 #include "smoothlab/distill/teacher.h"
 #include "smoothlab/distill/training.h"
 #include "smoothlab/model/classifier.h"
@@ -121,15 +121,16 @@ TEST_F(DistillRun, HooksUseAFrozenTeacherOnTheStudentsBatch) {
   auto student_config = this->student_config();
   student_config.augment = false;
   auto options = distill::DistillRunOptions{(dir_ / "teacher").string(), distill::DistillationOptions::paper(2.0)};
-  auto cached = distill::make_distillation(options, student_config);
-  options.cache_teacher = false;
-  auto live = distill::make_distillation(options, student_config);
-  EXPECT_TRUE(cached.summary["teacher_cached"].get<bool>());
-  EXPECT_FALSE(live.summary["teacher_cached"].get<bool>());
-  EXPECT_EQ(cached.summary["teacher_kind"], "run");
-  EXPECT_EQ(cached.hooks.meta["distill"]["temperature"], 2.0);
-
   auto bundle = data::load_data(train::data_options(student_config));
+  auto cached = distill::make_distillation(options, student_config, bundle);
+  options.cache_teacher = false;
+  auto live = distill::make_distillation(options, student_config, bundle);
+  EXPECT_TRUE(cached.facts.teacher_cached);
+  EXPECT_FALSE(live.facts.teacher_cached);
+  EXPECT_EQ(cached.facts.teacher_kind, "run");
+  ASSERT_TRUE(cached.hooks.record.distill.has_value());
+  EXPECT_EQ(cached.hooks.record.distill->temperature, 2.0);
+
   auto loader = data::make_eval_loader(bundle.train, 5, bundle.mean, bundle.std, 0);
   loader->start_epoch(0);
   data::Batch batch;
@@ -156,25 +157,25 @@ TEST_F(DistillRun, HooksUseAFrozenTeacherOnTheStudentsBatch) {
   }
   // The same pass as the summary's (batch eval_batch_size, its workers): the same kernels, so γ agrees to 1e-9.
   auto logits = live.teacher.dataset_logits(bundle.train, student_config.eval_batch_size, student_config.workers);
-  EXPECT_NEAR(cached.summary["teacher_gamma"].get<double>(),
-              distill::equivalent_smoothing(logits, bundle.train.labels, 2.0), 1e-9);
-  EXPECT_NEAR(cached.summary["teacher_gamma_t1"].get<double>(),
-              distill::equivalent_smoothing(logits, bundle.train.labels, 1.0), 1e-9);
+  EXPECT_NEAR(cached.facts.teacher_gamma, calib::equivalent_smoothing(logits, bundle.train.labels, 2.0), 1e-9);
+  EXPECT_NEAR(cached.facts.teacher_gamma_t1,
+              calib::equivalent_smoothing(logits, bundle.train.labels, 1.0), 1e-9);
 }
 
 // A whole (tiny) distillation run through train::train: the teacher stays frozen, every epoch records γ.
 TEST_F(DistillRun, TrainingLeavesTheTeacherFrozenAndRecordsGamma) {
   auto student_config = this->student_config();
   student_config.epochs = 2;
-  auto setup = distill::make_distillation(
-      {(dir_ / "teacher").string(), distill::DistillationOptions::hinton(4.0, 0.7)}, student_config);
+  auto setup = distill::make_distillation({(dir_ / "teacher").string(), distill::DistillationOptions::hinton(4.0, 0.7)},
+                                         student_config, data::load_data(train::data_options(student_config)));
   auto before = setup.teacher.parameters()[0].clone();
   auto result = train::train(student_config, dir_ / "student", train::ExistingRun::Refuse, setup.hooks);
   EXPECT_EQ(result.epochs_done, 2);
   EXPECT_FALSE(setup.teacher.is_training());
   EXPECT_TRUE(setup.teacher.parameters()[0].equal(before));
   for (const auto& p : setup.teacher.parameters()) EXPECT_FALSE(p.grad().defined());
-  EXPECT_DOUBLE_EQ(result.last_record["teacher_gamma"].get<double>(), setup.summary["teacher_gamma"].get<double>());
+  ASSERT_TRUE(result.last_record && result.last_record->teacher_gamma);
+  EXPECT_DOUBLE_EQ(*result.last_record->teacher_gamma, setup.facts.teacher_gamma);
   auto meta = nlohmann::json::parse(read_file(dir_ / "student" / "config.json"));
   EXPECT_EQ(meta["distill"]["beta"], 0.7);
   EXPECT_EQ(meta["distill"]["t_squared"], true);
@@ -185,14 +186,19 @@ TEST_F(DistillRun, ClassCountMismatchAndBadTemperatureAreErrors) {
   auto student_config = teacher_config_;
   student_config.data = "idx:" + (dir_ / "data4").string();
   auto what = error_or_none([&] {
-    distill::make_distillation({(dir_ / "teacher").string(), distill::DistillationOptions::paper(1.0)}, student_config);
+    distill::make_distillation({(dir_ / "teacher").string(), distill::DistillationOptions::paper(1.0)}, student_config,
+                               data::load_data(train::data_options(student_config)));
   });
   EXPECT_NE(what.find("the teacher has 3 classes but the student has 4"), std::string::npos) << what;
   what = error_or_none([&] {
-    distill::make_distillation({(dir_ / "teacher").string(), distill::DistillationOptions::paper(0.0)}, teacher_config_);
+    distill::make_distillation({(dir_ / "teacher").string(), distill::DistillationOptions::paper(0.0)}, teacher_config_,
+                               data::load_data(train::data_options(teacher_config_)));
   });
   EXPECT_NE(what.find("--temperature must be positive"), std::string::npos) << what;
-  what = error_or_none([&] { distill::make_distillation({"", distill::DistillationOptions::paper(1.0)}, teacher_config_); });
+  what = error_or_none([&] {
+    distill::make_distillation({"", distill::DistillationOptions::paper(1.0)}, teacher_config_,
+                               data::load_data(train::data_options(teacher_config_)));
+  });
   EXPECT_NE(what.find("--teacher is required"), std::string::npos) << what;
 }
 

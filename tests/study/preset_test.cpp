@@ -6,7 +6,7 @@
 #include <set>
 
 #include "smoothlab/core/error.h"
-#include "smoothlab/study/analysis.h"
+#include "smoothlab/study/tables.h"
 #include "smoothlab/study/preset.h"
 
 namespace smoothlab::study {

@@ -51,8 +51,8 @@ TEST(Trainer, ResumedRunEndsWithTheSameParameters) {
 
   // Interrupt after epoch 1 (the checkpoint is written before on_epoch runs), then resume.
   train::TrainHooks stop_after_first;
-  stop_after_first.on_epoch = [](const nlohmann::json& r) {
-    if (r["epoch"] == 1) throw std::runtime_error("simulated kill");
+  stop_after_first.on_epoch = [](const train::EpochRecord& r) {
+    if (r.epoch == 1) throw std::runtime_error("simulated kill");
   };
   EXPECT_THROW(train::train(config, dir / "resumed", train::ExistingRun::Refuse, stop_after_first), std::runtime_error);
   auto changed = config;
@@ -117,8 +117,9 @@ TEST(Trainer, ShortFashionMnistRunLearns) {
   train::train(c, dir / "run", train::ExistingRun::Refuse);
   auto result = eval::evaluate_run(dir / "run");
   // 10 classes: chance is 10%; an MLP reaches ~80% on 6k examples in 2 epochs.
-  EXPECT_GT(result["test"]["accuracy"].get<double>(), 0.75);
-  EXPECT_GT(result["val"]["accuracy"].get<double>(), 0.75);
+  EXPECT_GT(result.test.accuracy, 0.75);
+  ASSERT_TRUE(result.val.has_value());
+  EXPECT_GT(result.val->accuracy, 0.75);
   for (const char* f : {"test_logits.npy", "test_labels.npy", "test_features.npy", "val_logits.npy", "eval.json"})
     EXPECT_TRUE(fs::exists(dir / "run" / f)) << f;
   auto records = read_jsonl(dir / "run" / "metrics.jsonl");

@@ -145,4 +145,39 @@ nlohmann::json to_json(const CalibrationMetrics& m, bool with_bins) {
   return j;
 }
 
+CalibrationMetrics metrics_from_json(const nlohmann::json& j) {
+  auto num = [&](const char* key) { return j.at(key).is_null() ? std::nan("") : j.at(key).get<double>(); };
+  CalibrationMetrics m;
+  m.count = j.at("count").get<int64_t>();
+  m.classes = j.at("classes").get<int64_t>();
+  m.temperature = num("temperature");
+  m.accuracy = num("accuracy");
+  m.nll = num("nll");
+  m.brier = num("brier");
+  m.mean_confidence = num("mean_confidence");
+  m.ece = num("ece");
+  m.mce = num("mce");
+  m.rms = num("rms_ce");
+  m.ece_equal_width = num("ece_equal_width");
+  m.ece_equal_mass = num("ece_equal_mass");
+  m.classwise_ece = num("classwise_ece");
+  m.bins = j.at("bins").get<int64_t>();
+  m.binning = parse_binning(j.at("binning").get<std::string>());
+  if (j.contains("reliability")) {
+    const auto& rel = j.at("reliability");
+    auto& b = m.reliability;
+    b.binning = m.binning;
+    b.lower = rel.at("lower").get<std::vector<double>>();
+    b.upper = rel.at("upper").get<std::vector<double>>();
+    b.count = rel.at("count").get<std::vector<double>>();
+    const auto conf = rel.at("confidence").get<std::vector<double>>(), acc = rel.at("accuracy").get<std::vector<double>>();
+    for (size_t i = 0; i < b.count.size(); ++i) {
+      b.confidence_sum.push_back(conf.at(i) * b.count[i]);
+      b.correct_sum.push_back(acc.at(i) * b.count[i]);
+      b.total += int64_t(b.count[i]);
+    }
+  }
+  return m;
+}
+
 }  // namespace smoothlab::calib

@@ -77,4 +77,8 @@ CalibrationMetrics calibration_metrics(const torch::Tensor& logits, const torch:
 //  "reliability": {"lower", "upper", "count", "confidence", "accuracy"}}
 nlohmann::json to_json(const CalibrationMetrics& m, bool with_bins = true);
 
+// The inverse of to_json (bins restored when present: sums = per-bin mean × count). Throws nlohmann::json::exception
+// for a missing or mistyped field; null numbers read as NaN.
+CalibrationMetrics metrics_from_json(const nlohmann::json& j);
+
 }  // namespace smoothlab::calib

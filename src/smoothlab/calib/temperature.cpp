@@ -122,4 +122,16 @@ nlohmann::json to_json(const TemperatureFit& fit) {
           {"count", fit.count}};
 }
 
+TemperatureFit fit_from_json(const nlohmann::json& j) {
+  TemperatureFit fit;
+  fit.temperature = j.at("temperature").get<double>();
+  fit.nll_before = j.at("nll_before").get<double>();
+  fit.nll_after = j.at("nll_after").get<double>();
+  fit.iterations = j.at("iterations").get<int64_t>();
+  fit.converged = j.at("converged").get<bool>();
+  fit.at_bound = j.at("at_bound").get<bool>();
+  fit.count = j.at("count").get<int64_t>();
+  return fit;
+}
+
 }  // namespace smoothlab::calib

@@ -51,5 +51,6 @@ struct NllPoint {
 NllPoint temperature_nll(const torch::Tensor& logits, const torch::Tensor& labels, double temperature);
 
 nlohmann::json to_json(const TemperatureFit& fit);
+TemperatureFit fit_from_json(const nlohmann::json& j);  // the inverse; throws nlohmann::json::exception
 
 }  // namespace smoothlab::calib

@@ -372,12 +372,12 @@ DataBundle load_data(const DataOptions& options) {
   return b;
 }
 
-int64_t write_bad_images(const DataBundle& bundle, const std::string& run_dir) {
+int64_t write_bad_images(const DataBundle& bundle, const fs::path& file) {
   if (!bundle.bad_images || bundle.bad_images->count() == 0) return 0;
   const auto entries = bundle.bad_images->entries();
   std::string text;
   for (const auto& [path, why] : entries) text += path + "\t" + why + "\n";
-  write_file_atomic(fs::path(run_dir) / "bad_images.txt", text);
+  write_file_atomic(file, text);
   return int64_t(entries.size());
 }
 

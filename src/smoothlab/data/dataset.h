@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <string>
@@ -83,9 +84,10 @@ std::pair<torch::Tensor, torch::Tensor> stratified_split(const torch::Tensor& la
 std::vector<int64_t> parse_classes(const std::string& list, const std::vector<std::string>& class_names,
                                    const std::string& option);
 
-// Image folders with --skip-bad-images: writes RUN_DIR/bad_images.txt ("path<TAB>reason" lines, sorted) and
-// returns how many files were skipped so far; does nothing and returns 0 when none were (or for in-memory data).
-int64_t write_bad_images(const DataBundle& bundle, const std::string& run_dir);
+// Image folders with --skip-bad-images: writes `file` ("path<TAB>reason" lines, sorted; a run folder's
+// bad_images.txt) and returns how many files were skipped so far; does nothing and returns 0 when none were (or for
+// in-memory data).
+int64_t write_bad_images(const DataBundle& bundle, const std::filesystem::path& file);
 
 // Debian's Fashion-MNIST folder, overridable with SMOOTHLAB_FASHION_MNIST_DIR.
 std::string default_fashion_mnist_dir();

@@ -68,7 +68,10 @@ torch::Tensor distillation_loss(const torch::Tensor& student_logits, const torch
           "distillation: targets must be [N] = [{}] class indices", student_logits.size(0));
     auto hard = loss::label_smoothing_cross_entropy(
         student_logits, target.to(student_logits.device()),
-        loss::LabelSmoothingOptions().smoothing(options.smoothing()).reduction(Reduction::None));
+        loss::LabelSmoothingOptions()
+            .smoothing(options.smoothing())
+            .implementation(options.implementation())
+            .reduction(Reduction::None));
     hard = hard * (1.0 - beta);
     per_sample = per_sample.defined() ? per_sample + hard : hard;
   }

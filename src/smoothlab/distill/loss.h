@@ -45,6 +45,7 @@ struct DistillationOptions {
   TORCH_ARG(bool, t_squared) = false;        // multiply the teacher term by T² ([H])
   TORCH_ARG(SoftTerm, soft_term) = SoftTerm::CrossEntropy;
   TORCH_ARG(double, smoothing) = 0.0;        // label smoothing ε of the hard term, in [0, 1)
+  TORCH_ARG(loss::Implementation, implementation) = loss::Implementation::Fused;  // of the hard term
   TORCH_ARG(Reduction, reduction) = Reduction::Mean;
 };
 

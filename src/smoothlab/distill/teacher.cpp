@@ -9,7 +9,7 @@
 
 #include "smoothlab/core/error.h"
 #include "smoothlab/data/loader.h"
-#include "smoothlab/train/trainer.h"
+#include "smoothlab/train/run_dir.h"
 
 namespace smoothlab::distill {
 

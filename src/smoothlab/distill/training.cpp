@@ -9,8 +9,9 @@
 #include "smoothlab/core/error.h"
 #include "smoothlab/core/files.h"
 #include "smoothlab/data/npy.h"
-#include "smoothlab/distill/gamma.h"
+#include "smoothlab/calib/gamma.h"
 #include "smoothlab/distill/teacher.h"
+#include "smoothlab/loss/label_smoothing.h"
 
 namespace smoothlab::distill {
 
@@ -26,23 +27,11 @@ struct DistillState {
   double gamma = 0;
 };
 
-// Teacher facts from a run folder's config.json (model, ε), for the record.
-json teacher_run_facts(const fs::path& dir) {
-  try {
-    auto meta = json::parse(read_file(dir / "config.json"));
-    const auto& c = meta.at("config");
-    return {{"model", c.value("model", "")}, {"smoothing", c.value("smoothing", 0.0)},
-            {"epochs", c.value("epochs", int64_t(0))}, {"seed", c.value("seed", uint64_t(0))}};
-  } catch (const std::exception&) {
-    return json::object();
-  }
-}
-
-// The last epoch's validation accuracy a run folder recorded (metrics.jsonl), or -1 when there is none.
-double recorded_val_accuracy(const fs::path& dir) {
+// The last epoch's validation accuracy a run folder recorded, or -1 when there is none.
+double recorded_val_accuracy(const train::RunDir& dir) {
   double last = -1;
-  for (const auto& record : train::read_metrics(dir / "metrics.jsonl"))
-    if (record.contains("val_accuracy")) last = record["val_accuracy"].get<double>();
+  for (const auto& record : dir.read_metrics())
+    if (record.val_accuracy) last = *record.val_accuracy;
   return last;
 }
 
@@ -61,7 +50,7 @@ void check_teacher_accuracy(const Teacher& teacher, double accuracy, const torch
                             teacher.source(), 100 * accuracy, 100 * constant_guess),
                 hint);
   if (teacher.kind() == Teacher::Kind::Run) {
-    const double recorded = recorded_val_accuracy(teacher.source());
+    const double recorded = recorded_val_accuracy(train::RunDir(teacher.source()));
     if (recorded > 0 && accuracy < 0.5 * recorded)
       throw Error(fmt::format("--teacher {}: it classifies {:.1f}% of the student's training images correctly, far "
                               "below the {:.1f}% validation accuracy its run recorded",
@@ -72,13 +61,29 @@ void check_teacher_accuracy(const Teacher& teacher, double accuracy, const torch
 
 }  // namespace
 
-DistillSetup make_distillation(const DistillRunOptions& options, const train::TrainConfig& config) {
+DistillRunOptions options_from(const train::DistillFacts& f) {
+  DistillRunOptions o;
+  o.teacher = f.teacher;
+  o.form = f.form;
+  o.loss = DistillationOptions()
+               .temperature(f.temperature)
+               .beta(f.beta)
+               .soften_student(f.soften_student)
+               .t_squared(f.t_squared)
+               .soft_term(parse_soft_term(f.soft_term))
+               .smoothing(f.hard_smoothing)
+               .implementation(loss::parse_implementation(f.hard_loss_impl));
+  o.cache_teacher = f.teacher_cached;
+  return o;
+}
+
+DistillSetup make_distillation(const DistillRunOptions& options, const train::TrainConfig& config,
+                               const data::DataBundle& bundle) {
   check(!options.teacher.empty(), "--teacher is required (a run folder or a TorchScript file)");
   auto loss_options = options.loss;
-  loss_options.smoothing(config.smoothing);
+  loss_options.smoothing(config.smoothing).implementation(loss::parse_implementation(config.loss_impl));
   loss_options.validate();
   const torch::Device device = train::parse_device(config.device);
-  auto bundle = data::load_data(train::data_options(config));
 
   auto state = std::make_shared<DistillState>(DistillState{Teacher::load(options.teacher, device), loss_options, {}, 0});
   state->teacher.set_student_normalisation(bundle.mean, bundle.std);
@@ -87,52 +92,57 @@ DistillSetup make_distillation(const DistillRunOptions& options, const train::Tr
   // One pass over the un-augmented training split: γ, the teacher's accuracy, and the cache when it applies.
   auto logits = state->teacher.dataset_logits(bundle.train, config.eval_batch_size, config.workers);
   const double T = loss_options.temperature();
-  state->gamma = equivalent_smoothing(logits, bundle.train.labels, T);
-  const double gamma_t1 = equivalent_smoothing(logits, bundle.train.labels, 1.0);
+  state->gamma = calib::equivalent_smoothing(logits, bundle.train.labels, T);
+  const double gamma_t1 = calib::equivalent_smoothing(logits, bundle.train.labels, 1.0);
   const double teacher_accuracy = logits.argmax(1).eq(bundle.train.labels).to(torch::kFloat64).mean().item<double>();
   check_teacher_accuracy(state->teacher, teacher_accuracy, bundle.train.labels, bundle.num_classes);
   const bool cached = options.cache_teacher && !config.augment;
   if (cached) state->cache = logits.to(device);
 
-  json summary = {{"teacher", options.teacher},
-                  {"teacher_kind", teacher_kind_name(state->teacher.kind())},
-                  {"form", options.form},
-                  {"temperature", T},
-                  {"beta", loss_options.beta()},
-                  {"soften_student", loss_options.soften_student()},
-                  {"t_squared", loss_options.t_squared()},
-                  {"soft_term", soft_term_name(loss_options.soft_term())},
-                  {"hard_smoothing", loss_options.smoothing()},
-                  {"teacher_gamma", state->gamma},
-                  {"teacher_gamma_t1", gamma_t1},
-                  {"teacher_gamma_split", "train"},
-                  {"teacher_train_accuracy", teacher_accuracy},
-                  {"teacher_cached", cached}};
-  if (state->teacher.kind() == Teacher::Kind::Run) summary["teacher_run"] = teacher_run_facts(options.teacher);
+  train::DistillFacts facts;
+  facts.teacher = options.teacher;
+  facts.teacher_kind = teacher_kind_name(state->teacher.kind());
+  facts.form = options.form;
+  facts.temperature = T;
+  facts.beta = loss_options.beta();
+  facts.soften_student = loss_options.soften_student();
+  facts.t_squared = loss_options.t_squared();
+  facts.soft_term = soft_term_name(loss_options.soft_term());
+  facts.hard_smoothing = loss_options.smoothing();
+  facts.hard_loss_impl = loss::implementation_name(loss_options.implementation());
+  facts.teacher_gamma = state->gamma;
+  facts.teacher_gamma_t1 = gamma_t1;
+  facts.teacher_gamma_split = "train";
+  facts.teacher_train_accuracy = teacher_accuracy;
+  facts.teacher_cached = cached;
+  if (state->teacher.kind() == Teacher::Kind::Run) {
+    const auto teacher_config = train::RunDir(options.teacher).read_config().config;
+    facts.teacher_run = train::TeacherRunFacts{teacher_config.model, teacher_config.smoothing, teacher_config.epochs,
+                                               teacher_config.seed};
+  }
 
-  DistillSetup setup{state->teacher, {}, summary};
-  setup.hooks.meta["distill"] = summary;
+  DistillSetup setup{state->teacher, {}, facts};
+  setup.hooks.record.distill = facts;
   setup.hooks.loss = [state](const torch::Tensor& student, const data::Batch& batch) {
     torch::Tensor teacher_logits = state->cache.defined()
                                        ? state->cache.index_select(0, batch.indices.to(state->cache.device()))
                                        : state->teacher.logits(batch.images.to(student.device()));
     return distillation_loss(student, teacher_logits, batch.labels.to(student.device()), state->loss);
   };
-  setup.hooks.epoch_extras = [state](model::ClassifierImpl&, int64_t, json& record) {
-    record["teacher_gamma"] = state->gamma;
+  setup.hooks.epoch_extras = [state](model::ClassifierImpl&, int64_t, train::EpochRecord& record) {
+    record.teacher_gamma = state->gamma;
   };
   return setup;
 }
 
-EpochExtras make_mi_logger(const train::TrainConfig& config, json* meta) {
+EpochExtras make_mi_logger(const train::TrainConfig& config, const data::DataBundle& bundle, train::RunRecord* record) {
   if (config.mi_classes.empty()) return {};
-  auto bundle = data::load_data(train::data_options(config));
   const auto classes = data::parse_classes(config.mi_classes, bundle.class_names, "--mi-classes");
   if (classes.size() != 2)
     throw Error(fmt::format("--mi-classes {}: name exactly two classes, got {}", config.mi_classes, classes.size()),
                 "e.g. --mi-classes Shirt,Pullover (Fashion-MNIST) or --mi-classes airplane,dog (CIFAR-10)");
   // The probe uses up to --mi-examples per class: a small data set (an image folder) may hold fewer; the number
-  // used is recorded in the run's meta.
+  // used is recorded in the run's record (MiFacts).
   const auto labels = bundle.train.labels.to(torch::kCPU, torch::kInt64);
   const int64_t available =
       std::min(labels.eq(classes[0]).sum().item<int64_t>(), labels.eq(classes[1]).sum().item<int64_t>());
@@ -147,22 +157,26 @@ EpochExtras make_mi_logger(const train::TrainConfig& config, json* meta) {
                      .batch_size(config.eval_batch_size);
   auto probe = std::make_shared<MiProbe>(bundle.train, bundle.num_classes, bundle.mean, bundle.std, options);
   const torch::Device device = train::parse_device(config.device);
-  if (meta) {
-    auto name = [&](int64_t k) { return size_t(k) < bundle.class_names.size() ? bundle.class_names[size_t(k)] : std::to_string(k); };
-    (*meta)["mi"] = {{"classes", {classes[0], classes[1]}},
-                     {"class_names", {name(classes[0]), name(classes[1])}},
-                     {"examples_per_class", options.examples()},
-                     {"views", options.views()},
-                     {"crop_padding", options.crop_padding()},
-                     {"hflip", true},
-                     {"seed", options.seed()},
-                     {"split", "train"}};
+  if (record) {
+    auto name = [&](int64_t k) {
+      return size_t(k) < bundle.class_names.size() ? bundle.class_names[size_t(k)] : std::to_string(k);
+    };
+    train::MiFacts facts;
+    facts.classes = {classes[0], classes[1]};
+    facts.class_names = {name(classes[0]), name(classes[1])};
+    facts.examples_per_class = options.examples();
+    facts.views = options.views();
+    facts.crop_padding = options.crop_padding();
+    facts.hflip = true;
+    facts.seed = options.seed();
+    facts.split = "train";
+    record->mi = facts;
   }
-  return [probe, device](model::ClassifierImpl& model, int64_t, json& record) {
+  return [probe, device](model::ClassifierImpl& model, int64_t, train::EpochRecord& record) {
     const auto e = probe->measure(model, device);
-    record["mi"] = e.mi;
-    record["mi_raw"] = e.mi_raw;
-    record["mi_sigma2"] = e.sigma2;
+    record.mi = e.mi;
+    record.mi_raw = e.mi_raw;
+    record.mi_sigma2 = e.sigma2;
   };
 }
 
@@ -207,19 +221,25 @@ json run_mutual_information(const fs::path& run_dir, const RunMiOptions& o) {
   result["estimator"] =
       "gaussian mixture, y_x = each of the L views, mu_x = mean of the L views, sigma2 pooled within examples over "
       "N(L-1); mi clamped to [0, log N]";
-  const fs::path out = o.out.empty() ? run_dir / "mi.json" : o.out;
+  const train::RunDir out(o.out.empty() ? run_dir : o.out);
+  if (fs::exists(out.path()) && !fs::is_directory(out.path()))
+    throw Error(fmt::format("--out {}: exists and is not a folder", out.path().string()),
+                "--out names the folder that gets mi.json (and mi_gaps.npy, mi_labels.npy)");
+  std::error_code ec;
+  fs::create_directories(out.path(), ec);
+  if (ec) throw Error(fmt::format("--out {}: cannot create the folder ({})", out.path().string(), ec.message()));
   if (o.write_gaps) {
-    data::write_npy(run_dir / "mi_gaps.npy", gaps);
-    data::write_npy(run_dir / "mi_labels.npy", dataset.labels.index_select(0, probe.positions()));
+    data::write_npy(out.mi_gaps_file(), gaps);
+    data::write_npy(out.mi_labels_file(), dataset.labels.index_select(0, probe.positions()));
   }
-  write_file_atomic(out, result.dump(2) + "\n");
+  write_file_atomic(out.mi_file(), result.dump(2) + "\n");
   return result;
 }
 
 EpochExtras chain(EpochExtras first, EpochExtras second) {
   if (!first) return second;
   if (!second) return first;
-  return [first, second](model::ClassifierImpl& model, int64_t epoch, json& record) {
+  return [first, second](model::ClassifierImpl& model, int64_t epoch, train::EpochRecord& record) {
     first(model, epoch, record);
     second(model, epoch, record);
   };

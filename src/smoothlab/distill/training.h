@@ -4,8 +4,11 @@
 // Distillation ([M] §4): the teacher is frozen (eval mode, no gradients) and sees the student's batch — the same
 // augmented images — every step; with augmentation off its logits are computed once over the training split and
 // looked up by example index instead (identical values, see Teacher::dataset_logits). The teacher's equivalent
-// smoothing γ at T (distill/gamma.h) over the un-augmented training split goes into config.json ("distill") and each
-// epoch's metrics.jsonl record ("teacher_gamma").
+// smoothing γ at T (calib/gamma.h) over the un-augmented training split goes into the run's record
+// (train::DistillFacts) and each epoch's (EpochRecord::teacher_gamma).
+//
+// Every function here takes the run's effective configuration (train::open_run: the saved one when resuming) and its
+// data, loaded once by the caller.
 #pragma once
 
 #include <filesystem>
@@ -18,33 +21,41 @@
 #include "smoothlab/distill/mutual_information.h"
 #include "smoothlab/distill/teacher.h"
 #include "smoothlab/train/config.h"
+#include "smoothlab/train/run_dir.h"
 #include "smoothlab/train/trainer.h"
 
 namespace smoothlab::distill {
 
 struct DistillRunOptions {
   std::string teacher;          // run folder or TorchScript file
-  DistillationOptions loss;     // its smoothing() is replaced by the run's --smoothing (the hard term's ε)
+  DistillationOptions loss;     // its smoothing() and implementation() are the run's --smoothing and --loss-impl
   std::string form = "paper";   // recorded name of the loss form: paper | hinton | custom
   bool cache_teacher = true;    // cache teacher logits when the run does not augment
 };
 
+// The options a saved student run was distilled with (its config.json), for --resume.
+DistillRunOptions options_from(const train::DistillFacts& facts);
+
 struct DistillSetup {
-  Teacher teacher;           // the frozen teacher the hooks use (a shared handle)
-  train::TrainHooks hooks;   // loss, epoch_extras and meta["distill"] set
-  nlohmann::json summary;    // = meta["distill"]: teacher, kind, T, β, form flags, teacher_gamma, teacher accuracy
+  Teacher teacher;            // the frozen teacher the hooks use (a shared handle)
+  train::TrainHooks hooks;    // loss, epoch_extras and record.distill set
+  train::DistillFacts facts;  // = hooks.record.distill: teacher, kind, T, β, form flags, γ, teacher accuracy
 };
 
 // Loads and checks the teacher against the run's data (class count, input shape), computes γ and the teacher's
-// accuracy on the training split. Throws Error for a missing/unloadable teacher or a class-count mismatch.
-DistillSetup make_distillation(const DistillRunOptions& options, const train::TrainConfig& config);
+// accuracy on the training split. `config` is the run's effective configuration: its smoothing and loss_impl are the
+// hard term's. Throws Error for a missing/unloadable teacher or a class-count mismatch.
+DistillSetup make_distillation(const DistillRunOptions& options, const train::TrainConfig& config,
+                               const data::DataBundle& data);
 
 // MI logging during training: when config.mi_classes is set, a function that adds "mi" (Î, see
 // mutual_information.h) to each epoch's record, measured on the first config.mi_examples training examples of each
 // class with config.mi_views views (crop padding config.crop_padding or 4 when that is 0, flip; augmentation seed
 // config.seed — independent of --no-augment). Returns an empty function otherwise.
-using EpochExtras = std::function<void(model::ClassifierImpl&, int64_t, nlohmann::json&)>;
-EpochExtras make_mi_logger(const train::TrainConfig& config, nlohmann::json* meta = nullptr);
+// The settings go into record->mi when record is given.
+using EpochExtras = std::function<void(model::ClassifierImpl&, int64_t, train::EpochRecord&)>;
+EpochExtras make_mi_logger(const train::TrainConfig& config, const data::DataBundle& data,
+                           train::RunRecord* record = nullptr);
 
 // `smoothlab mi RUN_DIR`: Î for a trained run's latest checkpoint.
 struct RunMiOptions {
@@ -56,12 +67,12 @@ struct RunMiOptions {
   bool hflip = true;
   uint64_t seed = 0;
   std::string device;           // "" keeps the run's
-  std::filesystem::path out;    // "" : RUN_DIR/mi.json
-  bool write_gaps = true;       // also RUN_DIR/mi_gaps.npy (float64 [N, L]) and mi_labels.npy
+  std::filesystem::path out;    // output folder; "" : RUN_DIR
+  bool write_gaps = true;       // also OUT/mi_gaps.npy (float64 [N, L]) and mi_labels.npy
 };
 
-// Loads the run, measures Î on the first `examples` examples of each class of the split, writes mi.json
-// (atomically) and returns it: the estimate (to_json(MiEstimate)), the settings, the run's epochs, per-class mean
+// Loads the run, measures Î on the first `examples` examples of each class of the split, writes OUT/mi.json
+// (atomically; OUT is created) and returns it: the estimate (to_json(MiEstimate)), the settings, the run's epochs, per-class mean
 // gap. Throws Error for an unknown class, a split without enough examples, or bad options.
 nlohmann::json run_mutual_information(const std::filesystem::path& run_dir, const RunMiOptions& options);
 

@@ -1,14 +1,11 @@
 // `smoothlab eval RUN_DIR`: metrics of a trained run on its validation and test splits, temperature scaling
 // fitted on validation and reported on test ([M] §3, [G] §4.2), and the run's outputs as .npy.
 //
-// Writes RUN_DIR/eval.json:
-//   {"epochs_done", "bins", "val": metrics, "test": metrics, "temperature": TemperatureFit | null,
-//    "test_scaled": metrics at the fitted T | absent}
-// where metrics = {accuracy, nll, ece, brier, count, mce, rms_ce, ece_equal_width, ece_equal_mass,
-// classwise_ece, mean_confidence, ...} (calib::to_json); RUN_DIR/calibration.json (calib::to_json of the
-// report: fit on val, before/after on test); RUN_DIR/reliability{,_before,_after}.{png,svg};
-// and RUN_DIR/{val,test}_{logits,labels,features}.npy for other tools. Without a validation split no
-// temperature is fitted (never on test): "temperature" is null and calibration.json says why.
+// Writes the run folder's eval.json (train::EvalRecord: metrics of val and test, the temperature fitted on val, test at
+// that temperature, γ), calibration.json (the calibration report: fit on val, before/after on test), the reliability
+// diagrams and the {val,test} logits, labels and features as .npy for other tools (train/run_dir.h names them).
+// Without a validation split no temperature is fitted (never on test): the record has none and calibration.json
+// says why.
 #pragma once
 
 #include <filesystem>
@@ -16,7 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "smoothlab/eval/predict.h"
+#include "smoothlab/model/predict.h"
 #include "smoothlab/train/trainer.h"
 
 namespace smoothlab::eval {
@@ -33,13 +30,13 @@ struct EvalOptions {
 };
 
 struct SplitOutputs {
-  Predictions val, test;
+  model::Predictions val, test;
 };
 
 // Predicts both splits of a loaded run (with features).
 SplitOutputs predict_splits(train::LoadedRun& run);
 
 // Evaluates a run folder; returns what it wrote to eval.json.
-nlohmann::json evaluate_run(const std::filesystem::path& run_dir, const EvalOptions& options = {});
+train::EvalRecord evaluate_run(const std::filesystem::path& run_dir, const EvalOptions& options = {});
 
 }  // namespace smoothlab::eval

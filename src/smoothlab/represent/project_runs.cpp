@@ -13,7 +13,8 @@
 #include "smoothlab/represent/cluster_stats.h"
 #include "smoothlab/represent/feature_model.h"
 #include "smoothlab/represent/projection.h"
-#include "smoothlab/train/trainer.h"
+#include "smoothlab/train/run_dir.h"
+#include "smoothlab/viz/projection_plot.h"
 
 namespace smoothlab::represent {
 namespace {
@@ -148,7 +149,7 @@ ProjectResult project_runs(const std::vector<fs::path>& sources, const ProjectOp
                                (templates[classes[0]] - templates[classes[2]]).norm().item<double>()};
     r["splits"] = json::object();
     std::vector<ClusterStats> stats;
-    std::vector<viz::ProjectionPanel> row;
+    std::vector<ProjectedSplit> row;
     for (const auto& split : o.splits()) {
       const auto& dataset = split_of(run, split);
       auto indices = select_examples(dataset.labels, classes, o.per_class(), o.seed());
@@ -160,7 +161,7 @@ ProjectResult project_runs(const std::vector<fs::path>& sources, const ProjectOp
                             {"labels", int_list(set.labels)},
                             {"coords", tensor_rows(coords)},
                             {"stats", to_json(s, result.class_names)}};
-      viz::ProjectionPanel panel;
+      ProjectedSplit panel;
       panel.title = fmt::format("{} — {}", fmt_eps(run), split);
       panel.coords = coords;
       panel.labels = set.labels;
@@ -221,7 +222,12 @@ void write_projection(const ProjectResult& result, const fs::path& out_dir) {
   std::vector<std::string> names;
   for (auto c : result.classes) names.push_back(result.class_names[c]);
   options.suptitle = "Penultimate activations projected on the plane of the templates of " + join(names);
-  auto fig = viz::projection_figure(result.panels, result.classes, result.class_names, options);
+  std::vector<std::vector<viz::ProjectionPanel>> panels;
+  for (const auto& row : result.panels) {
+    panels.emplace_back();
+    for (const auto& p : row) panels.back().push_back({p.title, p.coords, p.labels, p.vertices, p.note});
+  }
+  auto fig = viz::projection_figure(panels, result.classes, result.class_names, options);
   fig.save_png(out_dir / "projection.png");
   fig.save_svg(out_dir / "projection.svg");
   write_file_atomic(out_dir / "projection.json", result.json.dump(1) + "\n");

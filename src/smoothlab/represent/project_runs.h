@@ -23,8 +23,7 @@
 
 #include <nlohmann/json.hpp>
 #include <torch/arg.h>
-
-#include "smoothlab/viz/projection_plot.h"
+#include <torch/types.h>
 
 namespace smoothlab::represent {
 
@@ -41,9 +40,18 @@ struct ProjectOptions {
   TORCH_ARG(int64_t, batch_size) = 500;
 };
 
+// One run's projected examples of one split: what one panel of the figure shows.
+struct ProjectedSplit {
+  std::string title;       // e.g. "eps0 (ε = 0) — train"
+  torch::Tensor coords;    // [N, 2] plane coordinates
+  torch::Tensor labels;    // int64 [N], each one of the three classes
+  torch::Tensor vertices;  // [3, 2] template coordinates, in the order of the classes
+  std::string note;        // e.g. "tightness 0.21, regularity 0.93"
+};
+
 struct ProjectResult {
   nlohmann::json json;
-  std::vector<std::vector<viz::ProjectionPanel>> panels;  // [run][split]
+  std::vector<std::vector<ProjectedSplit>> panels;  // [run][split]
   std::array<int64_t, 3> classes{};
   std::vector<std::string> class_names;
 };
@@ -52,7 +60,8 @@ struct ProjectResult {
 // splits, a run without a validation split asked for "val", and runs whose class lists differ.
 ProjectResult project_runs(const std::vector<std::filesystem::path>& sources, const ProjectOptions& options);
 
-// Writes out_dir/projection.json, projection.png and projection.svg (atomically; creates out_dir).
+// Writes out_dir/projection.json, projection.png and projection.svg (atomically; creates out_dir); the figure is
+// viz/projection_plot.h's.
 void write_projection(const ProjectResult& result, const std::filesystem::path& out_dir);
 
 }  // namespace smoothlab::represent

@@ -1,4 +1,4 @@
-// report.html of a study: the summary (analysis.h) rendered as one self-contained page — tables, the figures
+// report.html of a study: the summary (study.h) rendered as one self-contained page — tables, the figures
 // embedded as base64 PNG, the claims with verdicts, provenance.
 #pragma once
 

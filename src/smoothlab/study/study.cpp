@@ -16,7 +16,9 @@
 #include "smoothlab/core/files.h"
 #include "smoothlab/distill/training.h"
 #include "smoothlab/eval/evaluate.h"
-#include "smoothlab/study/analysis.h"
+#include "smoothlab/study/claims.h"
+#include "smoothlab/study/figures.h"
+#include "smoothlab/study/tables.h"
 #include "smoothlab/study/report_page.h"
 
 namespace smoothlab::study {
@@ -24,16 +26,7 @@ namespace smoothlab::study {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
-bool run_finished(const fs::path& run_dir, int64_t epochs) {
-  const auto eval_path = run_dir / "eval.json";
-  if (!fs::exists(eval_path)) return false;
-  try {
-    const auto j = json::parse(read_file(eval_path));
-    return j.value("epochs_done", int64_t(-1)) >= epochs;
-  } catch (const json::exception&) {
-    return false;
-  }
-}
+bool run_finished(const fs::path& run_dir, int64_t epochs) { return train::RunDir(run_dir).evaluated(epochs); }
 
 namespace {
 
@@ -155,6 +148,8 @@ StudyResult run_study(const StudyOptions& options, const StudyHooks& hooks) {
     progress.current = spec.name;
     progress.run = {};
     report_progress(0, spec.cost_seconds);
+    const auto opened = train::open_run(dir, train::ExistingRun::Resume, spec.config);
+    const auto bundle = data::load_data(train::data_options(opened.config));
     train::TrainHooks th;
     if (spec.group == "student") {
       distill::DistillRunOptions d;
@@ -163,13 +158,12 @@ StudyResult run_study(const StudyOptions& options, const StudyHooks& hooks) {
       d.form = "paper";
       if (!run_finished(runs_dir / spec.teacher, 1))
         throw Error(fmt::format("study: the teacher {} of {} is not finished", spec.teacher, spec.name));
-      auto setup = distill::make_distillation(d, spec.config);
-      th = setup.hooks;
-    } else if (!spec.config.mi_classes.empty()) {
-      th.epoch_extras = distill::make_mi_logger(spec.config, &th.meta);
+      th = distill::make_distillation(d, opened.config, bundle).hooks;
+    } else if (!opened.config.mi_classes.empty()) {
+      th.epoch_extras = distill::make_mi_logger(opened.config, bundle, &th.record);
     }
-    th.meta["command"] = options.command_line();
-    th.meta["study"] = {{"preset", preset.name}, {"group", spec.group}, {"run", to_json(spec)}};
+    th.record.command = options.command_line();
+    th.record.study = {{"preset", preset.name}, {"group", spec.group}, {"run", to_json(spec)}};
     th.on_note = note;
     th.on_progress = [&](const train::Progress& p) {
       progress.run = p;
@@ -178,7 +172,7 @@ StudyResult run_study(const StudyOptions& options, const StudyHooks& hooks) {
                        : 0.0;
       report_progress(fraction, spec.cost_seconds);
     };
-    train::train(spec.config, dir, train::ExistingRun::Resume, th);
+    train::train(opened, bundle, th);
     eval::EvalOptions eo;
     eo.write_npy = false;
     eo.diagrams = false;
@@ -195,7 +189,14 @@ StudyResult run_study(const StudyOptions& options, const StudyHooks& hooks) {
   }
 
   note("study: all runs finished; analysing");
-  json summary = analyse_study(preset, options.data(), plan, runs_dir, fig_dir);
+  const Tables tables = make_tables(preset, options.data(), plan, runs_dir);
+  json summary = to_json(tables);
+  summary["preset"] = to_json(preset);
+  summary["data"] = options.data();
+  summary["regimes"] = {{"teacher", preset.teacher_regime}, {"overconf", preset.overconf_regime}};
+  summary["figures"] = write_figures(tables, fig_dir);
+  summary["claims"] = json::array();
+  for (const auto& c : claims(tables)) summary["claims"].push_back(to_json(c));
   auto versions = train::version_info();
   versions["blas"] = blas_info();
   summary["provenance"] = {

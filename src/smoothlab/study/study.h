@@ -2,7 +2,7 @@
 //
 // run_study(options) expands the preset (preset.h) into runs, trains each one into OUT/runs/<name> with
 // train::ExistingRun::Resume semantics and evaluates it (eval/evaluate.h: eval.json, calibration.json), then analyses
-// them all (analysis.h) and writes
+// them all (tables.h → claims.h, figures.h) and writes
 //   OUT/study.json     the preset and the plan (written first)
 //   OUT/summary.json   every number of the report, the claims and their verdicts, provenance
 //   OUT/report.html    one self-contained page (figures embedded as data: URIs) — report_page.h

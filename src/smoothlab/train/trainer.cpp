@@ -1,17 +1,15 @@
 #include "smoothlab/train/trainer.h"
 
 #include <chrono>
-#include <fstream>
-#include <sstream>
 
 #include <torch/torch.h>
-#include <torch/version.h>
 
 #include "smoothlab/calib/metrics.h"
 #include "smoothlab/core/error.h"
 #include "smoothlab/core/files.h"
-#include "smoothlab/eval/predict.h"
+#include "smoothlab/model/predict.h"
 #include "smoothlab/loss/label_smoothing.h"
+#include "smoothlab/model/predict.h"
 #include "smoothlab/train/checkpoint.h"
 #include "smoothlab/train/schedule.h"
 
@@ -20,124 +18,41 @@ namespace smoothlab::train {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
-torch::Device parse_device(const std::string& name) {
-  if (name == "cpu") return torch::kCPU;
-  if (name.rfind("cuda", 0) == 0) {
-    if (!torch::cuda::is_available())
-      throw Error(fmt::format("--device {}: CUDA is not available", name),
-                  "this build uses a CPU LibTorch; configure with -DTorch_DIR=<a CUDA LibTorch> or use --device cpu");
-    return torch::Device(name);
-  }
-  throw Error(fmt::format("--device: unknown device '{}'", name), "known: cpu, cuda, cuda:N");
-}
-
-data::DataOptions data_options(const TrainConfig& c) {
-  data::DataOptions o;
-  o.spec = c.data;
-  o.val_size = c.val_size;
-  o.split_seed = c.split_seed;
-  o.limit_train = c.limit_train;
-  o.limit_test = c.limit_test;
-  // image folders (data/image_folder.h)
-  o.augment = c.augment;
-  o.folder.image_size = c.image_size;
-  o.folder.channels = c.image_channels;
-  o.folder.augment = c.folder_augment;
-  if (c.rrc_scale.size() == 2) o.folder.scale_min = c.rrc_scale[0], o.folder.scale_max = c.rrc_scale[1];
-  if (c.rrc_ratio.size() == 2) o.folder.ratio_min = c.rrc_ratio[0], o.folder.ratio_max = c.rrc_ratio[1];
-  o.folder.padding = c.crop_padding;
-  o.folder.filter = c.resize_filter;
-  o.folder.skip_bad = c.skip_bad_images;
-  return o;
-}
-
-json version_info() {
-  return {{"smoothlab", SMOOTHLAB_VERSION},
-          {"libtorch", TORCH_VERSION},
-          {"compiler", fmt::format("{} {}.{}.{}", "gcc", __GNUC__, __GNUC_MINOR__, __GNUC_PATCHLEVEL__)},
-          {"parallel", at::get_parallel_info().substr(0, 400)},
-          {"threads", at::get_num_threads()}};
-}
-
 namespace {
-
-json data_info(const data::DataBundle& d) {
-  return {{"name", d.name},
-          {"spec", d.spec},
-          {"num_classes", d.num_classes},
-          {"class_names", d.class_names},
-          {"shape", {d.channels, d.height, d.width}},
-          {"mean", d.mean},
-          {"std", d.std},
-          {"train_size", d.train.size()},
-          {"val_size", d.val.size()},
-          {"test_size", d.test.size()}};
-}
-
-void write_metrics(const fs::path& path, const std::vector<json>& records) {
-  std::string text;
-  for (const auto& r : records) text += r.dump() + "\n";
-  write_file_atomic(path, text);
-}
 
 loss::LabelSmoothingOptions loss_options(const TrainConfig& c) {
   return loss::LabelSmoothingOptions().smoothing(c.smoothing).implementation(loss::parse_implementation(c.loss_impl));
 }
 
-}  // namespace
-
-std::vector<json> read_metrics(const fs::path& path) {
-  std::vector<json> records;
-  if (!fs::exists(path)) return records;
-  std::ifstream in(path);
-  for (std::string line; std::getline(in, line);) {
-    if (line.empty()) continue;
-    try {
-      records.push_back(json::parse(line));
-    } catch (const json::exception&) {
-      // A torn last line cannot happen with atomic rewrites; skip anything unparsable all the same.
-    }
+// Temp files of a write that a kill interrupted (see core/files.h) are never read: remove them.
+void remove_stale_temp_files(const fs::path& dir) {
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    const auto name = entry.path().filename().string();
+    if (name.rfind('.', 0) == 0 && name.find(".tmp.") != std::string::npos) fs::remove(entry.path());
   }
-  return records;
 }
 
-TrainResult train(const TrainConfig& requested, const fs::path& run_dir, ExistingRun mode, const TrainHooks& hooks) {
-  const fs::path config_path = run_dir / "config.json", metrics_path = run_dir / "metrics.jsonl",
-                 checkpoint_path = run_dir / "checkpoint.pt";
+}  // namespace
+
+TrainResult train(const TrainConfig& config, const fs::path& run_dir, ExistingRun mode, const TrainHooks& hooks) {
+  const auto run = open_run(run_dir, mode, config);
+  const auto bundle = data::load_data(data_options(run.config));
+  return train(run, bundle, hooks);
+}
+
+TrainResult train(const OpenedRun& run, const data::DataBundle& bundle, const TrainHooks& hooks) {
+  const TrainConfig& config = run.config;
+  const RunDir& dir = run.dir;
+  const fs::path& run_dir = dir.path();
   auto note = [&](const std::string& s) {
     if (hooks.on_note) hooks.on_note(s);
   };
-  TrainConfig config = requested;
-  bool resuming = false;
-  if (fs::exists(run_dir) && !fs::is_directory(run_dir))
-    throw Error(fmt::format("--out {}: exists and is not a folder", run_dir.string()));
-  const bool has_run = fs::exists(config_path);
-  if (fs::exists(run_dir) && !fs::is_empty(run_dir)) {
-    if (mode == ExistingRun::Refuse)
-      throw Error(fmt::format("--out {}: folder exists and is not empty", run_dir.string()),
-                  "pass --resume to continue that run, --force to replace it, or choose another --out");
-    if (mode == ExistingRun::Force) {
-      for (const auto& entry : fs::directory_iterator(run_dir)) fs::remove_all(entry.path());
-    } else if (has_run) {
-      try {
-        config = json::parse(read_file(config_path)).at("config").get<TrainConfig>();
-      } catch (const json::exception& e) {
-        throw Error(fmt::format("{}: unreadable run configuration ({})", config_path.string(), e.what()),
-                    "rerun with --force to start over");
-      }
-      resuming = true;
-    }
-  }
-  config.validate();
+  if (run.wipe && fs::exists(run_dir))
+    for (const auto& entry : fs::directory_iterator(run_dir)) fs::remove_all(entry.path());
   fs::create_directories(run_dir);
-  // Temp files of a write that a kill interrupted (see core/files.h) are never read: remove them.
-  for (const auto& entry : fs::directory_iterator(run_dir))
-    if (entry.path().filename().string().rfind('.', 0) == 0 &&
-        entry.path().filename().string().find(".tmp.") != std::string::npos)
-      fs::remove(entry.path());
+  remove_stale_temp_files(run_dir);
 
   const torch::Device device = parse_device(config.device);
-  auto bundle = data::load_data(data_options(config));
   for (const auto& n : bundle.notes) note(n);
   torch::manual_seed(config.seed);
   auto model = model::make_model(
@@ -148,21 +63,21 @@ TrainResult train(const TrainConfig& requested, const fs::path& run_dir, Existin
                                                        .nesterov(config.nesterov && config.momentum > 0)
                                                        .weight_decay(config.weight_decay));
   int64_t start_epoch = 0;
-  std::vector<json> records;
-  if (resuming && fs::exists(checkpoint_path)) {
-    start_epoch = load_checkpoint(checkpoint_path, *model, &optimizer);
+  std::vector<EpochRecord> records;
+  if (run.resuming && dir.has_checkpoint()) {
+    start_epoch = load_checkpoint(dir.checkpoint_file(), *model, &optimizer);
     model->to(device);
-    for (auto& r : read_metrics(metrics_path))
-      if (r.value("epoch", int64_t(0)) <= start_epoch) records.push_back(r);
-    write_metrics(metrics_path, records);
+    for (auto& r : dir.read_metrics())
+      if (r.epoch <= start_epoch) records.push_back(r);
+    dir.write_metrics(records);
     note(fmt::format("resuming {} after epoch {} of {}", run_dir.string(), start_epoch, config.epochs));
   } else {
-    json meta = hooks.meta;
-    meta["config"] = config;
-    meta["data_info"] = data_info(bundle);
-    meta["versions"] = version_info();
-    write_file_atomic(config_path, meta.dump(2) + "\n");
-    write_metrics(metrics_path, records);
+    RunRecord record = hooks.record;
+    record.config = config;
+    record.data = data_info(bundle);
+    record.versions = version_info();
+    dir.write_config(record);
+    dir.write_metrics(records);
   }
 
   data::LoaderOptions lo;
@@ -242,60 +157,32 @@ TrainResult train(const TrainConfig& requested, const fs::path& run_dir, Existin
       }
     }
     const double train_seconds = std::chrono::duration<double>(clock::now() - epoch_start).count();
-    json record = {{"epoch", epoch + 1},
-                   {"lr", lr},
-                   {"train_loss", loss_sum / double(std::max<int64_t>(1, seen))},
-                   {"train_accuracy", double(correct) / double(std::max<int64_t>(1, seen))},
-                   {"images_per_second", double(seen) / std::max(1e-9, train_seconds)}};
+    EpochRecord record;
+    record.epoch = epoch + 1;
+    record.lr = lr;
+    record.train_loss = loss_sum / double(std::max<int64_t>(1, seen));
+    record.train_accuracy = double(correct) / double(std::max<int64_t>(1, seen));
+    record.images_per_second = double(seen) / std::max(1e-9, train_seconds);
     if (val_loader) {
-      auto pred = eval::predict(*model, *val_loader, device);
+      auto pred = model::predict(*model, *val_loader, device);
       auto m = calib::compute_metrics(pred.logits, pred.labels, config.bins);
-      record["val_loss"] = loss::label_smoothing_cross_entropy(pred.logits, pred.labels, lopts).item<double>();
-      record["val_nll"] = m.nll;
-      record["val_accuracy"] = m.accuracy;
-      record["val_ece"] = m.ece;
+      record.val_loss = loss::label_smoothing_cross_entropy(pred.logits, pred.labels, lopts).item<double>();
+      record.val_nll = m.nll;
+      record.val_accuracy = m.accuracy;
+      record.val_ece = m.ece;
     }
-    record["loader"] = train_loader.stats();  // wait_fraction near 1: the loader, not the model, sets the pace
-    if (const int64_t bad = data::write_bad_images(bundle, run_dir.string())) record["bad_images"] = bad;
+    record.loader = train_loader.stats();  // wait_fraction near 1: the loader, not the model, sets the pace
+    record.bad_images = data::write_bad_images(bundle, dir.bad_images_file());
     if (hooks.epoch_extras) hooks.epoch_extras(*model, epoch + 1, record);
-    record["seconds"] = std::chrono::duration<double>(clock::now() - epoch_start).count();
+    record.seconds = std::chrono::duration<double>(clock::now() - epoch_start).count();
     records.push_back(record);
-    write_metrics(metrics_path, records);  // metrics first: a kill before the checkpoint redoes this epoch
-    save_checkpoint(checkpoint_path, *model, &optimizer, epoch + 1);
+    dir.write_metrics(records);  // metrics first: a kill before the checkpoint redoes this epoch
+    save_checkpoint(dir.checkpoint_file(), *model, &optimizer, epoch + 1);
     result.epochs_done = epoch + 1;
     result.last_record = record;
     if (hooks.on_epoch) hooks.on_epoch(record);
   }
   return result;
-}
-
-LoadedRun load_run(const fs::path& run_dir, const std::string& device_override) {
-  const fs::path config_path = run_dir / "config.json";
-  if (!fs::is_directory(run_dir))
-    throw Error(fmt::format("{}: no such run folder", run_dir.string()), "create one with: smoothlab train --out DIR");
-  if (!fs::exists(config_path))
-    throw Error(fmt::format("{}: not a run folder (no config.json)", run_dir.string()),
-                "create one with: smoothlab train --out DIR");
-  LoadedRun run;
-  run.dir = run_dir;
-  try {
-    run.meta = json::parse(read_file(config_path));
-    run.config = run.meta.at("config").get<TrainConfig>();
-  } catch (const json::exception& e) {
-    throw Error(fmt::format("{}: unreadable run configuration ({})", config_path.string(), e.what()));
-  }
-  run.device = parse_device(device_override.empty() ? run.config.device : device_override);
-  run.data = data::load_data(data_options(run.config));
-  run.model = model::make_model(run.config.model,
-                                {run.data.channels, run.data.height, run.data.width, run.data.num_classes});
-  const fs::path checkpoint = run_dir / "checkpoint.pt";
-  if (!fs::exists(checkpoint))
-    throw Error(fmt::format("{}: run has no checkpoint yet", run_dir.string()),
-                "finish at least one epoch: smoothlab train --resume --out " + run_dir.string());
-  run.epochs_done = load_checkpoint(checkpoint, *run.model, nullptr);
-  run.model->to(run.device);
-  run.model->eval();
-  return run;
 }
 
 }  // namespace smoothlab::train

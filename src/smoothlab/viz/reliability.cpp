@@ -122,7 +122,7 @@ std::vector<std::filesystem::path> save_reliability_diagram(const std::vector<Re
 }
 
 std::vector<std::filesystem::path> save_calibration_diagrams(const calib::CalibrationReport& report,
-                                                             const std::filesystem::path& dir,
+                                                             const std::filesystem::path& stem,
                                                              const std::string& title,
                                                              const std::vector<ReliabilityCurve>& extra) {
   const int64_t bins = report.before.bins;
@@ -134,9 +134,9 @@ std::vector<std::filesystem::path> save_calibration_diagrams(const calib::Calibr
   std::vector<ReliabilityCurve> all{before, after};
   all.insert(all.end(), extra.begin(), extra.end());
   std::vector<std::filesystem::path> written;
-  for (const auto& [curves, stem] : std::vector<std::pair<std::vector<ReliabilityCurve>, std::string>>{
-           {all, "reliability"}, {{before}, "reliability_before"}, {{after}, "reliability_after"}}) {
-    auto paths = save_reliability_diagram(curves, dir / stem, caption);
+  for (const auto& [curves, suffix] : std::vector<std::pair<std::vector<ReliabilityCurve>, std::string>>{
+           {all, ""}, {{before}, "_before"}, {{after}, "_after"}}) {
+    auto paths = save_reliability_diagram(curves, stem.string() + suffix, caption);
     written.insert(written.end(), paths.begin(), paths.end());
   }
   return written;

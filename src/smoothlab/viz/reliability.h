@@ -36,11 +36,11 @@ std::vector<std::filesystem::path> save_reliability_diagram(const std::vector<Re
                                                             const std::filesystem::path& stem,
                                                             const std::string& title = "Reliability");
 
-// The diagrams of a calibration report: <dir>/reliability.{png,svg} with the evaluation split before and after
-// temperature scaling (plus `extra` curves, e.g. a label-smoothing model) overlaid, and the single-model
-// reliability_before.{png,svg} / reliability_after.{png,svg}. Returns the paths written.
+// The diagrams of a calibration report: <stem>.{png,svg} with the evaluation split before and after temperature
+// scaling (plus `extra` curves, e.g. a label-smoothing model) overlaid, and the single-model
+// <stem>_before.{png,svg} / <stem>_after.{png,svg}. Returns the paths written.
 std::vector<std::filesystem::path> save_calibration_diagrams(const calib::CalibrationReport& report,
-                                                             const std::filesystem::path& dir,
+                                                             const std::filesystem::path& stem,
                                                              const std::string& title = "Reliability",
                                                              const std::vector<ReliabilityCurve>& extra = {});
 

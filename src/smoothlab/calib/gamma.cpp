@@ -1,5 +1,5 @@
 // Equivalent smoothing γ of a teacher's softened predictions (see gamma.h).
-#include "smoothlab/distill/gamma.h"
+#include "smoothlab/calib/gamma.h"
 
 #include <cmath>
 
@@ -7,7 +7,7 @@
 
 #include "smoothlab/core/error.h"
 
-namespace smoothlab::distill {
+namespace smoothlab::calib {
 
 double equivalent_smoothing(const torch::Tensor& logits, const torch::Tensor& labels, double temperature) {
   if (!(temperature > 0 && std::isfinite(temperature)))
@@ -29,4 +29,4 @@ double equivalent_smoothing(const torch::Tensor& logits, const torch::Tensor& la
   return wrong_mass.mean().item<double>() * double(K) / double(K - 1);
 }
 
-}  // namespace smoothlab::distill
+}  // namespace smoothlab::calib

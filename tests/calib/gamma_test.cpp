@@ -6,13 +6,13 @@
 #include <torch/torch.h>
 
 #include "smoothlab/core/error.h"
-#include "smoothlab/distill/gamma.h"
+#include "smoothlab/calib/gamma.h"
 #include "support/support.h"
 
 namespace smoothlab::testing {
 namespace {
 
-using distill::equivalent_smoothing;
+using calib::equivalent_smoothing;
 
 // Logits log q of a label-smoothed target q = (1 − ε)·onehot + ε/K: wrong-class mass (K − 1)·ε/K, so γ = ε exactly.
 TEST(DistillGamma, LabelSmoothedTargetGivesEpsilon) {

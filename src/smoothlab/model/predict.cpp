@@ -1,10 +1,10 @@
-#include "smoothlab/eval/predict.h"
+#include "smoothlab/model/predict.h"
 
 #include <torch/torch.h>
 
-namespace smoothlab::eval {
+namespace smoothlab::model {
 
-Predictions predict(model::ClassifierImpl& model, data::BatchLoader& loader, const torch::Device& device,
+Predictions predict(ClassifierImpl& model, data::BatchLoader& loader, const torch::Device& device,
                     bool with_features) {
   const bool was_training = model.is_training();
   model.eval();
@@ -27,4 +27,4 @@ Predictions predict(model::ClassifierImpl& model, data::BatchLoader& loader, con
   return p;
 }
 
-}  // namespace smoothlab::eval
+}  // namespace smoothlab::model

@@ -6,7 +6,7 @@
 #include "smoothlab/data/loader.h"
 #include "smoothlab/model/classifier.h"
 
-namespace smoothlab::eval {
+namespace smoothlab::model {
 
 struct Predictions {
   torch::Tensor logits;    // float32 [N, K], CPU
@@ -15,7 +15,7 @@ struct Predictions {
 };
 
 // Restores the model's training flag afterwards.
-Predictions predict(model::ClassifierImpl& model, data::BatchLoader& loader, const torch::Device& device,
+Predictions predict(ClassifierImpl& model, data::BatchLoader& loader, const torch::Device& device,
                     bool with_features = false);
 
-}  // namespace smoothlab::eval
+}  // namespace smoothlab::model

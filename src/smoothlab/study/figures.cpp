@@ -1,0 +1,184 @@
+// The study's figures (figures.h).
+#include "smoothlab/study/figures.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "smoothlab/represent/project_runs.h"
+#include "smoothlab/viz/figure.h"
+#include "smoothlab/viz/reliability.h"
+
+namespace smoothlab::study {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+
+viz::Style line_style(viz::Color color, const std::string& label = "", bool dashed = false) {
+  viz::Style s;
+  s.color = color;
+  s.label = label;
+  s.dashed = dashed;
+  return s;
+}
+
+viz::Style dot(viz::Color color, double size = 3) {
+  viz::Style s;
+  s.color = color;
+  s.marker_size = size;
+  return s;
+}
+
+std::string regime_label(const std::string& group) {
+  return group == "teacher" ? "short schedule" : "over-confident regime";
+}
+
+viz::ReliabilityCurve curve_from(const calib::CalibrationMetrics& metrics, const std::string& label) {
+  viz::ReliabilityCurve c;
+  c.label = label;
+  c.bins = metrics.reliability;
+  c.histogram = metrics.reliability;
+  c.ece = metrics.ece;
+  return c;
+}
+
+void reliability_figures(const Tables& t, const fs::path& fig_dir, json& figures) {
+  for (const auto& g : t.regimes) {
+    auto hard = t.select(g.group, 0.0), ls = t.select(g.group, t.claim_epsilon);
+    if (hard.empty() || !hard[0]->scaled() || !hard[0]->calibration.after) continue;
+    std::vector<viz::ReliabilityCurve> curves = {
+        curve_from(hard[0]->calibration.before, "hard targets (ε = 0)"),
+        curve_from(*hard[0]->calibration.after,
+                   fmt::format("hard + temperature scaling (T = {:.2f})", hard[0]->temperature()))};
+    if (!ls.empty())
+      curves.push_back(curve_from(ls[0]->calibration.before, fmt::format("label smoothing (ε = {})", format_epsilon(t.claim_epsilon))));
+    const std::string stem = "reliability_" + g.group;
+    viz::save_reliability_diagram(curves, fig_dir / stem,
+                                  fmt::format("Reliability, test split, seed {} — {}", hard[0]->spec.seed,
+                                              g.group == "teacher" ? "short schedule" : "over-confident regime"));
+    figures[stem] = fig_dir.filename().string() + "/" + stem + ".png";
+  }
+}
+
+void calibration_figure(const Tables& t, const fs::path& fig_dir, json& figures) {
+  viz::Figure fig(1100, 420, 1, 2);
+  auto& ece_ax = fig.axes(0, 0);
+  auto& nll_ax = fig.axes(0, 1);
+  ece_ax.title = "ECE (15 bins, test) against ε";
+  ece_ax.xlabel = "label smoothing ε";
+  ece_ax.ylabel = "ECE";
+  nll_ax.title = "NLL (test) against ε";
+  nll_ax.xlabel = "label smoothing ε";
+  nll_ax.ylabel = "NLL";
+  ece_ax.legend_position = "upper right";
+  nll_ax.legend_position = "upper right";
+  for (size_t gi = 0; gi < t.regimes.size(); ++gi) {
+    const auto& g = t.regimes[gi];
+    std::vector<double> xs, ece, nll;
+    for (double eps : g.epsilons) {
+      const CalibRow* r = t.calibration_row(g.group, eps);
+      if (!r || r->ece.n == 0) continue;
+      xs.push_back(eps);
+      ece.push_back(r->ece.mean);
+      nll.push_back(r->nll.mean);
+    }
+    const std::string label = regime_label(g.group);
+    const auto color = viz::palette(gi);
+    ece_ax.line(xs, ece, line_style(color, label));
+    ece_ax.scatter(xs, ece, dot(color));
+    nll_ax.line(xs, nll, line_style(color, label));
+    nll_ax.scatter(xs, nll, dot(color));
+    if (const CalibRow* h = t.calibration_row(g.group, 0.0); h && h->ece_ts.n > 0 && !xs.empty()) {
+      const double ts = h->ece_ts.mean;
+      ece_ax.line({xs.front(), xs.back()}, {ts, ts}, line_style(color, label + ": ε = 0 + temperature scaling", true));
+    }
+  }
+  fig.suptitle = "Calibration against label smoothing (mean over seeds)";
+  fig.save_png(fig_dir / "ece_nll_vs_eps.png");
+  fig.save_svg(fig_dir / "ece_nll_vs_eps.svg");
+  figures["ece_nll_vs_eps"] = fig_dir.filename().string() + "/ece_nll_vs_eps.png";
+}
+
+void projection_figures(const Tables& t, const fs::path& fig_dir, json& figures) {
+  for (const auto& p : t.projection) {
+    if (!p.result) continue;
+    represent::write_projection(*p.result, fig_dir / ("projection_" + p.kind));
+    figures["projection_" + p.kind] = fig_dir.filename().string() + "/projection_" + p.kind + "/projection.png";
+  }
+}
+
+void distillation_figure(const Tables& t, const fs::path& fig_dir, json& figures) {
+  if (t.distillation.empty()) return;
+  viz::Figure fig(760, 480);
+  auto& ax = fig.axes(0, 0);
+  ax.title = "Students: test accuracy against the teacher's equivalent smoothing γ";
+  ax.xlabel = "γ (teacher) or ε (trained directly with LS)";
+  ax.ylabel = "student test accuracy";
+  ax.legend_position = "lower left";
+  const std::vector<std::string> series = {"hard teacher", "smoothed teacher", "trained with LS (no teacher)"};
+  for (size_t si = 0; si < series.size(); ++si) {
+    std::vector<std::pair<double, double>> pts;
+    for (const auto& row : t.distillation)
+      if (row.series == series[si]) pts.push_back({row.gamma.mean, row.student_accuracy.mean});
+    std::sort(pts.begin(), pts.end());
+    std::vector<double> xs, ys;
+    for (auto& [x, y] : pts) xs.push_back(x), ys.push_back(y);
+    const std::string label = si == 0 ? "hard teacher, T varied" : si == 1 ? "smoothed teachers, T = 1" : series[si];
+    ax.line(xs, ys, line_style(viz::palette(si), label, si == 2));
+    ax.scatter(xs, ys, dot(viz::palette(si), 4));
+  }
+  for (const auto& row : t.distillation)
+    if (row.series == "hard teacher")
+      ax.text(row.gamma.mean, row.student_accuracy.mean, fmt::format("T={:g}", row.temperature), dot(viz::palette(0)));
+  fig.save_png(fig_dir / "distillation.png");
+  fig.save_svg(fig_dir / "distillation.svg");
+  figures["distillation"] = fig_dir.filename().string() + "/distillation.png";
+}
+
+void mutual_information_figure(const Tables& t, const fs::path& fig_dir, json& figures) {
+  if (t.mutual_information.empty()) return;
+  viz::Figure fig(760, 440);
+  auto& ax = fig.axes(0, 0);
+  ax.title = "Î(example; logit gap) over training";
+  ax.xlabel = "epoch";
+  ax.ylabel = "Î (nats)";
+  ax.legend_position = "lower left";
+  double max_epoch = 1;
+  for (size_t i = 0; i < t.mutual_information.size(); ++i) {
+    const auto& row = t.mutual_information[i];
+    std::vector<double> xs, ys;
+    for (const auto& p : row.points) {
+      xs.push_back(double(p.epoch));
+      ys.push_back(p.mi.mean);
+      max_epoch = std::max(max_epoch, double(p.epoch));
+    }
+    // The colour of the ε's place in the teacher grid, as before the tables existed.
+    size_t color = i;
+    if (!t.regimes.empty())
+      for (size_t k = 0; k < t.regimes[0].epsilons.size(); ++k)
+        if (t.regimes[0].epsilons[k] == row.epsilon) color = k;
+    ax.line(xs, ys, line_style(viz::palette(color), fmt::format("ε = {}", format_epsilon(row.epsilon))));
+    ax.scatter(xs, ys, dot(viz::palette(color), 4));
+  }
+  ax.line({0.5, max_epoch + 0.5}, {std::log(2.0), std::log(2.0)}, line_style(viz::kGray, "log 2", true));
+  fig.save_png(fig_dir / "mutual_information.png");
+  fig.save_svg(fig_dir / "mutual_information.svg");
+  figures["mutual_information"] = fig_dir.filename().string() + "/mutual_information.png";
+}
+
+}  // namespace
+
+json write_figures(const Tables& tables, const fs::path& fig_dir) {
+  json figures = json::object();
+  reliability_figures(tables, fig_dir, figures);
+  calibration_figure(tables, fig_dir, figures);
+  projection_figures(tables, fig_dir, figures);
+  distillation_figure(tables, fig_dir, figures);
+  mutual_information_figure(tables, fig_dir, figures);
+  return figures;
+}
+
+}  // namespace smoothlab::study
