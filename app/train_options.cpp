@@ -97,7 +97,7 @@ PreparedRun prepare_training(TrainArgs& a) {
   const auto mode = existing_run_mode(a);
   a.config.validate();
   PreparedRun prepared{train::open_run(a.out, mode, a.config), {}};
-  apply_threads(prepared.run.config.threads);
+  apply_threads(a.config.threads);  // this process's threads: the command line's, also when resuming
   prepared.data = data::load_data(train::data_options(prepared.run.config));
   return prepared;
 }

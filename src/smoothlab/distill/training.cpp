@@ -183,6 +183,10 @@ EpochExtras make_mi_logger(const train::TrainConfig& config, const data::DataBun
 json run_mutual_information(const fs::path& run_dir, const RunMiOptions& o) {
   check(o.split == "train" || o.split == "val" || o.split == "test", "--split: unknown split '{}' (known: train, val, test)",
         o.split);
+  const train::RunDir out(o.out.empty() ? run_dir : o.out);
+  if (fs::exists(out.path()) && !fs::is_directory(out.path()))
+    throw Error(fmt::format("--out {}: exists and is not a folder", out.path().string()),
+                "--out names the folder that gets mi.json (and mi_gaps.npy, mi_labels.npy)");
   auto run = train::load_run(run_dir, o.device);
   const auto classes = data::parse_classes(o.classes, run.data.class_names, "--classes");
   if (classes.size() != 2)
@@ -221,10 +225,6 @@ json run_mutual_information(const fs::path& run_dir, const RunMiOptions& o) {
   result["estimator"] =
       "gaussian mixture, y_x = each of the L views, mu_x = mean of the L views, sigma2 pooled within examples over "
       "N(L-1); mi clamped to [0, log N]";
-  const train::RunDir out(o.out.empty() ? run_dir : o.out);
-  if (fs::exists(out.path()) && !fs::is_directory(out.path()))
-    throw Error(fmt::format("--out {}: exists and is not a folder", out.path().string()),
-                "--out names the folder that gets mi.json (and mi_gaps.npy, mi_labels.npy)");
   std::error_code ec;
   fs::create_directories(out.path(), ec);
   if (ec) throw Error(fmt::format("--out {}: cannot create the folder ({})", out.path().string(), ec.message()));

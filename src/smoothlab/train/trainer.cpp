@@ -6,8 +6,6 @@
 
 #include "smoothlab/calib/metrics.h"
 #include "smoothlab/core/error.h"
-#include "smoothlab/core/files.h"
-#include "smoothlab/model/predict.h"
 #include "smoothlab/loss/label_smoothing.h"
 #include "smoothlab/model/predict.h"
 #include "smoothlab/train/checkpoint.h"
@@ -16,7 +14,6 @@
 namespace smoothlab::train {
 
 namespace fs = std::filesystem;
-using json = nlohmann::json;
 
 namespace {
 
