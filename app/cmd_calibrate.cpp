@@ -32,19 +32,16 @@ int run_calibrate(const CalibrateArgs& a) {
     throw Error(fmt::format("{} --compare-logits but {} --compare-labels", a.compare_logits.size(),
                             a.compare_labels.size()),
                 "give one --compare-labels per --compare-logits");
-  if (a.bins < 1) throw Error(fmt::format("--bins must be at least 1, got {}", a.bins));
-  if (a.bootstrap < 0 || a.bootstrap == 1)
-    throw Error(fmt::format("--bootstrap must be 0 (off) or at least 2 replicates, got {}", a.bootstrap));
   const auto binning = calib::parse_binning(a.binning);
-  auto fit = calib::load_labeled_logits(a.logits, a.labels);
-  calib::LabeledLogits test;
-  if (!a.test_logits.empty()) test = calib::load_labeled_logits(a.test_logits, a.test_labels);
   auto options = calib::ReportOptions()
                      .bins(a.bins)
                      .binning(binning)
                      .bootstrap(a.bootstrap)
                      .seed(a.seed)
                      .temperature(calib::TemperatureOptions().min_temperature(a.min_t).max_temperature(a.max_t));
+  auto fit = calib::load_labeled_logits(a.logits, a.labels);
+  calib::LabeledLogits test;
+  if (!a.test_logits.empty()) test = calib::load_labeled_logits(a.test_logits, a.test_labels);
   auto report = calib::calibration_report(fit.logits, fit.labels, test.logits, test.labels, options, a.logits,
                                           a.test_logits);
   auto json = calib::to_json(report);

@@ -6,7 +6,7 @@
 #include <fmt/format.h>
 
 #include "command.h"
-#include "smoothlab/core/error.h"
+#include "smoothlab/calib/report.h"
 #include "smoothlab/eval/evaluate.h"
 
 namespace smoothlab::cli {
@@ -40,8 +40,9 @@ const bool registered_eval = register_command(
        sub.add_flag("--no-diagrams", args->no_diagrams, "skip the reliability diagrams");
        return [args] {
          apply_threads(args->threads);
-         if (args->bootstrap < 0 || args->bootstrap == 1)
-           throw Error(fmt::format("--bootstrap must be 0 (off) or at least 2 replicates, got {}", args->bootstrap));
+         // The library's check of --bootstrap, before the run is loaded and predicted (EvalOptions has no validate()
+         // of its own yet; evaluate_run's calibration_report checks the same options again).
+         calib::ReportOptions().bootstrap(args->bootstrap).validate();
          eval::EvalOptions options;
          options.device = args->device;
          options.bootstrap = args->bootstrap;

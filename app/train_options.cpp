@@ -15,7 +15,7 @@ namespace smoothlab::cli {
 
 void add_train_options(CLI::App& sub, TrainArgs& a) {
   auto& c = a.config;
-  sub.add_option("--data", c.data, "fashion-mnist | mnist:DIR | idx:DIR | cifar10:DIR | cifar100:DIR | npy:DIR")
+  sub.add_option("--data", c.data, join(data::source_names(), " | "))
       ->capture_default_str();
   sub.add_option("--val-size", c.val_size,
                  "training examples held out for validation, stratified (default: 5000 for fashion-mnist, mnist and "
@@ -26,7 +26,7 @@ void add_train_options(CLI::App& sub, TrainArgs& a) {
       ->capture_default_str();
   sub.add_flag("--no-augment", a.no_augment, "turn off random crop and horizontal flip");
   sub.add_option("--crop-padding", a.crop_padding, "padding of the random crop (default: 2 for cnn, 4 for the others)");
-  sub.add_option("--model", c.model, "mlp | cnn | alexnet | resnet20 | resnet32 | resnet56 | resnet110")
+  sub.add_option("--model", c.model, join(model::model_names(), " | "))
       ->capture_default_str();
   sub.add_option("--smoothing", c.smoothing, "label smoothing ε in [0, 1): target (1−ε)·onehot + ε/K")
       ->capture_default_str();

@@ -67,9 +67,11 @@ void check_labeled_logits(const torch::Tensor& logits, const torch::Tensor& labe
   calib::check_labels(labels, logits.size(0), logits.size(1), "labels", "logits");
 }
 
+// Checked by the library (MeterOptions::validate: "--bins must be at least 1, got 0").
 calib::MeterOptions meter_options(int64_t bins, const std::string& binning) {
-  if (bins < 1) throw Error(fmt::format("bins: must be at least 1, got {}", bins));
-  return calib::MeterOptions().bins(bins).binning(parse_binning_option(binning));
+  auto options = calib::MeterOptions().bins(bins).binning(parse_binning_option(binning));
+  options.validate();
+  return options;
 }
 
 std::string metrics_json(const torch::Tensor& logits, const torch::Tensor& labels, int64_t bins,

@@ -130,6 +130,18 @@ def test_messages_name_the_problem():
     assert "avg" in str(info.value) or "avg" in info.value.hint
 
 
+@pytest.mark.parametrize("call", [
+    lambda: cal.metrics(*_logits(), bins=0),
+    lambda: cal.Meter(bins=0),
+    lambda: cal.reliability_diagram(*_logits(), "unused", bins=0),
+], ids=["metrics", "meter", "reliability_diagram"])
+def test_bins_checked_by_the_library(call):
+    # MeterOptions::validate() in the C++ library, the same check and words as `smoothlab calibrate --bins 0`
+    with pytest.raises(smoothlab.Error) as info:
+        call()
+    assert str(info.value) == "--bins must be at least 1, got 0"
+
+
 def test_good_inputs_still_work_after_errors():
     # an error leaves no state behind (e.g. in the thread pool or the meter)
     meter = cal.Meter()

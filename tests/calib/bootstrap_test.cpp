@@ -50,9 +50,13 @@ TEST(CalibBootstrap, DegenerateAndBad) {
                                  calib::BootstrapOptions().replicates(20));
   EXPECT_EQ(ci.low, 0.0);
   EXPECT_EQ(ci.high, 0.0);
-  EXPECT_THROW(calib::bootstrap_ece({0.5}, {1}, calib::BootstrapOptions().replicates(1)), Error);
-  EXPECT_THROW(calib::bootstrap_ece({}, {}, calib::BootstrapOptions()), Error);
-  EXPECT_THROW(calib::bootstrap_ece({0.5}, {1}, calib::BootstrapOptions().level(1.0)), Error);
+  EXPECT_ERROR_MENTIONS(calib::bootstrap_ece({0.5}, {1}, calib::BootstrapOptions().replicates(1)),
+                        "--bootstrap needs at least 2 replicates, got 1");
+  EXPECT_ERROR_MENTIONS(calib::bootstrap_ece({}, {}, calib::BootstrapOptions()), "at least one sample");
+  EXPECT_ERROR_MENTIONS(calib::bootstrap_ece({0.5}, {1}, calib::BootstrapOptions().level(1.0)),
+                        "confidence level must lie in (0, 1), got 1");
+  EXPECT_ERROR_MENTIONS(calib::bootstrap_ece({0.5}, {1}, calib::BootstrapOptions().bins(0)),
+                        "--bins must be at least 1, got 0");
 }
 
 TEST(CalibBootstrap, WidthShrinksWithSampleSize) {

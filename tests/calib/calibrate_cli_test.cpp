@@ -1,4 +1,5 @@
 // `smoothlab calibrate` end to end: metrics and T printed and written, both diagram formats, bad input → exit 2.
+#include <array>
 #include <fstream>
 
 #include <nlohmann/json.hpp>
@@ -113,6 +114,17 @@ TEST(CalibCli, CalibrateBadInputExitsTwo) {
   r = run_cli({"calibrate", "--logits", logits, "--labels", labels, "--binning", "fancy"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("equal-mass"), std::string::npos) << r.err;
+  // Option checks live in the library's ReportOptions::validate(); the CLI prints them as they are.
+  for (const auto& [option, value, message] : std::vector<std::array<std::string, 3>>{
+           {"--bins", "0", "error: --bins must be at least 1, got 0"},
+           {"--bootstrap", "1", "error: --bootstrap must be 0 (off) or at least 2 replicates, got 1"},
+           {"--bootstrap", "-5", "error: --bootstrap must be 0 (off) or at least 2 replicates, got -5"},
+           {"--min-temperature", "0", "error: --min-temperature and --max-temperature must satisfy 0 < min < max"}}) {
+    r = run_cli({"calibrate", "--logits", logits, "--labels", labels, option, value, "--out", (dir / "o2").string()});
+    EXPECT_EQ(r.exit_code, 2) << option << " " << value << "\n" << r.err;
+    EXPECT_NE(r.err.find(message), std::string::npos) << r.err;
+  }
+  EXPECT_FALSE(fs::exists(dir / "o2" / "calibration.json"));
 }
 
 }  // namespace

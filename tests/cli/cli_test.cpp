@@ -36,6 +36,9 @@ TEST(Cli, BadOptionsExitTwoWithOneErrorLine) {
   expect_usage_error({"train", "--data", data, "--epochs", "0", "--out", (dir / "r4").string()}, "--epochs");
   expect_usage_error({"train", "--bogus-option"}, "bogus");
   expect_usage_error({"eval", (dir / "missing").string()}, "no such run folder");
+  // checked (by the library's ReportOptions::validate) before the run is loaded
+  expect_usage_error({"eval", (dir / "missing").string(), "--bootstrap", "1"},
+                     "--bootstrap must be 0 (off) or at least 2 replicates, got 1");
   expect_usage_error({"frobnicate"}, "unknown command 'frobnicate'");
   // Nothing was created for rejected runs.
   EXPECT_FALSE(fs::exists(dir / "r1" / "checkpoint.pt"));

@@ -86,12 +86,7 @@ TEST(FolderDataset, SplitFoldersAndUnknownClass) {
   EXPECT_EQ(b.test.size(), 6);
   fs::create_directories(dir / "test" / "zebra");
   fs::copy_file(golden_path("jpeg_rgb420.jpg"), dir / "test" / "zebra" / "1.jpg");
-  try {
-    data::load_data(folder_options(dir.path()));
-    FAIL() << "expected an unknown-class error";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("zebra"), std::string::npos) << e.what();
-  }
+  EXPECT_TRUE(error_mentions([&] { data::load_data(folder_options(dir.path())); }, {"zebra"}));
 }
 
 TEST(FolderDataset, EmptyAndMissingFoldersAreErrors) {
@@ -101,12 +96,7 @@ TEST(FolderDataset, EmptyAndMissingFoldersAreErrors) {
   fs::create_directories(dir / "a");
   fs::create_directories(dir / "b");
   fs::copy_file(golden_path("jpeg_rgb420.jpg"), dir / "a" / "1.jpg");
-  try {
-    data::load_data(folder_options(dir.path()));
-    FAIL();
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find((dir / "b").string()), std::string::npos) << e.what();
-  }
+  EXPECT_TRUE(error_mentions([&] { data::load_data(folder_options(dir.path())); }, {(dir / "b").string()}));
 }
 
 // RandomResizedCrop boxes: inside the image, integer edges, area share within scale, aspect within ratio (up to
@@ -244,13 +234,32 @@ TEST(FolderLoader, DeterministicAcrossThreadsAndRuns) {
   const auto e0 = all_batches(*eval, 0), e5 = all_batches(*eval, 5);
   ASSERT_EQ(e0.size(), 2u);
   for (size_t i = 0; i < e0.size(); ++i) EXPECT_TRUE(e0[i].images.equal(e5[i].images));
-  // Statistics: every example counted, a wait fraction in [0, 1].
+  // Statistics: every example counted (the timings themselves are not reproducible: their ratios are checked on
+  // stats with known times below).
   const auto stats = eval->stats();
   EXPECT_EQ(stats.examples, 3);
   EXPECT_EQ(stats.batches, 2);
-  EXPECT_GE(stats.wait_fraction(), 0.0);
-  EXPECT_LE(stats.wait_fraction(), 1.0);
   EXPECT_LE(stats.mean_ready(), double(stats.prefetch));
+}
+
+TEST(FolderLoader, StatsRatiosFromKnownTimes) {
+  data::LoaderStats s;
+  EXPECT_EQ(s.wait_fraction(), 0.0);  // no time passed: nothing waited
+  EXPECT_EQ(s.mean_ready(), 0.0);
+  s.batches = 4;
+  s.examples = 100;
+  s.wall_seconds = 2.0;
+  s.wait_seconds = 0.5;
+  s.work_seconds = 4.0;
+  s.ready_sum = 6;
+  s.workers = 2;
+  EXPECT_DOUBLE_EQ(s.wait_fraction(), 0.25);
+  EXPECT_DOUBLE_EQ(s.mean_ready(), 1.5);
+  EXPECT_DOUBLE_EQ(s.capacity_per_second(), 50.0);  // 100 examples in 4 worker-seconds, 2 workers
+  nlohmann::json j;
+  data::to_json(j, s);
+  EXPECT_DOUBLE_EQ(j.at("wait_fraction").get<double>(), 0.25);
+  EXPECT_DOUBLE_EQ(j.at("images_per_second").get<double>(), 50.0);  // 100 delivered in 2 s of wall time
 }
 
 void corrupt(const fs::path& p) {
@@ -283,12 +292,7 @@ TEST(FolderLoader, BadFilesErrorOrAreSkippedAndListed) {
     loader.start_epoch(0);
     data::Batch batch;
     if (!skip) {
-      try {
-        loader.next(batch);
-        FAIL() << "expected an Error naming the bad file";
-      } catch (const Error& e) {
-        EXPECT_NE(std::string(e.what()).find("001.jpg"), std::string::npos) << e.what();
-      }
+      EXPECT_TRUE(error_mentions([&] { loader.next(batch); }, {"001.jpg"}));
       continue;
     }
     ASSERT_TRUE(loader.next(batch));

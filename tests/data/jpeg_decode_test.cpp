@@ -173,17 +173,6 @@ TEST(JpegResample, RampStaysOnItsLineWhenDownscaling) {
   }
 }
 
-template <typename Fn>
-void expect_error_naming(Fn fn, const std::string& needle, const std::string& path) {
-  try {
-    fn();
-    FAIL() << "expected smoothlab::Error mentioning " << needle;
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
-    EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
-  }
-}
-
 TEST(JpegCorrupt, EveryCaseNamesTheFile) {
   TempDir dir;
   const auto jpeg = bytes_of("jpeg_big.jpg");
@@ -212,10 +201,10 @@ TEST(JpegCorrupt, EveryCaseNamesTheFile) {
     const auto path = (dir / c.file).string();
     write_byte_vector(path, c.bytes);
     const auto b = data::read_bytes(path);
-    expect_error_naming([&] { data::decode_image(b.data(), b.size(), path); }, c.needle, path);
+    EXPECT_TRUE(error_mentions([&] { data::decode_image(b.data(), b.size(), path); }, {c.needle, path}));
   }
-  expect_error_naming([&] { data::read_bytes((dir / "missing.jpg").string()); }, "cannot open",
-                      (dir / "missing.jpg").string());
+  EXPECT_TRUE(error_mentions([&] { data::read_bytes((dir / "missing.jpg").string()); }, {"cannot open",
+                      (dir / "missing.jpg").string()}));
 }
 
 }  // namespace

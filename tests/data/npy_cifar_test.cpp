@@ -44,22 +44,21 @@ TEST(Npy, CorruptCases) {
   data::write_npy(p, torch::ones({4, 4}, torch::kFloat32));
   const std::string good = read_bytes(p);
   write_bytes(p, good.substr(0, good.size() - 4));
-  EXPECT_NE(error_of([&] { data::read_npy(p); }).find("truncated"), std::string::npos);
+  EXPECT_TRUE(error_mentions([&] { data::read_npy(p); }, {"truncated"}));
   write_bytes(p, "PK\x03\x04 not npy");
-  EXPECT_NE(error_of([&] { data::read_npy(p); }).find("bad magic"), std::string::npos);
+  EXPECT_TRUE(error_mentions([&] { data::read_npy(p); }, {"bad magic"}));
   std::string fortran = good;
   fortran.replace(fortran.find("False"), 5, "True ");
   write_bytes(p, fortran);
-  EXPECT_NE(error_of([&] { data::read_npy(p); }).find("Fortran"), std::string::npos);
+  EXPECT_TRUE(error_mentions([&] { data::read_npy(p); }, {"Fortran"}));
   std::string big = good;
   big.replace(big.find("<f4"), 3, ">f4");
   write_bytes(p, big);
-  EXPECT_NE(error_of([&] { data::read_npy(p); }).find("big-endian"), std::string::npos);
+  EXPECT_TRUE(error_mentions([&] { data::read_npy(p); }, {"big-endian"}));
   std::string complex = good;
   complex.replace(complex.find("<f4"), 3, "<c8");
   write_bytes(p, complex);
-  EXPECT_NE(error_of([&] { data::read_npy(p); }).find("not supported"), std::string::npos);
-  EXPECT_NE(error_of([&] { data::read_npy(p); }).find(p.string()), std::string::npos);
+  EXPECT_TRUE(error_mentions([&] { data::read_npy(p); }, {"not supported", p.string()}));
 }
 
 void write_cifar10_batch(const fs::path& p, int n, int label_offset) {
@@ -93,15 +92,14 @@ TEST(Cifar, FolderAndCorruptCases) {
   // truncated batch
   std::string bytes = read_bytes(dir / "test_batch.bin");
   write_bytes(dir / "test_batch.bin", bytes.substr(0, bytes.size() - 100));
-  EXPECT_NE(error_of([&] { data::read_cifar_folder(dir.path(), 10, names); }).find("test_batch.bin"), std::string::npos);
+  EXPECT_TRUE(error_mentions([&] { data::read_cifar_folder(dir.path(), 10, names); }, {"test_batch.bin"}));
   // label out of range
   bytes[0] = char(12);
   write_bytes(dir / "test_batch.bin", bytes);
-  EXPECT_NE(error_of([&] { data::read_cifar_folder(dir.path(), 10, names); }).find("label 12"), std::string::npos);
+  EXPECT_TRUE(error_mentions([&] { data::read_cifar_folder(dir.path(), 10, names); }, {"label 12"}));
   // missing file
   fs::remove(dir / "data_batch_3.bin");
-  EXPECT_NE(error_of([&] { data::read_cifar_folder(dir.path(), 10, names); }).find("data_batch_3.bin"),
-            std::string::npos);
+  EXPECT_TRUE(error_mentions([&] { data::read_cifar_folder(dir.path(), 10, names); }, {"data_batch_3.bin"}));
 }
 
 }  // namespace

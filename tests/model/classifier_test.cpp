@@ -18,7 +18,7 @@ int64_t parameter_count(model::ClassifierImpl& m) {
 
 TEST(Models, EveryModelMapsImagesToLogitsThroughItsTemplates) {
   torch::manual_seed(0);
-  for (const auto& name : model::known_models()) {
+  for (const auto& name : model::model_names()) {
     for (auto shape : {model::InputShape{1, 28, 28, 10}, model::InputShape{3, 32, 32, 7}}) {
       auto m = model::make_model(name, shape);
       m->eval();
@@ -150,13 +150,19 @@ TEST(Models, CnnTrainsOnABatchOfOne) {
 }
 
 TEST(Models, UnknownNameListsKnownOnes) {
-  try {
-    model::make_model("vgg16", {});
-    FAIL();
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("unknown model 'vgg16'"), std::string::npos);
-    EXPECT_NE(e.hint().find("resnet56"), std::string::npos);
-  }
+  EXPECT_TRUE(error_mentions([&] { model::make_model("vgg16", {}); }, {"--model: unknown model 'vgg16'"},
+                             {"known: mlp, cnn, alexnet, resnet20, resnet32, resnet56, resnet110"}));
+  // the per-model defaults come from the same table, so they know the same names
+  EXPECT_ERROR_MENTIONS(model::default_crop_padding("vgg16"), "--model: unknown model 'vgg16'");
+  EXPECT_ERROR_MENTIONS(model::default_lr("vgg16", 128), "--model: unknown model 'vgg16'");
+}
+
+TEST(Models, PerModelDefaultsFromTheTable) {
+  EXPECT_EQ(model::default_crop_padding("cnn"), 2);
+  for (const char* name : {"mlp", "alexnet", "resnet20", "resnet110"}) EXPECT_EQ(model::default_crop_padding(name), 4);
+  EXPECT_DOUBLE_EQ(model::default_lr("resnet56", 128), 0.1);
+  EXPECT_DOUBLE_EQ(model::default_lr("cnn", 32), 0.025);   // linear scaling below batch 128
+  EXPECT_DOUBLE_EQ(model::default_lr("mlp", 512), 0.1);    // not above it
 }
 
 }  // namespace

@@ -1,10 +1,13 @@
+// Shared test helpers (see support.h).
 #include "support/support.h"
 
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
+#include <cmath>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -192,6 +195,66 @@ std::string error_of(const std::function<void()>& fn) {
     return e.what();
   }
   return "";
+}
+
+::testing::AssertionResult error_mentions(const std::function<void()>& fn, const std::vector<std::string>& message,
+                                          const std::vector<std::string>& hint) {
+  try {
+    fn();
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    std::string missing;
+    for (const auto& needle : message)
+      if (what.find(needle) == std::string::npos) missing += fmt::format(" message lacks '{}';", needle);
+    for (const auto& needle : hint)
+      if (e.hint().find(needle) == std::string::npos) missing += fmt::format(" hint lacks '{}';", needle);
+    if (missing.empty()) return ::testing::AssertionSuccess();
+    return ::testing::AssertionFailure() << "smoothlab::Error:" << missing << "\n  message: " << what
+                                         << "\n  hint: " << e.hint();
+  } catch (const std::exception& e) {
+    return ::testing::AssertionFailure() << "expected smoothlab::Error, got another exception: " << e.what();
+  }
+  return ::testing::AssertionFailure() << "expected smoothlab::Error, nothing was thrown";
+}
+
+torch::Tensor finite_difference_gradient(const std::function<double(const torch::Tensor&)>& f, const torch::Tensor& x,
+                                         double h) {
+  const auto base = x.detach().contiguous();
+  auto grad = torch::zeros_like(base);
+  auto flat = grad.view({-1});
+  for (int64_t i = 0; i < base.numel(); ++i) {
+    auto plus = base.clone(), minus = base.clone();
+    plus.view({-1})[i] += h;
+    minus.view({-1})[i] -= h;
+    flat[i] = (f(plus) - f(minus)) / (2 * h);
+  }
+  return grad;
+}
+
+double reference_mutual_information(const std::vector<std::vector<double>>& gaps) {
+  const size_t n = gaps.size(), l = gaps.at(0).size();
+  std::vector<double> mu(n, 0.0);
+  double mean_square = 0;
+  for (size_t x = 0; x < n; ++x)
+    for (double y : gaps[x]) {
+      mu[x] += y / double(l);
+      mean_square += y * y / double(n * l);
+    }
+  double ss = 0;
+  for (size_t x = 0; x < n; ++x)
+    for (double y : gaps[x]) ss += (y - mu[x]) * (y - mu[x]);
+  const double sigma2 = std::max(ss / double(n * (l - 1)), 1e-12 * std::max(1.0, mean_square));
+  double total = 0;
+  for (size_t x = 0; x < n; ++x)
+    for (double y : gaps[x]) {
+      double mixture = 0;  // (1/N) Σ_x′ exp(−(y − µ_x′)²/2σ²), summed after the largest term for range
+      double top = -INFINITY;
+      for (size_t k = 0; k < n; ++k) top = std::max(top, -(y - mu[k]) * (y - mu[k]) / (2 * sigma2));
+      for (size_t k = 0; k < n; ++k) mixture += std::exp(-(y - mu[k]) * (y - mu[k]) / (2 * sigma2) - top);
+      const double log_mixture = top + std::log(mixture / double(n));
+      total += -(y - mu[x]) * (y - mu[x]) / (2 * sigma2) - log_mixture;
+    }
+  return total / double(n * l);
 }
 
 std::vector<nlohmann::json> read_jsonl(const fs::path& path) {

@@ -1,5 +1,6 @@
 // Shared test helpers: tensor comparison with a useful failure message, temporary folders, running the CLI,
-// and writers for small synthetic data files.
+// writers for small synthetic data files, the error-mentions assertion, the finite-difference gradient and a plain
+// reference of the mutual-information estimate.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -75,6 +76,25 @@ std::string read_bytes(const fs::path& path);
 void write_bytes(const fs::path& path, const std::string& bytes);
 // The message of the smoothlab::Error that fn throws, "" when it throws none (other exceptions propagate).
 std::string error_of(const std::function<void()>& fn);
+
+// The one error assertion: passes when fn throws smoothlab::Error whose message contains every string of `message`
+// and whose hint contains every string of `hint`. A failure prints the actual message and hint, or says that fn threw
+// nothing or another exception (whose what() it prints).
+//   EXPECT_ERROR_MENTIONS(make_model("vgg16", {}), "--model", "unknown model 'vgg16'");
+//   EXPECT_TRUE(error_mentions([&] { parse(x); }, {"unknown class 'Shoe'"}, {"Trouser"}));
+::testing::AssertionResult error_mentions(const std::function<void()>& fn, const std::vector<std::string>& message,
+                                          const std::vector<std::string>& hint = {});
+#define EXPECT_ERROR_MENTIONS(statement, ...) \
+  EXPECT_TRUE(::smoothlab::testing::error_mentions([&] { statement; }, {__VA_ARGS__}))
+
+// The one numeric gradient: central differences (f(x + h·e_i) − f(x − h·e_i)) / 2h of a scalar function at every
+// element of x, same shape and dtype as x (use float64: the truncation error is O(h²), the rounding error O(ε/h)).
+torch::Tensor finite_difference_gradient(const std::function<double(const torch::Tensor&)>& f, const torch::Tensor& x,
+                                         double h = 1e-6);
+
+// Î(example; gap) of distill/mutual_information.h computed the plain way, for checking the library's (chunked,
+// vectorised) estimator: gaps[x][l] view l of example x; the unclamped plug-in value mi_raw.
+double reference_mutual_information(const std::vector<std::vector<double>>& gaps);
 
 // The lines of a JSON-lines file (metrics.jsonl), parsed; blank lines skipped.
 std::vector<nlohmann::json> read_jsonl(const fs::path& path);

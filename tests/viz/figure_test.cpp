@@ -18,7 +18,7 @@ TEST(Figure, WritesPngAndSvg) {
   a.bars({0, 0.5}, {0.5, 1.0}, {0.2, 0.8}, {viz::palette(0), 0.5, 1, 3, false, true, "bars"});
   auto& b = fig.axes(0, 1);
   b.equal_aspect = true;
-  b.scatter({-1, 2}, {3, 4}, {viz::palette(1)});
+  b.scatter({-1, 2}, {3, 4}, viz::Style().with_color(viz::palette(1)));
   b.note("ECE = 0.0123");
   fig.save_png(dir / "f.png");
   fig.save_svg(dir / "f.svg");
@@ -42,7 +42,7 @@ TEST(Figure, ExplicitLimitsPlaceBarsInTheRightPixels) {
   a.set_xlim(0, 1);
   a.set_ylim(0, 1);
   // A bar filling the left half of the plot in pure red.
-  a.bars({0}, {0.5}, {1.0}, {{1, 0, 0}, 1.0});
+  a.bars({0}, {0.5}, {1.0}, viz::Style().with_color({1, 0, 0}).with_alpha(1.0));
   fig.save_png(dir / "bar.png");
   cairo_surface_t* s = cairo_image_surface_create_from_png((dir / "bar.png").c_str());
   ASSERT_EQ(cairo_surface_status(s), CAIRO_STATUS_SUCCESS);

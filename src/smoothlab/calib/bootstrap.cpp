@@ -25,10 +25,15 @@ double quantile(const std::vector<double>& sorted, double q) {
 
 }  // namespace
 
+void BootstrapOptions::validate() const {
+  check(replicates() >= 2, "--bootstrap needs at least 2 replicates, got {}", replicates());
+  check(level() > 0 && level() < 1, "the confidence level must lie in (0, 1), got {}", level());
+  check(bins() >= 1, "--bins must be at least 1, got {}", bins());
+}
+
 BootstrapInterval bootstrap_ece(const std::vector<double>& confidence, const std::vector<uint8_t>& correct,
                                 const BootstrapOptions& options) {
-  check(options.replicates() >= 2, "--bootstrap needs at least 2 replicates, got {}", options.replicates());
-  check(options.level() > 0 && options.level() < 1, "confidence level must lie in (0, 1), got {}", options.level());
+  options.validate();
   check(!confidence.empty(), "bootstrap of the ECE needs at least one sample");
   const int64_t bins = options.bins();
   BootstrapInterval ci;

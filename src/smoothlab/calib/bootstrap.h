@@ -21,6 +21,10 @@ struct BootstrapOptions {
   TORCH_ARG(double, level) = 0.95;
   TORCH_ARG(int64_t, bins) = 15;
   TORCH_ARG(Binning, binning) = Binning::EqualWidth;
+
+ public:
+  // Throws Error naming the option as the CLI spells it (--bootstrap, --bins); bootstrap_ece calls it.
+  void validate() const;
 };
 
 struct BootstrapInterval {

@@ -11,11 +11,13 @@
 
 namespace smoothlab::calib {
 
-CalibrationMeter::CalibrationMeter(MeterOptions options) : options_(options) {
-  check(options_.bins() >= 1, "number of bins must be at least 1, got {}", options_.bins());
-  check(options_.temperature() > 0 && std::isfinite(options_.temperature()),
-        "temperature must be a positive number, got {}", options_.temperature());
+void MeterOptions::validate() const {
+  check(bins() >= 1, "--bins must be at least 1, got {}", bins());
+  check(temperature() > 0 && std::isfinite(temperature()), "temperature must be a positive number, got {}",
+        temperature());
 }
+
+CalibrationMeter::CalibrationMeter(MeterOptions options) : options_(options) { options_.validate(); }
 
 void CalibrationMeter::reset() {
   classes_ = 0;

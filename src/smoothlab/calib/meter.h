@@ -31,6 +31,10 @@ struct MeterOptions {
   TORCH_ARG(Binning, binning) = Binning::EqualWidth;
   TORCH_ARG(double, temperature) = 1.0;  // metrics of softmax(z / T)
   TORCH_ARG(bool, classwise) = true;     // class-wise ECE costs K·M·3 doubles of state
+
+ public:
+  // Throws Error naming the option as the CLI spells it (--bins); CalibrationMeter's constructor calls it.
+  void validate() const;
 };
 
 struct CalibrationMetrics {

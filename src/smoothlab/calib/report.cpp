@@ -20,10 +20,19 @@ std::pair<CalibrationMetrics, CalibrationMeter> measure(const torch::Tensor& log
 
 }  // namespace
 
+void ReportOptions::validate() const {
+  check(bins() >= 1, "--bins must be at least 1, got {}", bins());
+  check(bootstrap() == 0 || bootstrap() >= 2, "--bootstrap must be 0 (off) or at least 2 replicates, got {}",
+        bootstrap());
+  check(level() > 0 && level() < 1, "the confidence level must lie in (0, 1), got {}", level());
+  temperature().validate();
+}
+
 CalibrationReport calibration_report(const torch::Tensor& fit_logits, const torch::Tensor& fit_labels,
                                      const torch::Tensor& eval_logits, const torch::Tensor& eval_labels,
                                      const ReportOptions& options, const std::string& fit_name,
                                      const std::string& eval_name) {
+  options.validate();
   check_logits(fit_logits, fit_name);
   check_labels(fit_labels, fit_logits.size(0), fit_logits.size(1), fit_name + " labels", fit_name);
   CalibrationReport r;

@@ -26,6 +26,11 @@ struct ReportOptions {
   TORCH_ARG(uint64_t, seed) = 0;
   TORCH_ARG(double, level) = 0.95;
   TORCH_ARG(TemperatureOptions, temperature) = {};
+
+ public:
+  // Throws Error naming the option as the CLI spells it ("--bins must be at least 1, got 0", --bootstrap,
+  // --min-temperature, --max-temperature); calibration_report calls it before looking at the logits.
+  void validate() const;
 };
 
 struct CalibrationReport {

@@ -40,12 +40,17 @@ NllPoint temperature_nll(const torch::Tensor& logits, const torch::Tensor& label
   return prepare(logits, labels).at(1.0 / temperature);
 }
 
+void TemperatureOptions::validate() const {
+  check(min_temperature() > 0 && min_temperature() < max_temperature() && std::isfinite(max_temperature()),
+        "--min-temperature and --max-temperature must satisfy 0 < min < max < inf, got [{}, {}]", min_temperature(),
+        max_temperature());
+  check(tolerance() > 0, "temperature fit: the tolerance must be positive, got {}", tolerance());
+  check(max_iterations() >= 1, "temperature fit: max_iterations must be at least 1, got {}", max_iterations());
+}
+
 TemperatureFit fit_temperature(const torch::Tensor& logits, const torch::Tensor& labels,
                                const TemperatureOptions& options) {
-  check(options.min_temperature() > 0 && options.min_temperature() < options.max_temperature() &&
-            std::isfinite(options.max_temperature()),
-        "temperature range must satisfy 0 < min < max < inf, got [{}, {}]", options.min_temperature(),
-        options.max_temperature());
+  options.validate();
   const auto data = prepare(logits, labels);
   TemperatureFit fit;
   fit.count = data.n;

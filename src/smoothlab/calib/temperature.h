@@ -28,6 +28,11 @@ struct TemperatureOptions {
   TORCH_ARG(double, max_temperature) = 1e2;
   TORCH_ARG(double, tolerance) = 1e-7;  // stop when a step changes β by less than tolerance·β (float32 sums)
   TORCH_ARG(int64_t, max_iterations) = 100;
+
+ public:
+  // Throws Error naming the options as the CLI spells them (--min-temperature, --max-temperature); fit_temperature
+  // calls it.
+  void validate() const;
 };
 
 struct TemperatureFit {

@@ -1,3 +1,4 @@
+// Data sources by name (one table, source_table()), their loaders and the stratified validation split (see dataset.h).
 #include "smoothlab/data/dataset.h"
 
 #include <algorithm>
@@ -26,12 +27,6 @@ Dataset Dataset::subset(const torch::Tensor& indices) const {
     return {torch::Tensor(), labels.index_select(0, idx), std::make_shared<SubsetSource>(source, positions)};
   }
   return {images.index_select(0, indices), labels.index_select(0, indices), nullptr};
-}
-
-int64_t default_val_size(const std::string& spec, int64_t train_examples) {
-  const std::string kind = spec.substr(0, spec.find(':'));
-  if (kind == "fashion-mnist" || kind == "mnist" || kind == "cifar10" || kind == "cifar100") return 5000;
-  return std::max<int64_t>(1, (train_examples + 5) / 10);
 }
 
 std::string default_fashion_mnist_dir() {
@@ -144,36 +139,8 @@ void check_labels(const Dataset& d, int64_t num_classes, const std::string& wher
                 "labels must be class indices; add classes.txt to name the classes");
 }
 
-RawData load_raw(const std::string& spec) {
-  const auto colon = spec.find(':');
-  const std::string kind = spec.substr(0, colon);
-  const std::string arg = colon == std::string::npos ? "" : spec.substr(colon + 1);
-  auto need_dir = [&] {
-    if (arg.empty())
-      throw Error(fmt::format("--data {}: needs a folder, as in --data {}:DIR", spec, kind));
-    return fs::path(arg);
-  };
-  RawData raw;
-  if (kind == "fashion-mnist") {
-    raw = load_idx(arg.empty() ? fs::path(default_fashion_mnist_dir()) : fs::path(arg), "fashion-mnist",
-                   kFashionMnistClasses);
-    raw.num_classes = 10;
-  } else if (kind == "mnist" || kind == "idx") {
-    raw = load_idx(need_dir(), kind, {});
-    if (kind == "mnist") raw.num_classes = 10;
-  } else if (kind == "cifar10" || kind == "cifar100") {
-    const int k = kind == "cifar10" ? 10 : 100;
-    auto [train, test] = read_cifar_folder(need_dir(), k, raw.class_names);
-    raw.name = kind;
-    raw.train = {train.images, train.labels};
-    raw.test = {test.images, test.labels};
-    raw.num_classes = k;
-  } else if (kind == "npy") {
-    raw = load_npy_dir(need_dir());
-  } else {
-    throw Error(fmt::format("--data: unknown data source '{}'", kind),
-                fmt::format("known: {}", join(known_data_sources())));
-  }
+// Class count and names of raw data; checks the labels against them.
+RawData finish_raw(RawData raw, const std::string& spec) {
   if (raw.num_classes == 0) {
     raw.num_classes = raw.class_names.empty()
                           ? std::max(raw.train.labels.max().item<int64_t>(), raw.test.labels.max().item<int64_t>()) + 1
@@ -189,6 +156,32 @@ RawData load_raw(const std::string& spec) {
   return raw;
 }
 
+RawData load_fashion_mnist(const std::string& dir) {
+  RawData raw = load_idx(dir.empty() ? fs::path(default_fashion_mnist_dir()) : fs::path(dir), "fashion-mnist",
+                         kFashionMnistClasses);
+  raw.num_classes = 10;
+  return raw;
+}
+
+RawData load_mnist(const std::string& dir) {
+  RawData raw = load_idx(dir, "mnist", {});
+  raw.num_classes = 10;
+  return raw;
+}
+
+RawData load_idx_source(const std::string& dir) { return load_idx(dir, "idx", {}); }
+
+RawData load_cifar(const std::string& dir, int k) {
+  RawData raw;
+  auto [train, test] = read_cifar_folder(dir, k, raw.class_names);
+  raw.name = k == 10 ? "cifar10" : "cifar100";
+  raw.train = {train.images, train.labels};
+  raw.test = {test.images, test.labels};
+  raw.num_classes = k;
+  return raw;
+}
+
+RawData load_npy_source(const std::string& dir) { return load_npy_dir(dir); }
 
 std::vector<int64_t> to_vector(const torch::Tensor& t) {
   auto c = t.to(torch::kInt64).contiguous();
@@ -291,10 +284,64 @@ DataBundle load_folder(const DataOptions& o, const fs::path& dir) {
   std::tie(b.mean, b.std) = folder_normalisation(b.channels);
   return b;
 }
+
+DataBundle split_raw(const DataOptions& options, RawData raw);
+
+// The data sources, one row each: the name before the ':', how --data spells it, --val-size's default, the hint for
+// a missing folder, and the loader. Everything that names sources (the unknown-source error, --data's help through
+// source_names(), default_val_size) reads this table.
+struct SourceEntry {
+  const char* name;
+  const char* usage;
+  bool needs_dir;                // false: DIR is optional (fashion-mnist: Debian's folder)
+  int64_t customary_val_size;    // kAutoValSize: 10% of the training examples
+  const char* dir_hint;
+  DataBundle (*load)(const DataOptions& options, const std::string& dir);
+};
+
+template <RawData (*Load)(const std::string&)>
+DataBundle load_in_memory(const DataOptions& options, const std::string& dir) {
+  return split_raw(options, finish_raw(Load(dir), options.spec));
+}
+RawData load_cifar10(const std::string& dir) { return load_cifar(dir, 10); }
+RawData load_cifar100(const std::string& dir) { return load_cifar(dir, 100); }
+DataBundle load_folder_source(const DataOptions& options, const std::string& dir) {
+  return load_folder(options, fs::path(dir));
+}
+
+const std::vector<SourceEntry>& source_table() {
+  static const std::vector<SourceEntry> table = {
+      {"fashion-mnist", "fashion-mnist", false, 5000, "", &load_in_memory<&load_fashion_mnist>},
+      {"mnist", "mnist:DIR", true, 5000, "", &load_in_memory<&load_mnist>},
+      {"idx", "idx:DIR", true, kAutoValSize, "", &load_in_memory<&load_idx_source>},
+      {"cifar10", "cifar10:DIR", true, 5000, "", &load_in_memory<&load_cifar10>},
+      {"cifar100", "cifar100:DIR", true, 5000, "", &load_in_memory<&load_cifar100>},
+      {"npy", "npy:DIR", true, kAutoValSize, "", &load_in_memory<&load_npy_source>},
+      {"folder", "folder:DIR", true, kAutoValSize,
+       "DIR holds one sub-folder of JPEG/PNG images per class (or train/, val/, test/ folders of them)",
+       &load_folder_source},
+  };
+  return table;
+}
+
+const SourceEntry* find_source(const std::string& kind) {
+  for (const auto& entry : source_table())
+    if (kind == entry.name) return &entry;
+  return nullptr;
+}
+
 }  // namespace
 
-std::vector<std::string> known_data_sources() {
-  return {"fashion-mnist", "mnist:DIR", "idx:DIR", "cifar10:DIR", "cifar100:DIR", "npy:DIR", "folder:DIR"};
+std::vector<std::string> source_names() {
+  std::vector<std::string> names;
+  for (const auto& entry : source_table()) names.push_back(entry.usage);
+  return names;
+}
+
+int64_t default_val_size(const std::string& spec, int64_t train_examples) {
+  const SourceEntry* entry = find_source(spec.substr(0, spec.find(':')));
+  if (entry && entry->customary_val_size != kAutoValSize) return entry->customary_val_size;
+  return std::max<int64_t>(1, (train_examples + 5) / 10);
 }
 
 std::pair<torch::Tensor, torch::Tensor> stratified_split(const torch::Tensor& labels_in, int64_t num_classes,
@@ -331,13 +378,20 @@ std::pair<torch::Tensor, torch::Tensor> stratified_split(const torch::Tensor& la
 }
 
 DataBundle load_data(const DataOptions& options) {
-  if (options.spec.rfind("folder", 0) == 0 && (options.spec.size() == 6 || options.spec[6] == ':')) {
-    if (options.spec.size() <= 7)
-      throw Error("--data folder: needs a folder, as in --data folder:DIR",
-                  "DIR holds one sub-folder of JPEG/PNG images per class (or train/, val/, test/ folders of them)");
-    return load_folder(options, fs::path(options.spec.substr(7)));
-  }
-  RawData raw = load_raw(options.spec);
+  const auto colon = options.spec.find(':');
+  const std::string kind = options.spec.substr(0, colon);
+  const std::string dir = colon == std::string::npos ? "" : options.spec.substr(colon + 1);
+  const SourceEntry* entry = find_source(kind);
+  if (!entry)
+    throw Error(fmt::format("--data: unknown data source '{}'", kind), fmt::format("known: {}", join(source_names())));
+  if (entry->needs_dir && dir.empty())
+    throw Error(fmt::format("--data {}: needs a folder, as in --data {}", options.spec, entry->usage), entry->dir_hint);
+  return entry->load(options, dir);
+}
+
+namespace {
+
+DataBundle split_raw(const DataOptions& options, RawData raw) {
   DataBundle b;
   b.spec = options.spec;
   b.name = raw.name;
@@ -371,6 +425,8 @@ DataBundle load_data(const DataOptions& options) {
   }
   return b;
 }
+
+}  // namespace
 
 int64_t write_bad_images(const DataBundle& bundle, const fs::path& file) {
   if (!bundle.bad_images || bundle.bad_images->count() == 0) return 0;

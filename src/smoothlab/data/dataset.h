@@ -1,4 +1,4 @@
-// Datasets by name and the train / validation / test split.
+// Datasets by name (one table of sources: source_names()) and the train / validation / test split.
 //
 //   --data fashion-mnist      Debian's dataset-fashion-mnist (/usr/share/datasets/fashion-mnist), the default
 //   --data mnist:DIR | idx:DIR  IDX files train-images-idx3-ubyte[.gz], train-labels-idx1-ubyte[.gz], t10k-...
@@ -73,8 +73,9 @@ struct DataBundle {
 // ones), missing or corrupt files, labels out of range and shapes that disagree.
 DataBundle load_data(const DataOptions& options);
 
-// Names accepted before the ':' of a spec.
-std::vector<std::string> known_data_sources();
+// The data sources as --data spells them ("fashion-mnist", "mnist:DIR", ..., "folder:DIR"), in the order of the
+// one table (dataset.cpp) that load_data, default_val_size and the unknown-source error read.
+std::vector<std::string> source_names();
 
 // The stratified split used by load_data: returns {kept, held_out} positions, each sorted ascending.
 std::pair<torch::Tensor, torch::Tensor> stratified_split(const torch::Tensor& labels, int64_t num_classes,

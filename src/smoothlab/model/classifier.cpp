@@ -1,3 +1,4 @@
+// Models by name: the layer stacks of classifier.h and the one table of names, factories and per-model defaults.
 #include "smoothlab/model/classifier.h"
 
 #include <algorithm>
@@ -169,28 +170,61 @@ class CifarResNetImpl : public ClassifierImpl {
   nn::Sequential blocks;
 };
 
+// The models, one row each: name, factory, and the training defaults that depend on the model. make_model,
+// model_names(), default_lr and default_crop_padding all read this table (and nothing else names the models).
+struct ModelEntry {
+  const char* name;
+  Classifier (*make)(const InputShape& shape);
+  double lr_at_128;      // peak SGD rate at batch 128 (default_lr)
+  int64_t crop_padding;  // random-crop padding (default_crop_padding)
+};
+
+template <typename Impl>
+Classifier make(const InputShape& shape) {
+  return std::make_shared<Impl>(shape);
+}
+template <int Depth>
+Classifier make_resnet(const InputShape& shape) {
+  return std::make_shared<CifarResNetImpl>(shape, Depth);
+}
+
+const std::vector<ModelEntry>& model_table() {
+  static const std::vector<ModelEntry> table = {
+      {"mlp", &make<MlpImpl>, 0.1, 4},
+      {"cnn", &make<CnnImpl>, 0.1, 2},
+      {"alexnet", &make<AlexNetImpl>, 0.1, 4},
+      {"resnet20", &make_resnet<20>, 0.1, 4},
+      {"resnet32", &make_resnet<32>, 0.1, 4},
+      {"resnet56", &make_resnet<56>, 0.1, 4},
+      {"resnet110", &make_resnet<110>, 0.1, 4},
+  };
+  return table;
+}
+
+const ModelEntry& find_model(const std::string& name) {
+  for (const auto& entry : model_table())
+    if (name == entry.name) return entry;
+  throw Error(fmt::format("--model: unknown model '{}'", name), fmt::format("known: {}", join(model_names())));
+}
+
 }  // namespace
 
-std::vector<std::string> known_models() {
-  return {"mlp", "cnn", "alexnet", "resnet20", "resnet32", "resnet56", "resnet110"};
+std::vector<std::string> model_names() {
+  std::vector<std::string> names;
+  for (const auto& entry : model_table()) names.push_back(entry.name);
+  return names;
 }
 
 double default_lr(const std::string& model, int64_t batch_size) {
-  (void)model;  // every model here trains at the same rate; the name keeps the seam for one that does not
-  const double at_128 = 0.1;
-  return at_128 * double(std::clamp<int64_t>(batch_size, 1, 128)) / 128.0;
+  return find_model(model).lr_at_128 * double(std::clamp<int64_t>(batch_size, 1, 128)) / 128.0;
 }
 
-int64_t default_crop_padding(const std::string& model) { return model == "cnn" ? 2 : 4; }
+int64_t default_crop_padding(const std::string& model) { return find_model(model).crop_padding; }
 
 Classifier make_model(const std::string& name, const InputShape& shape) {
+  const ModelEntry& entry = find_model(name);
   check(shape.num_classes >= 2, "a classifier needs at least 2 classes, got {}", shape.num_classes);
-  if (name == "mlp") return std::make_shared<MlpImpl>(shape);
-  if (name == "cnn") return std::make_shared<CnnImpl>(shape);
-  if (name == "alexnet") return std::make_shared<AlexNetImpl>(shape);
-  for (int depth : {20, 32, 56, 110})
-    if (name == "resnet" + std::to_string(depth)) return std::make_shared<CifarResNetImpl>(shape, depth);
-  throw Error(fmt::format("--model: unknown model '{}'", name), fmt::format("known: {}", join(known_models())));
+  return entry.make(shape);
 }
 
 }  // namespace smoothlab::model

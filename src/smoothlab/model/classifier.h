@@ -1,4 +1,4 @@
-// Classifiers by name. Every model is features() → head: the penultimate activations x and the last
+// Classifiers by name (one table: model_names()). Every model is features() → head: the penultimate activations x and the last
 // linear layer whose rows w_k (with bias b_k) are the class templates of the paper's §2, logits = x·w_kᵀ + b_k.
 //
 //   mlp        flatten → 256 → ReLU → 256 → ReLU                                   → head
@@ -38,7 +38,8 @@ using Classifier = std::shared_ptr<ClassifierImpl>;
 
 // Builds a model by name; throws Error listing the known names for an unknown one.
 Classifier make_model(const std::string& name, const InputShape& shape);
-std::vector<std::string> known_models();
+// The model names, in the order of the one table (classifier.cpp) that make_model and the defaults below read.
+std::vector<std::string> model_names();
 
 // The peak SGD learning rate a model trains well with under the default cosine schedule: 0.1 at batch 128 (He et
 // al.'s CIFAR ResNet rate; the cnn on Fashion-MNIST: 91.8% test accuracy in 5 epochs at 0.1, 91.5% at 0.05,
@@ -48,6 +49,7 @@ std::vector<std::string> known_models();
 double default_lr(const std::string& model, int64_t batch_size = 128);
 // The random crop's padding a model trains best with: 2 for cnn (Fashion-MNIST's 28 px: the textbook recipe; 4 moves
 // a garment's edge out of the frame), 4 for the others (He et al.'s CIFAR recipe).
+// Both throw the unknown-model Error for a name make_model does not know.
 int64_t default_crop_padding(const std::string& model);
 
 }  // namespace smoothlab::model

@@ -5,15 +5,16 @@
 //   auto& ax = fig.axes(0, 0);
 //   ax.title = "Reliability"; ax.xlabel = "confidence"; ax.ylabel = "accuracy";
 //   ax.set_xlim(0, 1); ax.set_ylim(0, 1);
-//   ax.line({0, 1}, {0, 1}, {.color = viz::kGray, .dashed = true, .label = "perfect"});
-//   ax.bars(lefts, rights, heights, {.color = viz::palette(0), .alpha = 0.6, .label = "hard"});
-//   ax.scatter(xs, ys, {.color = viz::palette(1), .marker_size = 2.5});
+//   ax.line({0, 1}, {0, 1}, viz::Style().with_color(viz::kGray).with_dashed().with_label("perfect"));
+//   ax.bars(lefts, rights, heights, viz::Style().with_color(viz::palette(0)).with_alpha(0.6).with_label("hard"));
+//   ax.scatter(xs, ys, viz::Style().with_color(viz::palette(1)).with_marker_size(2.5));
 //   fig.save_png("r.png"); fig.save_svg("r.svg");     // atomic writes
 #pragma once
 
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace smoothlab::viz {
@@ -36,6 +37,14 @@ struct Style {
   bool dashed = false;
   bool filled = true;        // scatter markers: filled discs or rings
   std::string label;         // non-empty: shown in the legend
+  // Chainable setters (C++17 has no designated initialisers): Style().with_color(c).with_alpha(0.5).
+  Style& with_color(Color v) { color = v; return *this; }
+  Style& with_alpha(double v) { alpha = v; return *this; }
+  Style& with_line_width(double v) { line_width = v; return *this; }
+  Style& with_marker_size(double v) { marker_size = v; return *this; }
+  Style& with_dashed(bool v = true) { dashed = v; return *this; }
+  Style& with_filled(bool v = true) { filled = v; return *this; }
+  Style& with_label(std::string v) { label = std::move(v); return *this; }
 };
 
 struct Axes {

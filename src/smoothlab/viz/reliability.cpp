@@ -38,7 +38,7 @@ Figure reliability_figure(const std::vector<ReliabilityCurve>& curves, const std
   rel.set_ylim(0, 1);
   rel.equal_aspect = false;
   rel.legend_position = "upper left";
-  rel.line({0, 1}, {0, 1}, {.color = kGray, .line_width = 1.2, .dashed = true, .label = "perfect calibration"});
+  rel.line({0, 1}, {0, 1}, Style().with_color(kGray).with_line_width(1.2).with_dashed().with_label("perfect calibration"));
   for (size_t m = 0; m < curves.size(); ++m) {
     const auto& c = curves[m];
     const auto& b = c.bins;
@@ -60,22 +60,23 @@ Figure reliability_figure(const std::vector<ReliabilityCurve>& curves, const std
         rights.push_back(std::max(b.upper[i], b.lower[i] + 0.004));
         heights.push_back(b.accuracy(i));
       }
-      rel.bars(lefts, rights, heights, {.color = color, .alpha = 0.55, .label = "accuracy (" + c.label + ")"});
+      rel.bars(lefts, rights, heights, Style().with_color(color).with_alpha(0.55).with_label("accuracy (" + c.label + ")"));
       bool first_gap = true;
       for (size_t i = 0; i < lefts.size(); ++i) {
         const double conf = xs[i], acc = ys[i];
         rel.bars({lefts[i]}, {rights[i]}, {std::max(conf, acc)},
-                 {.color = kRed, .alpha = 0.25, .label = first_gap ? "gap to confidence" : ""}, std::min(conf, acc));
+                 Style().with_color(kRed).with_alpha(0.25).with_label(first_gap ? "gap to confidence" : ""), std::min(conf, acc));
         first_gap = false;
       }
-      rel.line(xs, ys, {.color = kBlack, .line_width = 1.2, .label = ""});
-      rel.scatter(xs, ys, {.color = kBlack, .marker_size = 3.0, .label = label});
+      rel.line(xs, ys, Style().with_color(kBlack).with_line_width(1.2));
+      rel.scatter(xs, ys, Style().with_color(kBlack).with_marker_size(3.0).with_label(label));
     } else {
       // Overlay: a line with markers per model, and a thin tick from each point to the diagonal (the gap).
       for (size_t i = 0; i < xs.size(); ++i)
-        rel.line({xs[i], xs[i]}, {ys[i], xs[i]}, {.color = color, .alpha = 0.6, .line_width = 1.0, .dashed = true, .label = ""});
-      rel.line(xs, ys, {.color = color, .line_width = 2.0, .label = ""});
-      rel.scatter(xs, ys, {.color = color, .marker_size = 3.5, .label = label});
+        rel.line({xs[i], xs[i]}, {ys[i], xs[i]},
+                 Style().with_color(color).with_alpha(0.6).with_line_width(1.0).with_dashed());
+      rel.line(xs, ys, Style().with_color(color).with_line_width(2.0));
+      rel.scatter(xs, ys, Style().with_color(color).with_marker_size(3.5).with_label(label));
     }
   }
 
@@ -102,7 +103,8 @@ Figure reliability_figure(const std::vector<ReliabilityCurve>& curves, const std
       return h.total > 0 ? s / double(h.total) : 0.0;
     }();
     hist.bars(lefts, rights, heights,
-              {.color = palette(m), .alpha = 0.7, .label = fmt::format("{} (mean confidence {:.3f})", curves[m].label, mean_conf)});
+              Style().with_color(palette(m)).with_alpha(0.7).with_label(
+                  fmt::format("{} (mean confidence {:.3f})", curves[m].label, mean_conf)));
   }
   hist.set_ylim(0, std::max(0.05, top * 1.1));
   hist.legend_position = "upper left";
