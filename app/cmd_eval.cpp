@@ -40,9 +40,6 @@ const bool registered_eval = register_command(
        sub.add_flag("--no-diagrams", args->no_diagrams, "skip the reliability diagrams");
        return [args] {
          apply_threads(args->threads);
-         // The library's check of --bootstrap, before the run is loaded and predicted (EvalOptions has no validate()
-         // of its own yet; evaluate_run's calibration_report checks the same options again).
-         calib::ReportOptions().bootstrap(args->bootstrap).validate();
          eval::EvalOptions options;
          options.device = args->device;
          options.bootstrap = args->bootstrap;

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "command.h"
+#include "smoothlab/data/dataset.h"
 #include "smoothlab/core/error.h"
 #include "smoothlab/study/study.h"
 
@@ -34,7 +35,7 @@ const bool registered_study = register_command(
                       "quick (≤ 10 min on 2 cores) | standard (hours: resnet20, 3 seeds) | paper ([M]'s models, "
                       "CIFAR, GPU) | tiny (seconds, a pipeline check)")
            ->capture_default_str();
-       sub.add_option("--data", args->data, "fashion-mnist | cifar10:DIR | cifar100:DIR | mnist:DIR | npy:DIR | folder:DIR")
+       sub.add_option("--data", args->data, join(data::source_names(), " | "))
            ->capture_default_str();
        sub.add_option("--out", args->out, "study folder (default: study-<preset>); rerun with it to continue");
        sub.add_option("--device", args->device, "cpu | cuda | cuda:N")->capture_default_str();

@@ -302,7 +302,7 @@ TEST(FolderLoader, BadFilesErrorOrAreSkippedAndListed) {
       EXPECT_EQ(batch.labels[i].item<int64_t>(), b.train.labels[batch.indices[i].item<int64_t>()].item<int64_t>());
     EXPECT_FALSE(loader.next(batch));
     TempDir run;
-    EXPECT_EQ(data::write_bad_images(b, run.path().string()), 2);
+    EXPECT_EQ(data::write_bad_images(b, run / "bad_images.txt"), 2);
     std::ifstream in(run / "bad_images.txt");
     std::string text((std::istreambuf_iterator<char>(in)), {});
     EXPECT_NE(text.find(bad.string()), std::string::npos) << text;

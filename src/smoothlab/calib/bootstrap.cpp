@@ -11,6 +11,7 @@
 
 #include "smoothlab/calib/kernels.h"
 #include "smoothlab/core/error.h"
+#include "smoothlab/core/int128.h"
 
 namespace smoothlab::calib {
 
@@ -78,7 +79,7 @@ BootstrapInterval bootstrap_ece(const std::vector<double>& confidence, const std
         size_t rank = 0;
         for (size_t i : order)
           for (uint32_t c = 0; c < times[i]; ++c, ++rank) {
-            const auto b = size_t((unsigned __int128)rank * uint64_t(bins) / n);
+            const auto b = size_t(uint128(rank) * uint64_t(bins) / n);
             count[b] += 1;
             conf[b] += confidence[i];
             hits[b] += correct[i];

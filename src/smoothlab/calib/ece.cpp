@@ -7,6 +7,7 @@
 
 #include "smoothlab/calib/kernels.h"
 #include "smoothlab/core/error.h"
+#include "smoothlab/core/int128.h"
 
 namespace smoothlab::calib {
 
@@ -71,7 +72,7 @@ ReliabilityBins equal_mass_bins(const std::vector<double>& confidence, const std
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return confidence[a] < confidence[b]; });
   for (size_t r = 0; r < n; ++r) {
     const size_t i = order[r];
-    const auto b = size_t((unsigned __int128)r * uint64_t(bins) / n);
+    const auto b = size_t(uint128(r) * uint64_t(bins) / n);
     if (out.count[b] == 0) out.lower[b] = confidence[i];
     out.upper[b] = confidence[i];
     out.count[b] += 1;

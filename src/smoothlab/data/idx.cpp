@@ -5,6 +5,7 @@
 #include <fmt/ranges.h>
 
 #include "smoothlab/core/error.h"
+#include "smoothlab/core/int128.h"
 #include "smoothlab/core/files.h"
 
 namespace smoothlab::data {
@@ -62,7 +63,7 @@ torch::Tensor read_idx(const std::filesystem::path& path) {
     throw Error(fmt::format("{}: truncated IDX header", path.string()));
   const size_t payload = bytes.size() - header;
   std::vector<int64_t> shape;
-  unsigned __int128 count = 1;  // cannot overflow: at most 4 factors below 2^32
+  uint128 count = 1;  // cannot overflow: at most 4 factors below 2^32
   for (int d = 0; d < ndim; ++d) {
     shape.push_back(read_be32(p + 4 + 4 * d));
     count *= uint64_t(shape.back());

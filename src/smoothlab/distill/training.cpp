@@ -180,9 +180,14 @@ EpochExtras make_mi_logger(const train::TrainConfig& config, const data::DataBun
   };
 }
 
+void RunMiOptions::validate() const {
+  check(split == "train" || split == "val" || split == "test", "--split: unknown split '{}' (known: train, val, test)",
+        split);
+  check(crop_padding >= 0, "--crop-padding must be non-negative, got {}", crop_padding);
+}
+
 json run_mutual_information(const fs::path& run_dir, const RunMiOptions& o) {
-  check(o.split == "train" || o.split == "val" || o.split == "test", "--split: unknown split '{}' (known: train, val, test)",
-        o.split);
+  o.validate();
   const train::RunDir out(o.out.empty() ? run_dir : o.out);
   if (fs::exists(out.path()) && !fs::is_directory(out.path()))
     throw Error(fmt::format("--out {}: exists and is not a folder", out.path().string()),
@@ -193,7 +198,6 @@ json run_mutual_information(const fs::path& run_dir, const RunMiOptions& o) {
     throw Error(fmt::format("--classes {}: name exactly two classes, got {}", o.classes, classes.size()),
                 "e.g. --classes Shirt,Pullover (Fashion-MNIST) or --classes airplane,dog (CIFAR-10)");
   const data::Dataset& dataset = o.split == "train" ? run.data.train : o.split == "val" ? run.data.val : run.data.test;
-  check(o.crop_padding >= 0, "--crop-padding must be non-negative, got {}", o.crop_padding);
   auto options = MiOptions()
                      .class_a(classes[0])
                      .class_b(classes[1])

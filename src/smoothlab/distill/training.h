@@ -69,6 +69,9 @@ struct RunMiOptions {
   std::string device;           // "" keeps the run's
   std::filesystem::path out;    // output folder; "" : RUN_DIR
   bool write_gaps = true;       // also OUT/mi_gaps.npy (float64 [N, L]) and mi_labels.npy
+
+  // Throws Error naming the option (--split, --crop-padding) for values out of range (MiOptions checks the rest).
+  void validate() const;
 };
 
 // Loads the run, measures Î on the first `examples` examples of each class of the split, writes OUT/mi.json

@@ -25,7 +25,10 @@ SplitOutputs predict_splits(train::LoadedRun& run) {
   return out;
 }
 
+void EvalOptions::validate() const { calib::ReportOptions().bootstrap(bootstrap).seed(seed).validate(); }
+
 train::EvalRecord evaluate_run(const fs::path& run_dir, const EvalOptions& options) {
+  options.validate();
   auto run = train::load_run(run_dir, options.device);
   const auto& dir = run.dir;
   auto outputs = predict_splits(run);

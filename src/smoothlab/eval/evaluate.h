@@ -27,6 +27,9 @@ struct EvalOptions {
   // The equivalent smoothing γ ([M] Fig. 5) at T = 1 is always reported for val and test; with train_gamma also
   // over the (un-augmented) training split, as distillation records it — one more pass over the training data.
   bool train_gamma = false;
+
+  // Throws Error naming the option (--bootstrap) for values out of range; evaluate_run calls it before loading.
+  void validate() const;
 };
 
 struct SplitOutputs {
