@@ -1,9 +1,9 @@
 // CPU kernels of the fused label-smoothing cross-entropy (issue 7; formulas in fused_kernel.h, [M] §1.1).
 //
 // float32 [N, K] rows run vectorised (AVX-512 or AVX2+FMA, chosen at run time from CPUID; fused_kernel_simd.inc
-// compiled once per instruction set inside a `#pragma GCC target` region) with a Cephes-style polynomial exp
-// (≈ 2 ulp). Every other case (float64, float16/bfloat16, [N, K, d1, ...] rows with class stride S > 1, CPUs
-// without AVX2) runs a plain scalar loop accumulating in double. Rows are split over threads with
+// compiled once per instruction set inside a `#pragma GCC target` region) with the shared polynomial exp of
+// core/simd_exp.h (≈ 2 ulp). Every other case (float64, float16/bfloat16, [N, K, d1, ...] rows with class stride
+// S > 1, CPUs without AVX2) runs a plain scalar loop accumulating in double. Rows are split over threads with
 // at::parallel_for; a row is never split, so results do not depend on the thread count.
 #include "smoothlab/loss/fused_kernel.h"
 
@@ -21,9 +21,10 @@
 #include <string>
 #include <type_traits>
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include "smoothlab/core/simd_exp.h"
+
+#ifdef SMOOTHLAB_SIMD_X86
 #define SMOOTHLAB_LOSS_X86 1
-#include <immintrin.h>
 #endif
 
 namespace smoothlab::loss::detail {
@@ -36,13 +37,6 @@ namespace smoothlab::loss::detail {
 #pragma GCC diagnostic ignored "-Wpsabi"
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-
-// Cephes expf: exp(x) = 2^n · exp(r), r = x − n·ln 2 (ln 2 split in two), exp(r) by a degree-7 polynomial.
-// Inputs below ln(FLT_MIN) give exactly 0, NaN stays NaN.
-constexpr float kExpLo = -87.33654475f, kExpHi = 88.0f, kLog2e = 1.44269504088896341f, kLn2Hi = 0.693359375f,
-                kLn2Lo = -2.12194440e-4f;
-constexpr float kExpP0 = 1.9875691500e-4f, kExpP1 = 1.3981999507e-3f, kExpP2 = 8.3334519073e-3f,
-                kExpP3 = 4.1665795894e-2f, kExpP4 = 1.6666665459e-1f, kExpP5 = 5.0000001201e-1f;
 
 #if defined(__clang__)
 #pragma clang attribute push(__attribute__((target("avx512f,avx2,fma"))), apply_to = function)
@@ -72,20 +66,7 @@ struct VecF {
   static reg max(reg a, reg b) { return _mm512_max_ps(a, b); }
   static float reduce_add(reg v) { return _mm512_reduce_add_ps(v); }
   static float reduce_max(reg v) { return _mm512_reduce_max_ps(v); }
-  static reg exp(reg x) {
-    const __mmask16 keep = _mm512_cmp_ps_mask(x, set1(kExpLo), _CMP_NLT_UQ);
-    const reg xc = _mm512_min_ps(set1(kExpHi), _mm512_max_ps(set1(kExpLo), x));
-    const reg fx = _mm512_roundscale_ps(mul(xc, set1(kLog2e)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    reg r = fnmadd(fx, set1(kLn2Hi), xc);
-    r = fnmadd(fx, set1(kLn2Lo), r);
-    reg y = fmadd(set1(kExpP0), r, set1(kExpP1));
-    y = fmadd(y, r, set1(kExpP2));
-    y = fmadd(y, r, set1(kExpP3));
-    y = fmadd(y, r, set1(kExpP4));
-    y = fmadd(y, r, set1(kExpP5));
-    y = fmadd(y, mul(r, r), add(r, set1(1.0f)));
-    return _mm512_maskz_mov_ps(keep, _mm512_scalef_ps(y, fx));
-  }
+  static reg exp(reg x) { return simd::avx512::exp(x); }
 };
 #include "smoothlab/loss/fused_kernel_simd.inc"
 }  // namespace avx512
@@ -138,21 +119,7 @@ struct VecF {
     x = _mm_max_ss(x, _mm_movehdup_ps(x));
     return _mm_cvtss_f32(x);
   }
-  static reg exp(reg x) {
-    const reg keep = _mm256_cmp_ps(x, set1(kExpLo), _CMP_NLT_UQ);
-    const reg xc = _mm256_min_ps(set1(kExpHi), _mm256_max_ps(set1(kExpLo), x));
-    const reg fx = _mm256_round_ps(mul(xc, set1(kLog2e)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    reg r = fnmadd(fx, set1(kLn2Hi), xc);
-    r = fnmadd(fx, set1(kLn2Lo), r);
-    reg y = fmadd(set1(kExpP0), r, set1(kExpP1));
-    y = fmadd(y, r, set1(kExpP2));
-    y = fmadd(y, r, set1(kExpP3));
-    y = fmadd(y, r, set1(kExpP4));
-    y = fmadd(y, r, set1(kExpP5));
-    y = fmadd(y, mul(r, r), add(r, set1(1.0f)));
-    const __m256i n = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(fx), _mm256_set1_epi32(127)), 23);
-    return _mm256_and_ps(mul(y, _mm256_castsi256_ps(n)), keep);
-  }
+  static reg exp(reg x) { return simd::avx2::exp(x); }
 };
 #include "smoothlab/loss/fused_kernel_simd.inc"
 }  // namespace avx2
@@ -170,12 +137,8 @@ namespace {
 enum class Isa { Scalar = 0, Avx2 = 1, Avx512 = 2 };
 
 Isa best_isa() {
-#ifdef SMOOTHLAB_LOSS_X86
-  __builtin_cpu_init();
-  const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  if (avx2 && __builtin_cpu_supports("avx512f")) return Isa::Avx512;
-  if (avx2) return Isa::Avx2;
-#endif
+  if (simd::cpu_has_avx512f()) return Isa::Avx512;
+  if (simd::cpu_has_avx2_fma()) return Isa::Avx2;
   return Isa::Scalar;
 }
 
