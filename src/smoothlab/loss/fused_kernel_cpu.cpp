@@ -1,10 +1,11 @@
-// CPU kernels of the fused label-smoothing cross-entropy (issue 7; formulas in fused_kernel.h, [M] §1.1).
+// CPU kernels of the fused label-smoothing cross-entropy (issue 7; formulas in fused_row.h, [M] §1.1).
 //
 // float32 [N, K] rows run vectorised (AVX-512 or AVX2+FMA, chosen at run time from CPUID; fused_kernel_simd.inc
 // compiled once per instruction set inside a `#pragma GCC target` region) with the shared polynomial exp of
 // core/simd_exp.h (≈ 2 ulp). Every other case (float64, float16/bfloat16, [N, K, d1, ...] rows with class stride
 // S > 1, CPUs without AVX2) runs a plain scalar loop accumulating in double. Rows are split over threads with
-// at::parallel_for; a row is never split, so results do not depend on the thread count.
+// at::parallel_for; a row is never split, so results do not depend on the thread count. Every path finishes its rows
+// with the formulas of fused_row.h.
 #include "smoothlab/loss/fused_kernel.h"
 
 #include <ATen/Parallel.h>
@@ -181,9 +182,8 @@ template <typename T, typename Acc>
 void scalar_forward_rows(const FusedParams<Acc>& p, const T* logits, const T* soft_target, Acc* row_loss, Acc* lse,
                          Acc* t_mass, int64_t begin, int64_t end) {
   const int64_t K = p.classes, S = p.inner;
-  const double eps = p.smoothing;
   for (int64_t r = begin; r < end; ++r) {
-    const int64_t offset = (r / S) * K * S + r % S;
+    const int64_t offset = row_offset(p, r);
     const T* z = logits + offset;
     Acc a = 0, b = 0;
     int64_t y = 0;
@@ -199,30 +199,27 @@ void scalar_forward_rows(const FusedParams<Acc>& p, const T* logits, const T* so
     }
     double m = -std::numeric_limits<double>::infinity();
     for (int64_t k = 0; k < K; ++k) m = std::max(m, to_double(z[k * S]));
-    double sum_exp = 0, gap_coef = 0, gap_t = 0, mass = 0;
+    double sum_exp = 0;
+    RowSums<double> sums;
     for (int64_t k = 0; k < K; ++k) {
       const double d = m - to_double(z[k * S]);
       sum_exp += std::exp(-d);
-      gap_coef += (p.coef ? double(p.coef[k]) : 1.0) * d;
+      sums.gap_coef += (p.coef ? double(p.coef[k]) : 1.0) * d;
       if (p.soft) {
         const double wt = (p.weight ? double(p.weight[k]) : 1.0) * to_double(soft_target[offset + k * S]);
-        gap_t += wt * d;
-        mass += wt;
+        sums.gap_t += wt * d;
+        sums.t_mass += wt;
       }
     }
-    const double log_s = std::log(sum_exp);
-    if (!p.coef) gap_coef *= double(p.coef_const);
-    const double smooth = gap_coef + double(p.coef_sum) * log_s;
-    double loss;
+    sums.log_s = std::log(sum_exp);
     if (p.soft) {
-      loss = (1.0 - eps) * (gap_t + mass * log_s) + (eps != 0 ? eps * smooth : 0.0);
-      t_mass[r] = Acc(mass);
+      t_mass[r] = Acc(sums.t_mass);
     } else {
-      loss = double(a) * (m - to_double(z[y * S]) + log_s) + (b != 0 ? double(b) * smooth : 0.0);
+      sums.gap_y = m - to_double(z[y * S]);
     }
-    row_loss[r] = Acc(loss);
+    row_loss[r] = Acc(finish_row_loss(p, sums, a, b));
     lse[2 * r] = Acc(m);
-    lse[2 * r + 1] = Acc(log_s);
+    lse[2 * r + 1] = Acc(sums.log_s);
   }
 }
 
@@ -231,37 +228,30 @@ void scalar_backward_rows(const FusedParams<Acc>& p, const T* logits, const T* s
                           const Acc* t_mass, const Acc* grad_rows, Acc grad_scale, T* grad, int64_t begin,
                           int64_t end) {
   const int64_t K = p.classes, S = p.inner;
-  const double eps = p.smoothing;
   for (int64_t r = begin; r < end; ++r) {
-    const int64_t offset = (r / S) * K * S + r % S;
+    const int64_t offset = row_offset(p, r);
     const T* z = logits + offset;
     T* g = grad + offset;
     const double scale = grad_rows ? double(grad_rows[r]) : double(grad_scale);
     const double m = double(lse[2 * r]), log_s = double(lse[2 * r + 1]);
-    double c1, cv, ct = 0, cy = 0;
+    GradCoefficients<double> c;
     int64_t y = -1;
     if (p.soft) {
-      c1 = scale * ((1 - eps) * double(t_mass[r]) + eps * double(p.coef_sum));
-      cv = scale * eps;
-      ct = scale * (1 - eps);
+      c = soft_grad_coefficients(p, double(t_mass[r]), scale);
     } else {
       y = p.target[r];
       if (y == p.ignore_index) {
         for (int64_t k = 0; k < K; ++k) g[k * S] = T(0);
         continue;
       }
-      Acc a = 0, b = 0;
-      hard_row_coefficients(p, y, a, b);
-      c1 = scale * (double(a) + double(b) * double(p.coef_sum));
-      cv = scale * double(b);
-      cy = scale * double(a);
+      c = hard_grad_coefficients(p, y, scale);
     }
     for (int64_t k = 0; k < K; ++k) {
-      const double zk = to_double(z[k * S]);
-      double gk = c1 * std::exp((zk - m) - log_s) - cv * (p.coef ? double(p.coef[k]) : double(p.coef_const));
-      if (p.soft) gk -= ct * (p.weight ? double(p.weight[k]) : 1.0) * to_double(soft_target[offset + k * S]);
-      if (k == y) gk -= cy;
-      g[k * S] = T(gk);
+      const double prob = std::exp((to_double(z[k * S]) - m) - log_s);
+      const double v = p.coef ? double(p.coef[k]) : double(p.coef_const);
+      const double w = p.weight ? double(p.weight[k]) : 1.0;
+      const double t = p.soft ? to_double(soft_target[offset + k * S]) : 0.0;
+      g[k * S] = T(grad_element(c, prob, v, w, t, p.soft, k == y));
     }
   }
 }
