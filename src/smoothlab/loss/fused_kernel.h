@@ -30,15 +30,21 @@ void fused_backward_cpu(const FusedParams<double>& p, const torch::Tensor& logit
                         const double* lse, const double* t_mass, const double* grad_rows, double grad_scale,
                         torch::Tensor& grad);
 
-// Which CPU code path the float32 kernels use: "avx512", "avx2" or "scalar" (the best this CPU supports, capped by
-// the environment variable SMOOTHLAB_CPU_ISA=scalar|avx2|avx512 when set, unless changed). set_fused_cpu_isa("scalar" |
-// "avx2" | "avx512" | "best") switches it for the whole process (tests run every path; "best" is the starting path);
-// returns false, changing nothing, for an unknown name or one this CPU cannot run. Thread-safe.
+// Which CPU code path the float32 kernels use: "avx512", "avx2" or "scalar" — the best this CPU supports, capped by
+// the environment variable SMOOTHLAB_CPU_ISA=scalar|avx2|avx512 when set (read once, at the first call).
 const char* fused_cpu_isa();
+
+// TEST-ONLY hooks: process-wide switches for tests (and the loss benchmark) to reach code paths the automatic choice
+// would not take on this machine. Library code never calls them; they are not part of the loss's interface. Thread-safe,
+// but they change the path for every thread at once, so a test restores the previous value before it returns.
+namespace test_only {
+// Switches the float32 CPU path: "scalar" | "avx2" | "avx512" | "best" (the path fused_cpu_isa() started with).
+// Returns false, changing nothing, for an unknown name or a path this CPU cannot run.
 bool set_fused_cpu_isa(const std::string& name);
 // float32 gradients of at least this many bytes (default 128 MiB) are written with non-temporal stores; returns the
-// previous value. For tests (0 = always stream).
+// previous value (0 = always stream).
 int64_t set_fused_stream_threshold(int64_t bytes);
+}  // namespace test_only
 
 #ifdef SMOOTHLAB_LOSS_CUDA
 // CUDA versions (fused_kernel_cuda.cu): same contract; pointers are device pointers; row_loss/lse/t_mass/grad_rows

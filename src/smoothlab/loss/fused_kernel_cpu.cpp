@@ -368,6 +368,8 @@ const char* fused_cpu_isa() {
   return "scalar";
 }
 
+namespace test_only {
+
 int64_t set_fused_stream_threshold(int64_t bytes) { return stream_threshold().exchange(bytes); }
 
 bool set_fused_cpu_isa(const std::string& name) {
@@ -388,5 +390,7 @@ bool set_fused_cpu_isa(const std::string& name) {
   isa_state().store(static_cast<int>(want));
   return true;
 }
+
+}  // namespace test_only
 
 }  // namespace smoothlab::loss::detail
