@@ -89,8 +89,8 @@ TEST_P(SimdExp, AccurateAndBitIdenticalToTheScalarTwin) {
 
 TEST_P(SimdExp, EdgeCases) {
   const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
-  const std::vector<float> x = {0.0f, -0.0f, 1.0f, -1.0f, nan, inf, -inf, 88.0f, 89.0f, -87.0f, -87.33f, -87.34f, -88.0f,
-                                -1e30f, 1e30f, std::log(2.0f), 1e-30f};
+  const std::vector<float> x = {0.0f,   -0.0f,   1.0f,   -1.0f,  nan,   inf,   -inf,           88.0f, 89.0f,
+                                -87.0f, -87.33f, -87.34f, -88.0f, -1e30f, 1e30f, std::log(2.0f), 1e-30f};
   std::vector<float> out(x.size());
   exp_n(x.data(), out.data(), int64_t(x.size()));
   EXPECT_EQ(out[0], 1.0f);

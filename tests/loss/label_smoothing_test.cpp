@@ -1,8 +1,8 @@
 // Tests of the fused label-smoothing cross-entropy (loss/label_smoothing.h, fused_kernel*): values and gradients
 // against LibTorch's composite cross_entropy(..., label_smoothing) over random shapes/options, on every CPU code
 // path (scalar, AVX2, AVX-512: one test instance per path, LabelSmoothing/FusedCpuPath.*/<path>, skipped with a
-// message where this CPU lacks the path); finite differences in float64; closed forms for extreme logits; the options PyTorch
-// lacks against an explicit −Σ w·q·log p; errors.
+// message where this CPU lacks the path); finite differences in float64; closed forms for extreme logits; the options
+// PyTorch lacks against an explicit −Σ w·q·log p; errors.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 

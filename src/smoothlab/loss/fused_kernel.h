@@ -35,8 +35,9 @@ void fused_backward_cpu(const FusedParams<double>& p, const torch::Tensor& logit
 const char* fused_cpu_isa();
 
 // TEST-ONLY hooks: process-wide switches for tests (and the loss benchmark) to reach code paths the automatic choice
-// would not take on this machine. Library code never calls them; they are not part of the loss's interface. Thread-safe,
-// but they change the path for every thread at once, so a test restores the previous value before it returns.
+// would not take on this machine. Library code never calls them; they are not part of the loss's interface.
+// Thread-safe, but they change the path for every thread at once, so a test restores the previous value before it
+// returns.
 namespace test_only {
 // Switches the float32 CPU path: "scalar" | "avx2" | "avx512" | "best" (the path fused_cpu_isa() started with).
 // Returns false, changing nothing, for an unknown name or a path this CPU cannot run.
