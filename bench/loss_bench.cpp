@@ -198,7 +198,7 @@ int main(int argc, char** argv) {
   smoothlab::keep_freed_memory();  // as the smoothlab program does (core/allocator.h)
   smoothlab::set_threads(kThreads);
   if (const char* bytes = std::getenv("SMOOTHLAB_STREAM_BYTES"))  // gradients this large use non-temporal stores
-    smoothlab::loss::detail::set_fused_stream_threshold(std::atoll(bytes));
+    smoothlab::loss::detail::test_only::set_fused_stream_threshold(std::atoll(bytes));
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::AddCustomContext("threads", std::to_string(kThreads));

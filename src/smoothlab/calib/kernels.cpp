@@ -1,6 +1,8 @@
 // Fused softmax row kernels for calibration metrics and the temperature fit (see kernels.h).
-// The exp is Cephes' expf polynomial with Cody–Waite range reduction, written with GCC vector extensions
-// (8 float lanes); the outer row functions are compiled twice (AVX2+FMA and baseline) and picked at load time.
+// The rows are written once with GCC vector extensions (8 float lanes) as templates over the exp of core/simd_exp.h
+// (the one the fused loss uses); each block function is instantiated twice — with avx2::exp in a function compiled for
+// AVX2+FMA, with the scalar twin exp_scalar in a baseline one — and the AVX2 variant is picked at run time where the
+// CPU has it (the exps of the two are bit-identical; both sum in 8 lanes).
 #include "smoothlab/calib/kernels.h"
 
 #include <ATen/Parallel.h>
@@ -10,28 +12,18 @@
 #include <cmath>
 #include <cstring>
 
+#include "smoothlab/core/simd_exp.h"
+
 #pragma GCC diagnostic ignored "-Wpsabi"
 
 namespace smoothlab::calib::detail {
 
 namespace {
 
-#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
-#define SMOOTHLAB_MULTIVERSION __attribute__((target_clones("avx2,fma", "default")))
-#else
-#define SMOOTHLAB_MULTIVERSION
-#endif
 #define SMOOTHLAB_INLINE inline __attribute__((always_inline))
 
 constexpr int kLanes = 8;
 typedef float vf __attribute__((vector_size(32)));
-typedef int32_t vi __attribute__((vector_size(32)));
-
-constexpr float kLog2e = 1.44269504088896341f;
-constexpr float kLn2Hi = 0.693359375f;
-constexpr float kLn2Lo = -2.12194440e-4f;
-constexpr float kRound = 12582912.0f;  // 1.5·2^23: adding it rounds to an integer held in the low mantissa bits
-constexpr float kExpLo = -87.0f, kExpHi = 88.0f;
 
 SMOOTHLAB_INLINE vf splat(float v) { return vf{v, v, v, v, v, v, v, v}; }
 
@@ -56,25 +48,22 @@ SMOOTHLAB_INLINE vf tail_mask(int64_t r) {
   return load(buf);
 }
 
-SMOOTHLAB_INLINE vf vexp(const vf& input) {
-  vf x = input;
-  x = x < splat(kExpLo) ? splat(kExpLo) : x;
-  x = x > splat(kExpHi) ? splat(kExpHi) : x;
-  const vf t = x * kLog2e + kRound;
-  const vf n = t - kRound;
-  const vi ni = (vi)t - 0x4B400000;
-  vf r = x - n * kLn2Hi;
-  r = r - n * kLn2Lo;
-  vf y = splat(1.9875691500e-4f);
-  y = y * r + 1.3981999507e-3f;
-  y = y * r + 8.3334519073e-3f;
-  y = y * r + 4.1665795894e-2f;
-  y = y * r + 1.6666665459e-1f;
-  y = y * r + 5.0000001201e-1f;
-  y = y * (r * r) + r + 1.0f;
-  const vi bits = (ni + 127) << 23;
-  return y * (vf)bits;
-}
+// The exp of 8 lanes, one policy per instruction set (core/simd_exp.h). ScalarExp runs anywhere; Avx2Exp only inside
+// a function compiled for AVX2+FMA (the *_avx2 variants below, which inline everything they call).
+struct ScalarExp {
+  static SMOOTHLAB_INLINE vf exp(const vf& x) {
+    vf out;
+    for (int i = 0; i < kLanes; ++i) out[i] = simd::exp_scalar(x[i]);
+    return out;
+  }
+};
+#ifdef SMOOTHLAB_SIMD_X86
+struct Avx2Exp {
+  __attribute__((target("avx2,fma"))) static inline vf exp(const vf& x) {
+    return (vf)simd::avx2::exp((__m256)x);
+  }
+};
+#endif
 
 SMOOTHLAB_INLINE float hsum(const vf& v) {
   float s = 0;
@@ -100,9 +89,9 @@ SMOOTHLAB_INLINE float row_max(const float* z, int64_t k) {
 
 constexpr int64_t kRowsPerBlock = 256;
 
-SMOOTHLAB_MULTIVERSION
-void nll_block(const float* z, const int64_t* labels, int64_t row0, int64_t row1, int64_t k, float beta,
-               NllSums* out) {
+template <typename Exp>
+SMOOTHLAB_INLINE void nll_rows(const float* z, const int64_t* labels, int64_t row0, int64_t row1, int64_t k,
+                               float beta, NllSums* out) {
   const vf vb = splat(beta);
   NllSums sums;
   for (int64_t i = row0; i < row1; ++i) {
@@ -113,7 +102,7 @@ void nll_block(const float* z, const int64_t* labels, int64_t row0, int64_t row1
     int64_t j = 0;
     for (; j + kLanes <= k; j += kLanes) {
       const vf u = load(row + j) - vm;
-      const vf e = vexp(u * vb);
+      const vf e = Exp::exp(u * vb);
       s += e;
       a += e * u;
       b += e * u * u;
@@ -121,7 +110,7 @@ void nll_block(const float* z, const int64_t* labels, int64_t row0, int64_t row1
     if (j < k) {
       const vf mask = tail_mask(k - j);
       const vf u = (load_tail(row + j, k - j, m) - vm);
-      const vf e = vexp(u * vb) * mask;
+      const vf e = Exp::exp(u * vb) * mask;
       s += e;
       a += e * u;
       b += e * u * u;
@@ -136,19 +125,12 @@ void nll_block(const float* z, const int64_t* labels, int64_t row0, int64_t row1
   *out = sums;
 }
 
-SMOOTHLAB_MULTIVERSION
-void fast_exp_block(const float* x, float* out, int64_t n) {
-  int64_t j = 0;
-  for (; j + kLanes <= n; j += kLanes) store(out + j, vexp(load(x + j)));
-  for (; j < n; ++j) out[j] = vexp(splat(x[j]))[0];
-}
-
 // Rows flushed from float to double class-wise accumulators every kFlushRows rows.
 constexpr int64_t kFlushRows = 16;
 
-SMOOTHLAB_MULTIVERSION
-void metrics_block(const float* z, const int64_t* labels, int64_t row0, int64_t row1, int64_t k, float beta,
-                   const RowOutputs& out, ClasswiseHistogram* hist, float low_edge) {
+template <typename Exp>
+SMOOTHLAB_INLINE void metrics_rows_impl(const float* z, const int64_t* labels, int64_t row0, int64_t row1, int64_t k,
+                                        float beta, const RowOutputs& out, ClasswiseHistogram* hist, float low_edge) {
   const vf vb = splat(beta);
   const int64_t m_bins = hist ? hist->bins : 0;
   std::vector<float> e(size_t(k + kLanes));
@@ -175,13 +157,13 @@ void metrics_block(const float* z, const int64_t* labels, int64_t row0, int64_t 
     vf s = splat(0), s2 = splat(0);
     int64_t j = 0;
     for (; j + kLanes <= k; j += kLanes) {
-      const vf ev = vexp((load(row + j) - vm) * vb);
+      const vf ev = Exp::exp((load(row + j) - vm) * vb);
       store(e.data() + j, ev);
       s += ev;
       s2 += ev * ev;
     }
     if (j < k) {
-      const vf ev = vexp((load_tail(row + j, k - j, m) - vm) * vb) * tail_mask(k - j);
+      const vf ev = Exp::exp((load_tail(row + j, k - j, m) - vm) * vb) * tail_mask(k - j);
       store(e.data() + j, ev);
       s += ev;
       s2 += ev * ev;
@@ -224,8 +206,7 @@ void metrics_block(const float* z, const int64_t* labels, int64_t row0, int64_t 
   if (hist) flush();
 }
 
-SMOOTHLAB_MULTIVERSION
-void scan_block(const float* x, int64_t n, ValueScan* out) {
+SMOOTHLAB_INLINE void scan_rows(const float* x, int64_t n, ValueScan* out) {
   // x·0 is 0 for finite x and NaN for ±Inf and NaN, so the sum of x·0 is NaN iff a value is not finite.
   vf lo = splat(FLT_MAX), hi = splat(-FLT_MAX), bad = splat(0);
   int64_t j = 0;
@@ -253,6 +234,63 @@ void scan_block(const float* x, int64_t n, ValueScan* out) {
   *out = s;
 }
 
+// The two variants of each block function and the run-time choice between them. `flatten` inlines the row template
+// and, inside it, the exp policy, so each variant is one function compiled for its instruction set.
+__attribute__((flatten)) void nll_block_baseline(const float* z, const int64_t* labels, int64_t row0, int64_t row1,
+                                                 int64_t k, float beta, NllSums* out) {
+  nll_rows<ScalarExp>(z, labels, row0, row1, k, beta, out);
+}
+__attribute__((flatten)) void metrics_block_baseline(const float* z, const int64_t* labels, int64_t row0,
+                                                     int64_t row1, int64_t k, float beta, const RowOutputs& out,
+                                                     ClasswiseHistogram* hist, float low_edge) {
+  metrics_rows_impl<ScalarExp>(z, labels, row0, row1, k, beta, out, hist, low_edge);
+}
+__attribute__((flatten)) void scan_block_baseline(const float* x, int64_t n, ValueScan* out) { scan_rows(x, n, out); }
+
+#ifdef SMOOTHLAB_SIMD_X86
+__attribute__((target("avx2,fma"), flatten)) void nll_block_avx2(const float* z, const int64_t* labels, int64_t row0,
+                                                                 int64_t row1, int64_t k, float beta, NllSums* out) {
+  nll_rows<Avx2Exp>(z, labels, row0, row1, k, beta, out);
+}
+__attribute__((target("avx2,fma"), flatten)) void metrics_block_avx2(const float* z, const int64_t* labels,
+                                                                     int64_t row0, int64_t row1, int64_t k, float beta,
+                                                                     const RowOutputs& out, ClasswiseHistogram* hist,
+                                                                     float low_edge) {
+  metrics_rows_impl<Avx2Exp>(z, labels, row0, row1, k, beta, out, hist, low_edge);
+}
+__attribute__((target("avx2,fma"), flatten)) void scan_block_avx2(const float* x, int64_t n, ValueScan* out) {
+  scan_rows(x, n, out);
+}
+#endif
+
+bool use_avx2() {
+  static const bool yes = simd::cpu_has_avx2_fma();
+  return yes;
+}
+
+void nll_block(const float* z, const int64_t* labels, int64_t row0, int64_t row1, int64_t k, float beta,
+               NllSums* out) {
+#ifdef SMOOTHLAB_SIMD_X86
+  if (use_avx2()) return nll_block_avx2(z, labels, row0, row1, k, beta, out);
+#endif
+  nll_block_baseline(z, labels, row0, row1, k, beta, out);
+}
+
+void metrics_block(const float* z, const int64_t* labels, int64_t row0, int64_t row1, int64_t k, float beta,
+                   const RowOutputs& out, ClasswiseHistogram* hist, float low_edge) {
+#ifdef SMOOTHLAB_SIMD_X86
+  if (use_avx2()) return metrics_block_avx2(z, labels, row0, row1, k, beta, out, hist, low_edge);
+#endif
+  metrics_block_baseline(z, labels, row0, row1, k, beta, out, hist, low_edge);
+}
+
+void scan_block(const float* x, int64_t n, ValueScan* out) {
+#ifdef SMOOTHLAB_SIMD_X86
+  if (use_avx2()) return scan_block_avx2(x, n, out);
+#endif
+  scan_block_baseline(x, n, out);
+}
+
 }  // namespace
 
 ValueScan scan_values(const float* x, int64_t n) {
@@ -275,13 +313,14 @@ ValueScan scan_values(const float* x, int64_t n) {
   return total;
 }
 
-float fast_exp(float x) {
-  float out;
-  fast_exp_block(&x, &out, 1);
-  return out;
-}
+float fast_exp(float x) { return simd::exp_scalar(x); }
 
-void fast_exp_n(const float* x, float* out, int64_t n) { fast_exp_block(x, out, n); }
+void fast_exp_n(const float* x, float* out, int64_t n) {
+#ifdef SMOOTHLAB_SIMD_X86
+  if (use_avx2()) return simd::avx2::exp_n(x, out, n);
+#endif
+  simd::exp_scalar_n(x, out, n);
+}
 
 NllSums nll_sums(const float* z, const int64_t* labels, int64_t n, int64_t k, double beta) {
   const int64_t blocks = (n + kRowsPerBlock - 1) / kRowsPerBlock;

@@ -1,6 +1,7 @@
 // Internal row kernels shared by the calibration meter and the temperature fit: one fused pass over
 // float32 logits [N, K] per call, parallel over rows (at::parallel_for, so torch::set_num_threads applies),
-// with a vectorised exp (GCC vector extensions, AVX2 clone picked at run time where the CPU has it).
+// with the vectorised exp of core/simd_exp.h (AVX2 variant picked at run time where the CPU has it, else its scalar
+// twin).
 //
 // Per row i with u_ik = z_ik − max_k z_ik and inverse temperature β = 1/T:
 //   S_i = Σ_k exp(β u_ik),  log p_iy = β u_iy − log S_i,  p̂_i = 1/S_i (the top class has u = 0)
@@ -16,11 +17,11 @@
 
 namespace smoothlab::calib::detail {
 
-// exp(x) for float x ≤ 88 (x < −87 gives ≈ 1.6e−38 instead of 0); relative error ≤ 2e−7.
-// Scalar twin of the vectorised kernel, for tails and tests.
+// exp(x) for float x ≤ 88 (x below ln(FLT_MIN) ≈ −87.34 gives 0); relative error ≤ 3e−7: core/simd_exp.h's scalar
+// twin, bit-identical to the vectorised exp of the row kernels.
 float fast_exp(float x);
 
-// Applies fast_exp to n values (vectorised), for tests and callers outside the row kernels.
+// Applies the row kernels' exp to n values (vectorised), for tests and callers outside the row kernels.
 void fast_exp_n(const float* x, float* out, int64_t n);
 
 struct NllSums {

@@ -1,10 +1,11 @@
-// CPU kernels of the fused label-smoothing cross-entropy (issue 7; formulas in fused_kernel.h, [M] §1.1).
+// CPU kernels of the fused label-smoothing cross-entropy (issue 7; formulas in fused_row.h, [M] §1.1).
 //
 // float32 [N, K] rows run vectorised (AVX-512 or AVX2+FMA, chosen at run time from CPUID; fused_kernel_simd.inc
-// compiled once per instruction set inside a `#pragma GCC target` region) with a Cephes-style polynomial exp
-// (≈ 2 ulp). Every other case (float64, float16/bfloat16, [N, K, d1, ...] rows with class stride S > 1, CPUs
-// without AVX2) runs a plain scalar loop accumulating in double. Rows are split over threads with
-// at::parallel_for; a row is never split, so results do not depend on the thread count.
+// compiled once per instruction set inside a `#pragma GCC target` region) with the shared polynomial exp of
+// core/simd_exp.h (≈ 2 ulp). Every other case (float64, float16/bfloat16, [N, K, d1, ...] rows with class stride
+// S > 1, CPUs without AVX2) runs a plain scalar loop accumulating in double. Rows are split over threads with
+// at::parallel_for; a row is never split, so results do not depend on the thread count. Every path finishes its rows
+// with the formulas of fused_row.h.
 #include "smoothlab/loss/fused_kernel.h"
 
 #include <ATen/Parallel.h>
@@ -21,9 +22,10 @@
 #include <string>
 #include <type_traits>
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include "smoothlab/core/simd_exp.h"
+
+#ifdef SMOOTHLAB_SIMD_X86
 #define SMOOTHLAB_LOSS_X86 1
-#include <immintrin.h>
 #endif
 
 namespace smoothlab::loss::detail {
@@ -36,13 +38,6 @@ namespace smoothlab::loss::detail {
 #pragma GCC diagnostic ignored "-Wpsabi"
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-
-// Cephes expf: exp(x) = 2^n · exp(r), r = x − n·ln 2 (ln 2 split in two), exp(r) by a degree-7 polynomial.
-// Inputs below ln(FLT_MIN) give exactly 0, NaN stays NaN.
-constexpr float kExpLo = -87.33654475f, kExpHi = 88.0f, kLog2e = 1.44269504088896341f, kLn2Hi = 0.693359375f,
-                kLn2Lo = -2.12194440e-4f;
-constexpr float kExpP0 = 1.9875691500e-4f, kExpP1 = 1.3981999507e-3f, kExpP2 = 8.3334519073e-3f,
-                kExpP3 = 4.1665795894e-2f, kExpP4 = 1.6666665459e-1f, kExpP5 = 5.0000001201e-1f;
 
 #if defined(__clang__)
 #pragma clang attribute push(__attribute__((target("avx512f,avx2,fma"))), apply_to = function)
@@ -72,20 +67,7 @@ struct VecF {
   static reg max(reg a, reg b) { return _mm512_max_ps(a, b); }
   static float reduce_add(reg v) { return _mm512_reduce_add_ps(v); }
   static float reduce_max(reg v) { return _mm512_reduce_max_ps(v); }
-  static reg exp(reg x) {
-    const __mmask16 keep = _mm512_cmp_ps_mask(x, set1(kExpLo), _CMP_NLT_UQ);
-    const reg xc = _mm512_min_ps(set1(kExpHi), _mm512_max_ps(set1(kExpLo), x));
-    const reg fx = _mm512_roundscale_ps(mul(xc, set1(kLog2e)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    reg r = fnmadd(fx, set1(kLn2Hi), xc);
-    r = fnmadd(fx, set1(kLn2Lo), r);
-    reg y = fmadd(set1(kExpP0), r, set1(kExpP1));
-    y = fmadd(y, r, set1(kExpP2));
-    y = fmadd(y, r, set1(kExpP3));
-    y = fmadd(y, r, set1(kExpP4));
-    y = fmadd(y, r, set1(kExpP5));
-    y = fmadd(y, mul(r, r), add(r, set1(1.0f)));
-    return _mm512_maskz_mov_ps(keep, _mm512_scalef_ps(y, fx));
-  }
+  static reg exp(reg x) { return simd::avx512::exp(x); }
 };
 #include "smoothlab/loss/fused_kernel_simd.inc"
 }  // namespace avx512
@@ -138,21 +120,7 @@ struct VecF {
     x = _mm_max_ss(x, _mm_movehdup_ps(x));
     return _mm_cvtss_f32(x);
   }
-  static reg exp(reg x) {
-    const reg keep = _mm256_cmp_ps(x, set1(kExpLo), _CMP_NLT_UQ);
-    const reg xc = _mm256_min_ps(set1(kExpHi), _mm256_max_ps(set1(kExpLo), x));
-    const reg fx = _mm256_round_ps(mul(xc, set1(kLog2e)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    reg r = fnmadd(fx, set1(kLn2Hi), xc);
-    r = fnmadd(fx, set1(kLn2Lo), r);
-    reg y = fmadd(set1(kExpP0), r, set1(kExpP1));
-    y = fmadd(y, r, set1(kExpP2));
-    y = fmadd(y, r, set1(kExpP3));
-    y = fmadd(y, r, set1(kExpP4));
-    y = fmadd(y, r, set1(kExpP5));
-    y = fmadd(y, mul(r, r), add(r, set1(1.0f)));
-    const __m256i n = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(fx), _mm256_set1_epi32(127)), 23);
-    return _mm256_and_ps(mul(y, _mm256_castsi256_ps(n)), keep);
-  }
+  static reg exp(reg x) { return simd::avx2::exp(x); }
 };
 #include "smoothlab/loss/fused_kernel_simd.inc"
 }  // namespace avx2
@@ -170,12 +138,8 @@ namespace {
 enum class Isa { Scalar = 0, Avx2 = 1, Avx512 = 2 };
 
 Isa best_isa() {
-#ifdef SMOOTHLAB_LOSS_X86
-  __builtin_cpu_init();
-  const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  if (avx2 && __builtin_cpu_supports("avx512f")) return Isa::Avx512;
-  if (avx2) return Isa::Avx2;
-#endif
+  if (simd::cpu_has_avx512f()) return Isa::Avx512;
+  if (simd::cpu_has_avx2_fma()) return Isa::Avx2;
   return Isa::Scalar;
 }
 
@@ -218,9 +182,8 @@ template <typename T, typename Acc>
 void scalar_forward_rows(const FusedParams<Acc>& p, const T* logits, const T* soft_target, Acc* row_loss, Acc* lse,
                          Acc* t_mass, int64_t begin, int64_t end) {
   const int64_t K = p.classes, S = p.inner;
-  const double eps = p.smoothing;
   for (int64_t r = begin; r < end; ++r) {
-    const int64_t offset = (r / S) * K * S + r % S;
+    const int64_t offset = row_offset(p, r);
     const T* z = logits + offset;
     Acc a = 0, b = 0;
     int64_t y = 0;
@@ -236,30 +199,27 @@ void scalar_forward_rows(const FusedParams<Acc>& p, const T* logits, const T* so
     }
     double m = -std::numeric_limits<double>::infinity();
     for (int64_t k = 0; k < K; ++k) m = std::max(m, to_double(z[k * S]));
-    double sum_exp = 0, gap_coef = 0, gap_t = 0, mass = 0;
+    double sum_exp = 0;
+    RowSums<double> sums;
     for (int64_t k = 0; k < K; ++k) {
       const double d = m - to_double(z[k * S]);
       sum_exp += std::exp(-d);
-      gap_coef += (p.coef ? double(p.coef[k]) : 1.0) * d;
+      sums.gap_coef += (p.coef ? double(p.coef[k]) : 1.0) * d;
       if (p.soft) {
         const double wt = (p.weight ? double(p.weight[k]) : 1.0) * to_double(soft_target[offset + k * S]);
-        gap_t += wt * d;
-        mass += wt;
+        sums.gap_t += wt * d;
+        sums.t_mass += wt;
       }
     }
-    const double log_s = std::log(sum_exp);
-    if (!p.coef) gap_coef *= double(p.coef_const);
-    const double smooth = gap_coef + double(p.coef_sum) * log_s;
-    double loss;
+    sums.log_s = std::log(sum_exp);
     if (p.soft) {
-      loss = (1.0 - eps) * (gap_t + mass * log_s) + (eps != 0 ? eps * smooth : 0.0);
-      t_mass[r] = Acc(mass);
+      t_mass[r] = Acc(sums.t_mass);
     } else {
-      loss = double(a) * (m - to_double(z[y * S]) + log_s) + (b != 0 ? double(b) * smooth : 0.0);
+      sums.gap_y = m - to_double(z[y * S]);
     }
-    row_loss[r] = Acc(loss);
+    row_loss[r] = Acc(finish_row_loss(p, sums, a, b));
     lse[2 * r] = Acc(m);
-    lse[2 * r + 1] = Acc(log_s);
+    lse[2 * r + 1] = Acc(sums.log_s);
   }
 }
 
@@ -268,37 +228,30 @@ void scalar_backward_rows(const FusedParams<Acc>& p, const T* logits, const T* s
                           const Acc* t_mass, const Acc* grad_rows, Acc grad_scale, T* grad, int64_t begin,
                           int64_t end) {
   const int64_t K = p.classes, S = p.inner;
-  const double eps = p.smoothing;
   for (int64_t r = begin; r < end; ++r) {
-    const int64_t offset = (r / S) * K * S + r % S;
+    const int64_t offset = row_offset(p, r);
     const T* z = logits + offset;
     T* g = grad + offset;
     const double scale = grad_rows ? double(grad_rows[r]) : double(grad_scale);
     const double m = double(lse[2 * r]), log_s = double(lse[2 * r + 1]);
-    double c1, cv, ct = 0, cy = 0;
+    GradCoefficients<double> c;
     int64_t y = -1;
     if (p.soft) {
-      c1 = scale * ((1 - eps) * double(t_mass[r]) + eps * double(p.coef_sum));
-      cv = scale * eps;
-      ct = scale * (1 - eps);
+      c = soft_grad_coefficients(p, double(t_mass[r]), scale);
     } else {
       y = p.target[r];
       if (y == p.ignore_index) {
         for (int64_t k = 0; k < K; ++k) g[k * S] = T(0);
         continue;
       }
-      Acc a = 0, b = 0;
-      hard_row_coefficients(p, y, a, b);
-      c1 = scale * (double(a) + double(b) * double(p.coef_sum));
-      cv = scale * double(b);
-      cy = scale * double(a);
+      c = hard_grad_coefficients(p, y, scale);
     }
     for (int64_t k = 0; k < K; ++k) {
-      const double zk = to_double(z[k * S]);
-      double gk = c1 * std::exp((zk - m) - log_s) - cv * (p.coef ? double(p.coef[k]) : double(p.coef_const));
-      if (p.soft) gk -= ct * (p.weight ? double(p.weight[k]) : 1.0) * to_double(soft_target[offset + k * S]);
-      if (k == y) gk -= cy;
-      g[k * S] = T(gk);
+      const double prob = std::exp((to_double(z[k * S]) - m) - log_s);
+      const double v = p.coef ? double(p.coef[k]) : double(p.coef_const);
+      const double w = p.weight ? double(p.weight[k]) : 1.0;
+      const double t = p.soft ? to_double(soft_target[offset + k * S]) : 0.0;
+      g[k * S] = T(grad_element(c, prob, v, w, t, p.soft, k == y));
     }
   }
 }
@@ -415,6 +368,8 @@ const char* fused_cpu_isa() {
   return "scalar";
 }
 
+namespace test_only {
+
 int64_t set_fused_stream_threshold(int64_t bytes) { return stream_threshold().exchange(bytes); }
 
 bool set_fused_cpu_isa(const std::string& name) {
@@ -435,5 +390,7 @@ bool set_fused_cpu_isa(const std::string& name) {
   isa_state().store(static_cast<int>(want));
   return true;
 }
+
+}  // namespace test_only
 
 }  // namespace smoothlab::loss::detail

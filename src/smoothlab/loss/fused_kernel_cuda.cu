@@ -1,11 +1,13 @@
-// CUDA kernels of the fused label-smoothing cross-entropy (issue 7; formulas in fused_kernel.h, [M] §1.1).
+// CUDA kernels of the fused label-smoothing cross-entropy (issue 7; formulas in fused_row.h, [M] §1.1).
 // Compiled only when the found LibTorch has CUDA (see the guarded block in CMakeLists.txt), which also defines
 // SMOOTHLAB_LOSS_CUDA for label_smoothing.cpp. One thread block per row: a block reduction for the max, one for the
 // sums (s, Σ v_k (m − z_k), Σ w_k t_k (m − z_k), Σ w_k t_k), thread 0 writes the row's loss and (m, log s);
 // backward recomputes p_k from (m, log s) and writes the gradient once. float16/bfloat16 logits accumulate in float.
+// Rows are finished with the __host__ __device__ formulas of fused_row.h, the same as the CPU paths use.
 //
 // UNTESTED ON HARDWARE: no GPU was available where this was written; it compiles against CUDA LibTorch 2.x and
-// mirrors the tested CPU scalar path line by line. Run the LabelSmoothing* tests on a CUDA machine before relying on it.
+// mirrors the tested CPU scalar path (and shares its row formulas, fused_row.h). Run the LabelSmoothing* tests on a
+// CUDA machine before relying on it.
 #include "smoothlab/loss/fused_kernel.h"
 
 #include <ATen/Dispatch.h>
@@ -77,7 +79,7 @@ __global__ void forward_kernel(FusedParams<Acc> p, const T* __restrict__ logits,
   __shared__ Acc shared[4 * 32];
   const int64_t K = p.classes, S = p.inner;
   for (int64_t r = blockIdx.x; r < p.rows; r += gridDim.x) {
-    const int64_t offset = (r / S) * K * S + r % S;
+    const int64_t offset = row_offset(p, r);
     const T* z = logits + offset;
     Acc a = 0, b = 0;
     int64_t y = 0;
@@ -109,20 +111,19 @@ __global__ void forward_kernel(FusedParams<Acc> p, const T* __restrict__ logits,
     }
     block_sum<Acc, 4>(sums, shared);
     if (threadIdx.x == 0) {
-      const Acc log_s = ::log(sums[0]);
-      const Acc gap_coef = p.coef ? sums[1] : sums[1] * p.coef_const;
-      const Acc smooth = gap_coef + p.coef_sum * log_s;
-      const Acc eps = p.smoothing;
-      Acc loss;
+      RowSums<Acc> row;
+      row.log_s = ::log(sums[0]);
+      row.gap_coef = sums[1];
       if (p.soft) {
-        loss = (Acc(1) - eps) * (sums[2] + sums[3] * log_s) + (eps != Acc(0) ? eps * smooth : Acc(0));
+        row.gap_t = sums[2];
+        row.t_mass = sums[3];
         t_mass[r] = sums[3];
       } else {
-        loss = a * (m - static_cast<Acc>(z[y * S]) + log_s) + (b != Acc(0) ? b * smooth : Acc(0));
+        row.gap_y = m - static_cast<Acc>(z[y * S]);
       }
-      row_loss[r] = loss;
+      row_loss[r] = finish_row_loss(p, row, a, b);
       lse[2 * r] = m;
-      lse[2 * r + 1] = log_s;
+      lse[2 * r + 1] = row.log_s;
     }
   }
 }
@@ -132,37 +133,30 @@ __global__ void backward_kernel(FusedParams<Acc> p, const T* __restrict__ logits
                                 const Acc* lse, const Acc* t_mass, const Acc* grad_rows, Acc grad_scale,
                                 T* __restrict__ grad) {
   const int64_t K = p.classes, S = p.inner;
-  const Acc eps = p.smoothing;
   for (int64_t r = blockIdx.x; r < p.rows; r += gridDim.x) {
-    const int64_t offset = (r / S) * K * S + r % S;
+    const int64_t offset = row_offset(p, r);
     const T* z = logits + offset;
     T* g = grad + offset;
     const Acc scale = grad_rows ? grad_rows[r] : grad_scale;
     const Acc m = lse[2 * r], log_s = lse[2 * r + 1];
-    Acc c1, cv, ct = 0, cy = 0;
+    GradCoefficients<Acc> c;
     int64_t y = -1;
     if (p.soft) {
-      c1 = scale * ((Acc(1) - eps) * t_mass[r] + eps * p.coef_sum);
-      cv = scale * eps;
-      ct = scale * (Acc(1) - eps);
+      c = soft_grad_coefficients(p, t_mass[r], scale);
     } else {
       y = p.target[r];
       if (y == p.ignore_index) {
         for (int64_t k = threadIdx.x; k < K; k += blockDim.x) g[k * S] = T(0);
         continue;
       }
-      Acc a = 0, b = 0;
-      hard_row_coefficients(p, y, a, b);
-      c1 = scale * (a + b * p.coef_sum);
-      cv = scale * b;
-      cy = scale * a;
+      c = hard_grad_coefficients(p, y, scale);
     }
     for (int64_t k = threadIdx.x; k < K; k += blockDim.x) {
-      const Acc zk = static_cast<Acc>(z[k * S]);
-      Acc gk = c1 * ::exp((zk - m) - log_s) - cv * (p.coef ? p.coef[k] : p.coef_const);
-      if (p.soft) gk -= ct * (p.weight ? p.weight[k] : Acc(1)) * static_cast<Acc>(soft_target[offset + k * S]);
-      if (k == y) gk -= cy;
-      g[k * S] = static_cast<T>(gk);
+      const Acc prob = ::exp((static_cast<Acc>(z[k * S]) - m) - log_s);
+      const Acc v = p.coef ? p.coef[k] : p.coef_const;
+      const Acc w = p.weight ? p.weight[k] : Acc(1);
+      const Acc t = p.soft ? static_cast<Acc>(soft_target[offset + k * S]) : Acc(0);
+      g[k * S] = static_cast<T>(grad_element(c, prob, v, w, t, p.soft, k == y));
     }
   }
 }

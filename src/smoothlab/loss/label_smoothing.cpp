@@ -77,6 +77,29 @@ detail::FusedParams<Acc> make_params(const Prepared& pr, const LabelSmoothingOpt
 
 torch::ScalarType acc_dtype(torch::ScalarType t) { return t == torch::kDouble ? torch::kDouble : torch::kFloat; }
 
+// The row layout of logits and target (no validation; the caller checks logits_in.dim() ≥ 1): a [C] input with a
+// scalar (or [C]) target is one row; [N, C, d1, ...] is viewed as N·S rows of C classes at stride S = d1·d2·…;
+// probability targets (the logits' shape, floating point) in the logits' dtype, class indices flattened to [M].
+// Used by forward (prepare) and again by backward, on the saved inputs.
+Prepared row_layout(const torch::Tensor& logits_in, const torch::Tensor& target_in) {
+  Prepared pr;
+  const bool one_row = logits_in.dim() == 1;
+  const torch::Tensor logits = one_row ? logits_in.unsqueeze(0) : logits_in;
+  const torch::Tensor target = one_row ? target_in.unsqueeze(0) : target_in;
+  pr.soft = target_in.sizes() == logits_in.sizes() && target_in.is_floating_point();
+  pr.classes = logits.size(1);
+  pr.inner = 1;
+  for (int64_t d = 2; d < logits.dim(); ++d) pr.inner *= logits.size(d);
+  pr.rows = logits.size(0) * pr.inner;
+  pr.logits = logits.contiguous();
+  pr.target = pr.soft ? target.to(logits.scalar_type()).contiguous() : target.contiguous().view({-1});
+  // Per-row loss shape for Reduction::None: logits' shape without dimension 1.
+  for (int64_t d = 0; d < logits_in.dim() && !one_row; ++d) {
+    if (d != 1) pr.out_shape.push_back(logits_in.size(d));
+  }
+  return pr;
+}
+
 Prepared prepare(const torch::Tensor& logits_in, const torch::Tensor& target_in, const LabelSmoothingOptions& o) {
   check(logits_in.defined() && logits_in.dim() >= 1, "label smoothing: logits must be [N, C] or [N, C, d1, ...]");
   check(is_float_dtype(logits_in.scalar_type()), "label smoothing: logits must be float32/float64/float16/bfloat16, got {}",
@@ -86,40 +109,28 @@ Prepared prepare(const torch::Tensor& logits_in, const torch::Tensor& target_in,
         target_in.device().str(), logits_in.device().str());
   const double eps = o.smoothing();
   check(eps >= 0.0 && eps < 1.0, "smoothing must be in [0, 1), got {}", eps);
-  Prepared pr;
-  // [C] input with a scalar (or [C]) target: one row.
+  Prepared pr = row_layout(logits_in, target_in);
   const bool one_row = logits_in.dim() == 1;
-  torch::Tensor logits = one_row ? logits_in.unsqueeze(0) : logits_in;
-  torch::Tensor target = target_in;
-  pr.soft = target.sizes() == logits_in.sizes() && target.is_floating_point();
-  if (one_row) target = target.unsqueeze(0);
-  const int64_t K = logits.size(1);
-  pr.classes = K;
-  pr.inner = 1;
-  for (int64_t d = 2; d < logits.dim(); ++d) pr.inner *= logits.size(d);
-  pr.rows = logits.size(0) * pr.inner;
-  pr.logits = logits.contiguous();
+  const int64_t K = pr.classes;
   check(K >= 1, "label smoothing: logits {} have no classes", shape_str(logits_in));
-  const auto acc = acc_dtype(logits.scalar_type());
-  const auto acc_opts = logits.options().dtype(acc);
+  const auto acc = acc_dtype(logits_in.scalar_type());
+  const auto acc_opts = logits_in.options().dtype(acc);
 
   if (pr.soft) {
     check(o.ignore_index() < 0, "label smoothing: ignore_index ({}) is not supported with probability targets",
           o.ignore_index());
     check(!o.wrong_class_only(), "label smoothing: wrong_class_only needs class-index targets, not probabilities");
-    pr.target = target.to(logits.scalar_type()).contiguous();
   } else {
     std::vector<int64_t> want;
     for (int64_t d = 0; d < logits_in.dim() && !one_row; ++d) {
       if (d != 1) want.push_back(logits_in.size(d));
     }
     const std::string want_str = shape_str(want);
-    check(target.scalar_type() == torch::kLong,
+    check(target_in.scalar_type() == torch::kLong,
           "label smoothing: target must be int64 class indices of shape {} or probabilities of shape {}; got {} {}",
-          want_str, shape_str(logits_in), std::string(c10::toString(target.scalar_type())), shape_str(target_in));
+          want_str, shape_str(logits_in), std::string(c10::toString(target_in.scalar_type())), shape_str(target_in));
     check(target_in.sizes() == torch::IntArrayRef(want), "label smoothing: target shape {} does not match logits {} (expected {})",
           shape_str(target_in), shape_str(logits_in), want_str);
-    pr.target = target.contiguous().view({-1});
   }
   check(!o.wrong_class_only() || K >= 2, "label smoothing: wrong_class_only needs at least 2 classes, got {}", K);
 
@@ -135,7 +146,7 @@ Prepared prepare(const torch::Tensor& logits_in, const torch::Tensor& target_in,
   if (o.prior().defined()) {
     check(o.prior().dim() == 1 && o.prior().size(0) == K, "label smoothing: prior must be [{}], got {}", K,
           shape_str(o.prior()));
-    u = o.prior().detach().to(logits.options().dtype(torch::kDouble));
+    u = o.prior().detach().to(logits_in.options().dtype(torch::kDouble));
     const double lo = u.min().item<double>(), total = u.sum().item<double>();
     check(lo >= 0 && total > 0 && std::isfinite(total),
           "label smoothing: prior must be finite, ≥ 0 and not all 0 (min {}, sum {})", lo, total);
@@ -155,10 +166,6 @@ Prepared prepare(const torch::Tensor& logits_in, const torch::Tensor& target_in,
   } else {
     pr.coef_const = 1.0 / double(K);
     pr.coef_sum = 1.0;
-  }
-  // Per-row loss shape for Reduction::None: logits' shape without dimension 1.
-  for (int64_t d = 0; d < logits_in.dim(); ++d) {
-    if (d != 1 && !one_row) pr.out_shape.push_back(logits_in.size(d));
   }
   return pr;
 }
@@ -291,18 +298,10 @@ class FusedLabelSmoothing : public torch::autograd::Function<FusedLabelSmoothing
     const torch::Tensor& target = saved[1];
     auto& d = ctx->saved_data;
     const LabelSmoothingOptions o = options_from(ctx);
-    Prepared pr;
+    // The forward's row layout again (no validation, no copies of already-contiguous tensors), and its per-class
+    // vectors from saved_data.
+    Prepared pr = row_layout(logits, target);
     {
-      // Rebuild the per-row views cheaply (no validation, no copies of already-contiguous tensors).
-      const bool one_row = logits.dim() == 1;
-      const torch::Tensor l2 = one_row ? logits.unsqueeze(0) : logits;
-      pr.logits = l2.contiguous();
-      pr.classes = l2.size(1);
-      for (int64_t k = 2; k < l2.dim(); ++k) pr.inner *= l2.size(k);
-      pr.rows = l2.size(0) * pr.inner;
-      pr.soft = target.sizes() == logits.sizes() && target.is_floating_point();
-      const torch::Tensor t2 = one_row ? target.unsqueeze(0) : target;
-      pr.target = pr.soft ? t2.to(logits.scalar_type()).contiguous() : t2.contiguous().view({-1});
       const auto tensor_or_none = [&](const char* key) {
         const auto& v = d[key];
         return v.isTensor() ? v.toTensor() : torch::Tensor();
