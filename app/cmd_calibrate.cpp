@@ -29,9 +29,9 @@ int run_calibrate(const CalibrateArgs& a) {
   if (a.test_logits.empty() != a.test_labels.empty())
     throw Error("--test-logits and --test-labels go together", "give both, or neither to report on the fit pair");
   if (a.compare_logits.size() != a.compare_labels.size())
-    throw Error(fmt::format("{} --compare-logits but {} --compare-labels", a.compare_logits.size(),
-                            a.compare_labels.size()),
-                "give one --compare-labels per --compare-logits");
+    throw Error(
+        fmt::format("{} --compare-logits but {} --compare-labels", a.compare_logits.size(), a.compare_labels.size()),
+        "give one --compare-labels per --compare-logits");
   const auto binning = calib::parse_binning(a.binning);
   auto options = calib::ReportOptions()
                      .bins(a.bins)
@@ -41,9 +41,10 @@ int run_calibrate(const CalibrateArgs& a) {
                      .temperature(calib::TemperatureOptions().min_temperature(a.min_t).max_temperature(a.max_t));
   auto fit = calib::load_labeled_logits(a.logits, a.labels);
   calib::LabeledLogits test;
-  if (!a.test_logits.empty()) test = calib::load_labeled_logits(a.test_logits, a.test_labels);
-  auto report = calib::calibration_report(fit.logits, fit.labels, test.logits, test.labels, options, a.logits,
-                                          a.test_logits);
+  if (!a.test_logits.empty())
+    test = calib::load_labeled_logits(a.test_logits, a.test_labels);
+  auto report =
+      calib::calibration_report(fit.logits, fit.labels, test.logits, test.labels, options, a.logits, a.test_logits);
   auto json = calib::to_json(report);
   json["command"] = command_line();
   std::vector<viz::ReliabilityCurve> extra;
@@ -52,7 +53,8 @@ int run_calibrate(const CalibrateArgs& a) {
     const std::string name = i < a.compare_names.size() ? a.compare_names[i] : a.compare_logits[i];
     calib::CalibrationMeter meter(calib::MeterOptions().bins(a.bins).binning(binning));
     meter.add(other.logits, other.labels);
-    json["compare"].push_back({{"name", name}, {"logits", a.compare_logits[i]}, {"metrics", calib::to_json(meter.value())}});
+    json["compare"].push_back(
+        {{"name", name}, {"logits", a.compare_logits[i]}, {"metrics", calib::to_json(meter.value())}});
     extra.push_back(viz::make_reliability_curve(name, meter.confidence(), meter.correct(), a.bins, binning));
   }
   const fs::path out = a.out.empty() ? fs::path(a.logits).parent_path() : fs::path(a.out);
@@ -62,16 +64,22 @@ int run_calibrate(const CalibrateArgs& a) {
   auto written = viz::save_calibration_diagrams(report, dir / "reliability", a.title, extra);
   std::cout << calib::format_report(report);
   for (const auto& c : json.value("compare", nlohmann::json::array()))
-    std::cout << fmt::format("compare {}: accuracy {:.4f}  NLL {:.4f}  ECE {:.4f}\n", c["name"].get<std::string>(),
-                             c["metrics"]["accuracy"].get<double>(), c["metrics"]["nll"].get<double>(),
-                             c["metrics"]["ece"].get<double>());
+    std::cout << fmt::format(
+        "compare {}: accuracy {:.4f}  NLL {:.4f}  ECE {:.4f}\n",
+        c["name"].get<std::string>(),
+        c["metrics"]["accuracy"].get<double>(),
+        c["metrics"]["nll"].get<double>(),
+        c["metrics"]["ece"].get<double>());
   std::cout << fmt::format("wrote {}\n", (dir / "calibration.json").string());
-  for (const auto& p : written) std::cout << fmt::format("wrote {}\n", p.string());
+  for (const auto& p : written)
+    std::cout << fmt::format("wrote {}\n", p.string());
   return 0;
 }
 
 const bool registered_calibrate = register_command(
-    {"calibrate", "temperature scaling + calibration metrics and reliability diagrams for any logits (.npy/.csv)", 25,
+    {"calibrate",
+     "temperature scaling + calibration metrics and reliability diagrams for any logits (.npy/.csv)",
+     25,
      [](CLI::App& sub) -> Runner {
        auto a = std::make_shared<CalibrateArgs>();
        sub.add_option("--logits", a->logits, "held-out logits to fit T on: .npy float32/float64 [N, K] or .csv")
@@ -95,5 +103,5 @@ const bool registered_calibrate = register_command(
        return [a] { return run_calibrate(*a); };
      }});
 
-}  // namespace
-}  // namespace smoothlab::cli
+} // namespace
+} // namespace smoothlab::cli

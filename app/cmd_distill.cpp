@@ -16,9 +16,9 @@ struct DistillArgs {
   std::string teacher;
   std::string form = "paper";
   double temperature = 1.0;
-  double beta = -1;           // < 0: the form's default (paper 1, hinton 0.5)
-  std::string t_squared;      // "": the form's default
-  std::string soft_term;      // "": the form's default
+  double beta = -1; // < 0: the form's default (paper 1, hinton 0.5)
+  std::string t_squared; // "": the form's default
+  std::string soft_term; // "": the form's default
   bool no_cache = false;
 };
 
@@ -28,25 +28,30 @@ distill::DistillRunOptions resolve(const DistillArgs& a) {
   o.form = a.form;
   if (a.form == "paper") {
     o.loss = distill::DistillationOptions::paper(a.temperature);
-    if (a.beta >= 0) o.loss.beta(a.beta);
+    if (a.beta >= 0)
+      o.loss.beta(a.beta);
   } else if (a.form == "hinton") {
     o.loss = distill::DistillationOptions::hinton(a.temperature, a.beta >= 0 ? a.beta : 0.5);
   } else {
-    throw Error(fmt::format("--form: unknown form '{}'", a.form),
-                "known: paper (H(softmax(z_t/T), softmax(z_s)), β = 1), hinton ((1−β)·CE + β·T²·KL at T)");
+    throw Error(
+        fmt::format("--form: unknown form '{}'", a.form),
+        "known: paper (H(softmax(z_t/T), softmax(z_s)), β = 1), hinton ((1−β)·CE + β·T²·KL at T)");
   }
   if (!a.t_squared.empty()) {
     if (a.t_squared != "true" && a.t_squared != "false")
       throw Error(fmt::format("--t-squared: expected true or false, got '{}'", a.t_squared));
     o.loss.t_squared(a.t_squared == "true");
   }
-  if (!a.soft_term.empty()) o.loss.soft_term(distill::parse_soft_term(a.soft_term));
+  if (!a.soft_term.empty())
+    o.loss.soft_term(distill::parse_soft_term(a.soft_term));
   o.cache_teacher = !a.no_cache;
   return o;
 }
 
 const bool registered_distill = register_command(
-    {"distill", "train a student from a frozen teacher (run folder or TorchScript) into a run folder", 15,
+    {"distill",
+     "train a student from a frozen teacher (run folder or TorchScript) into a run folder",
+     15,
      [](CLI::App& sub) -> Runner {
        auto args = std::make_shared<DistillArgs>();
        add_train_options(sub, args->train);
@@ -54,39 +59,48 @@ const bool registered_distill = register_command(
            ->required();
        sub.add_option("--temperature,-T", args->temperature, "teacher temperature T > 0: targets softmax(z_t / T)")
            ->capture_default_str();
-       sub.add_option("--beta", args->beta,
-                      "weight of the teacher term, 1 − β on the hard labels (default: 1 for paper, 0.5 for hinton)");
-       sub.add_option("--form", args->form,
-                      "paper: H(softmax(z_t/T), softmax(z_s)), student at T = 1, no T² ([M] §4, default); "
-                      "hinton: (1−β)·CE + β·T²·KL(p_t(T) ‖ p_s(T)) ([H])")
+       sub.add_option(
+           "--beta",
+           args->beta,
+           "weight of the teacher term, 1 − β on the hard labels (default: 1 for paper, 0.5 for hinton)");
+       sub.add_option(
+              "--form",
+              args->form,
+              "paper: H(softmax(z_t/T), softmax(z_s)), student at T = 1, no T² ([M] §4, default); "
+              "hinton: (1−β)·CE + β·T²·KL(p_t(T) ‖ p_s(T)) ([H])")
            ->capture_default_str();
        sub.add_option("--t-squared", args->t_squared, "true/false: scale the teacher term by T² (default: the form's)");
        sub.add_option("--soft-term", args->soft_term, "ce | kl (same gradient; kl is 0 when student = teacher)");
-       sub.add_flag("--no-teacher-cache", args->no_cache,
-                    "recompute teacher logits every step even without augmentation");
+       sub.add_flag(
+           "--no-teacher-cache", args->no_cache, "recompute teacher logits every step even without augmentation");
        return [args] {
          auto options = resolve(*args);
          auto& t = args->train;
          resolve_train_options(t);
          if (t.out.empty())
-           t.out = fmt::format("runs/distill_{}_T{}_seed{}", t.config.model, options.loss.temperature(),
-                               t.config.seed);
+           t.out = fmt::format("runs/distill_{}_T{}_seed{}", t.config.model, options.loss.temperature(), t.config.seed);
          const auto prepared = prepare_training(t);
          if (prepared.run.resuming) {
            // --resume continues the run as saved: its training configuration and its distillation settings.
            if (!prepared.run.saved->distill)
-             throw Error(fmt::format("--resume {}: the run was not trained by distill", t.out),
-                         "resume it with smoothlab train --resume --out " + t.out);
+             throw Error(
+                 fmt::format("--resume {}: the run was not trained by distill", t.out),
+                 "resume it with smoothlab train --resume --out " + t.out);
            options = distill::options_from(*prepared.run.saved->distill);
          }
          auto setup = distill::make_distillation(options, prepared.run.config, prepared.data);
-         std::cerr << fmt::format("teacher {} ({}): γ at T = {} is {:.4f}, train accuracy {:.4f}{}\n", options.teacher,
-                                  setup.facts.teacher_kind, setup.facts.temperature, setup.facts.teacher_gamma,
-                                  setup.facts.teacher_train_accuracy, setup.facts.teacher_cached ? ", logits cached" : "");
+         std::cerr << fmt::format(
+             "teacher {} ({}): γ at T = {} is {:.4f}, train accuracy {:.4f}{}\n",
+             options.teacher,
+             setup.facts.teacher_kind,
+             setup.facts.temperature,
+             setup.facts.teacher_gamma,
+             setup.facts.teacher_train_accuracy,
+             setup.facts.teacher_cached ? ", logits cached" : "");
          run_training(prepared, setup.hooks);
          return 0;
        };
      }});
 
-}  // namespace
-}  // namespace smoothlab::cli
+} // namespace
+} // namespace smoothlab::cli

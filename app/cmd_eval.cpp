@@ -24,13 +24,23 @@ void print_metrics(const std::string& name, const calib::CalibrationMetrics& m) 
   std::cout << fmt::format(
       "{:<12} accuracy {:.4f}  nll {:.4f}  ece {:.4f}  brier {:.4f}  mce {:.4f}  rms {:.4f}  "
       "ece(eq-mass) {:.4f}  classwise {:.4f}  (n = {})\n",
-      name, m.accuracy, m.nll, m.ece, m.brier, m.mce, m.rms, m.ece_equal_mass,
-      std::isfinite(m.classwise_ece) ? m.classwise_ece : 0.0, m.count);
+      name,
+      m.accuracy,
+      m.nll,
+      m.ece,
+      m.brier,
+      m.mce,
+      m.rms,
+      m.ece_equal_mass,
+      std::isfinite(m.classwise_ece) ? m.classwise_ece : 0.0,
+      m.count);
 }
 
 const bool registered_eval = register_command(
-    {"eval", "evaluate a run: calibration metrics, temperature scaling on val (eval.json, calibration.json, *.npy)",
-     20, [](CLI::App& sub) -> Runner {
+    {"eval",
+     "evaluate a run: calibration metrics, temperature scaling on val (eval.json, calibration.json, *.npy)",
+     20,
+     [](CLI::App& sub) -> Runner {
        auto args = std::make_shared<EvalArgs>();
        sub.add_option("RUN_DIR", args->run_dir, "run folder written by smoothlab train")->required();
        sub.add_option("--device", args->device, "cpu | cuda (default: the run's)");
@@ -47,23 +57,30 @@ const bool registered_eval = register_command(
          options.train_gamma = true;
          options.diagrams = !args->no_diagrams;
          auto result = eval::evaluate_run(args->run_dir, options);
-         if (result.val) print_metrics("val", *result.val);
+         if (result.val)
+           print_metrics("val", *result.val);
          print_metrics("test", result.test);
          if (result.temperature) {
            const auto& t = *result.temperature;
-           std::cout << fmt::format("temperature  T = {:.4f} fitted on val (NLL {:.4f} -> {:.4f}, {} iterations)\n",
-                                    t.temperature, t.nll_before, t.nll_after, t.iterations);
+           std::cout << fmt::format(
+               "temperature  T = {:.4f} fitted on val (NLL {:.4f} -> {:.4f}, {} iterations)\n",
+               t.temperature,
+               t.nll_before,
+               t.nll_after,
+               t.iterations);
            print_metrics("test (T)", *result.test_scaled);
          } else {
            std::cout << "temperature  not fitted: the run has no validation split (never fitted on test)\n";
          }
-         std::cout << fmt::format("gamma        equivalent smoothing at T = 1: train {:.4f}  test {:.4f}\n",
-                                  result.gamma.train.value_or(0.0), result.gamma.test.value_or(0.0));
+         std::cout << fmt::format(
+             "gamma        equivalent smoothing at T = 1: train {:.4f}  test {:.4f}\n",
+             result.gamma.train.value_or(0.0),
+             result.gamma.test.value_or(0.0));
          const train::RunDir dir(args->run_dir);
          std::cout << fmt::format("wrote {}, {}\n", dir.eval_file().string(), dir.calibration_file().string());
          return 0;
        };
      }});
 
-}  // namespace
-}  // namespace smoothlab::cli
+} // namespace
+} // namespace smoothlab::cli

@@ -42,14 +42,21 @@ const bool registered_mi = register_command(
          o.write_gaps = !args->no_gaps;
          o.out = args->out;
          auto r = distill::run_mutual_information(args->run_dir, o);
-         std::cout << fmt::format("Î = {:.4f} nats (raw {:.4f}, log N = {:.4f}, N = {}, L = {}, σ² = {:.4g})  {} vs {}\n",
-                                  r["mi"].get<double>(), r["mi_raw"].get<double>(), r["log_n"].get<double>(),
-                                  r["examples"].get<int64_t>(), r["views"].get<int64_t>(), r["sigma2"].get<double>(),
-                                  r["class_names"][0].get<std::string>(), r["class_names"][1].get<std::string>());
-         std::cout << fmt::format("wrote {}\n", train::RunDir(args->out.empty() ? args->run_dir : args->out).mi_file().string());
+         std::cout << fmt::format(
+             "Î = {:.4f} nats (raw {:.4f}, log N = {:.4f}, N = {}, L = {}, σ² = {:.4g})  {} vs {}\n",
+             r["mi"].get<double>(),
+             r["mi_raw"].get<double>(),
+             r["log_n"].get<double>(),
+             r["examples"].get<int64_t>(),
+             r["views"].get<int64_t>(),
+             r["sigma2"].get<double>(),
+             r["class_names"][0].get<std::string>(),
+             r["class_names"][1].get<std::string>());
+         std::cout << fmt::format(
+             "wrote {}\n", train::RunDir(args->out.empty() ? args->run_dir : args->out).mi_file().string());
          return 0;
        };
      }});
 
-}  // namespace
-}  // namespace smoothlab::cli
+} // namespace
+} // namespace smoothlab::cli

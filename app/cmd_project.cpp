@@ -20,7 +20,9 @@ struct ProjectArgs {
 };
 
 const bool registered_project = register_command(
-    {"project", "project penultimate activations onto the plane of three class templates (figure + statistics)", 40,
+    {"project",
+     "project penultimate activations onto the plane of three class templates (figure + statistics)",
+     40,
      [](CLI::App& sub) -> Runner {
        auto a = std::make_shared<ProjectArgs>();
        sub.add_option("RUN_DIR", a->sources, "run folders (e.g. ε = 0 and ε = 0.1) or TorchScript .pt files")
@@ -39,42 +41,60 @@ const bool registered_project = register_command(
            ->capture_default_str();
        sub.add_option("--features", a->features, "TorchScript: method or submodule giving penultimate features")
            ->capture_default_str();
-       sub.add_option("--head", a->head, "TorchScript: name of the last linear layer (default: head, fc, classifier, ...)");
+       sub.add_option(
+           "--head", a->head, "TorchScript: name of the last linear layer (default: head, fc, classifier, ...)");
        return [a] {
          apply_threads(a->threads);
          std::vector<std::filesystem::path> sources(a->sources.begin(), a->sources.end());
-         auto result = represent::project_runs(sources, represent::ProjectOptions()
-                                                            .classes(a->classes)
-                                                            .per_class(a->per_class)
-                                                            .splits(a->splits)
-                                                            .seed(a->seed)
-                                                            .device(a->device)
-                                                            .data(a->data)
-                                                            .features(a->features)
-                                                            .head(a->head));
+         auto result = represent::project_runs(
+             sources,
+             represent::ProjectOptions()
+                 .classes(a->classes)
+                 .per_class(a->per_class)
+                 .splits(a->splits)
+                 .seed(a->seed)
+                 .device(a->device)
+                 .data(a->data)
+                 .features(a->features)
+                 .head(a->head));
          represent::write_projection(result, a->out);
          const auto& j = result.json;
-         std::cout << fmt::format("{:<28} {:<6} {:>5} {:>10} {:>10} {:>10} {:>11}\n", "run", "split", "n",
-                                  "tightness", "tight_full", "regularity", "mean |p|");
+         std::cout << fmt::format(
+             "{:<28} {:<6} {:>5} {:>10} {:>10} {:>10} {:>11}\n",
+             "run",
+             "split",
+             "n",
+             "tightness",
+             "tight_full",
+             "regularity",
+             "mean |p|");
          for (const auto& run : j["runs"])
            for (const auto& split : j["splits"]) {
              const auto& s = run["splits"][split.get<std::string>()];
              auto num = [](const nlohmann::json& v) { return v.is_number() ? v.get<double>() : std::nan(""); };
-             std::cout << fmt::format("{:<28} {:<6} {:>5} {:>10.4f} {:>10.4f} {:>10.3f} {:>11.4g}\n",
-                                      run["name"].get<std::string>(), split.get<std::string>(),
-                                      s["count"].get<int64_t>(), num(s["stats"]["tightness_plane"]),
-                                      num(s["stats"]["tightness_full"]), num(s["stats"]["regularity"]),
-                                      num(s["stats"]["mean_norm"]));
+             std::cout << fmt::format(
+                 "{:<28} {:<6} {:>5} {:>10.4f} {:>10.4f} {:>10.3f} {:>11.4g}\n",
+                 run["name"].get<std::string>(),
+                 split.get<std::string>(),
+                 s["count"].get<int64_t>(),
+                 num(s["stats"]["tightness_plane"]),
+                 num(s["stats"]["tightness_full"]),
+                 num(s["stats"]["regularity"]),
+                 num(s["stats"]["mean_norm"]));
            }
          for (const auto& run : j["runs"])
            for (const auto& [split, shift] : run["held_out_shift"].items())
-             std::cout << fmt::format("{}: {} points sit at {:.3f}× the training distance from the centre\n",
-                                      run["name"].get<std::string>(), split, shift["radial_ratio"].get<double>());
-         if (j.contains("comparison")) std::cout << j["comparison"]["verdict"].get<std::string>() << "\n";
+             std::cout << fmt::format(
+                 "{}: {} points sit at {:.3f}× the training distance from the centre\n",
+                 run["name"].get<std::string>(),
+                 split,
+                 shift["radial_ratio"].get<double>());
+         if (j.contains("comparison"))
+           std::cout << j["comparison"]["verdict"].get<std::string>() << "\n";
          std::cout << fmt::format("wrote {0}/projection.png, {0}/projection.svg, {0}/projection.json\n", a->out);
          return 0;
        };
      }});
 
-}  // namespace
-}  // namespace smoothlab::cli
+} // namespace
+} // namespace smoothlab::cli

@@ -8,8 +8,8 @@
 #include <fmt/format.h>
 
 #include "command.h"
-#include "smoothlab/data/dataset.h"
 #include "smoothlab/core/error.h"
+#include "smoothlab/data/dataset.h"
 #include "smoothlab/study/study.h"
 
 namespace smoothlab::cli {
@@ -22,51 +22,77 @@ struct StudyArgs {
 
 std::string duration(double seconds) {
   const int64_t s = int64_t(seconds + 0.5);
-  if (s >= 3600) return fmt::format("{}h{:02}m", s / 3600, (s % 3600) / 60);
-  if (s >= 60) return fmt::format("{}m{:02}s", s / 60, s % 60);
+  if (s >= 3600)
+    return fmt::format("{}h{:02}m", s / 3600, (s % 3600) / 60);
+  if (s >= 60)
+    return fmt::format("{}m{:02}s", s / 60, s % 60);
   return fmt::format("{}s", s);
 }
 
 const bool registered_study = register_command(
-    {"study", "reproduce the paper on the data at hand: all runs, report.html and summary.json (resumable)", 5,
+    {"study",
+     "reproduce the paper on the data at hand: all runs, report.html and summary.json (resumable)",
+     5,
      [](CLI::App& sub) -> Runner {
        auto args = std::make_shared<StudyArgs>();
-       sub.add_option("--preset", args->preset,
-                      "quick (≤ 10 min on 2 cores) | standard (hours: resnet20, 3 seeds) | paper ([M]'s models, "
-                      "CIFAR, GPU) | tiny (seconds, a pipeline check)")
+       sub.add_option(
+              "--preset",
+              args->preset,
+              "quick (≤ 10 min on 2 cores) | standard (hours: resnet20, 3 seeds) | paper ([M]'s models, "
+              "CIFAR, GPU) | tiny (seconds, a pipeline check)")
            ->capture_default_str();
-       sub.add_option("--data", args->data, join(data::source_names(), " | "))
-           ->capture_default_str();
+       sub.add_option("--data", args->data, join(data::source_names(), " | "))->capture_default_str();
        sub.add_option("--out", args->out, "study folder (default: study-<preset>); rerun with it to continue");
        sub.add_option("--device", args->device, "cpu | cuda | cuda:N")->capture_default_str();
        sub.add_option("--threads", args->threads, "LibTorch threads (0: all cores)");
        return [args] {
          const int threads = apply_threads(args->threads);
-         if (args->out.empty()) args->out = "study-" + args->preset;
+         if (args->out.empty())
+           args->out = "study-" + args->preset;
          study::StudyOptions options;
-         options.preset(args->preset).data(args->data).out(args->out).device(args->device).threads(threads)
+         options.preset(args->preset)
+             .data(args->data)
+             .out(args->out)
+             .device(args->device)
+             .threads(threads)
              .command_line(command_line());
          const auto preset = study::make_preset(args->preset);
-         std::cerr << fmt::format("smoothlab study: preset {} on {} → {}  ({} threads)\n  {}\n", args->preset,
-                                  args->data, args->out, threads, preset.description);
+         std::cerr << fmt::format(
+             "smoothlab study: preset {} on {} → {}  ({} threads)\n  {}\n",
+             args->preset,
+             args->data,
+             args->out,
+             threads,
+             preset.description);
          study::StudyHooks hooks;
          hooks.on_note = [](const std::string& s) {
-           if (s.rfind("resuming", 0) == 0 || s.rfind("study", 0) == 0) status_line(s, true);
+           if (s.rfind("resuming", 0) == 0 || s.rfind("study", 0) == 0)
+             status_line(s, true);
          };
          const bool tty = ::isatty(2);
-         hooks.on_progress = [tty, last = std::chrono::steady_clock::time_point{}](
-                                 const study::StudyProgress& p) mutable {
+         hooks.on_progress = [tty,
+                              last = std::chrono::steady_clock::time_point{}](const study::StudyProgress& p) mutable {
            const auto now = std::chrono::steady_clock::now();
            const bool boundary = p.current.empty() || p.run.step == 0;
-           if (!boundary && now - last < std::chrono::milliseconds(tty ? 250 : 15000)) return;
+           if (!boundary && now - last < std::chrono::milliseconds(tty ? 250 : 15000))
+             return;
            last = now;
-           std::string line = fmt::format("study {}/{} runs  elapsed {}  ETA {}", p.runs_done, p.runs_total,
-                                          duration(p.elapsed_seconds), duration(p.eta_seconds));
+           std::string line = fmt::format(
+               "study {}/{} runs  elapsed {}  ETA {}",
+               p.runs_done,
+               p.runs_total,
+               duration(p.elapsed_seconds),
+               duration(p.eta_seconds));
            if (!p.current.empty()) {
              line += "  | " + p.current;
              if (p.run.epochs > 0)
-               line += fmt::format(" epoch {}/{} step {}/{} loss {:.3f}", p.run.epoch, p.run.epochs, p.run.step,
-                                   p.run.steps, p.run.loss);
+               line += fmt::format(
+                   " epoch {}/{} step {}/{} loss {:.3f}",
+                   p.run.epoch,
+                   p.run.epochs,
+                   p.run.step,
+                   p.run.steps,
+                   p.run.loss);
            }
            status_line(line, false);
          };
@@ -74,15 +100,18 @@ const bool registered_study = register_command(
            status_line(fmt::format("{} {}", reused ? "done already:" : "finished:", r.name), true);
          };
          const auto result = study::run_study(options, hooks);
-         std::cout << fmt::format("{} runs ({} reused, {} trained now)\n", result.runs_total, result.runs_reused,
-                                  result.runs_trained);
+         std::cout << fmt::format(
+             "{} runs ({} reused, {} trained now)\n", result.runs_total, result.runs_reused, result.runs_trained);
          for (const auto& c : result.summary["claims"])
-           std::cout << fmt::format("  [{}] {}: {}\n", c["verdict"].get<std::string>(), c["claim"].get<std::string>(),
-                                    c["measured"].get<std::string>());
+           std::cout << fmt::format(
+               "  [{}] {}: {}\n",
+               c["verdict"].get<std::string>(),
+               c["claim"].get<std::string>(),
+               c["measured"].get<std::string>());
          std::cout << fmt::format("report: {}\nsummary: {}\n", result.report.string(), result.summary_path.string());
          return 0;
        };
      }});
 
-}  // namespace
-}  // namespace smoothlab::cli
+} // namespace
+} // namespace smoothlab::cli

@@ -15,7 +15,7 @@ using Setup = std::function<Runner(CLI::App& sub)>;
 
 struct CommandInfo {
   std::string name, description;
-  int order;  // position in --help
+  int order; // position in --help
   Setup setup;
 };
 
@@ -31,4 +31,4 @@ void status_line(const std::string& text, bool final_line);
 // The process's command line, for provenance.
 std::string& command_line();
 
-}  // namespace smoothlab::cli
+} // namespace smoothlab::cli

@@ -46,12 +46,13 @@ std::string& command_line() {
   return line;
 }
 
-}  // namespace smoothlab::cli
+} // namespace smoothlab::cli
 
 int main(int argc, char** argv) {
   using namespace smoothlab::cli;
-  smoothlab::keep_freed_memory();  // every step reuses mapped pages (core/allocator.h)
-  for (int i = 0; i < argc; ++i) command_line() += (i ? " " : "") + std::string(argv[i]);
+  smoothlab::keep_freed_memory(); // every step reuses mapped pages (core/allocator.h)
+  for (int i = 0; i < argc; ++i)
+    command_line() += (i ? " " : "") + std::string(argv[i]);
   CLI::App app{"smoothlab: label smoothing — training, calibration, representations and distillation on LibTorch"};
   app.set_version_flag("--version", std::string("smoothlab ") + SMOOTHLAB_VERSION);
   app.require_subcommand(1);
@@ -64,7 +65,8 @@ int main(int argc, char** argv) {
   }
   if (argc > 1 && argv[1][0] != '-') {
     std::vector<std::string> names;
-    for (auto& info : registry) names.push_back(info.name);
+    for (auto& info : registry)
+      names.push_back(info.name);
     if (std::find(names.begin(), names.end(), argv[1]) == names.end()) {
       std::cerr << "error: unknown command '" << argv[1] << "'\nhint: known: " << smoothlab::join(names) << "\n";
       return 2;
@@ -82,16 +84,19 @@ int main(int argc, char** argv) {
     std::cerr << "error: " << e.what() << "\n";
     std::string hint = "run 'smoothlab --help'";
     for (auto& [sub, run] : runners)
-      if (sub->parsed()) hint = "run 'smoothlab " + sub->get_name() + " --help'";
+      if (sub->parsed())
+        hint = "run 'smoothlab " + sub->get_name() + " --help'";
     std::cerr << "hint: " << hint << "\n";
     return 2;
   }
   try {
     for (auto& [sub, run] : runners)
-      if (sub->parsed()) return run();
+      if (sub->parsed())
+        return run();
   } catch (const smoothlab::Error& e) {
     std::cerr << "\nerror: " << e.what() << "\n";
-    if (!e.hint().empty()) std::cerr << "hint: " << e.hint() << "\n";
+    if (!e.hint().empty())
+      std::cerr << "hint: " << e.hint() << "\n";
     return 2;
   } catch (const c10::Error& e) {
     std::string what = e.what_without_backtrace();

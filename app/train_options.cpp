@@ -15,19 +15,20 @@ namespace smoothlab::cli {
 
 void add_train_options(CLI::App& sub, TrainArgs& a) {
   auto& c = a.config;
-  sub.add_option("--data", c.data, join(data::source_names(), " | "))
-      ->capture_default_str();
-  sub.add_option("--val-size", c.val_size,
-                 "training examples held out for validation, stratified (default: 5000 for fashion-mnist, mnist and "
-                 "cifar, 10% of the training set for other sources)");
+  sub.add_option("--data", c.data, join(data::source_names(), " | "))->capture_default_str();
+  sub.add_option(
+      "--val-size",
+      c.val_size,
+      "training examples held out for validation, stratified (default: 5000 for fashion-mnist, mnist and "
+      "cifar, 10% of the training set for other sources)");
   sub.add_option("--split-seed", c.split_seed, "seed fixing the validation split")->capture_default_str();
-  sub.add_option("--limit-train", c.limit_train, "use only this many training examples (0: all)")->capture_default_str();
+  sub.add_option("--limit-train", c.limit_train, "use only this many training examples (0: all)")
+      ->capture_default_str();
   sub.add_option("--limit-test", c.limit_test, "use only the first this-many test examples (0: all)")
       ->capture_default_str();
   sub.add_flag("--no-augment", a.no_augment, "turn off random crop and horizontal flip");
   sub.add_option("--crop-padding", a.crop_padding, "padding of the random crop (default: 2 for cnn, 4 for the others)");
-  sub.add_option("--model", c.model, join(model::model_names(), " | "))
-      ->capture_default_str();
+  sub.add_option("--model", c.model, join(model::model_names(), " | "))->capture_default_str();
   sub.add_option("--smoothing", c.smoothing, "label smoothing ε in [0, 1): target (1−ε)·onehot + ε/K")
       ->capture_default_str();
   sub.add_option("--loss-impl", c.loss_impl, "fused | libtorch (LibTorch's composite, for comparison)")
@@ -50,8 +51,10 @@ void add_train_options(CLI::App& sub, TrainArgs& a) {
   sub.add_option("--device", c.device, "cpu | cuda | cuda:N")->capture_default_str();
   sub.add_option("--eval-batch-size", c.eval_batch_size)->capture_default_str();
   sub.add_option("--bins", c.bins, "ECE bins")->capture_default_str();
-  sub.add_option("--mi-classes", c.mi_classes,
-                 "log Î(example; z_a − z_b) every epoch for two classes, e.g. Shirt,Pullover ([M] Fig. 6)");
+  sub.add_option(
+      "--mi-classes",
+      c.mi_classes,
+      "log Î(example; z_a − z_b) every epoch for two classes, e.g. Shirt,Pullover ([M] Fig. 6)");
   sub.add_option("--mi-examples", c.mi_examples, "MI: training examples per class")->capture_default_str();
   sub.add_option("--mi-views", c.mi_views, "MI: augmented views per example")->capture_default_str();
   sub.add_option("--out", a.out, "run folder (default: runs/<model>_eps<ε>_seed<seed>)");
@@ -62,18 +65,20 @@ void add_train_options(CLI::App& sub, TrainArgs& a) {
   sub.add_option("--image-size", c.image_size, "image folders: side of the square views fed to the model")
       ->capture_default_str();
   sub.add_option("--image-channels", c.image_channels, "image folders: 3 (RGB) or 1 (gray)")->capture_default_str();
-  sub.add_option("--folder-augment", c.folder_augment,
-                 "image folders: training view rrc (RandomResizedCrop + flip) | pad-crop (resize, padded crop + flip) | "
-                 "center")
+  sub.add_option(
+         "--folder-augment",
+         c.folder_augment,
+         "image folders: training view rrc (RandomResizedCrop + flip) | pad-crop (resize, padded crop + flip) | "
+         "center")
       ->capture_default_str();
-  sub.add_option("--rrc-scale", c.rrc_scale, "RandomResizedCrop area range MIN,MAX")->delimiter(',')
-      ->expected(2);
-  sub.add_option("--rrc-ratio", c.rrc_ratio, "RandomResizedCrop aspect range MIN,MAX")->delimiter(',')
-      ->expected(2);
+  sub.add_option("--rrc-scale", c.rrc_scale, "RandomResizedCrop area range MIN,MAX")->delimiter(',')->expected(2);
+  sub.add_option("--rrc-ratio", c.rrc_ratio, "RandomResizedCrop aspect range MIN,MAX")->delimiter(',')->expected(2);
   sub.add_option("--resize-filter", c.resize_filter, "image folders: bilinear | bicubic | lanczos")
       ->capture_default_str();
-  sub.add_flag("--skip-bad-images", c.skip_bad_images,
-               "image folders: skip unreadable images (listed in RUN_DIR/bad_images.txt) instead of stopping");
+  sub.add_flag(
+      "--skip-bad-images",
+      c.skip_bad_images,
+      "image folders: skip unreadable images (listed in RUN_DIR/bad_images.txt) instead of stopping");
 }
 
 std::string default_run_dir(const train::TrainConfig& c) {
@@ -81,23 +86,26 @@ std::string default_run_dir(const train::TrainConfig& c) {
 }
 
 train::ExistingRun existing_run_mode(const TrainArgs& a) {
-  if (a.resume && a.force) throw Error("--resume and --force exclude each other");
+  if (a.resume && a.force)
+    throw Error("--resume and --force exclude each other");
   return a.resume ? train::ExistingRun::Resume : a.force ? train::ExistingRun::Force : train::ExistingRun::Refuse;
 }
 
 void resolve_train_options(TrainArgs& a) {
-  if (a.no_augment) a.config.augment = false;
+  if (a.no_augment)
+    a.config.augment = false;
   a.config.lr = a.lr ? *a.lr : model::default_lr(a.config.model, a.config.batch_size);
   a.config.crop_padding = a.crop_padding ? *a.crop_padding : model::default_crop_padding(a.config.model);
 }
 
 PreparedRun prepare_training(TrainArgs& a) {
   resolve_train_options(a);
-  if (a.out.empty()) a.out = default_run_dir(a.config);
+  if (a.out.empty())
+    a.out = default_run_dir(a.config);
   const auto mode = existing_run_mode(a);
   a.config.validate();
   PreparedRun prepared{train::open_run(a.out, mode, a.config), {}};
-  apply_threads(a.config.threads);  // this process's threads: the command line's, also when resuming
+  apply_threads(a.config.threads); // this process's threads: the command line's, also when resuming
   prepared.data = data::load_data(train::data_options(prepared.run.config));
   return prepared;
 }
@@ -106,25 +114,42 @@ train::TrainResult run_training(const PreparedRun& prepared, train::TrainHooks h
   const auto& run = prepared.run;
   nlohmann::json shown = run.config;
   std::string table;
-  for (auto& [key, value] : shown.items()) table += fmt::format("  {:<16} {}\n", key, value.dump());
-  std::cerr << fmt::format("smoothlab train → {}  ({} threads{})\n{}", run.dir.path().string(), at::get_num_threads(),
-                           run.resuming ? ", resuming with the saved configuration" : "", table);
+  for (auto& [key, value] : shown.items())
+    table += fmt::format("  {:<16} {}\n", key, value.dump());
+  std::cerr << fmt::format(
+      "smoothlab train → {}  ({} threads{})\n{}",
+      run.dir.path().string(),
+      at::get_num_threads(),
+      run.resuming ? ", resuming with the saved configuration" : "",
+      table);
   hooks.record.command = command_line();
   hooks.on_note = [](const std::string& s) { std::cerr << s << "\n"; };
   hooks.on_progress = [last = std::chrono::steady_clock::time_point{}](const train::Progress& p) mutable {
     const auto now = std::chrono::steady_clock::now();
     const bool tty = ::isatty(2);
-    if (p.step != p.steps && now - last < std::chrono::milliseconds(tty ? 200 : 15000)) return;
+    if (p.step != p.steps && now - last < std::chrono::milliseconds(tty ? 200 : 15000))
+      return;
     last = now;
-    status_line(fmt::format("epoch {}/{} step {}/{}  loss {:.4f}  acc {:.4f}  {:.0f} img/s  ETA {:.0f}s", p.epoch,
-                            p.epochs, p.step, p.steps, p.loss, p.accuracy, p.images_per_second, p.eta_seconds),
-                false);
+    status_line(
+        fmt::format(
+            "epoch {}/{} step {}/{}  loss {:.4f}  acc {:.4f}  {:.0f} img/s  ETA {:.0f}s",
+            p.epoch,
+            p.epochs,
+            p.step,
+            p.steps,
+            p.loss,
+            p.accuracy,
+            p.images_per_second,
+            p.eta_seconds),
+        false);
   };
   hooks.on_epoch = [](const train::EpochRecord& r) {
-    std::string line = fmt::format("epoch {:>3}  train loss {:.4f} acc {:.4f}", r.epoch, r.train_loss, r.train_accuracy);
+    std::string line =
+        fmt::format("epoch {:>3}  train loss {:.4f} acc {:.4f}", r.epoch, r.train_loss, r.train_accuracy);
     if (r.val_accuracy)
       line += fmt::format("  val loss {:.4f} acc {:.4f} ece {:.4f}", *r.val_loss, *r.val_accuracy, *r.val_ece);
-    if (r.mi) line += fmt::format("  Î {:.4f}", *r.mi);
+    if (r.mi)
+      line += fmt::format("  Î {:.4f}", *r.mi);
     line += fmt::format("  {:.0f} img/s  {:.1f}s", r.images_per_second, r.seconds);
     status_line(line, true);
   };
@@ -135,4 +160,4 @@ train::TrainResult run_training(const PreparedRun& prepared, train::TrainHooks h
   return result;
 }
 
-}  // namespace smoothlab::cli
+} // namespace smoothlab::cli

@@ -16,8 +16,8 @@ struct TrainArgs {
   train::TrainConfig config;
   std::string out;
   bool resume = false, force = false, no_augment = false;
-  std::optional<double> lr;  // --lr; unset: the model's default at --batch-size (model::default_lr)
-  std::optional<int64_t> crop_padding;  // --crop-padding; unset: the model's (model::default_crop_padding)
+  std::optional<double> lr; // --lr; unset: the model's default at --batch-size (model::default_lr)
+  std::optional<int64_t> crop_padding; // --crop-padding; unset: the model's (model::default_crop_padding)
 };
 
 void add_train_options(CLI::App& sub, TrainArgs& args);
@@ -32,7 +32,7 @@ void resolve_train_options(TrainArgs& args);
 
 // A run folder opened for training (the resume/force/new decision, made once) and its data, loaded once.
 struct PreparedRun {
-  train::OpenedRun run;  // run.config is the effective configuration: the saved one with --resume
+  train::OpenedRun run; // run.config is the effective configuration: the saved one with --resume
   data::DataBundle data;
 };
 
@@ -43,4 +43,4 @@ PreparedRun prepare_training(TrainArgs& args);
 // Prints the effective configuration (stderr), runs training with a progress line, prints the last epoch.
 train::TrainResult run_training(const PreparedRun& prepared, train::TrainHooks hooks = {});
 
-}  // namespace smoothlab::cli
+} // namespace smoothlab::cli

@@ -6,12 +6,13 @@
 
 #include "smoothlab/core/allocator.h"
 
-#define SMOOTHLAB_BENCHMARK_MAIN()                                      \
-  int main(int argc, char** argv) {                                    \
-    smoothlab::keep_freed_memory();                                    \
-    ::benchmark::Initialize(&argc, argv);                              \
-    if (::benchmark::ReportUnrecognizedArguments(argc, argv)) return 1; \
-    ::benchmark::RunSpecifiedBenchmarks();                             \
-    ::benchmark::Shutdown();                                           \
-    return 0;                                                          \
+#define SMOOTHLAB_BENCHMARK_MAIN()                            \
+  int main(int argc, char** argv) {                           \
+    smoothlab::keep_freed_memory();                           \
+    ::benchmark::Initialize(&argc, argv);                     \
+    if (::benchmark::ReportUnrecognizedArguments(argc, argv)) \
+      return 1;                                               \
+    ::benchmark::RunSpecifiedBenchmarks();                    \
+    ::benchmark::Shutdown();                                  \
+    return 0;                                                 \
   }

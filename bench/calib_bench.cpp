@@ -106,6 +106,6 @@ void BM_LibTorchTopLabelOps(benchmark::State& state) {
 }
 BENCHMARK(BM_LibTorchTopLabelOps)->Unit(benchmark::kMillisecond)->UseRealTime();
 
-}  // namespace
+} // namespace
 
 SMOOTHLAB_BENCHMARK_MAIN()

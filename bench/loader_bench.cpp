@@ -42,11 +42,14 @@ const std::vector<std::string>& files(size_t limit = 600) {
   static std::vector<std::string> list = [&] {
     std::vector<std::string> out;
     fs::path root = fs::is_directory(fs::path(folder()) / "train") ? fs::path(folder()) / "train" : fs::path(folder());
-    if (!fs::is_directory(root)) return out;
+    if (!fs::is_directory(root))
+      return out;
     for (const auto& e : fs::recursive_directory_iterator(root))
-      if (e.path().extension() == ".jpg") out.push_back(e.path().string());
+      if (e.path().extension() == ".jpg")
+        out.push_back(e.path().string());
     std::sort(out.begin(), out.end());
-    if (out.size() > limit) out.resize(limit);
+    if (out.size() > limit)
+      out.resize(limit);
     return out;
   }();
   return list;
@@ -82,8 +85,15 @@ void BM_DecodeView(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations());
 }
-BENCHMARK(BM_DecodeView)->ArgNames({"dct", "size"})->Args({0, 224})->Args({1, 224})->Args({0, 64})->Args({1, 64})
-    ->Threads(1)->Threads(2)->UseRealTime();
+BENCHMARK(BM_DecodeView)
+    ->ArgNames({"dct", "size"})
+    ->Args({0, 224})
+    ->Args({1, 224})
+    ->Args({0, 64})
+    ->Args({1, 64})
+    ->Threads(1)
+    ->Threads(2)
+    ->UseRealTime();
 
 void BM_LoaderEpoch(benchmark::State& state) {
   if (files().empty()) {
@@ -101,13 +111,14 @@ void BM_LoaderEpoch(benchmark::State& state) {
   lo.prefetch = 4;
   lo.mean = bundle.mean;
   lo.std = bundle.std;
-  data::BatchLoader loader(data::make_source(bundle.train),
-                           std::make_shared<data::RandomSampler>(bundle.train.size(), 0), lo);
+  data::BatchLoader loader(
+      data::make_source(bundle.train), std::make_shared<data::RandomSampler>(bundle.train.size(), 0), lo);
   int64_t epoch = 0, images = 0;
   double wait = 0;
   for (auto _ : state) {
     loader.start_epoch(epoch++);
-    for (data::Batch b; loader.next(b);) images += b.labels.size(0);
+    for (data::Batch b; loader.next(b);)
+      images += b.labels.size(0);
     wait += loader.stats().wait_fraction();
   }
   state.SetItemsProcessed(images);
@@ -119,20 +130,24 @@ BENCHMARK(BM_LoaderEpoch)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRea
 double measure(int threads, const data::TransformOptions& t, const data::DecodeOptions& d) {
   const size_t n = files().size();
   std::vector<float> warm(size_t(3 * t.size * t.size));
-  for (size_t i = 0; i < 16; ++i) view_of(i, t, d, warm);
+  for (size_t i = 0; i < 16; ++i)
+    view_of(i, t, d, warm);
   const auto start = std::chrono::steady_clock::now();
   std::vector<std::thread> pool;
   for (int k = 0; k < threads; ++k)
     pool.emplace_back([&, k] {
       std::vector<float> out(size_t(3 * t.size * t.size));
-      for (size_t i = size_t(k); i < n; i += size_t(threads)) view_of(i, t, d, out);
+      for (size_t i = size_t(k); i < n; i += size_t(threads))
+        view_of(i, t, d, out);
     });
-  for (auto& th : pool) th.join();
+  for (auto& th : pool)
+    th.join();
   return double(n) / std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
 void compare_with_peer() {
-  if (files().empty()) return;
+  if (files().empty())
+    return;
   std::cout << "\n== decode + RandomResizedCrop(224) + flip, " << files().size() << " JPEGs from " << folder()
             << " (same run) ==\n";
   nlohmann::json rows = nlohmann::json::array();
@@ -141,26 +156,29 @@ void compare_with_peer() {
     for (bool dct : {false, true}) {
       data::DecodeOptions d;
       d.scaling = dct ? data::DctScaling::PowersOfTwo : data::DctScaling::Off;
-      rows.push_back({{"peer", dct ? "smoothlab (DCT scaling)" : "smoothlab (no DCT scaling)"},
-                      {"workers", threads},
-                      {"images_per_second", measure(threads, t, d)}});
+      rows.push_back(
+          {{"peer", dct ? "smoothlab (DCT scaling)" : "smoothlab (no DCT scaling)"},
+           {"workers", threads},
+           {"images_per_second", measure(threads, t, d)}});
     }
   }
   const std::string peer_script = (fs::path(SMOOTHLAB_BENCH_DIR) / "loader_peer.py").string();
   const std::string command = "/usr/bin/python3 " + peer_script + " " +
-                              (fs::path(folder()) / (fs::is_directory(fs::path(folder()) / "train") ? "train" : "")).string() +
-                              " --images " + std::to_string(files().size()) + " --json 2>/dev/null";
+      (fs::path(folder()) / (fs::is_directory(fs::path(folder()) / "train") ? "train" : "")).string() + " --images " +
+      std::to_string(files().size()) + " --json 2>/dev/null";
   std::string text;
   if (FILE* pipe = popen(command.c_str(), "r")) {
     char buf[4096];
-    for (size_t got; (got = fread(buf, 1, sizeof buf, pipe)) > 0;) text.append(buf, got);
+    for (size_t got; (got = fread(buf, 1, sizeof buf, pipe)) > 0;)
+      text.append(buf, got);
     pclose(pipe);
   }
   double pil[3] = {0, 0, 0};
   try {
     for (auto& r : nlohmann::json::parse(text)) {
       rows.push_back(r);
-      if (r["peer"] == "pil") pil[r["workers"].get<int>()] = r["images_per_second"].get<double>();
+      if (r["peer"] == "pil")
+        pil[r["workers"].get<int>()] = r["images_per_second"].get<double>();
     }
   } catch (const std::exception&) {
     std::cout << "(peer did not run: needs /usr/bin/python3 with python3-pil and python3-torchvision)\n";
@@ -169,15 +187,15 @@ void compare_with_peer() {
   for (auto& r : rows) {
     const int w = r["workers"].get<int>();
     const double ips = r["images_per_second"].get<double>();
-    std::cout << fmt::format("{:<28} {:>7} {:>12.1f} {:>9.2f}x\n", r["peer"].get<std::string>(), w, ips,
-                             pil[w] > 0 ? ips / pil[w] : 0.0);
+    std::cout << fmt::format(
+        "{:<28} {:>7} {:>12.1f} {:>9.2f}x\n", r["peer"].get<std::string>(), w, ips, pil[w] > 0 ? ips / pil[w] : 0.0);
   }
 }
 
-}  // namespace
+} // namespace
 
 int main(int argc, char** argv) {
-  smoothlab::keep_freed_memory();  // as the smoothlab program does (core/allocator.h)
+  smoothlab::keep_freed_memory(); // as the smoothlab program does (core/allocator.h)
   torch::set_num_threads(1);
   bool peer = false;
   std::vector<char*> args;
@@ -192,6 +210,7 @@ int main(int argc, char** argv) {
   benchmark::Initialize(&n, args.data());
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
-  if (peer) compare_with_peer();
+  if (peer)
+    compare_with_peer();
   return 0;
 }

@@ -50,18 +50,32 @@ class BenchAllocator final : public c10::Allocator {
  public:
   explicit BenchAllocator(c10::Allocator* base) : base_(base) {}
   // const in LibTorch 1.13, non-const from 2.3: provide both.
-  c10::DataPtr allocate(size_t n) const { return wrap(n); }
-  c10::DataPtr allocate(size_t n) { return wrap(n); }
-  void copy_data(void* dest, const void* src, std::size_t count) const { std::memcpy(dest, src, count); }
+  c10::DataPtr allocate(size_t n) const {
+    return wrap(n);
+  }
+  c10::DataPtr allocate(size_t n) {
+    return wrap(n);
+  }
+  void copy_data(void* dest, const void* src, std::size_t count) const {
+    std::memcpy(dest, src, count);
+  }
 
-  void set_caching(bool on) { caching_ = on; }
+  void set_caching(bool on) {
+    caching_ = on;
+  }
   void clear_cache() {
     std::lock_guard<std::mutex> lock(mutex_);
     cache_.clear();
   }
-  void reset_peak() { peak_.store(live_.load()); }
-  int64_t live() const { return live_.load(); }
-  int64_t peak() const { return peak_.load(); }
+  void reset_peak() {
+    peak_.store(live_.load());
+  }
+  int64_t live() const {
+    return live_.load();
+  }
+  int64_t peak() const {
+    return peak_.load();
+  }
 
  private:
   struct Context {
@@ -79,7 +93,8 @@ class BenchAllocator final : public c10::Allocator {
         cache_.erase(it);
       }
     }
-    if (!inner) inner = base_->allocate(n);
+    if (!inner)
+      inner = base_->allocate(n);
     void* data = inner.get();
     const c10::Device device = inner.device();
     auto* ctx = new Context{std::move(inner), n, this};
@@ -117,7 +132,7 @@ double copy_bandwidth() {
     const int64_t n = (int64_t(1) << 30) / 4;
     auto src = torch::rand({n});
     auto dst = torch::empty({n});
-    dst.copy_(src);  // fault in the pages
+    dst.copy_(src); // fault in the pages
     double best = 0;
     for (int i = 0; i < 5; ++i) {
       const auto t0 = std::chrono::steady_clock::now();
@@ -163,10 +178,12 @@ void BM_LabelSmoothing(benchmark::State& state, Implementation impl) {
   alloc.reset_peak();
   step();
   const int64_t extra = alloc.peak() - before;
-  if (!cached) c10::SetCPUAllocator(c10::GetDefaultCPUAllocator(), /*priority=*/100);
+  if (!cached)
+    c10::SetCPUAllocator(c10::GetDefaultCPUAllocator(), /*priority=*/100);
 
-  step();  // warm-up
-  for (auto _ : state) step();
+  step(); // warm-up
+  for (auto _ : state)
+    step();
   c10::SetCPUAllocator(c10::GetDefaultCPUAllocator(), /*priority=*/100);
   alloc.set_caching(false);
   alloc.clear_cache();
@@ -192,15 +209,16 @@ BENCHMARK(BM_CopyBandwidth)->Arg(int64_t(1) << 30)->Unit(benchmark::kMillisecond
 BENCHMARK_CAPTURE(BM_LabelSmoothing, fused, Implementation::Fused)->Apply(shapes);
 BENCHMARK_CAPTURE(BM_LabelSmoothing, libtorch, Implementation::LibTorch)->Apply(shapes);
 
-}  // namespace
+} // namespace
 
 int main(int argc, char** argv) {
-  smoothlab::keep_freed_memory();  // as the smoothlab program does (core/allocator.h)
+  smoothlab::keep_freed_memory(); // as the smoothlab program does (core/allocator.h)
   smoothlab::set_threads(kThreads);
-  if (const char* bytes = std::getenv("SMOOTHLAB_STREAM_BYTES"))  // gradients this large use non-temporal stores
+  if (const char* bytes = std::getenv("SMOOTHLAB_STREAM_BYTES")) // gradients this large use non-temporal stores
     smoothlab::loss::detail::test_only::set_fused_stream_threshold(std::atoll(bytes));
   benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  if (benchmark::ReportUnrecognizedArguments(argc, argv))
+    return 1;
   benchmark::AddCustomContext("threads", std::to_string(kThreads));
   benchmark::AddCustomContext("fused_cpu_isa", smoothlab::loss::detail::fused_cpu_isa());
   char bw[64];

@@ -1,7 +1,8 @@
 // Training and evaluation throughput (images/s) of smoothlab's models on Fashion-MNIST, batch 128, the real path:
 // BatchLoader (random crop + flip, normalisation, worker thread) → model → label-smoothed loss → SGD step.
-// Evaluation: the eval loader at smoothlab's default eval batch (256) and at 128 and 1000, no gradients. Threads: SMOOTHLAB_BENCH_THREADS (default 2).
-// The peer, bench/train_peer.py, does the same work in PyTorch Python; bench/train_compare.sh runs both.
+// Evaluation: the eval loader at smoothlab's default eval batch (256) and at 128 and 1000, no gradients. Threads:
+// SMOOTHLAB_BENCH_THREADS (default 2). The peer, bench/train_peer.py, does the same work in PyTorch Python;
+// bench/train_compare.sh runs both.
 #include <benchmark/benchmark.h>
 
 #include "bench_main.h"
@@ -41,7 +42,8 @@ void BM_Train(benchmark::State& state, const std::string& name) {
   const auto& b = bundle();
   auto model = model::make_model(name, {b.channels, b.height, b.width, b.num_classes});
   model->train();
-  torch::optim::SGD opt(model->parameters(), torch::optim::SGDOptions(0.05).momentum(0.9).nesterov(true).weight_decay(5e-4));
+  torch::optim::SGD opt(
+      model->parameters(), torch::optim::SGDOptions(0.05).momentum(0.9).nesterov(true).weight_decay(5e-4));
   data::LoaderOptions lo;
   lo.batch_size = 128;
   lo.crop_padding = 4;
@@ -49,8 +51,8 @@ void BM_Train(benchmark::State& state, const std::string& name) {
   lo.workers = 1;
   lo.mean = b.mean;
   lo.std = b.std;
-  data::BatchLoader loader(std::make_shared<data::TensorSource>(b.train),
-                           std::make_shared<data::RandomSampler>(b.train.size(), 0), lo);
+  data::BatchLoader loader(
+      std::make_shared<data::TensorSource>(b.train), std::make_shared<data::RandomSampler>(b.train.size(), 0), lo);
   const auto loss_options = loss::LabelSmoothingOptions().smoothing(0.1);
   int64_t epoch = 0, images = 0;
   loader.start_epoch(epoch);
@@ -92,13 +94,24 @@ void BM_Eval(benchmark::State& state, const std::string& name) {
 }
 
 BENCHMARK_CAPTURE(BM_Train, cnn, std::string("cnn"))->Unit(benchmark::kMillisecond)->MinTime(5.0)->UseRealTime();
-BENCHMARK_CAPTURE(BM_Train, resnet20, std::string("resnet20"))->Unit(benchmark::kMillisecond)->MinTime(8.0)->UseRealTime();
+BENCHMARK_CAPTURE(BM_Train, resnet20, std::string("resnet20"))
+    ->Unit(benchmark::kMillisecond)
+    ->MinTime(8.0)
+    ->UseRealTime();
 void eval_batches(benchmark::internal::Benchmark* b) {
   b->Arg(smoothlab::train::TrainConfig{}.eval_batch_size)->Arg(128)->Arg(1000);
 }
-BENCHMARK_CAPTURE(BM_Eval, cnn, std::string("cnn"))->Apply(eval_batches)->Unit(benchmark::kMillisecond)->MinTime(3.0)->UseRealTime();
-BENCHMARK_CAPTURE(BM_Eval, resnet20, std::string("resnet20"))->Apply(eval_batches)->Unit(benchmark::kMillisecond)->MinTime(3.0)->UseRealTime();
+BENCHMARK_CAPTURE(BM_Eval, cnn, std::string("cnn"))
+    ->Apply(eval_batches)
+    ->Unit(benchmark::kMillisecond)
+    ->MinTime(3.0)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(BM_Eval, resnet20, std::string("resnet20"))
+    ->Apply(eval_batches)
+    ->Unit(benchmark::kMillisecond)
+    ->MinTime(3.0)
+    ->UseRealTime();
 
-}  // namespace
+} // namespace
 
 SMOOTHLAB_BENCHMARK_MAIN()

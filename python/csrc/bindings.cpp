@@ -12,11 +12,11 @@
 #include <string>
 #include <vector>
 
+#include "smoothlab/calib/gamma.h"
 #include "smoothlab/calib/inputs.h"
 #include "smoothlab/calib/meter.h"
 #include "smoothlab/calib/temperature.h"
 #include "smoothlab/core/error.h"
-#include "smoothlab/calib/gamma.h"
 #include "smoothlab/distill/loss.h"
 #include "smoothlab/distill/mutual_information.h"
 #include "smoothlab/loss/label_smoothing.h"
@@ -30,35 +30,49 @@ namespace smoothlab::python {
 namespace {
 
 loss::Reduction parse_reduction(const std::string& name) {
-  if (name == "mean") return loss::Reduction::Mean;
-  if (name == "sum") return loss::Reduction::Sum;
-  if (name == "none") return loss::Reduction::None;
+  if (name == "mean")
+    return loss::Reduction::Mean;
+  if (name == "sum")
+    return loss::Reduction::Sum;
+  if (name == "none")
+    return loss::Reduction::None;
   throw Error(fmt::format("reduction: unknown reduction '{}'", name), "known: none, mean, sum");
 }
 
 // The loss with torch.nn.functional.cross_entropy's arguments (plus spread and prior), on our fused kernel.
-torch::Tensor label_smoothing_cross_entropy(const torch::Tensor& input, const torch::Tensor& target,
-                                            const c10::optional<torch::Tensor>& weight, int64_t ignore_index,
-                                            const std::string& reduction, double smoothing, const std::string& spread_name,
-                                            const c10::optional<torch::Tensor>& prior) {
+torch::Tensor label_smoothing_cross_entropy(
+    const torch::Tensor& input,
+    const torch::Tensor& target,
+    const c10::optional<torch::Tensor>& weight,
+    int64_t ignore_index,
+    const std::string& reduction,
+    double smoothing,
+    const std::string& spread_name,
+    const c10::optional<torch::Tensor>& prior) {
   if (spread_name != "all" && spread_name != "others")
-    throw Error(fmt::format("spread: unknown spread '{}'", spread_name),
-                "'all' spreads ε over all K classes (PyTorch's convention), 'others' over the K − 1 wrong ones");
+    throw Error(
+        fmt::format("spread: unknown spread '{}'", spread_name),
+        "'all' spreads ε over all K classes (PyTorch's convention), 'others' over the K − 1 wrong ones");
   if (!(smoothing >= 0.0 && smoothing <= 1.0))
-    throw Error(fmt::format("smoothing: {} is outside [0, 1]", smoothing), "the paper uses 0.1; 0 is plain cross-entropy");
+    throw Error(
+        fmt::format("smoothing: {} is outside [0, 1]", smoothing), "the paper uses 0.1; 0 is plain cross-entropy");
   auto options = loss::LabelSmoothingOptions()
                      .smoothing(smoothing)
                      .reduction(parse_reduction(reduction))
                      .ignore_index(ignore_index)
                      .wrong_class_only(spread_name == "others");
-  if (weight && weight->defined()) options.weight(*weight);
-  if (prior && prior->defined()) options.prior(*prior);
+  if (weight && weight->defined())
+    options.weight(*weight);
+  if (prior && prior->defined())
+    options.prior(*prior);
   return loss::fused_label_smoothing_cross_entropy(input, target, options);
 }
 
 calib::Binning parse_binning_option(const std::string& name) {
-  if (name == "equal-width" || name == "equal_width") return calib::Binning::EqualWidth;
-  if (name == "equal-mass" || name == "equal_mass") return calib::Binning::EqualMass;
+  if (name == "equal-width" || name == "equal_width")
+    return calib::Binning::EqualWidth;
+  if (name == "equal-mass" || name == "equal_mass")
+    return calib::Binning::EqualMass;
   throw Error(fmt::format("binning: unknown binning '{}'", name), "known: equal-width, equal-mass");
 }
 
@@ -74,8 +88,11 @@ calib::MeterOptions meter_options(int64_t bins, const std::string& binning) {
   return options;
 }
 
-std::string metrics_json(const torch::Tensor& logits, const torch::Tensor& labels, int64_t bins,
-                         const std::string& binning) {
+std::string metrics_json(
+    const torch::Tensor& logits,
+    const torch::Tensor& labels,
+    int64_t bins,
+    const std::string& binning) {
   check_labeled_logits(logits, labels);
   return calib::to_json(calib::calibration_metrics(logits, labels, meter_options(bins, binning))).dump();
 }
@@ -85,33 +102,46 @@ std::string fit_temperature_json(const torch::Tensor& logits, const torch::Tenso
   return calib::to_json(calib::fit_temperature(logits, labels)).dump();
 }
 
-std::vector<std::string> reliability_diagram(const torch::Tensor& logits, const torch::Tensor& labels,
-                                             const std::string& stem, int64_t bins, const std::string& binning,
-                                             const std::string& title, const std::string& label) {
+std::vector<std::string> reliability_diagram(
+    const torch::Tensor& logits,
+    const torch::Tensor& labels,
+    const std::string& stem,
+    int64_t bins,
+    const std::string& binning,
+    const std::string& title,
+    const std::string& label) {
   check_labeled_logits(logits, labels);
   calib::CalibrationMeter meter(meter_options(bins, binning));
   meter.add(logits, labels);
   auto curve = viz::make_reliability_curve(label, meter.confidence(), meter.correct(), bins, meter.options().binning());
   std::vector<std::string> out;
-  for (const auto& p : viz::save_reliability_diagram({curve}, stem, title)) out.push_back(p.string());
+  for (const auto& p : viz::save_reliability_diagram({curve}, stem, title))
+    out.push_back(p.string());
   return out;
 }
 
 std::array<int64_t, 3> three_classes(const std::vector<int64_t>& classes) {
   if (classes.size() != 3)
-    throw Error(fmt::format("classes: name exactly three classes, got {}", classes.size()),
-                "the plane of [M] §2 goes through three class templates, e.g. classes=(0, 1, 2)");
+    throw Error(
+        fmt::format("classes: name exactly three classes, got {}", classes.size()),
+        "the plane of [M] §2 goes through three class templates, e.g. classes=(0, 1, 2)");
   return {classes[0], classes[1], classes[2]};
 }
 
 // [M] §2: the features of the points of three classes on the plane of their templates, and the cluster statistics.
-py::tuple project(const torch::Tensor& features, const torch::Tensor& labels, const torch::Tensor& templates,
-                  const std::vector<int64_t>& classes_in) {
+py::tuple project(
+    const torch::Tensor& features,
+    const torch::Tensor& labels,
+    const torch::Tensor& templates,
+    const std::vector<int64_t>& classes_in) {
   const auto classes = three_classes(classes_in);
   check(features.dim() == 2, "features: expected [N, D], got {} dimensions", features.dim());
   check(templates.dim() == 2, "templates: expected [K, D] or [K, D + 1], got {} dimensions", templates.dim());
-  check(labels.dim() == 1 && labels.size(0) == features.size(0), "labels: expected [{}], got {}", features.size(0),
-        c10::str(labels.sizes()));
+  check(
+      labels.dim() == 1 && labels.size(0) == features.size(0),
+      "labels: expected [{}], got {}",
+      features.size(0),
+      c10::str(labels.sizes()));
   check(!labels.is_floating_point(), "labels: must be integers, got {}", c10::toString(labels.scalar_type()));
   const int64_t d = features.size(1);
   torch::Tensor points;
@@ -120,8 +150,12 @@ py::tuple project(const torch::Tensor& features, const torch::Tensor& labels, co
   } else if (templates.size(1) == d) {
     points = features.to(torch::kCPU, torch::kFloat64);
   } else {
-    throw Error(fmt::format("templates: {} columns for features of {} (expected {} or {} with the bias appended)",
-                            templates.size(1), d, d, d + 1));
+    throw Error(fmt::format(
+        "templates: {} columns for features of {} (expected {} or {} with the bias appended)",
+        templates.size(1),
+        d,
+        d,
+        d + 1));
   }
   const auto plane = represent::template_plane(templates.to(torch::kCPU, torch::kFloat64), classes);
   const auto y = labels.to(torch::kCPU, torch::kInt64);
@@ -137,45 +171,60 @@ std::string mutual_information_json(const torch::Tensor& gaps) {
   return distill::to_json(distill::estimate_mutual_information(gaps)).dump();
 }
 
-torch::Tensor kd_loss(const torch::Tensor& student, const torch::Tensor& teacher,
-                      const c10::optional<torch::Tensor>& labels, double temperature, c10::optional<double> beta,
-                      const std::string& form, double smoothing, const std::string& reduction) {
+torch::Tensor kd_loss(
+    const torch::Tensor& student,
+    const torch::Tensor& teacher,
+    const c10::optional<torch::Tensor>& labels,
+    double temperature,
+    c10::optional<double> beta,
+    const std::string& form,
+    double smoothing,
+    const std::string& reduction) {
   distill::DistillationOptions options;
   if (form == "paper") {
     options = distill::DistillationOptions::paper(temperature);
   } else if (form == "hinton") {
     options = distill::DistillationOptions::hinton(temperature, 0.5);
   } else {
-    throw Error(fmt::format("form: unknown form '{}'", form),
-                "paper: [M] §4, H(softmax(z_t/T), softmax(z_s)); hinton: (1 − β)·CE + β·T²·KL at temperature T");
+    throw Error(
+        fmt::format("form: unknown form '{}'", form),
+        "paper: [M] §4, H(softmax(z_t/T), softmax(z_s)); hinton: (1 − β)·CE + β·T²·KL at temperature T");
   }
-  if (beta) options.beta(*beta);
+  if (beta)
+    options.beta(*beta);
   options.smoothing(smoothing).reduction(parse_reduction(reduction));
   options.validate();
   torch::Tensor target = labels && labels->defined() ? *labels : torch::Tensor();
   if (options.beta() < 1.0 && !target.defined())
     throw Error(fmt::format("labels: needed for the hard-label term (β = {} < 1)", options.beta()));
-  if (!target.defined()) target = torch::zeros({student.dim() > 0 ? student.size(0) : 0}, torch::kInt64);
+  if (!target.defined())
+    target = torch::zeros({student.dim() > 0 ? student.size(0) : 0}, torch::kInt64);
   return distill::distillation_loss(student, teacher, target.to(student.device()), options);
 }
 
 // The operator's signature (the dispatcher passes str arguments as string views).
-torch::Tensor label_smoothing_cross_entropy_op(const torch::Tensor& input, const torch::Tensor& target,
-                                               const c10::optional<torch::Tensor>& weight, int64_t ignore_index,
-                                               c10::string_view reduction, double smoothing, c10::string_view spread,
-                                               const c10::optional<torch::Tensor>& prior) {
-  return label_smoothing_cross_entropy(input, target, weight, ignore_index, std::string(reduction), smoothing,
-                                       std::string(spread), prior);
+torch::Tensor label_smoothing_cross_entropy_op(
+    const torch::Tensor& input,
+    const torch::Tensor& target,
+    const c10::optional<torch::Tensor>& weight,
+    int64_t ignore_index,
+    c10::string_view reduction,
+    double smoothing,
+    c10::string_view spread,
+    const c10::optional<torch::Tensor>& prior) {
+  return label_smoothing_cross_entropy(
+      input, target, weight, ignore_index, std::string(reduction), smoothing, std::string(spread), prior);
 }
 
-}  // namespace
-}  // namespace smoothlab::python
+} // namespace
+} // namespace smoothlab::python
 
 // The operator for TorchScript (and torch.ops in Python); autograd comes from the fused function itself.
 TORCH_LIBRARY(smoothlab, m) {
-  m.def("label_smoothing_cross_entropy(Tensor input, Tensor target, Tensor? weight=None, int ignore_index=-100, "
-        "str reduction=\"mean\", float smoothing=0.0, str spread=\"all\", Tensor? prior=None) -> Tensor",
-        &smoothlab::python::label_smoothing_cross_entropy_op);
+  m.def(
+      "label_smoothing_cross_entropy(Tensor input, Tensor target, Tensor? weight=None, int ignore_index=-100, "
+      "str reduction=\"mean\", float smoothing=0.0, str spread=\"all\", Tensor? prior=None) -> Tensor",
+      &smoothlab::python::label_smoothing_cross_entropy_op);
 }
 
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
@@ -185,14 +234,16 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   // Registered last, tried first: our errors carry a hint; LibTorch's lose their C++ backtrace.
   py::register_exception_translator([](std::exception_ptr p) {
     try {
-      if (p) std::rethrow_exception(p);
+      if (p)
+        std::rethrow_exception(p);
     } catch (const c10::Error& e) {
       PyErr_SetString(PyExc_RuntimeError, e.what_without_backtrace());
     }
   });
   py::register_exception_translator([](std::exception_ptr p) {
     try {
-      if (p) std::rethrow_exception(p);
+      if (p)
+        std::rethrow_exception(p);
     } catch (const smoothlab::Error& e) {
       py::object instance = py::reinterpret_borrow<py::object>(error.ptr())(py::str(e.what()));
       instance.attr("hint") = py::str(e.hint());
@@ -208,32 +259,67 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
       false;
 #endif
 
-  m.def("label_smoothing_cross_entropy", &sp::label_smoothing_cross_entropy, py::arg("input"), py::arg("target"),
-        py::arg("weight") = py::none(), py::arg("ignore_index") = -100, py::arg("reduction") = "mean",
-        py::arg("smoothing") = 0.0, py::arg("spread") = "all", py::arg("prior") = py::none());
+  m.def(
+      "label_smoothing_cross_entropy",
+      &sp::label_smoothing_cross_entropy,
+      py::arg("input"),
+      py::arg("target"),
+      py::arg("weight") = py::none(),
+      py::arg("ignore_index") = -100,
+      py::arg("reduction") = "mean",
+      py::arg("smoothing") = 0.0,
+      py::arg("spread") = "all",
+      py::arg("prior") = py::none());
   m.def("metrics_json", &sp::metrics_json, py::arg("logits"), py::arg("labels"), py::arg("bins"), py::arg("binning"));
   m.def("fit_temperature_json", &sp::fit_temperature_json, py::arg("logits"), py::arg("labels"));
-  m.def("reliability_diagram", &sp::reliability_diagram, py::arg("logits"), py::arg("labels"), py::arg("stem"),
-        py::arg("bins"), py::arg("binning"), py::arg("title"), py::arg("label"));
+  m.def(
+      "reliability_diagram",
+      &sp::reliability_diagram,
+      py::arg("logits"),
+      py::arg("labels"),
+      py::arg("stem"),
+      py::arg("bins"),
+      py::arg("binning"),
+      py::arg("title"),
+      py::arg("label"));
   py::class_<smoothlab::calib::CalibrationMeter>(m, "Meter")
-      .def(py::init([](int64_t bins, const std::string& binning) {
-             return smoothlab::calib::CalibrationMeter(sp::meter_options(bins, binning));
-           }),
-           py::arg("bins"), py::arg("binning"))
-      .def("add",
-           [](smoothlab::calib::CalibrationMeter& meter, const torch::Tensor& logits, const torch::Tensor& labels) {
-             sp::check_labeled_logits(logits, labels);
-             meter.add(logits, labels);
-           })
-      .def("value_json", [](const smoothlab::calib::CalibrationMeter& meter) {
-        if (meter.confidence().empty()) throw smoothlab::Error("Meter.compute(): no samples yet", "call update() first");
-        return smoothlab::calib::to_json(meter.value()).dump();
-      })
+      .def(
+          py::init([](int64_t bins, const std::string& binning) {
+            return smoothlab::calib::CalibrationMeter(sp::meter_options(bins, binning));
+          }),
+          py::arg("bins"),
+          py::arg("binning"))
+      .def(
+          "add",
+          [](smoothlab::calib::CalibrationMeter& meter, const torch::Tensor& logits, const torch::Tensor& labels) {
+            sp::check_labeled_logits(logits, labels);
+            meter.add(logits, labels);
+          })
+      .def(
+          "value_json",
+          [](const smoothlab::calib::CalibrationMeter& meter) {
+            if (meter.confidence().empty())
+              throw smoothlab::Error("Meter.compute(): no samples yet", "call update() first");
+            return smoothlab::calib::to_json(meter.value()).dump();
+          })
       .def("reset", &smoothlab::calib::CalibrationMeter::reset);
   m.def("project", &sp::project, py::arg("features"), py::arg("labels"), py::arg("templates"), py::arg("classes"));
-  m.def("teacher_gamma", &smoothlab::calib::equivalent_smoothing, py::arg("logits"), py::arg("labels"),
-        py::arg("temperature") = 1.0);
+  m.def(
+      "teacher_gamma",
+      &smoothlab::calib::equivalent_smoothing,
+      py::arg("logits"),
+      py::arg("labels"),
+      py::arg("temperature") = 1.0);
   m.def("mutual_information_json", &sp::mutual_information_json, py::arg("gaps"));
-  m.def("kd_loss", &sp::kd_loss, py::arg("student_logits"), py::arg("teacher_logits"), py::arg("labels"),
-        py::arg("temperature"), py::arg("beta"), py::arg("form"), py::arg("smoothing"), py::arg("reduction"));
+  m.def(
+      "kd_loss",
+      &sp::kd_loss,
+      py::arg("student_logits"),
+      py::arg("teacher_logits"),
+      py::arg("labels"),
+      py::arg("temperature"),
+      py::arg("beta"),
+      py::arg("form"),
+      py::arg("smoothing"),
+      py::arg("reduction"));
 }

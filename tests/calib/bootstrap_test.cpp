@@ -46,17 +46,19 @@ TEST(CalibBootstrap, SeededAndOrdered) {
 
 TEST(CalibBootstrap, DegenerateAndBad) {
   // Every sample confident and right: every resample has ECE 0.
-  auto ci = calib::bootstrap_ece(std::vector<double>(50, 1.0), std::vector<uint8_t>(50, 1),
-                                 calib::BootstrapOptions().replicates(20));
+  auto ci = calib::bootstrap_ece(
+      std::vector<double>(50, 1.0), std::vector<uint8_t>(50, 1), calib::BootstrapOptions().replicates(20));
   EXPECT_EQ(ci.low, 0.0);
   EXPECT_EQ(ci.high, 0.0);
-  EXPECT_ERROR_MENTIONS(calib::bootstrap_ece({0.5}, {1}, calib::BootstrapOptions().replicates(1)),
-                        "--bootstrap needs at least 2 replicates, got 1");
+  EXPECT_ERROR_MENTIONS(
+      calib::bootstrap_ece({0.5}, {1}, calib::BootstrapOptions().replicates(1)),
+      "--bootstrap needs at least 2 replicates, got 1");
   EXPECT_ERROR_MENTIONS(calib::bootstrap_ece({}, {}, calib::BootstrapOptions()), "at least one sample");
-  EXPECT_ERROR_MENTIONS(calib::bootstrap_ece({0.5}, {1}, calib::BootstrapOptions().level(1.0)),
-                        "confidence level must lie in (0, 1), got 1");
-  EXPECT_ERROR_MENTIONS(calib::bootstrap_ece({0.5}, {1}, calib::BootstrapOptions().bins(0)),
-                        "--bins must be at least 1, got 0");
+  EXPECT_ERROR_MENTIONS(
+      calib::bootstrap_ece({0.5}, {1}, calib::BootstrapOptions().level(1.0)),
+      "confidence level must lie in (0, 1), got 1");
+  EXPECT_ERROR_MENTIONS(
+      calib::bootstrap_ece({0.5}, {1}, calib::BootstrapOptions().bins(0)), "--bins must be at least 1, got 0");
 }
 
 TEST(CalibBootstrap, WidthShrinksWithSampleSize) {
@@ -70,5 +72,5 @@ TEST(CalibBootstrap, WidthShrinksWithSampleSize) {
   EXPECT_LT(large.standard_error, 0.5 * small.standard_error);
 }
 
-}  // namespace
-}  // namespace smoothlab::testing
+} // namespace
+} // namespace smoothlab::testing

@@ -31,10 +31,22 @@ TEST(CalibCli, CalibrateWritesEverything) {
   TempDir dir;
   write_pair(dir.path(), "val", 3000, 1);
   write_pair(dir.path(), "test", 2000, 2);
-  auto r = run_cli({"calibrate", "--logits", (dir / "val_logits.npy").string(), "--labels",
-                    (dir / "val_labels.npy").string(), "--test-logits", (dir / "test_logits.npy").string(),
-                    "--test-labels", (dir / "test_labels.npy").string(), "--bootstrap", "50", "--out",
-                    (dir / "out").string(), "--threads", "1"});
+  auto r = run_cli(
+      {"calibrate",
+       "--logits",
+       (dir / "val_logits.npy").string(),
+       "--labels",
+       (dir / "val_labels.npy").string(),
+       "--test-logits",
+       (dir / "test_logits.npy").string(),
+       "--test-labels",
+       (dir / "test_labels.npy").string(),
+       "--bootstrap",
+       "50",
+       "--out",
+       (dir / "out").string(),
+       "--threads",
+       "1"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("T = "), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("classwise ECE"), std::string::npos) << r.out;
@@ -44,12 +56,12 @@ TEST(CalibCli, CalibrateWritesEverything) {
   auto val_y = data::read_npy(dir / "val_labels.npy");
   const double t = calib::fit_temperature(val_z, val_y).temperature;
   EXPECT_NEAR(j["fit"]["temperature"].get<double>(), t, 1e-12);
-  EXPECT_NEAR(t, 2.0, 0.25);  // logits were doubled
+  EXPECT_NEAR(t, 2.0, 0.25); // logits were doubled
   EXPECT_EQ(j["fit"]["count"].get<int64_t>(), 3000);
   EXPECT_EQ(j["before"]["count"].get<int64_t>(), 2000);
   EXPECT_FALSE(j["evaluated_on_fit_split"].get<bool>());
-  auto test_before = calib::calibration_metrics(data::read_npy(dir / "test_logits.npy"),
-                                                data::read_npy(dir / "test_labels.npy"));
+  auto test_before =
+      calib::calibration_metrics(data::read_npy(dir / "test_logits.npy"), data::read_npy(dir / "test_labels.npy"));
   EXPECT_NEAR(j["before"]["ece"].get<double>(), test_before.ece, 1e-12);
   EXPECT_LT(j["after"]["ece"].get<double>(), j["before"]["ece"].get<double>());
   EXPECT_EQ(j["after"]["accuracy"].get<double>(), j["before"]["accuracy"].get<double>());
@@ -60,8 +72,10 @@ TEST(CalibCli, CalibrateWritesEverything) {
   for (const char* f : {"reliability.png", "reliability.svg", "reliability_before.png", "reliability_after.svg"}) {
     const auto bytes = slurp(dir / "out" / f);
     ASSERT_GT(bytes.size(), 1000u) << f;
-    if (std::string(f).find(".png") != std::string::npos) EXPECT_EQ(bytes.substr(1, 3), "PNG");
-    else EXPECT_NE(bytes.find("<svg"), std::string::npos);
+    if (std::string(f).find(".png") != std::string::npos)
+      EXPECT_EQ(bytes.substr(1, 3), "PNG");
+    else
+      EXPECT_NE(bytes.find("<svg"), std::string::npos);
   }
 }
 
@@ -69,10 +83,18 @@ TEST(CalibCli, CalibrateOnFitPairCsvAndEqualMass) {
   TempDir dir;
   std::ofstream(dir / "z.csv") << "0,1,2\n2,1,0\n0,3,0\n1,1,0\n";
   std::ofstream(dir / "y.csv") << "2\n0\n0\n1\n";
-  auto r = run_cli({"calibrate", "--logits", (dir / "z.csv").string(), "--labels", (dir / "y.csv").string(),
-                    "--binning", "equal-mass", "--bins", "2"});
+  auto r = run_cli(
+      {"calibrate",
+       "--logits",
+       (dir / "z.csv").string(),
+       "--labels",
+       (dir / "y.csv").string(),
+       "--binning",
+       "equal-mass",
+       "--bins",
+       "2"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  const auto j = nlohmann::json::parse(slurp(dir / "calibration.json"));  // default --out: the logits' folder
+  const auto j = nlohmann::json::parse(slurp(dir / "calibration.json")); // default --out: the logits' folder
   EXPECT_TRUE(j["evaluated_on_fit_split"].get<bool>());
   EXPECT_EQ(j["binning"], "equal-mass");
   EXPECT_EQ(j["before"]["accuracy"].get<double>(), 0.5);
@@ -95,12 +117,13 @@ TEST(CalibCli, CalibrateBadInputExitsTwo) {
   struct Case {
     std::string z, y, needle;
   };
-  for (const auto& c : std::vector<Case>{{(dir / "nan.npy").string(), labels, "NaN or Inf"},
-                                         {(dir / "flat.npy").string(), labels, "2-D"},
-                                         {logits, (dir / "short.npy").string(), "49 labels"},
-                                         {(dir / "k1.npy").string(), labels, "K = 1"},
-                                         {logits, (dir / "big.npy").string(), "out of range"},
-                                         {(dir / "empty.npy").string(), labels, "no samples"}}) {
+  for (const auto& c : std::vector<Case>{
+           {(dir / "nan.npy").string(), labels, "NaN or Inf"},
+           {(dir / "flat.npy").string(), labels, "2-D"},
+           {logits, (dir / "short.npy").string(), "49 labels"},
+           {(dir / "k1.npy").string(), labels, "K = 1"},
+           {logits, (dir / "big.npy").string(), "out of range"},
+           {(dir / "empty.npy").string(), labels, "no samples"}}) {
     auto r = run_cli({"calibrate", "--logits", c.z, "--labels", c.y, "--out", (dir / "o").string()});
     EXPECT_EQ(r.exit_code, 2) << c.needle << "\n" << r.err;
     EXPECT_NE(r.err.find("error: "), std::string::npos) << r.err;
@@ -127,5 +150,5 @@ TEST(CalibCli, CalibrateBadInputExitsTwo) {
   EXPECT_FALSE(fs::exists(dir / "o2" / "calibration.json"));
 }
 
-}  // namespace
-}  // namespace smoothlab::testing
+} // namespace
+} // namespace smoothlab::testing

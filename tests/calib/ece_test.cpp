@@ -20,7 +20,7 @@ TEST(CalibEce, EdgeRulesEqualWidth) {
   EXPECT_EQ(calib::equal_width_bin_index(0.5, 4), 1);
   EXPECT_EQ(calib::equal_width_bin_index(0.75, 4), 2);
   EXPECT_EQ(calib::equal_width_bin_index(1.0, 4), 3);
-  EXPECT_EQ(calib::equal_width_bin_index(-0.1, 4), 0);  // clamped
+  EXPECT_EQ(calib::equal_width_bin_index(-0.1, 4), 0); // clamped
   EXPECT_EQ(calib::equal_width_bin_index(1.5, 4), 3);
   // M = 15: every edge m/15 (as a float64) belongs to bin m (0-based m − 1), even where m/15·15 rounds.
   for (int m = 1; m <= 15; ++m) {
@@ -73,7 +73,7 @@ TEST(CalibEce, HandWorkedEqualMass) {
   // Ties at the split are broken by input order: equal confidences still fill bins by rank.
   auto ties = calib::equal_mass_bins({0.5, 0.5, 0.5, 0.5}, {1, 0, 0, 1}, 2);
   EXPECT_EQ(ties.count, (std::vector<double>{2, 2}));
-  EXPECT_DOUBLE_EQ(ties.correct_sum[0], 1.0);  // samples 0 and 1
+  EXPECT_DOUBLE_EQ(ties.correct_sum[0], 1.0); // samples 0 and 1
 }
 
 TEST(CalibEce, EmptyAndPerfect) {
@@ -94,7 +94,8 @@ TEST(CalibEce, EmptyAndPerfect) {
 TEST(CalibEce, FastExpMatchesStdExp) {
   // The vectorised exp of the row kernels: relative error ≤ 3e-7 over the range the kernels use (x ≤ 0 mostly).
   std::vector<float> x, out;
-  for (float v = -87.0f; v <= 88.0f; v += 0.0137f) x.push_back(v);
+  for (float v = -87.0f; v <= 88.0f; v += 0.0137f)
+    x.push_back(v);
   out.resize(x.size());
   calib::detail::fast_exp_n(x.data(), out.data(), int64_t(x.size()));
   double worst = 0;
@@ -107,5 +108,5 @@ TEST(CalibEce, FastExpMatchesStdExp) {
   EXPECT_EQ(calib::detail::fast_exp(0.0f), 1.0f);
 }
 
-}  // namespace
-}  // namespace smoothlab::testing
+} // namespace
+} // namespace smoothlab::testing

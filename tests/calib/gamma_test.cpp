@@ -5,8 +5,8 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
-#include "smoothlab/core/error.h"
 #include "smoothlab/calib/gamma.h"
+#include "smoothlab/core/error.h"
 #include "support/support.h"
 
 namespace smoothlab::testing {
@@ -20,7 +20,8 @@ TEST(DistillGamma, LabelSmoothedTargetGivesEpsilon) {
   for (double eps : {0.05, 0.1, 0.3, 0.75}) {
     auto labels = torch::tensor({0, 3, 9, 4, 4}, torch::kInt64);
     auto q = torch::full({5, K}, eps / K, torch::kFloat64);
-    for (int64_t i = 0; i < 5; ++i) q[i][labels[i].item<int64_t>()] = 1 - eps + eps / K;
+    for (int64_t i = 0; i < 5; ++i)
+      q[i][labels[i].item<int64_t>()] = 1 - eps + eps / K;
     EXPECT_NEAR(equivalent_smoothing(q.log(), labels, 1.0), eps, 1e-12) << eps;
     EXPECT_NEAR(equivalent_smoothing(q.log().to(torch::kFloat32), labels, 1.0), eps, 1e-6) << eps;
   }
@@ -37,7 +38,8 @@ TEST(DistillGamma, LimitsAndTemperature) {
   sharp[0][1] = 40;
   sharp[1][2] = 40;
   EXPECT_LT(equivalent_smoothing(sharp, labels, 1.0), 1e-16);
-  EXPECT_GT(equivalent_smoothing(sharp, labels, 1.0), 0.0);  // summed wrong-class mass keeps the tiny value (1 − p_y = 0)
+  EXPECT_GT(
+      equivalent_smoothing(sharp, labels, 1.0), 0.0); // summed wrong-class mass keeps the tiny value (1 − p_y = 0)
   const double e = std::exp(1.0);
   EXPECT_NEAR(equivalent_smoothing(sharp, labels, 40.0), double(K) / (e + double(K) - 1), 1e-12);
 }
@@ -47,7 +49,8 @@ TEST(DistillGamma, MatchesGolden) {
   auto g = nlohmann::json::parse(in)["gamma"];
   std::vector<double> flat;
   for (const auto& row : g["logits"])
-    for (double v : row) flat.push_back(v);
+    for (double v : row)
+      flat.push_back(v);
   auto logits = torch::tensor(flat, torch::kFloat64).view({8, 4});
   auto labels = torch::tensor(g["labels"].get<std::vector<int64_t>>(), torch::kInt64);
   for (const auto& c : g["cases"])
@@ -64,5 +67,5 @@ TEST(DistillGamma, BadInputs) {
   EXPECT_THROW(equivalent_smoothing(torch::zeros({3, 1}), labels, 1.0), Error);
 }
 
-}  // namespace
-}  // namespace smoothlab::testing
+} // namespace
+} // namespace smoothlab::testing

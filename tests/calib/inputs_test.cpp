@@ -11,7 +11,9 @@
 namespace smoothlab::testing {
 namespace {
 
-void write_text(const fs::path& p, const std::string& s) { std::ofstream(p) << s; }
+void write_text(const fs::path& p, const std::string& s) {
+  std::ofstream(p) << s;
+}
 
 TEST(CalibInputs, NpyAndCsvRoundTrip) {
   TempDir dir;
@@ -46,36 +48,41 @@ TEST(CalibInputs, BadInputNamesFileAndProblem) {
   auto nan = torch::randn({6, 4});
   nan[4][1] = std::nan("");
   data::write_npy(dir / "nan.npy", nan);
-  EXPECT_TRUE(error_mentions([&] { calib::load_labeled_logits(dir / "nan.npy", y); }, {"NaN or Inf (first in row 4", "nan.npy"}));
+  EXPECT_TRUE(error_mentions(
+      [&] { calib::load_labeled_logits(dir / "nan.npy", y); }, {"NaN or Inf (first in row 4", "nan.npy"}));
   auto inf = torch::randn({6, 4}, torch::kFloat64);
   inf[2][3] = -INFINITY;
   data::write_npy(dir / "inf.npy", inf);
   EXPECT_TRUE(error_mentions([&] { calib::load_labeled_logits(dir / "inf.npy", y); }, {"NaN or Inf", "inf.npy"}));
 
   data::write_npy(dir / "y_big.npy", torch::tensor({0, 1, 2, 4, 0, 1}, torch::kInt64));
-  EXPECT_TRUE(error_mentions([&] { calib::load_labeled_logits(z, dir / "y_big.npy"); }, {"label 4 at row 3 is out of range",
-               "y_big.npy"}));
+  EXPECT_TRUE(error_mentions(
+      [&] { calib::load_labeled_logits(z, dir / "y_big.npy"); }, {"label 4 at row 3 is out of range", "y_big.npy"}));
   data::write_npy(dir / "y_neg.npy", torch::tensor({0, -1, 2, 3, 0, 1}, torch::kInt32));
   EXPECT_TRUE(error_mentions([&] { calib::load_labeled_logits(z, dir / "y_neg.npy"); }, {"out of range", "y_neg.npy"}));
   data::write_npy(dir / "y5.npy", torch::tensor({0, 1, 2, 3, 0}, torch::kInt64));
   EXPECT_TRUE(error_mentions([&] { calib::load_labeled_logits(z, dir / "y5.npy"); }, {"5 labels, but", "y5.npy"}));
   data::write_npy(dir / "yf.npy", torch::zeros({6}));
-  EXPECT_TRUE(error_mentions([&] { calib::load_labeled_logits(z, dir / "yf.npy"); }, {"labels must be integers", "yf.npy"}));
+  EXPECT_TRUE(
+      error_mentions([&] { calib::load_labeled_logits(z, dir / "yf.npy"); }, {"labels must be integers", "yf.npy"}));
 
   data::write_npy(dir / "empty.npy", torch::zeros({0, 4}));
   EXPECT_TRUE(error_mentions([&] { calib::load_labeled_logits(dir / "empty.npy", y); }, {"no samples", "empty.npy"}));
   data::write_npy(dir / "flat.npy", torch::zeros({6}));
-  EXPECT_TRUE(error_mentions([&] { calib::load_labeled_logits(dir / "flat.npy", y); }, {"2-D array [N, K], got shape [6]",
-               "flat.npy"}));
+  EXPECT_TRUE(error_mentions(
+      [&] { calib::load_labeled_logits(dir / "flat.npy", y); }, {"2-D array [N, K], got shape [6]", "flat.npy"}));
   data::write_npy(dir / "k1.npy", torch::zeros({6, 1}));
   EXPECT_TRUE(error_mentions([&] { calib::load_labeled_logits(dir / "k1.npy", y); }, {"K = 1", "k1.npy"}));
   data::write_npy(dir / "int.npy", torch::zeros({6, 4}, torch::kInt64));
-  EXPECT_TRUE(error_mentions([&] { calib::load_labeled_logits(dir / "int.npy", y); }, {"must be float32 or float64", "int.npy"}));
+  EXPECT_TRUE(error_mentions(
+      [&] { calib::load_labeled_logits(dir / "int.npy", y); }, {"must be float32 or float64", "int.npy"}));
   data::write_npy(dir / "p.npy", torch::softmax(torch::randn({6, 4}), 1));
-  EXPECT_TRUE(error_mentions([&] { calib::load_labeled_logits(dir / "p.npy", y); }, {"look like probabilities", "p.npy"}));
+  EXPECT_TRUE(
+      error_mentions([&] { calib::load_labeled_logits(dir / "p.npy", y); }, {"look like probabilities", "p.npy"}));
 
   write_text(dir / "ragged.csv", "1,2,3\n4,5\n");
-  EXPECT_TRUE(error_mentions([&] { calib::load_logits(dir / "ragged.csv"); }, {":2: 2 values, earlier lines have 3", "ragged.csv"}));
+  EXPECT_TRUE(error_mentions(
+      [&] { calib::load_logits(dir / "ragged.csv"); }, {":2: 2 values, earlier lines have 3", "ragged.csv"}));
   write_text(dir / "word.csv", "1,2\n3,x\n");
   EXPECT_TRUE(error_mentions([&] { calib::load_logits(dir / "word.csv"); }, {":2: 'x' is not a number", "word.csv"}));
   write_text(dir / "yfrac.csv", "1\n2.5\n");
@@ -87,5 +94,5 @@ TEST(CalibInputs, BadInputNamesFileAndProblem) {
   EXPECT_TRUE(error_mentions([&] { calib::load_logits(dir / "z.txt"); }, {"unknown logits format", "z.txt"}));
 }
 
-}  // namespace
-}  // namespace smoothlab::testing
+} // namespace
+} // namespace smoothlab::testing

@@ -65,8 +65,8 @@ TEST(CalibMeter, MatchesGoldenImplementation) {
     for (const char* key : {"metrics", "metrics_t2"}) {
       const double t = std::string(key) == "metrics" ? 1.0 : 2.0;
       const auto& want = c[key];
-      auto m = calib::calibration_metrics(case_logits(c), case_labels(c),
-                                          calib::MeterOptions().bins(bins).temperature(t));
+      auto m =
+          calib::calibration_metrics(case_logits(c), case_labels(c), calib::MeterOptions().bins(bins).temperature(t));
       EXPECT_NEAR(m.accuracy, want["accuracy"].get<double>(), 1e-12);
       EXPECT_NEAR(m.nll, want["nll"].get<double>(), 2e-6);
       EXPECT_NEAR(m.brier, want["brier"].get<double>(), 2e-6);
@@ -76,9 +76,10 @@ TEST(CalibMeter, MatchesGoldenImplementation) {
       EXPECT_NEAR(m.rms, want["rms_ce"].get<double>(), 1e-6);
       EXPECT_NEAR(m.ece_equal_mass, want["ece_equal_mass"].get<double>(), 1e-6);
       EXPECT_NEAR(m.classwise_ece, want["classwise_ece"].get<double>(), 1e-6);
-      auto mass = calib::calibration_metrics(case_logits(c), case_labels(c),
-                                             calib::MeterOptions().bins(bins).temperature(t).binning(
-                                                 calib::Binning::EqualMass));
+      auto mass = calib::calibration_metrics(
+          case_logits(c),
+          case_labels(c),
+          calib::MeterOptions().bins(bins).temperature(t).binning(calib::Binning::EqualMass));
       EXPECT_NEAR(mass.ece, want["ece_equal_mass"].get<double>(), 1e-6);
       EXPECT_NEAR(mass.mce, want["mce_equal_mass"].get<double>(), 1e-5);
       EXPECT_NEAR(mass.rms, want["rms_ce_equal_mass"].get<double>(), 1e-6);
@@ -89,7 +90,7 @@ TEST(CalibMeter, MatchesGoldenImplementation) {
 
 TEST(CalibMeter, StreamingEqualsOneBatchAndResets) {
   torch::manual_seed(7);
-  auto logits = torch::randn({1000, 37}) * 3;  // K = 37: not a multiple of the 8 vector lanes
+  auto logits = torch::randn({1000, 37}) * 3; // K = 37: not a multiple of the 8 vector lanes
   auto labels = torch::randint(0, 37, {1000}, torch::kInt64);
   auto whole = calib::calibration_metrics(logits, labels);
   calib::CalibrationMeter meter;
@@ -103,7 +104,7 @@ TEST(CalibMeter, StreamingEqualsOneBatchAndResets) {
   EXPECT_NEAR(streamed.brier, whole.brier, 1e-12);
   EXPECT_NEAR(streamed.ece, whole.ece, 1e-12);
   EXPECT_NEAR(streamed.ece_equal_mass, whole.ece_equal_mass, 1e-12);
-  EXPECT_NEAR(streamed.classwise_ece, whole.classwise_ece, 1e-9);  // bin-1 sums flushed from float per 16 rows
+  EXPECT_NEAR(streamed.classwise_ece, whole.classwise_ece, 1e-9); // bin-1 sums flushed from float per 16 rows
   // An independent float64 LibTorch path for the non-binned metrics.
   auto lp = torch::log_softmax(logits.to(torch::kFloat64), 1);
   EXPECT_NEAR(whole.nll, -lp.gather(1, labels.unsqueeze(1)).mean().item<double>(), 1e-6);
@@ -114,7 +115,7 @@ TEST(CalibMeter, StreamingEqualsOneBatchAndResets) {
   meter.reset();
   EXPECT_EQ(meter.value().count, 0);
   EXPECT_EQ(meter.value().ece, 0.0);
-  meter.add(logits.slice(0, 0, 10).slice(1, 0, 5), labels.slice(0, 0, 10).remainder(5));  // new K after reset
+  meter.add(logits.slice(0, 0, 10).slice(1, 0, 5), labels.slice(0, 0, 10).remainder(5)); // new K after reset
   EXPECT_EQ(meter.value().classes, 5);
 }
 
@@ -149,7 +150,7 @@ TEST(CalibMeter, ResultsDoNotDependOnTheThreadCount) {
   torch::set_num_threads(threads_before);
   for (size_t i = 1; i < runs.size(); ++i) {
     SCOPED_TRACE("threads " + std::to_string(i + 1));
-    EXPECT_EQ(runs[i].classwise_ece, runs[0].classwise_ece);  // bitwise: the same sums in the same order
+    EXPECT_EQ(runs[i].classwise_ece, runs[0].classwise_ece); // bitwise: the same sums in the same order
     EXPECT_EQ(runs[i].nll, runs[0].nll);
     EXPECT_EQ(runs[i].brier, runs[0].brier);
     EXPECT_EQ(runs[i].ece, runs[0].ece);
@@ -169,7 +170,7 @@ TEST(CalibMeter, BadInputThrows) {
   nan[2][1] = std::nan("");
   EXPECT_THROW(meter.add(nan, torch::zeros({4}, torch::kInt64)), Error);
   meter.add(torch::zeros({2, 3}), torch::zeros({2}, torch::kInt64));
-  EXPECT_THROW(meter.add(torch::zeros({2, 4}), torch::zeros({2}, torch::kInt64)), Error);  // K changed
+  EXPECT_THROW(meter.add(torch::zeros({2, 4}), torch::zeros({2}, torch::kInt64)), Error); // K changed
   EXPECT_THROW(calib::CalibrationMeter(calib::MeterOptions().temperature(0)), Error);
 }
 
@@ -181,5 +182,5 @@ TEST(CalibMeter, ComputeMetricsKeepsItsContract) {
   EXPECT_NEAR(m.brier, (0.5 + 1.125 + 0.02) / 3, 1e-6);
 }
 
-}  // namespace
-}  // namespace smoothlab::testing
+} // namespace
+} // namespace smoothlab::testing

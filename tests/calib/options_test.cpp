@@ -27,10 +27,10 @@ TEST(CalibOptions, ReportRefusesBadBinsAndBootstrap) {
   auto report = [&](const ReportOptions& o) { calib::calibration_report(d.z, d.y, {}, {}, o); };
   EXPECT_ERROR_MENTIONS(report(ReportOptions().bins(0)), "--bins must be at least 1, got 0");
   EXPECT_ERROR_MENTIONS(report(ReportOptions().bins(-3)), "--bins must be at least 1, got -3");
-  EXPECT_ERROR_MENTIONS(report(ReportOptions().bootstrap(1)),
-                        "--bootstrap must be 0 (off) or at least 2 replicates, got 1");
-  EXPECT_ERROR_MENTIONS(report(ReportOptions().bootstrap(-1)),
-                        "--bootstrap must be 0 (off) or at least 2 replicates, got -1");
+  EXPECT_ERROR_MENTIONS(
+      report(ReportOptions().bootstrap(1)), "--bootstrap must be 0 (off) or at least 2 replicates, got 1");
+  EXPECT_ERROR_MENTIONS(
+      report(ReportOptions().bootstrap(-1)), "--bootstrap must be 0 (off) or at least 2 replicates, got -1");
   EXPECT_ERROR_MENTIONS(report(ReportOptions().level(1.5)), "confidence level must lie in (0, 1), got 1.5");
   EXPECT_ERROR_MENTIONS(
       report(ReportOptions().temperature(calib::TemperatureOptions().min_temperature(2).max_temperature(1))),
@@ -47,17 +47,19 @@ TEST(CalibOptions, ReportRefusesBadBinsAndBootstrap) {
 TEST(CalibOptions, MeterAndTemperatureFitRefuseBadOptions) {
   const auto d = some_logits();
   EXPECT_ERROR_MENTIONS(calib::CalibrationMeter(calib::MeterOptions().bins(0)), "--bins must be at least 1, got 0");
-  EXPECT_ERROR_MENTIONS(calib::calibration_metrics(d.z, d.y, calib::MeterOptions().bins(0)),
-                        "--bins must be at least 1, got 0");
-  EXPECT_ERROR_MENTIONS(calib::CalibrationMeter(calib::MeterOptions().temperature(0)),
-                        "temperature must be a positive number, got 0");
-  EXPECT_ERROR_MENTIONS(calib::fit_temperature(d.z, d.y, calib::TemperatureOptions().min_temperature(0)),
-                        "--min-temperature and --max-temperature must satisfy 0 < min < max < inf, got [0, 100]");
-  EXPECT_ERROR_MENTIONS(calib::fit_temperature(d.z, d.y, calib::TemperatureOptions().max_temperature(INFINITY)),
-                        "--max-temperature");
-  EXPECT_ERROR_MENTIONS(calib::fit_temperature(d.z, d.y, calib::TemperatureOptions().max_iterations(0)),
-                        "max_iterations must be at least 1, got 0");
+  EXPECT_ERROR_MENTIONS(
+      calib::calibration_metrics(d.z, d.y, calib::MeterOptions().bins(0)), "--bins must be at least 1, got 0");
+  EXPECT_ERROR_MENTIONS(
+      calib::CalibrationMeter(calib::MeterOptions().temperature(0)), "temperature must be a positive number, got 0");
+  EXPECT_ERROR_MENTIONS(
+      calib::fit_temperature(d.z, d.y, calib::TemperatureOptions().min_temperature(0)),
+      "--min-temperature and --max-temperature must satisfy 0 < min < max < inf, got [0, 100]");
+  EXPECT_ERROR_MENTIONS(
+      calib::fit_temperature(d.z, d.y, calib::TemperatureOptions().max_temperature(INFINITY)), "--max-temperature");
+  EXPECT_ERROR_MENTIONS(
+      calib::fit_temperature(d.z, d.y, calib::TemperatureOptions().max_iterations(0)),
+      "max_iterations must be at least 1, got 0");
 }
 
-}  // namespace
-}  // namespace smoothlab::testing
+} // namespace
+} // namespace smoothlab::testing

@@ -32,26 +32,33 @@ class SimdExp : public ::testing::TestWithParam<std::string> {
   void SetUp() override {
     const std::string& v = GetParam();
 #ifdef SMOOTHLAB_SIMD_X86
-    if (v == "avx512" && !simd::cpu_has_avx512f()) GTEST_SKIP() << "this CPU has no AVX-512";
-    if (v == "avx2" && !simd::cpu_has_avx2_fma()) GTEST_SKIP() << "this CPU has no AVX2+FMA";
+    if (v == "avx512" && !simd::cpu_has_avx512f())
+      GTEST_SKIP() << "this CPU has no AVX-512";
+    if (v == "avx2" && !simd::cpu_has_avx2_fma())
+      GTEST_SKIP() << "this CPU has no AVX2+FMA";
 #else
-    if (v != "scalar") GTEST_SKIP() << "not an x86-64 build: only the scalar twin exists";
+    if (v != "scalar")
+      GTEST_SKIP() << "not an x86-64 build: only the scalar twin exists";
 #endif
   }
   // The parameter's variant over n values.
   void exp_n(const float* x, float* out, int64_t n) const {
     const std::string& v = GetParam();
 #ifdef SMOOTHLAB_SIMD_X86
-    if (v == "avx512") return exp_avx512_n(x, out, n);
-    if (v == "avx2") return exp_avx2_n(x, out, n);
+    if (v == "avx512")
+      return exp_avx512_n(x, out, n);
+    if (v == "avx2")
+      return exp_avx2_n(x, out, n);
 #endif
     simd::exp_scalar_n(x, out, n);
   }
 };
 
-INSTANTIATE_TEST_SUITE_P(Calib, SimdExp, ::testing::Values(std::string("scalar"), std::string("avx2"),
-                                                           std::string("avx512")),
-                         [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
+INSTANTIATE_TEST_SUITE_P(
+    Calib,
+    SimdExp,
+    ::testing::Values(std::string("scalar"), std::string("avx2"), std::string("avx512")),
+    [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
 
 TEST_P(SimdExp, AccurateAndBitIdenticalToTheScalarTwin) {
   // Every 997th float in [−100, 100] (≈ 2.3e6 values: every exponent, many mantissas), n not a multiple of 16 so
@@ -62,9 +69,11 @@ TEST_P(SimdExp, AccurateAndBitIdenticalToTheScalarTwin) {
     const uint32_t b = uint32_t(bits);
     float f;
     std::memcpy(&f, &b, sizeof f);
-    if (f >= lo && f <= hi) x.push_back(f);
+    if (f >= lo && f <= hi)
+      x.push_back(f);
   }
-  while (x.size() % 16 != 7) x.pop_back();
+  while (x.size() % 16 != 7)
+    x.pop_back();
   std::vector<float> out(x.size());
   exp_n(x.data(), out.data(), int64_t(x.size()));
   double worst = 0;
@@ -76,7 +85,7 @@ TEST_P(SimdExp, AccurateAndBitIdenticalToTheScalarTwin) {
     }
     if (x[i] < simd::exp_constants::kLo) {
       EXPECT_EQ(out[i], 0.0f) << x[i];
-    } else if (x[i] >= -87.3f && x[i] <= 88.0f) {  // (below −87.3 the result nears the subnormals)
+    } else if (x[i] >= -87.3f && x[i] <= 88.0f) { // (below −87.3 the result nears the subnormals)
       const double want = std::exp(double(x[i]));
       worst = std::max(worst, std::abs(double(out[i]) - want) / want);
     } else if (x[i] > 88.0f) {
@@ -89,8 +98,24 @@ TEST_P(SimdExp, AccurateAndBitIdenticalToTheScalarTwin) {
 
 TEST_P(SimdExp, EdgeCases) {
   const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
-  const std::vector<float> x = {0.0f,   -0.0f,   1.0f,   -1.0f,  nan,   inf,   -inf,           88.0f, 89.0f,
-                                -87.0f, -87.33f, -87.34f, -88.0f, -1e30f, 1e30f, std::log(2.0f), 1e-30f};
+  const std::vector<float> x = {
+      0.0f,
+      -0.0f,
+      1.0f,
+      -1.0f,
+      nan,
+      inf,
+      -inf,
+      88.0f,
+      89.0f,
+      -87.0f,
+      -87.33f,
+      -87.34f,
+      -88.0f,
+      -1e30f,
+      1e30f,
+      std::log(2.0f),
+      1e-30f};
   std::vector<float> out(x.size());
   exp_n(x.data(), out.data(), int64_t(x.size()));
   EXPECT_EQ(out[0], 1.0f);
@@ -98,13 +123,13 @@ TEST_P(SimdExp, EdgeCases) {
   EXPECT_NEAR(out[2] / std::exp(1.0), 1.0, 3e-7);
   EXPECT_NEAR(out[3] / std::exp(-1.0), 1.0, 3e-7);
   EXPECT_TRUE(std::isnan(out[4]));
-  EXPECT_EQ(out[5], out[7]);  // +inf is taken as 88
+  EXPECT_EQ(out[5], out[7]); // +inf is taken as 88
   EXPECT_EQ(out[6], 0.0f);
   EXPECT_NEAR(out[7] / std::exp(88.0), 1.0, 3e-7);
   EXPECT_EQ(out[8], out[7]);
   EXPECT_NEAR(out[9] / std::exp(-87.0), 1.0, 3e-7);
-  EXPECT_GT(out[10], 0.0f);  // just above ln(FLT_MIN)
-  EXPECT_EQ(out[11], 0.0f);  // just below
+  EXPECT_GT(out[10], 0.0f); // just above ln(FLT_MIN)
+  EXPECT_EQ(out[11], 0.0f); // just below
   EXPECT_EQ(out[12], 0.0f);
   EXPECT_EQ(out[13], 0.0f);
   EXPECT_EQ(out[14], out[7]);
@@ -115,7 +140,8 @@ TEST_P(SimdExp, EdgeCases) {
 TEST(CalibKernels, FastExpIsTheSharedExp) {
   // calib::detail::fast_exp / fast_exp_n are the row kernels' exp: the shared one, bit for bit.
   std::vector<float> x;
-  for (float v = -90.0f; v <= 90.0f; v += 0.37f) x.push_back(v);
+  for (float v = -90.0f; v <= 90.0f; v += 0.37f)
+    x.push_back(v);
   std::vector<float> out(x.size());
   calib::detail::fast_exp_n(x.data(), out.data(), int64_t(x.size()));
   for (size_t i = 0; i < x.size(); ++i) {
@@ -124,5 +150,5 @@ TEST(CalibKernels, FastExpIsTheSharedExp) {
   }
 }
 
-}  // namespace
-}  // namespace smoothlab::testing
+} // namespace
+} // namespace smoothlab::testing

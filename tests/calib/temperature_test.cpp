@@ -115,16 +115,15 @@ TEST(CalibTemperature, RefusesBadInput) {
   auto p = torch::softmax(torch::randn({20, 4}), 1);
   auto y = torch::zeros({20}, torch::kInt64);
   EXPECT_TRUE(error_mentions([&] { calib::fit_temperature(p, y); }, {"probabilities"}));
-  EXPECT_NO_THROW(calib::fit_temperature(p.log(), y));  // log-probabilities are logits
+  EXPECT_NO_THROW(calib::fit_temperature(p.log(), y)); // log-probabilities are logits
   EXPECT_THROW(calib::fit_temperature(torch::zeros({0, 4}), torch::zeros({0}, torch::kInt64)), Error);
   EXPECT_THROW(calib::fit_temperature(torch::zeros({20, 1}), y), Error);
   EXPECT_THROW(calib::fit_temperature(torch::randn({20, 4}), torch::full({20}, 4, torch::kInt64)), Error);
-  EXPECT_THROW(calib::fit_temperature(torch::randn({20, 4}), y, calib::TemperatureOptions().min_temperature(0)),
-               Error);
+  EXPECT_THROW(calib::fit_temperature(torch::randn({20, 4}), y, calib::TemperatureOptions().min_temperature(0)), Error);
   auto inf = torch::randn({20, 4});
   inf[3][2] = INFINITY;
   EXPECT_THROW(calib::fit_temperature(inf, y), Error);
 }
 
-}  // namespace
-}  // namespace smoothlab::testing
+} // namespace
+} // namespace smoothlab::testing

@@ -26,19 +26,22 @@ TEST(Cli, BadOptionsExitTwoWithOneErrorLine) {
   TempDir dir;
   write_idx_folder(dir / "data", 40, 10);
   const std::string data = "idx:" + (dir / "data").string();
-  expect_usage_error({"train", "--data", data, "--val-size", "5", "--model", "vgg", "--out", (dir / "r1").string()},
-                     "unknown model 'vgg'");
-  expect_usage_error({"train", "--data", data, "--smoothing", "1.0", "--out", (dir / "r2").string()},
-                     "--smoothing 1 is outside [0, 1)");
-  expect_usage_error({"train", "--data", data, "--smoothing", "-0.1", "--out", (dir / "r2").string()},
-                     "outside [0, 1)");
+  expect_usage_error(
+      {"train", "--data", data, "--val-size", "5", "--model", "vgg", "--out", (dir / "r1").string()},
+      "unknown model 'vgg'");
+  expect_usage_error(
+      {"train", "--data", data, "--smoothing", "1.0", "--out", (dir / "r2").string()},
+      "--smoothing 1 is outside [0, 1)");
+  expect_usage_error(
+      {"train", "--data", data, "--smoothing", "-0.1", "--out", (dir / "r2").string()}, "outside [0, 1)");
   expect_usage_error({"train", "--data", "imagenet", "--out", (dir / "r3").string()}, "unknown data source");
   expect_usage_error({"train", "--data", data, "--epochs", "0", "--out", (dir / "r4").string()}, "--epochs");
   expect_usage_error({"train", "--bogus-option"}, "bogus");
   expect_usage_error({"eval", (dir / "missing").string()}, "no such run folder");
   // checked (by the library's ReportOptions::validate) before the run is loaded
-  expect_usage_error({"eval", (dir / "missing").string(), "--bootstrap", "1"},
-                     "--bootstrap must be 0 (off) or at least 2 replicates, got 1");
+  expect_usage_error(
+      {"eval", (dir / "missing").string(), "--bootstrap", "1"},
+      "--bootstrap must be 0 (off) or at least 2 replicates, got 1");
   expect_usage_error({"frobnicate"}, "unknown command 'frobnicate'");
   // Nothing was created for rejected runs.
   EXPECT_FALSE(fs::exists(dir / "r1" / "checkpoint.pt"));
@@ -48,8 +51,18 @@ TEST(Cli, BadOptionsExitTwoWithOneErrorLine) {
 TEST(Cli, ExistingRunIsNotOverwritten) {
   TempDir dir;
   write_idx_folder(dir / "data", 40, 10);
-  const std::vector<std::string> train = {"train", "--data", "idx:" + (dir / "data").string(), "--val-size", "5",
-                                          "--model", "mlp", "--epochs", "1", "--out", (dir / "run").string()};
+  const std::vector<std::string> train = {
+      "train",
+      "--data",
+      "idx:" + (dir / "data").string(),
+      "--val-size",
+      "5",
+      "--model",
+      "mlp",
+      "--epochs",
+      "1",
+      "--out",
+      (dir / "run").string()};
   auto first = run_cli(train);
   ASSERT_EQ(first.exit_code, 0) << first.err;
   std::ifstream in(dir / "run" / "config.json");
@@ -63,13 +76,14 @@ TEST(Cli, ExistingRunIsNotOverwritten) {
   EXPECT_EQ(eval.exit_code, 0) << eval.err;
   auto result = nlohmann::json::parse(std::ifstream(dir / "run" / "eval.json"));
   for (const char* split : {"val", "test"})
-    for (const char* key : {"accuracy", "nll", "ece", "brier"}) EXPECT_TRUE(result[split].contains(key)) << key;
+    for (const char* key : {"accuracy", "nll", "ece", "brier"})
+      EXPECT_TRUE(result[split].contains(key)) << key;
   // γ = mean wrong-class mass × K/(K−1), recomputed from the written test logits.
   auto logits = data::read_npy(dir / "run" / "test_logits.npy").to(torch::kFloat64);
   auto labels = data::read_npy(dir / "run" / "test_labels.npy");
   const int64_t k = logits.size(1);
-  const double gamma =
-      (1.0 - torch::softmax(logits, 1).gather(1, labels.unsqueeze(1)).mean().item<double>()) * double(k) / double(k - 1);
+  const double gamma = (1.0 - torch::softmax(logits, 1).gather(1, labels.unsqueeze(1)).mean().item<double>()) *
+      double(k) / double(k - 1);
   EXPECT_NEAR(result["gamma"]["test"].get<double>(), gamma, 1e-6);
   EXPECT_TRUE(result["gamma"].contains("train"));
 }
@@ -78,8 +92,19 @@ TEST(Cli, LearningRateDefaultsToTheModelsAndAnExplicitOneWins) {
   TempDir dir;
   write_idx_folder(dir / "data", 40, 10);
   auto lr_of = [&](const std::string& model, const std::vector<std::string>& extra) {
-    std::vector<std::string> args = {"train", "--data",  "idx:" + (dir / "data").string(), "--val-size", "5",
-                                     "--model", model,   "--epochs", "1", "--out", (dir / model).string(), "--force"};
+    std::vector<std::string> args = {
+        "train",
+        "--data",
+        "idx:" + (dir / "data").string(),
+        "--val-size",
+        "5",
+        "--model",
+        model,
+        "--epochs",
+        "1",
+        "--out",
+        (dir / model).string(),
+        "--force"};
     args.insert(args.end(), extra.begin(), extra.end());
     auto r = run_cli(args);
     EXPECT_EQ(r.exit_code, 0) << r.err;
@@ -99,19 +124,37 @@ TEST(Cli, LearningRateDefaultsToTheModelsAndAnExplicitOneWins) {
 // diverged at batch 8 within ~100 steps, or ended at chance: loss 13.9, accuracy 0.10). Measured here: validation
 // accuracy 0.76 / 0.76 / 0.69 at batch 8 / 64 / 512 (3 epochs of 8 000 images, augmented); chance is 0.10.
 TEST(Cli, MlpTrainsOnFashionMnistAtEveryBatchSizeWithTheDefaultLr) {
-  if (fashion_mnist_dir().empty()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  if (fashion_mnist_dir().empty())
+    GTEST_SKIP() << "dataset-fashion-mnist is not installed";
   TempDir dir;
   for (const char* batch : {"8", "64", "512"}) {
     SCOPED_TRACE(std::string("batch ") + batch);
     const auto out = dir / (std::string("b") + batch);
-    auto r = run_cli({"train", "--model", "mlp", "--limit-train", "8000", "--limit-test", "1000", "--epochs", "3",
-                      "--batch-size", batch, "--threads", "1", "--workers", "1", "--out", out.string()});
+    auto r = run_cli(
+        {"train",
+         "--model",
+         "mlp",
+         "--limit-train",
+         "8000",
+         "--limit-test",
+         "1000",
+         "--epochs",
+         "3",
+         "--batch-size",
+         batch,
+         "--threads",
+         "1",
+         "--workers",
+         "1",
+         "--out",
+         out.string()});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     std::ifstream in(out / "metrics.jsonl");
     nlohmann::json last;
-    for (std::string line; std::getline(in, line);) last = nlohmann::json::parse(line);
+    for (std::string line; std::getline(in, line);)
+      last = nlohmann::json::parse(line);
     EXPECT_GE(last["val_accuracy"].get<double>(), 0.6) << last.dump();
-    EXPECT_LT(last["train_loss"].get<double>(), 1.5) << last.dump();  // ln 10 = 2.30 at chance
+    EXPECT_LT(last["train_loss"].get<double>(), 1.5) << last.dump(); // ln 10 = 2.30 at chance
   }
 }
 
@@ -120,8 +163,18 @@ TEST(Cli, MlpTrainsOnFashionMnistAtEveryBatchSizeWithTheDefaultLr) {
 TEST(Cli, SmallDataTrainsWithTheDefaultValidationSplit) {
   TempDir dir;
   write_idx_folder(dir / "data", 600, 30);
-  auto r = run_cli({"train", "--data", "idx:" + (dir / "data").string(), "--model", "mlp", "--epochs", "1",
-                    "--threads", "1", "--out", (dir / "run").string()});
+  auto r = run_cli(
+      {"train",
+       "--data",
+       "idx:" + (dir / "data").string(),
+       "--model",
+       "mlp",
+       "--epochs",
+       "1",
+       "--threads",
+       "1",
+       "--out",
+       (dir / "run").string()});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto meta = nlohmann::json::parse(std::ifstream(dir / "run" / "config.json"));
   EXPECT_EQ(meta["data_info"]["val_size"], 60);
@@ -133,8 +186,20 @@ TEST(Cli, SmallDataTrainsWithTheDefaultValidationSplit) {
   EXPECT_TRUE(torch::bincount(labels.to(torch::kInt64)).equal(torch::full({3}, 20, torch::kInt64)))
       << torch::bincount(labels.to(torch::kInt64));
   // An explicit size still wins.
-  r = run_cli({"train", "--data", "idx:" + (dir / "data").string(), "--val-size", "90", "--model", "mlp", "--epochs",
-               "1", "--threads", "1", "--out", (dir / "run90").string()});
+  r = run_cli(
+      {"train",
+       "--data",
+       "idx:" + (dir / "data").string(),
+       "--val-size",
+       "90",
+       "--model",
+       "mlp",
+       "--epochs",
+       "1",
+       "--threads",
+       "1",
+       "--out",
+       (dir / "run90").string()});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(nlohmann::json::parse(std::ifstream(dir / "run90" / "config.json"))["data_info"]["val_size"], 90);
 }
@@ -145,9 +210,25 @@ TEST(Cli, KilledRunResumesWithEveryEpochOnce) {
   // onto the next class's rows) and a small fixed lr (batch 8): the run's loss stays finite on every ISA path.
   write_idx_folder(dir / "data", 3000, 100, 16, 16, 4);
   const fs::path run = dir / "run";
-  const std::vector<std::string> args = {"train", "--data", "idx:" + (dir / "data").string(), "--val-size", "100",
-                                         "--model", "mlp", "--epochs", "6", "--batch-size", "8", "--lr", "0.01",
-                                         "--no-augment", "--threads", "1", "--out", run.string()};
+  const std::vector<std::string> args = {
+      "train",
+      "--data",
+      "idx:" + (dir / "data").string(),
+      "--val-size",
+      "100",
+      "--model",
+      "mlp",
+      "--epochs",
+      "6",
+      "--batch-size",
+      "8",
+      "--lr",
+      "0.01",
+      "--no-augment",
+      "--threads",
+      "1",
+      "--out",
+      run.string()};
   {
     // Wait for the first checkpoint, then kill mid-way through a later epoch. A child that exits first (bad
     // options, diverged training) fails the test at once with its own message.
@@ -180,10 +261,11 @@ TEST(Cli, KilledRunResumesWithEveryEpochOnce) {
   // It learnt across the kill: the bands are told apart (chance is 0.25).
   EXPECT_GE(last_val_accuracy, 0.9) << r.err;
   // No temp files left behind; checkpoint loads.
-  for (auto& e : fs::directory_iterator(run)) EXPECT_EQ(e.path().filename().string().find(".tmp"), std::string::npos);
+  for (auto& e : fs::directory_iterator(run))
+    EXPECT_EQ(e.path().filename().string().find(".tmp"), std::string::npos);
   const auto eval = run_cli({"eval", run.string()});
   EXPECT_EQ(eval.exit_code, 0) << eval.err;
 }
 
-}  // namespace
-}  // namespace smoothlab::testing
+} // namespace
+} // namespace smoothlab::testing

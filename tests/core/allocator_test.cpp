@@ -21,9 +21,11 @@ long faults_of_one_block() {
   constexpr size_t kBytes = size_t(64) << 20;
   const long before = minor_faults();
   void* p = std::malloc(kBytes);
-  if (!p) return -1;
-  volatile char* page = static_cast<char*>(p);  // volatile: the compiler may not elide the block
-  for (size_t i = 0; i < kBytes; i += 4096) page[i] = 1;
+  if (!p)
+    return -1;
+  volatile char* page = static_cast<char*>(p); // volatile: the compiler may not elide the block
+  for (size_t i = 0; i < kBytes; i += 4096)
+    page[i] = 1;
   std::free(p);
   return minor_faults() - before;
 }
@@ -33,9 +35,10 @@ TEST(Allocator, FreedBlocksAreReusedWithoutFreshPages) {
   // glibc's default maps a block this large afresh every time: a fault per page, each time.
   faults_of_one_block();
   const long fresh = faults_of_one_block();
-  if (fresh < 2000) GTEST_SKIP() << "only " << fresh << " faults per fresh block (transparent huge pages?)";
+  if (fresh < 2000)
+    GTEST_SKIP() << "only " << fresh << " faults per fresh block (transparent huge pages?)";
   ASSERT_TRUE(keep_freed_memory());
-  faults_of_one_block();  // the first one grows the heap
+  faults_of_one_block(); // the first one grows the heap
   EXPECT_LT(faults_of_one_block(), 500);
   EXPECT_LT(faults_of_one_block(), 500);
 #else
@@ -43,5 +46,5 @@ TEST(Allocator, FreedBlocksAreReusedWithoutFreshPages) {
 #endif
 }
 
-}  // namespace
-}  // namespace smoothlab::testing
+} // namespace
+} // namespace smoothlab::testing

@@ -18,5 +18,5 @@ TEST(Parallel, LibraryKernelsUseTheThreadsTheyAreGiven) {
   set_threads(saved);
 }
 
-}  // namespace
-}  // namespace smoothlab::testing
+} // namespace
+} // namespace smoothlab::testing

@@ -67,8 +67,8 @@ TEST(LoadData, ErrorsNameTheProblem) {
     data::load_data(o);
   };
   // the hint lists the table's sources, as --data spells them
-  EXPECT_TRUE(error_mentions([&] { load("imagenet"); }, {"--data: unknown data source 'imagenet'"},
-                             {"known: " + join(data::source_names())}));
+  EXPECT_TRUE(error_mentions(
+      [&] { load("imagenet"); }, {"--data: unknown data source 'imagenet'"}, {"known: " + join(data::source_names())}));
   EXPECT_ERROR_MENTIONS(load("idx:" + (dir / "nope").string()), "no such folder");
   EXPECT_ERROR_MENTIONS(load("cifar10"), "--data cifar10: needs a folder, as in --data cifar10:DIR");
   write_idx_folder(dir / "a", 10, 4);
@@ -87,8 +87,8 @@ TEST(LoadData, ErrorsNameTheProblem) {
 // The one table of sources: every name it lists is a source load_data knows (a missing folder is its error, never
 // "unknown data source"), and --val-size's default follows the table.
 TEST(LoadData, SourceTableIsTheOneListOfNames) {
-  const std::vector<std::string> expected = {"fashion-mnist", "mnist:DIR",  "idx:DIR",   "cifar10:DIR",
-                                             "cifar100:DIR",  "npy:DIR",    "folder:DIR"};
+  const std::vector<std::string> expected = {
+      "fashion-mnist", "mnist:DIR", "idx:DIR", "cifar10:DIR", "cifar100:DIR", "npy:DIR", "folder:DIR"};
   EXPECT_EQ(data::source_names(), expected);
   TempDir dir;
   for (const auto& usage : data::source_names()) {
@@ -100,8 +100,8 @@ TEST(LoadData, SourceTableIsTheOneListOfNames) {
   }
   EXPECT_EQ(data::default_val_size("fashion-mnist", 60000), 5000);
   EXPECT_EQ(data::default_val_size("cifar100:/x", 50000), 5000);
-  EXPECT_EQ(data::default_val_size("idx:/x", 95), 10);  // 10%, rounded
-  EXPECT_EQ(data::default_val_size("npy:/x", 3), 1);    // at least 1
+  EXPECT_EQ(data::default_val_size("idx:/x", 95), 10); // 10%, rounded
+  EXPECT_EQ(data::default_val_size("npy:/x", 3), 1); // at least 1
   EXPECT_EQ(data::default_val_size("folder:/x", 200), 20);
 }
 
@@ -178,7 +178,8 @@ TEST(BatchLoader, CropAndFlipGeometry) {
       for (int64_t left = 0; left <= 4 && !matched; ++left)
         for (bool flip : {false, true}) {
           auto crop = padded.slice(0, top, top + 6).slice(1, left, left + 7);
-          if (flip) crop = crop.flip({1});
+          if (flip)
+            crop = crop.flip({1});
           if (torch::allclose(batch.images[i][0], crop, 1e-6, 1e-6)) {
             matched = true;
             flipped += flip;
@@ -202,8 +203,7 @@ TEST(BatchLoader, DeterministicAcrossWorkersAndEpochsDiffer) {
     o.hflip = true;
     o.workers = workers;
     o.seed = 11;
-    data::BatchLoader loader(std::make_shared<data::TensorSource>(d),
-                             std::make_shared<data::RandomSampler>(50, 11), o);
+    data::BatchLoader loader(std::make_shared<data::TensorSource>(d), std::make_shared<data::RandomSampler>(50, 11), o);
     loader.start_epoch(epoch);
     std::vector<torch::Tensor> images, indices;
     data::Batch b;
@@ -217,10 +217,10 @@ TEST(BatchLoader, DeterministicAcrossWorkersAndEpochsDiffer) {
   auto [b_images, b_idx] = run(3, 2);
   EXPECT_TRUE(a_images.equal(b_images));
   EXPECT_TRUE(a_idx.equal(b_idx));
-  EXPECT_EQ(std::get<0>(torch::_unique(a_idx)).size(0), 50);  // a permutation
+  EXPECT_EQ(std::get<0>(torch::_unique(a_idx)).size(0), 50); // a permutation
   auto [c_images, c_idx] = run(0, 3);
   EXPECT_FALSE(a_idx.equal(c_idx));
 }
 
-}  // namespace
-}  // namespace smoothlab::testing
+} // namespace
+} // namespace smoothlab::testing

@@ -14,9 +14,8 @@ namespace {
 
 // `smoothlab train` on spec fails as bad input, naming `file` and saying `what`.
 void expect_refused(const std::string& spec, const fs::path& file, const std::string& what, const fs::path& out) {
-  const auto r = run_cli({"train", "--data", spec, "--model", "mlp", "--epochs", "1", "--threads", "1", "--out",
-                          out.string()},
-                         "", 120);
+  const auto r = run_cli(
+      {"train", "--data", spec, "--model", "mlp", "--epochs", "1", "--threads", "1", "--out", out.string()}, "", 120);
   EXPECT_EQ(r.exit_code, 2) << r.err;
   EXPECT_EQ(count_lines_starting(r.err, "error: "), 1) << r.err;
   EXPECT_NE(r.err.find(file.string()), std::string::npos) << r.err;
@@ -24,7 +23,9 @@ void expect_refused(const std::string& spec, const fs::path& file, const std::st
   EXPECT_FALSE(fs::exists(out / "checkpoint.pt"));
 }
 
-std::string be32(uint32_t v) { return {char(v >> 24), char((v >> 16) & 0xff), char((v >> 8) & 0xff), char(v & 0xff)}; }
+std::string be32(uint32_t v) {
+  return {char(v >> 24), char((v >> 16) & 0xff), char((v >> 8) & 0xff), char(v & 0xff)};
+}
 
 TEST(DegenerateShapes, IdxZeroAndAbsurdDimensions) {
   TempDir dir;
@@ -67,20 +68,28 @@ TEST(DegenerateShapes, NpyZeroAndAbsurdDimensions) {
 TEST(DegenerateShapes, CifarEmptyBatch) {
   TempDir dir;
   fs::create_directories(dir / "c");
-  for (int b = 1; b <= 5; ++b) write_bytes(dir / "c" / ("data_batch_" + std::to_string(b) + ".bin"), std::string(3073, '\0'));
+  for (int b = 1; b <= 5; ++b)
+    write_bytes(dir / "c" / ("data_batch_" + std::to_string(b) + ".bin"), std::string(3073, '\0'));
   write_bytes(dir / "c" / "test_batch.bin", std::string(3073, '\0'));
   write_bytes(dir / "c" / "data_batch_3.bin", "");
-  expect_refused("cifar10:" + (dir / "c").string(), dir / "c" / "data_batch_3.bin", "not a positive multiple",
-                 dir / "r1");
+  expect_refused(
+      "cifar10:" + (dir / "c").string(), dir / "c" / "data_batch_3.bin", "not a positive multiple", dir / "r1");
 }
 
 TEST(DegenerateShapes, CsvWithoutRowsOrWithOneColumn) {
   TempDir dir;
   write_bytes(dir / "labels.csv", "label\n0\n1\n");
   auto calibrate = [&](const fs::path& logits) {
-    return run_cli({"calibrate", "--logits", logits.string(), "--labels", (dir / "labels.csv").string(), "--out",
-                    (dir / "out").string()},
-                   "", 120);
+    return run_cli(
+        {"calibrate",
+         "--logits",
+         logits.string(),
+         "--labels",
+         (dir / "labels.csv").string(),
+         "--out",
+         (dir / "out").string()},
+        "",
+        120);
   };
   write_bytes(dir / "header_only.csv", "z0,z1,z2\n");
   auto r = calibrate(dir / "header_only.csv");
@@ -90,8 +99,7 @@ TEST(DegenerateShapes, CsvWithoutRowsOrWithOneColumn) {
   write_bytes(dir / "one_column.csv", "0.5\n1.5\n");
   r = calibrate(dir / "one_column.csv");
   EXPECT_EQ(r.exit_code, 2) << r.err;
-  EXPECT_NE(r.err.find((dir / "one_column.csv").string() + ": logits need K ≥ 2 classes, got K = 1"),
-            std::string::npos)
+  EXPECT_NE(r.err.find((dir / "one_column.csv").string() + ": logits need K ≥ 2 classes, got K = 1"), std::string::npos)
       << r.err;
 }
 
@@ -116,13 +124,28 @@ TEST(DegenerateShapes, ImageFolderZeroWidthImage) {
   }
   const auto bad = dir / "f" / "b" / "3.png";
   write_bytes(bad, png_with_size(0, 8));
-  const auto r = run_cli({"train", "--data", "folder:" + (dir / "f").string(), "--model", "mlp", "--epochs", "1",
-                          "--image-size", "8", "--threads", "1", "--val-size", "0", "--out", (dir / "r").string()},
-                         "", 120);
+  const auto r = run_cli(
+      {"train",
+       "--data",
+       "folder:" + (dir / "f").string(),
+       "--model",
+       "mlp",
+       "--epochs",
+       "1",
+       "--image-size",
+       "8",
+       "--threads",
+       "1",
+       "--val-size",
+       "0",
+       "--out",
+       (dir / "r").string()},
+      "",
+      120);
   EXPECT_EQ(r.exit_code, 2) << r.err;
   EXPECT_EQ(count_lines_starting(r.err, "error: "), 1) << r.err;
   EXPECT_NE(r.err.find(bad.string()), std::string::npos) << r.err;
 }
 
-}  // namespace
-}  // namespace smoothlab::testing
+} // namespace
+} // namespace smoothlab::testing

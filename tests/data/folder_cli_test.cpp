@@ -13,14 +13,33 @@ void make_cli_folder(const fs::path& dir) {
   for (const std::string cls : {"jpeg", "png"}) {
     fs::create_directories(dir / cls);
     for (int k = 0; k < 8; ++k)
-      fs::copy_file(golden_path(cls == "png" ? "jpeg_png_rgb.png" : "jpeg_rgb420.jpg"),
-                    dir / cls / (std::to_string(k) + (cls == "png" ? ".png" : ".jpg")));
+      fs::copy_file(
+          golden_path(cls == "png" ? "jpeg_png_rgb.png" : "jpeg_rgb420.jpg"),
+          dir / cls / (std::to_string(k) + (cls == "png" ? ".png" : ".jpg")));
   }
 }
 
 std::vector<std::string> train_args(const fs::path& data, const fs::path& out) {
-  return {"train", "--data", "folder:" + data.string(), "--image-size", "16", "--model", "cnn", "--epochs", "1",
-          "--batch-size", "4", "--val-size", "2", "--threads", "1", "--workers", "2", "--out", out.string()};
+  return {
+      "train",
+      "--data",
+      "folder:" + data.string(),
+      "--image-size",
+      "16",
+      "--model",
+      "cnn",
+      "--epochs",
+      "1",
+      "--batch-size",
+      "4",
+      "--val-size",
+      "2",
+      "--threads",
+      "1",
+      "--workers",
+      "2",
+      "--out",
+      out.string()};
 }
 
 TEST(FolderCli, TrainsAndRecordsLoaderStats) {
@@ -65,5 +84,5 @@ TEST(FolderCli, CorruptImageStopsOrIsSkipped) {
   EXPECT_NE(text.find(bad.string()), std::string::npos) << text;
 }
 
-}  // namespace
-}  // namespace smoothlab::testing
+} // namespace
+} // namespace smoothlab::testing

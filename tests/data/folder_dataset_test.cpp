@@ -23,8 +23,9 @@ void make_folder(const fs::path& dir, int per_class) {
     fs::create_directories(dir / cls);
     for (int k = 0; k < per_class; ++k) {
       const bool png = cls == "b" || (cls == "c" && k % 2);
-      fs::copy_file(golden_path(png ? "jpeg_png_rgb.png" : "jpeg_rgb420.jpg"),
-                    dir / cls / fmt::format("{:03d}.{}", k, png ? "png" : "jpg"));
+      fs::copy_file(
+          golden_path(png ? "jpeg_png_rgb.png" : "jpeg_rgb420.jpg"),
+          dir / cls / fmt::format("{:03d}.{}", k, png ? "png" : "jpg"));
     }
   }
   std::ofstream(dir / "a" / "notes.txt") << "not an image, ignored (wrong extension)\n";
@@ -41,7 +42,8 @@ data::DataOptions folder_options(const fs::path& dir, int64_t size = 16) {
 std::vector<data::Batch> all_batches(data::BatchLoader& loader, int64_t epoch) {
   std::vector<data::Batch> out;
   loader.start_epoch(epoch);
-  for (data::Batch b; loader.next(b);) out.push_back(b);
+  for (data::Batch b; loader.next(b);)
+    out.push_back(b);
   return out;
 }
 
@@ -49,7 +51,7 @@ TEST(FolderDataset, ClassesSplitsAndIndexCache) {
   TempDir dir;
   make_folder(dir.path(), 10);
   const auto b = data::load_data(folder_options(dir.path()));
-  EXPECT_EQ(b.class_names, (std::vector<std::string>{"a", "b", "c"}));  // sorted folder names
+  EXPECT_EQ(b.class_names, (std::vector<std::string>{"a", "b", "c"})); // sorted folder names
   EXPECT_EQ(b.num_classes, 3);
   // 30 images, no split folders: test and validation held out (3 each, stratified: one per class).
   EXPECT_EQ(b.test.size(), 3);
@@ -81,7 +83,7 @@ TEST(FolderDataset, SplitFoldersAndUnknownClass) {
   make_folder(dir / "test", 2);
   make_folder(dir / "val", 1);
   auto b = data::load_data(folder_options(dir.path()));
-  EXPECT_EQ(b.train.size(), 12);  // nothing held out: val/ and test/ exist
+  EXPECT_EQ(b.train.size(), 12); // nothing held out: val/ and test/ exist
   EXPECT_EQ(b.val.size(), 3);
   EXPECT_EQ(b.test.size(), 6);
   fs::create_directories(dir / "test" / "zebra");
@@ -92,7 +94,7 @@ TEST(FolderDataset, SplitFoldersAndUnknownClass) {
 TEST(FolderDataset, EmptyAndMissingFoldersAreErrors) {
   TempDir dir;
   EXPECT_THROW(data::load_data(folder_options(dir / "nope")), Error);
-  EXPECT_THROW(data::load_data(folder_options(dir.path())), Error);  // no class folders
+  EXPECT_THROW(data::load_data(folder_options(dir.path())), Error); // no class folders
   fs::create_directories(dir / "a");
   fs::create_directories(dir / "b");
   fs::copy_file(golden_path("jpeg_rgb420.jpg"), dir / "a" / "1.jpg");
@@ -122,7 +124,7 @@ TEST(FolderAugment, RandomResizedCropGeometry) {
     EXPECT_LE(aspect, 4.0 / 3.0 * (1 + 2.0 / b.height()) + 1e-9);
     flips += v.flip;
   }
-  EXPECT_NEAR(flips, 1000, 100);  // Binomial(2000, 1/2): ±4.5σ
+  EXPECT_NEAR(flips, 1000, 100); // Binomial(2000, 1/2): ±4.5σ
   // 1000x10 never fits a ratio ≤ 4/3 crop of ≥ 8% area: fallback = full height, width 10·4/3 → 13, centred.
   data::SplitMix rng(1);
   const auto b = data::random_resized_crop_box(1000, 10, 0.08, 1.0, 0.75, 4.0 / 3.0, rng);
@@ -183,7 +185,8 @@ TEST(FolderAugment, PadCropShiftsFlipsAndZeroFills) {
       for (int64_t y = 0; y < 24; ++y)
         for (int64_t x = 0; x < 24; ++x) {
           const int64_t sy = y + v.dy, sx = (v.flip ? 23 - x : x) + v.dx;
-          const float expected = (sy < 0 || sy >= 24 || sx < 0 || sx >= 24) ? 0.0f : base[size_t((c * 24 + sy) * 24 + sx)];
+          const float expected =
+              (sy < 0 || sy >= 24 || sx < 0 || sx >= 24) ? 0.0f : base[size_t((c * 24 + sy) * 24 + sx)];
           ASSERT_FLOAT_EQ(out[size_t((c * 24 + y) * 24 + x)], expected) << h << " " << y << " " << x;
         }
   }
@@ -205,14 +208,14 @@ TEST(FolderLoader, DeterministicAcrossThreadsAndRuns) {
     lo.seed = seed;
     lo.mean = b.mean;
     lo.std = b.std;
-    return std::make_unique<data::BatchLoader>(std::make_shared<data::TensorSource>(b.train),
-                                               std::make_shared<data::RandomSampler>(b.train.size(), seed), lo);
+    return std::make_unique<data::BatchLoader>(
+        std::make_shared<data::TensorSource>(b.train), std::make_shared<data::RandomSampler>(b.train.size(), seed), lo);
   };
   auto serial = make(0, 3), parallel = make(3, 3), other_seed = make(2, 4);
   const auto a1 = all_batches(*serial, 1), p1 = all_batches(*parallel, 1), a2 = all_batches(*serial, 2);
   const auto s1 = all_batches(*other_seed, 1);
   ASSERT_EQ(a1.size(), p1.size());
-  ASSERT_EQ(a1.size(), 3u);  // 12 training images, batches of 5
+  ASSERT_EQ(a1.size(), 3u); // 12 training images, batches of 5
   for (size_t i = 0; i < a1.size(); ++i) {
     EXPECT_TRUE(a1[i].images.equal(p1[i].images));
     EXPECT_TRUE(a1[i].labels.equal(p1[i].labels));
@@ -223,7 +226,8 @@ TEST(FolderLoader, DeterministicAcrossThreadsAndRuns) {
   auto view_of = [](const std::vector<data::Batch>& bs, int64_t index) {
     for (const auto& bt : bs)
       for (int64_t i = 0; i < bt.indices.size(0); ++i)
-        if (bt.indices[i].item<int64_t>() == index) return bt.images[i].clone();
+        if (bt.indices[i].item<int64_t>() == index)
+          return bt.images[i].clone();
     return torch::Tensor();
   };
   EXPECT_FALSE(view_of(a1, 0).equal(view_of(a2, 0)));
@@ -233,7 +237,8 @@ TEST(FolderLoader, DeterministicAcrossThreadsAndRuns) {
   auto eval = data::make_eval_loader(b.val, 2, b.mean, b.std, 2);
   const auto e0 = all_batches(*eval, 0), e5 = all_batches(*eval, 5);
   ASSERT_EQ(e0.size(), 2u);
-  for (size_t i = 0; i < e0.size(); ++i) EXPECT_TRUE(e0[i].images.equal(e5[i].images));
+  for (size_t i = 0; i < e0.size(); ++i)
+    EXPECT_TRUE(e0[i].images.equal(e5[i].images));
   // Statistics: every example counted (the timings themselves are not reproducible: their ratios are checked on
   // stats with known times below).
   const auto stats = eval->stats();
@@ -244,7 +249,7 @@ TEST(FolderLoader, DeterministicAcrossThreadsAndRuns) {
 
 TEST(FolderLoader, StatsRatiosFromKnownTimes) {
   data::LoaderStats s;
-  EXPECT_EQ(s.wait_fraction(), 0.0);  // no time passed: nothing waited
+  EXPECT_EQ(s.wait_fraction(), 0.0); // no time passed: nothing waited
   EXPECT_EQ(s.mean_ready(), 0.0);
   s.batches = 4;
   s.examples = 100;
@@ -255,11 +260,11 @@ TEST(FolderLoader, StatsRatiosFromKnownTimes) {
   s.workers = 2;
   EXPECT_DOUBLE_EQ(s.wait_fraction(), 0.25);
   EXPECT_DOUBLE_EQ(s.mean_ready(), 1.5);
-  EXPECT_DOUBLE_EQ(s.capacity_per_second(), 50.0);  // 100 examples in 4 worker-seconds, 2 workers
+  EXPECT_DOUBLE_EQ(s.capacity_per_second(), 50.0); // 100 examples in 4 worker-seconds, 2 workers
   nlohmann::json j;
   data::to_json(j, s);
   EXPECT_DOUBLE_EQ(j.at("wait_fraction").get<double>(), 0.25);
-  EXPECT_DOUBLE_EQ(j.at("images_per_second").get<double>(), 50.0);  // 100 delivered in 2 s of wall time
+  EXPECT_DOUBLE_EQ(j.at("images_per_second").get<double>(), 50.0); // 100 delivered in 2 s of wall time
 }
 
 void corrupt(const fs::path& p) {
@@ -287,8 +292,8 @@ TEST(FolderLoader, BadFilesErrorOrAreSkippedAndListed) {
     data::LoaderOptions lo;
     lo.batch_size = 64;
     lo.workers = 2;
-    data::BatchLoader loader(std::make_shared<data::TensorSource>(b.train),
-                             std::make_shared<data::SequentialSampler>(b.train.size()), lo);
+    data::BatchLoader loader(
+        std::make_shared<data::TensorSource>(b.train), std::make_shared<data::SequentialSampler>(b.train.size()), lo);
     loader.start_epoch(0);
     data::Batch batch;
     if (!skip) {
@@ -311,5 +316,5 @@ TEST(FolderLoader, BadFilesErrorOrAreSkippedAndListed) {
   }
 }
 
-}  // namespace
-}  // namespace smoothlab::testing
+} // namespace
+} // namespace smoothlab::testing

@@ -10,7 +10,6 @@
 namespace smoothlab::testing {
 namespace {
 
-
 TEST(Idx, RoundTripRawAndGzip) {
   TempDir dir;
   auto values = torch::arange(2 * 3 * 4, torch::kInt64).to(torch::kUInt8).reshape({2, 3, 4});
@@ -30,7 +29,7 @@ TEST(Idx, HeaderLayoutIsBigEndian) {
   ASSERT_EQ(b.size(), 8u + 258u);
   EXPECT_EQ(b[2], 0x08);
   EXPECT_EQ(b[3], 1);
-  EXPECT_EQ(static_cast<unsigned char>(b[6]), 1);  // 258 = 0x00000102
+  EXPECT_EQ(static_cast<unsigned char>(b[6]), 1); // 258 = 0x00000102
   EXPECT_EQ(static_cast<unsigned char>(b[7]), 2);
 }
 
@@ -53,7 +52,7 @@ TEST(Idx, CorruptFilesAreNamed) {
   EXPECT_TRUE(error_mentions([&] { data::read_idx(p); }, {"magic", path}));
 
   std::string bad_type = good;
-  bad_type[2] = 0x0D;  // float
+  bad_type[2] = 0x0D; // float
   write_bytes(p, bad_type);
   EXPECT_TRUE(error_mentions([&] { data::read_idx(p); }, {"type", path}));
 
@@ -75,5 +74,5 @@ TEST(Idx, TruncatedGzipIsAnError) {
   EXPECT_THROW(data::read_idx(p), Error);
 }
 
-}  // namespace
-}  // namespace smoothlab::testing
+} // namespace
+} // namespace smoothlab::testing

@@ -14,7 +14,9 @@
 namespace smoothlab::testing {
 namespace {
 
-std::vector<uint8_t> bytes_of(const std::string& name) { return data::read_bytes(golden_path(name).string()); }
+std::vector<uint8_t> bytes_of(const std::string& name) {
+  return data::read_bytes(golden_path(name).string());
+}
 
 // uint8 [H, W, C] as a tensor.
 torch::Tensor as_tensor(const data::DecodedImage& im) {
@@ -76,11 +78,12 @@ TEST(JpegDecode, PngVariantsMatchPilExactly) {
     const auto im = decode_file("jpeg_" + stem + ".png");
     const auto expected = data::read_npy(golden_path("jpeg_" + stem + ".npy"));
     ASSERT_EQ(as_tensor(im).sizes(), expected.sizes()) << stem;
-    EXPECT_EQ(max_abs_diff(as_tensor(im), expected), 0) << stem;  // lossless: PIL's convert("RGB") exactly
+    EXPECT_EQ(max_abs_diff(as_tensor(im), expected), 0) << stem; // lossless: PIL's convert("RGB") exactly
   }
   // Gray output of a colour PNG: PIL's integer luma exactly.
-  EXPECT_EQ(max_abs_diff(as_tensor(decode_file("jpeg_png_rgb.png", 1)), data::read_npy(golden_path("jpeg_png_rgb_L.npy"))),
-            0);
+  EXPECT_EQ(
+      max_abs_diff(as_tensor(decode_file("jpeg_png_rgb.png", 1)), data::read_npy(golden_path("jpeg_png_rgb_L.npy"))),
+      0);
 }
 
 // A colour JPEG decoded to gray is its Y channel; PIL computes luma from the decoded, chroma-upsampled RGB.
@@ -98,9 +101,9 @@ TEST(JpegDecode, ScaleChoice) {
   EXPECT_EQ(data::jpeg_scale_eighths(500, 375, 224, 224, data::DctScaling::PowersOfTwo), 8);
   EXPECT_EQ(data::jpeg_scale_eighths(500, 375, 100, 100, data::DctScaling::PowersOfTwo), 4);
   EXPECT_EQ(data::jpeg_scale_eighths(500, 375, 60, 40, data::DctScaling::PowersOfTwo), 1);
-  EXPECT_EQ(data::jpeg_scale_eighths(500, 375, 300, 224, data::DctScaling::Eighths), 5);  // 313x235
+  EXPECT_EQ(data::jpeg_scale_eighths(500, 375, 300, 224, data::DctScaling::Eighths), 5); // 313x235
   EXPECT_EQ(data::jpeg_scale_eighths(500, 375, 60, 40, data::DctScaling::Off), 8);
-  EXPECT_EQ(data::scaled_side(47, 1), 6);  // ceil(47 / 8)
+  EXPECT_EQ(data::scaled_side(47, 1), 6); // ceil(47 / 8)
 }
 
 // DCT-domain scaling to M/8 is a box-like low-pass; an antialiased bilinear resize of the full decode to the same
@@ -116,14 +119,14 @@ TEST(JpegDecode, ScaledDecodeNearFullDecodePlusResize) {
     ASSERT_EQ(scaled.width, 256 * m / 8);
     ASSERT_EQ(scaled.height, 192 * m / 8);
     std::vector<float> resized(size_t(3 * scaled.width * scaled.height));
-    data::resample_to_chw(full, {0, 0, 256, 192}, scaled.height, scaled.width, data::ResizeFilter::Bilinear, false,
-                          resized.data());
+    data::resample_to_chw(
+        full, {0, 0, 256, 192}, scaled.height, scaled.width, data::ResizeFilter::Bilinear, false, resized.data());
     auto reference = torch::from_blob(resized.data(), {3, scaled.height, scaled.width}).permute({1, 2, 0}) * 255.0f;
     auto got = as_tensor(scaled).to(torch::kFloat);
     const double mean_abs = (got - reference).abs().mean().item<double>();
     const double rmse = (got - reference).pow(2).mean().sqrt().item<double>();
     EXPECT_LT(mean_abs, 4.0) << "scale " << m << "/8";
-    EXPECT_LT(rmse, 7.0) << "scale " << m << "/8";  // PSNR > 31 dB
+    EXPECT_LT(rmse, 7.0) << "scale " << m << "/8"; // PSNR > 31 dB
   }
 }
 
@@ -144,7 +147,8 @@ TEST(JpegResample, MatchesPilResizeWithBox) {
 TEST(JpegResample, IdentityAndFlipAreExact) {
   data::DecodedImage im;
   im.width = 7, im.height = 5, im.channels = 3;
-  for (int64_t i = 0; i < 7 * 5 * 3; ++i) im.pixels.push_back(uint8_t(i * 2));
+  for (int64_t i = 0; i < 7 * 5 * 3; ++i)
+    im.pixels.push_back(uint8_t(i * 2));
   std::vector<float> out(3 * 3 * 4), flipped(3 * 3 * 4);
   // The 4x3 box at (2, 1) sampled at scale 1: each output pixel is exactly one source pixel.
   data::resample_to_chw(im, {2, 1, 6, 4}, 3, 4, data::ResizeFilter::Bicubic, false, out.data());
@@ -164,11 +168,12 @@ TEST(JpegResample, RampStaysOnItsLineWhenDownscaling) {
   data::DecodedImage im;
   im.width = 200, im.height = 4, im.channels = 1;
   for (int64_t y = 0; y < 4; ++y)
-    for (int64_t x = 0; x < 200; ++x) im.pixels.push_back(uint8_t(x));
+    for (int64_t x = 0; x < 200; ++x)
+      im.pixels.push_back(uint8_t(x));
   std::vector<float> out(4 * 20);
   data::resample_to_chw(im, {40, 0, 160, 4}, 4, 20, data::ResizeFilter::Bilinear, false, out.data());
   for (int64_t x = 0; x < 20; ++x) {
-    const double centre = 40 + (double(x) + 0.5) * 6.0;  // source coordinate; pixel j holds value j = centre − 0.5
+    const double centre = 40 + (double(x) + 0.5) * 6.0; // source coordinate; pixel j holds value j = centre − 0.5
     EXPECT_NEAR(out[size_t(x)] * 255.0, centre - 0.5, 1e-3) << x;
   }
 }
@@ -203,9 +208,9 @@ TEST(JpegCorrupt, EveryCaseNamesTheFile) {
     const auto b = data::read_bytes(path);
     EXPECT_TRUE(error_mentions([&] { data::decode_image(b.data(), b.size(), path); }, {c.needle, path}));
   }
-  EXPECT_TRUE(error_mentions([&] { data::read_bytes((dir / "missing.jpg").string()); }, {"cannot open",
-                      (dir / "missing.jpg").string()}));
+  EXPECT_TRUE(error_mentions(
+      [&] { data::read_bytes((dir / "missing.jpg").string()); }, {"cannot open", (dir / "missing.jpg").string()}));
 }
 
-}  // namespace
-}  // namespace smoothlab::testing
+} // namespace
+} // namespace smoothlab::testing

@@ -11,8 +11,6 @@
 namespace smoothlab::testing {
 namespace {
 
-
-
 TEST(Npy, RoundTripsEveryDtype) {
   TempDir dir;
   for (auto type : {torch::kUInt8, torch::kInt32, torch::kInt64, torch::kFloat32, torch::kFloat64}) {
@@ -65,7 +63,8 @@ void write_cifar10_batch(const fs::path& p, int n, int label_offset) {
   std::string b;
   for (int i = 0; i < n; ++i) {
     b += char((i + label_offset) % 10);
-    for (int j = 0; j < 3072; ++j) b += char((i * 7 + j) % 251);
+    for (int j = 0; j < 3072; ++j)
+      b += char((i * 7 + j) % 251);
   }
   write_bytes(p, b);
 }
@@ -82,7 +81,8 @@ TEST(Cifar, ReadsRecordsInChannelPlanes) {
 
 TEST(Cifar, FolderAndCorruptCases) {
   TempDir dir;
-  for (int b = 1; b <= 5; ++b) write_cifar10_batch(dir / fmt::format("data_batch_{}.bin", b), 2, b);
+  for (int b = 1; b <= 5; ++b)
+    write_cifar10_batch(dir / fmt::format("data_batch_{}.bin", b), 2, b);
   write_cifar10_batch(dir / "test_batch.bin", 4, 0);
   std::vector<std::string> names;
   auto [train, test] = data::read_cifar_folder(dir.path(), 10, names);
@@ -102,5 +102,5 @@ TEST(Cifar, FolderAndCorruptCases) {
   EXPECT_TRUE(error_mentions([&] { data::read_cifar_folder(dir.path(), 10, names); }, {"data_batch_3.bin"}));
 }
 
-}  // namespace
-}  // namespace smoothlab::testing
+} // namespace
+} // namespace smoothlab::testing

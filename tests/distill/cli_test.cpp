@@ -26,17 +26,29 @@ class DistillCli : public ::testing::Test {
   // A teacher that has learnt the bands: no augmentation (a 4-pixel crop shift moves a band of these 8-row images
   // onto another class's rows) and a rate that cannot diverge.
   CliResult train_teacher(const std::string& out, std::vector<std::string> extra = {}) const {
-    std::vector<std::string> args = {"train", "--model", "mlp", "--epochs", "3", "--lr", "0.05", "--no-augment",
-                                     "--out", out};
+    std::vector<std::string> args = {
+        "train", "--model", "mlp", "--epochs", "3", "--lr", "0.05", "--no-augment", "--out", out};
     args.insert(args.end(), extra.begin(), extra.end());
     return run(args);
   }
   std::vector<std::string> common(const std::string& data = "data") const {
-    return {"--data", "idx:" + (dir_ / data).string(), "--val-size", "30", "--threads", "1", "--workers", "0",
-            "--batch-size", "16", "--eval-batch-size", "20"};
+    return {
+        "--data",
+        "idx:" + (dir_ / data).string(),
+        "--val-size",
+        "30",
+        "--threads",
+        "1",
+        "--workers",
+        "0",
+        "--batch-size",
+        "16",
+        "--eval-batch-size",
+        "20"};
   }
   CliResult run(std::vector<std::string> args, const std::string& data = "data") const {
-    for (const auto& a : common(data)) args.push_back(a);
+    for (const auto& a : common(data))
+      args.push_back(a);
     return run_cli(args);
   }
   TempDir dir_;
@@ -45,31 +57,77 @@ class DistillCli : public ::testing::Test {
 TEST_F(DistillCli, TrainDistillAndMi) {
   const auto teacher = (dir_ / "teacher").string(), student = (dir_ / "student").string();
   // A teacher that logs Î every epoch.
-  auto r = run({"train", "--model", "cnn", "--epochs", "3", "--lr", "0.05", "--smoothing", "0.1", "--no-augment",
-                "--mi-classes", "0,2", "--mi-examples", "5", "--mi-views", "3", "--out", teacher});
+  auto r = run(
+      {"train",
+       "--model",
+       "cnn",
+       "--epochs",
+       "3",
+       "--lr",
+       "0.05",
+       "--smoothing",
+       "0.1",
+       "--no-augment",
+       "--mi-classes",
+       "0,2",
+       "--mi-examples",
+       "5",
+       "--mi-views",
+       "3",
+       "--out",
+       teacher});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto records = read_jsonl(fs::path(teacher) / "metrics.jsonl");
   ASSERT_EQ(records.size(), 3u);
-  for (const auto& rec : records) ASSERT_TRUE(rec.contains("mi")) << rec.dump();
+  for (const auto& rec : records)
+    ASSERT_TRUE(rec.contains("mi")) << rec.dump();
   auto meta = json::parse(read_file(fs::path(teacher) / "config.json"));
   EXPECT_EQ(meta["config"]["mi_classes"], "0,2");
   const auto& probe = meta["mi"];
   EXPECT_EQ(probe["examples_per_class"], 5);
   EXPECT_EQ(probe["views"], 3);
-  EXPECT_EQ(probe["crop_padding"], 2);  // the cnn's default crop padding
+  EXPECT_EQ(probe["crop_padding"], 2); // the cnn's default crop padding
   // The last epoch's Î is the Î of the saved model: `smoothlab mi` with the probe's settings measures it again.
-  r = run_cli({"mi", teacher, "--classes", "0,2", "--examples", "5", "--views", "3", "--crop-padding",
-               std::to_string(probe["crop_padding"].get<int64_t>()), "--seed",
-               std::to_string(probe["seed"].get<uint64_t>()), "--threads", "1", "--out",
-               (dir_ / "mi_last.json").string()});
+  r = run_cli(
+      {"mi",
+       teacher,
+       "--classes",
+       "0,2",
+       "--examples",
+       "5",
+       "--views",
+       "3",
+       "--crop-padding",
+       std::to_string(probe["crop_padding"].get<int64_t>()),
+       "--seed",
+       std::to_string(probe["seed"].get<uint64_t>()),
+       "--threads",
+       "1",
+       "--out",
+       (dir_ / "mi_last.json").string()});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto again = json::parse(read_file(dir_ / "mi_last.json"));
   EXPECT_NEAR(records.back()["mi"].get<double>(), again["mi"].get<double>(), 1e-6);
   EXPECT_NEAR(records.back()["mi_raw"].get<double>(), again["mi_raw"].get<double>(), 1e-6);
 
   // Distil with augmentation off (cached teacher) in Hinton's form.
-  r = run({"distill", "--teacher", teacher, "--model", "mlp", "--epochs", "1", "--no-augment", "-T", "3", "--form",
-           "hinton", "--beta", "0.8", "--out", student});
+  r = run(
+      {"distill",
+       "--teacher",
+       teacher,
+       "--model",
+       "mlp",
+       "--epochs",
+       "1",
+       "--no-augment",
+       "-T",
+       "3",
+       "--form",
+       "hinton",
+       "--beta",
+       "0.8",
+       "--out",
+       student});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find("logits cached"), std::string::npos) << r.err;
   meta = json::parse(read_file(fs::path(student) / "config.json"));
@@ -89,8 +147,8 @@ TEST_F(DistillCli, TrainDistillAndMi) {
 
   // Î of the teacher over augmented views.
   // Views shifted by at most one row: a band of these 8-row images stays mostly on its own rows.
-  r = run_cli({"mi", teacher, "--classes", "2,0", "--examples", "6", "--views", "4", "--crop-padding", "1",
-               "--threads", "1"});
+  r = run_cli(
+      {"mi", teacher, "--classes", "2,0", "--examples", "6", "--views", "4", "--crop-padding", "1", "--threads", "1"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto mi = json::parse(read_file(fs::path(teacher) / "mi.json"));
   EXPECT_EQ(mi["examples"], 12);
@@ -102,7 +160,8 @@ TEST_F(DistillCli, TrainDistillAndMi) {
   ASSERT_EQ(gaps.sizes(), torch::IntArrayRef({12, 4}));
   std::vector<std::vector<double>> rows(12, std::vector<double>(4));
   for (int64_t x = 0; x < 12; ++x)
-    for (int64_t l = 0; l < 4; ++l) rows[size_t(x)][size_t(l)] = gaps[x][l].item<double>();
+    for (int64_t l = 0; l < 4; ++l)
+      rows[size_t(x)][size_t(l)] = gaps[x][l].item<double>();
   const double reference = reference_mutual_information(rows);
   EXPECT_NEAR(mi["mi_raw"].get<double>(), reference, 1e-9);
   EXPECT_NEAR(mi["mi"].get<double>(), std::max(0.0, reference), 1e-9);
@@ -145,8 +204,8 @@ def forward(self, x):
     args.insert(args.end(), student.begin(), student.end());
     auto result = run(args);
     EXPECT_EQ(result.exit_code, 0) << result.err;
-    return std::make_pair(json::parse(read_file(dir_ / out / "config.json"))["distill"],
-                          read_jsonl(dir_ / out / "metrics.jsonl"));
+    return std::make_pair(
+        json::parse(read_file(dir_ / out / "config.json"))["distill"], read_jsonl(dir_ / out / "metrics.jsonl"));
   };
   const auto [from_run, run_records] = distill(teacher, "s_run");
   const auto [from_script, script_records] = distill((dir_ / "teacher.pt").string(), "s_script");
@@ -154,15 +213,17 @@ def forward(self, x):
   EXPECT_EQ(from_script["teacher_kind"], "torchscript");
   // The same teacher function up to float32 rounding of the (un)normalisation: γ and accuracy agree.
   EXPECT_NEAR(from_script["teacher_gamma"].get<double>(), from_run["teacher_gamma"].get<double>(), 1e-5);
-  EXPECT_NEAR(from_script["teacher_train_accuracy"].get<double>(), from_run["teacher_train_accuracy"].get<double>(),
-              1e-9);
+  EXPECT_NEAR(
+      from_script["teacher_train_accuracy"].get<double>(), from_run["teacher_train_accuracy"].get<double>(), 1e-9);
   EXPECT_GT(from_run["teacher_train_accuracy"].get<double>(), 0.9);
   // The students saw (nearly) the same targets: their losses agree to rounding over these few steps.
   ASSERT_EQ(run_records.size(), 2u);
   ASSERT_EQ(script_records.size(), 2u);
   for (size_t e = 0; e < 2; ++e)
-    EXPECT_NEAR(script_records[e]["train_loss"].get<double>(), run_records[e]["train_loss"].get<double>(),
-                1e-4 * run_records[e]["train_loss"].get<double>())
+    EXPECT_NEAR(
+        script_records[e]["train_loss"].get<double>(),
+        run_records[e]["train_loss"].get<double>(),
+        1e-4 * run_records[e]["train_loss"].get<double>())
         << "epoch " << e + 1;
 }
 
@@ -174,8 +235,16 @@ TEST_F(DistillCli, ChanceLevelTorchScriptTeacherIsRefused) {
   m.register_parameter("w", torch::randn({64, 3}) * 0.1, false);
   m.define("def forward(self, x):\n    return torch.flatten(x, 1).mm(self.w) * 0.0\n");
   m.save((dir_ / "teacher.pt").string());
-  auto r = run({"distill", "--teacher", (dir_ / "teacher.pt").string(), "--model", "mlp", "--epochs", "1", "--out",
-                (dir_ / "s").string()});
+  auto r = run(
+      {"distill",
+       "--teacher",
+       (dir_ / "teacher.pt").string(),
+       "--model",
+       "mlp",
+       "--epochs",
+       "1",
+       "--out",
+       (dir_ / "s").string()});
   EXPECT_EQ(r.exit_code, 2) << r.err;
   EXPECT_NE(r.err.find("about chance"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("hint: a TorchScript teacher takes pixels in [0, 1]"), std::string::npos) << r.err;
@@ -193,19 +262,22 @@ TEST_F(DistillCli, BadInputsExitWithTwo) {
   expect_error(run_cli({"distill", "--out", (dir_ / "a").string()}), "--teacher");
   auto r = train_teacher((dir_ / "t3").string());
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  expect_error(run({"distill", "--teacher", (dir_ / "t3").string(), "-T", "0", "--out", (dir_ / "b").string()}),
-               "--temperature must be positive");
-  expect_error(run({"distill", "--teacher", (dir_ / "t3").string(), "--beta", "2", "--out", (dir_ / "b").string()}),
-               "--beta");
-  expect_error(run({"distill", "--teacher", (dir_ / "t3").string(), "--out", (dir_ / "c").string()}, "data4"),
-               "the teacher has 3 classes but the student has 4");
-  expect_error(run({"distill", "--teacher", (dir_ / "t3").string(), "--form", "fancy", "--out", (dir_ / "d").string()}),
-               "--form");
+  expect_error(
+      run({"distill", "--teacher", (dir_ / "t3").string(), "-T", "0", "--out", (dir_ / "b").string()}),
+      "--temperature must be positive");
+  expect_error(
+      run({"distill", "--teacher", (dir_ / "t3").string(), "--beta", "2", "--out", (dir_ / "b").string()}), "--beta");
+  expect_error(
+      run({"distill", "--teacher", (dir_ / "t3").string(), "--out", (dir_ / "c").string()}, "data4"),
+      "the teacher has 3 classes but the student has 4");
+  expect_error(
+      run({"distill", "--teacher", (dir_ / "t3").string(), "--form", "fancy", "--out", (dir_ / "d").string()}),
+      "--form");
   expect_error(run_cli({"mi", (dir_ / "t3").string(), "--classes", "0,7"}), "unknown class '7'");
   expect_error(run_cli({"mi", (dir_ / "t3").string(), "--classes", "0,1,2"}), "exactly two classes");
   expect_error(run_cli({"mi", (dir_ / "t3").string(), "--classes", "0,1", "--examples", "500"}), "has only");
   expect_error(run({"train", "--mi-classes", "0", "--out", (dir_ / "e").string()}), "exactly two classes");
 }
 
-}  // namespace
-}  // namespace smoothlab::testing
+} // namespace
+} // namespace smoothlab::testing

@@ -12,8 +12,8 @@
 namespace smoothlab::testing {
 namespace {
 
-using distill::DistillationOptions;
 using distill::distillation_loss;
+using distill::DistillationOptions;
 using distill::Reduction;
 using distill::SoftTerm;
 
@@ -28,7 +28,8 @@ torch::Tensor matrix(const nlohmann::json& rows) {
   int64_t n = 0, k = 0;
   for (const auto& row : rows) {
     k = int64_t(row.size());
-    for (double v : row) flat.push_back(v);
+    for (double v : row)
+      flat.push_back(v);
     ++n;
   }
   return torch::tensor(flat, torch::kFloat64).view({n, k});
@@ -94,7 +95,7 @@ TEST(DistillLoss, StudentEqualToTeacherHasZeroKlAndZeroGradient) {
     auto loss = distillation_loss(zs, zt, torch::Tensor(), o);
     loss.backward();
     auto pt = torch::softmax(zt / 3.0, 1);
-    const double entropy = -(pt * pt.log()).sum(1).mean().item<double>() * 9.0;  // T² = 9
+    const double entropy = -(pt * pt.log()).sum(1).mean().item<double>() * 9.0; // T² = 9
     EXPECT_NEAR(loss.item<double>(), term == SoftTerm::KL ? 0.0 : entropy, 1e-12);
     EXPECT_LT(zs.grad().abs().max().item<double>(), 1e-12);
   }
@@ -115,7 +116,7 @@ TEST(DistillLoss, MeanReductionIsPerSampleBatchMean) {
   auto log_ps = torch::log_softmax(zs / 2.0, 1), pt = torch::softmax(zt / 2.0, 1);
   auto batchmean = torch::kl_div(log_ps, pt, at::Reduction::Sum) / double(N) * 4.0;
   EXPECT_NEAR(mean, batchmean.item<double>(), 1e-12);
-  const double buggy = (torch::kl_div(log_ps, pt, at::Reduction::Mean) * 4.0).item<double>();  // / (N·K)
+  const double buggy = (torch::kl_div(log_ps, pt, at::Reduction::Mean) * 4.0).item<double>(); // / (N·K)
   EXPECT_NEAR(buggy * double(K), mean, 1e-12);
   EXPECT_GT(mean, 2.0 * buggy);
 }
@@ -125,15 +126,15 @@ TEST(DistillLoss, GradientMatchesFiniteDifferences) {
   torch::manual_seed(5);
   auto z0 = torch::randn({4, 6}, torch::kFloat64) * 2, zt = torch::randn({4, 6}, torch::kFloat64) * 2;
   auto y = torch::tensor({0, 3, 5, 1}, torch::kInt64);
-  std::vector<DistillationOptions> forms = {DistillationOptions::paper(2.5),
-                                            DistillationOptions::hinton(4.0, 0.3).smoothing(0.1),
-                                            DistillationOptions::paper(1.5).beta(0.5).soft_term(SoftTerm::KL)};
+  std::vector<DistillationOptions> forms = {
+      DistillationOptions::paper(2.5),
+      DistillationOptions::hinton(4.0, 0.3).smoothing(0.1),
+      DistillationOptions::paper(1.5).beta(0.5).soft_term(SoftTerm::KL)};
   for (const auto& o : forms) {
     auto z = z0.clone().requires_grad_(true);
     distillation_loss(z, zt, y, o).backward();
-    const auto numeric =
-        finite_difference_gradient([&](const torch::Tensor& x) { return distillation_loss(x, zt, y, o).item<double>(); },
-                                   z0);
+    const auto numeric = finite_difference_gradient(
+        [&](const torch::Tensor& x) { return distillation_loss(x, zt, y, o).item<double>(); }, z0);
     EXPECT_TENSOR_NEAR(z.grad(), numeric, 1e-6, 1e-9);
   }
 }
@@ -156,7 +157,7 @@ TEST(DistillLoss, TSquaredKeepsGradientNormsComparableAcrossTemperatures) {
   d = d - d.mean(1, true);
   EXPECT_NEAR(g16, d.norm().item<double>() / (10.0 * 64.0), 0.01 * g16);
   const double u4 = grad_norm(4, false), u16 = grad_norm(16, false);
-  EXPECT_NEAR(u4 / u16, 16.0, 1.0);  // ≈ (16/4)²
+  EXPECT_NEAR(u4 / u16, 16.0, 1.0); // ≈ (16/4)²
 }
 
 TEST(DistillLoss, TeacherGetsNoGradient) {
@@ -177,11 +178,11 @@ TEST(DistillLoss, BadInputsNameTheProblem) {
   EXPECT_ERROR_MENTIONS(loss(zs, zt, DistillationOptions::paper(NAN)), "--temperature");
   EXPECT_ERROR_MENTIONS(loss(zs, zt, DistillationOptions::paper(1).beta(1.5)), "--beta must be in [0, 1], got 1.5");
   EXPECT_ERROR_MENTIONS(loss(zs, zt, DistillationOptions::paper(1).beta(0.5).smoothing(1.0)), "--smoothing");
-  EXPECT_ERROR_MENTIONS(loss(zs, torch::randn({4, 5}), DistillationOptions::paper(1)),
-                        "teacher has 5 classes but the student has 3");
+  EXPECT_ERROR_MENTIONS(
+      loss(zs, torch::randn({4, 5}), DistillationOptions::paper(1)), "teacher has 5 classes but the student has 3");
   EXPECT_ERROR_MENTIONS(loss(zs, torch::randn({5, 3}), DistillationOptions::paper(1)), "rows");
   EXPECT_THROW(distill::parse_soft_term("mse"), Error);
 }
 
-}  // namespace
-}  // namespace smoothlab::testing
+} // namespace
+} // namespace smoothlab::testing

@@ -26,7 +26,8 @@ TEST(DistillMi, MatchesNumpyGolden) {
     int64_t n = 0, l = 0;
     for (const auto& row : c["gaps"]) {
       l = int64_t(row.size());
-      for (double v : row) flat.push_back(v);
+      for (double v : row)
+        flat.push_back(v);
       ++n;
     }
     auto e = estimate_mutual_information(torch::tensor(flat, torch::kFloat64).view({n, l}));
@@ -42,7 +43,7 @@ TEST(DistillMi, MatchesNumpyGolden) {
 TEST(DistillMi, PooledVarianceClosedForm) {
   auto e = estimate_mutual_information(torch::tensor({0.0, 2.0, 10.0, 14.0}).view({2, 2}));
   EXPECT_DOUBLE_EQ(e.sigma2, 5.0);
-  EXPECT_DOUBLE_EQ(e.between_variance, 30.25);  // means 1 and 12: population variance ((12 − 1)/2)²
+  EXPECT_DOUBLE_EQ(e.between_variance, 30.25); // means 1 and 12: population variance ((12 − 1)/2)²
 }
 
 // Well-separated examples and no augmentation noise: every view sits on its own mean, so each term is exactly
@@ -68,15 +69,15 @@ TEST(DistillMi, SharedMeanGivesAboutZero) {
   EXPECT_LT(e.mi, 0.01);
   EXPECT_NEAR(e.sigma2, 4.0, 0.2);
   auto identical = estimate_mutual_information(torch::full({10, 3}, 1.5, torch::kFloat64));
-  EXPECT_NEAR(identical.mi, 0.0, 1e-12);  // σ² = 0 and one shared mean: every mixture term equals the own term
+  EXPECT_NEAR(identical.mi, 0.0, 1e-12); // σ² = 0 and one shared mean: every mixture term equals the own term
 }
 
 // Two collapsed clusters (the end of LS training in Fig. 6): Î → log 2.
 TEST(DistillMi, TwoCollapsedClustersGiveLogTwo) {
   torch::manual_seed(9);
   const int64_t N = 40, L = 50;
-  auto means = torch::where(torch::arange(N) < N / 2, torch::full({N}, -5.0, torch::kFloat64),
-                            torch::full({N}, 5.0, torch::kFloat64));
+  auto means = torch::where(
+      torch::arange(N) < N / 2, torch::full({N}, -5.0, torch::kFloat64), torch::full({N}, 5.0, torch::kFloat64));
   auto e = estimate_mutual_information(means.unsqueeze(1) + 0.3 * torch::randn({N, L}, torch::kFloat64));
   EXPECT_NEAR(e.mi, std::log(2.0), 0.03);
 }
@@ -91,7 +92,7 @@ TEST(DistillMi, TwoExamplesTwoViewsClosedForm) {
         std::log(2.0) - 0.5 * (std::log1p(std::exp(-(d * d + 2 * d) / 4)) + std::log1p(std::exp(-(d * d - 2 * d) / 4)));
     EXPECT_DOUBLE_EQ(e.sigma2, 2.0) << d;
     EXPECT_NEAR(e.mi_raw, expected, 1e-12) << d;
-    EXPECT_NEAR(e.mi, expected, 1e-12) << d;  // inside [0, log 2]: the clamp leaves it as it is
+    EXPECT_NEAR(e.mi, expected, 1e-12) << d; // inside [0, log 2]: the clamp leaves it as it is
   }
   // d = 2 by hand: log 2 − ½[log(1 + e⁻²) + log 2] = ½·log 2 − ½·log(1 + e⁻²) ≈ 0.28311
   const auto e = estimate_mutual_information(torch::tensor({-1.0, 1.0, 1.0, 3.0}, torch::kFloat64).view({2, 2}));
@@ -108,7 +109,8 @@ TEST(DistillMi, MatchesThePlainComputation) {
     auto gaps = torch::randn({N, 1}, torch::kFloat64) * spread + torch::randn({N, L}, torch::kFloat64);
     std::vector<std::vector<double>> rows(static_cast<size_t>(N), std::vector<double>(static_cast<size_t>(L), 0.0));
     for (int64_t x = 0; x < N; ++x)
-      for (int64_t l = 0; l < L; ++l) rows[size_t(x)][size_t(l)] = gaps[x][l].item<double>();
+      for (int64_t l = 0; l < L; ++l)
+        rows[size_t(x)][size_t(l)] = gaps[x][l].item<double>();
     const double reference = reference_mutual_information(rows);
     const auto e = estimate_mutual_information(gaps);
     EXPECT_NEAR(e.mi_raw, reference, 1e-10) << "N " << N << " L " << L;
@@ -136,7 +138,7 @@ TEST(DistillMi, ProbeCollectsGapsOfFixedExamples) {
   auto bundle = data::load_data(o);
   torch::manual_seed(11);
   auto model = model::make_model("mlp", {1, 8, 8, 3});
-  model->train();  // the probe must switch to eval and back
+  model->train(); // the probe must switch to eval and back
   auto plain = distill::MiOptions().class_a(2).class_b(0).examples(4).views(3).crop_padding(0).hflip(false);
   distill::MiProbe probe(bundle.train, 3, bundle.mean, bundle.std, plain);
   // labels are i % 3: class 2 at 2, 5, 8, 11; class 0 at 0, 3, 6, 9
@@ -170,5 +172,5 @@ TEST(DistillMi, ProbeCollectsGapsOfFixedExamples) {
   EXPECT_THROW(distill::MiProbe(bundle.train, 3, bundle.mean, bundle.std, Opt(plain).views(1)), Error);
 }
 
-}  // namespace
-}  // namespace smoothlab::testing
+} // namespace
+} // namespace smoothlab::testing

@@ -12,10 +12,22 @@ using json = nlohmann::json;
 
 class DistillResume : public ::testing::Test {
  protected:
-  void SetUp() override { write_idx_folder(dir_ / "data", 150, 30, 8, 8, 3); }
+  void SetUp() override {
+    write_idx_folder(dir_ / "data", 150, 30, 8, 8, 3);
+  }
   CliResult run(std::vector<std::string> args) const {
-    const std::vector<std::string> common = {"--data",    "idx:" + (dir_ / "data").string(), "--val-size", "30",
-                                             "--threads", "1", "--workers", "0", "--batch-size", "16", "--no-augment"};
+    const std::vector<std::string> common = {
+        "--data",
+        "idx:" + (dir_ / "data").string(),
+        "--val-size",
+        "30",
+        "--threads",
+        "1",
+        "--workers",
+        "0",
+        "--batch-size",
+        "16",
+        "--no-augment"};
     args.insert(args.end(), common.begin(), common.end());
     return run_cli(args);
   }
@@ -24,7 +36,9 @@ class DistillResume : public ::testing::Test {
     auto r = run({"train", "--model", "mlp", "--epochs", "3", "--lr", "0.05", "--out", teacher()});
     ASSERT_EQ(r.exit_code, 0) << r.err;
   }
-  std::string teacher() const { return (dir_ / "teacher").string(); }
+  std::string teacher() const {
+    return (dir_ / "teacher").string();
+  }
   TempDir dir_;
 };
 
@@ -33,9 +47,9 @@ class DistillResume : public ::testing::Test {
 TEST_F(DistillResume, ResumeTrainsWithTheSavedSmoothingAndDistillationSettings) {
   train_teacher();
   const fs::path student = dir_ / "student";
-  auto r = run({"distill", "--teacher", teacher(), "--model", "mlp", "--epochs", "2", "--lr", "0.05", "--form",
-                "hinton", "-T", "2", "--beta", "0.5", "--smoothing", "0.1", "--loss-impl", "libtorch", "--out",
-                student.string()});
+  auto r = run({"distill", "--teacher",   teacher(), "--model",     "mlp",      "--epochs", "2",
+                "--lr",    "0.05",        "--form",  "hinton",      "-T",       "2",        "--beta",
+                "0.5",     "--smoothing", "0.1",     "--loss-impl", "libtorch", "--out",    student.string()});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto first = read_jsonl(student / "metrics.jsonl");
   ASSERT_EQ(first.size(), 2u);
@@ -46,8 +60,23 @@ TEST_F(DistillResume, ResumeTrainsWithTheSavedSmoothingAndDistillationSettings) 
   // Killed before its first checkpoint: config.json is there, nothing else.
   fs::remove(student / "checkpoint.pt");
   fs::remove(student / "metrics.jsonl");
-  r = run({"distill", "--resume", "--teacher", teacher(), "--model", "mlp", "--epochs", "5", "--form", "paper", "-T",
-           "5", "--smoothing", "0.4", "--out", student.string()});
+  r = run(
+      {"distill",
+       "--resume",
+       "--teacher",
+       teacher(),
+       "--model",
+       "mlp",
+       "--epochs",
+       "5",
+       "--form",
+       "paper",
+       "-T",
+       "5",
+       "--smoothing",
+       "0.4",
+       "--out",
+       student.string()});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find("resuming with the saved configuration"), std::string::npos) << r.err;
   meta = json::parse(read_file(student / "config.json"));
@@ -62,15 +91,18 @@ TEST_F(DistillResume, ResumeTrainsWithTheSavedSmoothingAndDistillationSettings) 
   ASSERT_EQ(again.size(), 2u);
   // Same process-independent path (one thread, same batches, same kernels): the same loss to rounding.
   for (size_t e = 0; e < 2; ++e)
-    EXPECT_NEAR(again[e]["train_loss"].get<double>(), first[e]["train_loss"].get<double>(),
-                1e-6 * first[e]["train_loss"].get<double>())
+    EXPECT_NEAR(
+        again[e]["train_loss"].get<double>(),
+        first[e]["train_loss"].get<double>(),
+        1e-6 * first[e]["train_loss"].get<double>())
         << "epoch " << e + 1;
 }
 
 TEST_F(DistillResume, StudentsAndPlainRunsResumeOnlyWithTheirOwnCommand) {
   train_teacher();
   const auto student = (dir_ / "student").string();
-  auto r = run({"distill", "--teacher", teacher(), "--model", "mlp", "--epochs", "1", "--lr", "0.05", "--out", student});
+  auto r =
+      run({"distill", "--teacher", teacher(), "--model", "mlp", "--epochs", "1", "--lr", "0.05", "--out", student});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   r = run({"train", "--resume", "--out", student});
   EXPECT_EQ(r.exit_code, 2) << r.err;
@@ -83,8 +115,19 @@ TEST_F(DistillResume, StudentsAndPlainRunsResumeOnlyWithTheirOwnCommand) {
 TEST_F(DistillResume, MiOutIsAFolder) {
   train_teacher();
   const fs::path out = dir_ / "mi_out";
-  auto r = run_cli({"mi", teacher(), "--classes", "0,2", "--examples", "5", "--views", "3", "--threads", "1", "--out",
-                    out.string()});
+  auto r = run_cli(
+      {"mi",
+       teacher(),
+       "--classes",
+       "0,2",
+       "--examples",
+       "5",
+       "--views",
+       "3",
+       "--threads",
+       "1",
+       "--out",
+       out.string()});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto mi = json::parse(read_file(out / "mi.json"));
   EXPECT_EQ(mi["examples"], 10);
@@ -101,5 +144,5 @@ TEST_F(DistillResume, MiOutIsAFolder) {
       << r.err;
 }
 
-}  // namespace
-}  // namespace smoothlab::testing
+} // namespace
+} // namespace smoothlab::testing

@@ -5,9 +5,9 @@
 #include <torch/script.h>
 #include <torch/torch.h>
 
+#include "smoothlab/calib/gamma.h"
 #include "smoothlab/core/error.h"
 #include "smoothlab/core/files.h"
-#include "smoothlab/calib/gamma.h"
 #include "smoothlab/distill/teacher.h"
 #include "smoothlab/distill/training.h"
 #include "smoothlab/model/classifier.h"
@@ -19,7 +19,6 @@ namespace {
 
 using distill::Teacher;
 
-
 // A TorchScript linear teacher written from C++ (what torch.jit.save produces in PyTorch): logits = flatten(x)·W + b.
 void save_linear_script(const fs::path& path, const torch::Tensor& w, const torch::Tensor& b) {
   torch::jit::Module m("LinearTeacher");
@@ -29,7 +28,7 @@ void save_linear_script(const fs::path& path, const torch::Tensor& w, const torc
 def forward(self, x):
     return torch.flatten(x, 1).mm(self.w) + self.b
 )JIT");
-  m.train();  // saved in training mode: loading must still give an eval-mode, frozen teacher
+  m.train(); // saved in training mode: loading must still give an eval-mode, frozen teacher
   m.save(path.string());
 }
 
@@ -42,19 +41,25 @@ TEST(DistillTeacher, TorchScriptTeacherIsFrozenAndComputesItsLogits) {
   EXPECT_EQ(teacher.kind(), Teacher::Kind::TorchScript);
   EXPECT_FALSE(teacher.is_training());
   ASSERT_EQ(teacher.parameters().size(), 2u);
-  for (const auto& p : teacher.parameters()) EXPECT_FALSE(p.requires_grad());
+  for (const auto& p : teacher.parameters())
+    EXPECT_FALSE(p.requires_grad());
   auto x = torch::randn({5, 1, 8, 8});
   EXPECT_TENSOR_NEAR(teacher.logits(x), x.flatten(1).mm(w) + b, 1e-5, 1e-5);
   EXPECT_FALSE(teacher.logits(x.requires_grad_(true)).requires_grad());
   EXPECT_EQ(teacher.check_compatible({1, 8, 8, 3}), 3);
-  EXPECT_TRUE(error_mentions([&] { teacher.check_compatible({1, 8, 8, 4}); }, {"teacher has 3 classes but the student has 4"}));
+  EXPECT_TRUE(error_mentions(
+      [&] {
+        teacher.check_compatible({1, 8, 8, 4});
+      },
+      {"teacher has 3 classes but the student has 4"}));
   EXPECT_TRUE(error_mentions([&] { teacher.check_compatible({1, 9, 9, 3}); }, {"forward failed"}));
 }
 
 TEST(DistillTeacher, MissingOrForeignFilesAreClearErrors) {
   TempDir dir;
   const auto missing = (dir / "nope").string();
-  EXPECT_TRUE(error_mentions([&] { Teacher::load(missing); }, {"--teacher " + missing + ": no such run folder or file"}));
+  EXPECT_TRUE(
+      error_mentions([&] { Teacher::load(missing); }, {"--teacher " + missing + ": no such run folder or file"}));
   std::ofstream(dir / "junk.pt") << "not a model";
   EXPECT_TRUE(error_mentions([&] { Teacher::load(dir / "junk.pt"); }, {"not a TorchScript archive"}));
   fs::create_directories(dir / "empty_run");
@@ -82,7 +87,7 @@ class DistillRun : public ::testing::Test {
     write_idx_folder(dir_ / "data4", 150, 12, 8, 8, 4);
     teacher_config_.data = "idx:" + (dir_ / "data3").string();
     teacher_config_.val_size = 0;
-    teacher_config_.model = "cnn";  // batch norm: eval mode is visible in the logits
+    teacher_config_.model = "cnn"; // batch norm: eval mode is visible in the logits
     // A teacher that has learnt the bands (distillation refuses one near chance): no augmentation (a 4-pixel crop
     // shift moves a band of these 8-row images onto another class's rows), a rate that cannot diverge.
     teacher_config_.augment = false;
@@ -131,8 +136,10 @@ TEST_F(DistillRun, HooksUseAFrozenTeacherOnTheStudentsBatch) {
   auto loss = live.hooks.loss(student, batch);
   // The cache was computed at batch eval_batch_size (7), the live teacher at 5: another batch shape may take another
   // oneDNN/BLAS kernel, so agreement is to float32 rounding, not bitwise.
-  EXPECT_NEAR(cached.hooks.loss(student, batch).item<double>(), loss.item<double>(),
-              1e-5 * std::max(1.0, std::abs(loss.item<double>())));
+  EXPECT_NEAR(
+      cached.hooks.loss(student, batch).item<double>(),
+      loss.item<double>(),
+      1e-5 * std::max(1.0, std::abs(loss.item<double>())));
   double single_sum = 0;
   for (int64_t i = 0; i < 5; ++i) {
     data::Batch one{batch.images.slice(0, i, i + 1), batch.labels.slice(0, i, i + 1), batch.indices.slice(0, i, i + 1)};
@@ -149,22 +156,24 @@ TEST_F(DistillRun, HooksUseAFrozenTeacherOnTheStudentsBatch) {
   // The same pass as the summary's (batch eval_batch_size, its workers): the same kernels, so γ agrees to 1e-9.
   auto logits = live.teacher.dataset_logits(bundle.train, student_config.eval_batch_size, student_config.workers);
   EXPECT_NEAR(cached.facts.teacher_gamma, calib::equivalent_smoothing(logits, bundle.train.labels, 2.0), 1e-9);
-  EXPECT_NEAR(cached.facts.teacher_gamma_t1,
-              calib::equivalent_smoothing(logits, bundle.train.labels, 1.0), 1e-9);
+  EXPECT_NEAR(cached.facts.teacher_gamma_t1, calib::equivalent_smoothing(logits, bundle.train.labels, 1.0), 1e-9);
 }
 
 // A whole (tiny) distillation run through train::train: the teacher stays frozen, every epoch records γ.
 TEST_F(DistillRun, TrainingLeavesTheTeacherFrozenAndRecordsGamma) {
   auto student_config = this->student_config();
   student_config.epochs = 2;
-  auto setup = distill::make_distillation({(dir_ / "teacher").string(), distill::DistillationOptions::hinton(4.0, 0.7)},
-                                         student_config, data::load_data(train::data_options(student_config)));
+  auto setup = distill::make_distillation(
+      {(dir_ / "teacher").string(), distill::DistillationOptions::hinton(4.0, 0.7)},
+      student_config,
+      data::load_data(train::data_options(student_config)));
   auto before = setup.teacher.parameters()[0].clone();
   auto result = train::train(student_config, dir_ / "student", train::ExistingRun::Refuse, setup.hooks);
   EXPECT_EQ(result.epochs_done, 2);
   EXPECT_FALSE(setup.teacher.is_training());
   EXPECT_TRUE(setup.teacher.parameters()[0].equal(before));
-  for (const auto& p : setup.teacher.parameters()) EXPECT_FALSE(p.grad().defined());
+  for (const auto& p : setup.teacher.parameters())
+    EXPECT_FALSE(p.grad().defined());
   ASSERT_TRUE(result.last_record && result.last_record->teacher_gamma);
   EXPECT_DOUBLE_EQ(*result.last_record->teacher_gamma, setup.facts.teacher_gamma);
   auto meta = nlohmann::json::parse(read_file(dir_ / "student" / "config.json"));
@@ -178,23 +187,29 @@ TEST_F(DistillRun, ClassCountMismatchAndBadTemperatureAreErrors) {
   student_config.data = "idx:" + (dir_ / "data4").string();
   EXPECT_TRUE(error_mentions(
       [&] {
-        distill::make_distillation({(dir_ / "teacher").string(), distill::DistillationOptions::paper(1.0)},
-                                   student_config, data::load_data(train::data_options(student_config)));
+        distill::make_distillation(
+            {(dir_ / "teacher").string(), distill::DistillationOptions::paper(1.0)},
+            student_config,
+            data::load_data(train::data_options(student_config)));
       },
       {"the teacher has 3 classes but the student has 4"}));
   EXPECT_TRUE(error_mentions(
       [&] {
-        distill::make_distillation({(dir_ / "teacher").string(), distill::DistillationOptions::paper(0.0)},
-                                   teacher_config_, data::load_data(train::data_options(teacher_config_)));
+        distill::make_distillation(
+            {(dir_ / "teacher").string(), distill::DistillationOptions::paper(0.0)},
+            teacher_config_,
+            data::load_data(train::data_options(teacher_config_)));
       },
       {"--temperature must be positive"}));
   EXPECT_TRUE(error_mentions(
       [&] {
-        distill::make_distillation({"", distill::DistillationOptions::paper(1.0)}, teacher_config_,
-                                   data::load_data(train::data_options(teacher_config_)));
+        distill::make_distillation(
+            {"", distill::DistillationOptions::paper(1.0)},
+            teacher_config_,
+            data::load_data(train::data_options(teacher_config_)));
       },
       {"--teacher is required"}));
 }
 
-}  // namespace
-}  // namespace smoothlab::testing
+} // namespace
+} // namespace smoothlab::testing

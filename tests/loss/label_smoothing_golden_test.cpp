@@ -46,14 +46,18 @@ TEST(LabelSmoothingGolden, MatchesPyTorch113) {
       LabelSmoothingOptions o = LabelSmoothingOptions()
                                     .smoothing(c["smoothing"].get<double>())
                                     .ignore_index(c["ignore_index"].get<int64_t>())
-                                    .reduction(red == "none" ? Reduction::None
-                                                             : red == "sum" ? Reduction::Sum : Reduction::Mean);
-      if (!c["weight"].is_null()) o.weight(to_tensor(c["weight"], dtype));
+                                    .reduction(
+                                        red == "none"      ? Reduction::None
+                                            : red == "sum" ? Reduction::Sum
+                                                           : Reduction::Mean);
+      if (!c["weight"].is_null())
+        o.weight(to_tensor(c["weight"], dtype));
       auto loss = label_smoothing_cross_entropy(logits, target, o);
       const auto want_loss = to_tensor(c["loss"], torch::kDouble);
       EXPECT_TENSOR_NEAR(loss.to(torch::kDouble).reshape({-1}), want_loss, rtol, 0);
       std::vector<torch::Tensor> wrt = {logits};
-      if (soft) wrt.push_back(target);
+      if (soft)
+        wrt.push_back(target);
       auto grads = torch::autograd::grad({loss.sum()}, wrt);
       const auto want_grad = to_tensor(c["grad_logits"], torch::kDouble).view(shape);
       const double gmax = want_grad.abs().max().item<double>();
@@ -66,5 +70,5 @@ TEST(LabelSmoothingGolden, MatchesPyTorch113) {
   }
 }
 
-}  // namespace
-}  // namespace smoothlab::loss
+} // namespace
+} // namespace smoothlab::loss

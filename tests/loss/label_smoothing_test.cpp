@@ -31,32 +31,38 @@ class FusedCpuPath : public ::testing::TestWithParam<std::string> {
   void SetUp() override {
     before_ = detail::fused_cpu_isa();
     if (!detail::test_only::set_fused_cpu_isa(GetParam())) {
-      GTEST_SKIP() << "this CPU has no " << (GetParam() == "avx512" ? "AVX-512" : "AVX2+FMA") << ": the "
-                   << GetParam() << " path of the fused loss cannot run here";
+      GTEST_SKIP() << "this CPU has no " << (GetParam() == "avx512" ? "AVX-512" : "AVX2+FMA") << ": the " << GetParam()
+                   << " path of the fused loss cannot run here";
     }
     ASSERT_EQ(std::string(detail::fused_cpu_isa()), GetParam());
   }
-  void TearDown() override { detail::test_only::set_fused_cpu_isa(before_); }
+  void TearDown() override {
+    detail::test_only::set_fused_cpu_isa(before_);
+  }
 
  private:
   std::string before_;
 };
 
-INSTANTIATE_TEST_SUITE_P(LabelSmoothing, FusedCpuPath, ::testing::ValuesIn(kCpuPaths),
-                         [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
+INSTANTIATE_TEST_SUITE_P(
+    LabelSmoothing,
+    FusedCpuPath,
+    ::testing::ValuesIn(kCpuPaths),
+    [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
 
 struct Case {
-  std::vector<int64_t> shape;  // logits shape
+  std::vector<int64_t> shape; // logits shape
   double eps = 0.1;
   bool weight = false, soft = false, ignore = false;
   int64_t ignore_index = -100;
   Reduction reduction = Reduction::Mean;
   std::string describe() const {
     std::string s = "shape=[";
-    for (auto d : shape) s += std::to_string(d) + ",";
+    for (auto d : shape)
+      s += std::to_string(d) + ",";
     return s + "] eps=" + std::to_string(eps) + " weight=" + std::to_string(weight) + " soft=" + std::to_string(soft) +
-           " ignore=" + std::to_string(ignore) + "(" + std::to_string(ignore_index) + ") reduction=" +
-           std::to_string(static_cast<int>(reduction));
+        " ignore=" + std::to_string(ignore) + "(" + std::to_string(ignore_index) +
+        ") reduction=" + std::to_string(static_cast<int>(reduction));
   }
 };
 
@@ -68,7 +74,8 @@ Case random_case(std::mt19937& rng, bool allow_spatial) {
   c.shape = {n, k};
   if (allow_spatial && rng() % 3 == 0) {
     c.shape.push_back(std::uniform_int_distribution<int64_t>(1, 4)(rng));
-    if (rng() % 2) c.shape.push_back(std::uniform_int_distribution<int64_t>(1, 3)(rng));
+    if (rng() % 2)
+      c.shape.push_back(std::uniform_int_distribution<int64_t>(1, 3)(rng));
   }
   const double eps_choices[] = {0.0, 0.1, 0.3, 0.9};
   c.eps = eps_choices[rng() % 4];
@@ -104,13 +111,15 @@ Inputs make_inputs(const Case& c, torch::ScalarType dtype, uint64_t seed) {
       in.target.view({-1})[0] = c.ignore_index == 0 ? std::min<int64_t>(1, k - 1) : 0;
     }
   }
-  if (c.weight) in.weight = torch::rand({k}, opts) + 0.1;
+  if (c.weight)
+    in.weight = torch::rand({k}, opts) + 0.1;
   return in;
 }
 
 Opts options_for(const Case& c, Implementation impl) {
   Opts o = Opts().smoothing(c.eps).reduction(c.reduction).implementation(impl);
-  if (c.ignore) o.ignore_index(c.ignore_index);
+  if (c.ignore)
+    o.ignore_index(c.ignore_index);
   return o;
 }
 
@@ -119,22 +128,26 @@ struct Result {
 };
 
 Result run(const Inputs& in, Opts o, const torch::Tensor& grad_out_seed, bool target_grad) {
-  if (in.weight.defined()) o.weight(in.weight);
+  if (in.weight.defined())
+    o.weight(in.weight);
   auto logits = in.logits.detach().clone().requires_grad_(true);
   auto target = in.target.detach().clone();
-  if (target_grad) target.requires_grad_(true);
+  if (target_grad)
+    target.requires_grad_(true);
   auto loss = label_smoothing_cross_entropy(logits, target, o);
   // A random incoming gradient for Reduction::None (checks per-row scaling), 1.5 otherwise.
   auto g = loss.dim() == 0 ? torch::full_like(loss, 1.5) : grad_out_seed.to(loss.dtype()).view(loss.sizes());
   std::vector<torch::Tensor> inputs = {logits};
-  if (target_grad) inputs.push_back(target);
+  if (target_grad)
+    inputs.push_back(target);
   auto grads = torch::autograd::grad({loss}, inputs, {g});
   return {loss.detach(), grads[0], target_grad ? grads[1] : torch::Tensor()};
 }
 
 void compare_with_libtorch(const Case& c, torch::ScalarType dtype, uint64_t seed, double rtol) {
-  SCOPED_TRACE(c.describe() + " dtype=" + std::string(c10::toString(dtype)) + " seed=" + std::to_string(seed) +
-               " isa=" + detail::fused_cpu_isa());
+  SCOPED_TRACE(
+      c.describe() + " dtype=" + std::string(c10::toString(dtype)) + " seed=" + std::to_string(seed) +
+      " isa=" + detail::fused_cpu_isa());
   const Inputs in = make_inputs(c, dtype, seed);
   std::vector<int64_t> out_shape = c.shape;
   out_shape.erase(out_shape.begin() + 1);
@@ -160,12 +173,14 @@ void compare_with_libtorch(const Case& c, torch::ScalarType dtype, uint64_t seed
 
 TEST(LabelSmoothingFused, MatchesLibTorchFloat64RandomCases) {
   std::mt19937 rng(7);
-  for (int i = 0; i < 60; ++i) compare_with_libtorch(random_case(rng, true), torch::kDouble, 100 + i, 1e-6);
+  for (int i = 0; i < 60; ++i)
+    compare_with_libtorch(random_case(rng, true), torch::kDouble, 100 + i, 1e-6);
 }
 
 TEST_P(FusedCpuPath, MatchesLibTorchFloat32RandomCases) {
   std::mt19937 rng(11);
-  for (int i = 0; i < 40; ++i) compare_with_libtorch(random_case(rng, true), torch::kFloat, 200 + i, 1e-5);
+  for (int i = 0; i < 40; ++i)
+    compare_with_libtorch(random_case(rng, true), torch::kFloat, 200 + i, 1e-5);
 }
 
 TEST_P(FusedCpuPath, LargeClassCountFloat32) {
@@ -201,8 +216,8 @@ TEST(LabelSmoothingFused, OneDimensionalInput) {
   Case c;
   c.shape = {1, 6};
   const Inputs in = make_inputs(c, torch::kDouble, 3);
-  const auto logits = in.logits[0];  // [6]
-  const auto target = in.target[0];  // 0-d
+  const auto logits = in.logits[0]; // [6]
+  const auto target = in.target[0]; // 0-d
   const auto fused = label_smoothing_cross_entropy(logits, target, Opts().smoothing(0.2));
   const auto ref = libtorch_cross_entropy(logits, target, Opts().smoothing(0.2));
   EXPECT_EQ(fused.dim(), 0);
@@ -210,8 +225,10 @@ TEST(LabelSmoothingFused, OneDimensionalInput) {
 }
 
 // Central differences of a scalar function of the logits (float64).
-torch::Tensor finite_difference(const std::function<double(const torch::Tensor&)>& f, const torch::Tensor& x,
-                                double h = 1e-6) {
+torch::Tensor finite_difference(
+    const std::function<double(const torch::Tensor&)>& f,
+    const torch::Tensor& x,
+    double h = 1e-6) {
   auto grad = torch::zeros_like(x);
   auto flat = x.view({-1});
   auto gflat = grad.view({-1});
@@ -244,7 +261,8 @@ TEST(LabelSmoothingFused, FiniteDifferenceGradientsFloat64) {
   };
   for (bool use_soft : {false, true}) {
     for (const auto& [name, o] : variants) {
-      if (use_soft && o.wrong_class_only()) continue;
+      if (use_soft && o.wrong_class_only())
+        continue;
       SCOPED_TRACE(name + (use_soft ? " soft" : " hard"));
       const auto& target = use_soft ? soft : hard;
       auto scalar_loss = [&](const torch::Tensor& z, const torch::Tensor& t) {
@@ -253,11 +271,13 @@ TEST(LabelSmoothingFused, FiniteDifferenceGradientsFloat64) {
       };
       auto z = logits.clone().requires_grad_(true);
       auto t = target.clone();
-      if (use_soft) t.requires_grad_(true);
+      if (use_soft)
+        t.requires_grad_(true);
       auto loss = label_smoothing_cross_entropy(z, t, o);
       auto total = loss.dim() == 0 ? loss : (loss * grad_out).sum();
       std::vector<torch::Tensor> wrt = {z};
-      if (use_soft) wrt.push_back(t);
+      if (use_soft)
+        wrt.push_back(t);
       auto grads = torch::autograd::grad({total}, wrt);
       const auto fd = finite_difference([&](const torch::Tensor& x) { return scalar_loss(x, target); }, logits);
       EXPECT_TENSOR_NEAR(grads[0], fd, 1e-6, 1e-8);
@@ -288,9 +308,12 @@ torch::Tensor explicit_loss(const torch::Tensor& logits, const torch::Tensor& ta
   }
   auto per_row = -(q * w.unsqueeze(0) * logp).sum(1) * valid.to(logits.scalar_type());
   switch (o.reduction()) {
-    case Reduction::None: return per_row;
-    case Reduction::Sum: return per_row.sum();
-    case Reduction::Mean: return per_row.sum() / (w.index_select(0, y) * valid.to(logits.scalar_type())).sum();
+    case Reduction::None:
+      return per_row;
+    case Reduction::Sum:
+      return per_row.sum();
+    case Reduction::Mean:
+      return per_row.sum() / (w.index_select(0, y) * valid.to(logits.scalar_type())).sum();
   }
   return {};
 }
@@ -307,7 +330,7 @@ ExplicitCase explicit_case() {
   c.target = torch::randint(0, k, {n}, torch::kLong);
   c.target[3] = -100;
   c.weight = torch::rand({k}, torch::kDouble) + 0.1;
-  c.prior = torch::rand({k}, torch::kDouble) * 5;  // unnormalised on purpose
+  c.prior = torch::rand({k}, torch::kDouble) * 5; // unnormalised on purpose
   return c;
 }
 
@@ -322,8 +345,10 @@ TEST(LabelSmoothingFused, WrongClassOnlyAndPriorMatchExplicitTargets) {
       for (bool use_weight : {false, true}) {
         for (auto red : {Reduction::None, Reduction::Mean, Reduction::Sum}) {
           Opts o = Opts().smoothing(0.3).wrong_class_only(wrong_only).reduction(red);
-          if (use_prior) o.prior(prior);
-          if (use_weight) o.weight(weight);
+          if (use_prior)
+            o.prior(prior);
+          if (use_weight)
+            o.weight(weight);
           SCOPED_TRACE(std::to_string(wrong_only) + std::to_string(use_prior) + std::to_string(use_weight));
           auto z = logits.clone().requires_grad_(true);
           auto ze = logits.clone().requires_grad_(true);
@@ -386,8 +411,8 @@ TEST_P(FusedCpuPath, ExtremeLogitsAreFiniteAndExact) {
     EXPECT_TRUE(torch::isfinite(loss).all().item<bool>());
     EXPECT_TENSOR_NEAR(loss.to(torch::kDouble), torch::tensor({19000.0, std::log(4.0)}, torch::kDouble), 1e-6, 0);
     auto g = torch::autograd::grad({loss.sum()}, {z})[0].to(torch::kDouble);
-    auto want = torch::tensor({{1 - 0.025, -0.925, -0.025, -0.025}, {0.225, 0.225, 0.25 - 0.925, 0.225}},
-                              torch::kDouble);
+    auto want =
+        torch::tensor({{1 - 0.025, -0.925, -0.025, -0.025}, {0.225, 0.225, 0.25 - 0.925, 0.225}}, torch::kDouble);
     EXPECT_TENSOR_NEAR(g, want, 0, 1e-6);
   }
 }
@@ -479,16 +504,18 @@ TEST(LabelSmoothingFused, BadInputsThrowSmoothlabError) {
   EXPECT_THROW(label_smoothing_cross_entropy(z, y, Opts().weight(torch::ones({4}))), Error);
   EXPECT_THROW(label_smoothing_cross_entropy(z, y, Opts().prior(torch::ones({3}))), Error);
   EXPECT_THROW(label_smoothing_cross_entropy(z, y, Opts().prior(-torch::ones({5}))), Error);
-  EXPECT_THROW(label_smoothing_cross_entropy(z, y, Opts().wrong_class_only(true).prior(torch::tensor(
-                                                     {0.0f, 0.0f, 1.0f, 0.0f, 0.0f}))),
-               Error);
+  EXPECT_THROW(
+      label_smoothing_cross_entropy(
+          z, y, Opts().wrong_class_only(true).prior(torch::tensor({0.0f, 0.0f, 1.0f, 0.0f, 0.0f}))),
+      Error);
   auto soft = torch::softmax(torch::randn({4, 5}), 1);
   EXPECT_THROW(label_smoothing_cross_entropy(z, soft, Opts().ignore_index(0)), Error);
   EXPECT_THROW(label_smoothing_cross_entropy(z, soft, Opts().wrong_class_only(true)), Error);
   EXPECT_THROW(libtorch_cross_entropy(z, y, Opts().wrong_class_only(true)), Error);
-  EXPECT_THROW(label_smoothing_cross_entropy(torch::randn({4, 1}), torch::zeros({4}, torch::kLong),
-                                             Opts().wrong_class_only(true)),
-               Error);
+  EXPECT_THROW(
+      label_smoothing_cross_entropy(
+          torch::randn({4, 1}), torch::zeros({4}, torch::kLong), Opts().wrong_class_only(true)),
+      Error);
   try {
     label_smoothing_cross_entropy(z, torch::tensor({0, 1, 2, 7}, torch::kLong));
     FAIL() << "no error";
@@ -498,5 +525,5 @@ TEST(LabelSmoothingFused, BadInputsThrowSmoothlabError) {
   }
 }
 
-}  // namespace
-}  // namespace smoothlab::loss
+} // namespace
+} // namespace smoothlab::loss

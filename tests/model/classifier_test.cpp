@@ -12,7 +12,8 @@ namespace {
 
 int64_t parameter_count(model::ClassifierImpl& m) {
   int64_t n = 0;
-  for (const auto& p : m.parameters()) n += p.numel();
+  for (const auto& p : m.parameters())
+    n += p.numel();
   return n;
 }
 
@@ -62,13 +63,24 @@ TEST(Models, ResNetMatchesAPlainRecomputation) {
   {
     torch::NoGradGuard no_grad;
     for (auto& b : m->named_buffers())
-      if (b.key().find("running_") != std::string::npos) b.value().uniform_(0.5, 1.5);
-    for (auto& t : m->named_parameters()) p[t.key()] = t.value();
-    for (auto& t : m->named_buffers()) p[t.key()] = t.value();
+      if (b.key().find("running_") != std::string::npos)
+        b.value().uniform_(0.5, 1.5);
+    for (auto& t : m->named_parameters())
+      p[t.key()] = t.value();
+    for (auto& t : m->named_buffers())
+      p[t.key()] = t.value();
   }
   auto bn = [&](const torch::Tensor& x, const std::string& name) {
-    return torch::batch_norm(x, p[name + ".weight"], p[name + ".bias"], p[name + ".running_mean"],
-                             p[name + ".running_var"], false, 0.1, 1e-5, false);
+    return torch::batch_norm(
+        x,
+        p[name + ".weight"],
+        p[name + ".bias"],
+        p[name + ".running_mean"],
+        p[name + ".running_var"],
+        false,
+        0.1,
+        1e-5,
+        false);
   };
   auto conv = [&](const torch::Tensor& x, const std::string& name, int64_t stride) {
     return torch::conv2d(x, p[name + ".weight"].contiguous(), {}, stride, 1);
@@ -104,8 +116,8 @@ TEST(Models, ResNetMatchesAPlainRecomputation) {
     for (int i = 0; i < 9; ++i) {
       const std::string b = "blocks." + std::to_string(i);
       const int64_t out = 16 << (i / 3), stride = (i == 3 || i == 6) ? 2 : 1;
-      auto z = bn_train(conv(torch::relu(bn_train(conv(y, b + ".conv1", stride), b + ".bn1")), b + ".conv2", 1),
-                        b + ".bn2");
+      auto z =
+          bn_train(conv(torch::relu(bn_train(conv(y, b + ".conv1", stride), b + ".bn1")), b + ".conv2", 1), b + ".bn2");
       auto shortcut = y.slice(2, 0, y.size(2), stride).slice(3, 0, y.size(3), stride);
       const int64_t pad = out - in;
       y = torch::relu(z + torch::constant_pad_nd(shortcut, {0, 0, 0, 0, pad / 2, pad - pad / 2}));
@@ -125,10 +137,11 @@ TEST(Models, CnnTrainsOnABatchOfOne) {
   torch::manual_seed(0);
   auto m = model::make_model("cnn", {1, 8, 8, 3});
   m->train();
-  m->forward(torch::rand({4, 1, 8, 8}));  // moves the running statistics away from their start
+  m->forward(torch::rand({4, 1, 8, 8})); // moves the running statistics away from their start
   const auto state = [&] {
     std::vector<torch::Tensor> out;
-    for (const auto& b : m->named_buffers()) out.push_back(b.value().clone());
+    for (const auto& b : m->named_buffers())
+      out.push_back(b.value().clone());
     return out;
   };
   const auto before = state();
@@ -141,17 +154,20 @@ TEST(Models, CnnTrainsOnABatchOfOne) {
   const auto buffers = m->named_buffers();
   int checked = 0;
   for (size_t i = 0; i < buffers.size(); ++i) {
-    if (buffers[i].key().rfind("fc_bn.running", 0) != 0) continue;
+    if (buffers[i].key().rfind("fc_bn.running", 0) != 0)
+      continue;
     EXPECT_TRUE(after[i].equal(before[i])) << buffers[i].key();
     ++checked;
   }
-  EXPECT_EQ(checked, 2);  // running_mean, running_var
+  EXPECT_EQ(checked, 2); // running_mean, running_var
   EXPECT_TRUE(torch::isfinite(y).all().item<bool>());
 }
 
 TEST(Models, UnknownNameListsKnownOnes) {
-  EXPECT_TRUE(error_mentions([&] { model::make_model("vgg16", {}); }, {"--model: unknown model 'vgg16'"},
-                             {"known: mlp, cnn, alexnet, resnet20, resnet32, resnet56, resnet110"}));
+  EXPECT_TRUE(error_mentions(
+      [&] { model::make_model("vgg16", {}); },
+      {"--model: unknown model 'vgg16'"},
+      {"known: mlp, cnn, alexnet, resnet20, resnet32, resnet56, resnet110"}));
   // the per-model defaults come from the same table, so they know the same names
   EXPECT_ERROR_MENTIONS(model::default_crop_padding("vgg16"), "--model: unknown model 'vgg16'");
   EXPECT_ERROR_MENTIONS(model::default_lr("vgg16", 128), "--model: unknown model 'vgg16'");
@@ -159,11 +175,12 @@ TEST(Models, UnknownNameListsKnownOnes) {
 
 TEST(Models, PerModelDefaultsFromTheTable) {
   EXPECT_EQ(model::default_crop_padding("cnn"), 2);
-  for (const char* name : {"mlp", "alexnet", "resnet20", "resnet110"}) EXPECT_EQ(model::default_crop_padding(name), 4);
+  for (const char* name : {"mlp", "alexnet", "resnet20", "resnet110"})
+    EXPECT_EQ(model::default_crop_padding(name), 4);
   EXPECT_DOUBLE_EQ(model::default_lr("resnet56", 128), 0.1);
-  EXPECT_DOUBLE_EQ(model::default_lr("cnn", 32), 0.025);   // linear scaling below batch 128
-  EXPECT_DOUBLE_EQ(model::default_lr("mlp", 512), 0.1);    // not above it
+  EXPECT_DOUBLE_EQ(model::default_lr("cnn", 32), 0.025); // linear scaling below batch 128
+  EXPECT_DOUBLE_EQ(model::default_lr("mlp", 512), 0.1); // not above it
 }
 
-}  // namespace
-}  // namespace smoothlab::testing
+} // namespace
+} // namespace smoothlab::testing

@@ -26,14 +26,15 @@ namespace {
 struct HandWorked {
   torch::Tensor coords, features, labels;
   HandWorked() {
-    auto f = torch::tensor({{0.0, 0.0, 3.0},
-                            {2.0, 0.0, -3.0},
-                            {10.0, 0.0, 0.0},
-                            {10.0, 4.0, 0.0},
-                            {-1.0, 10.0, 0.0},
-                            {1.0, 10.0, 0.0},
-                            {50.0, 50.0, 0.0}},
-                           torch::kFloat64);
+    auto f = torch::tensor(
+        {{0.0, 0.0, 3.0},
+         {2.0, 0.0, -3.0},
+         {10.0, 0.0, 0.0},
+         {10.0, 4.0, 0.0},
+         {-1.0, 10.0, 0.0},
+         {1.0, 10.0, 0.0},
+         {50.0, 50.0, 0.0}},
+        torch::kFloat64);
     features = f;
     coords = f.slice(1, 0, 2);
     labels = torch::tensor({0, 0, 5, 5, 2, 2, 7}, torch::kInt64);
@@ -72,15 +73,15 @@ TEST(ClusterStatsTest, HandWorkedValues) {
 TEST(ClusterStatsTest, EquilateralPointClustersAreRegularAndTight) {
   // Three single points on the unit circle at 120° apart: zero spread, regularity 1, tightness 0, norms 1.
   const double pi = std::acos(-1.0);
-  auto coords = torch::tensor({{1.0, 0.0}, {std::cos(2 * pi / 3), std::sin(2 * pi / 3)},
-                               {std::cos(4 * pi / 3), std::sin(4 * pi / 3)}},
-                              torch::kFloat64);
+  auto coords = torch::tensor(
+      {{1.0, 0.0}, {std::cos(2 * pi / 3), std::sin(2 * pi / 3)}, {std::cos(4 * pi / 3), std::sin(4 * pi / 3)}},
+      torch::kFloat64);
   auto s = cluster_stats(coords, {}, torch::tensor({0, 1, 2}, torch::kInt64), {0, 1, 2});
   EXPECT_NEAR(s.regularity, 1.0, 1e-12);
   EXPECT_NEAR(s.tightness_plane, 0.0, 1e-15);
   EXPECT_NEAR(s.mean_norm, 1.0, 1e-12);
   EXPECT_NEAR(s.mean_centroid_distance, std::sqrt(3.0), 1e-12);
-  EXPECT_TRUE(std::isnan(s.tightness_full));  // no features given
+  EXPECT_TRUE(std::isnan(s.tightness_full)); // no features given
   EXPECT_TRUE(to_json(s)["tightness_full"].is_null());
 }
 
@@ -105,7 +106,8 @@ TEST(ClusterStatsTest, InvariantToClassOrder) {
     auto d1 = s1.centroid_distances, d2 = s2.centroid_distances;
     std::sort(d1.begin(), d1.end());
     std::sort(d2.begin(), d2.end());
-    for (int k = 0; k < 3; ++k) EXPECT_NEAR(d1[k], d2[k], 1e-12);
+    for (int k = 0; k < 3; ++k)
+      EXPECT_NEAR(d1[k], d2[k], 1e-12);
     for (const auto& c2 : s2.classes)
       for (const auto& c1 : s1.classes)
         if (c1.label == c2.label) {
@@ -125,11 +127,12 @@ TEST(ClusterStatsTest, MatchesNumpyGolden) {
   const std::array<int64_t, 3> classes{c[0], c[1], c[2]};
   auto to_tensor = [](const nlohmann::json& rows) {
     std::vector<torch::Tensor> out;
-    for (const auto& row : rows) out.push_back(torch::tensor(row.get<std::vector<double>>(), torch::kFloat64));
+    for (const auto& row : rows)
+      out.push_back(torch::tensor(row.get<std::vector<double>>(), torch::kFloat64));
     return torch::stack(out);
   };
-  auto t = class_templates(to_tensor(g["weight"]), torch::tensor(g["bias"].get<std::vector<double>>(),
-                                                                  torch::kFloat64));
+  auto t =
+      class_templates(to_tensor(g["weight"]), torch::tensor(g["bias"].get<std::vector<double>>(), torch::kFloat64));
   auto x = augment_features(to_tensor(g["features"]));
   auto labels = torch::tensor(g["labels"].get<std::vector<int64_t>>(), torch::kInt64);
   auto s = cluster_stats(project(template_plane(t, classes), x), x, labels, classes);
@@ -177,5 +180,5 @@ TEST(ClusterStatsTest, MissingClassIsAnError) {
   EXPECT_THROW(cluster_stats(h.coords, h.features, h.labels.slice(0, 0, 3), {0, 5, 2}), Error);
 }
 
-}  // namespace
-}  // namespace smoothlab::represent
+} // namespace
+} // namespace smoothlab::represent

@@ -18,7 +18,8 @@ const std::string kGolden = std::string(SMOOTHLAB_SOURCE_DIR) + "/tests/golden/"
 
 torch::Tensor rows(const nlohmann::json& j) {
   std::vector<torch::Tensor> out;
-  for (const auto& row : j) out.push_back(torch::tensor(row.get<std::vector<double>>(), torch::kFloat32));
+  for (const auto& row : j)
+    out.push_back(torch::tensor(row.get<std::vector<double>>(), torch::kFloat32));
   return torch::stack(out);
 }
 
@@ -39,12 +40,13 @@ TEST(FeatureModelTest, TorchScriptErrorsNameTheProblem) {
   const auto tiny = kGolden + "projection_tiny.pt";
   EXPECT_ERROR_MENTIONS(load_torchscript_model(tiny, TorchScriptOptions().features("penultimate")), "penultimate");
   // the hint lists the layers with 2-D weights
-  EXPECT_TRUE(testing::error_mentions([&] { load_torchscript_model(tiny, TorchScriptOptions().head("last")); }, {}, {"fc"}));
+  EXPECT_TRUE(
+      testing::error_mentions([&] { load_torchscript_model(tiny, TorchScriptOptions().head("last")); }, {}, {"fc"}));
   // A wrong head (the first layer, whose input is not features(x)) fails the consistency check.
   auto wrong = load_torchscript_model(kGolden + "projection_tiny.pt", TorchScriptOptions().head("body.1"));
   data::Dataset d{torch::zeros({4, 1, 8, 8}, torch::kUInt8), torch::tensor({0, 1, 2, 0}, torch::kInt64)};
   EXPECT_THROW(collect_features(*wrong, d, {}, {}), Error);
-  EXPECT_THROW(load_torchscript_model(kGolden + "projection_golden.json"), Error);  // not TorchScript
+  EXPECT_THROW(load_torchscript_model(kGolden + "projection_golden.json"), Error); // not TorchScript
   EXPECT_THROW(load_torchscript_model(kGolden + "no_such_model.pt"), Error);
 }
 
@@ -52,9 +54,10 @@ TEST(FeatureModelTest, CollectFeaturesOfASmoothlabModel) {
   torch::manual_seed(3);
   auto net = model::make_model("mlp", {1, 8, 8, 3});
   auto fm = classifier_feature_model(net, torch::kCPU);
-  data::Dataset d{torch::randint(0, 256, {7, 1, 8, 8}, torch::kInt64).to(torch::kUInt8),
-                  torch::tensor({0, 1, 2, 0, 1, 2, 0}, torch::kInt64)};
-  auto set = collect_features(*fm, d, {0.5f}, {0.25f}, 3);  // 3 batches
+  data::Dataset d{
+      torch::randint(0, 256, {7, 1, 8, 8}, torch::kInt64).to(torch::kUInt8),
+      torch::tensor({0, 1, 2, 0, 1, 2, 0}, torch::kInt64)};
+  auto set = collect_features(*fm, d, {0.5f}, {0.25f}, 3); // 3 batches
   ASSERT_EQ(set.features.sizes(), (std::vector<int64_t>{7, 257}));
   EXPECT_TRUE(torch::equal(set.labels, d.labels));
   // Independent path: normalise by hand and call the model directly.
@@ -66,5 +69,5 @@ TEST(FeatureModelTest, CollectFeaturesOfASmoothlabModel) {
   EXPECT_TENSOR_NEAR(set.features.select(1, 256), torch::ones({7}, torch::kFloat64), 0, 0);
 }
 
-}  // namespace
-}  // namespace smoothlab::represent
+} // namespace
+} // namespace smoothlab::represent

@@ -20,7 +20,9 @@ nlohmann::json read_json(const fs::path& path) {
   return nlohmann::json::parse(in);
 }
 
-void write_names(const fs::path& dir) { std::ofstream(dir / "classes.txt") << "alpha\nbeta\ngamma\n"; }
+void write_names(const fs::path& dir) {
+  std::ofstream(dir / "classes.txt") << "alpha\nbeta\ngamma\n";
+}
 
 // Two tiny runs shared by the tests of this suite (a few seconds each).
 class ProjectCliTest : public ::testing::Test {
@@ -30,9 +32,26 @@ class ProjectCliTest : public ::testing::Test {
     write_idx_folder(*dir_ / "data", 90, 30, 8, 8, 3);
     write_names(*dir_ / "data");
     for (const char* eps : {"0", "0.1"}) {
-      auto r = run_cli({"train", "--data", "idx:" + (*dir_ / "data").string(), "--model", "mlp", "--epochs", "1",
-                        "--val-size", "15", "--batch-size", "16", "--threads", "1", "--workers", "0", "--smoothing",
-                        eps, "--out", (*dir_ / (std::string("eps") + eps)).string()});
+      auto r = run_cli(
+          {"train",
+           "--data",
+           "idx:" + (*dir_ / "data").string(),
+           "--model",
+           "mlp",
+           "--epochs",
+           "1",
+           "--val-size",
+           "15",
+           "--batch-size",
+           "16",
+           "--threads",
+           "1",
+           "--workers",
+           "0",
+           "--smoothing",
+           eps,
+           "--out",
+           (*dir_ / (std::string("eps") + eps)).string()});
       ASSERT_EQ(r.exit_code, 0) << r.err;
     }
   }
@@ -46,14 +65,24 @@ TempDir* ProjectCliTest::dir_ = nullptr;
 
 TEST_F(ProjectCliTest, TwoRunsGiveFigureJsonAndVerdict) {
   const auto out = *dir_ / "proj";
-  auto r = run_cli({"project", (*dir_ / "eps0").string(), (*dir_ / "eps0.1").string(), "--classes", "gamma,alpha,1",
-                    "--per-class", "4", "--out", out.string(), "--threads", "1"});
+  auto r = run_cli(
+      {"project",
+       (*dir_ / "eps0").string(),
+       (*dir_ / "eps0.1").string(),
+       "--classes",
+       "gamma,alpha,1",
+       "--per-class",
+       "4",
+       "--out",
+       out.string(),
+       "--threads",
+       "1"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   for (const char* f : {"projection.png", "projection.svg", "projection.json"})
     EXPECT_GT(fs::file_size(out / f), 100u) << f;
   auto j = read_json(out / "projection.json");
   ASSERT_EQ(j["classes"].size(), 3u);
-  EXPECT_EQ(j["classes"][0]["label"], 2);  // names and indices both accepted, order kept
+  EXPECT_EQ(j["classes"][0]["label"], 2); // names and indices both accepted, order kept
   EXPECT_EQ(j["classes"][2]["name"], "beta");
   ASSERT_EQ(j["runs"].size(), 2u);
   EXPECT_EQ(j["runs"][1]["smoothing"].get<double>(), 0.1);
@@ -74,7 +103,8 @@ TEST_F(ProjectCliTest, TwoRunsGiveFigureJsonAndVerdict) {
   auto plane = represent::template_plane(templates, {2, 0, 1});
   const auto& v = j["runs"][1]["vertices"];
   for (int k = 0; k < 3; ++k)
-    for (int d = 0; d < 2; ++d) EXPECT_NEAR(v[k][d].get<double>(), plane.vertices[k][d].item<double>(), 1e-9);
+    for (int d = 0; d < 2; ++d)
+      EXPECT_NEAR(v[k][d].get<double>(), plane.vertices[k][d].item<double>(), 1e-9);
   const int64_t first = j["runs"][1]["splits"]["train"]["indices"][0];
   auto image = loaded.data.train.images[first].unsqueeze(0).to(torch::kFloat32) / 255.0;
   image = (image - loaded.data.mean[0]) / loaded.data.std[0];
@@ -87,28 +117,52 @@ TEST_F(ProjectCliTest, TwoRunsGiveFigureJsonAndVerdict) {
   const auto& cmp = j["comparison"];
   EXPECT_EQ(cmp["baseline"]["run"], "eps0");
   EXPECT_EQ(cmp["smoothed"]["run"], "eps0.1");
-  EXPECT_EQ(cmp["smoothed_tighter"].get<bool>(), cmp["smoothed"]["tightness_plane"].get<double>() <
-                                                     cmp["baseline"]["tightness_plane"].get<double>());
-  EXPECT_DOUBLE_EQ(cmp["smoothed"]["tightness_plane"].get<double>(),
-                   j["runs"][1]["splits"]["train"]["stats"]["tightness_plane"].get<double>());
+  EXPECT_EQ(
+      cmp["smoothed_tighter"].get<bool>(),
+      cmp["smoothed"]["tightness_plane"].get<double>() < cmp["baseline"]["tightness_plane"].get<double>());
+  EXPECT_DOUBLE_EQ(
+      cmp["smoothed"]["tightness_plane"].get<double>(),
+      j["runs"][1]["splits"]["train"]["stats"]["tightness_plane"].get<double>());
   EXPECT_NE(r.out.find("tightness"), std::string::npos);
 }
 
 TEST_F(ProjectCliTest, SameSeedSameExamples) {
-  auto a = run_cli({"project", (*dir_ / "eps0").string(), "--classes", "0,1,2", "--per-class", "3", "--splits",
-                    "test", "--out", (*dir_ / "a").string(), "--seed", "5"});
-  auto b = run_cli({"project", (*dir_ / "eps0").string(), "--classes", "0,1,2", "--per-class", "3", "--splits",
-                    "test", "--out", (*dir_ / "b").string(), "--seed", "5"});
+  auto a = run_cli(
+      {"project",
+       (*dir_ / "eps0").string(),
+       "--classes",
+       "0,1,2",
+       "--per-class",
+       "3",
+       "--splits",
+       "test",
+       "--out",
+       (*dir_ / "a").string(),
+       "--seed",
+       "5"});
+  auto b = run_cli(
+      {"project",
+       (*dir_ / "eps0").string(),
+       "--classes",
+       "0,1,2",
+       "--per-class",
+       "3",
+       "--splits",
+       "test",
+       "--out",
+       (*dir_ / "b").string(),
+       "--seed",
+       "5"});
   ASSERT_EQ(a.exit_code, 0) << a.err;
   ASSERT_EQ(b.exit_code, 0) << b.err;
   auto ja = read_json(*dir_ / "a" / "projection.json"), jb = read_json(*dir_ / "b" / "projection.json");
   EXPECT_EQ(ja["runs"][0]["splits"]["test"]["indices"], jb["runs"][0]["splits"]["test"]["indices"]);
-  EXPECT_FALSE(ja.contains("comparison"));  // one run: nothing to compare
+  EXPECT_FALSE(ja.contains("comparison")); // one run: nothing to compare
 }
 
 TEST_F(ProjectCliTest, BadClassesListTheValidNames) {
-  auto r = run_cli({"project", (*dir_ / "eps0").string(), "--classes", "alpha,beta,Delta", "--out",
-                    (*dir_ / "bad").string()});
+  auto r = run_cli(
+      {"project", (*dir_ / "eps0").string(), "--classes", "alpha,beta,Delta", "--out", (*dir_ / "bad").string()});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("error: --classes: unknown class 'Delta'"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("alpha, beta, gamma"), std::string::npos) << r.err;
@@ -128,9 +182,19 @@ TEST_F(ProjectCliTest, BadClassesListTheValidNames) {
 
 TEST_F(ProjectCliTest, TorchScriptModel) {
   const auto out = *dir_ / "ts";
-  auto r = run_cli({"project", kGoldenDir + "projection_tiny.pt", "--data", "idx:" + (*dir_ / "data").string(),
-                    "--classes", "alpha,beta,gamma", "--per-class", "5", "--splits", "train,test", "--out",
-                    out.string()});
+  auto r = run_cli(
+      {"project",
+       kGoldenDir + "projection_tiny.pt",
+       "--data",
+       "idx:" + (*dir_ / "data").string(),
+       "--classes",
+       "alpha,beta,gamma",
+       "--per-class",
+       "5",
+       "--splits",
+       "train,test",
+       "--out",
+       out.string()});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto j = read_json(out / "projection.json");
   EXPECT_EQ(j["runs"][0]["kind"], "torchscript");
@@ -140,14 +204,24 @@ TEST_F(ProjectCliTest, TorchScriptModel) {
   auto g = read_json(kGoldenDir + "projection_tiny.json");
   auto w = g["fc_weight"], b = g["fc_bias"];
   double d2 = 0;
-  for (int k = 0; k < 6; ++k) d2 += std::pow(w[0][k].get<double>() - w[1][k].get<double>(), 2);
+  for (int k = 0; k < 6; ++k)
+    d2 += std::pow(w[0][k].get<double>() - w[1][k].get<double>(), 2);
   d2 += std::pow(b[0].get<double>() - b[1].get<double>(), 2);
   EXPECT_NEAR(j["runs"][0]["template_distances"][0].get<double>(), std::sqrt(d2), 1e-6);
-  r = run_cli({"project", kGoldenDir + "projection_tiny.pt", "--data", "idx:" + (*dir_ / "data").string(), "--classes",
-               "0,1,2", "--features", "embed", "--out", (*dir_ / "ts2").string()});
+  r = run_cli(
+      {"project",
+       kGoldenDir + "projection_tiny.pt",
+       "--data",
+       "idx:" + (*dir_ / "data").string(),
+       "--classes",
+       "0,1,2",
+       "--features",
+       "embed",
+       "--out",
+       (*dir_ / "ts2").string()});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("embed"), std::string::npos) << r.err;
 }
 
-}  // namespace
-}  // namespace smoothlab::testing
+} // namespace
+} // namespace smoothlab::testing

@@ -21,7 +21,8 @@ torch::Tensor random_templates(int64_t k, int64_t d, uint64_t seed) {
 torch::Tensor json_tensor(const nlohmann::json& j) {
   if (j.is_array() && !j.empty() && j[0].is_array()) {
     std::vector<torch::Tensor> rows;
-    for (const auto& row : j) rows.push_back(json_tensor(row));
+    for (const auto& row : j)
+      rows.push_back(json_tensor(row));
     return torch::stack(rows);
   }
   return torch::tensor(j.get<std::vector<double>>(), torch::kFloat64);
@@ -39,10 +40,10 @@ TEST(ProjectionTest, TemplatesLandOnTheirVertices) {
   EXPECT_NEAR(ab[1].item<double>(), 0.0, 1e-12);
   EXPECT_GT(plane.vertices[2][1].item<double>(), 0.0);
   // Side lengths of the vertex triangle equal the distances between the templates (the plane contains them).
-  EXPECT_NEAR((plane.vertices[2] - plane.vertices[0]).norm().item<double>(), (t[4] - t[1]).norm().item<double>(),
-              1e-12);
-  EXPECT_NEAR((plane.vertices[2] - plane.vertices[1]).norm().item<double>(), (t[4] - t[3]).norm().item<double>(),
-              1e-12);
+  EXPECT_NEAR(
+      (plane.vertices[2] - plane.vertices[0]).norm().item<double>(), (t[4] - t[1]).norm().item<double>(), 1e-12);
+  EXPECT_NEAR(
+      (plane.vertices[2] - plane.vertices[1]).norm().item<double>(), (t[4] - t[3]).norm().item<double>(), 1e-12);
 }
 
 TEST(ProjectionTest, BasisIsOrthonormalAndSpansTheTemplates) {
@@ -71,7 +72,7 @@ TEST(ProjectionTest, OffsetOrthogonalToThePlaneMapsToTheOrigin) {
   auto plane = template_plane(t, {0, 1, 2});
   torch::manual_seed(40);
   auto n = torch::randn({3, 5}, torch::kFloat64);
-  n = n - torch::matmul(torch::matmul(n, plane.axes.t()), plane.axes);  // remove the in-plane part
+  n = n - torch::matmul(torch::matmul(n, plane.axes.t()), plane.axes); // remove the in-plane part
   ASSERT_GT(n.norm().item<double>(), 0.5);
   EXPECT_TENSOR_NEAR(project(plane, plane.origin + n), torch::zeros({3, 2}, torch::kFloat64), 0, 1e-12);
   // And adding such an offset to any point leaves its projection unchanged.
@@ -128,12 +129,12 @@ TEST(ProjectionTest, DegenerateTemplatesAreErrors) {
   EXPECT_THROW(template_plane(t, {0, 1, 1}), Error);
   EXPECT_THROW(template_plane(t, {0, 1, 4}), Error);
   auto plane = template_plane(t, {0, 1, 2});
-  EXPECT_THROW(project(plane, torch::zeros({2, 4})), Error);  // features not bias-augmented
+  EXPECT_THROW(project(plane, torch::zeros({2, 4})), Error); // features not bias-augmented
   EXPECT_THROW(class_templates(torch::zeros({3, 2}), torch::zeros({4})), Error);
 }
 
 TEST(ProjectionTest, SelectExamplesIsSeededAndPerClass) {
-  auto labels = torch::arange(300, torch::kInt64).remainder(5);  // 60 per class
+  auto labels = torch::arange(300, torch::kInt64).remainder(5); // 60 per class
   labels[7] = 9;
   auto a = select_examples(labels, {3, 0, 4}, 10, 123);
   auto b = select_examples(labels, {3, 0, 4}, 10, 123);
@@ -152,9 +153,9 @@ TEST(ProjectionTest, SelectExamplesIsSeededAndPerClass) {
   for (int64_t g = 0; g < 3; ++g)
     EXPECT_TRUE(torch::equal(small.slice(0, g * 4, g * 4 + 4), a.slice(0, g * 10, g * 10 + 4)));
   // Fewer examples than asked: all of them. Class 9 has one.
-  EXPECT_EQ(select_examples(labels, {9, 1, 2}, 100, 0).numel(), 1 + 60 + 59);  // position 7 was class 2
+  EXPECT_EQ(select_examples(labels, {9, 1, 2}, 100, 0).numel(), 1 + 60 + 59); // position 7 was class 2
   EXPECT_THROW(select_examples(labels, {0, 1, 2}, 0, 0), Error);
 }
 
-}  // namespace
-}  // namespace smoothlab::represent
+} // namespace
+} // namespace smoothlab::represent

@@ -58,11 +58,14 @@ Tables regime_tables(double ls_accuracy, double ls_ece) {
 
 const Claim& find(const std::vector<Claim>& claims, const std::string& id) {
   for (const auto& c : claims)
-    if (c.id == id) return c;
+    if (c.id == id)
+      return c;
   throw std::runtime_error("no claim " + id);
 }
 
-Verdict verdict_of(const Tables& t, const std::string& id) { return find(study::claims(t), id).verdict; }
+Verdict verdict_of(const Tables& t, const std::string& id) {
+  return find(study::claims(t), id).verdict;
+}
 
 // se = sqrt(2 · 0.9 · 0.1 / 10 000) = 0.0042426...: 2·se = 0.0084853 is the accuracy claim's margin.
 constexpr double kTwoSe = 0.008485281374238571;
@@ -108,7 +111,7 @@ TEST(StudyClaims, LsCalibratesAboutAsWellAsTsWithinItsBound) {
   EXPECT_EQ(verdict_of(regime_tables(0.9, 0.0299), "ls_vs_ts_teacher"), Verdict::Held);
   EXPECT_EQ(verdict_of(regime_tables(0.9, 0.0301), "ls_vs_ts_teacher"), Verdict::NotHeld);
   auto t = regime_tables(0.9, 0.0299);
-  t.calibration[0].ece_ts = one(0.04);  // bound max(0.06, 0.05) = 0.06
+  t.calibration[0].ece_ts = one(0.04); // bound max(0.06, 0.05) = 0.06
   t.calibration[1].ece = one(0.0599);
   EXPECT_EQ(verdict_of(t, "ls_vs_ts_teacher"), Verdict::Held);
   t.calibration[1].ece = one(0.0601);
@@ -157,7 +160,7 @@ TEST(StudyClaims, HardTeachersStudentsAtLeastAsGoodWithinNoise) {
   EXPECT_EQ(verdict_of(distill_tables(0.8 + kTwoSeStudents - 1e-4, 0.8), "distill_hard_teacher"), Verdict::Held);
   EXPECT_EQ(verdict_of(distill_tables(0.8 + kTwoSeStudents + 1e-4, 0.8), "distill_hard_teacher"), Verdict::NotHeld);
   const auto c = find(study::claims(distill_tables(0.7, 0.8)), "distill_hard_teacher");
-  EXPECT_NE(c.measured.find("(T = 2)"), std::string::npos) << c.measured;  // the best hard-teacher student
+  EXPECT_NE(c.measured.find("(T = 2)"), std::string::npos) << c.measured; // the best hard-teacher student
 }
 
 TEST(StudyClaims, SmoothedTeachersStudentNoBetterThanDirectWithinNoise) {
@@ -176,15 +179,17 @@ TEST(StudyClaims, MutualInformationMustEndLowerWithSmoothing) {
   t.mutual_information[1].points.back().mi = one(1.2001);
   EXPECT_EQ(verdict_of(t, "mi_falls"), Verdict::NotHeld);
   // log N with N = 2 · 300 examples is printed with the numbers.
-  EXPECT_NE(find(study::claims(t), "mi_falls").measured.find(fmt::format("{:.3f}", std::log(600.0))), std::string::npos);
+  EXPECT_NE(
+      find(study::claims(t), "mi_falls").measured.find(fmt::format("{:.3f}", std::log(600.0))), std::string::npos);
 }
 
 TEST(StudyClaims, NoClaimWithoutItsRows) {
-  Tables t;  // no regimes, students or Î: only the two projection claims, not tested
+  Tables t; // no regimes, students or Î: only the two projection claims, not tested
   const auto claims = study::claims(t);
   ASSERT_EQ(claims.size(), 2u);
-  for (const auto& c : claims) EXPECT_EQ(c.verdict, Verdict::NotTested) << c.id;
+  for (const auto& c : claims)
+    EXPECT_EQ(c.verdict, Verdict::NotTested) << c.id;
 }
 
-}  // namespace
-}  // namespace smoothlab::testing
+} // namespace
+} // namespace smoothlab::testing

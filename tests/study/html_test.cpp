@@ -25,7 +25,7 @@ TEST(StudyHtml, Base64MatchesRfc4648Vectors) {
 
 TEST(StudyHtml, EscapesMarkup) {
   EXPECT_EQ(html_escape("a<b>&\"c'"), "a&lt;b&gt;&amp;&quot;c&#39;");
-  EXPECT_EQ(html_escape("ε = 0.1"), "ε = 0.1");  // UTF-8 passes through
+  EXPECT_EQ(html_escape("ε = 0.1"), "ε = 0.1"); // UTF-8 passes through
 }
 
 TEST(StudyHtml, EmbedsPngAndRefusesOtherFiles) {
@@ -51,5 +51,5 @@ TEST(StudyHtml, TablesNeverHaveBlankCells) {
   EXPECT_NE(page.find("<meta charset=\"utf-8\">"), std::string::npos);
 }
 
-}  // namespace
-}  // namespace smoothlab::report
+} // namespace
+} // namespace smoothlab::report

@@ -6,8 +6,8 @@
 #include <set>
 
 #include "smoothlab/core/error.h"
-#include "smoothlab/study/tables.h"
 #include "smoothlab/study/preset.h"
+#include "smoothlab/study/tables.h"
 #include "support/support.h"
 
 namespace smoothlab::study {
@@ -15,7 +15,8 @@ namespace {
 
 int64_t count(const std::vector<RunSpec>& plan, const std::string& group) {
   int64_t n = 0;
-  for (const auto& r : plan) n += r.group == group;
+  for (const auto& r : plan)
+    n += r.group == group;
   return n;
 }
 
@@ -27,7 +28,8 @@ TEST(StudyPreset, QuickPlanHasEveryGroupAndFitsTenMinutes) {
   EXPECT_EQ(count(plan, "student"), 4);
   EXPECT_EQ(count(plan, "direct"), 2);
   double seconds = 0;
-  for (const auto& r : plan) seconds += r.cost_seconds;
+  for (const auto& r : plan)
+    seconds += r.cost_seconds;
   EXPECT_LT(seconds, 600.0) << "quick must finish in 10 minutes on 2 idle cores";
   EXPECT_GT(seconds, 60.0);
   // Teachers come before their students, and every student names an existing teacher.
@@ -50,7 +52,7 @@ TEST(StudyPreset, StandardPlanMatchesTheIssue) {
   const auto plan = make_plan(p, "fashion-mnist");
   EXPECT_EQ(count(plan, "teacher"), 12);
   EXPECT_EQ(count(plan, "overconf"), 12);
-  EXPECT_EQ(count(plan, "student"), 3 * (4 + 3));  // per seed: hard teacher at 4 T + 3 smoothed teachers at T = 1
+  EXPECT_EQ(count(plan, "student"), 3 * (4 + 3)); // per seed: hard teacher at 4 T + 3 smoothed teachers at T = 1
   EXPECT_EQ(count(plan, "direct"), 12);
   const auto paper = make_preset("paper");
   EXPECT_EQ(paper.teacher.model, "resnet56");
@@ -64,24 +66,26 @@ TEST(StudyPreset, KeysFollowTheConfigurationOnly) {
   b.threads = 7;
   b.workers = 1;
   b.device = "cuda";
-  EXPECT_EQ(config_key(a), config_key(b));  // execution settings do not change the key
+  EXPECT_EQ(config_key(a), config_key(b)); // execution settings do not change the key
   auto c = a;
   c.smoothing = 0.1;
   EXPECT_NE(config_key(a), config_key(c));
   EXPECT_EQ(config_key(a).size(), 8u);
   const auto p1 = make_plan(make_preset("tiny"), "fashion-mnist"), p2 = make_plan(make_preset("tiny"), "fashion-mnist");
   ASSERT_EQ(p1.size(), p2.size());
-  for (size_t i = 0; i < p1.size(); ++i) EXPECT_EQ(p1[i].name, p2[i].name);
+  for (size_t i = 0; i < p1.size(); ++i)
+    EXPECT_EQ(p1[i].name, p2[i].name);
 }
 
 TEST(StudyPreset, UnknownPresetListsKnownOnes) {
-  EXPECT_TRUE(::smoothlab::testing::error_mentions([&] { make_preset("huge"); }, {"--preset: unknown preset 'huge'"}, {"quick"}));
+  EXPECT_TRUE(::smoothlab::testing::error_mentions(
+      [&] { make_preset("huge"); }, {"--preset: unknown preset 'huge'"}, {"quick"}));
 }
 
 TEST(StudyPreset, ClassChoicesPerData) {
   EXPECT_EQ(choose_classes("fashion-mnist").similar, "T-shirt/top,Shirt,Pullover");
-  EXPECT_EQ(choose_classes("cifar100:/x").similar, "4,30,55");  // beaver, dolphin, otter
-  EXPECT_EQ(choose_classes("cifar10:/x").mi_pair, "0,5");       // airplane, dog ([M] Fig. 6)
+  EXPECT_EQ(choose_classes("cifar100:/x").similar, "4,30,55"); // beaver, dolphin, otter
+  EXPECT_EQ(choose_classes("cifar10:/x").mi_pair, "0,5"); // airplane, dog ([M] Fig. 6)
 }
 
 TEST(StudyPreset, StatisticsClosedForm) {
@@ -96,5 +100,5 @@ TEST(StudyPreset, StatisticsClosedForm) {
   EXPECT_EQ(stat_of({}).n, 0);
 }
 
-}  // namespace
-}  // namespace smoothlab::study
+} // namespace
+} // namespace smoothlab::study

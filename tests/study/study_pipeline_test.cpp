@@ -29,7 +29,8 @@ struct Interrupt {};
 std::map<std::string, fs::file_time_type> checkpoint_times(const fs::path& runs) {
   std::map<std::string, fs::file_time_type> t;
   for (const auto& e : fs::directory_iterator(runs))
-    if (fs::exists(e.path() / "checkpoint.pt")) t[e.path().filename().string()] = fs::last_write_time(e.path() / "checkpoint.pt");
+    if (fs::exists(e.path() / "checkpoint.pt"))
+      t[e.path().filename().string()] = fs::last_write_time(e.path() / "checkpoint.pt");
   return t;
 }
 
@@ -46,7 +47,8 @@ const fs::path& tiny_study() {
 }
 
 TEST(StudyPipeline, InterruptedStudyContinuesWithoutRecomputing) {
-  if (testing::fashion_mnist_dir().empty()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  if (testing::fashion_mnist_dir().empty())
+    GTEST_SKIP() << "dataset-fashion-mnist is not installed";
   testing::TempDir tmp;
   const auto options = StudyOptions().preset("tiny").data("fashion-mnist").out((tmp / "s").string()).threads(2);
   const auto total = int64_t(make_plan(make_preset("tiny"), "fashion-mnist").size());
@@ -55,7 +57,8 @@ TEST(StudyPipeline, InterruptedStudyContinuesWithoutRecomputing) {
   StudyHooks stop;
   int64_t finished = 0;
   stop.on_run_done = [&](const RunSpec&, bool) {
-    if (++finished == 3) throw Interrupt{};
+    if (++finished == 3)
+      throw Interrupt{};
   };
   EXPECT_THROW(run_study(options, stop), Interrupt);
   EXPECT_FALSE(fs::exists(tmp / "s" / "report.html"));
@@ -70,7 +73,8 @@ TEST(StudyPipeline, InterruptedStudyContinuesWithoutRecomputing) {
   EXPECT_EQ(result.runs_reused, 3);
   EXPECT_EQ(result.runs_trained, total - 3);
   ASSERT_EQ(int64_t(seen.size()), total);
-  for (int64_t i = 0; i < total; ++i) EXPECT_EQ(seen[i].second, i < 3) << seen[i].first;
+  for (int64_t i = 0; i < total; ++i)
+    EXPECT_EQ(seen[i].second, i < 3) << seen[i].first;
   for (const auto& [name, time] : before)
     EXPECT_EQ(fs::last_write_time(tmp / "s" / "runs" / name / "checkpoint.pt"), time) << name << " was recomputed";
   // A third call trains nothing.
@@ -80,14 +84,15 @@ TEST(StudyPipeline, InterruptedStudyContinuesWithoutRecomputing) {
 }
 
 TEST(StudyPipeline, SummaryHasEveryTableFigureAndClaim) {
-  if (testing::fashion_mnist_dir().empty()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  if (testing::fashion_mnist_dir().empty())
+    GTEST_SKIP() << "dataset-fashion-mnist is not installed";
   const auto out = tiny_study();
   const auto summary = json::parse(read_file(out / "summary.json"));
   const auto plan = make_plan(make_preset("tiny"), "fashion-mnist");
   ASSERT_EQ(summary["runs"].size(), plan.size());
   for (const auto& r : summary["runs"]) {
     const double acc = r["test"]["accuracy"];
-    EXPECT_GT(acc, 0.12) << r["name"];  // 10 classes: chance is 0.1 (the tiny runs measured 0.21–0.71)
+    EXPECT_GT(acc, 0.12) << r["name"]; // 10 classes: chance is 0.1 (the tiny runs measured 0.21–0.71)
     EXPECT_LE(acc, 1.0);
     EXPECT_EQ(r["test"]["count"], 300);
     EXPECT_GT(r["temperature_scaled"]["temperature"].get<double>(), 0.0);
@@ -116,8 +121,14 @@ TEST(StudyPipeline, SummaryHasEveryTableFigureAndClaim) {
   }
   EXPECT_EQ(summary["tables"]["mutual_information"].size(), 2u);
   EXPECT_EQ(summary["tables"]["distillation"].size(), 2u + 1u + 2u);
-  for (const char* fig : {"reliability_teacher", "reliability_overconf", "ece_nll_vs_eps", "projection_dissimilar",
-                          "projection_similar", "distillation", "mutual_information"}) {
+  for (const char* fig :
+       {"reliability_teacher",
+        "reliability_overconf",
+        "ece_nll_vs_eps",
+        "projection_dissimilar",
+        "projection_similar",
+        "distillation",
+        "mutual_information"}) {
     ASSERT_TRUE(summary["figures"].contains(fig)) << fig;
     EXPECT_GT(fs::file_size(out / summary["figures"][fig].get<std::string>()), 1000u) << fig;
   }
@@ -125,7 +136,8 @@ TEST(StudyPipeline, SummaryHasEveryTableFigureAndClaim) {
   // (the rules themselves are tested in claims_test.cpp).
   auto table_ece = [&](const std::string& group, double eps, const char* key) {
     for (const auto& row : summary["tables"]["calibration"])
-      if (row["group"] == group && row["epsilon"] == eps) return row[key]["mean"].get<double>();
+      if (row["group"] == group && row["epsilon"] == eps)
+        return row[key]["mean"].get<double>();
     ADD_FAILURE() << "no calibration row " << group << " " << eps;
     return 0.0;
   };
@@ -143,9 +155,17 @@ TEST(StudyPipeline, SummaryHasEveryTableFigureAndClaim) {
     EXPECT_FALSE(c["paper"].get<std::string>().empty());
     EXPECT_FALSE(c["regime"].get<std::string>().empty());
   }
-  for (const char* id : {"accuracy_teacher", "ls_calibrates_teacher", "ls_calibrates_overconf", "overconfident_overconf",
-                         "temperature_scaling_teacher", "projection_dissimilar", "projection_similar",
-                         "distill_hard_teacher", "distill_vs_direct", "mi_falls"})
+  for (const char* id :
+       {"accuracy_teacher",
+        "ls_calibrates_teacher",
+        "ls_calibrates_overconf",
+        "overconfident_overconf",
+        "temperature_scaling_teacher",
+        "projection_dissimilar",
+        "projection_similar",
+        "distill_hard_teacher",
+        "distill_vs_direct",
+        "mi_falls"})
     EXPECT_TRUE(ids.count(id)) << id;
   // Provenance.
   EXPECT_EQ(summary["provenance"]["threads"], 2);
@@ -153,13 +173,14 @@ TEST(StudyPipeline, SummaryHasEveryTableFigureAndClaim) {
 }
 
 TEST(StudyPipeline, ReportIsSelfContained) {
-  if (testing::fashion_mnist_dir().empty()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  if (testing::fashion_mnist_dir().empty())
+    GTEST_SKIP() << "dataset-fashion-mnist is not installed";
   const auto html = read_file(tiny_study() / "report.html");
   const auto summary = json::parse(read_file(tiny_study() / "summary.json"));
   size_t images = 0;
   for (size_t pos = 0; (pos = html.find("<img ", pos)) != std::string::npos; ++pos) {
     ++images;
-    EXPECT_EQ(html.compare(html.find("src=\"", pos) , 27, "src=\"data:image/png;base64,"), 0);
+    EXPECT_EQ(html.compare(html.find("src=\"", pos), 27, "src=\"data:image/png;base64,"), 0);
   }
   EXPECT_EQ(images, summary["figures"].size());
   EXPECT_EQ(html.find("http://"), std::string::npos);
@@ -170,20 +191,25 @@ TEST(StudyPipeline, ReportIsSelfContained) {
 }
 
 TEST(StudyPipeline, KilledCliStudyResumes) {
-  if (testing::fashion_mnist_dir().empty()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  if (testing::fashion_mnist_dir().empty())
+    GTEST_SKIP() << "dataset-fashion-mnist is not installed";
   testing::TempDir tmp;
   const auto out = (tmp / "s").string();
   // Start the CLI, wait until the first run is evaluated, SIGKILL it.
-  const std::string cmd = std::string("( \"") + SMOOTHLAB_CLI_PATH + "\" study --preset tiny --threads 2 --out '" + out +
-                          "' >/dev/null 2>&1 & pid=$!; for i in $(seq 1 1200); do "
-                          "if ls '" + out + "'/runs/*/eval.json >/dev/null 2>&1; then break; fi; sleep 0.05; done; "
-                          "kill -9 $pid; wait $pid ) 2>/dev/null";
+  const std::string cmd = std::string("( \"") + SMOOTHLAB_CLI_PATH + "\" study --preset tiny --threads 2 --out '" +
+      out +
+      "' >/dev/null 2>&1 & pid=$!; for i in $(seq 1 1200); do "
+      "if ls '" +
+      out +
+      "'/runs/*/eval.json >/dev/null 2>&1; then break; fi; sleep 0.05; done; "
+      "kill -9 $pid; wait $pid ) 2>/dev/null";
   std::system(cmd.c_str());
   ASSERT_TRUE(fs::exists(tmp / "s" / "runs"));
   const auto before = checkpoint_times(tmp / "s" / "runs");
   std::vector<std::string> finished;
   for (const auto& e : fs::directory_iterator(tmp / "s" / "runs"))
-    if (fs::exists(e.path() / "eval.json")) finished.push_back(e.path().filename().string());
+    if (fs::exists(e.path() / "eval.json"))
+      finished.push_back(e.path().filename().string());
   ASSERT_GE(finished.size(), 1u);
   const auto r = testing::run_cli({"study", "--preset", "tiny", "--threads", "2", "--out", out});
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -199,8 +225,10 @@ TEST(StudyPipeline, KilledCliStudyResumes) {
 }
 
 TEST(StudyPipeline, ReportOpensInHeadlessChromium) {
-  if (testing::fashion_mnist_dir().empty()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
-  if (!fs::exists("/usr/bin/chromium")) GTEST_SKIP() << "/usr/bin/chromium is missing (apt-get install chromium)";
+  if (testing::fashion_mnist_dir().empty())
+    GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  if (!fs::exists("/usr/bin/chromium"))
+    GTEST_SKIP() << "/usr/bin/chromium is missing (apt-get install chromium)";
   const auto out = tiny_study();
   testing::TempDir tmp;
   // The report plus a probe that writes what the page saw into the DOM: console errors, image sizes, empty cells.
@@ -221,16 +249,21 @@ window.addEventListener('load', () => {
 </script>)";
   html.insert(html.find("<head>") + 6, probe);
   write_file_atomic(tmp / "probe.html", html);
-  const std::string flags = "--headless --no-sandbox --disable-gpu --disable-quic --no-first-run "
-                            "--disable-background-networking --disable-component-update --disable-sync "
-                            "--user-data-dir=" + (tmp / "profile").string() + " --virtual-time-budget=5000 ";
+  const std::string flags =
+      "--headless --no-sandbox --disable-gpu --disable-quic --no-first-run "
+      "--disable-background-networking --disable-component-update --disable-sync "
+      "--user-data-dir=" +
+      (tmp / "profile").string() + " --virtual-time-budget=5000 ";
   const auto dom = tmp / "dom.html", log = tmp / "log.txt";
   std::system(("timeout 120 /usr/bin/chromium " + flags + "--enable-logging=stderr --v=0 --dump-dom 'file://" +
-               (tmp / "probe.html").string() + "' >'" + dom.string() + "' 2>'" + log.string() + "'").c_str());
+               (tmp / "probe.html").string() + "' >'" + dom.string() + "' 2>'" + log.string() + "'")
+                  .c_str());
   const auto text = read_file(dom);
   std::smatch m;
-  ASSERT_TRUE(std::regex_search(text, m, std::regex(R"(PROBE images=(\d+) loaded=(\d+) emptycells=(\d+) emptytables=(\d+) errors=(\d+) END)")))
-      << text.substr(0, 500) << "\n" << read_file(log);
+  ASSERT_TRUE(std::regex_search(
+      text, m, std::regex(R"(PROBE images=(\d+) loaded=(\d+) emptycells=(\d+) emptytables=(\d+) errors=(\d+) END)")))
+      << text.substr(0, 500) << "\n"
+      << read_file(log);
   const auto summary = json::parse(read_file(out / "summary.json"));
   EXPECT_EQ(std::stoul(m[1]), summary["figures"].size());
   EXPECT_EQ(m[2], m[1]) << "an image did not load";
@@ -242,10 +275,11 @@ window.addEventListener('load', () => {
   // A screenshot of the page.
   const fs::path shot = out / "report_screenshot.png";
   std::system(("timeout 120 /usr/bin/chromium " + flags + "--window-size=1200,2400 --screenshot='" + shot.string() +
-               "' 'file://" + (out / "report.html").string() + "' >/dev/null 2>&1").c_str());
+               "' 'file://" + (out / "report.html").string() + "' >/dev/null 2>&1")
+                  .c_str());
   ASSERT_TRUE(fs::exists(shot));
   EXPECT_GT(fs::file_size(shot), 10000u);
 }
 
-}  // namespace
-}  // namespace smoothlab::study
+} // namespace
+} // namespace smoothlab::study

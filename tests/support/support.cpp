@@ -7,8 +7,8 @@
 
 #include <algorithm>
 #include <array>
-#include <cmath>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <random>
@@ -19,32 +19,41 @@
 #include <torch/torch.h>
 
 #include "smoothlab/core/error.h"
-#include "smoothlab/data/idx.h"
 #include "smoothlab/data/dataset.h"
+#include "smoothlab/data/idx.h"
 
 namespace smoothlab::testing {
 
-::testing::AssertionResult tensors_near(const torch::Tensor& actual_in, const torch::Tensor& expected_in, double rtol,
-                                        double atol) {
+::testing::AssertionResult tensors_near(
+    const torch::Tensor& actual_in,
+    const torch::Tensor& expected_in,
+    double rtol,
+    double atol) {
   if (actual_in.sizes() != expected_in.sizes())
     return ::testing::AssertionFailure() << "shape " << actual_in.sizes() << " != expected " << expected_in.sizes();
   auto a = actual_in.detach().to(torch::kCPU, torch::kFloat64).flatten();
   auto e = expected_in.detach().to(torch::kCPU, torch::kFloat64).flatten();
   auto nan_a = torch::isnan(a), nan_e = torch::isnan(e);
-  if (!nan_a.equal(nan_e)) return ::testing::AssertionFailure() << "NaN positions differ";
+  if (!nan_a.equal(nan_e))
+    return ::testing::AssertionFailure() << "NaN positions differ";
   auto diff = (a - e).abs().masked_fill(nan_a, 0.0);
   auto tol = atol + rtol * e.abs().masked_fill(nan_e, 0.0);
   auto bad = diff.gt(tol) | (torch::isinf(a) & a.ne(e));
   const int64_t n_bad = bad.sum().item<int64_t>();
-  if (n_bad == 0) return ::testing::AssertionSuccess();
+  if (n_bad == 0)
+    return ::testing::AssertionSuccess();
   auto excess = (diff - tol).masked_fill(~bad, -1.0);
   auto order = excess.argsort(0, /*descending=*/true);
   std::ostringstream ss;
   ss << n_bad << " of " << a.numel() << " elements differ (rtol " << rtol << ", atol " << atol << "); worst:";
   for (int64_t i = 0; i < std::min<int64_t>(5, n_bad); ++i) {
     const int64_t j = order[i].item<int64_t>();
-    ss << fmt::format("\n  [{}] actual {:.10g} expected {:.10g} |diff| {:.3g}", j, a[j].item<double>(),
-                      e[j].item<double>(), diff[j].item<double>());
+    ss << fmt::format(
+        "\n  [{}] actual {:.10g} expected {:.10g} |diff| {:.3g}",
+        j,
+        a[j].item<double>(),
+        e[j].item<double>(),
+        diff[j].item<double>());
   }
   return ::testing::AssertionFailure() << ss.str();
 }
@@ -52,7 +61,8 @@ namespace smoothlab::testing {
 TempDir::TempDir() {
   std::string tmpl = (fs::temp_directory_path() / "smoothlab-test-XXXXXX").string();
   char* made = ::mkdtemp(tmpl.data());
-  if (!made) throw std::runtime_error("mkdtemp failed");
+  if (!made)
+    throw std::runtime_error("mkdtemp failed");
   path_ = made;
 }
 
@@ -65,7 +75,8 @@ namespace {
 
 std::string quote(const std::string& s) {
   std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  for (char c : s)
+    out += c == '\'' ? std::string("'\\''") : std::string(1, c);
   return out + "'";
 }
 
@@ -76,20 +87,22 @@ std::string slurp(const fs::path& p) {
   return ss.str();
 }
 
-}  // namespace
+} // namespace
 
 CliResult run_cli(const std::vector<std::string>& args, const std::string& env, int timeout_s) {
   TempDir tmp;
   std::string cmd = env.empty() ? "" : env + " ";
   cmd += fmt::format("timeout -k 5 {} ", timeout_s) + quote(SMOOTHLAB_CLI_PATH);
-  for (const auto& a : args) cmd += " " + quote(a);
+  for (const auto& a : args)
+    cmd += " " + quote(a);
   cmd += " >" + quote((tmp / "out").string()) + " 2>" + quote((tmp / "err").string()) + " </dev/null";
   const int status = std::system(cmd.c_str());
   CliResult r;
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   r.out = slurp(tmp / "out");
   r.err = slurp(tmp / "err");
-  if (r.exit_code == 124) r.err += fmt::format("\n[test support] smoothlab timed out after {} s and was killed\n", timeout_s);
+  if (r.exit_code == 124)
+    r.err += fmt::format("\n[test support] smoothlab timed out after {} s and was killed\n", timeout_s);
   return r;
 }
 
@@ -98,12 +111,15 @@ CliProcess::CliProcess(const std::vector<std::string>& args) {
   std::vector<std::string> argv_s = {SMOOTHLAB_CLI_PATH};
   argv_s.insert(argv_s.end(), args.begin(), args.end());
   pid_ = ::fork();
-  if (pid_ < 0) throw std::runtime_error("fork failed");
+  if (pid_ < 0)
+    throw std::runtime_error("fork failed");
   if (pid_ == 0) {
     std::vector<char*> argv;
-    for (auto& a : argv_s) argv.push_back(a.data());
+    for (auto& a : argv_s)
+      argv.push_back(a.data());
     argv.push_back(nullptr);
-    if (!std::freopen(out.c_str(), "w", stdout) || !std::freopen(err.c_str(), "w", stderr)) ::_exit(126);
+    if (!std::freopen(out.c_str(), "w", stdout) || !std::freopen(err.c_str(), "w", stderr))
+      ::_exit(126);
     ::execv(SMOOTHLAB_CLI_PATH, argv.data());
     ::_exit(127);
   }
@@ -117,24 +133,29 @@ CliProcess::~CliProcess() {
 }
 
 bool CliProcess::running() {
-  if (reaped_) return false;
+  if (reaped_)
+    return false;
   const int got = ::waitpid(pid_, &status_, WNOHANG);
-  if (got == pid_) reaped_ = true;
+  if (got == pid_)
+    reaped_ = true;
   return !reaped_;
 }
 
 bool CliProcess::wait_until(const std::function<bool()>& ready, double timeout_s) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
   while (std::chrono::steady_clock::now() < deadline) {
-    if (ready()) return true;
-    if (!running()) return ready();
+    if (ready())
+      return true;
+    if (!running())
+      return ready();
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   return false;
 }
 
 void CliProcess::kill(int signal) {
-  if (!reaped_) ::kill(pid_, signal);
+  if (!reaped_)
+    ::kill(pid_, signal);
 }
 
 CliResult CliProcess::finish() {
@@ -149,8 +170,14 @@ CliResult CliProcess::finish() {
   return r;
 }
 
-void write_idx_folder(const fs::path& dir, int64_t n_train, int64_t n_test, int64_t h, int64_t w, int64_t classes,
-                      bool gzip) {
+void write_idx_folder(
+    const fs::path& dir,
+    int64_t n_train,
+    int64_t n_test,
+    int64_t h,
+    int64_t w,
+    int64_t classes,
+    bool gzip) {
   fs::create_directories(dir);
   auto make = [&](int64_t n, uint64_t seed) {
     auto labels = torch::arange(n, torch::kInt64).remainder(classes);
@@ -177,7 +204,9 @@ void write_idx_folder(const fs::path& dir, int64_t n_train, int64_t n_test, int6
   data::write_idx(dir / ("t10k-labels-idx1-ubyte" + ext), test_y, gzip);
 }
 
-fs::path golden_path(const std::string& name) { return fs::path(SMOOTHLAB_SOURCE_DIR) / "tests" / "golden" / name; }
+fs::path golden_path(const std::string& name) {
+  return fs::path(SMOOTHLAB_SOURCE_DIR) / "tests" / "golden" / name;
+}
 
 std::string read_bytes(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -197,18 +226,23 @@ std::string error_of(const std::function<void()>& fn) {
   return "";
 }
 
-::testing::AssertionResult error_mentions(const std::function<void()>& fn, const std::vector<std::string>& message,
-                                          const std::vector<std::string>& hint) {
+::testing::AssertionResult error_mentions(
+    const std::function<void()>& fn,
+    const std::vector<std::string>& message,
+    const std::vector<std::string>& hint) {
   try {
     fn();
   } catch (const Error& e) {
     const std::string what = e.what();
     std::string missing;
     for (const auto& needle : message)
-      if (what.find(needle) == std::string::npos) missing += fmt::format(" message lacks '{}';", needle);
+      if (what.find(needle) == std::string::npos)
+        missing += fmt::format(" message lacks '{}';", needle);
     for (const auto& needle : hint)
-      if (e.hint().find(needle) == std::string::npos) missing += fmt::format(" hint lacks '{}';", needle);
-    if (missing.empty()) return ::testing::AssertionSuccess();
+      if (e.hint().find(needle) == std::string::npos)
+        missing += fmt::format(" hint lacks '{}';", needle);
+    if (missing.empty())
+      return ::testing::AssertionSuccess();
     return ::testing::AssertionFailure() << "smoothlab::Error:" << missing << "\n  message: " << what
                                          << "\n  hint: " << e.hint();
   } catch (const std::exception& e) {
@@ -217,8 +251,10 @@ std::string error_of(const std::function<void()>& fn) {
   return ::testing::AssertionFailure() << "expected smoothlab::Error, nothing was thrown";
 }
 
-torch::Tensor finite_difference_gradient(const std::function<double(const torch::Tensor&)>& f, const torch::Tensor& x,
-                                         double h) {
+torch::Tensor finite_difference_gradient(
+    const std::function<double(const torch::Tensor&)>& f,
+    const torch::Tensor& x,
+    double h) {
   const auto base = x.detach().contiguous();
   auto grad = torch::zeros_like(base);
   auto flat = grad.view({-1});
@@ -242,15 +278,18 @@ double reference_mutual_information(const std::vector<std::vector<double>>& gaps
     }
   double ss = 0;
   for (size_t x = 0; x < n; ++x)
-    for (double y : gaps[x]) ss += (y - mu[x]) * (y - mu[x]);
+    for (double y : gaps[x])
+      ss += (y - mu[x]) * (y - mu[x]);
   const double sigma2 = std::max(ss / double(n * (l - 1)), 1e-12 * std::max(1.0, mean_square));
   double total = 0;
   for (size_t x = 0; x < n; ++x)
     for (double y : gaps[x]) {
-      double mixture = 0;  // (1/N) Σ_x′ exp(−(y − µ_x′)²/2σ²), summed after the largest term for range
+      double mixture = 0; // (1/N) Σ_x′ exp(−(y − µ_x′)²/2σ²), summed after the largest term for range
       double top = -INFINITY;
-      for (size_t k = 0; k < n; ++k) top = std::max(top, -(y - mu[k]) * (y - mu[k]) / (2 * sigma2));
-      for (size_t k = 0; k < n; ++k) mixture += std::exp(-(y - mu[k]) * (y - mu[k]) / (2 * sigma2) - top);
+      for (size_t k = 0; k < n; ++k)
+        top = std::max(top, -(y - mu[k]) * (y - mu[k]) / (2 * sigma2));
+      for (size_t k = 0; k < n; ++k)
+        mixture += std::exp(-(y - mu[k]) * (y - mu[k]) / (2 * sigma2) - top);
       const double log_mixture = top + std::log(mixture / double(n));
       total += -(y - mu[x]) * (y - mu[x]) / (2 * sigma2) - log_mixture;
     }
@@ -261,7 +300,8 @@ std::vector<nlohmann::json> read_jsonl(const fs::path& path) {
   std::vector<nlohmann::json> out;
   std::ifstream in(path);
   for (std::string line; std::getline(in, line);)
-    if (!line.empty()) out.push_back(nlohmann::json::parse(line));
+    if (!line.empty())
+      out.push_back(nlohmann::json::parse(line));
   return out;
 }
 
@@ -270,8 +310,10 @@ int count_lines_starting(const std::string& text, const std::string& prefix) {
   size_t pos = 0;
   while (pos < text.size()) {
     size_t end = text.find('\n', pos);
-    if (end == std::string::npos) end = text.size();
-    if (text.compare(pos, prefix.size(), prefix) == 0) ++n;
+    if (end == std::string::npos)
+      end = text.size();
+    if (text.compare(pos, prefix.size(), prefix) == 0)
+      ++n;
     pos = end + 1;
   }
   return n;
@@ -282,4 +324,4 @@ std::string fashion_mnist_dir() {
   return fs::exists(fs::path(dir) / "train-images-idx3-ubyte.gz") ? dir : "";
 }
 
-}  // namespace smoothlab::testing
+} // namespace smoothlab::testing

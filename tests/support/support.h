@@ -18,8 +18,11 @@ namespace smoothlab::testing {
 namespace fs = std::filesystem;
 
 // Checks shape, NaN positions and |a − e| ≤ atol + rtol·|e| elementwise; prints the worst mismatches.
-::testing::AssertionResult tensors_near(const torch::Tensor& actual, const torch::Tensor& expected, double rtol,
-                                        double atol);
+::testing::AssertionResult tensors_near(
+    const torch::Tensor& actual,
+    const torch::Tensor& expected,
+    double rtol,
+    double atol);
 #define EXPECT_TENSOR_NEAR(a, e, rtol, atol) EXPECT_TRUE(::smoothlab::testing::tensors_near(a, e, rtol, atol))
 
 // A fresh folder under the system temp dir, removed on destruction.
@@ -27,8 +30,12 @@ class TempDir {
  public:
   TempDir();
   ~TempDir();
-  const fs::path& path() const { return path_; }
-  fs::path operator/(const std::string& name) const { return path_ / name; }
+  const fs::path& path() const {
+    return path_;
+  }
+  fs::path operator/(const std::string& name) const {
+    return path_ / name;
+  }
 
  private:
   fs::path path_;
@@ -47,7 +54,7 @@ CliResult run_cli(const std::vector<std::string>& args, const std::string& env =
 class CliProcess {
  public:
   explicit CliProcess(const std::vector<std::string>& args);
-  ~CliProcess();  // kills and reaps a child still running
+  ~CliProcess(); // kills and reaps a child still running
   CliProcess(const CliProcess&) = delete;
   CliProcess& operator=(const CliProcess&) = delete;
   // Polls every 20 ms until ready() holds (true) or the child exits or timeout_s passes (false).
@@ -66,8 +73,14 @@ class CliProcess {
 
 // Writes a small IDX data folder (train/t10k images and labels) with n_train / n_test examples of size h×w
 // and labels i % classes; images are deterministic patterns that depend on the label.
-void write_idx_folder(const fs::path& dir, int64_t n_train, int64_t n_test, int64_t h = 8, int64_t w = 8,
-                      int64_t classes = 3, bool gzip = false);
+void write_idx_folder(
+    const fs::path& dir,
+    int64_t n_train,
+    int64_t n_test,
+    int64_t h = 8,
+    int64_t w = 8,
+    int64_t classes = 3,
+    bool gzip = false);
 
 // tests/golden/NAME in the source tree.
 fs::path golden_path(const std::string& name);
@@ -82,15 +95,19 @@ std::string error_of(const std::function<void()>& fn);
 // nothing or another exception (whose what() it prints).
 //   EXPECT_ERROR_MENTIONS(make_model("vgg16", {}), "--model", "unknown model 'vgg16'");
 //   EXPECT_TRUE(error_mentions([&] { parse(x); }, {"unknown class 'Shoe'"}, {"Trouser"}));
-::testing::AssertionResult error_mentions(const std::function<void()>& fn, const std::vector<std::string>& message,
-                                          const std::vector<std::string>& hint = {});
+::testing::AssertionResult error_mentions(
+    const std::function<void()>& fn,
+    const std::vector<std::string>& message,
+    const std::vector<std::string>& hint = {});
 #define EXPECT_ERROR_MENTIONS(statement, ...) \
   EXPECT_TRUE(::smoothlab::testing::error_mentions([&] { statement; }, {__VA_ARGS__}))
 
 // The one numeric gradient: central differences (f(x + h·e_i) − f(x − h·e_i)) / 2h of a scalar function at every
 // element of x, same shape and dtype as x (use float64: the truncation error is O(h²), the rounding error O(ε/h)).
-torch::Tensor finite_difference_gradient(const std::function<double(const torch::Tensor&)>& f, const torch::Tensor& x,
-                                         double h = 1e-6);
+torch::Tensor finite_difference_gradient(
+    const std::function<double(const torch::Tensor&)>& f,
+    const torch::Tensor& x,
+    double h = 1e-6);
 
 // Î(example; gap) of distill/mutual_information.h computed the plain way, for checking the library's (chunked,
 // vectorised) estimator: gaps[x][l] view l of example x; the unclamped plug-in value mi_raw.
@@ -104,4 +121,4 @@ int count_lines_starting(const std::string& text, const std::string& prefix);
 // Path of the Fashion-MNIST folder, or "" when dataset-fashion-mnist is not installed (tests then skip).
 std::string fashion_mnist_dir();
 
-}  // namespace smoothlab::testing
+} // namespace smoothlab::testing

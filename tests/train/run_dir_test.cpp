@@ -88,7 +88,7 @@ TEST(RunDir, RecordsSurviveAWriteAndARead) {
   EXPECT_EQ(json(epochs[0]), json(with_val));
   EXPECT_EQ(json(epochs[1]), json(without_val));
   EXPECT_FALSE(epochs[1].val_accuracy.has_value());
-  EXPECT_FALSE(read_jsonl(run.metrics_file())[1].contains("val_accuracy"));  // absent, not null
+  EXPECT_FALSE(read_jsonl(run.metrics_file())[1].contains("val_accuracy")); // absent, not null
   EXPECT_EQ(epochs[0].bad_images, 2);
 
   train::EvalRecord eval;
@@ -119,7 +119,7 @@ TEST(RunDir, ADamagedFileIsAnErrorNamingIt) {
   std::string what = error_of([&] { run.read_metrics(); });
   EXPECT_NE(what.find(run.metrics_file().string() + ":2"), std::string::npos) << what;
 
-  write_bytes(run.config_file(), "{\"config\": {}}");  // no data_info
+  write_bytes(run.config_file(), "{\"config\": {}}"); // no data_info
   what = error_of([&] { run.read_config(); });
   EXPECT_NE(what.find(run.config_file().string()), std::string::npos) << what;
   EXPECT_NE(what.find("unreadable run configuration"), std::string::npos) << what;
@@ -127,7 +127,7 @@ TEST(RunDir, ADamagedFileIsAnErrorNamingIt) {
   what = error_of([&] { run.read_eval(); });
   EXPECT_NE(what.find(run.eval_file().string()), std::string::npos) << what;
   write_bytes(run.eval_file(), "{\"epochs_done\": 3");
-  EXPECT_FALSE(run.evaluated(1));  // a torn eval.json is redone, not trusted
+  EXPECT_FALSE(run.evaluated(1)); // a torn eval.json is redone, not trusted
   EXPECT_NE(error_of([&] { run.read_eval(); }).find("unreadable evaluation"), std::string::npos);
 
   what = error_of([&] { train::RunDir(dir / "nothing").read_config(); });
@@ -150,9 +150,11 @@ TEST(RunDir, OpenRunDecidesOnceAndTouchesNoFile) {
   fs::create_directories(saved.path());
   auto record = sample_record();
   saved.write_config(record);
-  EXPECT_NE(error_of([&] { train::open_run(saved.path(), train::ExistingRun::Refuse, requested); })
-                .find("folder exists and is not empty"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of([&] {
+        train::open_run(saved.path(), train::ExistingRun::Refuse, requested);
+      }).find("folder exists and is not empty"),
+      std::string::npos);
   auto resumed = train::open_run(saved.path(), train::ExistingRun::Resume, requested);
   EXPECT_TRUE(resumed.resuming);
   EXPECT_EQ(resumed.config.smoothing, 0.2);
@@ -162,16 +164,18 @@ TEST(RunDir, OpenRunDecidesOnceAndTouchesNoFile) {
   EXPECT_TRUE(forced.wipe);
   EXPECT_FALSE(forced.resuming);
   EXPECT_EQ(forced.config.smoothing, 0.3);
-  EXPECT_TRUE(saved.has_config());  // wiping happens when training starts
+  EXPECT_TRUE(saved.has_config()); // wiping happens when training starts
 
   // A bad requested value is refused whatever the folder holds; a bad saved one when resuming.
   requested.smoothing = 1.5;
-  EXPECT_NE(error_of([&] { train::open_run(dir / "new", train::ExistingRun::Refuse, requested); }).find("--smoothing"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of([&] { train::open_run(dir / "new", train::ExistingRun::Refuse, requested); }).find("--smoothing"),
+      std::string::npos);
   write_bytes(dir / "file", "x");
-  EXPECT_NE(error_of([&] { train::open_run(dir / "file", train::ExistingRun::Resume, {}); }).find("not a folder"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of([&] { train::open_run(dir / "file", train::ExistingRun::Resume, {}); }).find("not a folder"),
+      std::string::npos);
 }
 
-}  // namespace
-}  // namespace smoothlab::testing
+} // namespace
+} // namespace smoothlab::testing

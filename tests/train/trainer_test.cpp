@@ -17,10 +17,10 @@ namespace {
 
 TEST(Schedule, WarmupCosineAndStep) {
   train::ScheduleOptions o{"cosine", 0.2, 1.0, {}, 0.1, 5, 10};
-  EXPECT_DOUBLE_EQ(train::learning_rate(o, 0), 0.2 * 1 / 10);   // warm-up step 1 of 10
-  EXPECT_DOUBLE_EQ(train::learning_rate(o, 9), 0.2);            // end of warm-up
-  EXPECT_DOUBLE_EQ(train::learning_rate(o, 10), 0.2);           // cosine starts at the peak
-  EXPECT_NEAR(train::learning_rate(o, 30), 0.1, 1e-12);         // halfway through 40 post-warm-up steps
+  EXPECT_DOUBLE_EQ(train::learning_rate(o, 0), 0.2 * 1 / 10); // warm-up step 1 of 10
+  EXPECT_DOUBLE_EQ(train::learning_rate(o, 9), 0.2); // end of warm-up
+  EXPECT_DOUBLE_EQ(train::learning_rate(o, 10), 0.2); // cosine starts at the peak
+  EXPECT_NEAR(train::learning_rate(o, 30), 0.1, 1e-12); // halfway through 40 post-warm-up steps
   o = {"step", 1.0, 0.0, {2, 4}, 0.1, 5, 10};
   EXPECT_DOUBLE_EQ(train::learning_rate(o, 19), 1.0);
   EXPECT_DOUBLE_EQ(train::learning_rate(o, 20), 0.1);
@@ -35,7 +35,7 @@ train::TrainConfig tiny_config(const fs::path& data) {
   c.smoothing = 0.1;
   c.epochs = 3;
   c.batch_size = 16;
-  c.lr = model::default_lr("mlp", 16);  // 0.0125: the mlp stays finite on every ISA path
+  c.lr = model::default_lr("mlp", 16); // 0.0125: the mlp stays finite on every ISA path
   c.workers = 1;
   c.threads = 1;
   c.eval_batch_size = 64;
@@ -52,11 +52,12 @@ TEST(Trainer, ResumedRunEndsWithTheSameParameters) {
   // Interrupt after epoch 1 (the checkpoint is written before on_epoch runs), then resume.
   train::TrainHooks stop_after_first;
   stop_after_first.on_epoch = [](const train::EpochRecord& r) {
-    if (r.epoch == 1) throw std::runtime_error("simulated kill");
+    if (r.epoch == 1)
+      throw std::runtime_error("simulated kill");
   };
   EXPECT_THROW(train::train(config, dir / "resumed", train::ExistingRun::Refuse, stop_after_first), std::runtime_error);
   auto changed = config;
-  changed.lr = 123.0;  // ignored on resume: the saved config wins
+  changed.lr = 123.0; // ignored on resume: the saved config wins
   auto result = train::train(changed, dir / "resumed", train::ExistingRun::Resume);
   EXPECT_EQ(result.epochs_done, 3);
 
@@ -64,11 +65,13 @@ TEST(Trainer, ResumedRunEndsWithTheSameParameters) {
   train::load_checkpoint(dir / "full" / "checkpoint.pt", *a, nullptr);
   train::load_checkpoint(dir / "resumed" / "checkpoint.pt", *b, nullptr);
   auto pa = a->named_parameters(), pb = b->named_parameters();
-  for (const auto& item : pa) EXPECT_TRUE(item.value().equal(pb[item.key()])) << item.key();
+  for (const auto& item : pa)
+    EXPECT_TRUE(item.value().equal(pb[item.key()])) << item.key();
 
   auto records = read_jsonl(dir / "resumed" / "metrics.jsonl");
   ASSERT_EQ(records.size(), 3u);
-  for (int i = 0; i < 3; ++i) EXPECT_EQ(records[size_t(i)]["epoch"], i + 1);
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(records[size_t(i)]["epoch"], i + 1);
   auto full = read_jsonl(dir / "full" / "metrics.jsonl");
   EXPECT_DOUBLE_EQ(full[2]["train_loss"].get<double>(), records[2]["train_loss"].get<double>());
 }
@@ -102,7 +105,8 @@ TEST(Trainer, ExistingRunFolderNeedsResumeOrForce) {
 
 TEST(Trainer, ShortFashionMnistRunLearns) {
   const std::string fmnist = fashion_mnist_dir();
-  if (fmnist.empty()) GTEST_SKIP() << "dataset-fashion-mnist not installed";
+  if (fmnist.empty())
+    GTEST_SKIP() << "dataset-fashion-mnist not installed";
   torch::set_num_threads(2);
   TempDir dir;
   train::TrainConfig c;
@@ -125,10 +129,10 @@ TEST(Trainer, ShortFashionMnistRunLearns) {
   auto records = read_jsonl(dir / "run" / "metrics.jsonl");
   ASSERT_EQ(records.size(), 2u);
   EXPECT_LT(records[1]["train_loss"].get<double>(), records[0]["train_loss"].get<double>());
-  for (const char* key : {"train_loss", "train_accuracy", "val_loss", "val_accuracy", "val_ece", "images_per_second",
-                          "seconds", "lr"})
+  for (const char* key :
+       {"train_loss", "train_accuracy", "val_loss", "val_accuracy", "val_ece", "images_per_second", "seconds", "lr"})
     EXPECT_TRUE(records[1].contains(key)) << key;
 }
 
-}  // namespace
-}  // namespace smoothlab::testing
+} // namespace
+} // namespace smoothlab::testing

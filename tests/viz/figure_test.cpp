@@ -31,7 +31,8 @@ TEST(Figure, WritesPngAndSvg) {
   EXPECT_NE(text.find("<svg"), std::string::npos);
   // Only the final files are left behind (temp files were renamed).
   int files = 0;
-  for ([[maybe_unused]] auto& e : fs::directory_iterator(dir.path())) ++files;
+  for ([[maybe_unused]] auto& e : fs::directory_iterator(dir.path()))
+    ++files;
   EXPECT_EQ(files, 2);
 }
 
@@ -52,9 +53,9 @@ TEST(Figure, ExplicitLimitsPlaceBarsInTheRightPixels) {
   // in the right half between grid lines (x = 0.89, y = 0.52).
   auto pixel = [&](int x, int y) { return reinterpret_cast<const uint32_t*>(data + y * stride)[x]; };
   const uint32_t left = pixel(90, 80), right = pixel(170, 80);
-  EXPECT_EQ((left >> 16) & 0xff, 0xffu);  // red channel
-  EXPECT_EQ((left >> 8) & 0xff, 0u);      // no green
-  EXPECT_EQ((right >> 8) & 0xff, 0xffu);  // white background
+  EXPECT_EQ((left >> 16) & 0xff, 0xffu); // red channel
+  EXPECT_EQ((left >> 8) & 0xff, 0u); // no green
+  EXPECT_EQ((right >> 8) & 0xff, 0xffu); // white background
   cairo_surface_destroy(s);
 }
 
@@ -63,5 +64,5 @@ TEST(Figure, RejectsAxesOutsideTheGrid) {
   EXPECT_THROW(fig.axes(1, 0), std::exception);
 }
 
-}  // namespace
-}  // namespace smoothlab::testing
+} // namespace
+} // namespace smoothlab::testing

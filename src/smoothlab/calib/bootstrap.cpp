@@ -24,7 +24,7 @@ double quantile(const std::vector<double>& sorted, double q) {
   return i + 1 < sorted.size() ? sorted[i] * (1 - frac) + sorted[i + 1] * frac : sorted[i];
 }
 
-}  // namespace
+} // namespace
 
 void BootstrapOptions::validate() const {
   check(replicates() >= 2, "--bootstrap needs at least 2 replicates, got {}", replicates());
@@ -32,8 +32,10 @@ void BootstrapOptions::validate() const {
   check(bins() >= 1, "--bins must be at least 1, got {}", bins());
 }
 
-BootstrapInterval bootstrap_ece(const std::vector<double>& confidence, const std::vector<uint8_t>& correct,
-                                const BootstrapOptions& options) {
+BootstrapInterval bootstrap_ece(
+    const std::vector<double>& confidence,
+    const std::vector<uint8_t>& correct,
+    const BootstrapOptions& options) {
   options.validate();
   check(!confidence.empty(), "bootstrap of the ECE needs at least one sample");
   const int64_t bins = options.bins();
@@ -51,7 +53,8 @@ BootstrapInterval bootstrap_ece(const std::vector<double>& confidence, const std
   if (mass) {
     std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return confidence[a] < confidence[b]; });
   } else {
-    for (size_t i = 0; i < n; ++i) bin_of[i] = detail::equal_width_bin(confidence[i], bins);
+    for (size_t i = 0; i < n; ++i)
+      bin_of[i] = detail::equal_width_bin(confidence[i], bins);
   }
   std::vector<double> eces(size_t(options.replicates()));
   at::parallel_for(0, options.replicates(), 1, [&](int64_t r0, int64_t r1) {
@@ -75,7 +78,8 @@ BootstrapInterval bootstrap_ece(const std::vector<double>& confidence, const std
         }
       } else {
         std::fill(times.begin(), times.end(), 0u);
-        for (size_t j = 0; j < n; ++j) ++times[pick(rng)];
+        for (size_t j = 0; j < n; ++j)
+          ++times[pick(rng)];
         size_t rank = 0;
         for (size_t i : order)
           for (uint32_t c = 0; c < times[i]; ++c, ++rank) {
@@ -86,7 +90,8 @@ BootstrapInterval bootstrap_ece(const std::vector<double>& confidence, const std
           }
       }
       double ece = 0;
-      for (size_t b = 0; b < size_t(bins); ++b) ece += std::abs(hits[b] - conf[b]);
+      for (size_t b = 0; b < size_t(bins); ++b)
+        ece += std::abs(hits[b] - conf[b]);
       eces[size_t(r)] = ece / double(n);
     }
   });
@@ -95,14 +100,21 @@ BootstrapInterval bootstrap_ece(const std::vector<double>& confidence, const std
   ci.high = quantile(eces, (1 + ci.level) / 2);
   const double mean = std::accumulate(eces.begin(), eces.end(), 0.0) / double(eces.size());
   double var = 0;
-  for (double e : eces) var += (e - mean) * (e - mean);
+  for (double e : eces)
+    var += (e - mean) * (e - mean);
   ci.standard_error = std::sqrt(var / double(eces.size() - 1));
   return ci;
 }
 
 nlohmann::json to_json(const BootstrapInterval& ci) {
-  return {{"estimate", ci.estimate}, {"low", ci.low},   {"high", ci.high},          {"level", ci.level},
-          {"replicates", ci.replicates}, {"seed", ci.seed}, {"standard_error", ci.standard_error}};
+  return {
+      {"estimate", ci.estimate},
+      {"low", ci.low},
+      {"high", ci.high},
+      {"level", ci.level},
+      {"replicates", ci.replicates},
+      {"seed", ci.seed},
+      {"standard_error", ci.standard_error}};
 }
 
-}  // namespace smoothlab::calib
+} // namespace smoothlab::calib

@@ -28,16 +28,18 @@ struct BootstrapOptions {
 };
 
 struct BootstrapInterval {
-  double estimate = 0;  // ECE of the full sample
+  double estimate = 0; // ECE of the full sample
   double low = 0, high = 0, standard_error = 0;
   double level = 0.95;
   int64_t replicates = 0;
   uint64_t seed = 0;
 };
 
-BootstrapInterval bootstrap_ece(const std::vector<double>& confidence, const std::vector<uint8_t>& correct,
-                                const BootstrapOptions& options = {});
+BootstrapInterval bootstrap_ece(
+    const std::vector<double>& confidence,
+    const std::vector<uint8_t>& correct,
+    const BootstrapOptions& options = {});
 
 nlohmann::json to_json(const BootstrapInterval& ci);
 
-}  // namespace smoothlab::calib
+} // namespace smoothlab::calib

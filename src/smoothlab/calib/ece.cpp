@@ -12,8 +12,10 @@
 namespace smoothlab::calib {
 
 Binning parse_binning(const std::string& name) {
-  if (name == "equal-width" || name == "width") return Binning::EqualWidth;
-  if (name == "equal-mass" || name == "mass" || name == "adaptive") return Binning::EqualMass;
+  if (name == "equal-width" || name == "width")
+    return Binning::EqualWidth;
+  if (name == "equal-mass" || name == "mass" || name == "adaptive")
+    return Binning::EqualMass;
   throw Error(fmt::format("unknown binning '{}'", name), "known: equal-width, equal-mass");
 }
 
@@ -21,14 +23,19 @@ const char* binning_name(Binning binning) {
   return binning == Binning::EqualWidth ? "equal-width" : "equal-mass";
 }
 
-int64_t equal_width_bin_index(double confidence, int64_t bins) { return detail::equal_width_bin(confidence, bins); }
+int64_t equal_width_bin_index(double confidence, int64_t bins) {
+  return detail::equal_width_bin(confidence, bins);
+}
 
 namespace {
 
 void check_inputs(const std::vector<double>& confidence, const std::vector<uint8_t>& correct, int64_t bins) {
   check(bins >= 1, "number of bins must be at least 1, got {}", bins);
-  check(confidence.size() == correct.size(), "confidence and correctness disagree in length ({} vs {})",
-        confidence.size(), correct.size());
+  check(
+      confidence.size() == correct.size(),
+      "confidence and correctness disagree in length ({} vs {})",
+      confidence.size(),
+      correct.size());
 }
 
 ReliabilityBins empty_bins(int64_t bins, Binning binning) {
@@ -42,10 +49,12 @@ ReliabilityBins empty_bins(int64_t bins, Binning binning) {
   return out;
 }
 
-}  // namespace
+} // namespace
 
-ReliabilityBins equal_width_bins(const std::vector<double>& confidence, const std::vector<uint8_t>& correct,
-                                 int64_t bins) {
+ReliabilityBins equal_width_bins(
+    const std::vector<double>& confidence,
+    const std::vector<uint8_t>& correct,
+    int64_t bins) {
   check_inputs(confidence, correct, bins);
   auto out = empty_bins(bins, Binning::EqualWidth);
   for (int64_t b = 0; b < bins; ++b) {
@@ -62,8 +71,10 @@ ReliabilityBins equal_width_bins(const std::vector<double>& confidence, const st
   return out;
 }
 
-ReliabilityBins equal_mass_bins(const std::vector<double>& confidence, const std::vector<uint8_t>& correct,
-                                int64_t bins) {
+ReliabilityBins equal_mass_bins(
+    const std::vector<double>& confidence,
+    const std::vector<uint8_t>& correct,
+    int64_t bins) {
   check_inputs(confidence, correct, bins);
   auto out = empty_bins(bins, Binning::EqualMass);
   const size_t n = confidence.size();
@@ -73,7 +84,8 @@ ReliabilityBins equal_mass_bins(const std::vector<double>& confidence, const std
   for (size_t r = 0; r < n; ++r) {
     const size_t i = order[r];
     const auto b = size_t(uint128(r) * uint64_t(bins) / n);
-    if (out.count[b] == 0) out.lower[b] = confidence[i];
+    if (out.count[b] == 0)
+      out.lower[b] = confidence[i];
     out.upper[b] = confidence[i];
     out.count[b] += 1;
     out.confidence_sum[b] += confidence[i];
@@ -83,18 +95,23 @@ ReliabilityBins equal_mass_bins(const std::vector<double>& confidence, const std
   return out;
 }
 
-ReliabilityBins make_bins(const std::vector<double>& confidence, const std::vector<uint8_t>& correct, int64_t bins,
-                          Binning binning) {
+ReliabilityBins make_bins(
+    const std::vector<double>& confidence,
+    const std::vector<uint8_t>& correct,
+    int64_t bins,
+    Binning binning) {
   return binning == Binning::EqualWidth ? equal_width_bins(confidence, correct, bins)
                                         : equal_mass_bins(confidence, correct, bins);
 }
 
 BinnedErrors binned_errors(const ReliabilityBins& bins) {
   BinnedErrors e;
-  if (bins.total == 0) return e;
+  if (bins.total == 0)
+    return e;
   double sq = 0;
   for (size_t b = 0; b < bins.size(); ++b) {
-    if (bins.count[b] == 0) continue;
+    if (bins.count[b] == 0)
+      continue;
     const double gap = std::abs(bins.correct_sum[b] - bins.confidence_sum[b]) / bins.count[b];
     const double weight = bins.count[b] / double(bins.total);
     e.ece += weight * gap;
@@ -105,4 +122,4 @@ BinnedErrors binned_errors(const ReliabilityBins& bins) {
   return e;
 }
 
-}  // namespace smoothlab::calib
+} // namespace smoothlab::calib

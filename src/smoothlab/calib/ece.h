@@ -35,18 +35,31 @@ struct ReliabilityBins {
   std::vector<double> count, confidence_sum, correct_sum;
   int64_t total = 0;
 
-  size_t size() const { return count.size(); }
-  double confidence(size_t b) const { return count[b] > 0 ? confidence_sum[b] / count[b] : 0.0; }
-  double accuracy(size_t b) const { return count[b] > 0 ? correct_sum[b] / count[b] : 0.0; }
+  size_t size() const {
+    return count.size();
+  }
+  double confidence(size_t b) const {
+    return count[b] > 0 ? confidence_sum[b] / count[b] : 0.0;
+  }
+  double accuracy(size_t b) const {
+    return count[b] > 0 ? correct_sum[b] / count[b] : 0.0;
+  }
 };
 
 // confidence: [n] in [0, 1]; correct: [n] 0/1; bins ≥ 1.
-ReliabilityBins equal_width_bins(const std::vector<double>& confidence, const std::vector<uint8_t>& correct,
-                                 int64_t bins);
-ReliabilityBins equal_mass_bins(const std::vector<double>& confidence, const std::vector<uint8_t>& correct,
-                                int64_t bins);
-ReliabilityBins make_bins(const std::vector<double>& confidence, const std::vector<uint8_t>& correct, int64_t bins,
-                          Binning binning);
+ReliabilityBins equal_width_bins(
+    const std::vector<double>& confidence,
+    const std::vector<uint8_t>& correct,
+    int64_t bins);
+ReliabilityBins equal_mass_bins(
+    const std::vector<double>& confidence,
+    const std::vector<uint8_t>& correct,
+    int64_t bins);
+ReliabilityBins make_bins(
+    const std::vector<double>& confidence,
+    const std::vector<uint8_t>& correct,
+    int64_t bins,
+    Binning binning);
 
 struct BinnedErrors {
   double ece = 0, mce = 0, rms = 0;
@@ -56,4 +69,4 @@ BinnedErrors binned_errors(const ReliabilityBins& bins);
 // The 0-based equal-width bin of one confidence under the edge rules above.
 int64_t equal_width_bin_index(double confidence, int64_t bins);
 
-}  // namespace smoothlab::calib
+} // namespace smoothlab::calib

@@ -16,4 +16,4 @@ namespace smoothlab::calib {
 // labels out of range or T ≤ 0.
 double equivalent_smoothing(const torch::Tensor& logits, const torch::Tensor& labels, double temperature = 1.0);
 
-}  // namespace smoothlab::calib
+} // namespace smoothlab::calib

@@ -22,15 +22,18 @@ torch::Tensor load_labels(const std::filesystem::path& path);
 // [0, 1] and every row summing to 1 ± 1e-3). `name` (a file or "logits") starts each message.
 void check_logits(const torch::Tensor& logits, const std::string& name);
 // Checks labels [N] against logits with n rows and k classes: integer, count n, values in [0, k).
-void check_labels(const torch::Tensor& labels, int64_t n, int64_t k, const std::string& name,
-                  const std::string& logits_name);
+void check_labels(
+    const torch::Tensor& labels,
+    int64_t n,
+    int64_t k,
+    const std::string& name,
+    const std::string& logits_name);
 
 struct LabeledLogits {
-  torch::Tensor logits;  // float32 or float64 [N, K]
-  torch::Tensor labels;  // int64 [N]
+  torch::Tensor logits; // float32 or float64 [N, K]
+  torch::Tensor labels; // int64 [N]
 };
 // load_logits + load_labels + both checks.
-LabeledLogits load_labeled_logits(const std::filesystem::path& logits_path,
-                                  const std::filesystem::path& labels_path);
+LabeledLogits load_labeled_logits(const std::filesystem::path& logits_path, const std::filesystem::path& labels_path);
 
-}  // namespace smoothlab::calib
+} // namespace smoothlab::calib

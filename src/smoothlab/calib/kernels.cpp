@@ -25,7 +25,9 @@ namespace {
 constexpr int kLanes = 8;
 typedef float vf __attribute__((vector_size(32)));
 
-SMOOTHLAB_INLINE vf splat(float v) { return vf{v, v, v, v, v, v, v, v}; }
+SMOOTHLAB_INLINE vf splat(float v) {
+  return vf{v, v, v, v, v, v, v, v};
+}
 
 SMOOTHLAB_INLINE vf load(const float* p) {
   vf v;
@@ -33,18 +35,22 @@ SMOOTHLAB_INLINE vf load(const float* p) {
   return v;
 }
 
-SMOOTHLAB_INLINE void store(float* p, const vf& v) { std::memcpy(p, &v, sizeof v); }
+SMOOTHLAB_INLINE void store(float* p, const vf& v) {
+  std::memcpy(p, &v, sizeof v);
+}
 
 // Loads the last r < 8 values of a row, padding with `pad`.
 SMOOTHLAB_INLINE vf load_tail(const float* p, int64_t r, float pad) {
   float buf[kLanes];
-  for (int i = 0; i < kLanes; ++i) buf[i] = i < r ? p[i] : pad;
+  for (int i = 0; i < kLanes; ++i)
+    buf[i] = i < r ? p[i] : pad;
   return load(buf);
 }
 
 SMOOTHLAB_INLINE vf tail_mask(int64_t r) {
   float buf[kLanes];
-  for (int i = 0; i < kLanes; ++i) buf[i] = i < r ? 1.0f : 0.0f;
+  for (int i = 0; i < kLanes; ++i)
+    buf[i] = i < r ? 1.0f : 0.0f;
   return load(buf);
 }
 
@@ -53,7 +59,8 @@ SMOOTHLAB_INLINE vf tail_mask(int64_t r) {
 struct ScalarExp {
   static SMOOTHLAB_INLINE vf exp(const vf& x) {
     vf out;
-    for (int i = 0; i < kLanes; ++i) out[i] = simd::exp_scalar(x[i]);
+    for (int i = 0; i < kLanes; ++i)
+      out[i] = simd::exp_scalar(x[i]);
     return out;
   }
 };
@@ -67,7 +74,8 @@ struct Avx2Exp {
 
 SMOOTHLAB_INLINE float hsum(const vf& v) {
   float s = 0;
-  for (int i = 0; i < kLanes; ++i) s += v[i];
+  for (int i = 0; i < kLanes; ++i)
+    s += v[i];
   return s;
 }
 
@@ -83,15 +91,22 @@ SMOOTHLAB_INLINE float row_max(const float* z, int64_t k) {
     m = v > m ? v : m;
   }
   float best = m[0];
-  for (int i = 1; i < kLanes; ++i) best = std::max(best, m[i]);
+  for (int i = 1; i < kLanes; ++i)
+    best = std::max(best, m[i]);
   return best;
 }
 
 constexpr int64_t kRowsPerBlock = 256;
 
 template <typename Exp>
-SMOOTHLAB_INLINE void nll_rows(const float* z, const int64_t* labels, int64_t row0, int64_t row1, int64_t k,
-                               float beta, NllSums* out) {
+SMOOTHLAB_INLINE void nll_rows(
+    const float* z,
+    const int64_t* labels,
+    int64_t row0,
+    int64_t row1,
+    int64_t k,
+    float beta,
+    NllSums* out) {
   const vf vb = splat(beta);
   NllSums sums;
   for (int64_t i = row0; i < row1; ++i) {
@@ -129,8 +144,16 @@ SMOOTHLAB_INLINE void nll_rows(const float* z, const int64_t* labels, int64_t ro
 constexpr int64_t kFlushRows = 16;
 
 template <typename Exp>
-SMOOTHLAB_INLINE void metrics_rows_impl(const float* z, const int64_t* labels, int64_t row0, int64_t row1, int64_t k,
-                                        float beta, const RowOutputs& out, ClasswiseHistogram* hist, float low_edge) {
+SMOOTHLAB_INLINE void metrics_rows_impl(
+    const float* z,
+    const int64_t* labels,
+    int64_t row0,
+    int64_t row1,
+    int64_t k,
+    float beta,
+    const RowOutputs& out,
+    ClasswiseHistogram* hist,
+    float low_edge) {
   const vf vb = splat(beta);
   const int64_t m_bins = hist ? hist->bins : 0;
   std::vector<float> e(size_t(k + kLanes));
@@ -152,7 +175,8 @@ SMOOTHLAB_INLINE void metrics_rows_impl(const float* z, const int64_t* labels, i
     const float* row = z + i * k;
     const float m = row_max(row, k);
     int64_t argmax = 0;
-    while (argmax + 1 < k && row[argmax] != m) ++argmax;
+    while (argmax + 1 < k && row[argmax] != m)
+      ++argmax;
     const vf vm = splat(m);
     vf s = splat(0), s2 = splat(0);
     int64_t j = 0;
@@ -177,7 +201,8 @@ SMOOTHLAB_INLINE void metrics_rows_impl(const float* z, const int64_t* labels, i
     out.prediction[i] = argmax;
     out.nll[i] = -log_py;
     out.brier[i] = std::max(0.0, (S2 - ey * ey) / (S * S)) + (1.0 - py) * (1.0 - py);
-    if (!hist) continue;
+    if (!hist)
+      continue;
     const vf inv = splat(float(1.0 / S));
     for (j = 0; j + kLanes <= k; j += kLanes) {
       const vf p = load(e.data() + j) * inv;
@@ -201,9 +226,11 @@ SMOOTHLAB_INLINE void metrics_rows_impl(const float* z, const int64_t* labels, i
       }
     }
     hist->hits[size_t(y * m_bins + equal_width_bin(double(e[size_t(y)] * float(1.0 / S)), m_bins))] += 1.0;
-    if ((i - row0) % kFlushRows == kFlushRows - 1) flush();
+    if ((i - row0) % kFlushRows == kFlushRows - 1)
+      flush();
   }
-  if (hist) flush();
+  if (hist)
+    flush();
 }
 
 SMOOTHLAB_INLINE void scan_rows(const float* x, int64_t n, ValueScan* out) {
@@ -236,26 +263,53 @@ SMOOTHLAB_INLINE void scan_rows(const float* x, int64_t n, ValueScan* out) {
 
 // The two variants of each block function and the run-time choice between them. `flatten` inlines the row template
 // and, inside it, the exp policy, so each variant is one function compiled for its instruction set.
-__attribute__((flatten)) void nll_block_baseline(const float* z, const int64_t* labels, int64_t row0, int64_t row1,
-                                                 int64_t k, float beta, NllSums* out) {
+__attribute__((flatten)) void nll_block_baseline(
+    const float* z,
+    const int64_t* labels,
+    int64_t row0,
+    int64_t row1,
+    int64_t k,
+    float beta,
+    NllSums* out) {
   nll_rows<ScalarExp>(z, labels, row0, row1, k, beta, out);
 }
-__attribute__((flatten)) void metrics_block_baseline(const float* z, const int64_t* labels, int64_t row0,
-                                                     int64_t row1, int64_t k, float beta, const RowOutputs& out,
-                                                     ClasswiseHistogram* hist, float low_edge) {
+__attribute__((flatten)) void metrics_block_baseline(
+    const float* z,
+    const int64_t* labels,
+    int64_t row0,
+    int64_t row1,
+    int64_t k,
+    float beta,
+    const RowOutputs& out,
+    ClasswiseHistogram* hist,
+    float low_edge) {
   metrics_rows_impl<ScalarExp>(z, labels, row0, row1, k, beta, out, hist, low_edge);
 }
-__attribute__((flatten)) void scan_block_baseline(const float* x, int64_t n, ValueScan* out) { scan_rows(x, n, out); }
+__attribute__((flatten)) void scan_block_baseline(const float* x, int64_t n, ValueScan* out) {
+  scan_rows(x, n, out);
+}
 
 #ifdef SMOOTHLAB_SIMD_X86
-__attribute__((target("avx2,fma"), flatten)) void nll_block_avx2(const float* z, const int64_t* labels, int64_t row0,
-                                                                 int64_t row1, int64_t k, float beta, NllSums* out) {
+__attribute__((target("avx2,fma"), flatten)) void nll_block_avx2(
+    const float* z,
+    const int64_t* labels,
+    int64_t row0,
+    int64_t row1,
+    int64_t k,
+    float beta,
+    NllSums* out) {
   nll_rows<Avx2Exp>(z, labels, row0, row1, k, beta, out);
 }
-__attribute__((target("avx2,fma"), flatten)) void metrics_block_avx2(const float* z, const int64_t* labels,
-                                                                     int64_t row0, int64_t row1, int64_t k, float beta,
-                                                                     const RowOutputs& out, ClasswiseHistogram* hist,
-                                                                     float low_edge) {
+__attribute__((target("avx2,fma"), flatten)) void metrics_block_avx2(
+    const float* z,
+    const int64_t* labels,
+    int64_t row0,
+    int64_t row1,
+    int64_t k,
+    float beta,
+    const RowOutputs& out,
+    ClasswiseHistogram* hist,
+    float low_edge) {
   metrics_rows_impl<Avx2Exp>(z, labels, row0, row1, k, beta, out, hist, low_edge);
 }
 __attribute__((target("avx2,fma"), flatten)) void scan_block_avx2(const float* x, int64_t n, ValueScan* out) {
@@ -268,30 +322,40 @@ bool use_avx2() {
   return yes;
 }
 
-void nll_block(const float* z, const int64_t* labels, int64_t row0, int64_t row1, int64_t k, float beta,
-               NllSums* out) {
+void nll_block(const float* z, const int64_t* labels, int64_t row0, int64_t row1, int64_t k, float beta, NllSums* out) {
 #ifdef SMOOTHLAB_SIMD_X86
-  if (use_avx2()) return nll_block_avx2(z, labels, row0, row1, k, beta, out);
+  if (use_avx2())
+    return nll_block_avx2(z, labels, row0, row1, k, beta, out);
 #endif
   nll_block_baseline(z, labels, row0, row1, k, beta, out);
 }
 
-void metrics_block(const float* z, const int64_t* labels, int64_t row0, int64_t row1, int64_t k, float beta,
-                   const RowOutputs& out, ClasswiseHistogram* hist, float low_edge) {
+void metrics_block(
+    const float* z,
+    const int64_t* labels,
+    int64_t row0,
+    int64_t row1,
+    int64_t k,
+    float beta,
+    const RowOutputs& out,
+    ClasswiseHistogram* hist,
+    float low_edge) {
 #ifdef SMOOTHLAB_SIMD_X86
-  if (use_avx2()) return metrics_block_avx2(z, labels, row0, row1, k, beta, out, hist, low_edge);
+  if (use_avx2())
+    return metrics_block_avx2(z, labels, row0, row1, k, beta, out, hist, low_edge);
 #endif
   metrics_block_baseline(z, labels, row0, row1, k, beta, out, hist, low_edge);
 }
 
 void scan_block(const float* x, int64_t n, ValueScan* out) {
 #ifdef SMOOTHLAB_SIMD_X86
-  if (use_avx2()) return scan_block_avx2(x, n, out);
+  if (use_avx2())
+    return scan_block_avx2(x, n, out);
 #endif
   scan_block_baseline(x, n, out);
 }
 
-}  // namespace
+} // namespace
 
 ValueScan scan_values(const float* x, int64_t n) {
   constexpr int64_t kChunk = 1 << 16;
@@ -309,15 +373,19 @@ ValueScan scan_values(const float* x, int64_t n) {
     total.min = std::min(total.min, p.min);
     total.max = std::max(total.max, p.max);
   }
-  if (n == 0) total.min = total.max = 0;
+  if (n == 0)
+    total.min = total.max = 0;
   return total;
 }
 
-float fast_exp(float x) { return simd::exp_scalar(x); }
+float fast_exp(float x) {
+  return simd::exp_scalar(x);
+}
 
 void fast_exp_n(const float* x, float* out, int64_t n) {
 #ifdef SMOOTHLAB_SIMD_X86
-  if (use_avx2()) return simd::avx2::exp_n(x, out, n);
+  if (use_avx2())
+    return simd::avx2::exp_n(x, out, n);
 #endif
   simd::exp_scalar_n(x, out, n);
 }
@@ -327,8 +395,8 @@ NllSums nll_sums(const float* z, const int64_t* labels, int64_t n, int64_t k, do
   std::vector<NllSums> partial(static_cast<size_t>(blocks));
   at::parallel_for(0, blocks, 1, [&](int64_t b0, int64_t b1) {
     for (int64_t b = b0; b < b1; ++b)
-      nll_block(z, labels, b * kRowsPerBlock, std::min(n, (b + 1) * kRowsPerBlock), k, float(beta),
-                &partial[size_t(b)]);
+      nll_block(
+          z, labels, b * kRowsPerBlock, std::min(n, (b + 1) * kRowsPerBlock), k, float(beta), &partial[size_t(b)]);
   });
   NllSums total;
   for (const auto& p : partial) {
@@ -355,14 +423,21 @@ void ClasswiseHistogram::add(const ClasswiseHistogram& other) {
   }
 }
 
-void metrics_rows(const float* z, const int64_t* labels, int64_t n, int64_t k, double beta, const RowOutputs& out,
-                  ClasswiseHistogram* classwise) {
+void metrics_rows(
+    const float* z,
+    const int64_t* labels,
+    int64_t n,
+    int64_t k,
+    double beta,
+    const RowOutputs& out,
+    ClasswiseHistogram* classwise) {
   float low_edge = 0;
   if (classwise) {
     // The largest float p with (double)p ≤ 1/M: p ≤ low_edge ⟺ p lies in bin 0 under equal_width_bin.
     const double edge = 1.0 / double(classwise->bins);
     low_edge = float(edge);
-    if (double(low_edge) > edge) low_edge = std::nextafter(low_edge, 0.0f);
+    if (double(low_edge) > edge)
+      low_edge = std::nextafter(low_edge, 0.0f);
   }
   if (!classwise) {
     at::parallel_for(0, n, kRowsPerBlock, [&](int64_t r0, int64_t r1) {
@@ -383,22 +458,27 @@ void metrics_rows(const float* z, const int64_t* labels, int64_t n, int64_t k, d
     for (int64_t c = c0; c < c1; ++c) {
       auto& local = partial[size_t(c)];
       local.resize(classwise->classes, classwise->bins);
-      metrics_block(z, labels, c * chunk_rows, std::min(n, (c + 1) * chunk_rows), k, float(beta), out, &local,
-                    low_edge);
+      metrics_block(
+          z, labels, c * chunk_rows, std::min(n, (c + 1) * chunk_rows), k, float(beta), out, &local, low_edge);
     }
   });
-  for (const auto& local : partial) classwise->add(local);
+  for (const auto& local : partial)
+    classwise->add(local);
 }
 
 int64_t equal_width_bin(double p, int64_t bins) {
-  if (!(p > 0)) return 0;
-  if (p >= 1) return bins - 1;
+  if (!(p > 0))
+    return 0;
+  if (p >= 1)
+    return bins - 1;
   // ceil(p·M) − 1 in exact arithmetic; p·M can round across an integer, so fix up against the edges b/M.
   int64_t b = int64_t(std::ceil(p * double(bins))) - 1;
   b = std::clamp<int64_t>(b, 0, bins - 1);
-  while (b > 0 && p <= double(b) / double(bins)) --b;
-  while (b < bins - 1 && p > double(b + 1) / double(bins)) ++b;
+  while (b > 0 && p <= double(b) / double(bins))
+    --b;
+  while (b < bins - 1 && p > double(b + 1) / double(bins))
+    ++b;
   return b;
 }
 
-}  // namespace smoothlab::calib::detail
+} // namespace smoothlab::calib::detail

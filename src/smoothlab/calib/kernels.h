@@ -25,7 +25,7 @@ float fast_exp(float x);
 void fast_exp_n(const float* x, float* out, int64_t n);
 
 struct NllSums {
-  double nll = 0, d1 = 0, d2 = 0;  // sums over rows (divide by N for means)
+  double nll = 0, d1 = 0, d2 = 0; // sums over rows (divide by N for means)
 };
 
 // Sums of NLL, NLL' and NLL'' at inverse temperature beta. z: [N, K] row-major; labels in [0, K).
@@ -33,10 +33,10 @@ NllSums nll_sums(const float* z, const int64_t* labels, int64_t n, int64_t k, do
 
 // Per-row outputs of the metrics pass at inverse temperature beta.
 struct RowOutputs {
-  float* confidence;      // [N] max_k p_ik
-  int64_t* prediction;    // [N] argmax_k z_ik (ties: lowest index)
-  double* nll;            // [N] −log p_iy
-  double* brier;          // [N] Σ_k (p_ik − [k = y_i])²
+  float* confidence; // [N] max_k p_ik
+  int64_t* prediction; // [N] argmax_k z_ik (ties: lowest index)
+  double* nll; // [N] −log p_iy
+  double* brier; // [N] Σ_k (p_ik − [k = y_i])²
 };
 
 // Class-wise histograms over equal-width bins ((b−1)/M, b/M]: for class k and bin b,
@@ -50,8 +50,14 @@ struct ClasswiseHistogram {
 
 // The metrics pass: fills `out` for every row and, when classwise != nullptr, adds to its histogram
 // (which must already be sized [K, M]).
-void metrics_rows(const float* z, const int64_t* labels, int64_t n, int64_t k, double beta, const RowOutputs& out,
-                  ClasswiseHistogram* classwise);
+void metrics_rows(
+    const float* z,
+    const int64_t* labels,
+    int64_t n,
+    int64_t k,
+    double beta,
+    const RowOutputs& out,
+    ClasswiseHistogram* classwise);
 
 // One pass over n floats: whether all are finite, and their min and max (over the finite ones).
 struct ValueScan {
@@ -64,4 +70,4 @@ ValueScan scan_values(const float* x, int64_t n);
 // the float64 value of b/M; p ≤ 0 goes to bin 0 and p ≥ 1 to bin M − 1.
 int64_t equal_width_bin(double p, int64_t bins);
 
-}  // namespace smoothlab::calib::detail
+} // namespace smoothlab::calib::detail

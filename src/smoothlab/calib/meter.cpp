@@ -13,11 +13,15 @@ namespace smoothlab::calib {
 
 void MeterOptions::validate() const {
   check(bins() >= 1, "--bins must be at least 1, got {}", bins());
-  check(temperature() > 0 && std::isfinite(temperature()), "temperature must be a positive number, got {}",
-        temperature());
+  check(
+      temperature() > 0 && std::isfinite(temperature()),
+      "temperature must be a positive number, got {}",
+      temperature());
 }
 
-CalibrationMeter::CalibrationMeter(MeterOptions options) : options_(options) { options_.validate(); }
+CalibrationMeter::CalibrationMeter(MeterOptions options) : options_(options) {
+  options_.validate();
+}
 
 void CalibrationMeter::reset() {
   classes_ = 0;
@@ -29,20 +33,26 @@ void CalibrationMeter::reset() {
 
 void CalibrationMeter::add(const torch::Tensor& logits_in, const torch::Tensor& labels_in) {
   check(logits_in.dim() == 2, "logits must be [N, K], got {} dimension(s)", logits_in.dim());
-  check(logits_in.is_floating_point(), "logits must be floating point, got {}",
-        c10::toString(logits_in.scalar_type()));
-  check(!labels_in.is_floating_point() && labels_in.scalar_type() != torch::kBool,
-        "labels must be integers, got {}", c10::toString(labels_in.scalar_type()));
-  check(labels_in.dim() == 1 && labels_in.size(0) == logits_in.size(0), "labels must be [N] with N = {}, got [{}]",
-        logits_in.size(0), fmt::join(labels_in.sizes(), ", "));
+  check(logits_in.is_floating_point(), "logits must be floating point, got {}", c10::toString(logits_in.scalar_type()));
+  check(
+      !labels_in.is_floating_point() && labels_in.scalar_type() != torch::kBool,
+      "labels must be integers, got {}",
+      c10::toString(labels_in.scalar_type()));
+  check(
+      labels_in.dim() == 1 && labels_in.size(0) == logits_in.size(0),
+      "labels must be [N] with N = {}, got [{}]",
+      logits_in.size(0),
+      fmt::join(labels_in.sizes(), ", "));
   const int64_t n = logits_in.size(0), k = logits_in.size(1);
   check(k >= 2, "logits need at least 2 classes, got K = {}", k);
   if (classes_ == 0) {
     classes_ = k;
-    if (options_.classwise()) classwise_.resize(k, options_.bins());
+    if (options_.classwise())
+      classwise_.resize(k, options_.bins());
   }
   check(k == classes_, "logits have K = {} classes, earlier batches had {}", k, classes_);
-  if (n == 0) return;
+  if (n == 0)
+    return;
   auto logits = logits_in.detach().to(torch::kCPU, torch::kFloat32).contiguous();
   auto labels = labels_in.detach().to(torch::kCPU, torch::kInt64).contiguous();
   const auto lo = labels.min().item<int64_t>(), hi = labels.max().item<int64_t>();
@@ -53,9 +63,16 @@ void CalibrationMeter::add(const torch::Tensor& logits_in, const torch::Tensor& 
   std::vector<double> nll(static_cast<size_t>(n)), brier(static_cast<size_t>(n));
   detail::RowOutputs out{confidence.data(), prediction.data(), nll.data(), brier.data()};
   detail::ClasswiseHistogram batch_hist;
-  if (options_.classwise()) batch_hist.resize(k, options_.bins());
-  detail::metrics_rows(logits.data_ptr<float>(), labels.data_ptr<int64_t>(), n, k, 1.0 / options_.temperature(),
-                       out, options_.classwise() ? &batch_hist : nullptr);
+  if (options_.classwise())
+    batch_hist.resize(k, options_.bins());
+  detail::metrics_rows(
+      logits.data_ptr<float>(),
+      labels.data_ptr<int64_t>(),
+      n,
+      k,
+      1.0 / options_.temperature(),
+      out,
+      options_.classwise() ? &batch_hist : nullptr);
   double nll_sum = 0, brier_sum = 0;
   for (int64_t i = 0; i < n; ++i) {
     nll_sum += nll[size_t(i)];
@@ -71,7 +88,8 @@ void CalibrationMeter::add(const torch::Tensor& logits_in, const torch::Tensor& 
   }
   nll_sum_ += nll_sum;
   brier_sum_ += brier_sum;
-  if (options_.classwise()) classwise_.add(batch_hist);
+  if (options_.classwise())
+    classwise_.add(batch_hist);
 }
 
 CalibrationMetrics CalibrationMeter::value() const {
@@ -83,7 +101,8 @@ CalibrationMetrics CalibrationMeter::value() const {
   m.temperature = options_.temperature();
   m.classwise_ece = options_.classwise() ? 0.0 : std::numeric_limits<double>::quiet_NaN();
   m.reliability = make_bins(confidence_, correct_, m.bins, m.binning);
-  if (m.count == 0) return m;
+  if (m.count == 0)
+    return m;
   const double n = double(m.count);
   double correct = 0, confidence = 0;
   for (size_t i = 0; i < confidence_.size(); ++i) {
@@ -104,14 +123,17 @@ CalibrationMetrics CalibrationMeter::value() const {
   m.ece_equal_mass = m.binning == Binning::EqualMass ? chosen.ece : other.ece;
   if (options_.classwise()) {
     double total = 0;
-    for (size_t i = 0; i < classwise_.count.size(); ++i) total += std::abs(classwise_.hits[i] - classwise_.prob_sum[i]);
+    for (size_t i = 0; i < classwise_.count.size(); ++i)
+      total += std::abs(classwise_.hits[i] - classwise_.prob_sum[i]);
     m.classwise_ece = total / (n * double(classes_));
   }
   return m;
 }
 
-CalibrationMetrics calibration_metrics(const torch::Tensor& logits, const torch::Tensor& labels,
-                                       const MeterOptions& options) {
+CalibrationMetrics calibration_metrics(
+    const torch::Tensor& logits,
+    const torch::Tensor& labels,
+    const MeterOptions& options) {
   CalibrationMeter meter(options);
   meter.add(logits, labels);
   return meter.value();
@@ -119,21 +141,22 @@ CalibrationMetrics calibration_metrics(const torch::Tensor& logits, const torch:
 
 nlohmann::json to_json(const CalibrationMetrics& m, bool with_bins) {
   auto num = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); };
-  nlohmann::json j = {{"count", m.count},
-                      {"classes", m.classes},
-                      {"temperature", m.temperature},
-                      {"accuracy", m.accuracy},
-                      {"nll", m.nll},
-                      {"brier", m.brier},
-                      {"mean_confidence", m.mean_confidence},
-                      {"ece", m.ece},
-                      {"mce", m.mce},
-                      {"rms_ce", m.rms},
-                      {"ece_equal_width", m.ece_equal_width},
-                      {"ece_equal_mass", m.ece_equal_mass},
-                      {"classwise_ece", num(m.classwise_ece)},
-                      {"bins", m.bins},
-                      {"binning", binning_name(m.binning)}};
+  nlohmann::json j = {
+      {"count", m.count},
+      {"classes", m.classes},
+      {"temperature", m.temperature},
+      {"accuracy", m.accuracy},
+      {"nll", m.nll},
+      {"brier", m.brier},
+      {"mean_confidence", m.mean_confidence},
+      {"ece", m.ece},
+      {"mce", m.mce},
+      {"rms_ce", m.rms},
+      {"ece_equal_width", m.ece_equal_width},
+      {"ece_equal_mass", m.ece_equal_mass},
+      {"classwise_ece", num(m.classwise_ece)},
+      {"bins", m.bins},
+      {"binning", binning_name(m.binning)}};
   if (with_bins) {
     const auto& r = m.reliability;
     std::vector<double> conf(r.size()), acc(r.size());
@@ -141,8 +164,8 @@ nlohmann::json to_json(const CalibrationMetrics& m, bool with_bins) {
       conf[b] = r.confidence(b);
       acc[b] = r.accuracy(b);
     }
-    j["reliability"] = {{"lower", r.lower}, {"upper", r.upper}, {"count", r.count}, {"confidence", conf},
-                        {"accuracy", acc}};
+    j["reliability"] = {
+        {"lower", r.lower}, {"upper", r.upper}, {"count", r.count}, {"confidence", conf}, {"accuracy", acc}};
   }
   return j;
 }
@@ -172,7 +195,8 @@ CalibrationMetrics metrics_from_json(const nlohmann::json& j) {
     b.lower = rel.at("lower").get<std::vector<double>>();
     b.upper = rel.at("upper").get<std::vector<double>>();
     b.count = rel.at("count").get<std::vector<double>>();
-    const auto conf = rel.at("confidence").get<std::vector<double>>(), acc = rel.at("accuracy").get<std::vector<double>>();
+    const auto conf = rel.at("confidence").get<std::vector<double>>(),
+               acc = rel.at("accuracy").get<std::vector<double>>();
     for (size_t i = 0; i < b.count.size(); ++i) {
       b.confidence_sum.push_back(conf.at(i) * b.count[i]);
       b.correct_sum.push_back(acc.at(i) * b.count[i]);
@@ -182,4 +206,4 @@ CalibrationMetrics metrics_from_json(const nlohmann::json& j) {
   return m;
 }
 
-}  // namespace smoothlab::calib
+} // namespace smoothlab::calib

@@ -29,8 +29,8 @@ namespace smoothlab::calib {
 struct MeterOptions {
   TORCH_ARG(int64_t, bins) = 15;
   TORCH_ARG(Binning, binning) = Binning::EqualWidth;
-  TORCH_ARG(double, temperature) = 1.0;  // metrics of softmax(z / T)
-  TORCH_ARG(bool, classwise) = true;     // class-wise ECE costs K·M·3 doubles of state
+  TORCH_ARG(double, temperature) = 1.0; // metrics of softmax(z / T)
+  TORCH_ARG(bool, classwise) = true; // class-wise ECE costs K·M·3 doubles of state
 
  public:
   // Throws Error naming the option as the CLI spells it (--bins); CalibrationMeter's constructor calls it.
@@ -42,10 +42,10 @@ struct CalibrationMetrics {
   Binning binning = Binning::EqualWidth;
   double temperature = 1.0;
   double accuracy = 0, nll = 0, brier = 0, mean_confidence = 0;
-  double ece = 0, mce = 0, rms = 0;  // under `binning`
+  double ece = 0, mce = 0, rms = 0; // under `binning`
   double ece_equal_width = 0, ece_equal_mass = 0;
-  double classwise_ece = 0;          // NaN when the meter was built without class-wise bins
-  ReliabilityBins reliability;       // under `binning`
+  double classwise_ece = 0; // NaN when the meter was built without class-wise bins
+  ReliabilityBins reliability; // under `binning`
 };
 
 class CalibrationMeter {
@@ -58,10 +58,16 @@ class CalibrationMeter {
   CalibrationMetrics value() const;
   void reset();
 
-  const MeterOptions& options() const { return options_; }
+  const MeterOptions& options() const {
+    return options_;
+  }
   // Per-sample top-label confidence and correctness, in the order added (for bootstrap and diagrams).
-  const std::vector<double>& confidence() const { return confidence_; }
-  const std::vector<uint8_t>& correct() const { return correct_; }
+  const std::vector<double>& confidence() const {
+    return confidence_;
+  }
+  const std::vector<uint8_t>& correct() const {
+    return correct_;
+  }
 
  private:
   MeterOptions options_;
@@ -73,8 +79,10 @@ class CalibrationMeter {
 };
 
 // The metrics of one batch of logits: CalibrationMeter(options).add(logits, labels).value().
-CalibrationMetrics calibration_metrics(const torch::Tensor& logits, const torch::Tensor& labels,
-                                       const MeterOptions& options = {});
+CalibrationMetrics calibration_metrics(
+    const torch::Tensor& logits,
+    const torch::Tensor& labels,
+    const MeterOptions& options = {});
 
 // {"count", "classes", "temperature", "accuracy", "nll", "brier", "mean_confidence", "ece", "mce", "rms_ce",
 //  "ece_equal_width", "ece_equal_mass", "classwise_ece", "bins", "binning",
@@ -85,4 +93,4 @@ nlohmann::json to_json(const CalibrationMetrics& m, bool with_bins = true);
 // for a missing or mistyped field; null numbers read as NaN.
 CalibrationMetrics metrics_from_json(const nlohmann::json& j);
 
-}  // namespace smoothlab::calib
+} // namespace smoothlab::calib

@@ -16,4 +16,4 @@ Metrics compute_metrics(const torch::Tensor& logits, const torch::Tensor& labels
   return out;
 }
 
-}  // namespace smoothlab::calib
+} // namespace smoothlab::calib

@@ -17,4 +17,4 @@ struct Metrics {
 // logits: [N, K] float; labels: [N] int64. bins: number of equal-width confidence bins.
 Metrics compute_metrics(const torch::Tensor& logits, const torch::Tensor& labels, int64_t bins = 15);
 
-}  // namespace smoothlab::calib
+} // namespace smoothlab::calib

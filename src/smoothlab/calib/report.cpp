@@ -10,28 +10,37 @@ namespace smoothlab::calib {
 
 namespace {
 
-std::pair<CalibrationMetrics, CalibrationMeter> measure(const torch::Tensor& logits, const torch::Tensor& labels,
-                                                        const ReportOptions& options, double temperature) {
+std::pair<CalibrationMetrics, CalibrationMeter> measure(
+    const torch::Tensor& logits,
+    const torch::Tensor& labels,
+    const ReportOptions& options,
+    double temperature) {
   CalibrationMeter meter(MeterOptions().bins(options.bins()).binning(options.binning()).temperature(temperature));
   meter.add(logits, labels);
   auto value = meter.value();
   return {value, std::move(meter)};
 }
 
-}  // namespace
+} // namespace
 
 void ReportOptions::validate() const {
   check(bins() >= 1, "--bins must be at least 1, got {}", bins());
-  check(bootstrap() == 0 || bootstrap() >= 2, "--bootstrap must be 0 (off) or at least 2 replicates, got {}",
-        bootstrap());
+  check(
+      bootstrap() == 0 || bootstrap() >= 2,
+      "--bootstrap must be 0 (off) or at least 2 replicates, got {}",
+      bootstrap());
   check(level() > 0 && level() < 1, "the confidence level must lie in (0, 1), got {}", level());
   temperature().validate();
 }
 
-CalibrationReport calibration_report(const torch::Tensor& fit_logits, const torch::Tensor& fit_labels,
-                                     const torch::Tensor& eval_logits, const torch::Tensor& eval_labels,
-                                     const ReportOptions& options, const std::string& fit_name,
-                                     const std::string& eval_name) {
+CalibrationReport calibration_report(
+    const torch::Tensor& fit_logits,
+    const torch::Tensor& fit_labels,
+    const torch::Tensor& eval_logits,
+    const torch::Tensor& eval_labels,
+    const ReportOptions& options,
+    const std::string& fit_name,
+    const std::string& eval_name) {
   options.validate();
   check_logits(fit_logits, fit_name);
   check_labels(fit_labels, fit_logits.size(0), fit_logits.size(1), fit_name + " labels", fit_name);
@@ -45,9 +54,10 @@ CalibrationReport calibration_report(const torch::Tensor& fit_logits, const torc
     check_logits(eval_logits, eval_name);
     check_labels(eval_labels, eval_logits.size(0), eval_logits.size(1), eval_name + " labels", eval_name);
     if (eval_logits.size(1) != fit_logits.size(1))
-      throw Error(fmt::format("{} has K = {} classes but {} has K = {}", eval_name, eval_logits.size(1), fit_name,
-                              fit_logits.size(1)),
-                  "fit and evaluate logits of the same model");
+      throw Error(
+          fmt::format(
+              "{} has K = {} classes but {} has K = {}", eval_name, eval_logits.size(1), fit_name, fit_logits.size(1)),
+          "fit and evaluate logits of the same model");
   }
   r.fit = fit_temperature(fit_logits, fit_labels, options.temperature());
   auto [before, meter_before] = measure(logits, labels, options, 1.0);
@@ -75,27 +85,42 @@ nlohmann::json to_json(const CalibrationReport& r) {
   auto fit = to_json(r.fit);
   fit["on"] = r.fit_name;
   fit["metrics_before"] = to_json(r.fit_before, false);
-  nlohmann::json j = {{"bins", r.before.bins},
-                      {"binning", binning_name(r.before.binning)},
-                      {"fit", fit},
-                      {"evaluated_on", r.eval_name},
-                      {"evaluated_on_fit_split", r.evaluated_on_fit_split},
-                      {"before", to_json(r.before)},
-                      {"after", to_json(r.after)}};
-  if (r.ci_before) j["bootstrap"] = {{"before", to_json(*r.ci_before)}, {"after", to_json(*r.ci_after)}};
+  nlohmann::json j = {
+      {"bins", r.before.bins},
+      {"binning", binning_name(r.before.binning)},
+      {"fit", fit},
+      {"evaluated_on", r.eval_name},
+      {"evaluated_on_fit_split", r.evaluated_on_fit_split},
+      {"before", to_json(r.before)},
+      {"after", to_json(r.after)}};
+  if (r.ci_before)
+    j["bootstrap"] = {{"before", to_json(*r.ci_before)}, {"after", to_json(*r.ci_after)}};
   return j;
 }
 
 std::string format_report(const CalibrationReport& r) {
   std::string out = fmt::format(
-      "temperature fitted on {} (n = {}): T = {:.4f}  NLL {:.4f} -> {:.4f}  ({} iterations{}{})\n", r.fit_name,
-      r.fit.count, r.fit.temperature, r.fit.nll_before, r.fit.nll_after, r.fit.iterations,
-      r.fit.converged ? "" : ", NOT converged", r.fit.at_bound ? ", at the temperature bound" : "");
-  out += fmt::format("metrics on {} (n = {}, K = {}){}:\n", r.eval_name, r.before.count, r.before.classes,
-                     r.evaluated_on_fit_split ? " — the split T was fitted on, so 'after' is optimistic" : "");
+      "temperature fitted on {} (n = {}): T = {:.4f}  NLL {:.4f} -> {:.4f}  ({} iterations{}{})\n",
+      r.fit_name,
+      r.fit.count,
+      r.fit.temperature,
+      r.fit.nll_before,
+      r.fit.nll_after,
+      r.fit.iterations,
+      r.fit.converged ? "" : ", NOT converged",
+      r.fit.at_bound ? ", at the temperature bound" : "");
+  out += fmt::format(
+      "metrics on {} (n = {}, K = {}){}:\n",
+      r.eval_name,
+      r.before.count,
+      r.before.classes,
+      r.evaluated_on_fit_split ? " — the split T was fitted on, so 'after' is optimistic" : "");
   out += fmt::format("  {:<22} {:>10} {:>10}\n", "", "T = 1", fmt::format("T = {:.3f}", r.fit.temperature));
-  auto row = [&](const char* name, double a, double b) { out += fmt::format("  {:<22} {:>10.4f} {:>10.4f}\n", name, a, b); };
-  const std::string ece_name = fmt::format("ECE ({} {})", r.before.bins, r.before.binning == Binning::EqualWidth ? "eq-width" : "eq-mass");
+  auto row = [&](const char* name, double a, double b) {
+    out += fmt::format("  {:<22} {:>10.4f} {:>10.4f}\n", name, a, b);
+  };
+  const std::string ece_name =
+      fmt::format("ECE ({} {})", r.before.bins, r.before.binning == Binning::EqualWidth ? "eq-width" : "eq-mass");
   row("accuracy", r.before.accuracy, r.after.accuracy);
   row("NLL", r.before.nll, r.after.nll);
   row("Brier", r.before.brier, r.after.brier);
@@ -107,10 +132,15 @@ std::string format_report(const CalibrationReport& r) {
   row("classwise ECE", r.before.classwise_ece, r.after.classwise_ece);
   row("mean confidence", r.before.mean_confidence, r.after.mean_confidence);
   if (r.ci_before)
-    out += fmt::format("  ECE {:.0f}% bootstrap interval ({} replicates): [{:.4f}, {:.4f}] -> [{:.4f}, {:.4f}]\n",
-                       100 * r.ci_before->level, r.ci_before->replicates, r.ci_before->low, r.ci_before->high,
-                       r.ci_after->low, r.ci_after->high);
+    out += fmt::format(
+        "  ECE {:.0f}% bootstrap interval ({} replicates): [{:.4f}, {:.4f}] -> [{:.4f}, {:.4f}]\n",
+        100 * r.ci_before->level,
+        r.ci_before->replicates,
+        r.ci_before->low,
+        r.ci_before->high,
+        r.ci_after->low,
+        r.ci_after->high);
   return out;
 }
 
-}  // namespace smoothlab::calib
+} // namespace smoothlab::calib

@@ -22,7 +22,7 @@ namespace smoothlab::calib {
 struct ReportOptions {
   TORCH_ARG(int64_t, bins) = 15;
   TORCH_ARG(Binning, binning) = Binning::EqualWidth;
-  TORCH_ARG(int64_t, bootstrap) = 0;  // bootstrap replicates for the ECE interval; 0: none
+  TORCH_ARG(int64_t, bootstrap) = 0; // bootstrap replicates for the ECE interval; 0: none
   TORCH_ARG(uint64_t, seed) = 0;
   TORCH_ARG(double, level) = 0.95;
   TORCH_ARG(TemperatureOptions, temperature) = {};
@@ -34,11 +34,11 @@ struct ReportOptions {
 };
 
 struct CalibrationReport {
-  std::string fit_name = "validation", eval_name = "test";  // where the numbers come from (files or splits)
+  std::string fit_name = "validation", eval_name = "test"; // where the numbers come from (files or splits)
   bool evaluated_on_fit_split = false;
   TemperatureFit fit;
-  CalibrationMetrics fit_before;       // metrics of the fit split at T = 1
-  CalibrationMetrics before, after;    // evaluation split at T = 1 and at the fitted T
+  CalibrationMetrics fit_before; // metrics of the fit split at T = 1
+  CalibrationMetrics before, after; // evaluation split at T = 1 and at the fitted T
   std::optional<BootstrapInterval> ci_before, ci_after;
   // Per-sample top-label confidence and correctness on the evaluation split (for the diagrams).
   std::vector<double> confidence_before, confidence_after;
@@ -47,10 +47,14 @@ struct CalibrationReport {
 
 // fit_*: held-out logits [N, K] and labels [N]; eval_*: the split to report on (undefined tensors: the fit
 // pair). Checks both pairs (inputs.h) with the given names in the messages.
-CalibrationReport calibration_report(const torch::Tensor& fit_logits, const torch::Tensor& fit_labels,
-                                     const torch::Tensor& eval_logits, const torch::Tensor& eval_labels,
-                                     const ReportOptions& options = {}, const std::string& fit_name = "validation",
-                                     const std::string& eval_name = "test");
+CalibrationReport calibration_report(
+    const torch::Tensor& fit_logits,
+    const torch::Tensor& fit_labels,
+    const torch::Tensor& eval_logits,
+    const torch::Tensor& eval_labels,
+    const ReportOptions& options = {},
+    const std::string& fit_name = "validation",
+    const std::string& eval_name = "test");
 
 // {"fit": {"on", ...TemperatureFit, "metrics_before"}, "evaluated_on": name, "evaluated_on_fit_split",
 //  "before": metrics, "after": metrics, "bootstrap": {"before", "after"} (when requested), "bins", "binning"}
@@ -59,4 +63,4 @@ nlohmann::json to_json(const CalibrationReport& report);
 // One line per metric: name, before, after (for terminals).
 std::string format_report(const CalibrationReport& report);
 
-}  // namespace smoothlab::calib
+} // namespace smoothlab::calib

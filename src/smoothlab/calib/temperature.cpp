@@ -14,7 +14,7 @@ namespace smoothlab::calib {
 namespace {
 
 struct Prepared {
-  torch::Tensor logits, labels;  // float32 [N, K] and int64 [N], contiguous CPU
+  torch::Tensor logits, labels; // float32 [N, K] and int64 [N], contiguous CPU
   int64_t n = 0, k = 0;
   NllPoint at(double beta) const {
     const auto s = detail::nll_sums(logits.data_ptr<float>(), labels.data_ptr<int64_t>(), n, k, beta);
@@ -33,7 +33,7 @@ Prepared prepare(const torch::Tensor& logits, const torch::Tensor& labels) {
   return p;
 }
 
-}  // namespace
+} // namespace
 
 NllPoint temperature_nll(const torch::Tensor& logits, const torch::Tensor& labels, double temperature) {
   check(temperature > 0 && std::isfinite(temperature), "temperature must be positive, got {}", temperature);
@@ -41,15 +41,19 @@ NllPoint temperature_nll(const torch::Tensor& logits, const torch::Tensor& label
 }
 
 void TemperatureOptions::validate() const {
-  check(min_temperature() > 0 && min_temperature() < max_temperature() && std::isfinite(max_temperature()),
-        "--min-temperature and --max-temperature must satisfy 0 < min < max < inf, got [{}, {}]", min_temperature(),
-        max_temperature());
+  check(
+      min_temperature() > 0 && min_temperature() < max_temperature() && std::isfinite(max_temperature()),
+      "--min-temperature and --max-temperature must satisfy 0 < min < max < inf, got [{}, {}]",
+      min_temperature(),
+      max_temperature());
   check(tolerance() > 0, "temperature fit: the tolerance must be positive, got {}", tolerance());
   check(max_iterations() >= 1, "temperature fit: max_iterations must be at least 1, got {}", max_iterations());
 }
 
-TemperatureFit fit_temperature(const torch::Tensor& logits, const torch::Tensor& labels,
-                               const TemperatureOptions& options) {
+TemperatureFit fit_temperature(
+    const torch::Tensor& logits,
+    const torch::Tensor& labels,
+    const TemperatureOptions& options) {
   options.validate();
   const auto data = prepare(logits, labels);
   TemperatureFit fit;
@@ -57,14 +61,15 @@ TemperatureFit fit_temperature(const torch::Tensor& logits, const torch::Tensor&
   const double beta_min = 1.0 / options.max_temperature(), beta_max = 1.0 / options.min_temperature();
   double lo = beta_min, hi = beta_max;
   double g_lo = 0, g_hi = 0;
-  bool lo_seen = false, hi_seen = false;  // whether NLL' has been evaluated at lo / hi
+  bool lo_seen = false, hi_seen = false; // whether NLL' has been evaluated at lo / hi
 
   const NllPoint start = data.at(1.0);
   fit.nll_before = start.nll;
   fit.iterations = 1;
   double beta = std::clamp(1.0, beta_min, beta_max);
   NllPoint point = beta == 1.0 ? start : data.at(beta);
-  if (beta != 1.0) ++fit.iterations;
+  if (beta != 1.0)
+    ++fit.iterations;
 
   while (true) {
     const double g = point.d_beta;
@@ -91,12 +96,14 @@ TemperatureFit fit_temperature(const torch::Tensor& logits, const torch::Tensor&
     // Newton, limited to a factor 4 per step; outside the bracket: regula falsi when both ends are known
     // (bisection in log β when that lands within 1% of an end), else a factor-4 step towards the unknown end.
     double next = point.d2_beta > 0 ? beta - g / point.d2_beta : std::nan("");
-    if (std::isfinite(next)) next = std::clamp(next, beta / 4, beta * 4);
+    if (std::isfinite(next))
+      next = std::clamp(next, beta / 4, beta * 4);
     if (!(next > lo && next < hi)) {
       if (lo_seen && hi_seen) {
         const double width = hi - lo;
         next = lo - g_lo * width / (g_hi - g_lo);
-        if (!(next > lo + 0.01 * width && next < hi - 0.01 * width)) next = std::sqrt(lo * hi);
+        if (!(next > lo + 0.01 * width && next < hi - 0.01 * width))
+          next = std::sqrt(lo * hi);
       } else if (!hi_seen) {
         next = std::min(beta * 4, beta_max);
       } else {
@@ -107,14 +114,15 @@ TemperatureFit fit_temperature(const torch::Tensor& logits, const torch::Tensor&
       fit.converged = true;
       break;
     }
-    if (fit.iterations >= options.max_iterations()) break;
+    if (fit.iterations >= options.max_iterations())
+      break;
     beta = next;
     point = data.at(beta);
     ++fit.iterations;
   }
   fit.temperature = 1.0 / beta;
   fit.nll_after = point.nll;
-  if (!(fit.nll_after <= fit.nll_before)) {  // cannot happen for a convex NLL; guards rounding at the optimum
+  if (!(fit.nll_after <= fit.nll_before)) { // cannot happen for a convex NLL; guards rounding at the optimum
     fit.temperature = 1.0;
     fit.nll_after = fit.nll_before;
   }
@@ -122,9 +130,14 @@ TemperatureFit fit_temperature(const torch::Tensor& logits, const torch::Tensor&
 }
 
 nlohmann::json to_json(const TemperatureFit& fit) {
-  return {{"temperature", fit.temperature}, {"nll_before", fit.nll_before}, {"nll_after", fit.nll_after},
-          {"iterations", fit.iterations},   {"converged", fit.converged},   {"at_bound", fit.at_bound},
-          {"count", fit.count}};
+  return {
+      {"temperature", fit.temperature},
+      {"nll_before", fit.nll_before},
+      {"nll_after", fit.nll_after},
+      {"iterations", fit.iterations},
+      {"converged", fit.converged},
+      {"at_bound", fit.at_bound},
+      {"count", fit.count}};
 }
 
 TemperatureFit fit_from_json(const nlohmann::json& j) {
@@ -139,4 +152,4 @@ TemperatureFit fit_from_json(const nlohmann::json& j) {
   return fit;
 }
 
-}  // namespace smoothlab::calib
+} // namespace smoothlab::calib

@@ -26,7 +26,7 @@ namespace smoothlab::calib {
 struct TemperatureOptions {
   TORCH_ARG(double, min_temperature) = 1e-2;
   TORCH_ARG(double, max_temperature) = 1e2;
-  TORCH_ARG(double, tolerance) = 1e-7;  // stop when a step changes β by less than tolerance·β (float32 sums)
+  TORCH_ARG(double, tolerance) = 1e-7; // stop when a step changes β by less than tolerance·β (float32 sums)
   TORCH_ARG(int64_t, max_iterations) = 100;
 
  public:
@@ -37,17 +37,19 @@ struct TemperatureOptions {
 
 struct TemperatureFit {
   double temperature = 1.0;
-  double nll_before = 0, nll_after = 0;  // mean NLL at T = 1 and at the fitted T
-  int64_t iterations = 0;                // NLL evaluations (one pass over the logits each)
+  double nll_before = 0, nll_after = 0; // mean NLL at T = 1 and at the fitted T
+  int64_t iterations = 0; // NLL evaluations (one pass over the logits each)
   bool converged = false;
-  bool at_bound = false;                 // the optimum lies beyond [min_temperature, max_temperature]
-  int64_t count = 0;                     // samples fitted on
+  bool at_bound = false; // the optimum lies beyond [min_temperature, max_temperature]
+  int64_t count = 0; // samples fitted on
 };
 
 // logits: [N, K] float logits (not probabilities: rows of values in [0, 1] summing to 1 are refused);
 // labels: [N] integer in [0, K). Throws Error on bad shapes, labels, NaN/Inf, N = 0 or K < 2.
-TemperatureFit fit_temperature(const torch::Tensor& logits, const torch::Tensor& labels,
-                               const TemperatureOptions& options = {});
+TemperatureFit fit_temperature(
+    const torch::Tensor& logits,
+    const torch::Tensor& labels,
+    const TemperatureOptions& options = {});
 
 // Mean NLL of softmax(z/T) and its derivatives with respect to β = 1/T (for checks and grid searches).
 struct NllPoint {
@@ -56,6 +58,6 @@ struct NllPoint {
 NllPoint temperature_nll(const torch::Tensor& logits, const torch::Tensor& labels, double temperature);
 
 nlohmann::json to_json(const TemperatureFit& fit);
-TemperatureFit fit_from_json(const nlohmann::json& j);  // the inverse; throws nlohmann::json::exception
+TemperatureFit fit_from_json(const nlohmann::json& j); // the inverse; throws nlohmann::json::exception
 
-}  // namespace smoothlab::calib
+} // namespace smoothlab::calib

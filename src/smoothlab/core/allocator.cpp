@@ -20,4 +20,4 @@ bool keep_freed_memory() {
 #endif
 }
 
-}  // namespace smoothlab
+} // namespace smoothlab

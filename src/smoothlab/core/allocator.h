@@ -11,4 +11,4 @@ namespace smoothlab {
 // (the smoothlab program and the benchmarks do); a no-op on C libraries other than glibc. Returns whether it applied.
 bool keep_freed_memory();
 
-}  // namespace smoothlab
+} // namespace smoothlab

@@ -15,7 +15,9 @@ class Error : public std::runtime_error {
  public:
   explicit Error(std::string what, std::string hint = {})
       : std::runtime_error(std::move(what)), hint_(std::move(hint)) {}
-  const std::string& hint() const { return hint_; }
+  const std::string& hint() const {
+    return hint_;
+  }
 
  private:
   std::string hint_;
@@ -24,7 +26,8 @@ class Error : public std::runtime_error {
 // check(cond, "what {}", args...) throws Error when cond is false.
 template <typename... Args>
 inline void check(bool cond, fmt::format_string<Args...> format, Args&&... args) {
-  if (!cond) throw Error(fmt::format(format, std::forward<Args>(args)...));
+  if (!cond)
+    throw Error(fmt::format(format, std::forward<Args>(args)...));
 }
 
 // Joins names for "known: a, b, c" hints.
@@ -32,10 +35,11 @@ template <typename Range>
 std::string join(const Range& items, const std::string& sep = ", ") {
   std::string out;
   for (const auto& item : items) {
-    if (!out.empty()) out += sep;
+    if (!out.empty())
+      out += sep;
     out += item;
   }
   return out;
 }
 
-}  // namespace smoothlab
+} // namespace smoothlab

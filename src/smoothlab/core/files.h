@@ -24,4 +24,4 @@ std::string read_file(const fs::path& path);
 // Throws Error("<what>: no such file <path>") with a hint when the path does not exist.
 void require_file(const fs::path& path, const std::string& what);
 
-}  // namespace smoothlab
+} // namespace smoothlab

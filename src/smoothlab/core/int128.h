@@ -6,4 +6,4 @@ namespace smoothlab {
 
 __extension__ typedef unsigned __int128 uint128;
 
-}  // namespace smoothlab
+} // namespace smoothlab

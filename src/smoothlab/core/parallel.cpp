@@ -11,7 +11,7 @@
 namespace smoothlab {
 
 int64_t parallel_for_threads(int64_t tasks) {
-  std::atomic<uint64_t> seen{0};  // bit t: thread number t ran a chunk (numbers ≥ 64 share the last bit)
+  std::atomic<uint64_t> seen{0}; // bit t: thread number t ran a chunk (numbers ≥ 64 share the last bit)
   at::parallel_for(0, tasks, 1, [&](int64_t, int64_t) {
     const int t = at::get_thread_num();
     seen.fetch_or(uint64_t(1) << (t < 63 ? t : 63));
@@ -26,4 +26,4 @@ void set_threads(int n) {
 #endif
 }
 
-}  // namespace smoothlab
+} // namespace smoothlab

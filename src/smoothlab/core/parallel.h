@@ -18,4 +18,4 @@ int64_t parallel_for_threads(int64_t tasks = 1024);
 
 void set_threads(int n);
 
-}  // namespace smoothlab
+} // namespace smoothlab

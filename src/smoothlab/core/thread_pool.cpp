@@ -3,7 +3,8 @@
 namespace smoothlab {
 
 ThreadPool::ThreadPool(int num_threads) {
-  if (num_threads < 1) num_threads = 1;
+  if (num_threads < 1)
+    num_threads = 1;
   for (int i = 0; i < num_threads; ++i) {
     workers_.emplace_back([this] {
       for (;;) {
@@ -11,7 +12,8 @@ ThreadPool::ThreadPool(int num_threads) {
         {
           std::unique_lock<std::mutex> lock(mutex_);
           cv_.wait(lock, [this] { return stopping_ || !tasks_.empty(); });
-          if (stopping_ && tasks_.empty()) return;
+          if (stopping_ && tasks_.empty())
+            return;
           task = std::move(tasks_.front());
           tasks_.pop_front();
         }
@@ -27,7 +29,8 @@ ThreadPool::~ThreadPool() {
     stopping_ = true;
   }
   cv_.notify_all();
-  for (auto& worker : workers_) worker.join();
+  for (auto& worker : workers_)
+    worker.join();
 }
 
-}  // namespace smoothlab
+} // namespace smoothlab

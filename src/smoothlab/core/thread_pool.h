@@ -31,7 +31,9 @@ class ThreadPool {
     cv_.notify_one();
     return future;
   }
-  int size() const { return static_cast<int>(workers_.size()); }
+  int size() const {
+    return static_cast<int>(workers_.size());
+  }
 
  private:
   std::vector<std::thread> workers_;
@@ -41,4 +43,4 @@ class ThreadPool {
   bool stopping_ = false;
 };
 
-}  // namespace smoothlab
+} // namespace smoothlab

@@ -9,16 +9,26 @@
 namespace smoothlab::data {
 
 TransformKind parse_transform_kind(const std::string& name) {
-  if (name == "rrc") return TransformKind::RandomResizedCrop;
-  if (name == "center") return TransformKind::Center;
-  if (name == "pad-crop") return TransformKind::PadCrop;
-  throw Error(fmt::format("--folder-augment: unknown augmentation '{}'", name),
-              "known: rrc (RandomResizedCrop + flip, ImageNet), pad-crop (resize + padded crop + flip, CIFAR), "
-              "center (resize + centre crop, no randomness)");
+  if (name == "rrc")
+    return TransformKind::RandomResizedCrop;
+  if (name == "center")
+    return TransformKind::Center;
+  if (name == "pad-crop")
+    return TransformKind::PadCrop;
+  throw Error(
+      fmt::format("--folder-augment: unknown augmentation '{}'", name),
+      "known: rrc (RandomResizedCrop + flip, ImageNet), pad-crop (resize + padded crop + flip, CIFAR), "
+      "center (resize + centre crop, no randomness)");
 }
 
-Box random_resized_crop_box(int64_t width, int64_t height, double scale_min, double scale_max, double ratio_min,
-                            double ratio_max, SplitMix& rng) {
+Box random_resized_crop_box(
+    int64_t width,
+    int64_t height,
+    double scale_min,
+    double scale_max,
+    double ratio_min,
+    double ratio_max,
+    SplitMix& rng) {
   const double area = double(width) * double(height);
   const double log_lo = std::log(ratio_min), log_hi = std::log(ratio_max);
   for (int attempt = 0; attempt < 10; ++attempt) {
@@ -54,7 +64,8 @@ Box center_crop_box(int64_t width, int64_t height, int64_t size) {
     new_h = resize;
     new_w = int64_t(double(resize) * double(width) / double(height));
   }
-  const int64_t top = int64_t(std::nearbyint(double(new_h - size) / 2.0)), left = int64_t(std::nearbyint(double(new_w - size) / 2.0));
+  const int64_t top = int64_t(std::nearbyint(double(new_h - size) / 2.0)),
+                left = int64_t(std::nearbyint(double(new_w - size) / 2.0));
   const double sx = double(width) / double(new_w), sy = double(height) / double(new_h);
   return {double(left) * sx, double(top) * sy, double(left + size) * sx, double(top + size) * sy};
 }
@@ -81,4 +92,4 @@ View draw_view(const TransformOptions& o, int64_t width, int64_t height, uint64_
   return v;
 }
 
-}  // namespace smoothlab::data
+} // namespace smoothlab::data

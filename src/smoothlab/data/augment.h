@@ -23,11 +23,11 @@ namespace smoothlab::data {
 
 enum class TransformKind { RandomResizedCrop, Center, PadCrop };
 
-TransformKind parse_transform_kind(const std::string& name);  // "rrc" | "center" | "pad-crop"
+TransformKind parse_transform_kind(const std::string& name); // "rrc" | "center" | "pad-crop"
 
 struct TransformOptions {
   TransformKind kind = TransformKind::Center;
-  int64_t size = 224;  // output side
+  int64_t size = 224; // output side
   double scale_min = 0.08, scale_max = 1.0;
   double ratio_min = 3.0 / 4.0, ratio_max = 4.0 / 3.0;
   int64_t padding = 4;
@@ -46,10 +46,16 @@ struct View {
 View draw_view(const TransformOptions& options, int64_t width, int64_t height, uint64_t hash);
 
 // The RandomResizedCrop box alone (integer pixel edges), as torchvision computes it.
-Box random_resized_crop_box(int64_t width, int64_t height, double scale_min, double scale_max, double ratio_min,
-                            double ratio_max, SplitMix& rng);
+Box random_resized_crop_box(
+    int64_t width,
+    int64_t height,
+    double scale_min,
+    double scale_max,
+    double ratio_min,
+    double ratio_max,
+    SplitMix& rng);
 
 // The source box that Resize(round(size / 0.875)) + CenterCrop(size) shows.
 Box center_crop_box(int64_t width, int64_t height, int64_t size);
 
-}  // namespace smoothlab::data
+} // namespace smoothlab::data

@@ -12,8 +12,8 @@
 namespace smoothlab::data {
 
 struct ImagesAndLabels {
-  torch::Tensor images;  // uint8 [N, C, H, W]
-  torch::Tensor labels;  // int64 [N]
+  torch::Tensor images; // uint8 [N, C, H, W]
+  torch::Tensor labels; // int64 [N]
 };
 
 // Reads one CIFAR binary batch file. label_bytes is 1 for CIFAR-10 and 2 for CIFAR-100.
@@ -23,8 +23,9 @@ ImagesAndLabels read_cifar_batch(const std::filesystem::path& path, int label_by
 
 // Reads a whole CIFAR folder (the folder holding data_batch_*.bin / train.bin, or its parent).
 // Returns {train, test} and fills class_names from batches.meta.txt / fine_label_names.txt when present.
-std::pair<ImagesAndLabels, ImagesAndLabels> read_cifar_folder(const std::filesystem::path& dir,
-                                                              int num_classes,
-                                                              std::vector<std::string>& class_names);
+std::pair<ImagesAndLabels, ImagesAndLabels> read_cifar_folder(
+    const std::filesystem::path& dir,
+    int num_classes,
+    std::vector<std::string>& class_names);
 
-}  // namespace smoothlab::data
+} // namespace smoothlab::data

@@ -36,8 +36,8 @@ std::string default_fashion_mnist_dir() {
 
 namespace {
 
-const std::vector<std::string> kFashionMnistClasses = {
-    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"};
+const std::vector<std::string> kFashionMnistClasses =
+    {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"};
 
 struct RawData {
   std::string name;
@@ -50,18 +50,22 @@ std::vector<std::string> read_class_file(const fs::path& path) {
   std::vector<std::string> names;
   std::ifstream in(path);
   for (std::string line; std::getline(in, line);) {
-    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
-    if (!line.empty()) names.push_back(line);
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' '))
+      line.pop_back();
+    if (!line.empty())
+      names.push_back(line);
   }
   return names;
 }
 
 fs::path find_idx(const fs::path& dir, const std::string& stem) {
   for (const auto& name : {stem, stem + ".gz"})
-    if (fs::exists(dir / name)) return dir / name;
-  throw Error(fmt::format("--data: no {} or {}.gz in {}", stem, stem, dir.string()),
-              "an IDX folder holds train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte "
-              "and t10k-labels-idx1-ubyte (each optionally .gz)");
+    if (fs::exists(dir / name))
+      return dir / name;
+  throw Error(
+      fmt::format("--data: no {} or {}.gz in {}", stem, stem, dir.string()),
+      "an IDX folder holds train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte "
+      "and t10k-labels-idx1-ubyte (each optionally .gz)");
 }
 
 Dataset read_idx_pair(const fs::path& dir, const std::string& prefix) {
@@ -74,17 +78,23 @@ Dataset read_idx_pair(const fs::path& dir, const std::string& prefix) {
   if (labels.dim() != 1)
     throw Error(fmt::format("{}: expected 1 dimension [N], found {}", label_path.string(), labels.dim()));
   if (images.size(0) != labels.size(0))
-    throw Error(fmt::format("{} has {} images but {} has {} labels", image_path.string(), images.size(0),
-                            label_path.string(), labels.size(0)));
+    throw Error(fmt::format(
+        "{} has {} images but {} has {} labels",
+        image_path.string(),
+        images.size(0),
+        label_path.string(),
+        labels.size(0)));
   return {images.unsqueeze(1), labels.to(torch::kInt64)};
 }
 
 RawData load_idx(const fs::path& dir, const std::string& name, std::vector<std::string> class_names) {
   if (!fs::is_directory(dir))
-    throw Error(fmt::format("--data {}: no such folder {}", name, dir.string()),
-                name == "fashion-mnist" ? "install it with: apt-get install dataset-fashion-mnist" : "");
+    throw Error(
+        fmt::format("--data {}: no such folder {}", name, dir.string()),
+        name == "fashion-mnist" ? "install it with: apt-get install dataset-fashion-mnist" : "");
   RawData raw{name, read_idx_pair(dir, "train"), read_idx_pair(dir, "t10k"), std::move(class_names), 0};
-  if (fs::exists(dir / "classes.txt")) raw.class_names = read_class_file(dir / "classes.txt");
+  if (fs::exists(dir / "classes.txt"))
+    raw.class_names = read_class_file(dir / "classes.txt");
   return raw;
 }
 
@@ -94,71 +104,85 @@ Dataset npy_pair(const fs::path& dir, const std::string& prefix) {
   auto images = read_npy(image_path);
   auto labels = read_npy(label_path);
   if (images.scalar_type() != torch::kUInt8 && images.scalar_type() != torch::kFloat32)
-    throw Error(fmt::format("{}: images must be uint8 or float32, found {}", image_path.string(),
-                            c10::toString(images.scalar_type())));
+    throw Error(fmt::format(
+        "{}: images must be uint8 or float32, found {}", image_path.string(), c10::toString(images.scalar_type())));
   if (images.dim() == 3) {
     images = images.unsqueeze(1);
   } else if (images.dim() == 4) {
     images = images.permute({0, 3, 1, 2}).contiguous();
   } else {
-    throw Error(fmt::format("{}: images must be [N, H, W] or [N, H, W, C], found {} dimensions", image_path.string(),
-                            images.dim()));
+    throw Error(fmt::format(
+        "{}: images must be [N, H, W] or [N, H, W, C], found {} dimensions", image_path.string(), images.dim()));
   }
   for (int64_t d = 0; d < images.dim(); ++d)
     if (images.size(d) == 0)
-      throw Error(fmt::format("{}: images have a zero dimension (shape [N, C, H, W] = {})", image_path.string(),
-                              c10::str(images.sizes())));
+      throw Error(fmt::format(
+          "{}: images have a zero dimension (shape [N, C, H, W] = {})", image_path.string(), c10::str(images.sizes())));
   if (images.size(1) > 4)
-    throw Error(fmt::format("{}: images have {} channels (shape [N, C, H, W] = {})", image_path.string(),
-                            images.size(1), c10::str(images.sizes())),
-                "store images as [N, H, W] or channels-last [N, H, W, C] with C = 1 or 3, as numpy and PIL do");
+    throw Error(
+        fmt::format(
+            "{}: images have {} channels (shape [N, C, H, W] = {})",
+            image_path.string(),
+            images.size(1),
+            c10::str(images.sizes())),
+        "store images as [N, H, W] or channels-last [N, H, W, C] with C = 1 or 3, as numpy and PIL do");
   if (!c10::isIntegralType(labels.scalar_type(), false) || labels.dim() != 1)
     throw Error(fmt::format("{}: labels must be a 1-D integer array", label_path.string()));
   if (images.size(0) != labels.size(0))
-    throw Error(fmt::format("{} has {} images but {} has {} labels", image_path.string(), images.size(0),
-                            label_path.string(), labels.size(0)));
+    throw Error(fmt::format(
+        "{} has {} images but {} has {} labels",
+        image_path.string(),
+        images.size(0),
+        label_path.string(),
+        labels.size(0)));
   if (images.scalar_type() == torch::kFloat32 && !torch::isfinite(images).all().item<bool>())
     throw Error(fmt::format("{}: images contain NaN or Inf", image_path.string()));
   return {images, labels.to(torch::kInt64)};
 }
 
 RawData load_npy_dir(const fs::path& dir) {
-  if (!fs::is_directory(dir)) throw Error(fmt::format("--data npy: no such folder {}", dir.string()));
+  if (!fs::is_directory(dir))
+    throw Error(fmt::format("--data npy: no such folder {}", dir.string()));
   RawData raw{"npy", npy_pair(dir, "train"), npy_pair(dir, "test"), {}, 0};
-  if (fs::exists(dir / "classes.txt")) raw.class_names = read_class_file(dir / "classes.txt");
+  if (fs::exists(dir / "classes.txt"))
+    raw.class_names = read_class_file(dir / "classes.txt");
   if (raw.train.images.sizes().slice(1) != raw.test.images.sizes().slice(1))
     throw Error(fmt::format("{}: train and test images have different shapes", dir.string()));
   return raw;
 }
 
 void check_labels(const Dataset& d, int64_t num_classes, const std::string& where) {
-  if (d.size() == 0) return;
+  if (d.size() == 0)
+    return;
   const int64_t lo = d.labels.min().item<int64_t>(), hi = d.labels.max().item<int64_t>();
   if (lo < 0 || hi >= num_classes)
-    throw Error(fmt::format("{}: labels range over {}..{}, expected 0..{}", where, lo, hi, num_classes - 1),
-                "labels must be class indices; add classes.txt to name the classes");
+    throw Error(
+        fmt::format("{}: labels range over {}..{}, expected 0..{}", where, lo, hi, num_classes - 1),
+        "labels must be class indices; add classes.txt to name the classes");
 }
 
 // Class count and names of raw data; checks the labels against them.
 RawData finish_raw(RawData raw, const std::string& spec) {
   if (raw.num_classes == 0) {
     raw.num_classes = raw.class_names.empty()
-                          ? std::max(raw.train.labels.max().item<int64_t>(), raw.test.labels.max().item<int64_t>()) + 1
-                          : int64_t(raw.class_names.size());
+        ? std::max(raw.train.labels.max().item<int64_t>(), raw.test.labels.max().item<int64_t>()) + 1
+        : int64_t(raw.class_names.size());
   }
   if (raw.class_names.size() != size_t(raw.num_classes)) {
     raw.class_names.clear();
-    for (int64_t k = 0; k < raw.num_classes; ++k) raw.class_names.push_back(std::to_string(k));
+    for (int64_t k = 0; k < raw.num_classes; ++k)
+      raw.class_names.push_back(std::to_string(k));
   }
   check_labels(raw.train, raw.num_classes, fmt::format("--data {} (training labels)", spec));
   check_labels(raw.test, raw.num_classes, fmt::format("--data {} (test labels)", spec));
-  if (raw.num_classes < 2) throw Error(fmt::format("--data {}: needs at least 2 classes", spec));
+  if (raw.num_classes < 2)
+    throw Error(fmt::format("--data {}: needs at least 2 classes", spec));
   return raw;
 }
 
 RawData load_fashion_mnist(const std::string& dir) {
-  RawData raw = load_idx(dir.empty() ? fs::path(default_fashion_mnist_dir()) : fs::path(dir), "fashion-mnist",
-                         kFashionMnistClasses);
+  RawData raw = load_idx(
+      dir.empty() ? fs::path(default_fashion_mnist_dir()) : fs::path(dir), "fashion-mnist", kFashionMnistClasses);
   raw.num_classes = 10;
   return raw;
 }
@@ -169,7 +193,9 @@ RawData load_mnist(const std::string& dir) {
   return raw;
 }
 
-RawData load_idx_source(const std::string& dir) { return load_idx(dir, "idx", {}); }
+RawData load_idx_source(const std::string& dir) {
+  return load_idx(dir, "idx", {});
+}
 
 RawData load_cifar(const std::string& dir, int k) {
   RawData raw;
@@ -181,7 +207,9 @@ RawData load_cifar(const std::string& dir, int k) {
   return raw;
 }
 
-RawData load_npy_source(const std::string& dir) { return load_npy_dir(dir); }
+RawData load_npy_source(const std::string& dir) {
+  return load_npy_dir(dir);
+}
 
 std::vector<int64_t> to_vector(const torch::Tensor& t) {
   auto c = t.to(torch::kInt64).contiguous();
@@ -189,8 +217,13 @@ std::vector<int64_t> to_vector(const torch::Tensor& t) {
 }
 
 // One split of an image folder: the files at `positions` of `index` (all when positions is undefined).
-Dataset folder_split(const fs::path& root, const ImageIndex& index, const torch::Tensor& positions,
-                     const DataOptions& o, bool augment, const std::shared_ptr<BadImageLog>& log) {
+Dataset folder_split(
+    const fs::path& root,
+    const ImageIndex& index,
+    const torch::Tensor& positions,
+    const DataOptions& o,
+    bool augment,
+    const std::shared_ptr<BadImageLog>& log) {
   std::vector<std::string> files;
   std::vector<int64_t> labels;
   if (positions.defined()) {
@@ -203,7 +236,8 @@ Dataset folder_split(const fs::path& root, const ImageIndex& index, const torch:
     labels = index.labels;
   }
   auto label_tensor = torch::tensor(labels, torch::kInt64);
-  if (labels.empty()) label_tensor = torch::empty({0}, torch::kInt64);
+  if (labels.empty())
+    label_tensor = torch::empty({0}, torch::kInt64);
   auto source = std::make_shared<ImageFolderSource>(root, std::move(files), std::move(labels), o.folder, augment, log);
   return {torch::Tensor(), label_tensor, source};
 }
@@ -218,24 +252,26 @@ DataBundle load_folder(const DataOptions& o, const fs::path& dir) {
   b.name = "folder";
   b.bad_images = std::make_shared<BadImageLog>();
   const ImageIndex train = index_image_folder(train_dir, nullptr, o.folder.cache_index);
-  if (!train.note.empty()) b.notes.push_back(train.note);
+  if (!train.note.empty())
+    b.notes.push_back(train.note);
   b.class_names = train.class_names;
   b.num_classes = int64_t(train.class_names.size());
-  if (b.num_classes < 2) throw Error(fmt::format("--data {}: needs at least 2 class folders", o.spec));
+  if (b.num_classes < 2)
+    throw Error(fmt::format("--data {}: needs at least 2 class folders", o.spec));
   const auto labels = torch::tensor(train.labels, torch::kInt64);
   const int64_t n = labels.size(0);
   // Held-out splits take at most a fifth of the training folder each.
   auto held_size = [&](int64_t wanted, const char* what) {
     const int64_t cap = n / 5;
     if (wanted > cap) {
-      b.notes.push_back(fmt::format("--data {}: {} split of {} instead of {} (a fifth of {} training images)", o.spec,
-                                    what, cap, wanted, n));
+      b.notes.push_back(fmt::format(
+          "--data {}: {} split of {} instead of {} (a fifth of {} training images)", o.spec, what, cap, wanted, n));
       return cap;
     }
     return wanted;
   };
   const int64_t val_size = o.val_size == kAutoValSize ? default_val_size(o.spec, n) : o.val_size;
-  torch::Tensor pool = torch::arange(n, torch::kInt64);  // positions still available for training
+  torch::Tensor pool = torch::arange(n, torch::kInt64); // positions still available for training
   auto hold_out = [&](int64_t count, uint64_t seed) {
     auto [kept, held] = stratified_split(labels.index_select(0, pool), b.num_classes, count, seed);
     torch::Tensor out = pool.index_select(0, held);
@@ -246,19 +282,23 @@ DataBundle load_folder(const DataOptions& o, const fs::path& dir) {
   if (has_test || has_val) {
     const fs::path test_dir = has_test ? dir / "test" : dir / "val";
     const ImageIndex test = index_image_folder(test_dir, &b.class_names, o.folder.cache_index);
-    if (!test.note.empty()) b.notes.push_back(test.note);
-    if (test.files.empty()) throw Error(fmt::format("--data {}: {} has no images", o.spec, test_dir.string()));
+    if (!test.note.empty())
+      b.notes.push_back(test.note);
+    if (test.files.empty())
+      throw Error(fmt::format("--data {}: {} has no images", o.spec, test_dir.string()));
     b.test = folder_split(test_dir, test, torch::Tensor(), o, false, log);
   } else {
     const int64_t count = held_size(std::max<int64_t>(val_size, 1), "test");
     if (count < 1)
-      throw Error(fmt::format("--data {}: too few images ({}) to hold out a test split", o.spec, n),
-                  "add a test/ folder beside train/, or more images");
+      throw Error(
+          fmt::format("--data {}: too few images ({}) to hold out a test split", o.spec, n),
+          "add a test/ folder beside train/, or more images");
     b.test = folder_split(train_dir, train, hold_out(count, o.split_seed + 0x7E57), o, false, log);
   }
   if (has_test && has_val) {
     const ImageIndex val = index_image_folder(dir / "val", &b.class_names, o.folder.cache_index);
-    if (!val.note.empty()) b.notes.push_back(val.note);
+    if (!val.note.empty())
+      b.notes.push_back(val.note);
     b.val = folder_split(dir / "val", val, torch::Tensor(), o, false, log);
   } else if (val_size > 0) {
     const int64_t count = held_size(val_size, "validation");
@@ -293,8 +333,8 @@ DataBundle split_raw(const DataOptions& options, RawData raw);
 struct SourceEntry {
   const char* name;
   const char* usage;
-  bool needs_dir;                // false: DIR is optional (fashion-mnist: Debian's folder)
-  int64_t customary_val_size;    // kAutoValSize: 10% of the training examples
+  bool needs_dir; // false: DIR is optional (fashion-mnist: Debian's folder)
+  int64_t customary_val_size; // kAutoValSize: 10% of the training examples
   const char* dir_hint;
   DataBundle (*load)(const DataOptions& options, const std::string& dir);
 };
@@ -303,8 +343,12 @@ template <RawData (*Load)(const std::string&)>
 DataBundle load_in_memory(const DataOptions& options, const std::string& dir) {
   return split_raw(options, finish_raw(Load(dir), options.spec));
 }
-RawData load_cifar10(const std::string& dir) { return load_cifar(dir, 10); }
-RawData load_cifar100(const std::string& dir) { return load_cifar(dir, 100); }
+RawData load_cifar10(const std::string& dir) {
+  return load_cifar(dir, 10);
+}
+RawData load_cifar100(const std::string& dir) {
+  return load_cifar(dir, 100);
+}
 DataBundle load_folder_source(const DataOptions& options, const std::string& dir) {
   return load_folder(options, fs::path(dir));
 }
@@ -317,7 +361,10 @@ const std::vector<SourceEntry>& source_table() {
       {"cifar10", "cifar10:DIR", true, 5000, "", &load_in_memory<&load_cifar10>},
       {"cifar100", "cifar100:DIR", true, 5000, "", &load_in_memory<&load_cifar100>},
       {"npy", "npy:DIR", true, kAutoValSize, "", &load_in_memory<&load_npy_source>},
-      {"folder", "folder:DIR", true, kAutoValSize,
+      {"folder",
+       "folder:DIR",
+       true,
+       kAutoValSize,
        "DIR holds one sub-folder of JPEG/PNG images per class (or train/, val/, test/ folders of them)",
        &load_folder_source},
   };
@@ -326,32 +373,39 @@ const std::vector<SourceEntry>& source_table() {
 
 const SourceEntry* find_source(const std::string& kind) {
   for (const auto& entry : source_table())
-    if (kind == entry.name) return &entry;
+    if (kind == entry.name)
+      return &entry;
   return nullptr;
 }
 
-}  // namespace
+} // namespace
 
 std::vector<std::string> source_names() {
   std::vector<std::string> names;
-  for (const auto& entry : source_table()) names.push_back(entry.usage);
+  for (const auto& entry : source_table())
+    names.push_back(entry.usage);
   return names;
 }
 
 int64_t default_val_size(const std::string& spec, int64_t train_examples) {
   const SourceEntry* entry = find_source(spec.substr(0, spec.find(':')));
-  if (entry && entry->customary_val_size != kAutoValSize) return entry->customary_val_size;
+  if (entry && entry->customary_val_size != kAutoValSize)
+    return entry->customary_val_size;
   return std::max<int64_t>(1, (train_examples + 5) / 10);
 }
 
-std::pair<torch::Tensor, torch::Tensor> stratified_split(const torch::Tensor& labels_in, int64_t num_classes,
-                                                         int64_t held_out, uint64_t seed) {
+std::pair<torch::Tensor, torch::Tensor> stratified_split(
+    const torch::Tensor& labels_in,
+    int64_t num_classes,
+    int64_t held_out,
+    uint64_t seed) {
   auto labels = labels_in.to(torch::kInt64).contiguous();
   const int64_t n = labels.size(0);
   check(held_out >= 0 && held_out < n, "--val-size {} must be in [0, {})", held_out, n);
   const auto* y = labels.data_ptr<int64_t>();
   std::vector<std::vector<int64_t>> by_class(static_cast<size_t>(num_classes));
-  for (int64_t i = 0; i < n; ++i) by_class[size_t(y[i])].push_back(i);
+  for (int64_t i = 0; i < n; ++i)
+    by_class[size_t(y[i])].push_back(i);
   // Largest-remainder allocation of held_out over classes in proportion to their counts.
   std::vector<int64_t> take(static_cast<size_t>(num_classes));
   std::vector<std::pair<double, int64_t>> remainders;
@@ -363,7 +417,8 @@ std::pair<torch::Tensor, torch::Tensor> stratified_split(const torch::Tensor& la
     remainders.push_back({-(exact - double(take[size_t(k)])), k});
   }
   std::sort(remainders.begin(), remainders.end());
-  for (size_t i = 0; assigned < held_out; ++i, ++assigned) take[size_t(remainders[i].second)] += 1;
+  for (size_t i = 0; assigned < held_out; ++i, ++assigned)
+    take[size_t(remainders[i].second)] += 1;
   std::vector<int64_t> kept, out;
   for (int64_t k = 0; k < num_classes; ++k) {
     auto& idx = by_class[size_t(k)];
@@ -400,12 +455,12 @@ DataBundle split_raw(const DataOptions& options, RawData raw) {
   b.channels = raw.train.images.size(1);
   b.height = raw.train.images.size(2);
   b.width = raw.train.images.size(3);
-  const int64_t val_size = options.val_size == kAutoValSize ? default_val_size(options.spec, raw.train.size())
-                                                              : options.val_size;
+  const int64_t val_size =
+      options.val_size == kAutoValSize ? default_val_size(options.spec, raw.train.size()) : options.val_size;
   auto [kept, held] = stratified_split(raw.train.labels, raw.num_classes, val_size, options.split_seed);
   if (options.limit_train > 0 && options.limit_train < kept.size(0)) {
-    auto [rest, keep] = stratified_split(raw.train.labels.index_select(0, kept), raw.num_classes,
-                                         options.limit_train, options.split_seed + 1);
+    auto [rest, keep] = stratified_split(
+        raw.train.labels.index_select(0, kept), raw.num_classes, options.limit_train, options.split_seed + 1);
     (void)rest;
     kept = kept.index_select(0, keep);
   }
@@ -417,7 +472,8 @@ DataBundle split_raw(const DataOptions& options, RawData raw) {
   if (options.limit_test > 0 && options.limit_test < b.test.size())
     b.test = b.test.subset(torch::arange(options.limit_test, torch::kInt64));
   auto images = b.train.images.to(torch::kFloat64);
-  if (b.train.images.scalar_type() == torch::kUInt8) images = images / 255.0;
+  if (b.train.images.scalar_type() == torch::kUInt8)
+    images = images / 255.0;
   auto mean = images.mean({0, 2, 3}), std = images.std({0, 2, 3}, /*unbiased=*/false);
   for (int64_t c = 0; c < b.channels; ++c) {
     b.mean.push_back(float(mean[c].item<double>()));
@@ -426,33 +482,42 @@ DataBundle split_raw(const DataOptions& options, RawData raw) {
   return b;
 }
 
-}  // namespace
+} // namespace
 
 int64_t write_bad_images(const DataBundle& bundle, const fs::path& file) {
-  if (!bundle.bad_images || bundle.bad_images->count() == 0) return 0;
+  if (!bundle.bad_images || bundle.bad_images->count() == 0)
+    return 0;
   const auto entries = bundle.bad_images->entries();
   std::string text;
-  for (const auto& [path, why] : entries) text += path + "\t" + why + "\n";
+  for (const auto& [path, why] : entries)
+    text += path + "\t" + why + "\n";
   write_file_atomic(file, text);
   return int64_t(entries.size());
 }
 
-std::vector<int64_t> parse_classes(const std::string& list, const std::vector<std::string>& class_names,
-                                   const std::string& option) {
+std::vector<int64_t> parse_classes(
+    const std::string& list,
+    const std::vector<std::string>& class_names,
+    const std::string& option) {
   std::vector<int64_t> out;
   size_t start = 0;
   while (start <= list.size()) {
     size_t end = list.find(',', start);
-    if (end == std::string::npos) end = list.size();
+    if (end == std::string::npos)
+      end = list.size();
     std::string item = list.substr(start, end - start);
-    while (!item.empty() && item.front() == ' ') item.erase(item.begin());
-    while (!item.empty() && item.back() == ' ') item.pop_back();
+    while (!item.empty() && item.front() == ' ')
+      item.erase(item.begin());
+    while (!item.empty() && item.back() == ' ')
+      item.pop_back();
     int64_t found = -1;
     for (size_t k = 0; k < class_names.size(); ++k)
-      if (class_names[k] == item) found = int64_t(k);
+      if (class_names[k] == item)
+        found = int64_t(k);
     if (found < 0 && !item.empty() && std::all_of(item.begin(), item.end(), ::isdigit)) {
       found = std::stoll(item);
-      if (found >= int64_t(class_names.size())) found = -1;
+      if (found >= int64_t(class_names.size()))
+        found = -1;
     }
     if (found < 0)
       throw Error(fmt::format("{}: unknown class '{}'", option, item), fmt::format("known: {}", join(class_names)));
@@ -462,4 +527,4 @@ std::vector<int64_t> parse_classes(const std::string& list, const std::vector<st
   return out;
 }
 
-}  // namespace smoothlab::data
+} // namespace smoothlab::data

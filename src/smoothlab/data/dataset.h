@@ -33,9 +33,13 @@ namespace smoothlab::data {
 struct Dataset {
   torch::Tensor images;
   torch::Tensor labels;
-  std::shared_ptr<const ExampleSource> source = nullptr;  // set for lazy datasets only
-  int64_t size() const { return labels.defined() ? labels.size(0) : 0; }
-  bool lazy() const { return source != nullptr; }
+  std::shared_ptr<const ExampleSource> source = nullptr; // set for lazy datasets only
+  int64_t size() const {
+    return labels.defined() ? labels.size(0) : 0;
+  }
+  bool lazy() const {
+    return source != nullptr;
+  }
   Dataset subset(const torch::Tensor& indices) const;
 };
 
@@ -48,9 +52,9 @@ struct DataOptions {
   std::string spec = "fashion-mnist";
   // Examples held out of training for validation (0: no validation split; kAutoValSize: default_val_size()).
   int64_t val_size = kAutoValSize;
-  uint64_t split_seed = 0;   // fixes which examples are held out
-  int64_t limit_train = 0;   // > 0: keep only this many (stratified) training examples, for tests and smoke runs
-  int64_t limit_test = 0;    // > 0: keep only the first this-many test examples
+  uint64_t split_seed = 0; // fixes which examples are held out
+  int64_t limit_train = 0; // > 0: keep only this many (stratified) training examples, for tests and smoke runs
+  int64_t limit_test = 0; // > 0: keep only the first this-many test examples
   // Image folders only: decoding and views, and whether the training split augments (random views).
   FolderOptions folder;
   bool augment = true;
@@ -58,15 +62,15 @@ struct DataOptions {
 
 struct DataBundle {
   std::string spec;
-  std::string name;  // e.g. "fashion-mnist"
+  std::string name; // e.g. "fashion-mnist"
   Dataset train, val, test;
-  torch::Tensor train_index, val_index;  // int64 positions in the original training set
+  torch::Tensor train_index, val_index; // int64 positions in the original training set
   std::vector<std::string> class_names;
   int64_t num_classes = 0, channels = 0, height = 0, width = 0;
-  std::vector<float> mean, std;  // per channel, of the training split, in units where 1 = white (uint8 / 255)
-                                 // (image folders: the standard ImageNet values, folder_normalisation())
-  std::shared_ptr<BadImageLog> bad_images;  // image folders: unreadable files skipped so far (--skip-bad-images)
-  std::vector<std::string> notes;           // things worth telling the user (e.g. an index that was not cached)
+  std::vector<float> mean, std; // per channel, of the training split, in units where 1 = white (uint8 / 255)
+                                // (image folders: the standard ImageNet values, folder_normalisation())
+  std::shared_ptr<BadImageLog> bad_images; // image folders: unreadable files skipped so far (--skip-bad-images)
+  std::vector<std::string> notes; // things worth telling the user (e.g. an index that was not cached)
 };
 
 // Loads the data named by options.spec and splits it. Throws Error for unknown names (listing the known
@@ -78,12 +82,17 @@ DataBundle load_data(const DataOptions& options);
 std::vector<std::string> source_names();
 
 // The stratified split used by load_data: returns {kept, held_out} positions, each sorted ascending.
-std::pair<torch::Tensor, torch::Tensor> stratified_split(const torch::Tensor& labels, int64_t num_classes,
-                                                         int64_t held_out, uint64_t seed);
+std::pair<torch::Tensor, torch::Tensor> stratified_split(
+    const torch::Tensor& labels,
+    int64_t num_classes,
+    int64_t held_out,
+    uint64_t seed);
 
 // Resolves a comma-separated list of class names or indices ("Shirt,Pullover" or "6,2") to indices.
-std::vector<int64_t> parse_classes(const std::string& list, const std::vector<std::string>& class_names,
-                                   const std::string& option);
+std::vector<int64_t> parse_classes(
+    const std::string& list,
+    const std::vector<std::string>& class_names,
+    const std::string& option);
 
 // Image folders with --skip-bad-images: writes `file` ("path<TAB>reason" lines, sorted; a run folder's
 // bad_images.txt) and returns how many files were skipped so far; does nothing and returns 0 when none were (or for
@@ -93,4 +102,4 @@ int64_t write_bad_images(const DataBundle& bundle, const std::filesystem::path& 
 // Debian's Fashion-MNIST folder, overridable with SMOOTHLAB_FASHION_MNIST_DIR.
 std::string default_fashion_mnist_dir();
 
-}  // namespace smoothlab::data
+} // namespace smoothlab::data

@@ -17,4 +17,4 @@ torch::Tensor read_idx(const std::filesystem::path& path);
 // Writes a uint8 tensor as a raw IDX file (used by tests and by tools that export data).
 void write_idx(const std::filesystem::path& path, const torch::Tensor& values, bool gzip = false);
 
-}  // namespace smoothlab::data
+} // namespace smoothlab::data

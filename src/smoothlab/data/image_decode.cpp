@@ -19,24 +19,29 @@ constexpr int64_t kMaxPixels = int64_t(1) << 28;
 
 struct TjDeleter {
   void operator()(void* handle) const {
-    if (handle) tjDestroy(handle);
+    if (handle)
+      tjDestroy(handle);
   }
 };
 
 // One decompressor per thread: TurboJPEG handles are not thread-safe, creating one costs ~microseconds.
 tjhandle thread_decompressor() {
   thread_local std::unique_ptr<void, TjDeleter> handle(tjInitDecompress());
-  if (!handle) throw Error("TurboJPEG: could not create a decompressor");
+  if (!handle)
+    throw Error("TurboJPEG: could not create a decompressor");
   return handle.get();
 }
 
 std::string first_bytes(const uint8_t* data, size_t size) {
   std::string out;
-  for (size_t i = 0; i < std::min<size_t>(size, 4); ++i) out += fmt::format("{}{:02x}", i ? " " : "", data[i]);
+  for (size_t i = 0; i < std::min<size_t>(size, 4); ++i)
+    out += fmt::format("{}{:02x}", i ? " " : "", data[i]);
   return out;
 }
 
-bool is_jpeg(const uint8_t* data, size_t size) { return size >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF; }
+bool is_jpeg(const uint8_t* data, size_t size) {
+  return size >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF;
+}
 
 bool is_png(const uint8_t* data, size_t size) {
   static const uint8_t kSig[8] = {0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A};
@@ -44,11 +49,15 @@ bool is_png(const uint8_t* data, size_t size) {
 }
 
 ImageFormat detect(const uint8_t* data, size_t size, const std::string& name) {
-  if (size == 0) throw Error(fmt::format("{}: empty file, not an image", name));
-  if (is_jpeg(data, size)) return ImageFormat::Jpeg;
-  if (is_png(data, size)) return ImageFormat::Png;
-  throw Error(fmt::format("{}: not a JPEG or PNG image (starts with bytes {})", name, first_bytes(data, size)),
-              "remove the file from the folder, or pass --skip-bad-images");
+  if (size == 0)
+    throw Error(fmt::format("{}: empty file, not an image", name));
+  if (is_jpeg(data, size))
+    return ImageFormat::Jpeg;
+  if (is_png(data, size))
+    return ImageFormat::Png;
+  throw Error(
+      fmt::format("{}: not a JPEG or PNG image (starts with bytes {})", name, first_bytes(data, size)),
+      "remove the file from the folder, or pass --skip-bad-images");
 }
 
 inline uint8_t luma(uint8_t r, uint8_t g, uint8_t b) {
@@ -66,7 +75,7 @@ void cmyk_to(const std::vector<uint8_t>& cmyk, int64_t pixels, int64_t channels,
   out.resize(size_t(pixels * channels));
   for (int64_t p = 0; p < pixels; ++p) {
     const uint8_t* s = &cmyk[size_t(4 * p)];
-    const int nk = s[3];  // 255 − K
+    const int nk = s[3]; // 255 − K
     uint8_t rgb[3];
     for (int c = 0; c < 3; ++c) {
       const int ink = 255 - s[c];
@@ -83,12 +92,15 @@ void cmyk_to(const std::vector<uint8_t>& cmyk, int64_t pixels, int64_t channels,
 ImageInfo jpeg_info(const uint8_t* data, size_t size, const std::string& name, int* colorspace) {
   int w = 0, h = 0, subsamp = 0, cs = 0;
   if (tjDecompressHeader3(thread_decompressor(), data, static_cast<unsigned long>(size), &w, &h, &subsamp, &cs) != 0)
-    throw Error(fmt::format("{}: corrupt JPEG header ({})", name, tjGetErrorStr2(thread_decompressor())),
-                "remove the file from the folder, or pass --skip-bad-images");
+    throw Error(
+        fmt::format("{}: corrupt JPEG header ({})", name, tjGetErrorStr2(thread_decompressor())),
+        "remove the file from the folder, or pass --skip-bad-images");
   if (w < 1 || h < 1)
-    throw Error(fmt::format("{}: JPEG header says {}x{} pixels", name, w, h),
-                "remove the file from the folder, or pass --skip-bad-images");
-  if (colorspace) *colorspace = cs;
+    throw Error(
+        fmt::format("{}: JPEG header says {}x{} pixels", name, w, h),
+        "remove the file from the folder, or pass --skip-bad-images");
+  if (colorspace)
+    *colorspace = cs;
   ImageInfo info;
   info.format = ImageFormat::Jpeg;
   info.width = w;
@@ -112,12 +124,22 @@ DecodedImage decode_jpeg(const uint8_t* data, size_t size, const std::string& na
   const int64_t pixel_size = cmyk ? 4 : o.channels;
   std::vector<uint8_t> buffer(size_t(img.width * img.height * pixel_size));
   int flags = TJFLAG_STOPONWARNING;
-  if (o.fast_dct) flags |= TJFLAG_FASTDCT | TJFLAG_FASTUPSAMPLE;
+  if (o.fast_dct)
+    flags |= TJFLAG_FASTDCT | TJFLAG_FASTUPSAMPLE;
   tjhandle handle = thread_decompressor();
-  if (tjDecompress2(handle, data, static_cast<unsigned long>(size), buffer.data(), int(img.width), 0,
-                    int(img.height), pixel_format, flags) != 0)
-    throw Error(fmt::format("{}: corrupt or truncated JPEG ({})", name, tjGetErrorStr2(handle)),
-                "remove the file from the folder, or pass --skip-bad-images");
+  if (tjDecompress2(
+          handle,
+          data,
+          static_cast<unsigned long>(size),
+          buffer.data(),
+          int(img.width),
+          0,
+          int(img.height),
+          pixel_format,
+          flags) != 0)
+    throw Error(
+        fmt::format("{}: corrupt or truncated JPEG ({})", name, tjGetErrorStr2(handle)),
+        "remove the file from the folder, or pass --skip-bad-images");
   if (cmyk) {
     cmyk_to(buffer, img.width * img.height, o.channels, img.pixels);
   } else {
@@ -131,8 +153,9 @@ DecodedImage decode_png(const uint8_t* data, size_t size, const std::string& nam
   std::memset(&png, 0, sizeof(png));
   png.version = PNG_IMAGE_VERSION;
   if (!png_image_begin_read_from_memory(&png, data, size))
-    throw Error(fmt::format("{}: corrupt PNG header ({})", name, png.message),
-                "remove the file from the folder, or pass --skip-bad-images");
+    throw Error(
+        fmt::format("{}: corrupt PNG header ({})", name, png.message),
+        "remove the file from the folder, or pass --skip-bad-images");
   const bool colour = png.format & PNG_FORMAT_FLAG_COLOR;
   const bool alpha = png.format & PNG_FORMAT_FLAG_ALPHA;
   // Read colour as RGB(A) and convert to gray ourselves (libpng's own gray conversion is linear-light, PIL's is not).
@@ -144,8 +167,9 @@ DecodedImage decode_png(const uint8_t* data, size_t size, const std::string& nam
   img.channels = o.channels;
   if (img.width < 1 || img.height < 1) {
     png_image_free(&png);
-    throw Error(fmt::format("{}: PNG header says {}x{} pixels", name, img.width, img.height),
-                "remove the file from the folder, or pass --skip-bad-images");
+    throw Error(
+        fmt::format("{}: PNG header says {}x{} pixels", name, img.width, img.height),
+        "remove the file from the folder, or pass --skip-bad-images");
   }
   if (img.width * img.height > kMaxPixels) {
     png_image_free(&png);
@@ -155,8 +179,9 @@ DecodedImage decode_png(const uint8_t* data, size_t size, const std::string& nam
   if (!png_image_finish_read(&png, nullptr, buffer.data(), 0, nullptr)) {
     const std::string message = png.message;
     png_image_free(&png);
-    throw Error(fmt::format("{}: corrupt or truncated PNG ({})", name, message),
-                "remove the file from the folder, or pass --skip-bad-images");
+    throw Error(
+        fmt::format("{}: corrupt or truncated PNG ({})", name, message),
+        "remove the file from the folder, or pass --skip-bad-images");
   }
   png_image_free(&png);
   const int64_t pixels = img.width * img.height;
@@ -180,27 +205,31 @@ DecodedImage decode_png(const uint8_t* data, size_t size, const std::string& nam
   return img;
 }
 
-}  // namespace
+} // namespace
 
 int jpeg_scale_eighths(int64_t width, int64_t height, double min_width, double min_height, DctScaling scaling) {
-  if (scaling == DctScaling::Off || (min_width <= 0 && min_height <= 0)) return 8;
+  if (scaling == DctScaling::Off || (min_width <= 0 && min_height <= 0))
+    return 8;
   const int powers[] = {1, 2, 4};
   const int eighths[] = {1, 2, 3, 4, 5, 6, 7};
   const int* begin = scaling == DctScaling::PowersOfTwo ? powers : eighths;
   const int* end = scaling == DctScaling::PowersOfTwo ? powers + 3 : eighths + 7;
   for (const int* m = begin; m != end; ++m)
-    if (double(scaled_side(width, *m)) >= min_width && double(scaled_side(height, *m)) >= min_height) return *m;
+    if (double(scaled_side(width, *m)) >= min_width && double(scaled_side(height, *m)) >= min_height)
+      return *m;
   return 8;
 }
 
 ImageInfo read_image_info(const uint8_t* data, size_t size, const std::string& name) {
-  if (detect(data, size, name) == ImageFormat::Jpeg) return jpeg_info(data, size, name, nullptr);
+  if (detect(data, size, name) == ImageFormat::Jpeg)
+    return jpeg_info(data, size, name, nullptr);
   png_image png;
   std::memset(&png, 0, sizeof(png));
   png.version = PNG_IMAGE_VERSION;
   if (!png_image_begin_read_from_memory(&png, data, size))
-    throw Error(fmt::format("{}: corrupt PNG header ({})", name, png.message),
-                "remove the file from the folder, or pass --skip-bad-images");
+    throw Error(
+        fmt::format("{}: corrupt PNG header ({})", name, png.message),
+        "remove the file from the folder, or pass --skip-bad-images");
   ImageInfo info;
   info.format = ImageFormat::Png;
   info.width = png.width;
@@ -218,18 +247,21 @@ DecodedImage decode_image(const uint8_t* data, size_t size, const std::string& n
 
 std::vector<uint8_t> read_bytes(const std::string& path) {
   std::unique_ptr<FILE, int (*)(FILE*)> file(std::fopen(path.c_str(), "rb"), &std::fclose);
-  if (!file) throw Error(fmt::format("{}: cannot open ({})", path, std::strerror(errno)));
+  if (!file)
+    throw Error(fmt::format("{}: cannot open ({})", path, std::strerror(errno)));
   std::vector<uint8_t> bytes;
   if (std::fseek(file.get(), 0, SEEK_END) == 0) {
     const long end = std::ftell(file.get());
-    if (end > 0) bytes.reserve(size_t(end));
+    if (end > 0)
+      bytes.reserve(size_t(end));
     std::fseek(file.get(), 0, SEEK_SET);
   }
   uint8_t chunk[1 << 16];
   for (size_t got; (got = std::fread(chunk, 1, sizeof(chunk), file.get())) > 0;)
     bytes.insert(bytes.end(), chunk, chunk + got);
-  if (std::ferror(file.get())) throw Error(fmt::format("{}: read error ({})", path, std::strerror(errno)));
+  if (std::ferror(file.get()))
+    throw Error(fmt::format("{}: read error ({})", path, std::strerror(errno)));
   return bytes;
 }
 
-}  // namespace smoothlab::data
+} // namespace smoothlab::data

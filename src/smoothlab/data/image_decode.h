@@ -23,23 +23,23 @@ enum class ImageFormat { Jpeg, Png };
 struct ImageInfo {
   ImageFormat format = ImageFormat::Jpeg;
   int64_t width = 0, height = 0;
-  int64_t channels = 0;  // as stored: 1 gray, 3 colour, 4 CMYK (JPEG); PNG: 1..4 with alpha counted
+  int64_t channels = 0; // as stored: 1 gray, 3 colour, 4 CMYK (JPEG); PNG: 1..4 with alpha counted
 };
 
 // Which DCT scaling factors decode_image may use.
 enum class DctScaling {
-  Off,          // always decode at full size
-  PowersOfTwo,  // 1/2, 1/4, 1/8 (SIMD IDCT paths; the default)
-  Eighths,      // any M/8, M = 1..8 (3/8, 5/8, 3/4, 7/8 use scalar IDCTs)
+  Off, // always decode at full size
+  PowersOfTwo, // 1/2, 1/4, 1/8 (SIMD IDCT paths; the default)
+  Eighths, // any M/8, M = 1..8 (3/8, 5/8, 3/4, 7/8 use scalar IDCTs)
 };
 
 struct DecodeOptions {
-  int64_t channels = 3;  // 1: gray, 3: RGB
+  int64_t channels = 3; // 1: gray, 3: RGB
   // JPEG only: decode at the smallest allowed DCT scale whose output is still ≥ min_width × min_height
   // (0: full size). The result's width/height say what was decoded.
   double min_width = 0, min_height = 0;
   DctScaling scaling = DctScaling::PowersOfTwo;
-  bool fast_dct = false;  // TJFLAG_FASTDCT | TJFLAG_FASTUPSAMPLE: faster, not bit-exact with PIL
+  bool fast_dct = false; // TJFLAG_FASTDCT | TJFLAG_FASTUPSAMPLE: faster, not bit-exact with PIL
 };
 
 // Pixels uint8 [height, width, channels], row-major, interleaved.
@@ -53,16 +53,17 @@ struct DecodedImage {
 ImageInfo read_image_info(const uint8_t* data, size_t size, const std::string& name);
 
 // Decodes the whole image. Throws Error naming `name` for anything corrupt or truncated.
-DecodedImage decode_image(const uint8_t* data, size_t size, const std::string& name,
-                          const DecodeOptions& options = {});
+DecodedImage decode_image(const uint8_t* data, size_t size, const std::string& name, const DecodeOptions& options = {});
 
 // The DCT scale M/8 decode_image would use for a width × height JPEG: returns M in 1..8.
 int jpeg_scale_eighths(int64_t width, int64_t height, double min_width, double min_height, DctScaling scaling);
 
 // Decoded size of one side at scale M/8: ceil(side · M / 8), as libjpeg-turbo computes it.
-inline int64_t scaled_side(int64_t side, int eighths) { return (side * eighths + 7) / 8; }
+inline int64_t scaled_side(int64_t side, int eighths) {
+  return (side * eighths + 7) / 8;
+}
 
 // Reads a whole file into memory; throws Error naming the path when it is missing or unreadable.
 std::vector<uint8_t> read_bytes(const std::string& path);
 
-}  // namespace smoothlab::data
+} // namespace smoothlab::data

@@ -38,9 +38,11 @@ constexpr int kIndexVersion = 1;
 
 bool is_image_name(const std::string& name) {
   const auto dot = name.rfind('.');
-  if (dot == std::string::npos) return false;
+  if (dot == std::string::npos)
+    return false;
   std::string ext = name.substr(dot + 1);
-  for (auto& ch : ext) ch = char(std::tolower(static_cast<unsigned char>(ch)));
+  for (auto& ch : ext)
+    ch = char(std::tolower(static_cast<unsigned char>(ch)));
   return ext == "jpg" || ext == "jpeg" || ext == "jpe" || ext == "jfif" || ext == "png";
 }
 
@@ -60,86 +62,111 @@ std::vector<ClassDir> class_dirs(const fs::path& root) {
   std::error_code ec;
   for (fs::directory_iterator it(root, ec), end; !ec && it != end; it.increment(ec)) {
     const std::string name = it->path().filename().string();
-    if (name.empty() || name[0] == '.') continue;
-    if (it->is_directory(ec)) dirs.push_back({name, mtime_of(it->path()), 0});
+    if (name.empty() || name[0] == '.')
+      continue;
+    if (it->is_directory(ec))
+      dirs.push_back({name, mtime_of(it->path()), 0});
   }
-  if (ec) throw Error(fmt::format("{}: cannot list folder ({})", root.string(), ec.message()));
+  if (ec)
+    throw Error(fmt::format("{}: cannot list folder ({})", root.string(), ec.message()));
   std::sort(dirs.begin(), dirs.end(), [](const ClassDir& a, const ClassDir& b) { return a.name < b.name; });
   return dirs;
 }
 
 // Reads FOLDER/.smoothlab-index if it matches `dirs`; returns false otherwise (missing, stale or unreadable).
-bool read_index(const fs::path& root, std::vector<ClassDir>& dirs, std::vector<std::string>& files,
-                std::vector<int64_t>& local_labels) {
+bool read_index(
+    const fs::path& root,
+    std::vector<ClassDir>& dirs,
+    std::vector<std::string>& files,
+    std::vector<int64_t>& local_labels) {
   std::ifstream in(root / kIndexName);
-  if (!in) return false;
+  if (!in)
+    return false;
   std::string line, magic;
   int version = 0;
   size_t k = 0, n = 0;
-  if (!std::getline(in, line)) return false;
+  if (!std::getline(in, line))
+    return false;
   std::istringstream(line) >> magic >> version;
-  if (magic != kIndexMagic || version != kIndexVersion) return false;
-  if (!std::getline(in, line) || std::sscanf(line.c_str(), "classes %zu", &k) != 1 || k != dirs.size()) return false;
+  if (magic != kIndexMagic || version != kIndexVersion)
+    return false;
+  if (!std::getline(in, line) || std::sscanf(line.c_str(), "classes %zu", &k) != 1 || k != dirs.size())
+    return false;
   std::vector<int64_t> counts(k);
   for (size_t c = 0; c < k; ++c) {
-    if (!std::getline(in, line)) return false;
+    if (!std::getline(in, line))
+      return false;
     const auto t1 = line.find('\t'), t2 = line.find('\t', t1 + 1);
-    if (t1 == std::string::npos || t2 == std::string::npos) return false;
-    if (line.substr(0, t1) != dirs[c].name) return false;
+    if (t1 == std::string::npos || t2 == std::string::npos)
+      return false;
+    if (line.substr(0, t1) != dirs[c].name)
+      return false;
     try {
-      if (std::stoll(line.substr(t1 + 1, t2 - t1 - 1)) != dirs[c].mtime) return false;
+      if (std::stoll(line.substr(t1 + 1, t2 - t1 - 1)) != dirs[c].mtime)
+        return false;
       counts[c] = std::stoll(line.substr(t2 + 1));
     } catch (const std::exception&) {
       return false;
     }
   }
-  if (!std::getline(in, line) || std::sscanf(line.c_str(), "files %zu", &n) != 1) return false;
+  if (!std::getline(in, line) || std::sscanf(line.c_str(), "files %zu", &n) != 1)
+    return false;
   files.clear();
   local_labels.clear();
   files.reserve(n);
   local_labels.reserve(n);
   std::vector<int64_t> seen(k, 0);
   for (size_t i = 0; i < n; ++i) {
-    if (!std::getline(in, line)) return false;
+    if (!std::getline(in, line))
+      return false;
     const auto tab = line.find('\t');
-    if (tab == std::string::npos) return false;
+    if (tab == std::string::npos)
+      return false;
     int64_t label = -1;
     try {
       label = std::stoll(line.substr(0, tab));
     } catch (const std::exception&) {
       return false;
     }
-    if (label < 0 || label >= int64_t(k)) return false;
+    if (label < 0 || label >= int64_t(k))
+      return false;
     seen[size_t(label)] += 1;
     local_labels.push_back(label);
     files.push_back(line.substr(tab + 1));
   }
   for (size_t c = 0; c < k; ++c) {
-    if (seen[c] != counts[c]) return false;
+    if (seen[c] != counts[c])
+      return false;
     dirs[c].count = counts[c];
   }
   return true;
 }
 
-std::string index_text(const std::vector<ClassDir>& dirs, const std::vector<std::string>& files,
-                       const std::vector<int64_t>& local_labels) {
+std::string index_text(
+    const std::vector<ClassDir>& dirs,
+    const std::vector<std::string>& files,
+    const std::vector<int64_t>& local_labels) {
   std::string text = fmt::format("{} {}\nclasses {}\n", kIndexMagic, kIndexVersion, dirs.size());
-  for (const auto& d : dirs) text += fmt::format("{}\t{}\t{}\n", d.name, d.mtime, d.count);
+  for (const auto& d : dirs)
+    text += fmt::format("{}\t{}\t{}\n", d.name, d.mtime, d.count);
   text += fmt::format("files {}\n", files.size());
-  for (size_t i = 0; i < files.size(); ++i) text += fmt::format("{}\t{}\n", local_labels[i], files[i]);
+  for (size_t i = 0; i < files.size(); ++i)
+    text += fmt::format("{}\t{}\n", local_labels[i], files[i]);
   return text;
 }
 
-}  // namespace
+} // namespace
 
 ImageIndex index_image_folder(const fs::path& root, const std::vector<std::string>* classes, bool use_cache) {
   if (!fs::is_directory(root))
-    throw Error(fmt::format("--data folder: no such folder {}", root.string()),
-                "a folder dataset holds one sub-folder of JPEG/PNG images per class");
+    throw Error(
+        fmt::format("--data folder: no such folder {}", root.string()),
+        "a folder dataset holds one sub-folder of JPEG/PNG images per class");
   auto dirs = class_dirs(root);
   if (dirs.empty())
-    throw Error(fmt::format("--data folder: {} has no class sub-folders", root.string()),
-                "put the images of each class in their own sub-folder: DIR/<class>/<image>.jpg");
+    throw Error(
+        fmt::format("--data folder: {} has no class sub-folders", root.string()),
+        "put the images of each class in their own sub-folder: DIR/<class>/<image>.jpg");
   ImageIndex index;
   std::vector<int64_t> local;
   if (use_cache && read_index(root, dirs, index.files, local)) {
@@ -150,10 +177,13 @@ ImageIndex index_image_folder(const fs::path& root, const std::vector<std::strin
       std::error_code ec;
       for (fs::directory_iterator it(root / dirs[c].name, ec), end; !ec && it != end; it.increment(ec)) {
         const std::string name = it->path().filename().string();
-        if (name.empty() || name[0] == '.' || !is_image_name(name)) continue;
-        if (!it->is_directory(ec)) names.push_back(name);
+        if (name.empty() || name[0] == '.' || !is_image_name(name))
+          continue;
+        if (!it->is_directory(ec))
+          names.push_back(name);
       }
-      if (ec) throw Error(fmt::format("{}: cannot list folder ({})", (root / dirs[c].name).string(), ec.message()));
+      if (ec)
+        throw Error(fmt::format("{}: cannot list folder ({})", (root / dirs[c].name).string(), ec.message()));
       std::sort(names.begin(), names.end());
       dirs[c].count = int64_t(names.size());
       for (auto& name : names) {
@@ -169,12 +199,14 @@ ImageIndex index_image_folder(const fs::path& root, const std::vector<std::strin
       }
     }
   }
-  for (const auto& d : dirs) index.class_names.push_back(d.name);
+  for (const auto& d : dirs)
+    index.class_names.push_back(d.name);
   if (!classes) {
     for (const auto& d : dirs)
       if (d.count == 0)
-        throw Error(fmt::format("--data folder: class folder {} has no JPEG or PNG images", (root / d.name).string()),
-                    "every training class needs at least one image (.jpg, .jpeg or .png)");
+        throw Error(
+            fmt::format("--data folder: class folder {} has no JPEG or PNG images", (root / d.name).string()),
+            "every training class needs at least one image (.jpg, .jpeg or .png)");
     index.labels = std::move(local);
     return index;
   }
@@ -182,18 +214,25 @@ ImageIndex index_image_folder(const fs::path& root, const std::vector<std::strin
   for (size_t c = 0; c < dirs.size(); ++c) {
     const auto it = std::find(classes->begin(), classes->end(), dirs[c].name);
     if (it == classes->end())
-      throw Error(fmt::format("--data folder: {} is not a class of the training folder", (root / dirs[c].name).string()),
-                  fmt::format("training classes: {}", join(*classes)));
+      throw Error(
+          fmt::format("--data folder: {} is not a class of the training folder", (root / dirs[c].name).string()),
+          fmt::format("training classes: {}", join(*classes)));
     map[c] = int64_t(it - classes->begin());
   }
   index.labels.reserve(local.size());
-  for (auto l : local) index.labels.push_back(map[size_t(l)]);
+  for (auto l : local)
+    index.labels.push_back(map[size_t(l)]);
   index.class_names = *classes;
   return index;
 }
 
-void decode_view(const std::vector<uint8_t>& bytes, const std::string& name, const TransformOptions& transform,
-                 const DecodeOptions& decode, uint64_t hash, float* out) {
+void decode_view(
+    const std::vector<uint8_t>& bytes,
+    const std::string& name,
+    const TransformOptions& transform,
+    const DecodeOptions& decode,
+    uint64_t hash,
+    float* out) {
   const ImageInfo info = read_image_info(bytes.data(), bytes.size(), name);
   const View view = draw_view(transform, info.width, info.height, hash);
   const int64_t size = transform.size;
@@ -225,8 +264,13 @@ void decode_view(const std::vector<uint8_t>& bytes, const std::string& name, con
   }
 }
 
-ImageFolderSource::ImageFolderSource(fs::path root, std::vector<std::string> files, std::vector<int64_t> labels,
-                                     const FolderOptions& options, bool augment, std::shared_ptr<BadImageLog> log)
+ImageFolderSource::ImageFolderSource(
+    fs::path root,
+    std::vector<std::string> files,
+    std::vector<int64_t> labels,
+    const FolderOptions& options,
+    bool augment,
+    std::shared_ptr<BadImageLog> log)
     : root_(std::move(root)),
       files_(std::move(files)),
       labels_(std::move(labels)),
@@ -236,10 +280,16 @@ ImageFolderSource::ImageFolderSource(fs::path root, std::vector<std::string> fil
   check(files_.size() == labels_.size(), "image folder: {} files but {} labels", files_.size(), labels_.size());
   check(options.image_size >= 1, "--image-size must be positive, got {}", options.image_size);
   check(options.channels == 1 || options.channels == 3, "--image-channels must be 1 or 3, got {}", options.channels);
-  check(options.scale_min > 0 && options.scale_min <= options.scale_max && options.scale_max <= 1,
-        "--rrc-scale must satisfy 0 < min <= max <= 1, got {},{}", options.scale_min, options.scale_max);
-  check(options.ratio_min > 0 && options.ratio_min <= options.ratio_max,
-        "--rrc-ratio must satisfy 0 < min <= max, got {},{}", options.ratio_min, options.ratio_max);
+  check(
+      options.scale_min > 0 && options.scale_min <= options.scale_max && options.scale_max <= 1,
+      "--rrc-scale must satisfy 0 < min <= max <= 1, got {},{}",
+      options.scale_min,
+      options.scale_max);
+  check(
+      options.ratio_min > 0 && options.ratio_min <= options.ratio_max,
+      "--rrc-ratio must satisfy 0 < min <= max, got {},{}",
+      options.ratio_min,
+      options.ratio_max);
   check(options.padding >= 0, "--crop-padding must be non-negative, got {}", options.padding);
   const TransformKind kind = parse_transform_kind(options.augment);
   transform_.size = options.image_size;
@@ -267,7 +317,9 @@ std::vector<int64_t> ImageFolderSource::shape() const {
   return {decode_.channels, transform_.size, transform_.size};
 }
 
-void ImageFolderSource::read(int64_t index, float* out) const { read_example(index, 0, 0, out); }
+void ImageFolderSource::read(int64_t index, float* out) const {
+  read_example(index, 0, 0, out);
+}
 
 bool ImageFolderSource::read_example(int64_t index, int64_t epoch, uint64_t seed, float* out) const {
   const std::string path = (root_ / files_[size_t(index)]).string();
@@ -276,9 +328,11 @@ bool ImageFolderSource::read_example(int64_t index, int64_t epoch, uint64_t seed
     decode_view(bytes, path, transform_, decode_, augment_ ? example_hash(seed, epoch, index) : 0, out);
     return true;
   } catch (const Error& e) {
-    if (!skip_bad_) throw;
+    if (!skip_bad_)
+      throw;
     std::string why = e.what();
-    if (why.rfind(path + ": ", 0) == 0) why = why.substr(path.size() + 2);  // the path is the list's first column
+    if (why.rfind(path + ": ", 0) == 0)
+      why = why.substr(path.size() + 2); // the path is the list's first column
     log_->add(path, why);
     std::fill(out, out + decode_.channels * transform_.size * transform_.size, 0.0f);
     return false;
@@ -286,8 +340,9 @@ bool ImageFolderSource::read_example(int64_t index, int64_t epoch, uint64_t seed
 }
 
 std::pair<std::vector<float>, std::vector<float>> folder_normalisation(int64_t channels) {
-  if (channels == 1) return {{0.449f}, {0.226f}};
+  if (channels == 1)
+    return {{0.449f}, {0.226f}};
   return {{0.485f, 0.456f, 0.406f}, {0.229f, 0.224f, 0.225f}};
 }
 
-}  // namespace smoothlab::data
+} // namespace smoothlab::data

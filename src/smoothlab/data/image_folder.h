@@ -36,14 +36,14 @@
 namespace smoothlab::data {
 
 struct FolderOptions {
-  int64_t image_size = 224;     // output side of every split (--image-size)
-  int64_t channels = 3;         // 3 RGB, 1 gray (--image-channels)
-  std::string augment = "rrc";  // training view: rrc | pad-crop | center (--folder-augment)
-  double scale_min = 0.08, scale_max = 1.0;          // RandomResizedCrop area range (--rrc-scale)
-  double ratio_min = 3.0 / 4.0, ratio_max = 4.0 / 3.0;  // RandomResizedCrop aspect range (--rrc-ratio)
-  int64_t padding = 4;               // pad-crop padding (the trainer's --crop-padding)
-  std::string filter = "bilinear";   // bilinear | bicubic | lanczos (--resize-filter)
-  bool skip_bad = false;             // --skip-bad-images
+  int64_t image_size = 224; // output side of every split (--image-size)
+  int64_t channels = 3; // 3 RGB, 1 gray (--image-channels)
+  std::string augment = "rrc"; // training view: rrc | pad-crop | center (--folder-augment)
+  double scale_min = 0.08, scale_max = 1.0; // RandomResizedCrop area range (--rrc-scale)
+  double ratio_min = 3.0 / 4.0, ratio_max = 4.0 / 3.0; // RandomResizedCrop aspect range (--rrc-ratio)
+  int64_t padding = 4; // pad-crop padding (the trainer's --crop-padding)
+  std::string filter = "bilinear"; // bilinear | bicubic | lanczos (--resize-filter)
+  bool skip_bad = false; // --skip-bad-images
   DctScaling scaling = DctScaling::PowersOfTwo;
   bool fast_dct = false;
   bool cache_index = true;
@@ -53,7 +53,7 @@ struct FolderOptions {
 class BadImageLog {
  public:
   void add(const std::string& path, const std::string& why);
-  std::vector<std::pair<std::string, std::string>> entries() const;  // sorted by path
+  std::vector<std::pair<std::string, std::string>> entries() const; // sorted by path
   size_t count() const;
 
  private:
@@ -62,34 +62,51 @@ class BadImageLog {
 };
 
 struct ImageIndex {
-  std::vector<std::string> class_names;  // sorted sub-folder names of this folder
-  std::vector<std::string> files;        // relative to the folder
-  std::vector<int64_t> labels;           // class positions, in `classes` if given to index_image_folder
+  std::vector<std::string> class_names; // sorted sub-folder names of this folder
+  std::vector<std::string> files; // relative to the folder
+  std::vector<int64_t> labels; // class positions, in `classes` if given to index_image_folder
   bool from_cache = false;
-  std::string note;  // e.g. why the cache could not be written
+  std::string note; // e.g. why the cache could not be written
 };
 
 // Lists root/<class>/<image>. classes: the training classes to map to (val/test); nullptr: this folder's own
 // classes (training; each must hold at least one image). Throws Error for a missing/empty folder, an
 // unknown class, or a training class without images.
-ImageIndex index_image_folder(const std::filesystem::path& root, const std::vector<std::string>* classes,
-                              bool use_cache);
+ImageIndex index_image_folder(
+    const std::filesystem::path& root,
+    const std::vector<std::string>* classes,
+    bool use_cache);
 
 // Lazily decoding source over files of one folder. augment: apply options' training view (random, drawn from
 // (seed, epoch, index)); otherwise the deterministic evaluation view (centre crop; full resize for pad-crop).
 class ImageFolderSource : public ExampleSource {
  public:
-  ImageFolderSource(std::filesystem::path root, std::vector<std::string> files, std::vector<int64_t> labels,
-                    const FolderOptions& options, bool augment, std::shared_ptr<BadImageLog> log);
-  int64_t size() const override { return int64_t(files_.size()); }
+  ImageFolderSource(
+      std::filesystem::path root,
+      std::vector<std::string> files,
+      std::vector<int64_t> labels,
+      const FolderOptions& options,
+      bool augment,
+      std::shared_ptr<BadImageLog> log);
+  int64_t size() const override {
+    return int64_t(files_.size());
+  }
   std::vector<int64_t> shape() const override;
-  int64_t label(int64_t index) const override { return labels_[size_t(index)]; }
+  int64_t label(int64_t index) const override {
+    return labels_[size_t(index)];
+  }
   void read(int64_t index, float* out) const override;
   bool read_example(int64_t index, int64_t epoch, uint64_t seed, float* out) const override;
-  bool augments() const override { return augment_; }
+  bool augments() const override {
+    return augment_;
+  }
 
-  const std::filesystem::path& root() const { return root_; }
-  const std::vector<std::string>& files() const { return files_; }
+  const std::filesystem::path& root() const {
+    return root_;
+  }
+  const std::vector<std::string>& files() const {
+    return files_;
+  }
 
  private:
   std::filesystem::path root_;
@@ -103,22 +120,37 @@ class ImageFolderSource : public ExampleSource {
 
 // Decodes `bytes` and writes its view (C·size·size floats, 1 = white) to out: the whole per-example pipeline,
 // exposed for tests and benchmarks. hash feeds draw_view.
-void decode_view(const std::vector<uint8_t>& bytes, const std::string& name, const TransformOptions& transform,
-                 const DecodeOptions& decode, uint64_t hash, float* out);
+void decode_view(
+    const std::vector<uint8_t>& bytes,
+    const std::string& name,
+    const TransformOptions& transform,
+    const DecodeOptions& decode,
+    uint64_t hash,
+    float* out);
 
 // A view onto some examples of another source (Dataset::subset of a lazy dataset).
 class SubsetSource : public ExampleSource {
  public:
   SubsetSource(std::shared_ptr<const ExampleSource> parent, std::vector<int64_t> indices)
       : parent_(std::move(parent)), indices_(std::move(indices)) {}
-  int64_t size() const override { return int64_t(indices_.size()); }
-  std::vector<int64_t> shape() const override { return parent_->shape(); }
-  int64_t label(int64_t index) const override { return parent_->label(indices_[size_t(index)]); }
-  void read(int64_t index, float* out) const override { parent_->read(indices_[size_t(index)], out); }
+  int64_t size() const override {
+    return int64_t(indices_.size());
+  }
+  std::vector<int64_t> shape() const override {
+    return parent_->shape();
+  }
+  int64_t label(int64_t index) const override {
+    return parent_->label(indices_[size_t(index)]);
+  }
+  void read(int64_t index, float* out) const override {
+    parent_->read(indices_[size_t(index)], out);
+  }
   bool read_example(int64_t index, int64_t epoch, uint64_t seed, float* out) const override {
     return parent_->read_example(indices_[size_t(index)], epoch, seed, out);
   }
-  bool augments() const override { return parent_->augments(); }
+  bool augments() const override {
+    return parent_->augments();
+  }
 
  private:
   std::shared_ptr<const ExampleSource> parent_;
@@ -129,4 +161,4 @@ class SubsetSource : public ExampleSource {
 // RGB mean (0.485, 0.456, 0.406), std (0.229, 0.224, 0.225); gray mean 0.449, std 0.226.
 std::pair<std::vector<float>, std::vector<float>> folder_normalisation(int64_t channels);
 
-}  // namespace smoothlab::data
+} // namespace smoothlab::data

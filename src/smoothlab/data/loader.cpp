@@ -12,38 +12,45 @@
 namespace smoothlab::data {
 
 TensorSource::TensorSource(Dataset dataset) : dataset_(std::move(dataset)) {
-  if (!dataset_.source) dataset_.images = dataset_.images.contiguous();
+  if (!dataset_.source)
+    dataset_.images = dataset_.images.contiguous();
   dataset_.labels = dataset_.labels.to(torch::kInt64).contiguous();
 }
 
 std::vector<int64_t> TensorSource::shape() const {
-  if (dataset_.source) return dataset_.source->shape();
+  if (dataset_.source)
+    return dataset_.source->shape();
   return {dataset_.images.size(1), dataset_.images.size(2), dataset_.images.size(3)};
 }
 
-int64_t TensorSource::label(int64_t index) const { return dataset_.labels.data_ptr<int64_t>()[index]; }
+int64_t TensorSource::label(int64_t index) const {
+  return dataset_.labels.data_ptr<int64_t>()[index];
+}
 
 bool TensorSource::read_example(int64_t index, int64_t epoch, uint64_t seed, float* out) const {
-  if (dataset_.source) return dataset_.source->read_example(index, epoch, seed, out);
+  if (dataset_.source)
+    return dataset_.source->read_example(index, epoch, seed, out);
   read(index, out);
   return true;
 }
 
 std::shared_ptr<const ExampleSource> make_source(const Dataset& dataset) {
-  if (dataset.source) return dataset.source;
+  if (dataset.source)
+    return dataset.source;
   return std::make_shared<TensorSource>(dataset);
 }
 
 void to_json(nlohmann::json& j, const LoaderStats& s) {
-  j = {{"batches", s.batches},
-       {"examples", s.examples},
-       {"skipped", s.skipped},
-       {"wait_fraction", s.wait_fraction()},
-       {"mean_ready", s.mean_ready()},
-       {"prefetch", s.prefetch},
-       {"workers", s.workers},
-       {"images_per_second", s.wall_seconds > 0 ? double(s.examples) / s.wall_seconds : 0.0},
-       {"capacity_images_per_second", s.capacity_per_second()}};
+  j = {
+      {"batches", s.batches},
+      {"examples", s.examples},
+      {"skipped", s.skipped},
+      {"wait_fraction", s.wait_fraction()},
+      {"mean_ready", s.mean_ready()},
+      {"prefetch", s.prefetch},
+      {"workers", s.workers},
+      {"images_per_second", s.wall_seconds > 0 ? double(s.examples) / s.wall_seconds : 0.0},
+      {"capacity_images_per_second", s.capacity_per_second()}};
 }
 
 void TensorSource::read(int64_t index, float* out) const {
@@ -54,7 +61,8 @@ void TensorSource::read(int64_t index, float* out) const {
   const int64_t per = dataset_.images.size(1) * dataset_.images.size(2) * dataset_.images.size(3);
   if (dataset_.images.scalar_type() == torch::kUInt8) {
     const uint8_t* src = dataset_.images.data_ptr<uint8_t>() + index * per;
-    for (int64_t i = 0; i < per; ++i) out[i] = float(src[i]) * (1.0f / 255.0f);
+    for (int64_t i = 0; i < per; ++i)
+      out[i] = float(src[i]) * (1.0f / 255.0f);
   } else {
     const float* src = dataset_.images.data_ptr<float>() + index * per;
     std::copy(src, src + per, out);
@@ -72,20 +80,28 @@ std::vector<int64_t> RandomSampler::indices(int64_t epoch) const {
   std::iota(out.begin(), out.end(), 0);
   std::mt19937_64 rng(example_hash(seed_, epoch, -1));
   // Fisher-Yates with our own bounded draws: std::shuffle's use of the engine is implementation-defined.
-  for (size_t i = out.size(); i > 1; --i) std::swap(out[i - 1], out[size_t(rng() % i)]);
+  for (size_t i = out.size(); i > 1; --i)
+    std::swap(out[i - 1], out[size_t(rng() % i)]);
   return out;
 }
 
-BatchLoader::BatchLoader(std::shared_ptr<const ExampleSource> source, std::shared_ptr<const Sampler> sampler,
-                         LoaderOptions options)
+BatchLoader::BatchLoader(
+    std::shared_ptr<const ExampleSource> source,
+    std::shared_ptr<const Sampler> sampler,
+    LoaderOptions options)
     : source_(std::move(source)), sampler_(std::move(sampler)), options_(std::move(options)) {
   check(options_.batch_size > 0, "--batch-size must be positive, got {}", options_.batch_size);
   const auto shape = source_->shape();
-  check(options_.mean.empty() || options_.mean.size() == size_t(shape[0]),
-        "normalisation has {} channels, data has {}", options_.mean.size(), shape[0]);
-  if (options_.workers > 0) pool_ = std::make_unique<ThreadPool>(options_.workers);
+  check(
+      options_.mean.empty() || options_.mean.size() == size_t(shape[0]),
+      "normalisation has {} channels, data has {}",
+      options_.mean.size(),
+      shape[0]);
+  if (options_.workers > 0)
+    pool_ = std::make_unique<ThreadPool>(options_.workers);
 #if defined(SMOOTHLAB_WITH_CUDA)
-  if (options_.pin_memory && !torch::cuda::is_available()) options_.pin_memory = false;
+  if (options_.pin_memory && !torch::cuda::is_available())
+    options_.pin_memory = false;
 #else
   options_.pin_memory = false;
 #endif
@@ -93,7 +109,8 @@ BatchLoader::BatchLoader(std::shared_ptr<const ExampleSource> source, std::share
 
 BatchLoader::~BatchLoader() {
   for (auto& f : pending_)
-    if (f.valid()) f.wait();
+    if (f.valid())
+      f.wait();
 }
 
 int64_t BatchLoader::num_batches() const {
@@ -103,7 +120,8 @@ int64_t BatchLoader::num_batches() const {
 
 void BatchLoader::start_epoch(int64_t epoch) {
   for (auto& f : pending_)
-    if (f.valid()) f.wait();
+    if (f.valid())
+      f.wait();
   pending_.clear();
   epoch_ = epoch;
   order_ = sampler_->indices(epoch);
@@ -116,11 +134,13 @@ void BatchLoader::start_epoch(int64_t epoch) {
   skipped_ = 0;
   epoch_start_ = std::chrono::steady_clock::now();
   if (pool_)
-    for (int i = 0; i < std::max(1, options_.prefetch); ++i) enqueue();
+    for (int i = 0; i < std::max(1, options_.prefetch); ++i)
+      enqueue();
 }
 
 void BatchLoader::enqueue() {
-  if (next_to_submit_ >= batches_in_epoch_) return;
+  if (next_to_submit_ >= batches_in_epoch_)
+    return;
   const int64_t b = next_to_submit_++;
   pending_.push_back(pool_->submit([this, b] { return assemble(b); }));
 }
@@ -128,14 +148,17 @@ void BatchLoader::enqueue() {
 bool BatchLoader::next(Batch& batch) {
   using clock = std::chrono::steady_clock;
   if (!pool_) {
-    if (next_to_submit_ >= batches_in_epoch_) return false;
+    if (next_to_submit_ >= batches_in_epoch_)
+      return false;
     const auto t0 = clock::now();
     batch = assemble(next_to_submit_++);
     stats_.wait_seconds += std::chrono::duration<double>(clock::now() - t0).count();
   } else {
-    if (pending_.empty()) return false;
+    if (pending_.empty())
+      return false;
     for (auto& f : pending_)
-      if (f.wait_for(std::chrono::seconds(0)) == std::future_status::ready) stats_.ready_sum += 1;
+      if (f.wait_for(std::chrono::seconds(0)) == std::future_status::ready)
+        stats_.ready_sum += 1;
     auto future = std::move(pending_.front());
     pending_.pop_front();
     const auto t0 = clock::now();
@@ -144,7 +167,8 @@ bool BatchLoader::next(Batch& batch) {
     } catch (...) {
       // Let the batches in flight finish before the error leaves: nothing may outlive this loader's state.
       for (auto& f : pending_)
-        if (f.valid()) f.wait();
+        if (f.valid())
+          f.wait();
       pending_.clear();
       next_to_submit_ = batches_in_epoch_;
       throw;
@@ -174,8 +198,8 @@ Batch BatchLoader::assemble(int64_t batch_index) const {
   const int64_t B = end - begin;
   const auto float_options = torch::TensorOptions().dtype(torch::kFloat32).pinned_memory(options_.pin_memory);
   const auto long_options = torch::TensorOptions().dtype(torch::kInt64).pinned_memory(options_.pin_memory);
-  Batch batch{torch::empty({B, C, H, W}, float_options), torch::empty({B}, long_options),
-              torch::empty({B}, long_options)};
+  Batch batch{
+      torch::empty({B, C, H, W}, float_options), torch::empty({B}, long_options), torch::empty({B}, long_options)};
   float* images = batch.images.data_ptr<float>();
   int64_t* labels = batch.labels.data_ptr<int64_t>();
   int64_t* indices = batch.indices.data_ptr<int64_t>();
@@ -187,7 +211,7 @@ Batch BatchLoader::assemble(int64_t batch_index) const {
   }
   const bool own_augment = !source_->augments();
   const int64_t pad = own_augment ? options_.crop_padding : 0;
-  int64_t kept = 0;  // examples in the batch so far; skipped (unreadable) ones leave no gap
+  int64_t kept = 0; // examples in the batch so far; skipped (unreadable) ones leave no gap
   for (int64_t j = 0; j < B; ++j) {
     const int64_t index = order_[size_t(begin + j)];
     if (!source_->read_example(index, epoch_, options_.seed, raw.data())) {
@@ -213,7 +237,8 @@ Batch BatchLoader::assemble(int64_t batch_index) const {
       float* dst = out + c * plane;
       const float a = scale[size_t(c)], b = shift[size_t(c)];
       if (dy == 0 && dx == 0 && !flip) {
-        for (int64_t p = 0; p < plane; ++p) dst[p] = src[p] * a + b;
+        for (int64_t p = 0; p < plane; ++p)
+          dst[p] = src[p] * a + b;
         continue;
       }
       // Output (y, x) reads the crop of the zero-padded image at (y + dy, x' + dx), x' = flipped x.
@@ -236,21 +261,25 @@ Batch BatchLoader::assemble(int64_t batch_index) const {
     batch.labels = batch.labels.narrow(0, 0, kept);
     batch.indices = batch.indices.narrow(0, 0, kept);
   }
-  work_ns_ += std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - work_start)
-                  .count();
+  work_ns_ +=
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - work_start).count();
   return batch;
 }
 
-std::unique_ptr<BatchLoader> make_eval_loader(const Dataset& dataset, int64_t batch_size, const std::vector<float>& mean,
-                                              const std::vector<float>& std, int workers) {
+std::unique_ptr<BatchLoader> make_eval_loader(
+    const Dataset& dataset,
+    int64_t batch_size,
+    const std::vector<float>& mean,
+    const std::vector<float>& std,
+    int workers) {
   LoaderOptions options;
   options.batch_size = batch_size;
   options.workers = workers;
   options.mean = mean;
   options.std = std;
-  auto loader = std::make_unique<BatchLoader>(make_source(dataset),
-                                              std::make_shared<SequentialSampler>(dataset.size()), options);
+  auto loader =
+      std::make_unique<BatchLoader>(make_source(dataset), std::make_shared<SequentialSampler>(dataset.size()), options);
   return loader;
 }
 
-}  // namespace smoothlab::data
+} // namespace smoothlab::data

@@ -44,12 +44,16 @@ namespace smoothlab::data {
 class TensorSource : public ExampleSource {
  public:
   explicit TensorSource(Dataset dataset);
-  int64_t size() const override { return dataset_.size(); }
+  int64_t size() const override {
+    return dataset_.size();
+  }
   std::vector<int64_t> shape() const override;
   int64_t label(int64_t index) const override;
   void read(int64_t index, float* out) const override;
   bool read_example(int64_t index, int64_t epoch, uint64_t seed, float* out) const override;
-  bool augments() const override { return dataset_.source && dataset_.source->augments(); }
+  bool augments() const override {
+    return dataset_.source && dataset_.source->augments();
+  }
 
  private:
   Dataset dataset_;
@@ -89,26 +93,30 @@ class RandomSampler : public Sampler {
 struct LoaderOptions {
   int64_t batch_size = 128;
   bool drop_last = false;
-  int64_t crop_padding = 0;  // > 0: random crop of the original size from the image padded with zeros
-  bool hflip = false;        // random horizontal flip with probability 1/2
-  int workers = 2;           // assembling threads; 0 assembles on the calling thread
-  int prefetch = 4;          // batches assembled ahead
-  uint64_t seed = 0;         // augmentation seed
-  std::vector<float> mean, std;  // per channel; empty: no normalisation
-  bool pin_memory = false;       // allocate batches in page-locked memory (when CUDA is available) for fast copies
+  int64_t crop_padding = 0; // > 0: random crop of the original size from the image padded with zeros
+  bool hflip = false; // random horizontal flip with probability 1/2
+  int workers = 2; // assembling threads; 0 assembles on the calling thread
+  int prefetch = 4; // batches assembled ahead
+  uint64_t seed = 0; // augmentation seed
+  std::vector<float> mean, std; // per channel; empty: no normalisation
+  bool pin_memory = false; // allocate batches in page-locked memory (when CUDA is available) for fast copies
 };
 
 // What the loader did since the last start_epoch(). The consumer waited wait_seconds in next() for batches
 // not ready yet: a wait fraction (wait / wall) near 0 means the model sets the pace, near 1 the loader.
 struct LoaderStats {
   int64_t batches = 0, examples = 0, skipped = 0;
-  double wall_seconds = 0;    // since start_epoch
-  double wait_seconds = 0;    // consumer blocked in next()
-  double work_seconds = 0;    // summed over workers: reading, decoding, augmenting, normalising
-  double ready_sum = 0;       // batches already assembled when next() was called, summed over calls
+  double wall_seconds = 0; // since start_epoch
+  double wait_seconds = 0; // consumer blocked in next()
+  double work_seconds = 0; // summed over workers: reading, decoding, augmenting, normalising
+  double ready_sum = 0; // batches already assembled when next() was called, summed over calls
   int workers = 0, prefetch = 0;
-  double wait_fraction() const { return wall_seconds > 0 ? wait_seconds / wall_seconds : 0; }
-  double mean_ready() const { return batches > 0 ? ready_sum / double(batches) : 0; }  // queue occupancy
+  double wait_fraction() const {
+    return wall_seconds > 0 ? wait_seconds / wall_seconds : 0;
+  }
+  double mean_ready() const {
+    return batches > 0 ? ready_sum / double(batches) : 0;
+  } // queue occupancy
   // Examples per second the workers could deliver if never waiting on the consumer.
   double capacity_per_second() const {
     return work_seconds > 0 ? double(examples) / work_seconds * std::max(1, workers) : 0;
@@ -119,15 +127,17 @@ struct LoaderStats {
 void to_json(nlohmann::json& j, const LoaderStats& stats);
 
 struct Batch {
-  torch::Tensor images;   // float32 [B, C, H, W]
-  torch::Tensor labels;   // int64 [B]
-  torch::Tensor indices;  // int64 [B], positions in the source
+  torch::Tensor images; // float32 [B, C, H, W]
+  torch::Tensor labels; // int64 [B]
+  torch::Tensor indices; // int64 [B], positions in the source
 };
 
 class BatchLoader {
  public:
-  BatchLoader(std::shared_ptr<const ExampleSource> source, std::shared_ptr<const Sampler> sampler,
-              LoaderOptions options);
+  BatchLoader(
+      std::shared_ptr<const ExampleSource> source,
+      std::shared_ptr<const Sampler> sampler,
+      LoaderOptions options);
   ~BatchLoader();
 
   // Starts an epoch: fixes its order and begins assembling its first batches.
@@ -135,8 +145,12 @@ class BatchLoader {
   // The next batch of the epoch, or false when the epoch is done.
   bool next(Batch& batch);
   int64_t num_batches() const;
-  int64_t num_examples() const { return source_->size(); }
-  const ExampleSource& source() const { return *source_; }
+  int64_t num_examples() const {
+    return source_->size();
+  }
+  const ExampleSource& source() const {
+    return *source_;
+  }
   LoaderStats stats() const;
 
  private:
@@ -157,7 +171,11 @@ class BatchLoader {
 };
 
 // Convenience: a loader over a whole Dataset in order, no augmentation (evaluation). Lazy datasets too.
-std::unique_ptr<BatchLoader> make_eval_loader(const Dataset& dataset, int64_t batch_size, const std::vector<float>& mean,
-                                              const std::vector<float>& std, int workers);
+std::unique_ptr<BatchLoader> make_eval_loader(
+    const Dataset& dataset,
+    int64_t batch_size,
+    const std::vector<float>& mean,
+    const std::vector<float>& std,
+    int workers);
 
-}  // namespace smoothlab::data
+} // namespace smoothlab::data

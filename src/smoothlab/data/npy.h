@@ -16,4 +16,4 @@ torch::Tensor read_npy(const std::filesystem::path& path);
 // Writes a tensor as a version-1 .npy file, atomically.
 void write_npy(const std::filesystem::path& path, const torch::Tensor& values);
 
-}  // namespace smoothlab::data
+} // namespace smoothlab::data

@@ -19,11 +19,11 @@ class SplitMix {
  public:
   explicit SplitMix(uint64_t seed) : state_(seed) {}
   uint64_t next();
-  double uniform(double lo, double hi);  // [lo, hi)
-  int64_t below(int64_t n);              // {0, ..., n − 1}
+  double uniform(double lo, double hi); // [lo, hi)
+  int64_t below(int64_t n); // {0, ..., n − 1}
 
  private:
   uint64_t state_;
 };
 
-}  // namespace smoothlab::data
+} // namespace smoothlab::data

@@ -21,29 +21,35 @@ double bilinear(double x) {
 double bicubic(double x) {
   constexpr double a = -0.5;
   x = std::abs(x);
-  if (x < 1.0) return ((a + 2.0) * x - (a + 3.0)) * x * x + 1.0;
-  if (x < 2.0) return (((x - 5.0) * x + 8.0) * x - 4.0) * a;
+  if (x < 1.0)
+    return ((a + 2.0) * x - (a + 3.0)) * x * x + 1.0;
+  if (x < 2.0)
+    return (((x - 5.0) * x + 8.0) * x - 4.0) * a;
   return 0.0;
 }
 
 double sinc(double x) {
-  if (x == 0.0) return 1.0;
+  if (x == 0.0)
+    return 1.0;
   x *= kPi;
   return std::sin(x) / x;
 }
 
-double lanczos(double x) { return (x > -3.0 && x < 3.0) ? sinc(x) * sinc(x / 3.0) : 0.0; }
+double lanczos(double x) {
+  return (x > -3.0 && x < 3.0) ? sinc(x) * sinc(x / 3.0) : 0.0;
+}
 
 // Per output position: first source index and normalised weights (PIL's precompute_coeffs).
 struct Coefficients {
   int64_t taps = 0;
   std::vector<int64_t> first, count;
-  std::vector<float> weights;  // [out, taps]
+  std::vector<float> weights; // [out, taps]
 };
 
 Coefficients coefficients(int64_t in_size, double in0, double in1, int64_t out_size, ResizeFilter filter) {
-  double (*kernel)(double) = filter == ResizeFilter::Bilinear ? bilinear : filter == ResizeFilter::Bicubic ? bicubic
-                                                                                                           : lanczos;
+  double (*kernel)(double) = filter == ResizeFilter::Bilinear ? bilinear
+      : filter == ResizeFilter::Bicubic                       ? bicubic
+                                                              : lanczos;
   const double base_support = filter == ResizeFilter::Bilinear ? 1.0 : filter == ResizeFilter::Bicubic ? 2.0 : 3.0;
   const double scale = (in1 - in0) / double(out_size);
   const double filter_scale = std::max(scale, 1.0);
@@ -57,38 +63,50 @@ Coefficients coefficients(int64_t in_size, double in0, double in1, int64_t out_s
   for (int64_t i = 0; i < out_size; ++i) {
     const double center = in0 + (double(i) + 0.5) * scale;
     int64_t lo = int64_t(center - support + 0.5);
-    if (lo < 0) lo = 0;
+    if (lo < 0)
+      lo = 0;
     int64_t hi = int64_t(center + support + 0.5);
-    if (hi > in_size) hi = in_size;
+    if (hi > in_size)
+      hi = in_size;
     int64_t n = std::max<int64_t>(0, std::min(hi - lo, c.taps));
     double total = 0;
     for (int64_t k = 0; k < n; ++k) {
       w[size_t(k)] = kernel((double(k + lo) - center + 0.5) / filter_scale);
       total += w[size_t(k)];
     }
-    if (n == 0 || total == 0.0) {  // box entirely outside the image: nearest pixel
+    if (n == 0 || total == 0.0) { // box entirely outside the image: nearest pixel
       lo = std::clamp<int64_t>(int64_t(center), 0, in_size - 1);
       n = 1;
       w[0] = total = 1.0;
     }
     c.first[size_t(i)] = lo;
     c.count[size_t(i)] = n;
-    for (int64_t k = 0; k < n; ++k) c.weights[size_t(i * c.taps + k)] = float(w[size_t(k)] / total);
+    for (int64_t k = 0; k < n; ++k)
+      c.weights[size_t(i * c.taps + k)] = float(w[size_t(k)] / total);
   }
   return c;
 }
 
-}  // namespace
+} // namespace
 
 ResizeFilter parse_resize_filter(const std::string& name) {
-  if (name == "bilinear") return ResizeFilter::Bilinear;
-  if (name == "bicubic") return ResizeFilter::Bicubic;
-  if (name == "lanczos") return ResizeFilter::Lanczos;
+  if (name == "bilinear")
+    return ResizeFilter::Bilinear;
+  if (name == "bicubic")
+    return ResizeFilter::Bicubic;
+  if (name == "lanczos")
+    return ResizeFilter::Lanczos;
   throw Error(fmt::format("--resize-filter: unknown filter '{}'", name), "known: bilinear, bicubic, lanczos");
 }
 
-void resample_to_chw(const DecodedImage& image, const Box& box, int64_t out_height, int64_t out_width,
-                     ResizeFilter filter, bool flip, float* out) {
+void resample_to_chw(
+    const DecodedImage& image,
+    const Box& box,
+    int64_t out_height,
+    int64_t out_width,
+    ResizeFilter filter,
+    bool flip,
+    float* out) {
   check(out_height > 0 && out_width > 0, "resample: output size must be positive, got {}x{}", out_height, out_width);
   check(box.width() > 0 && box.height() > 0, "resample: empty source box");
   const int64_t C = image.channels, W = image.width, H = image.height;
@@ -123,7 +141,8 @@ void resample_to_chw(const DecodedImage& image, const Box& box, int64_t out_heig
       } else {
         for (int64_t c = 0; c < C; ++c) {
           float a = 0;
-          for (int64_t k = 0; k < n; ++k) a += w[k] * float(s[C * k + c]);
+          for (int64_t k = 0; k < n; ++k)
+            a += w[k] * float(s[C * k + c]);
           dst[c * out_width + x] = a;
         }
       }
@@ -139,7 +158,8 @@ void resample_to_chw(const DecodedImage& image, const Box& box, int64_t out_heig
       for (int64_t k = 0; k < n; ++k) {
         const float* t = tmp.data() + ((first + k) * C + c) * out_width;
         const float wk = w[k];
-        for (int64_t x = 0; x < out_width; ++x) acc[size_t(x)] += wk * t[x];
+        for (int64_t x = 0; x < out_width; ++x)
+          acc[size_t(x)] += wk * t[x];
       }
       float* dst = out + (c * out_height + y) * out_width;
       constexpr float kInv = 1.0f / 255.0f;
@@ -147,10 +167,11 @@ void resample_to_chw(const DecodedImage& image, const Box& box, int64_t out_heig
         for (int64_t x = 0; x < out_width; ++x)
           dst[out_width - 1 - x] = std::clamp(acc[size_t(x)], 0.0f, 255.0f) * kInv;
       } else {
-        for (int64_t x = 0; x < out_width; ++x) dst[x] = std::clamp(acc[size_t(x)], 0.0f, 255.0f) * kInv;
+        for (int64_t x = 0; x < out_width; ++x)
+          dst[x] = std::clamp(acc[size_t(x)], 0.0f, 255.0f) * kInv;
       }
     }
   }
 }
 
-}  // namespace smoothlab::data
+} // namespace smoothlab::data

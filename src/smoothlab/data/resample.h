@@ -15,23 +15,33 @@
 namespace smoothlab::data {
 
 enum class ResizeFilter {
-  Bilinear,  // triangle, support 1 (PIL BILINEAR; torchvision's default with antialias)
-  Bicubic,   // Keys cubic a = −0.5, support 2 (PIL BICUBIC)
-  Lanczos,   // Lanczos-3 (PIL LANCZOS)
+  Bilinear, // triangle, support 1 (PIL BILINEAR; torchvision's default with antialias)
+  Bicubic, // Keys cubic a = −0.5, support 2 (PIL BICUBIC)
+  Lanczos, // Lanczos-3 (PIL LANCZOS)
 };
 
-ResizeFilter parse_resize_filter(const std::string& name);  // "bilinear" | "bicubic" | "lanczos"
+ResizeFilter parse_resize_filter(const std::string& name); // "bilinear" | "bicubic" | "lanczos"
 
 // A region in source pixel coordinates: pixel (i, j) covers [j, j+1) × [i, i+1).
 struct Box {
   double x0 = 0, y0 = 0, x1 = 0, y1 = 0;
-  double width() const { return x1 - x0; }
-  double height() const { return y1 - y0; }
+  double width() const {
+    return x1 - x0;
+  }
+  double height() const {
+    return y1 - y0;
+  }
 };
 
 // Resamples `box` of `image` (uint8 [H, W, C]) to out_height × out_width and writes float [C, out_height,
 // out_width] (values / 255) to out; flip mirrors left-right. Cost O(C·(rows·out_width + out_height·out_width)·taps).
-void resample_to_chw(const DecodedImage& image, const Box& box, int64_t out_height, int64_t out_width,
-                     ResizeFilter filter, bool flip, float* out);
+void resample_to_chw(
+    const DecodedImage& image,
+    const Box& box,
+    int64_t out_height,
+    int64_t out_width,
+    ResizeFilter filter,
+    bool flip,
+    float* out);
 
-}  // namespace smoothlab::data
+} // namespace smoothlab::data

@@ -13,7 +13,7 @@ class ExampleSource {
  public:
   virtual ~ExampleSource() = default;
   virtual int64_t size() const = 0;
-  virtual std::vector<int64_t> shape() const = 0;  // {C, H, W} of what read() writes
+  virtual std::vector<int64_t> shape() const = 0; // {C, H, W} of what read() writes
   virtual int64_t label(int64_t index) const = 0;
   virtual void read(int64_t index, float* out) const = 0;
 
@@ -28,7 +28,9 @@ class ExampleSource {
     return true;
   }
   // True when read_example() already applies the training augmentation, so the loader must not add its own.
-  virtual bool augments() const { return false; }
+  virtual bool augments() const {
+    return false;
+  }
 };
 
-}  // namespace smoothlab::data
+} // namespace smoothlab::data

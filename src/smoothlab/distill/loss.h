@@ -39,23 +39,26 @@ struct DistillationOptions {
   // Throws Error naming the option (--temperature, --beta, --smoothing) for values out of range.
   void validate() const;
 
-  TORCH_ARG(double, temperature) = 1.0;      // T > 0
-  TORCH_ARG(double, beta) = 1.0;             // weight of the teacher term, in [0, 1]
-  TORCH_ARG(bool, soften_student) = false;   // student at T too ([H]); false: student at temperature 1 ([M])
-  TORCH_ARG(bool, t_squared) = false;        // multiply the teacher term by T² ([H])
+  TORCH_ARG(double, temperature) = 1.0; // T > 0
+  TORCH_ARG(double, beta) = 1.0; // weight of the teacher term, in [0, 1]
+  TORCH_ARG(bool, soften_student) = false; // student at T too ([H]); false: student at temperature 1 ([M])
+  TORCH_ARG(bool, t_squared) = false; // multiply the teacher term by T² ([H])
   TORCH_ARG(SoftTerm, soft_term) = SoftTerm::CrossEntropy;
-  TORCH_ARG(double, smoothing) = 0.0;        // label smoothing ε of the hard term, in [0, 1)
-  TORCH_ARG(loss::Implementation, implementation) = loss::Implementation::Fused;  // of the hard term
+  TORCH_ARG(double, smoothing) = 0.0; // label smoothing ε of the hard term, in [0, 1)
+  TORCH_ARG(loss::Implementation, implementation) = loss::Implementation::Fused; // of the hard term
   TORCH_ARG(Reduction, reduction) = Reduction::Mean;
 };
 
 // student_logits: [N, K] float (gradients flow); teacher_logits: [N, K] (detached here: the teacher never gets a
 // gradient); target: [N] int64 class indices (only read when β < 1). Computed in the student's dtype (float32 or
 // float64). Returns a scalar, or [N] for Reduction::None. Throws Error for class-count or batch-size mismatches.
-torch::Tensor distillation_loss(const torch::Tensor& student_logits, const torch::Tensor& teacher_logits,
-                                const torch::Tensor& target, const DistillationOptions& options = {});
+torch::Tensor distillation_loss(
+    const torch::Tensor& student_logits,
+    const torch::Tensor& teacher_logits,
+    const torch::Tensor& target,
+    const DistillationOptions& options = {});
 
-const char* soft_term_name(SoftTerm term);            // "ce" | "kl"
-SoftTerm parse_soft_term(const std::string& name);    // throws Error for others
+const char* soft_term_name(SoftTerm term); // "ce" | "kl"
+SoftTerm parse_soft_term(const std::string& name); // throws Error for others
 
-}  // namespace smoothlab::distill
+} // namespace smoothlab::distill

@@ -21,21 +21,21 @@ MiEstimate estimate_mutual_information(const torch::Tensor& gaps_in) {
   e.examples = N;
   e.views = L;
   e.log_n = std::log(double(N));
-  auto mu = y.mean(1);                                               // [N]
+  auto mu = y.mean(1); // [N]
   e.sigma2 = (y - mu.unsqueeze(1)).pow(2).sum().item<double>() / double(N * (L - 1));
   e.between_variance = (mu - mu.mean()).pow(2).mean().item<double>();
   const double floor = 1e-12 * std::max(1.0, y.pow(2).mean().item<double>());
   const double two_sigma2 = 2.0 * std::max(e.sigma2, floor);
-  auto draws = y.flatten();                                          // [N·L], example x = row / L
-  auto own_mu = mu.repeat_interleave(L);                             // [N·L]
+  auto draws = y.flatten(); // [N·L], example x = row / L
+  auto own_mu = mu.repeat_interleave(L); // [N·L]
   double total = 0;
   const int64_t chunk = 4096;
   for (int64_t begin = 0; begin < N * L; begin += chunk) {
     const int64_t end = std::min(begin + chunk, N * L);
     auto yc = draws.slice(0, begin, end);
-    auto neg_a = -(yc.unsqueeze(1) - mu.unsqueeze(0)).pow(2) / two_sigma2;     // [c, N]
-    auto own = -(yc - own_mu.slice(0, begin, end)).pow(2) / two_sigma2;          // [c]
-    auto log_mixture = torch::logsumexp(neg_a, 1) - e.log_n;                     // log (1/N) Σ_x′ exp(−a_x′)
+    auto neg_a = -(yc.unsqueeze(1) - mu.unsqueeze(0)).pow(2) / two_sigma2; // [c, N]
+    auto own = -(yc - own_mu.slice(0, begin, end)).pow(2) / two_sigma2; // [c]
+    auto log_mixture = torch::logsumexp(neg_a, 1) - e.log_n; // log (1/N) Σ_x′ exp(−a_x′)
     total += (own - log_mixture).sum().item<double>();
   }
   e.mi_raw = total / double(N * L);
@@ -44,17 +44,30 @@ MiEstimate estimate_mutual_information(const torch::Tensor& gaps_in) {
 }
 
 nlohmann::json to_json(const MiEstimate& e) {
-  return {{"mi", e.mi},           {"mi_raw", e.mi_raw},  {"log_n", e.log_n},
-          {"sigma2", e.sigma2},   {"between_variance", e.between_variance},
-          {"examples", e.examples}, {"views", e.views}};
+  return {
+      {"mi", e.mi},
+      {"mi_raw", e.mi_raw},
+      {"log_n", e.log_n},
+      {"sigma2", e.sigma2},
+      {"between_variance", e.between_variance},
+      {"examples", e.examples},
+      {"views", e.views}};
 }
 
-MiProbe::MiProbe(const data::Dataset& dataset, int64_t num_classes, std::vector<float> mean, std::vector<float> std,
-                 const MiOptions& options)
+MiProbe::MiProbe(
+    const data::Dataset& dataset,
+    int64_t num_classes,
+    std::vector<float> mean,
+    std::vector<float> std,
+    const MiOptions& options)
     : mean_(std::move(mean)), std_(std::move(std)), options_(options) {
   const int64_t a = options.class_a(), b = options.class_b();
-  check(a >= 0 && a < num_classes && b >= 0 && b < num_classes, "--mi-classes: classes {} and {} are not in [0, {})",
-        a, b, num_classes);
+  check(
+      a >= 0 && a < num_classes && b >= 0 && b < num_classes,
+      "--mi-classes: classes {} and {} are not in [0, {})",
+      a,
+      b,
+      num_classes);
   check(a != b, "--mi-classes: the two classes must differ, got {} twice", a);
   check(options.examples() >= 1, "--examples must be at least 1, got {}", options.examples());
   check(options.views() >= 2, "--views must be at least 2 (σ² is pooled over views), got {}", options.views());
@@ -64,9 +77,10 @@ MiProbe::MiProbe(const data::Dataset& dataset, int64_t num_classes, std::vector<
   for (int64_t k : {a, b}) {
     auto where = labels.eq(k).nonzero().flatten();
     if (where.size(0) < options.examples())
-      throw Error(fmt::format("--examples {}: class {} has only {} examples in this split", options.examples(), k,
-                              where.size(0)),
-                  "lower --examples (or --mi-examples)");
+      throw Error(
+          fmt::format(
+              "--examples {}: class {} has only {} examples in this split", options.examples(), k, where.size(0)),
+          "lower --examples (or --mi-examples)");
     parts.push_back(where.slice(0, 0, options.examples()));
   }
   positions_ = torch::cat(parts);
@@ -87,8 +101,8 @@ torch::Tensor MiProbe::gaps(model::ClassifierImpl& model, const torch::Device& d
   lo.seed = options_.seed();
   lo.mean = mean_;
   lo.std = std_;
-  data::BatchLoader loader(std::make_shared<data::TensorSource>(subset_),
-                           std::make_shared<data::SequentialSampler>(N), lo);
+  data::BatchLoader loader(
+      std::make_shared<data::TensorSource>(subset_), std::make_shared<data::SequentialSampler>(N), lo);
   const int64_t a = options_.class_a(), b = options_.class_b();
   try {
     for (int64_t view = 0; view < L; ++view) {
@@ -96,8 +110,12 @@ torch::Tensor MiProbe::gaps(model::ClassifierImpl& model, const torch::Device& d
       data::Batch batch;
       while (loader.next(batch)) {
         auto z = model.forward(batch.images.to(device)).to(torch::kCPU, torch::kFloat64);
-        check(z.dim() == 2 && z.size(1) > std::max(a, b), "mutual information: model gives {} logits, classes {} and {} asked",
-              z.size(1), a, b);
+        check(
+            z.dim() == 2 && z.size(1) > std::max(a, b),
+            "mutual information: model gives {} logits, classes {} and {} asked",
+            z.size(1),
+            a,
+            b);
         auto gap = z.select(1, a) - z.select(1, b);
         out.select(1, view).index_copy_(0, batch.indices, gap);
       }
@@ -114,4 +132,4 @@ MiEstimate MiProbe::measure(model::ClassifierImpl& model, const torch::Device& d
   return estimate_mutual_information(gaps(model, device));
 }
 
-}  // namespace smoothlab::distill
+} // namespace smoothlab::distill

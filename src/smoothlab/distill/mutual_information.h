@@ -30,11 +30,11 @@
 namespace smoothlab::distill {
 
 struct MiEstimate {
-  double mi = 0;       // clamped to [0, log N]
-  double mi_raw = 0;   // the plug-in value
-  double log_n = 0;    // upper bound log N
-  double sigma2 = 0;   // pooled within-example variance σ² (before flooring)
-  double between_variance = 0;  // variance of the µ_x (population)
+  double mi = 0; // clamped to [0, log N]
+  double mi_raw = 0; // the plug-in value
+  double log_n = 0; // upper bound log N
+  double sigma2 = 0; // pooled within-example variance σ² (before flooring)
+  double between_variance = 0; // variance of the µ_x (population)
   int64_t examples = 0, views = 0;
 };
 
@@ -46,11 +46,11 @@ nlohmann::json to_json(const MiEstimate& estimate);
 struct MiOptions {
   TORCH_ARG(int64_t, class_a) = 0;
   TORCH_ARG(int64_t, class_b) = 1;
-  TORCH_ARG(int64_t, examples) = 300;    // per class: N = 2·examples ([M]: 300 each)
-  TORCH_ARG(int64_t, views) = 5;         // L augmented views per example ([M]: 5)
-  TORCH_ARG(int64_t, crop_padding) = 4;  // random crop with this zero padding ...
-  TORCH_ARG(bool, hflip) = true;         // ... and horizontal flip (the paper's d(·))
-  TORCH_ARG(uint64_t, seed) = 0;         // augmentation seed: view l uses the loader's draw for (seed, epoch = l)
+  TORCH_ARG(int64_t, examples) = 300; // per class: N = 2·examples ([M]: 300 each)
+  TORCH_ARG(int64_t, views) = 5; // L augmented views per example ([M]: 5)
+  TORCH_ARG(int64_t, crop_padding) = 4; // random crop with this zero padding ...
+  TORCH_ARG(bool, hflip) = true; // ... and horizontal flip (the paper's d(·))
+  TORCH_ARG(uint64_t, seed) = 0; // augmentation seed: view l uses the loader's draw for (seed, epoch = l)
   TORCH_ARG(int64_t, batch_size) = 500;
 };
 
@@ -61,16 +61,24 @@ class MiProbe {
  public:
   // mean/std: the model's input normalisation. Throws Error when a class has fewer than `examples` examples,
   // a class is out of range or the two classes are equal.
-  MiProbe(const data::Dataset& dataset, int64_t num_classes, std::vector<float> mean, std::vector<float> std,
-          const MiOptions& options);
+  MiProbe(
+      const data::Dataset& dataset,
+      int64_t num_classes,
+      std::vector<float> mean,
+      std::vector<float> std,
+      const MiOptions& options);
 
   // z_a − z_b for every example and view: float64 [N, L]; examples of class a first. The model runs in eval mode
   // without gradients; its training flag is restored.
   torch::Tensor gaps(model::ClassifierImpl& model, const torch::Device& device) const;
   MiEstimate measure(model::ClassifierImpl& model, const torch::Device& device) const;
 
-  const torch::Tensor& positions() const { return positions_; }  // int64 [N], positions in the dataset
-  const MiOptions& options() const { return options_; }
+  const torch::Tensor& positions() const {
+    return positions_;
+  } // int64 [N], positions in the dataset
+  const MiOptions& options() const {
+    return options_;
+  }
 
  private:
   data::Dataset subset_;
@@ -79,4 +87,4 @@ class MiProbe {
   MiOptions options_;
 };
 
-}  // namespace smoothlab::distill
+} // namespace smoothlab::distill

@@ -18,16 +18,17 @@ namespace fs = std::filesystem;
 struct Teacher::Impl {
   Kind kind = Kind::Model;
   std::string source;
-  model::Classifier model;             // Run, Model
-  std::shared_ptr<torch::jit::Module> script;  // TorchScript
+  model::Classifier model; // Run, Model
+  std::shared_ptr<torch::jit::Module> script; // TorchScript
   torch::Device device = torch::kCPU;
-  std::vector<float> mean, std;        // the teacher's own input normalisation (empty: the student's)
+  std::vector<float> mean, std; // the teacher's own input normalisation (empty: the student's)
   std::vector<std::string> class_names;
-  std::vector<float> student_mean, student_std;  // set by set_student_normalisation
-  torch::Tensor scale, shift;          // [1, C, 1, 1] student → teacher input, undefined: identity
+  std::vector<float> student_mean, student_std; // set by set_student_normalisation
+  torch::Tensor scale, shift; // [1, C, 1, 1] student → teacher input, undefined: identity
 
   torch::Tensor forward(const torch::Tensor& x) {
-    if (script) return script->forward({x}).toTensor();
+    if (script)
+      return script->forward({x}).toTensor();
     return model->forward(x);
   }
 };
@@ -39,11 +40,14 @@ void freeze(Teacher::Impl& impl) {
     impl.script->eval();
     // Modules scripted in PyTorch carry a `training` attribute; one built without it (C++ torch::jit::Module) ignores
     // eval() and reports training = true. Its code cannot read self.training, so recording false is exact.
-    if (!impl.script->hasattr("training")) impl.script->register_attribute("training", c10::BoolType::get(), false);
-    for (auto p : impl.script->parameters()) p.set_requires_grad(false);
+    if (!impl.script->hasattr("training"))
+      impl.script->register_attribute("training", c10::BoolType::get(), false);
+    for (auto p : impl.script->parameters())
+      p.set_requires_grad(false);
   } else {
     impl.model->eval();
-    for (auto& p : impl.model->parameters()) p.set_requires_grad(false);
+    for (auto& p : impl.model->parameters())
+      p.set_requires_grad(false);
   }
 }
 
@@ -54,12 +58,13 @@ bool is_zip_archive(const fs::path& path) {
   return in.gcount() == 4 && magic[0] == 'P' && magic[1] == 'K' && magic[2] == 3 && magic[3] == 4;
 }
 
-}  // namespace
+} // namespace
 
 Teacher Teacher::load(const fs::path& path, const torch::Device& device) {
   if (!fs::exists(path))
-    throw Error(fmt::format("--teacher {}: no such run folder or file", path.string()),
-                "pass a run folder written by smoothlab train, or a TorchScript file (torch.jit.save)");
+    throw Error(
+        fmt::format("--teacher {}: no such run folder or file", path.string()),
+        "pass a run folder written by smoothlab train, or a TorchScript file (torch.jit.save)");
   Teacher t;
   t.impl_ = std::make_shared<Impl>();
   auto& impl = *t.impl_;
@@ -74,20 +79,22 @@ Teacher Teacher::load(const fs::path& path, const torch::Device& device) {
     impl.class_names = run.data.class_names;
   } else {
     if (!is_zip_archive(path))
-      throw Error(fmt::format("--teacher {}: not a TorchScript archive", path.string()),
-                  "export the teacher from PyTorch with torch.jit.save(torch.jit.script(model), path), or pass its "
-                  "smoothlab run folder (a checkpoint.pt is not a TorchScript module)");
+      throw Error(
+          fmt::format("--teacher {}: not a TorchScript archive", path.string()),
+          "export the teacher from PyTorch with torch.jit.save(torch.jit.script(model), path), or pass its "
+          "smoothlab run folder (a checkpoint.pt is not a TorchScript module)");
     try {
       impl.script = std::make_shared<torch::jit::Module>(torch::jit::load(path.string(), device));
     } catch (const c10::Error& e) {
       std::string what = e.what_without_backtrace();
-      throw Error(fmt::format("--teacher {}: cannot load as TorchScript ({})", path.string(),
-                              what.substr(0, what.find('\n'))),
-                  "a smoothlab checkpoint.pt is not TorchScript: pass its run folder instead");
+      throw Error(
+          fmt::format("--teacher {}: cannot load as TorchScript ({})", path.string(), what.substr(0, what.find('\n'))),
+          "a smoothlab checkpoint.pt is not TorchScript: pass its run folder instead");
     }
     if (!impl.script->find_method("forward"))
-      throw Error(fmt::format("--teacher {}: the TorchScript module has no forward method", path.string()),
-                  "a smoothlab checkpoint.pt is not a TorchScript module: pass its run folder instead");
+      throw Error(
+          fmt::format("--teacher {}: the TorchScript module has no forward method", path.string()),
+          "a smoothlab checkpoint.pt is not a TorchScript module: pass its run folder instead");
     impl.kind = Kind::TorchScript;
   }
   freeze(impl);
@@ -104,7 +111,8 @@ Teacher Teacher::from_model(model::Classifier model, std::vector<float> mean, st
   t.impl_->mean = std::move(mean);
   t.impl_->std = std::move(std);
   const auto params = t.impl_->model->parameters();
-  if (!params.empty()) t.impl_->device = params.front().device();
+  if (!params.empty())
+    t.impl_->device = params.front().device();
   freeze(*t.impl_);
   return t;
 }
@@ -119,10 +127,14 @@ void Teacher::set_student_normalisation(const std::vector<float>& mean, const st
     impl.mean.assign(mean.size(), 0.0f);
     impl.std.assign(std.size(), 1.0f);
   }
-  if (impl.mean.empty() || (impl.mean == mean && impl.std == std)) return;
+  if (impl.mean.empty() || (impl.mean == mean && impl.std == std))
+    return;
   if (impl.mean.size() != mean.size() || impl.std.size() != std.size() || mean.size() != std.size())
-    throw Error(fmt::format("--teacher {}: it takes {}-channel images, the student's data has {} channels",
-                            impl.source, impl.mean.size(), mean.size()));
+    throw Error(fmt::format(
+        "--teacher {}: it takes {}-channel images, the student's data has {} channels",
+        impl.source,
+        impl.mean.size(),
+        mean.size()));
   // teacher input = (x·s_s + m_s − m_t) / s_t = x·(s_s / s_t) + (m_s − m_t) / s_t
   const auto C = int64_t(mean.size());
   auto scale = torch::empty({C}, torch::kFloat32), shift = torch::empty({C}, torch::kFloat32);
@@ -138,7 +150,8 @@ torch::Tensor Teacher::logits(const torch::Tensor& images) const {
   auto& impl = *impl_;
   torch::NoGradGuard no_grad;
   auto x = images.detach().to(impl.device, torch::kFloat32);
-  if (impl.scale.defined()) x = x * impl.scale.to(impl.device) + impl.shift.to(impl.device);
+  if (impl.scale.defined())
+    x = x * impl.scale.to(impl.device) + impl.shift.to(impl.device);
   torch::Tensor out;
   try {
     out = impl.forward(x);
@@ -149,13 +162,22 @@ torch::Tensor Teacher::logits(const torch::Tensor& images) const {
     const auto* c10_error = dynamic_cast<const c10::Error*>(&e);
     std::string what = c10_error ? c10_error->what_without_backtrace() : e.what();
     const auto line = what.find("RuntimeError: ");
-    if (line != std::string::npos) what = what.substr(line + 14);
-    throw Error(fmt::format("--teacher {}: forward failed on input {} ({})", impl.source, c10::str(x.sizes()),
-                            what.substr(0, what.find('\n'))),
-                "teacher and student must take the same image shape");
+    if (line != std::string::npos)
+      what = what.substr(line + 14);
+    throw Error(
+        fmt::format(
+            "--teacher {}: forward failed on input {} ({})",
+            impl.source,
+            c10::str(x.sizes()),
+            what.substr(0, what.find('\n'))),
+        "teacher and student must take the same image shape");
   }
-  check(out.dim() == 2 && out.size(0) == x.size(0), "--teacher {}: expected logits [{}, K], got {}", impl.source,
-        x.size(0), c10::str(out.sizes()));
+  check(
+      out.dim() == 2 && out.size(0) == x.size(0),
+      "--teacher {}: expected logits [{}, K], got {}",
+      impl.source,
+      x.size(0),
+      c10::str(out.sizes()));
   return out.detach().to(images.device(), torch::kFloat32);
 }
 
@@ -163,9 +185,10 @@ int64_t Teacher::check_compatible(const model::InputShape& student) const {
   auto probe = torch::zeros({2, student.channels, student.height, student.width});
   const int64_t K = logits(probe).size(1);
   if (K != student.num_classes)
-    throw Error(fmt::format("--teacher {}: the teacher has {} classes but the student has {}", impl_->source, K,
-                            student.num_classes),
-                "distil from a teacher trained on the same data (same --data)");
+    throw Error(
+        fmt::format(
+            "--teacher {}: the teacher has {} classes but the student has {}", impl_->source, K, student.num_classes),
+        "distil from a teacher trained on the same data (same --data)");
   return K;
 }
 
@@ -174,38 +197,53 @@ torch::Tensor Teacher::dataset_logits(const data::Dataset& dataset, int64_t batc
   // those batches (the distillation cache relies on it).
   const auto& impl = *impl_;
   const bool student_known = !impl.student_mean.empty();
-  auto loader = data::make_eval_loader(dataset, batch_size, student_known ? impl.student_mean : impl.mean,
-                                       student_known ? impl.student_std : impl.std, workers);
+  auto loader = data::make_eval_loader(
+      dataset,
+      batch_size,
+      student_known ? impl.student_mean : impl.mean,
+      student_known ? impl.student_std : impl.std,
+      workers);
   std::vector<torch::Tensor> parts;
   loader->start_epoch(0);
   data::Batch batch;
-  while (loader->next(batch)) parts.push_back(logits(batch.images).cpu());
+  while (loader->next(batch))
+    parts.push_back(logits(batch.images).cpu());
   return parts.empty() ? torch::empty({0, 0}) : torch::cat(parts);
 }
 
-Teacher::Kind Teacher::kind() const { return impl_->kind; }
-const std::string& Teacher::source() const { return impl_->source; }
+Teacher::Kind Teacher::kind() const {
+  return impl_->kind;
+}
+const std::string& Teacher::source() const {
+  return impl_->source;
+}
 bool Teacher::is_training() const {
   return impl_->script ? impl_->script->is_training() : impl_->model->is_training();
 }
 std::vector<torch::Tensor> Teacher::parameters() const {
   std::vector<torch::Tensor> out;
   if (impl_->script) {
-    for (auto p : impl_->script->parameters()) out.push_back(p);
+    for (auto p : impl_->script->parameters())
+      out.push_back(p);
   } else {
     out = impl_->model->parameters();
   }
   return out;
 }
-const std::vector<std::string>& Teacher::class_names() const { return impl_->class_names; }
+const std::vector<std::string>& Teacher::class_names() const {
+  return impl_->class_names;
+}
 
 const char* teacher_kind_name(Teacher::Kind kind) {
   switch (kind) {
-    case Teacher::Kind::Run: return "run";
-    case Teacher::Kind::TorchScript: return "torchscript";
-    case Teacher::Kind::Model: return "model";
+    case Teacher::Kind::Run:
+      return "run";
+    case Teacher::Kind::TorchScript:
+      return "torchscript";
+    case Teacher::Kind::Model:
+      return "model";
   }
   return "model";
 }
 
-}  // namespace smoothlab::distill
+} // namespace smoothlab::distill

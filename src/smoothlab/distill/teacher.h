@@ -54,10 +54,10 @@ class Teacher {
   torch::Tensor dataset_logits(const data::Dataset& dataset, int64_t batch_size, int workers) const;
 
   Kind kind() const;
-  const std::string& source() const;   // the path it was loaded from, or "<model>"
-  bool is_training() const;            // false, always: for tests
+  const std::string& source() const; // the path it was loaded from, or "<model>"
+  bool is_training() const; // false, always: for tests
   std::vector<torch::Tensor> parameters() const;
-  const std::vector<std::string>& class_names() const;  // run teachers only (empty otherwise)
+  const std::vector<std::string>& class_names() const; // run teachers only (empty otherwise)
 
   struct Impl;
 
@@ -65,6 +65,6 @@ class Teacher {
   std::shared_ptr<Impl> impl_;
 };
 
-const char* teacher_kind_name(Teacher::Kind kind);  // "run" | "torchscript" | "model"
+const char* teacher_kind_name(Teacher::Kind kind); // "run" | "torchscript" | "model"
 
-}  // namespace smoothlab::distill
+} // namespace smoothlab::distill

@@ -6,10 +6,10 @@
 
 #include <torch/torch.h>
 
+#include "smoothlab/calib/gamma.h"
 #include "smoothlab/core/error.h"
 #include "smoothlab/core/files.h"
 #include "smoothlab/data/npy.h"
-#include "smoothlab/calib/gamma.h"
 #include "smoothlab/distill/teacher.h"
 #include "smoothlab/loss/label_smoothing.h"
 
@@ -23,7 +23,7 @@ namespace {
 struct DistillState {
   Teacher teacher;
   DistillationOptions loss;
-  torch::Tensor cache;  // float32 [N_train, K] or undefined
+  torch::Tensor cache; // float32 [N_train, K] or undefined
   double gamma = 0;
 };
 
@@ -31,7 +31,8 @@ struct DistillState {
 double recorded_val_accuracy(const train::RunDir& dir) {
   double last = -1;
   for (const auto& record : dir.read_metrics())
-    if (record.val_accuracy) last = *record.val_accuracy;
+    if (record.val_accuracy)
+      last = *record.val_accuracy;
   return last;
 }
 
@@ -45,21 +46,29 @@ void check_teacher_accuracy(const Teacher& teacher, double accuracy, const torch
       "a TorchScript teacher takes pixels in [0, 1], [N, C, H, W], and normalises them itself (README, "
       "\"TorchScript models\"); a run-folder teacher must be trained on the student's data (the same --data)";
   if (accuracy < constant_guess + 0.05)
-    throw Error(fmt::format("--teacher {}: it classifies {:.1f}% of the student's training images correctly, about "
-                            "chance (a constant guess scores {:.1f}%)",
-                            teacher.source(), 100 * accuracy, 100 * constant_guess),
-                hint);
+    throw Error(
+        fmt::format(
+            "--teacher {}: it classifies {:.1f}% of the student's training images correctly, about "
+            "chance (a constant guess scores {:.1f}%)",
+            teacher.source(),
+            100 * accuracy,
+            100 * constant_guess),
+        hint);
   if (teacher.kind() == Teacher::Kind::Run) {
     const double recorded = recorded_val_accuracy(train::RunDir(teacher.source()));
     if (recorded > 0 && accuracy < 0.5 * recorded)
-      throw Error(fmt::format("--teacher {}: it classifies {:.1f}% of the student's training images correctly, far "
-                              "below the {:.1f}% validation accuracy its run recorded",
-                              teacher.source(), 100 * accuracy, 100 * recorded),
-                  hint);
+      throw Error(
+          fmt::format(
+              "--teacher {}: it classifies {:.1f}% of the student's training images correctly, far "
+              "below the {:.1f}% validation accuracy its run recorded",
+              teacher.source(),
+              100 * accuracy,
+              100 * recorded),
+          hint);
   }
 }
 
-}  // namespace
+} // namespace
 
 DistillRunOptions options_from(const train::DistillFacts& f) {
   DistillRunOptions o;
@@ -77,15 +86,18 @@ DistillRunOptions options_from(const train::DistillFacts& f) {
   return o;
 }
 
-DistillSetup make_distillation(const DistillRunOptions& options, const train::TrainConfig& config,
-                               const data::DataBundle& bundle) {
+DistillSetup make_distillation(
+    const DistillRunOptions& options,
+    const train::TrainConfig& config,
+    const data::DataBundle& bundle) {
   check(!options.teacher.empty(), "--teacher is required (a run folder or a TorchScript file)");
   auto loss_options = options.loss;
   loss_options.smoothing(config.smoothing).implementation(loss::parse_implementation(config.loss_impl));
   loss_options.validate();
   const torch::Device device = train::parse_device(config.device);
 
-  auto state = std::make_shared<DistillState>(DistillState{Teacher::load(options.teacher, device), loss_options, {}, 0});
+  auto state =
+      std::make_shared<DistillState>(DistillState{Teacher::load(options.teacher, device), loss_options, {}, 0});
   state->teacher.set_student_normalisation(bundle.mean, bundle.std);
   state->teacher.check_compatible({bundle.channels, bundle.height, bundle.width, bundle.num_classes});
 
@@ -97,7 +109,8 @@ DistillSetup make_distillation(const DistillRunOptions& options, const train::Tr
   const double teacher_accuracy = logits.argmax(1).eq(bundle.train.labels).to(torch::kFloat64).mean().item<double>();
   check_teacher_accuracy(state->teacher, teacher_accuracy, bundle.train.labels, bundle.num_classes);
   const bool cached = options.cache_teacher && !config.augment;
-  if (cached) state->cache = logits.to(device);
+  if (cached)
+    state->cache = logits.to(device);
 
   train::DistillFacts facts;
   facts.teacher = options.teacher;
@@ -117,16 +130,16 @@ DistillSetup make_distillation(const DistillRunOptions& options, const train::Tr
   facts.teacher_cached = cached;
   if (state->teacher.kind() == Teacher::Kind::Run) {
     const auto teacher_config = train::RunDir(options.teacher).read_config().config;
-    facts.teacher_run = train::TeacherRunFacts{teacher_config.model, teacher_config.smoothing, teacher_config.epochs,
-                                               teacher_config.seed};
+    facts.teacher_run = train::TeacherRunFacts{
+        teacher_config.model, teacher_config.smoothing, teacher_config.epochs, teacher_config.seed};
   }
 
   DistillSetup setup{state->teacher, {}, facts};
   setup.hooks.record.distill = facts;
   setup.hooks.loss = [state](const torch::Tensor& student, const data::Batch& batch) {
     torch::Tensor teacher_logits = state->cache.defined()
-                                       ? state->cache.index_select(0, batch.indices.to(state->cache.device()))
-                                       : state->teacher.logits(batch.images.to(student.device()));
+        ? state->cache.index_select(0, batch.indices.to(state->cache.device()))
+        : state->teacher.logits(batch.images.to(student.device()));
     return distillation_loss(student, teacher_logits, batch.labels.to(student.device()), state->loss);
   };
   setup.hooks.epoch_extras = [state](model::ClassifierImpl&, int64_t, train::EpochRecord& record) {
@@ -136,11 +149,13 @@ DistillSetup make_distillation(const DistillRunOptions& options, const train::Tr
 }
 
 EpochExtras make_mi_logger(const train::TrainConfig& config, const data::DataBundle& bundle, train::RunRecord* record) {
-  if (config.mi_classes.empty()) return {};
+  if (config.mi_classes.empty())
+    return {};
   const auto classes = data::parse_classes(config.mi_classes, bundle.class_names, "--mi-classes");
   if (classes.size() != 2)
-    throw Error(fmt::format("--mi-classes {}: name exactly two classes, got {}", config.mi_classes, classes.size()),
-                "e.g. --mi-classes Shirt,Pullover (Fashion-MNIST) or --mi-classes airplane,dog (CIFAR-10)");
+    throw Error(
+        fmt::format("--mi-classes {}: name exactly two classes, got {}", config.mi_classes, classes.size()),
+        "e.g. --mi-classes Shirt,Pullover (Fashion-MNIST) or --mi-classes airplane,dog (CIFAR-10)");
   // The probe uses up to --mi-examples per class: a small data set (an image folder) may hold fewer; the number
   // used is recorded in the run's record (MiFacts).
   const auto labels = bundle.train.labels.to(torch::kCPU, torch::kInt64);
@@ -181,8 +196,10 @@ EpochExtras make_mi_logger(const train::TrainConfig& config, const data::DataBun
 }
 
 void RunMiOptions::validate() const {
-  check(split == "train" || split == "val" || split == "test", "--split: unknown split '{}' (known: train, val, test)",
-        split);
+  check(
+      split == "train" || split == "val" || split == "test",
+      "--split: unknown split '{}' (known: train, val, test)",
+      split);
   check(crop_padding >= 0, "--crop-padding must be non-negative, got {}", crop_padding);
 }
 
@@ -190,13 +207,15 @@ json run_mutual_information(const fs::path& run_dir, const RunMiOptions& o) {
   o.validate();
   const train::RunDir out(o.out.empty() ? run_dir : o.out);
   if (fs::exists(out.path()) && !fs::is_directory(out.path()))
-    throw Error(fmt::format("--out {}: exists and is not a folder", out.path().string()),
-                "--out names the folder that gets mi.json (and mi_gaps.npy, mi_labels.npy)");
+    throw Error(
+        fmt::format("--out {}: exists and is not a folder", out.path().string()),
+        "--out names the folder that gets mi.json (and mi_gaps.npy, mi_labels.npy)");
   auto run = train::load_run(run_dir, o.device);
   const auto classes = data::parse_classes(o.classes, run.data.class_names, "--classes");
   if (classes.size() != 2)
-    throw Error(fmt::format("--classes {}: name exactly two classes, got {}", o.classes, classes.size()),
-                "e.g. --classes Shirt,Pullover (Fashion-MNIST) or --classes airplane,dog (CIFAR-10)");
+    throw Error(
+        fmt::format("--classes {}: name exactly two classes, got {}", o.classes, classes.size()),
+        "e.g. --classes Shirt,Pullover (Fashion-MNIST) or --classes airplane,dog (CIFAR-10)");
   const data::Dataset& dataset = o.split == "train" ? run.data.train : o.split == "val" ? run.data.val : run.data.test;
   auto options = MiOptions()
                      .class_a(classes[0])
@@ -231,7 +250,8 @@ json run_mutual_information(const fs::path& run_dir, const RunMiOptions& o) {
       "N(L-1); mi clamped to [0, log N]";
   std::error_code ec;
   fs::create_directories(out.path(), ec);
-  if (ec) throw Error(fmt::format("--out {}: cannot create the folder ({})", out.path().string(), ec.message()));
+  if (ec)
+    throw Error(fmt::format("--out {}: cannot create the folder ({})", out.path().string(), ec.message()));
   if (o.write_gaps) {
     data::write_npy(out.mi_gaps_file(), gaps);
     data::write_npy(out.mi_labels_file(), dataset.labels.index_select(0, probe.positions()));
@@ -241,12 +261,14 @@ json run_mutual_information(const fs::path& run_dir, const RunMiOptions& o) {
 }
 
 EpochExtras chain(EpochExtras first, EpochExtras second) {
-  if (!first) return second;
-  if (!second) return first;
+  if (!first)
+    return second;
+  if (!second)
+    return first;
   return [first, second](model::ClassifierImpl& model, int64_t epoch, train::EpochRecord& record) {
     first(model, epoch, record);
     second(model, epoch, record);
   };
 }
 
-}  // namespace smoothlab::distill
+} // namespace smoothlab::distill

@@ -27,26 +27,28 @@
 namespace smoothlab::distill {
 
 struct DistillRunOptions {
-  std::string teacher;          // run folder or TorchScript file
-  DistillationOptions loss;     // its smoothing() and implementation() are the run's --smoothing and --loss-impl
-  std::string form = "paper";   // recorded name of the loss form: paper | hinton | custom
-  bool cache_teacher = true;    // cache teacher logits when the run does not augment
+  std::string teacher; // run folder or TorchScript file
+  DistillationOptions loss; // its smoothing() and implementation() are the run's --smoothing and --loss-impl
+  std::string form = "paper"; // recorded name of the loss form: paper | hinton | custom
+  bool cache_teacher = true; // cache teacher logits when the run does not augment
 };
 
 // The options a saved student run was distilled with (its config.json), for --resume.
 DistillRunOptions options_from(const train::DistillFacts& facts);
 
 struct DistillSetup {
-  Teacher teacher;            // the frozen teacher the hooks use (a shared handle)
-  train::TrainHooks hooks;    // loss, epoch_extras and record.distill set
-  train::DistillFacts facts;  // = hooks.record.distill: teacher, kind, T, β, form flags, γ, teacher accuracy
+  Teacher teacher; // the frozen teacher the hooks use (a shared handle)
+  train::TrainHooks hooks; // loss, epoch_extras and record.distill set
+  train::DistillFacts facts; // = hooks.record.distill: teacher, kind, T, β, form flags, γ, teacher accuracy
 };
 
 // Loads and checks the teacher against the run's data (class count, input shape), computes γ and the teacher's
 // accuracy on the training split. `config` is the run's effective configuration: its smoothing and loss_impl are the
 // hard term's. Throws Error for a missing/unloadable teacher or a class-count mismatch.
-DistillSetup make_distillation(const DistillRunOptions& options, const train::TrainConfig& config,
-                               const data::DataBundle& data);
+DistillSetup make_distillation(
+    const DistillRunOptions& options,
+    const train::TrainConfig& config,
+    const data::DataBundle& data);
 
 // MI logging during training: when config.mi_classes is set, a function that adds "mi" (Î, see
 // mutual_information.h) to each epoch's record, measured on the first config.mi_examples training examples of each
@@ -54,32 +56,34 @@ DistillSetup make_distillation(const DistillRunOptions& options, const train::Tr
 // config.seed — independent of --no-augment). Returns an empty function otherwise.
 // The settings go into record->mi when record is given.
 using EpochExtras = std::function<void(model::ClassifierImpl&, int64_t, train::EpochRecord&)>;
-EpochExtras make_mi_logger(const train::TrainConfig& config, const data::DataBundle& data,
-                           train::RunRecord* record = nullptr);
+EpochExtras make_mi_logger(
+    const train::TrainConfig& config,
+    const data::DataBundle& data,
+    train::RunRecord* record = nullptr);
 
 // `smoothlab mi RUN_DIR`: Î for a trained run's latest checkpoint.
 struct RunMiOptions {
-  std::string classes;          // "a,b": names or indices
-  std::string split = "train";  // train | val | test
-  int64_t examples = 300;       // per class
+  std::string classes; // "a,b": names or indices
+  std::string split = "train"; // train | val | test
+  int64_t examples = 300; // per class
   int64_t views = 5;
   int64_t crop_padding = 4;
   bool hflip = true;
   uint64_t seed = 0;
-  std::string device;           // "" keeps the run's
-  std::filesystem::path out;    // output folder; "" : RUN_DIR
-  bool write_gaps = true;       // also OUT/mi_gaps.npy (float64 [N, L]) and mi_labels.npy
+  std::string device; // "" keeps the run's
+  std::filesystem::path out; // output folder; "" : RUN_DIR
+  bool write_gaps = true; // also OUT/mi_gaps.npy (float64 [N, L]) and mi_labels.npy
 
   // Throws Error naming the option (--split, --crop-padding) for values out of range (MiOptions checks the rest).
   void validate() const;
 };
 
 // Loads the run, measures Î on the first `examples` examples of each class of the split, writes OUT/mi.json
-// (atomically; OUT is created) and returns it: the estimate (to_json(MiEstimate)), the settings, the run's epochs, per-class mean
-// gap. Throws Error for an unknown class, a split without enough examples, or bad options.
+// (atomically; OUT is created) and returns it: the estimate (to_json(MiEstimate)), the settings, the run's epochs,
+// per-class mean gap. Throws Error for an unknown class, a split without enough examples, or bad options.
 nlohmann::json run_mutual_information(const std::filesystem::path& run_dir, const RunMiOptions& options);
 
 // Chains two epoch_extras functions (either may be empty).
 EpochExtras chain(EpochExtras first, EpochExtras second);
 
-}  // namespace smoothlab::distill
+} // namespace smoothlab::distill

@@ -3,8 +3,8 @@
 
 #include <torch/torch.h>
 
-#include "smoothlab/calib/report.h"
 #include "smoothlab/calib/gamma.h"
+#include "smoothlab/calib/report.h"
 #include "smoothlab/viz/reliability.h"
 
 namespace smoothlab::eval {
@@ -25,7 +25,9 @@ SplitOutputs predict_splits(train::LoadedRun& run) {
   return out;
 }
 
-void EvalOptions::validate() const { calib::ReportOptions().bootstrap(bootstrap).seed(seed).validate(); }
+void EvalOptions::validate() const {
+  calib::ReportOptions().bootstrap(bootstrap).seed(seed).validate();
+}
 
 train::EvalRecord evaluate_run(const fs::path& run_dir, const EvalOptions& options) {
   options.validate();
@@ -35,14 +37,21 @@ train::EvalRecord evaluate_run(const fs::path& run_dir, const EvalOptions& optio
   train::EvalRecord result;
   result.epochs_done = run.epochs_done;
   result.bins = run.config.bins;
-  const auto report_options = calib::ReportOptions().bins(run.config.bins).bootstrap(options.bootstrap).seed(options.seed);
+  const auto report_options =
+      calib::ReportOptions().bins(run.config.bins).bootstrap(options.bootstrap).seed(options.seed);
   json calibration;
   const std::string title = "Reliability of " + dir.name();
   const bool has_val = outputs.val.logits.defined() && outputs.val.logits.size(0) > 0;
   if (has_val) {
     // Temperature on validation only; test metrics with and without it.
-    auto report = calib::calibration_report(outputs.val.logits, outputs.val.labels, outputs.test.logits,
-                                            outputs.test.labels, report_options, "val", "test");
+    auto report = calib::calibration_report(
+        outputs.val.logits,
+        outputs.val.labels,
+        outputs.test.logits,
+        outputs.test.labels,
+        report_options,
+        "val",
+        "test");
     result.val = report.fit_before;
     result.test = report.before;
     result.temperature = report.fit;
@@ -55,29 +64,33 @@ train::EvalRecord evaluate_run(const fs::path& run_dir, const EvalOptions& optio
     meter.add(outputs.test.logits, outputs.test.labels);
     const auto test = meter.value();
     result.test = test;
-    calibration = {{"bins", test.bins},
-                   {"binning", calib::binning_name(test.binning)},
-                   {"fit", nullptr},
-                   {"note", "the run has no validation split: temperature scaling is never fitted on the test split"},
-                   {"evaluated_on", "test"},
-                   {"before", calib::to_json(test)}};
+    calibration = {
+        {"bins", test.bins},
+        {"binning", calib::binning_name(test.binning)},
+        {"fit", nullptr},
+        {"note", "the run has no validation split: temperature scaling is never fitted on the test split"},
+        {"evaluated_on", "test"},
+        {"before", calib::to_json(test)}};
     if (options.diagrams)
       viz::save_reliability_diagram(
           {viz::make_reliability_curve("T = 1", meter.confidence(), meter.correct(), test.bins, test.binning)},
-          dir.reliability_stem(), title);
+          dir.reliability_stem(),
+          title);
   }
   // Mass on wrong classes × K/(K−1), averaged over examples: ε for a label-smoothed target ([M] §4).
   result.gamma.temperature = 1.0;
-  if (has_val) result.gamma.val = calib::equivalent_smoothing(outputs.val.logits, outputs.val.labels, 1.0);
+  if (has_val)
+    result.gamma.val = calib::equivalent_smoothing(outputs.val.logits, outputs.val.labels, 1.0);
   result.gamma.test = calib::equivalent_smoothing(outputs.test.logits, outputs.test.labels, 1.0);
   if (options.train_gamma) {
-    auto loader = data::make_eval_loader(run.data.train, run.config.eval_batch_size, run.data.mean, run.data.std,
-                                         run.config.workers);
+    auto loader = data::make_eval_loader(
+        run.data.train, run.config.eval_batch_size, run.data.mean, run.data.std, run.config.workers);
     auto train = model::predict(*run.model, *loader, run.device, false);
     result.gamma.train = calib::equivalent_smoothing(train.logits, train.labels, 1.0);
   }
   if (options.write_npy) {
-    if (outputs.val.logits.defined()) dir.write_outputs("val", outputs.val.logits, outputs.val.labels, outputs.val.features);
+    if (outputs.val.logits.defined())
+      dir.write_outputs("val", outputs.val.logits, outputs.val.labels, outputs.val.features);
     dir.write_outputs("test", outputs.test.logits, outputs.test.labels, outputs.test.features);
   }
   dir.write_calibration(calibration);
@@ -85,4 +98,4 @@ train::EvalRecord evaluate_run(const fs::path& run_dir, const EvalOptions& optio
   return result;
 }
 
-}  // namespace smoothlab::eval
+} // namespace smoothlab::eval

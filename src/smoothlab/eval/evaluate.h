@@ -19,10 +19,10 @@
 namespace smoothlab::eval {
 
 struct EvalOptions {
-  std::string device;    // "" keeps the run's
+  std::string device; // "" keeps the run's
   bool write_npy = true;
-  bool diagrams = true;  // reliability diagrams (PNG + SVG)
-  int64_t bootstrap = 0;  // bootstrap replicates for ECE intervals (0: none)
+  bool diagrams = true; // reliability diagrams (PNG + SVG)
+  int64_t bootstrap = 0; // bootstrap replicates for ECE intervals (0: none)
   uint64_t seed = 0;
   // The equivalent smoothing γ ([M] Fig. 5) at T = 1 is always reported for val and test; with train_gamma also
   // over the (un-augmented) training split, as distillation records it — one more pass over the training data.
@@ -42,4 +42,4 @@ SplitOutputs predict_splits(train::LoadedRun& run);
 // Evaluates a run folder; returns what it wrote to eval.json.
 train::EvalRecord evaluate_run(const std::filesystem::path& run_dir, const EvalOptions& options = {});
 
-}  // namespace smoothlab::eval
+} // namespace smoothlab::eval

@@ -16,19 +16,41 @@ namespace smoothlab::loss::detail {
 
 // Forward: writes loss_r (unreduced, Acc) into row_loss[M], the log-sum-exp as two numbers per row into lse[M, 2]
 // (m_r = max_k z_k and log s_r, so that backward recomputes p_k = exp((z_k − m_r) − log s_r) without losing the
-// low bits of z_k − lse to a large m_r) and, for soft targets, T0_r into t_mass[M]. logits/soft_target are contiguous [N, K, S] of the logits' dtype.
-// Backward: grad[N, K, S] = row_scale_r·∂loss_r/∂z, where row_scale_r = grad_rows[r] when grad_rows is non-null,
-// else grad_scale.
-void fused_forward_cpu(const FusedParams<float>& p, const torch::Tensor& logits, const torch::Tensor& soft_target,
-                       float* row_loss, float* lse, float* t_mass);
-void fused_forward_cpu(const FusedParams<double>& p, const torch::Tensor& logits, const torch::Tensor& soft_target,
-                       double* row_loss, double* lse, double* t_mass);
-void fused_backward_cpu(const FusedParams<float>& p, const torch::Tensor& logits, const torch::Tensor& soft_target,
-                        const float* lse, const float* t_mass, const float* grad_rows, float grad_scale,
-                        torch::Tensor& grad);
-void fused_backward_cpu(const FusedParams<double>& p, const torch::Tensor& logits, const torch::Tensor& soft_target,
-                        const double* lse, const double* t_mass, const double* grad_rows, double grad_scale,
-                        torch::Tensor& grad);
+// low bits of z_k − lse to a large m_r) and, for soft targets, T0_r into t_mass[M]. logits/soft_target are contiguous
+// [N, K, S] of the logits' dtype. Backward: grad[N, K, S] = row_scale_r·∂loss_r/∂z, where row_scale_r = grad_rows[r]
+// when grad_rows is non-null, else grad_scale.
+void fused_forward_cpu(
+    const FusedParams<float>& p,
+    const torch::Tensor& logits,
+    const torch::Tensor& soft_target,
+    float* row_loss,
+    float* lse,
+    float* t_mass);
+void fused_forward_cpu(
+    const FusedParams<double>& p,
+    const torch::Tensor& logits,
+    const torch::Tensor& soft_target,
+    double* row_loss,
+    double* lse,
+    double* t_mass);
+void fused_backward_cpu(
+    const FusedParams<float>& p,
+    const torch::Tensor& logits,
+    const torch::Tensor& soft_target,
+    const float* lse,
+    const float* t_mass,
+    const float* grad_rows,
+    float grad_scale,
+    torch::Tensor& grad);
+void fused_backward_cpu(
+    const FusedParams<double>& p,
+    const torch::Tensor& logits,
+    const torch::Tensor& soft_target,
+    const double* lse,
+    const double* t_mass,
+    const double* grad_rows,
+    double grad_scale,
+    torch::Tensor& grad);
 
 // Which CPU code path the float32 kernels use: "avx512", "avx2" or "scalar" — the best this CPU supports, capped by
 // the environment variable SMOOTHLAB_CPU_ISA=scalar|avx2|avx512 when set (read once, at the first call).
@@ -45,21 +67,43 @@ bool set_fused_cpu_isa(const std::string& name);
 // float32 gradients of at least this many bytes (default 128 MiB) are written with non-temporal stores; returns the
 // previous value (0 = always stream).
 int64_t set_fused_stream_threshold(int64_t bytes);
-}  // namespace test_only
+} // namespace test_only
 
 #ifdef SMOOTHLAB_LOSS_CUDA
 // CUDA versions (fused_kernel_cuda.cu): same contract; pointers are device pointers; row_loss/lse/t_mass/grad_rows
 // are float for float/half/bfloat16 logits and double for double logits.
-void fused_forward_cuda(const FusedParams<float>& p, const torch::Tensor& logits, const torch::Tensor& soft_target,
-                        float* row_loss, float* lse, float* t_mass);
-void fused_forward_cuda(const FusedParams<double>& p, const torch::Tensor& logits, const torch::Tensor& soft_target,
-                        double* row_loss, double* lse, double* t_mass);
-void fused_backward_cuda(const FusedParams<float>& p, const torch::Tensor& logits, const torch::Tensor& soft_target,
-                         const float* lse, const float* t_mass, const float* grad_rows, float grad_scale,
-                         torch::Tensor& grad);
-void fused_backward_cuda(const FusedParams<double>& p, const torch::Tensor& logits, const torch::Tensor& soft_target,
-                         const double* lse, const double* t_mass, const double* grad_rows, double grad_scale,
-                         torch::Tensor& grad);
+void fused_forward_cuda(
+    const FusedParams<float>& p,
+    const torch::Tensor& logits,
+    const torch::Tensor& soft_target,
+    float* row_loss,
+    float* lse,
+    float* t_mass);
+void fused_forward_cuda(
+    const FusedParams<double>& p,
+    const torch::Tensor& logits,
+    const torch::Tensor& soft_target,
+    double* row_loss,
+    double* lse,
+    double* t_mass);
+void fused_backward_cuda(
+    const FusedParams<float>& p,
+    const torch::Tensor& logits,
+    const torch::Tensor& soft_target,
+    const float* lse,
+    const float* t_mass,
+    const float* grad_rows,
+    float grad_scale,
+    torch::Tensor& grad);
+void fused_backward_cuda(
+    const FusedParams<double>& p,
+    const torch::Tensor& logits,
+    const torch::Tensor& soft_target,
+    const double* lse,
+    const double* t_mass,
+    const double* grad_rows,
+    double grad_scale,
+    torch::Tensor& grad);
 #endif
 
-}  // namespace smoothlab::loss::detail
+} // namespace smoothlab::loss::detail

@@ -49,28 +49,66 @@ namespace avx512 {
 struct VecF {
   using reg = __m512;
   static constexpr int64_t W = 16;
-  static __mmask16 mask(int64_t n) { return static_cast<__mmask16>((1u << n) - 1u); }
-  static reg zero() { return _mm512_setzero_ps(); }
-  static reg set1(float x) { return _mm512_set1_ps(x); }
-  static reg load(const float* p) { return _mm512_loadu_ps(p); }
-  static reg load_tail(const float* p, int64_t n, float fill) { return _mm512_mask_loadu_ps(set1(fill), mask(n), p); }
-  static void store(float* p, reg v) { _mm512_storeu_ps(p, v); }
-  static void stream(float* p, reg v) { _mm512_stream_ps(p, v); }
-  static void fence() { _mm_sfence(); }
-  static void store_tail(float* p, reg v, int64_t n) { _mm512_mask_storeu_ps(p, mask(n), v); }
-  static reg zero_tail(reg v, int64_t n) { return _mm512_maskz_mov_ps(mask(n), v); }
-  static reg add(reg a, reg b) { return _mm512_add_ps(a, b); }
-  static reg sub(reg a, reg b) { return _mm512_sub_ps(a, b); }
-  static reg mul(reg a, reg b) { return _mm512_mul_ps(a, b); }
-  static reg fmadd(reg a, reg b, reg c) { return _mm512_fmadd_ps(a, b, c); }
-  static reg fnmadd(reg a, reg b, reg c) { return _mm512_fnmadd_ps(a, b, c); }
-  static reg max(reg a, reg b) { return _mm512_max_ps(a, b); }
-  static float reduce_add(reg v) { return _mm512_reduce_add_ps(v); }
-  static float reduce_max(reg v) { return _mm512_reduce_max_ps(v); }
-  static reg exp(reg x) { return simd::avx512::exp(x); }
+  static __mmask16 mask(int64_t n) {
+    return static_cast<__mmask16>((1u << n) - 1u);
+  }
+  static reg zero() {
+    return _mm512_setzero_ps();
+  }
+  static reg set1(float x) {
+    return _mm512_set1_ps(x);
+  }
+  static reg load(const float* p) {
+    return _mm512_loadu_ps(p);
+  }
+  static reg load_tail(const float* p, int64_t n, float fill) {
+    return _mm512_mask_loadu_ps(set1(fill), mask(n), p);
+  }
+  static void store(float* p, reg v) {
+    _mm512_storeu_ps(p, v);
+  }
+  static void stream(float* p, reg v) {
+    _mm512_stream_ps(p, v);
+  }
+  static void fence() {
+    _mm_sfence();
+  }
+  static void store_tail(float* p, reg v, int64_t n) {
+    _mm512_mask_storeu_ps(p, mask(n), v);
+  }
+  static reg zero_tail(reg v, int64_t n) {
+    return _mm512_maskz_mov_ps(mask(n), v);
+  }
+  static reg add(reg a, reg b) {
+    return _mm512_add_ps(a, b);
+  }
+  static reg sub(reg a, reg b) {
+    return _mm512_sub_ps(a, b);
+  }
+  static reg mul(reg a, reg b) {
+    return _mm512_mul_ps(a, b);
+  }
+  static reg fmadd(reg a, reg b, reg c) {
+    return _mm512_fmadd_ps(a, b, c);
+  }
+  static reg fnmadd(reg a, reg b, reg c) {
+    return _mm512_fnmadd_ps(a, b, c);
+  }
+  static reg max(reg a, reg b) {
+    return _mm512_max_ps(a, b);
+  }
+  static float reduce_add(reg v) {
+    return _mm512_reduce_add_ps(v);
+  }
+  static float reduce_max(reg v) {
+    return _mm512_reduce_max_ps(v);
+  }
+  static reg exp(reg x) {
+    return simd::avx512::exp(x);
+  }
 };
 #include "smoothlab/loss/fused_kernel_simd.inc"
-}  // namespace avx512
+} // namespace avx512
 #if defined(__clang__)
 #pragma clang attribute pop
 #else
@@ -90,24 +128,52 @@ struct VecF {
   static __m256i mask(int64_t n) {
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
   }
-  static reg zero() { return _mm256_setzero_ps(); }
-  static reg set1(float x) { return _mm256_set1_ps(x); }
-  static reg load(const float* p) { return _mm256_loadu_ps(p); }
+  static reg zero() {
+    return _mm256_setzero_ps();
+  }
+  static reg set1(float x) {
+    return _mm256_set1_ps(x);
+  }
+  static reg load(const float* p) {
+    return _mm256_loadu_ps(p);
+  }
   static reg load_tail(const float* p, int64_t n, float fill) {
     const __m256i m = mask(n);
     return _mm256_blendv_ps(set1(fill), _mm256_maskload_ps(p, m), _mm256_castsi256_ps(m));
   }
-  static void store(float* p, reg v) { _mm256_storeu_ps(p, v); }
-  static void stream(float* p, reg v) { _mm256_stream_ps(p, v); }
-  static void fence() { _mm_sfence(); }
-  static void store_tail(float* p, reg v, int64_t n) { _mm256_maskstore_ps(p, mask(n), v); }
-  static reg zero_tail(reg v, int64_t n) { return _mm256_and_ps(v, _mm256_castsi256_ps(mask(n))); }
-  static reg add(reg a, reg b) { return _mm256_add_ps(a, b); }
-  static reg sub(reg a, reg b) { return _mm256_sub_ps(a, b); }
-  static reg mul(reg a, reg b) { return _mm256_mul_ps(a, b); }
-  static reg fmadd(reg a, reg b, reg c) { return _mm256_fmadd_ps(a, b, c); }
-  static reg fnmadd(reg a, reg b, reg c) { return _mm256_fnmadd_ps(a, b, c); }
-  static reg max(reg a, reg b) { return _mm256_max_ps(a, b); }
+  static void store(float* p, reg v) {
+    _mm256_storeu_ps(p, v);
+  }
+  static void stream(float* p, reg v) {
+    _mm256_stream_ps(p, v);
+  }
+  static void fence() {
+    _mm_sfence();
+  }
+  static void store_tail(float* p, reg v, int64_t n) {
+    _mm256_maskstore_ps(p, mask(n), v);
+  }
+  static reg zero_tail(reg v, int64_t n) {
+    return _mm256_and_ps(v, _mm256_castsi256_ps(mask(n)));
+  }
+  static reg add(reg a, reg b) {
+    return _mm256_add_ps(a, b);
+  }
+  static reg sub(reg a, reg b) {
+    return _mm256_sub_ps(a, b);
+  }
+  static reg mul(reg a, reg b) {
+    return _mm256_mul_ps(a, b);
+  }
+  static reg fmadd(reg a, reg b, reg c) {
+    return _mm256_fmadd_ps(a, b, c);
+  }
+  static reg fnmadd(reg a, reg b, reg c) {
+    return _mm256_fnmadd_ps(a, b, c);
+  }
+  static reg max(reg a, reg b) {
+    return _mm256_max_ps(a, b);
+  }
   static float reduce_add(reg v) {
     __m128 x = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     x = _mm_add_ps(x, _mm_movehl_ps(x, x));
@@ -120,10 +186,12 @@ struct VecF {
     x = _mm_max_ss(x, _mm_movehdup_ps(x));
     return _mm_cvtss_f32(x);
   }
-  static reg exp(reg x) { return simd::avx2::exp(x); }
+  static reg exp(reg x) {
+    return simd::avx2::exp(x);
+  }
 };
 #include "smoothlab/loss/fused_kernel_simd.inc"
-}  // namespace avx2
+} // namespace avx2
 #if defined(__clang__)
 #pragma clang attribute pop
 #else
@@ -131,15 +199,17 @@ struct VecF {
 #endif
 
 #pragma GCC diagnostic pop
-#endif  // SMOOTHLAB_LOSS_X86
+#endif // SMOOTHLAB_LOSS_X86
 
 namespace {
 
 enum class Isa { Scalar = 0, Avx2 = 1, Avx512 = 2 };
 
 Isa best_isa() {
-  if (simd::cpu_has_avx512f()) return Isa::Avx512;
-  if (simd::cpu_has_avx2_fma()) return Isa::Avx2;
+  if (simd::cpu_has_avx512f())
+    return Isa::Avx512;
+  if (simd::cpu_has_avx2_fma())
+    return Isa::Avx2;
   return Isa::Scalar;
 }
 
@@ -154,7 +224,8 @@ std::atomic<int64_t>& stream_threshold() {
 Isa initial_isa() {
   const Isa best = best_isa();
   const char* env = std::getenv("SMOOTHLAB_CPU_ISA");
-  if (!env || !*env) return best;
+  if (!env || !*env)
+    return best;
   const std::string name = env;
   const Isa cap = name == "scalar" || name == "default" ? Isa::Scalar : name == "avx2" ? Isa::Avx2 : Isa::Avx512;
   return static_cast<int>(cap) < static_cast<int>(best) ? cap : best;
@@ -166,7 +237,9 @@ std::atomic<int>& isa_state() {
 }
 
 // Rows per parallel task: about 16k logits, so small problems ([256, 10]) stay on one thread.
-int64_t grain_rows(int64_t classes) { return std::max<int64_t>(1, 16384 / std::max<int64_t>(1, classes)); }
+int64_t grain_rows(int64_t classes) {
+  return std::max<int64_t>(1, 16384 / std::max<int64_t>(1, classes));
+}
 
 template <typename T>
 double to_double(T x) {
@@ -179,8 +252,15 @@ double to_double<double>(double x) {
 
 // Scalar rows for any dtype and class stride; sums in double.
 template <typename T, typename Acc>
-void scalar_forward_rows(const FusedParams<Acc>& p, const T* logits, const T* soft_target, Acc* row_loss, Acc* lse,
-                         Acc* t_mass, int64_t begin, int64_t end) {
+void scalar_forward_rows(
+    const FusedParams<Acc>& p,
+    const T* logits,
+    const T* soft_target,
+    Acc* row_loss,
+    Acc* lse,
+    Acc* t_mass,
+    int64_t begin,
+    int64_t end) {
   const int64_t K = p.classes, S = p.inner;
   for (int64_t r = begin; r < end; ++r) {
     const int64_t offset = row_offset(p, r);
@@ -198,7 +278,8 @@ void scalar_forward_rows(const FusedParams<Acc>& p, const T* logits, const T* so
       hard_row_coefficients(p, y, a, b);
     }
     double m = -std::numeric_limits<double>::infinity();
-    for (int64_t k = 0; k < K; ++k) m = std::max(m, to_double(z[k * S]));
+    for (int64_t k = 0; k < K; ++k)
+      m = std::max(m, to_double(z[k * S]));
     double sum_exp = 0;
     RowSums<double> sums;
     for (int64_t k = 0; k < K; ++k) {
@@ -224,9 +305,17 @@ void scalar_forward_rows(const FusedParams<Acc>& p, const T* logits, const T* so
 }
 
 template <typename T, typename Acc>
-void scalar_backward_rows(const FusedParams<Acc>& p, const T* logits, const T* soft_target, const Acc* lse,
-                          const Acc* t_mass, const Acc* grad_rows, Acc grad_scale, T* grad, int64_t begin,
-                          int64_t end) {
+void scalar_backward_rows(
+    const FusedParams<Acc>& p,
+    const T* logits,
+    const T* soft_target,
+    const Acc* lse,
+    const Acc* t_mass,
+    const Acc* grad_rows,
+    Acc grad_scale,
+    T* grad,
+    int64_t begin,
+    int64_t end) {
   const int64_t K = p.classes, S = p.inner;
   for (int64_t r = begin; r < end; ++r) {
     const int64_t offset = row_offset(p, r);
@@ -241,7 +330,8 @@ void scalar_backward_rows(const FusedParams<Acc>& p, const T* logits, const T* s
     } else {
       y = p.target[r];
       if (y == p.ignore_index) {
-        for (int64_t k = 0; k < K; ++k) g[k * S] = T(0);
+        for (int64_t k = 0; k < K; ++k)
+          g[k * S] = T(0);
         continue;
       }
       c = hard_grad_coefficients(p, y, scale);
@@ -259,17 +349,27 @@ void scalar_backward_rows(const FusedParams<Acc>& p, const T* logits, const T* s
 template <typename Acc, typename Fn>
 void dispatch_dtype(const torch::Tensor& logits, const Fn& fn) {
   switch (logits.scalar_type()) {
-    case torch::kFloat: return fn(float{});
-    case torch::kDouble: return fn(double{});
-    case torch::kHalf: return fn(c10::Half{});
-    case torch::kBFloat16: return fn(c10::BFloat16{});
-    default: TORCH_CHECK(false, "fused label smoothing: unsupported dtype ", logits.scalar_type());
+    case torch::kFloat:
+      return fn(float{});
+    case torch::kDouble:
+      return fn(double{});
+    case torch::kHalf:
+      return fn(c10::Half{});
+    case torch::kBFloat16:
+      return fn(c10::BFloat16{});
+    default:
+      TORCH_CHECK(false, "fused label smoothing: unsupported dtype ", logits.scalar_type());
   }
 }
 
 template <typename Acc>
-void forward_any(const FusedParams<Acc>& p, const torch::Tensor& logits, const torch::Tensor& soft_target,
-                 Acc* row_loss, Acc* lse, Acc* t_mass) {
+void forward_any(
+    const FusedParams<Acc>& p,
+    const torch::Tensor& logits,
+    const torch::Tensor& soft_target,
+    Acc* row_loss,
+    Acc* lse,
+    Acc* t_mass) {
 #ifdef SMOOTHLAB_LOSS_X86
   if constexpr (std::is_same_v<Acc, float>) {
     const Isa isa = static_cast<Isa>(isa_state().load());
@@ -302,8 +402,15 @@ void forward_any(const FusedParams<Acc>& p, const torch::Tensor& logits, const t
 }
 
 template <typename Acc>
-void backward_any(const FusedParams<Acc>& p, const torch::Tensor& logits, const torch::Tensor& soft_target,
-                  const Acc* lse, const Acc* t_mass, const Acc* grad_rows, Acc grad_scale, torch::Tensor& grad) {
+void backward_any(
+    const FusedParams<Acc>& p,
+    const torch::Tensor& logits,
+    const torch::Tensor& soft_target,
+    const Acc* lse,
+    const Acc* t_mass,
+    const Acc* grad_rows,
+    Acc grad_scale,
+    torch::Tensor& grad) {
 #ifdef SMOOTHLAB_LOSS_X86
   if constexpr (std::is_same_v<Acc, float>) {
     const Isa isa = static_cast<Isa>(isa_state().load());
@@ -338,39 +445,66 @@ void backward_any(const FusedParams<Acc>& p, const torch::Tensor& logits, const 
   });
 }
 
-}  // namespace
+} // namespace
 
-void fused_forward_cpu(const FusedParams<float>& p, const torch::Tensor& logits, const torch::Tensor& soft_target,
-                       float* row_loss, float* lse, float* t_mass) {
+void fused_forward_cpu(
+    const FusedParams<float>& p,
+    const torch::Tensor& logits,
+    const torch::Tensor& soft_target,
+    float* row_loss,
+    float* lse,
+    float* t_mass) {
   forward_any(p, logits, soft_target, row_loss, lse, t_mass);
 }
-void fused_forward_cpu(const FusedParams<double>& p, const torch::Tensor& logits, const torch::Tensor& soft_target,
-                       double* row_loss, double* lse, double* t_mass) {
+void fused_forward_cpu(
+    const FusedParams<double>& p,
+    const torch::Tensor& logits,
+    const torch::Tensor& soft_target,
+    double* row_loss,
+    double* lse,
+    double* t_mass) {
   forward_any(p, logits, soft_target, row_loss, lse, t_mass);
 }
-void fused_backward_cpu(const FusedParams<float>& p, const torch::Tensor& logits, const torch::Tensor& soft_target,
-                        const float* lse, const float* t_mass, const float* grad_rows, float grad_scale,
-                        torch::Tensor& grad) {
+void fused_backward_cpu(
+    const FusedParams<float>& p,
+    const torch::Tensor& logits,
+    const torch::Tensor& soft_target,
+    const float* lse,
+    const float* t_mass,
+    const float* grad_rows,
+    float grad_scale,
+    torch::Tensor& grad) {
   backward_any(p, logits, soft_target, lse, t_mass, grad_rows, grad_scale, grad);
 }
-void fused_backward_cpu(const FusedParams<double>& p, const torch::Tensor& logits, const torch::Tensor& soft_target,
-                        const double* lse, const double* t_mass, const double* grad_rows, double grad_scale,
-                        torch::Tensor& grad) {
+void fused_backward_cpu(
+    const FusedParams<double>& p,
+    const torch::Tensor& logits,
+    const torch::Tensor& soft_target,
+    const double* lse,
+    const double* t_mass,
+    const double* grad_rows,
+    double grad_scale,
+    torch::Tensor& grad) {
   backward_any(p, logits, soft_target, lse, t_mass, grad_rows, grad_scale, grad);
 }
 
 const char* fused_cpu_isa() {
   switch (static_cast<Isa>(isa_state().load())) {
-    case Isa::Avx512: return "avx512";
-    case Isa::Avx2: return "avx2";
-    case Isa::Scalar: break;
+    case Isa::Avx512:
+      return "avx512";
+    case Isa::Avx2:
+      return "avx2";
+    case Isa::Scalar:
+      break;
   }
   return "scalar";
 }
 
 namespace test_only {
 
-int64_t set_fused_stream_threshold(int64_t bytes) { return stream_threshold().exchange(bytes); }
+int64_t set_fused_stream_threshold(int64_t bytes) {
+  return stream_threshold().exchange(bytes);
+}
 
 bool set_fused_cpu_isa(const std::string& name) {
   const Isa best = best_isa();
@@ -386,11 +520,12 @@ bool set_fused_cpu_isa(const std::string& name) {
   } else {
     return false;
   }
-  if (static_cast<int>(want) > static_cast<int>(best)) return false;
+  if (static_cast<int>(want) > static_cast<int>(best))
+    return false;
   isa_state().store(static_cast<int>(want));
   return true;
 }
 
-}  // namespace test_only
+} // namespace test_only
 
-}  // namespace smoothlab::loss::detail
+} // namespace smoothlab::loss::detail

@@ -25,12 +25,14 @@ constexpr int kThreads = 256;
 
 template <typename Acc>
 __device__ Acc warp_sum(Acc v) {
-  for (int offset = 16; offset > 0; offset /= 2) v += __shfl_down_sync(0xffffffffu, v, offset);
+  for (int offset = 16; offset > 0; offset /= 2)
+    v += __shfl_down_sync(0xffffffffu, v, offset);
   return v;
 }
 template <typename Acc>
 __device__ Acc warp_max(Acc v) {
-  for (int offset = 16; offset > 0; offset /= 2) v = ::max(v, __shfl_down_sync(0xffffffffu, v, offset));
+  for (int offset = 16; offset > 0; offset /= 2)
+    v = ::max(v, __shfl_down_sync(0xffffffffu, v, offset));
   return v;
 }
 
@@ -41,18 +43,21 @@ __device__ void block_sum(Acc (&v)[Count], Acc* shared /* [Count][32] */) {
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, warps = blockDim.x / 32;
   for (int i = 0; i < Count; ++i) {
     v[i] = warp_sum(v[i]);
-    if (lane == 0) shared[i * 32 + warp] = v[i];
+    if (lane == 0)
+      shared[i * 32 + warp] = v[i];
   }
   __syncthreads();
   if (warp == 0) {
     for (int i = 0; i < Count; ++i) {
       Acc x = lane < warps ? shared[i * 32 + lane] : Acc(0);
       x = warp_sum(x);
-      if (lane == 0) shared[i * 32] = x;
+      if (lane == 0)
+        shared[i * 32] = x;
     }
   }
   __syncthreads();
-  for (int i = 0; i < Count; ++i) v[i] = shared[i * 32];
+  for (int i = 0; i < Count; ++i)
+    v[i] = shared[i * 32];
   __syncthreads();
 }
 
@@ -60,12 +65,14 @@ template <typename Acc>
 __device__ Acc block_max(Acc v, Acc* shared) {
   const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, warps = blockDim.x / 32;
   v = warp_max(v);
-  if (lane == 0) shared[warp] = v;
+  if (lane == 0)
+    shared[warp] = v;
   __syncthreads();
   if (warp == 0) {
     Acc x = lane < warps ? shared[lane] : -std::numeric_limits<Acc>::infinity();
     x = warp_max(x);
-    if (lane == 0) shared[0] = x;
+    if (lane == 0)
+      shared[0] = x;
   }
   __syncthreads();
   v = shared[0];
@@ -74,8 +81,13 @@ __device__ Acc block_max(Acc v, Acc* shared) {
 }
 
 template <typename T, typename Acc>
-__global__ void forward_kernel(FusedParams<Acc> p, const T* __restrict__ logits, const T* __restrict__ soft_target,
-                               Acc* row_loss, Acc* lse, Acc* t_mass) {
+__global__ void forward_kernel(
+    FusedParams<Acc> p,
+    const T* __restrict__ logits,
+    const T* __restrict__ soft_target,
+    Acc* row_loss,
+    Acc* lse,
+    Acc* t_mass) {
   __shared__ Acc shared[4 * 32];
   const int64_t K = p.classes, S = p.inner;
   for (int64_t r = blockIdx.x; r < p.rows; r += gridDim.x) {
@@ -96,9 +108,10 @@ __global__ void forward_kernel(FusedParams<Acc> p, const T* __restrict__ logits,
       hard_row_coefficients(p, y, a, b);
     }
     Acc m = -std::numeric_limits<Acc>::infinity();
-    for (int64_t k = threadIdx.x; k < K; k += blockDim.x) m = ::max(m, static_cast<Acc>(z[k * S]));
+    for (int64_t k = threadIdx.x; k < K; k += blockDim.x)
+      m = ::max(m, static_cast<Acc>(z[k * S]));
     m = block_max(m, shared);
-    Acc sums[4] = {0, 0, 0, 0};  // s, Σ v (m − z), Σ w t (m − z), Σ w t
+    Acc sums[4] = {0, 0, 0, 0}; // s, Σ v (m − z), Σ w t (m − z), Σ w t
     for (int64_t k = threadIdx.x; k < K; k += blockDim.x) {
       const Acc d = m - static_cast<Acc>(z[k * S]);
       sums[0] += ::exp(-d);
@@ -129,9 +142,15 @@ __global__ void forward_kernel(FusedParams<Acc> p, const T* __restrict__ logits,
 }
 
 template <typename T, typename Acc>
-__global__ void backward_kernel(FusedParams<Acc> p, const T* __restrict__ logits, const T* __restrict__ soft_target,
-                                const Acc* lse, const Acc* t_mass, const Acc* grad_rows, Acc grad_scale,
-                                T* __restrict__ grad) {
+__global__ void backward_kernel(
+    FusedParams<Acc> p,
+    const T* __restrict__ logits,
+    const T* __restrict__ soft_target,
+    const Acc* lse,
+    const Acc* t_mass,
+    const Acc* grad_rows,
+    Acc grad_scale,
+    T* __restrict__ grad) {
   const int64_t K = p.classes, S = p.inner;
   for (int64_t r = blockIdx.x; r < p.rows; r += gridDim.x) {
     const int64_t offset = row_offset(p, r);
@@ -146,7 +165,8 @@ __global__ void backward_kernel(FusedParams<Acc> p, const T* __restrict__ logits
     } else {
       y = p.target[r];
       if (y == p.ignore_index) {
-        for (int64_t k = threadIdx.x; k < K; k += blockDim.x) g[k * S] = T(0);
+        for (int64_t k = threadIdx.x; k < K; k += blockDim.x)
+          g[k * S] = T(0);
         continue;
       }
       c = hard_grad_coefficients(p, y, scale);
@@ -161,18 +181,25 @@ __global__ void backward_kernel(FusedParams<Acc> p, const T* __restrict__ logits
   }
 }
 
-int grid_for(int64_t rows) { return static_cast<int>(std::min<int64_t>(rows, 65535 * 8)); }
+int grid_for(int64_t rows) {
+  return static_cast<int>(std::min<int64_t>(rows, 65535 * 8));
+}
 
 template <typename Acc>
-void forward_impl(const FusedParams<Acc>& p, const torch::Tensor& logits, const torch::Tensor& soft_target,
-                  Acc* row_loss, Acc* lse, Acc* t_mass) {
-  if (p.rows == 0) return;
+void forward_impl(
+    const FusedParams<Acc>& p,
+    const torch::Tensor& logits,
+    const torch::Tensor& soft_target,
+    Acc* row_loss,
+    Acc* lse,
+    Acc* t_mass) {
+  if (p.rows == 0)
+    return;
   auto stream = at::cuda::getCurrentCUDAStream();
   AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, logits.scalar_type(), "fused_ls_forward", [&] {
     if constexpr (std::is_same_v<scalar_t, double> == std::is_same_v<Acc, double>) {
       forward_kernel<scalar_t, Acc><<<grid_for(p.rows), kThreads, 0, stream>>>(
-          p, logits.data_ptr<scalar_t>(), p.soft ? soft_target.data_ptr<scalar_t>() : nullptr, row_loss, lse,
-          t_mass);
+          p, logits.data_ptr<scalar_t>(), p.soft ? soft_target.data_ptr<scalar_t>() : nullptr, row_loss, lse, t_mass);
       C10_CUDA_KERNEL_LAUNCH_CHECK();
     } else {
       TORCH_CHECK(false, "fused label smoothing: accumulation type does not match ", logits.scalar_type());
@@ -181,15 +208,29 @@ void forward_impl(const FusedParams<Acc>& p, const torch::Tensor& logits, const 
 }
 
 template <typename Acc>
-void backward_impl(const FusedParams<Acc>& p, const torch::Tensor& logits, const torch::Tensor& soft_target,
-                   const Acc* lse, const Acc* t_mass, const Acc* grad_rows, Acc grad_scale, torch::Tensor& grad) {
-  if (p.rows == 0) return;
+void backward_impl(
+    const FusedParams<Acc>& p,
+    const torch::Tensor& logits,
+    const torch::Tensor& soft_target,
+    const Acc* lse,
+    const Acc* t_mass,
+    const Acc* grad_rows,
+    Acc grad_scale,
+    torch::Tensor& grad) {
+  if (p.rows == 0)
+    return;
   auto stream = at::cuda::getCurrentCUDAStream();
   AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, logits.scalar_type(), "fused_ls_backward", [&] {
     if constexpr (std::is_same_v<scalar_t, double> == std::is_same_v<Acc, double>) {
       backward_kernel<scalar_t, Acc><<<grid_for(p.rows), kThreads, 0, stream>>>(
-          p, logits.data_ptr<scalar_t>(), p.soft ? soft_target.data_ptr<scalar_t>() : nullptr, lse, t_mass,
-          grad_rows, grad_scale, grad.data_ptr<scalar_t>());
+          p,
+          logits.data_ptr<scalar_t>(),
+          p.soft ? soft_target.data_ptr<scalar_t>() : nullptr,
+          lse,
+          t_mass,
+          grad_rows,
+          grad_scale,
+          grad.data_ptr<scalar_t>());
       C10_CUDA_KERNEL_LAUNCH_CHECK();
     } else {
       TORCH_CHECK(false, "fused label smoothing: accumulation type does not match ", logits.scalar_type());
@@ -197,25 +238,47 @@ void backward_impl(const FusedParams<Acc>& p, const torch::Tensor& logits, const
   });
 }
 
-}  // namespace
+} // namespace
 
-void fused_forward_cuda(const FusedParams<float>& p, const torch::Tensor& logits, const torch::Tensor& soft_target,
-                        float* row_loss, float* lse, float* t_mass) {
+void fused_forward_cuda(
+    const FusedParams<float>& p,
+    const torch::Tensor& logits,
+    const torch::Tensor& soft_target,
+    float* row_loss,
+    float* lse,
+    float* t_mass) {
   forward_impl(p, logits, soft_target, row_loss, lse, t_mass);
 }
-void fused_forward_cuda(const FusedParams<double>& p, const torch::Tensor& logits, const torch::Tensor& soft_target,
-                        double* row_loss, double* lse, double* t_mass) {
+void fused_forward_cuda(
+    const FusedParams<double>& p,
+    const torch::Tensor& logits,
+    const torch::Tensor& soft_target,
+    double* row_loss,
+    double* lse,
+    double* t_mass) {
   forward_impl(p, logits, soft_target, row_loss, lse, t_mass);
 }
-void fused_backward_cuda(const FusedParams<float>& p, const torch::Tensor& logits, const torch::Tensor& soft_target,
-                         const float* lse, const float* t_mass, const float* grad_rows, float grad_scale,
-                         torch::Tensor& grad) {
+void fused_backward_cuda(
+    const FusedParams<float>& p,
+    const torch::Tensor& logits,
+    const torch::Tensor& soft_target,
+    const float* lse,
+    const float* t_mass,
+    const float* grad_rows,
+    float grad_scale,
+    torch::Tensor& grad) {
   backward_impl(p, logits, soft_target, lse, t_mass, grad_rows, grad_scale, grad);
 }
-void fused_backward_cuda(const FusedParams<double>& p, const torch::Tensor& logits, const torch::Tensor& soft_target,
-                         const double* lse, const double* t_mass, const double* grad_rows, double grad_scale,
-                         torch::Tensor& grad) {
+void fused_backward_cuda(
+    const FusedParams<double>& p,
+    const torch::Tensor& logits,
+    const torch::Tensor& soft_target,
+    const double* lse,
+    const double* t_mass,
+    const double* grad_rows,
+    double grad_scale,
+    torch::Tensor& grad) {
   backward_impl(p, logits, soft_target, lse, t_mass, grad_rows, grad_scale, grad);
 }
 
-}  // namespace smoothlab::loss::detail
+} // namespace smoothlab::loss::detail

@@ -38,19 +38,19 @@ namespace smoothlab::loss::detail {
 // Pointers to per-class vectors are of the accumulation type (float for float/half/bfloat16, double for double).
 template <typename Acc>
 struct FusedParams {
-  int64_t rows = 0;      // M = N·S
-  int64_t classes = 0;   // K
-  int64_t inner = 1;     // S: class stride; row r = n·S + s starts at n·K·S + s
-  Acc smoothing = 0;     // ε
-  bool soft = false;     // probability targets (else int64 class indices)
+  int64_t rows = 0; // M = N·S
+  int64_t classes = 0; // K
+  int64_t inner = 1; // S: class stride; row r = n·S + s starts at n·K·S + s
+  Acc smoothing = 0; // ε
+  bool soft = false; // probability targets (else int64 class indices)
   bool wrong_class_only = false;
   int64_t ignore_index = -100;
-  const int64_t* target = nullptr;  // [M] (hard targets)
-  const Acc* weight = nullptr;      // [K] or null (w ≡ 1)
-  const Acc* coef = nullptr;        // [K] v_k, or null when v_k ≡ coef_const
+  const int64_t* target = nullptr; // [M] (hard targets)
+  const Acc* weight = nullptr; // [K] or null (w ≡ 1)
+  const Acc* coef = nullptr; // [K] v_k, or null when v_k ≡ coef_const
   Acc coef_const = 0;
-  Acc coef_sum = 0;                 // V
-  const Acc* prior = nullptr;       // [K] π, or null when π ≡ 1/K (only read for wrong_class_only)
+  Acc coef_sum = 0; // V
+  const Acc* prior = nullptr; // [K] π, or null when π ≡ 1/K (only read for wrong_class_only)
 };
 
 // Offset of row r's first logit in the contiguous [N, K, S] tensor (its classes follow at stride S).
@@ -82,21 +82,22 @@ SMOOTHLAB_HOST_DEVICE inline void hard_row_coefficients(const FusedParams<Acc>& 
 // What a forward pass gathers over the classes of one row (d_k = m − z_k ≥ 0, m = max_k z_k).
 template <typename Real>
 struct RowSums {
-  Real log_s = 0;     // log Σ_k exp(z_k − m)
-  Real gap_coef = 0;  // Σ_k v_k d_k, or Σ_k d_k when p.coef is null (v ≡ coef_const is applied here)
-  Real gap_t = 0;     // Σ_k w_k t_k d_k   (soft targets)
-  Real t_mass = 0;    // T0 = Σ_k w_k t_k  (soft targets)
-  Real gap_y = 0;     // m − z_y           (hard targets)
+  Real log_s = 0; // log Σ_k exp(z_k − m)
+  Real gap_coef = 0; // Σ_k v_k d_k, or Σ_k d_k when p.coef is null (v ≡ coef_const is applied here)
+  Real gap_t = 0; // Σ_k w_k t_k d_k   (soft targets)
+  Real t_mass = 0; // T0 = Σ_k w_k t_k  (soft targets)
+  Real gap_y = 0; // m − z_y           (hard targets)
 };
 
 // loss_r of a non-ignored row from its sums; a, b from hard_row_coefficients (unused for soft targets).
 template <typename Real, typename Acc>
 SMOOTHLAB_HOST_DEVICE inline Real finish_row_loss(const FusedParams<Acc>& p, const RowSums<Real>& s, Acc a, Acc b) {
   const Real gap_coef = p.coef ? s.gap_coef : s.gap_coef * Real(p.coef_const);
-  const Real smooth = gap_coef + Real(p.coef_sum) * s.log_s;  // Σ_k v_k (lse − z_k)
+  const Real smooth = gap_coef + Real(p.coef_sum) * s.log_s; // Σ_k v_k (lse − z_k)
   const Real eps = Real(p.smoothing);
-  if (p.soft) return (Real(1) - eps) * (s.gap_t + s.t_mass * s.log_s) + (eps != Real(0) ? eps * smooth : Real(0));
-  return Real(a) * (s.gap_y + s.log_s) + (b != Acc(0) ? Real(b) * smooth : Real(0));  // lse − z_y = m − z_y + log s
+  if (p.soft)
+    return (Real(1) - eps) * (s.gap_t + s.t_mass * s.log_s) + (eps != Real(0) ? eps * smooth : Real(0));
+  return Real(a) * (s.gap_y + s.log_s) + (b != Acc(0) ? Real(b) * smooth : Real(0)); // lse − z_y = m − z_y + log s
 }
 
 // The gradient of a row, scaled by its incoming gradient `scale`:
@@ -109,8 +110,10 @@ struct GradCoefficients {
 
 // For a non-ignored hard-target row with class y.
 template <typename Real, typename Acc>
-SMOOTHLAB_HOST_DEVICE inline GradCoefficients<Real> hard_grad_coefficients(const FusedParams<Acc>& p, int64_t y,
-                                                                           Real scale) {
+SMOOTHLAB_HOST_DEVICE inline GradCoefficients<Real> hard_grad_coefficients(
+    const FusedParams<Acc>& p,
+    int64_t y,
+    Real scale) {
   Acc a = 0, b = 0;
   hard_row_coefficients(p, y, a, b);
   GradCoefficients<Real> c;
@@ -122,8 +125,10 @@ SMOOTHLAB_HOST_DEVICE inline GradCoefficients<Real> hard_grad_coefficients(const
 
 // For a soft-target row with T0 = t_mass.
 template <typename Real, typename Acc>
-SMOOTHLAB_HOST_DEVICE inline GradCoefficients<Real> soft_grad_coefficients(const FusedParams<Acc>& p, Real t_mass,
-                                                                           Real scale) {
+SMOOTHLAB_HOST_DEVICE inline GradCoefficients<Real> soft_grad_coefficients(
+    const FusedParams<Acc>& p,
+    Real t_mass,
+    Real scale) {
   const Real eps = Real(p.smoothing);
   GradCoefficients<Real> c;
   c.c1 = scale * ((Real(1) - eps) * t_mass + eps * Real(p.coef_sum));
@@ -135,12 +140,20 @@ SMOOTHLAB_HOST_DEVICE inline GradCoefficients<Real> soft_grad_coefficients(const
 // One gradient element (scalar and CUDA paths; the SIMD path applies the same coefficients a vector at a time):
 // prob = p_k, v = v_k, w = w_k and t = t_k (read only when soft), is_y = [k = y].
 template <typename Real>
-SMOOTHLAB_HOST_DEVICE inline Real grad_element(const GradCoefficients<Real>& c, Real prob, Real v, Real w, Real t,
-                                               bool soft, bool is_y) {
+SMOOTHLAB_HOST_DEVICE inline Real grad_element(
+    const GradCoefficients<Real>& c,
+    Real prob,
+    Real v,
+    Real w,
+    Real t,
+    bool soft,
+    bool is_y) {
   Real g = c.c1 * prob - c.cv * v;
-  if (soft) g -= c.ct * w * t;
-  if (is_y) g -= c.cy;
+  if (soft)
+    g -= c.ct * w * t;
+  if (is_y)
+    g -= c.cy;
   return g;
 }
 
-}  // namespace smoothlab::loss::detail
+} // namespace smoothlab::loss::detail

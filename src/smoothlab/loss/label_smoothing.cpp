@@ -16,16 +16,26 @@ namespace F = torch::nn::functional;
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
-torch::Tensor libtorch_cross_entropy(const torch::Tensor& logits, const torch::Tensor& target,
-                                     const LabelSmoothingOptions& options) {
-  check(!options.wrong_class_only() && !options.prior().defined(),
-        "--loss-impl libtorch: LibTorch's cross_entropy has no wrong_class_only / prior smoothing (use fused)");
+torch::Tensor libtorch_cross_entropy(
+    const torch::Tensor& logits,
+    const torch::Tensor& target,
+    const LabelSmoothingOptions& options) {
+  check(
+      !options.wrong_class_only() && !options.prior().defined(),
+      "--loss-impl libtorch: LibTorch's cross_entropy has no wrong_class_only / prior smoothing (use fused)");
   auto o = F::CrossEntropyFuncOptions().label_smoothing(options.smoothing()).ignore_index(options.ignore_index());
-  if (options.weight().defined()) o = o.weight(options.weight());
+  if (options.weight().defined())
+    o = o.weight(options.weight());
   switch (options.reduction()) {
-    case Reduction::None: o = o.reduction(torch::kNone); break;
-    case Reduction::Sum: o = o.reduction(torch::kSum); break;
-    case Reduction::Mean: o = o.reduction(torch::kMean); break;
+    case Reduction::None:
+      o = o.reduction(torch::kNone);
+      break;
+    case Reduction::Sum:
+      o = o.reduction(torch::kSum);
+      break;
+    case Reduction::Mean:
+      o = o.reduction(torch::kMean);
+      break;
   }
   return F::cross_entropy(logits, target, o);
 }
@@ -34,10 +44,13 @@ namespace {
 
 std::string shape_str(torch::IntArrayRef sizes) {
   std::string out = "[";
-  for (size_t i = 0; i < sizes.size(); ++i) out += (i ? ", " : "") + std::to_string(sizes[i]);
+  for (size_t i = 0; i < sizes.size(); ++i)
+    out += (i ? ", " : "") + std::to_string(sizes[i]);
   return out + "]";
 }
-std::string shape_str(const torch::Tensor& t) { return shape_str(t.sizes()); }
+std::string shape_str(const torch::Tensor& t) {
+  return shape_str(t.sizes());
+}
 
 bool is_float_dtype(torch::ScalarType t) {
   return t == torch::kFloat || t == torch::kDouble || t == torch::kHalf || t == torch::kBFloat16;
@@ -45,15 +58,15 @@ bool is_float_dtype(torch::ScalarType t) {
 
 // Everything the kernels need besides the logits, in tensors that outlive the kernel calls.
 struct Prepared {
-  torch::Tensor logits;      // contiguous [N, K, S]-compatible
-  torch::Tensor target;      // contiguous int64 [M] (hard) or logits-shaped, logits dtype (soft)
-  torch::Tensor weight;      // [K] Acc dtype or undefined
-  torch::Tensor coef;        // [K] Acc dtype or undefined
-  torch::Tensor prior;       // [K] Acc dtype or undefined
+  torch::Tensor logits; // contiguous [N, K, S]-compatible
+  torch::Tensor target; // contiguous int64 [M] (hard) or logits-shaped, logits dtype (soft)
+  torch::Tensor weight; // [K] Acc dtype or undefined
+  torch::Tensor coef; // [K] Acc dtype or undefined
+  torch::Tensor prior; // [K] Acc dtype or undefined
   double coef_const = 0, coef_sum = 0;
   int64_t rows = 0, classes = 0, inner = 1;
   bool soft = false;
-  std::vector<int64_t> out_shape;  // per-row loss shape for Reduction::None
+  std::vector<int64_t> out_shape; // per-row loss shape for Reduction::None
 };
 
 template <typename Acc>
@@ -75,7 +88,9 @@ detail::FusedParams<Acc> make_params(const Prepared& pr, const LabelSmoothingOpt
   return p;
 }
 
-torch::ScalarType acc_dtype(torch::ScalarType t) { return t == torch::kDouble ? torch::kDouble : torch::kFloat; }
+torch::ScalarType acc_dtype(torch::ScalarType t) {
+  return t == torch::kDouble ? torch::kDouble : torch::kFloat;
+}
 
 // The row layout of logits and target (no validation; the caller checks logits_in.dim() ≥ 1): a [C] input with a
 // scalar (or [C]) target is one row; [N, C, d1, ...] is viewed as N·S rows of C classes at stride S = d1·d2·…;
@@ -89,24 +104,31 @@ Prepared row_layout(const torch::Tensor& logits_in, const torch::Tensor& target_
   pr.soft = target_in.sizes() == logits_in.sizes() && target_in.is_floating_point();
   pr.classes = logits.size(1);
   pr.inner = 1;
-  for (int64_t d = 2; d < logits.dim(); ++d) pr.inner *= logits.size(d);
+  for (int64_t d = 2; d < logits.dim(); ++d)
+    pr.inner *= logits.size(d);
   pr.rows = logits.size(0) * pr.inner;
   pr.logits = logits.contiguous();
   pr.target = pr.soft ? target.to(logits.scalar_type()).contiguous() : target.contiguous().view({-1});
   // Per-row loss shape for Reduction::None: logits' shape without dimension 1.
   for (int64_t d = 0; d < logits_in.dim() && !one_row; ++d) {
-    if (d != 1) pr.out_shape.push_back(logits_in.size(d));
+    if (d != 1)
+      pr.out_shape.push_back(logits_in.size(d));
   }
   return pr;
 }
 
 Prepared prepare(const torch::Tensor& logits_in, const torch::Tensor& target_in, const LabelSmoothingOptions& o) {
   check(logits_in.defined() && logits_in.dim() >= 1, "label smoothing: logits must be [N, C] or [N, C, d1, ...]");
-  check(is_float_dtype(logits_in.scalar_type()), "label smoothing: logits must be float32/float64/float16/bfloat16, got {}",
-        std::string(c10::toString(logits_in.scalar_type())));
+  check(
+      is_float_dtype(logits_in.scalar_type()),
+      "label smoothing: logits must be float32/float64/float16/bfloat16, got {}",
+      std::string(c10::toString(logits_in.scalar_type())));
   check(target_in.defined(), "label smoothing: target is undefined");
-  check(target_in.device() == logits_in.device(), "label smoothing: target is on {} but logits are on {}",
-        target_in.device().str(), logits_in.device().str());
+  check(
+      target_in.device() == logits_in.device(),
+      "label smoothing: target is on {} but logits are on {}",
+      target_in.device().str(),
+      logits_in.device().str());
   const double eps = o.smoothing();
   check(eps >= 0.0 && eps < 1.0, "smoothing must be in [0, 1), got {}", eps);
   Prepared pr = row_layout(logits_in, target_in);
@@ -117,43 +139,64 @@ Prepared prepare(const torch::Tensor& logits_in, const torch::Tensor& target_in,
   const auto acc_opts = logits_in.options().dtype(acc);
 
   if (pr.soft) {
-    check(o.ignore_index() < 0, "label smoothing: ignore_index ({}) is not supported with probability targets",
-          o.ignore_index());
+    check(
+        o.ignore_index() < 0,
+        "label smoothing: ignore_index ({}) is not supported with probability targets",
+        o.ignore_index());
     check(!o.wrong_class_only(), "label smoothing: wrong_class_only needs class-index targets, not probabilities");
   } else {
     std::vector<int64_t> want;
     for (int64_t d = 0; d < logits_in.dim() && !one_row; ++d) {
-      if (d != 1) want.push_back(logits_in.size(d));
+      if (d != 1)
+        want.push_back(logits_in.size(d));
     }
     const std::string want_str = shape_str(want);
-    check(target_in.scalar_type() == torch::kLong,
-          "label smoothing: target must be int64 class indices of shape {} or probabilities of shape {}; got {} {}",
-          want_str, shape_str(logits_in), std::string(c10::toString(target_in.scalar_type())), shape_str(target_in));
-    check(target_in.sizes() == torch::IntArrayRef(want), "label smoothing: target shape {} does not match logits {} (expected {})",
-          shape_str(target_in), shape_str(logits_in), want_str);
+    check(
+        target_in.scalar_type() == torch::kLong,
+        "label smoothing: target must be int64 class indices of shape {} or probabilities of shape {}; got {} {}",
+        want_str,
+        shape_str(logits_in),
+        std::string(c10::toString(target_in.scalar_type())),
+        shape_str(target_in));
+    check(
+        target_in.sizes() == torch::IntArrayRef(want),
+        "label smoothing: target shape {} does not match logits {} (expected {})",
+        shape_str(target_in),
+        shape_str(logits_in),
+        want_str);
   }
   check(!o.wrong_class_only() || K >= 2, "label smoothing: wrong_class_only needs at least 2 classes, got {}", K);
 
   torch::Tensor w;
   if (o.weight().defined()) {
-    check(o.weight().dim() == 1 && o.weight().size(0) == K, "label smoothing: weight must be [{}], got {}", K,
-          shape_str(o.weight()));
+    check(
+        o.weight().dim() == 1 && o.weight().size(0) == K,
+        "label smoothing: weight must be [{}], got {}",
+        K,
+        shape_str(o.weight()));
     check(o.weight().is_floating_point(), "label smoothing: weight must be a floating-point tensor");
     w = o.weight().detach().to(acc_opts).contiguous();
     pr.weight = w;
   }
-  torch::Tensor u;  // smoothing distribution, undefined = uniform
+  torch::Tensor u; // smoothing distribution, undefined = uniform
   if (o.prior().defined()) {
-    check(o.prior().dim() == 1 && o.prior().size(0) == K, "label smoothing: prior must be [{}], got {}", K,
-          shape_str(o.prior()));
+    check(
+        o.prior().dim() == 1 && o.prior().size(0) == K,
+        "label smoothing: prior must be [{}], got {}",
+        K,
+        shape_str(o.prior()));
     u = o.prior().detach().to(logits_in.options().dtype(torch::kDouble));
     const double lo = u.min().item<double>(), total = u.sum().item<double>();
-    check(lo >= 0 && total > 0 && std::isfinite(total),
-          "label smoothing: prior must be finite, ≥ 0 and not all 0 (min {}, sum {})", lo, total);
+    check(
+        lo >= 0 && total > 0 && std::isfinite(total),
+        "label smoothing: prior must be finite, ≥ 0 and not all 0 (min {}, sum {})",
+        lo,
+        total);
     u = u / total;
-    check(!o.wrong_class_only() || u.max().item<double>() < 1.0,
-          "label smoothing: with wrong_class_only no class may hold the whole prior (it has no wrong classes to "
-          "smooth over)");
+    check(
+        !o.wrong_class_only() || u.max().item<double>() < 1.0,
+        "label smoothing: with wrong_class_only no class may hold the whole prior (it has no wrong classes to "
+        "smooth over)");
     u = u.to(acc).contiguous();
     pr.prior = u;
   }
@@ -178,10 +221,12 @@ double hard_target_denominator(const Prepared& pr, int64_t ignore_index) {
     const auto bad = valid & ((pr.target < 0) | (pr.target >= K));
     if (bad.any().item<bool>()) {
       const int64_t v = pr.target.masked_select(bad)[0].item<int64_t>();
-      throw Error(fmt::format("label smoothing: target value {} out of range [0, {})", v, K),
-                  fmt::format("targets are class indices 0..{}; ignore_index is {}", K - 1, ignore_index));
+      throw Error(
+          fmt::format("label smoothing: target value {} out of range [0, {})", v, K),
+          fmt::format("targets are class indices 0..{}; ignore_index is {}", K - 1, ignore_index));
     }
-    if (!pr.weight.defined()) return valid.sum().item<double>();
+    if (!pr.weight.defined())
+      return valid.sum().item<double>();
     const auto y = pr.target.masked_select(valid);
     return pr.weight.to(torch::kDouble).index_select(0, y).sum().item<double>();
   }
@@ -191,10 +236,12 @@ double hard_target_denominator(const Prepared& pr, int64_t ignore_index) {
   const double* w = weighted ? w64.data_ptr<double>() : nullptr;
   double denom = 0;
   for (int64_t r = 0; r < pr.rows; ++r) {
-    if (y[r] == ignore_index) continue;
+    if (y[r] == ignore_index)
+      continue;
     if (y[r] < 0 || y[r] >= K) {
-      throw Error(fmt::format("label smoothing: target value {} (row {}) out of range [0, {})", y[r], r, K),
-                  fmt::format("targets are class indices 0..{}; ignore_index is {}", K - 1, ignore_index));
+      throw Error(
+          fmt::format("label smoothing: target value {} (row {}) out of range [0, {})", y[r], r, K),
+          fmt::format("targets are class indices 0..{}; ignore_index is {}", K - 1, ignore_index));
     }
     denom += weighted ? w[y[r]] : 1.0;
   }
@@ -214,18 +261,24 @@ void run_forward(const detail::FusedParams<Acc>& p, const Prepared& pr, Acc* row
 }
 
 template <typename Acc>
-void run_backward(const detail::FusedParams<Acc>& p, const Prepared& pr, const Acc* lse, const Acc* t_mass,
-                  const Acc* grad_rows, Acc grad_scale, torch::Tensor& grad) {
+void run_backward(
+    const detail::FusedParams<Acc>& p,
+    const Prepared& pr,
+    const Acc* lse,
+    const Acc* t_mass,
+    const Acc* grad_rows,
+    Acc grad_scale,
+    torch::Tensor& grad) {
   if (pr.logits.is_cuda()) {
 #ifdef SMOOTHLAB_LOSS_CUDA
-    return detail::fused_backward_cuda(p, pr.logits, pr.soft ? pr.target : torch::Tensor(), lse, t_mass, grad_rows,
-                                       grad_scale, grad);
+    return detail::fused_backward_cuda(
+        p, pr.logits, pr.soft ? pr.target : torch::Tensor(), lse, t_mass, grad_rows, grad_scale, grad);
 #else
     throw Error("label smoothing: this build has no CUDA kernel for the fused loss", "use --loss-impl libtorch");
 #endif
   }
-  detail::fused_backward_cpu(p, pr.logits, pr.soft ? pr.target : torch::Tensor(), lse, t_mass, grad_rows, grad_scale,
-                             grad);
+  detail::fused_backward_cpu(
+      p, pr.logits, pr.soft ? pr.target : torch::Tensor(), lse, t_mass, grad_rows, grad_scale, grad);
 }
 
 LabelSmoothingOptions options_from(AutogradContext* ctx) {
@@ -240,8 +293,11 @@ LabelSmoothingOptions options_from(AutogradContext* ctx) {
 // The autograd function. Inputs: logits, target (hard or soft). Everything else travels in saved_data.
 class FusedLabelSmoothing : public torch::autograd::Function<FusedLabelSmoothing> {
  public:
-  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& logits, const torch::Tensor& target,
-                               const LabelSmoothingOptions& o) {
+  static torch::Tensor forward(
+      AutogradContext* ctx,
+      const torch::Tensor& logits,
+      const torch::Tensor& target,
+      const LabelSmoothingOptions& o) {
     Prepared pr = prepare(logits, target, o);
     const auto acc = acc_dtype(pr.logits.scalar_type());
     const auto acc_opts = pr.logits.options().dtype(acc);
@@ -249,17 +305,21 @@ class FusedLabelSmoothing : public torch::autograd::Function<FusedLabelSmoothing
     if (o.reduction() == Reduction::Mean) {
       denom = pr.soft ? double(pr.rows) : hard_target_denominator(pr, o.ignore_index());
     } else if (!pr.soft) {
-      hard_target_denominator(pr, o.ignore_index());  // range check only
+      hard_target_denominator(pr, o.ignore_index()); // range check only
     }
     torch::Tensor row_loss = torch::empty({pr.rows}, acc_opts);
     torch::Tensor lse = torch::empty({pr.rows, 2}, acc_opts);
     torch::Tensor t_mass = torch::empty({pr.soft ? pr.rows : 0}, acc_opts);
     if (acc == torch::kDouble) {
-      run_forward(make_params<double>(pr, o), pr, row_loss.data_ptr<double>(), lse.data_ptr<double>(),
-                  t_mass.data_ptr<double>());
+      run_forward(
+          make_params<double>(pr, o),
+          pr,
+          row_loss.data_ptr<double>(),
+          lse.data_ptr<double>(),
+          t_mass.data_ptr<double>());
     } else {
-      run_forward(make_params<float>(pr, o), pr, row_loss.data_ptr<float>(), lse.data_ptr<float>(),
-                  t_mass.data_ptr<float>());
+      run_forward(
+          make_params<float>(pr, o), pr, row_loss.data_ptr<float>(), lse.data_ptr<float>(), t_mass.data_ptr<float>());
     }
     ctx->save_for_backward({logits, target});
     auto& d = ctx->saved_data;
@@ -286,9 +346,11 @@ class FusedLabelSmoothing : public torch::autograd::Function<FusedLabelSmoothing
       total = 0;
       const auto r64 = row_loss.to(torch::kDouble);
       const double* r = r64.data_ptr<double>();
-      for (int64_t i = 0; i < pr.rows; ++i) total += r[i];
+      for (int64_t i = 0; i < pr.rows; ++i)
+        total += r[i];
     }
-    if (o.reduction() == Reduction::Mean) total /= denom;
+    if (o.reduction() == Reduction::Mean)
+      total /= denom;
     return torch::scalar_tensor(total, logits.options());
   }
 
@@ -317,28 +379,42 @@ class FusedLabelSmoothing : public torch::autograd::Function<FusedLabelSmoothing
     const double denom = d["denom"].toDouble();
     const auto acc = acc_dtype(pr.logits.scalar_type());
 
-    torch::Tensor grad_rows;  // Reduction::None: per-row incoming gradient, Acc dtype
+    torch::Tensor grad_rows; // Reduction::None: per-row incoming gradient, Acc dtype
     double grad_scale = 0;
     if (o.reduction() == Reduction::None) {
       grad_rows = grad_outputs[0].to(acc).contiguous().view({-1});
     } else {
       grad_scale = grad_outputs[0].to(torch::kDouble).item<double>();
-      if (o.reduction() == Reduction::Mean) grad_scale /= denom;
+      if (o.reduction() == Reduction::Mean)
+        grad_scale /= denom;
     }
     torch::Tensor grad = torch::empty_like(pr.logits, torch::MemoryFormat::Contiguous);
     if (acc == torch::kDouble) {
-      run_backward(make_params<double>(pr, o), pr, lse.data_ptr<double>(), t_mass.data_ptr<double>(),
-                   grad_rows.defined() ? grad_rows.data_ptr<double>() : nullptr, grad_scale, grad);
+      run_backward(
+          make_params<double>(pr, o),
+          pr,
+          lse.data_ptr<double>(),
+          t_mass.data_ptr<double>(),
+          grad_rows.defined() ? grad_rows.data_ptr<double>() : nullptr,
+          grad_scale,
+          grad);
     } else {
-      run_backward(make_params<float>(pr, o), pr, lse.data_ptr<float>(), t_mass.data_ptr<float>(),
-                   grad_rows.defined() ? grad_rows.data_ptr<float>() : nullptr, float(grad_scale), grad);
+      run_backward(
+          make_params<float>(pr, o),
+          pr,
+          lse.data_ptr<float>(),
+          t_mass.data_ptr<float>(),
+          grad_rows.defined() ? grad_rows.data_ptr<float>() : nullptr,
+          float(grad_scale),
+          grad);
     }
     torch::Tensor grad_target;
     if (pr.soft && ctx->needs_input_grad(1)) {
       // ∂loss/∂t_k = (1 − ε)·w_k·(lse − z_k)·scale: the only term of the loss that depends on t.
       std::vector<int64_t> bshape(pr.logits.dim(), 1);
       bshape[0] = pr.logits.size(0);
-      for (int64_t k = 2; k < pr.logits.dim(); ++k) bshape[k] = pr.logits.size(k);
+      for (int64_t k = 2; k < pr.logits.dim(); ++k)
+        bshape[k] = pr.logits.size(k);
       torch::Tensor lse_full = (lse.select(1, 0) + lse.select(1, 1)).view(bshape);
       torch::Tensor gt = (lse_full - pr.logits.to(acc)) * (1.0 - o.smoothing());
       if (pr.weight.defined()) {
@@ -353,24 +429,33 @@ class FusedLabelSmoothing : public torch::autograd::Function<FusedLabelSmoothing
   }
 };
 
-}  // namespace
+} // namespace
 
-torch::Tensor fused_label_smoothing_cross_entropy(const torch::Tensor& logits, const torch::Tensor& target,
-                                                  const LabelSmoothingOptions& options) {
+torch::Tensor fused_label_smoothing_cross_entropy(
+    const torch::Tensor& logits,
+    const torch::Tensor& target,
+    const LabelSmoothingOptions& options) {
   return FusedLabelSmoothing::apply(logits, target, options);
 }
 
-torch::Tensor label_smoothing_cross_entropy(const torch::Tensor& logits, const torch::Tensor& target,
-                                            const LabelSmoothingOptions& options) {
-  check(options.smoothing() >= 0.0 && options.smoothing() < 1.0, "smoothing must be in [0, 1), got {}",
-        options.smoothing());
-  if (options.implementation() == Implementation::LibTorch) return libtorch_cross_entropy(logits, target, options);
+torch::Tensor label_smoothing_cross_entropy(
+    const torch::Tensor& logits,
+    const torch::Tensor& target,
+    const LabelSmoothingOptions& options) {
+  check(
+      options.smoothing() >= 0.0 && options.smoothing() < 1.0,
+      "smoothing must be in [0, 1), got {}",
+      options.smoothing());
+  if (options.implementation() == Implementation::LibTorch)
+    return libtorch_cross_entropy(logits, target, options);
   return fused_label_smoothing_cross_entropy(logits, target, options);
 }
 
 Implementation parse_implementation(const std::string& name) {
-  if (name == "fused") return Implementation::Fused;
-  if (name == "libtorch") return Implementation::LibTorch;
+  if (name == "fused")
+    return Implementation::Fused;
+  if (name == "libtorch")
+    return Implementation::LibTorch;
   throw Error(fmt::format("--loss-impl: unknown implementation '{}'", name), "known: fused, libtorch");
 }
 
@@ -378,4 +463,4 @@ const char* implementation_name(Implementation impl) {
   return impl == Implementation::Fused ? "fused" : "libtorch";
 }
 
-}  // namespace smoothlab::loss
+} // namespace smoothlab::loss

@@ -37,29 +37,35 @@ enum class Implementation { Fused, LibTorch };
 struct LabelSmoothingOptions {
   TORCH_ARG(double, smoothing) = 0.0;
   TORCH_ARG(Reduction, reduction) = Reduction::Mean;
-  TORCH_ARG(torch::Tensor, weight) = {};       // [C] float, optional
-  TORCH_ARG(int64_t, ignore_index) = -100;     // class-index targets only
+  TORCH_ARG(torch::Tensor, weight) = {}; // [C] float, optional
+  TORCH_ARG(int64_t, ignore_index) = -100; // class-index targets only
   TORCH_ARG(Implementation, implementation) = Implementation::Fused;
-  TORCH_ARG(bool, wrong_class_only) = false;   // ε/(K − 1) over the wrong classes (fused only)
-  TORCH_ARG(torch::Tensor, prior) = {};        // [C] smoothing distribution, optional (fused only)
+  TORCH_ARG(bool, wrong_class_only) = false; // ε/(K − 1) over the wrong classes (fused only)
+  TORCH_ARG(torch::Tensor, prior) = {}; // [C] smoothing distribution, optional (fused only)
 };
 
 // logits: [N, C] or [N, C, d1, ...] float; target: int64 class indices [N] / [N, d1, ...], or float
 // probabilities of the logits' shape. Returns a scalar, or the per-element losses for Reduction::None.
-torch::Tensor label_smoothing_cross_entropy(const torch::Tensor& logits, const torch::Tensor& target,
-                                            const LabelSmoothingOptions& options = {});
+torch::Tensor label_smoothing_cross_entropy(
+    const torch::Tensor& logits,
+    const torch::Tensor& target,
+    const LabelSmoothingOptions& options = {});
 
 // The fused autograd function itself (what Implementation::Fused calls). Throws smoothlab::Error for bad shapes,
 // dtypes, target values out of [0, C) (other than ignore_index) and inconsistent options. Thread-safe; CPU work is
 // split over at::get_num_threads() threads.
-torch::Tensor fused_label_smoothing_cross_entropy(const torch::Tensor& logits, const torch::Tensor& target,
-                                                  const LabelSmoothingOptions& options = {});
+torch::Tensor fused_label_smoothing_cross_entropy(
+    const torch::Tensor& logits,
+    const torch::Tensor& target,
+    const LabelSmoothingOptions& options = {});
 
 // LibTorch's own composite, torch::nn::functional::cross_entropy(..., label_smoothing): the reference path.
-torch::Tensor libtorch_cross_entropy(const torch::Tensor& logits, const torch::Tensor& target,
-                                     const LabelSmoothingOptions& options);
+torch::Tensor libtorch_cross_entropy(
+    const torch::Tensor& logits,
+    const torch::Tensor& target,
+    const LabelSmoothingOptions& options);
 
-Implementation parse_implementation(const std::string& name);  // "fused" | "libtorch"
+Implementation parse_implementation(const std::string& name); // "fused" | "libtorch"
 const char* implementation_name(Implementation impl);
 
-}  // namespace smoothlab::loss
+} // namespace smoothlab::loss

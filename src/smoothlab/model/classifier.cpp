@@ -32,23 +32,30 @@ class MlpImpl : public ClassifierImpl {
 void to_channels_last(nn::Module& m) {
   torch::NoGradGuard no_grad;
   for (auto& p : m.parameters())
-    if (p.dim() == 4) p.set_data(p.contiguous(torch::MemoryFormat::ChannelsLast));
+    if (p.dim() == 4)
+      p.set_data(p.contiguous(torch::MemoryFormat::ChannelsLast));
 }
-torch::Tensor channels_last(const torch::Tensor& x) { return x.contiguous(torch::MemoryFormat::ChannelsLast); }
+torch::Tensor channels_last(const torch::Tensor& x) {
+  return x.contiguous(torch::MemoryFormat::ChannelsLast);
+}
 
 // ReLU over a fresh activation in place (one tensor less per layer); only on outputs that the op producing them does
 // not need for its backward: batch norm, convolution, addition.
-torch::Tensor relu_inplace(torch::Tensor x) { return x.relu_(); }
+torch::Tensor relu_inplace(torch::Tensor x) {
+  return x.relu_();
+}
 
 // Convolution followed by batch norm. In eval mode the norm is folded into the convolution's weight and bias
 // (w·γ/√(σ²+ε), β − μ·γ/√(σ²+ε)): one pass over the activations less per layer, the same values up to rounding.
 torch::Tensor conv_bn(nn::Conv2d& conv, nn::BatchNorm2d& bn, const torch::Tensor& x) {
-  if (bn->is_training()) return bn(conv(x));
+  if (bn->is_training())
+    return bn(conv(x));
   const auto& o = conv->options;
   const auto scale = bn->weight * torch::rsqrt(bn->running_var + bn->options.eps());
   auto bias = bn->bias - bn->running_mean * scale;
-  if (conv->bias.defined()) bias = bias + conv->bias * scale;
-  const auto& w = conv->weight;  // every convolution here pads k/2 ("same" for stride 1)
+  if (conv->bias.defined())
+    bias = bias + conv->bias * scale;
+  const auto& w = conv->weight; // every convolution here pads k/2 ("same" for stride 1)
   return torch::conv2d(x, w * scale.view({-1, 1, 1, 1}), bias, o.stride(), {w.size(2) / 2, w.size(3) / 2});
 }
 
@@ -78,13 +85,22 @@ class CnnImpl : public ClassifierImpl {
   }
   torch::Tensor features(const torch::Tensor& input) override {
     auto x = channels_last(input);
-    for (size_t i = 0; i < 2; ++i) x = torch::max_pool2d(relu_inplace(conv_bn(convs[i], bns[i], x)), 2);
+    for (size_t i = 0; i < 2; ++i)
+      x = torch::max_pool2d(relu_inplace(conv_bn(convs[i], bns[i], x)), 2);
     auto h = fc(x.flatten(1));
     // A training batch of one example (the last of an epoch) cannot give batch statistics: it is normalised with the
     // running ones instead, which it leaves as they are.
     if (is_training() && h.size(0) == 1)
-      return relu_inplace(torch::batch_norm(h, fc_bn->weight, fc_bn->bias, fc_bn->running_mean, fc_bn->running_var,
-                                            false, 0.0, fc_bn->options.eps(), false));
+      return relu_inplace(torch::batch_norm(
+          h,
+          fc_bn->weight,
+          fc_bn->bias,
+          fc_bn->running_mean,
+          fc_bn->running_var,
+          false,
+          0.0,
+          fc_bn->options.eps(),
+          false));
     return relu_inplace(fc_bn(h));
   }
   std::vector<nn::Conv2d> convs;
@@ -99,7 +115,7 @@ class AlexNetImpl : public ClassifierImpl {
   explicit AlexNetImpl(const InputShape& s) {
     conv1 = register_module("conv1", conv(s.channels, 64, 5, 1, 2, true));
     conv2 = register_module("conv2", conv(64, 64, 5, 1, 2, true));
-    auto pooled = [](int64_t n) { return (n + 2 - 3) / 2 + 1; };  // max-pool 3/2 with padding 1
+    auto pooled = [](int64_t n) { return (n + 2 - 3) / 2 + 1; }; // max-pool 3/2 with padding 1
     const int64_t h = pooled(pooled(s.height)), w = pooled(pooled(s.width));
     check(h > 0 && w > 0, "model alexnet needs inputs of at least 4x4, got {}x{}", s.height, s.width);
     fc1 = register_module("fc1", nn::Linear(64 * h * w, 384));
@@ -126,7 +142,8 @@ class BasicBlockImpl : public nn::Module {
   }
   torch::Tensor forward(const torch::Tensor& x) {
     auto y = conv_bn(conv2, bn2, relu_inplace(conv_bn(conv1, bn1, x)));
-    if (stride_ == 1 && pad_ == 0) return relu_inplace(y + x);
+    if (stride_ == 1 && pad_ == 0)
+      return relu_inplace(y + x);
     // Option A: the strided identity, zero-padded in channels, i.e. added to the middle channels of y only (in place:
     // batch norm's backward does not need its output).
     const auto shortcut = x.slice(2, 0, x.size(2), stride_).slice(3, 0, x.size(3), stride_);
@@ -156,7 +173,8 @@ class CifarResNetImpl : public ClassifierImpl {
     register_module("blocks", blocks);
     head = register_module("head", nn::Linear(64, s.num_classes));
     for (auto& m : modules(false)) {
-      if (auto* c = m->as<nn::Conv2d>()) nn::init::kaiming_normal_(c->weight, 0.0, torch::kFanOut, torch::kReLU);
+      if (auto* c = m->as<nn::Conv2d>())
+        nn::init::kaiming_normal_(c->weight, 0.0, torch::kFanOut, torch::kReLU);
     }
     to_channels_last(*this);
   }
@@ -175,8 +193,8 @@ class CifarResNetImpl : public ClassifierImpl {
 struct ModelEntry {
   const char* name;
   Classifier (*make)(const InputShape& shape);
-  double lr_at_128;      // peak SGD rate at batch 128 (default_lr)
-  int64_t crop_padding;  // random-crop padding (default_crop_padding)
+  double lr_at_128; // peak SGD rate at batch 128 (default_lr)
+  int64_t crop_padding; // random-crop padding (default_crop_padding)
 };
 
 template <typename Impl>
@@ -203,15 +221,17 @@ const std::vector<ModelEntry>& model_table() {
 
 const ModelEntry& find_model(const std::string& name) {
   for (const auto& entry : model_table())
-    if (name == entry.name) return entry;
+    if (name == entry.name)
+      return entry;
   throw Error(fmt::format("--model: unknown model '{}'", name), fmt::format("known: {}", join(model_names())));
 }
 
-}  // namespace
+} // namespace
 
 std::vector<std::string> model_names() {
   std::vector<std::string> names;
-  for (const auto& entry : model_table()) names.push_back(entry.name);
+  for (const auto& entry : model_table())
+    names.push_back(entry.name);
   return names;
 }
 
@@ -219,7 +239,9 @@ double default_lr(const std::string& model, int64_t batch_size) {
   return find_model(model).lr_at_128 * double(std::clamp<int64_t>(batch_size, 1, 128)) / 128.0;
 }
 
-int64_t default_crop_padding(const std::string& model) { return find_model(model).crop_padding; }
+int64_t default_crop_padding(const std::string& model) {
+  return find_model(model).crop_padding;
+}
 
 Classifier make_model(const std::string& name, const InputShape& shape) {
   const ModelEntry& entry = find_model(name);
@@ -227,4 +249,4 @@ Classifier make_model(const std::string& name, const InputShape& shape) {
   return entry.make(shape);
 }
 
-}  // namespace smoothlab::model
+} // namespace smoothlab::model

@@ -1,5 +1,6 @@
-// Classifiers by name (one table: model_names()). Every model is features() → head: the penultimate activations x and the last
-// linear layer whose rows w_k (with bias b_k) are the class templates of the paper's §2, logits = x·w_kᵀ + b_k.
+// Classifiers by name (one table: model_names()). Every model is features() → head: the penultimate activations x and
+// the last linear layer whose rows w_k (with bias b_k) are the class templates of the paper's §2, logits = x·w_kᵀ +
+// b_k.
 //
 //   mlp        flatten → 256 → ReLU → 256 → ReLU                                   → head
 //   cnn        [conv3×3-32, BN, ReLU]×2, max-pool 2, [conv3×3-64, BN, ReLU]×2, max-pool 2, fc 128, ReLU → head
@@ -29,7 +30,9 @@ class ClassifierImpl : public torch::nn::Module {
   // Penultimate activations: [N, D] float.
   virtual torch::Tensor features(const torch::Tensor& x) = 0;
   // Logits: [N, K].
-  torch::Tensor forward(const torch::Tensor& x) { return head->forward(features(x)); }
+  torch::Tensor forward(const torch::Tensor& x) {
+    return head->forward(features(x));
+  }
   // The last linear layer: weight [K, D], bias [K].
   torch::nn::Linear head{nullptr};
 };
@@ -52,4 +55,4 @@ double default_lr(const std::string& model, int64_t batch_size = 128);
 // Both throw the unknown-model Error for a name make_model does not know.
 int64_t default_crop_padding(const std::string& model);
 
-}  // namespace smoothlab::model
+} // namespace smoothlab::model

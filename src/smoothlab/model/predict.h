@@ -9,13 +9,16 @@
 namespace smoothlab::model {
 
 struct Predictions {
-  torch::Tensor logits;    // float32 [N, K], CPU
-  torch::Tensor features;  // float32 [N, D], CPU (empty unless requested)
-  torch::Tensor labels;    // int64 [N], CPU
+  torch::Tensor logits; // float32 [N, K], CPU
+  torch::Tensor features; // float32 [N, D], CPU (empty unless requested)
+  torch::Tensor labels; // int64 [N], CPU
 };
 
 // Restores the model's training flag afterwards.
-Predictions predict(ClassifierImpl& model, data::BatchLoader& loader, const torch::Device& device,
-                    bool with_features = false);
+Predictions predict(
+    ClassifierImpl& model,
+    data::BatchLoader& loader,
+    const torch::Device& device,
+    bool with_features = false);
 
-}  // namespace smoothlab::model
+} // namespace smoothlab::model

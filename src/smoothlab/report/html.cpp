@@ -14,8 +14,8 @@ std::string base64_encode(const std::string& bytes) {
   out.reserve((bytes.size() + 2) / 3 * 4);
   size_t i = 0;
   for (; i + 2 < bytes.size(); i += 3) {
-    const uint32_t v = (uint32_t(uint8_t(bytes[i])) << 16) | (uint32_t(uint8_t(bytes[i + 1])) << 8) |
-                       uint32_t(uint8_t(bytes[i + 2]));
+    const uint32_t v =
+        (uint32_t(uint8_t(bytes[i])) << 16) | (uint32_t(uint8_t(bytes[i + 1])) << 8) | uint32_t(uint8_t(bytes[i + 2]));
     out += kAlphabet[(v >> 18) & 63];
     out += kAlphabet[(v >> 12) & 63];
     out += kAlphabet[(v >> 6) & 63];
@@ -24,7 +24,8 @@ std::string base64_encode(const std::string& bytes) {
   const size_t rest = bytes.size() - i;
   if (rest > 0) {
     uint32_t v = uint32_t(uint8_t(bytes[i])) << 16;
-    if (rest == 2) v |= uint32_t(uint8_t(bytes[i + 1])) << 8;
+    if (rest == 2)
+      v |= uint32_t(uint8_t(bytes[i + 1])) << 8;
     out += kAlphabet[(v >> 18) & 63];
     out += kAlphabet[(v >> 12) & 63];
     out += rest == 2 ? kAlphabet[(v >> 6) & 63] : '=';
@@ -38,12 +39,23 @@ std::string html_escape(const std::string& text) {
   out.reserve(text.size());
   for (char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -54,16 +66,22 @@ std::string embed_png(const std::filesystem::path& png, const std::string& alt, 
   static const std::string kSignature = "\x89PNG\r\n\x1a\n";
   if (bytes.compare(0, kSignature.size(), kSignature) != 0)
     throw Error(fmt::format("{}: not a PNG file (bad signature)", png.string()));
-  return fmt::format("<img class=\"{}\" alt=\"{}\" src=\"data:image/png;base64,{}\">", html_escape(css_class),
-                     html_escape(alt), base64_encode(bytes));
+  return fmt::format(
+      "<img class=\"{}\" alt=\"{}\" src=\"data:image/png;base64,{}\">",
+      html_escape(css_class),
+      html_escape(alt),
+      base64_encode(bytes));
 }
 
-std::string html_table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows,
-                       const std::string& css_class) {
+std::string html_table(
+    const std::vector<std::string>& header,
+    const std::vector<std::vector<std::string>>& rows,
+    const std::string& css_class) {
   auto cell = [](const std::string& s) { return s.empty() ? std::string("—") : html_escape(s); };
-  std::string out = css_class.empty() ? "<table>\n<thead><tr>" : fmt::format("<table class=\"{}\">\n<thead><tr>",
-                                                                             html_escape(css_class));
-  for (const auto& h : header) out += "<th>" + cell(h) + "</th>";
+  std::string out = css_class.empty() ? "<table>\n<thead><tr>"
+                                      : fmt::format("<table class=\"{}\">\n<thead><tr>", html_escape(css_class));
+  for (const auto& h : header)
+    out += "<th>" + cell(h) + "</th>";
   out += "</tr></thead>\n<tbody>\n";
   for (const auto& row : rows) {
     out += "<tr>";
@@ -88,9 +106,12 @@ img.fig { max-width: 100%; border: 1px solid #eee; margin: .5em 0; }
 .note { background: #fff8e1; border-left: 4px solid #f0b400; padding: .5em 1em; }
 code, pre { background: #f6f8fa; font-size: .9em; } pre { padding: .6em; overflow-x: auto; white-space: pre-wrap; }
 )";
-  return fmt::format("<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{}</title>\n"
-                     "<style>{}</style>\n</head>\n<body>\n{}\n</body>\n</html>\n",
-                     html_escape(title), kStyle, body);
+  return fmt::format(
+      "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{}</title>\n"
+      "<style>{}</style>\n</head>\n<body>\n{}\n</body>\n</html>\n",
+      html_escape(title),
+      kStyle,
+      body);
 }
 
-}  // namespace smoothlab::report
+} // namespace smoothlab::report

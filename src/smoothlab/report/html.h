@@ -20,10 +20,12 @@ std::string embed_png(const std::filesystem::path& png, const std::string& alt, 
 
 // A table: header cells and rows of cells, all escaped; an empty cell is written as "—" so a table is never blank.
 // The first column is a row header (<th scope="row">).
-std::string html_table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows,
-                       const std::string& css_class = "");
+std::string html_table(
+    const std::vector<std::string>& header,
+    const std::vector<std::vector<std::string>>& rows,
+    const std::string& css_class = "");
 
 // A whole page: <!doctype html>, UTF-8, the title, an inline style sheet, and `body` (already HTML).
 std::string html_page(const std::string& title, const std::string& body);
 
-}  // namespace smoothlab::report
+} // namespace smoothlab::report

@@ -19,14 +19,17 @@ std::string class_name(int64_t label, const std::vector<std::string>& names) {
   return label >= 0 && label < int64_t(names.size()) ? names[label] : std::to_string(label);
 }
 
-nlohmann::json number(double value) {  // JSON has no NaN: write null
+nlohmann::json number(double value) { // JSON has no NaN: write null
   return std::isfinite(value) ? nlohmann::json(value) : nlohmann::json(nullptr);
 }
 
-}  // namespace
+} // namespace
 
-ClusterStats cluster_stats(const torch::Tensor& coords, const torch::Tensor& features, const torch::Tensor& labels,
-                           const std::array<int64_t, 3>& classes) {
+ClusterStats cluster_stats(
+    const torch::Tensor& coords,
+    const torch::Tensor& features,
+    const torch::Tensor& labels,
+    const std::array<int64_t, 3>& classes) {
   auto p = coords.to(torch::kCPU, torch::kFloat64);
   auto l = labels.to(torch::kCPU, torch::kInt64).reshape({-1});
   check(p.dim() == 2 && p.size(1) == 2, "cluster statistics: coordinates must be [N, 2]");
@@ -35,8 +38,8 @@ ClusterStats cluster_stats(const torch::Tensor& coords, const torch::Tensor& fea
   torch::Tensor x;
   if (full) {
     x = features.to(torch::kCPU, torch::kFloat64);
-    check(x.dim() == 2 && x.size(0) == p.size(0), "cluster statistics: features must be [N, D'] with N = {}",
-          p.size(0));
+    check(
+        x.dim() == 2 && x.size(0) == p.size(0), "cluster statistics: features must be [N, D'] with N = {}", p.size(0));
   }
   ClusterStats s;
   std::vector<torch::Tensor> centroids_full;
@@ -74,8 +77,7 @@ ClusterStats cluster_stats(const torch::Tensor& coords, const torch::Tensor& fea
     sum_d += d;
     min_d = std::min(min_d, d);
     max_d = std::max(max_d, d);
-    const double df =
-        full ? (centroids_full[kPairs[k][0]] - centroids_full[kPairs[k][1]]).norm().item<double>() : kNaN;
+    const double df = full ? (centroids_full[kPairs[k][0]] - centroids_full[kPairs[k][1]]).norm().item<double>() : kNaN;
     s.centroid_distances_full[k] = df;
     sum_df += df;
   }
@@ -114,43 +116,48 @@ HeldOutShift held_out_shift(const ClusterStats& train, const ClusterStats& held_
 nlohmann::json to_json(const ClusterStats& s, const std::vector<std::string>& names) {
   nlohmann::json classes = nlohmann::json::array();
   for (const auto& c : s.classes)
-    classes.push_back({{"label", c.label},
-                       {"name", class_name(c.label, names)},
-                       {"count", c.count},
-                       {"centroid", {c.centroid[0], c.centroid[1]}},
-                       {"spread_plane", number(c.spread_plane)},
-                       {"spread_full", number(c.spread_full)},
-                       {"mean_norm", number(c.mean_norm)}});
+    classes.push_back(
+        {{"label", c.label},
+         {"name", class_name(c.label, names)},
+         {"count", c.count},
+         {"centroid", {c.centroid[0], c.centroid[1]}},
+         {"spread_plane", number(c.spread_plane)},
+         {"spread_full", number(c.spread_full)},
+         {"mean_norm", number(c.mean_norm)}});
   nlohmann::json pairs = nlohmann::json::array();
   for (size_t k = 0; k < 3; ++k)
-    pairs.push_back({{"classes", {class_name(s.classes[kPairs[k][0]].label, names),
-                                  class_name(s.classes[kPairs[k][1]].label, names)}},
-                     {"distance_plane", number(s.centroid_distances[k])},
-                     {"distance_full", number(s.centroid_distances_full[k])}});
-  return {{"classes", classes},
-          {"centroid_distances", pairs},
-          {"mean_centroid_distance_plane", number(s.mean_centroid_distance)},
-          {"mean_centroid_distance_full", number(s.mean_centroid_distance_full)},
-          {"mean_spread_plane", number(s.mean_spread_plane)},
-          {"mean_spread_full", number(s.mean_spread_full)},
-          {"tightness_plane", number(s.tightness_plane)},
-          {"tightness_full", number(s.tightness_full)},
-          {"regularity", number(s.regularity)},
-          {"mean_norm", number(s.mean_norm)}};
+    pairs.push_back(
+        {{"classes",
+          {class_name(s.classes[kPairs[k][0]].label, names), class_name(s.classes[kPairs[k][1]].label, names)}},
+         {"distance_plane", number(s.centroid_distances[k])},
+         {"distance_full", number(s.centroid_distances_full[k])}});
+  return {
+      {"classes", classes},
+      {"centroid_distances", pairs},
+      {"mean_centroid_distance_plane", number(s.mean_centroid_distance)},
+      {"mean_centroid_distance_full", number(s.mean_centroid_distance_full)},
+      {"mean_spread_plane", number(s.mean_spread_plane)},
+      {"mean_spread_full", number(s.mean_spread_full)},
+      {"tightness_plane", number(s.tightness_plane)},
+      {"tightness_full", number(s.tightness_full)},
+      {"regularity", number(s.regularity)},
+      {"mean_norm", number(s.mean_norm)}};
 }
 
 nlohmann::json to_json(const HeldOutShift& h, const std::vector<std::string>& names) {
   nlohmann::json classes = nlohmann::json::array();
   for (size_t k = 0; k < h.labels.size(); ++k)
-    classes.push_back({{"label", h.labels[k]},
-                       {"name", class_name(h.labels[k], names)},
-                       {"radial_ratio", number(h.radial_ratio[k])},
-                       {"toward_centre", number(h.toward_centre[k])},
-                       {"spread_ratio", number(h.spread_ratio[k])}});
-  return {{"classes", classes},
-          {"radial_ratio", number(h.radial_ratio_all)},
-          {"toward_centre", number(h.toward_centre_all)},
-          {"spread_ratio", number(h.spread_ratio_all)}};
+    classes.push_back(
+        {{"label", h.labels[k]},
+         {"name", class_name(h.labels[k], names)},
+         {"radial_ratio", number(h.radial_ratio[k])},
+         {"toward_centre", number(h.toward_centre[k])},
+         {"spread_ratio", number(h.spread_ratio[k])}});
+  return {
+      {"classes", classes},
+      {"radial_ratio", number(h.radial_ratio_all)},
+      {"toward_centre", number(h.toward_centre_all)},
+      {"spread_ratio", number(h.spread_ratio_all)}};
 }
 
-}  // namespace smoothlab::represent
+} // namespace smoothlab::represent

@@ -32,12 +32,12 @@ namespace smoothlab::represent {
 struct ClassStats {
   int64_t label = 0;
   int64_t count = 0;
-  std::array<double, 2> centroid{};  // plane
+  std::array<double, 2> centroid{}; // plane
   double spread_plane = 0, spread_full = 0, mean_norm = 0;
 };
 
 struct ClusterStats {
-  std::vector<ClassStats> classes;  // in the order given
+  std::vector<ClassStats> classes; // in the order given
   // Pairs (a, b), (b, c), (a, c) of the order given.
   std::array<double, 3> centroid_distances{}, centroid_distances_full{};
   double mean_centroid_distance = 0, mean_centroid_distance_full = 0;
@@ -50,13 +50,16 @@ struct ClusterStats {
 // coords: [N, 2] plane coordinates; features: [N, D'] bias-augmented features of the same points, or undefined (then
 // the full-space fields are NaN); labels: int64 [N]. Points whose label is not one of the three classes are ignored.
 // Throws Error when a class has no points.
-ClusterStats cluster_stats(const torch::Tensor& coords, const torch::Tensor& features, const torch::Tensor& labels,
-                           const std::array<int64_t, 3>& classes);
+ClusterStats cluster_stats(
+    const torch::Tensor& coords,
+    const torch::Tensor& features,
+    const torch::Tensor& labels,
+    const std::array<int64_t, 3>& classes);
 
 struct HeldOutShift {
-  std::vector<int64_t> labels;  // in the order of the statistics
+  std::vector<int64_t> labels; // in the order of the statistics
   std::vector<double> radial_ratio, toward_centre, spread_ratio;
-  double radial_ratio_all = 0, toward_centre_all = 0, spread_ratio_all = 0;  // from the all-point / mean values
+  double radial_ratio_all = 0, toward_centre_all = 0, spread_ratio_all = 0; // from the all-point / mean values
 };
 
 // Compares held-out statistics with training statistics of the same run and classes (same order).
@@ -65,4 +68,4 @@ HeldOutShift held_out_shift(const ClusterStats& train, const ClusterStats& held_
 nlohmann::json to_json(const ClusterStats& stats, const std::vector<std::string>& class_names = {});
 nlohmann::json to_json(const HeldOutShift& shift, const std::vector<std::string>& class_names = {});
 
-}  // namespace smoothlab::represent
+} // namespace smoothlab::represent

@@ -45,26 +45,31 @@ std::shared_ptr<FeatureModel> classifier_feature_model(model::Classifier model, 
 
 struct TorchScriptOptions {
   TorchScriptOptions() {}
-  TORCH_ARG(std::string, features) = "features";  // method or submodule giving the penultimate features
-  TORCH_ARG(std::string, head) = "";              // "" : the first of head, fc, classifier, linear, last_linear
+  TORCH_ARG(std::string, features) = "features"; // method or submodule giving the penultimate features
+  TORCH_ARG(std::string, head) = ""; // "" : the first of head, fc, classifier, linear, last_linear
   TORCH_ARG(std::string, device) = "cpu";
 };
 
 // Loads a TorchScript file; throws Error naming the file when it cannot be read, has no such method/submodule,
 // or no last layer with 2-D weight is found (the hint lists candidate parameter names).
-std::shared_ptr<FeatureModel> load_torchscript_model(const std::filesystem::path& path,
-                                                     const TorchScriptOptions& options = {});
+std::shared_ptr<FeatureModel> load_torchscript_model(
+    const std::filesystem::path& path,
+    const TorchScriptOptions& options = {});
 
 struct FeatureSet {
-  torch::Tensor features;  // float64 [N, D + 1], bias-augmented
-  torch::Tensor logits;    // float32 [N, K]
-  torch::Tensor labels;    // int64 [N]
+  torch::Tensor features; // float64 [N, D + 1], bias-augmented
+  torch::Tensor logits; // float32 [N, K]
+  torch::Tensor labels; // int64 [N]
 };
 
 // Runs the model over `dataset` in order (eval mode, no gradients), normalising with mean/std (empty: pixels
 // as-is in [0, 1]), and checks on the first batch that logits == features·Wᵀ + b (relative tolerance 1e-3);
 // throws Error when they differ (the named last layer is not the one forward ends with).
-FeatureSet collect_features(FeatureModel& model, const data::Dataset& dataset, const std::vector<float>& mean,
-                            const std::vector<float>& std, int64_t batch_size = 500);
+FeatureSet collect_features(
+    FeatureModel& model,
+    const data::Dataset& dataset,
+    const std::vector<float>& mean,
+    const std::vector<float>& std,
+    int64_t batch_size = 500);
 
-}  // namespace smoothlab::represent
+} // namespace smoothlab::represent

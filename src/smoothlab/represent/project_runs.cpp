@@ -27,7 +27,7 @@ struct Source {
   fs::path path;
   std::shared_ptr<FeatureModel> model;
   data::DataBundle data;
-  std::vector<float> mean, std;  // empty for TorchScript (the module normalises)
+  std::vector<float> mean, std; // empty for TorchScript (the module normalises)
   json info = json::object();
   double smoothing = std::nan("");
 };
@@ -43,22 +43,26 @@ Source open_source(const fs::path& path, const ProjectOptions& o) {
     s.mean = run.data.mean;
     s.std = run.data.std;
     s.smoothing = run.config.smoothing;
-    s.info = {{"model", run.config.model}, {"epochs_done", run.epochs_done}, {"smoothing", run.config.smoothing},
-              {"data", run.config.data}};
+    s.info = {
+        {"model", run.config.model},
+        {"epochs_done", run.epochs_done},
+        {"smoothing", run.config.smoothing},
+        {"data", run.config.data}};
     s.data = std::move(run.data);
   } else {
     if (!fs::exists(path))
-      throw Error(fmt::format("{}: no such run folder or TorchScript file", path.string()),
-                  "give run folders written by smoothlab train, or a TorchScript .pt file with --data");
+      throw Error(
+          fmt::format("{}: no such run folder or TorchScript file", path.string()),
+          "give run folders written by smoothlab train, or a TorchScript .pt file with --data");
     s.kind = "torchscript";
-    s.model = load_torchscript_model(path, TorchScriptOptions()
-                                               .features(o.features())
-                                               .head(o.head())
-                                               .device(o.device().empty() ? "cpu" : o.device()));
+    s.model = load_torchscript_model(
+        path,
+        TorchScriptOptions().features(o.features()).head(o.head()).device(o.device().empty() ? "cpu" : o.device()));
     data::DataOptions d;
     d.spec = o.data();
     // Hold out the default validation split only when it is drawn (small --data folders have no room for it).
-    if (std::find(o.splits().begin(), o.splits().end(), "val") == o.splits().end()) d.val_size = 0;
+    if (std::find(o.splits().begin(), o.splits().end(), "val") == o.splits().end())
+      d.val_size = 0;
     s.data = data::load_data(d);
     s.info = {{"data", o.data()}};
   }
@@ -67,18 +71,21 @@ Source open_source(const fs::path& path, const ProjectOptions& o) {
 }
 
 const data::Dataset& split_of(const Source& s, const std::string& split) {
-  if (split == "train") return s.data.train;
-  if (split == "test") return s.data.test;
+  if (split == "train")
+    return s.data.train;
+  if (split == "test")
+    return s.data.test;
   if (s.data.val.size() == 0)
-    throw Error(fmt::format("{}: --splits val: the run has no validation split", s.path.string()),
-                "use --splits train,test");
+    throw Error(
+        fmt::format("{}: --splits val: the run has no validation split", s.path.string()), "use --splits train,test");
   return s.data.val;
 }
 
-json tensor_rows(const torch::Tensor& t) {  // [N, 2] → [[x, y], ...]
+json tensor_rows(const torch::Tensor& t) { // [N, 2] → [[x, y], ...]
   auto d = t.to(torch::kFloat64).contiguous();
   json out = json::array();
-  for (int64_t i = 0; i < d.size(0); ++i) out.push_back({d[i][0].item<double>(), d[i][1].item<double>()});
+  for (int64_t i = 0; i < d.size(0); ++i)
+    out.push_back({d[i][0].item<double>(), d[i][1].item<double>()});
   return out;
 }
 
@@ -91,7 +98,7 @@ std::string fmt_eps(const Source& s) {
   return std::isnan(s.smoothing) ? s.name : fmt::format("{} (ε = {:g})", s.name, s.smoothing);
 }
 
-}  // namespace
+} // namespace
 
 ProjectResult project_runs(const std::vector<fs::path>& sources, const ProjectOptions& o) {
   check(!sources.empty(), "project: no run folders given");
@@ -101,33 +108,45 @@ ProjectResult project_runs(const std::vector<fs::path>& sources, const ProjectOp
     if (split != "train" && split != "val" && split != "test")
       throw Error(fmt::format("--splits: unknown split '{}'", split), "known: train, val, test");
   std::vector<Source> runs;
-  for (const auto& path : sources) runs.push_back(open_source(path, o));
+  for (const auto& path : sources)
+    runs.push_back(open_source(path, o));
   ProjectResult result;
   result.class_names = runs[0].data.class_names;
   for (const auto& r : runs)
     if (r.data.class_names != result.class_names)
-      throw Error(fmt::format("{}: its classes ({}) differ from those of {} ({})", r.path.string(),
-                              join(r.data.class_names), runs[0].path.string(), join(result.class_names)),
-                  "project runs trained on the same data");
+      throw Error(
+          fmt::format(
+              "{}: its classes ({}) differ from those of {} ({})",
+              r.path.string(),
+              join(r.data.class_names),
+              runs[0].path.string(),
+              join(result.class_names)),
+          "project runs trained on the same data");
   auto parsed = data::parse_classes(o.classes(), result.class_names, "--classes");
   if (parsed.size() != 3)
-    throw Error(fmt::format("--classes: need exactly three classes, got {} ('{}')", parsed.size(), o.classes()),
-                fmt::format("e.g. --classes \"{}\"; known: {}",
-                            join(std::vector<std::string>(result.class_names.begin(),
-                                                          result.class_names.begin() +
-                                                              std::min<size_t>(3, result.class_names.size())),
-                                 ","),
-                            join(result.class_names)));
+    throw Error(
+        fmt::format("--classes: need exactly three classes, got {} ('{}')", parsed.size(), o.classes()),
+        fmt::format(
+            "e.g. --classes \"{}\"; known: {}",
+            join(
+                std::vector<std::string>(
+                    result.class_names.begin(),
+                    result.class_names.begin() + std::min<size_t>(3, result.class_names.size())),
+                ","),
+            join(result.class_names)));
   const std::array<int64_t, 3> classes{parsed[0], parsed[1], parsed[2]};
   for (int i = 0; i < 3; ++i)
     for (int j = 0; j < i; ++j)
-      check(classes[i] != classes[j], "--classes: '{}' is given twice; three different classes are needed",
-            result.class_names[classes[i]]);
+      check(
+          classes[i] != classes[j],
+          "--classes: '{}' is given twice; three different classes are needed",
+          result.class_names[classes[i]]);
   result.classes = classes;
 
   json& out = result.json;
   out["classes"] = json::array();
-  for (auto c : classes) out["classes"].push_back({{"label", c}, {"name", result.class_names[c]}});
+  for (auto c : classes)
+    out["classes"].push_back({{"label", c}, {"name", result.class_names[c]}});
   out["frame"] =
       "origin at the templates' centroid (w_a + w_b + w_c)/3; x axis along w_b − w_a; y axis towards w_c "
       "(Gram–Schmidt); templates and features bias-augmented; classes in the order given";
@@ -144,9 +163,10 @@ ProjectResult project_runs(const std::vector<fs::path>& sources, const ProjectOp
     r["source"] = run.path.string();
     r["kind"] = run.kind;
     r["vertices"] = tensor_rows(plane.vertices);
-    r["template_distances"] = {(templates[classes[0]] - templates[classes[1]]).norm().item<double>(),
-                               (templates[classes[1]] - templates[classes[2]]).norm().item<double>(),
-                               (templates[classes[0]] - templates[classes[2]]).norm().item<double>()};
+    r["template_distances"] = {
+        (templates[classes[0]] - templates[classes[1]]).norm().item<double>(),
+        (templates[classes[1]] - templates[classes[2]]).norm().item<double>(),
+        (templates[classes[0]] - templates[classes[2]]).norm().item<double>()};
     r["splits"] = json::object();
     std::vector<ClusterStats> stats;
     std::vector<ProjectedSplit> row;
@@ -156,18 +176,19 @@ ProjectResult project_runs(const std::vector<fs::path>& sources, const ProjectOp
       auto set = collect_features(*run.model, dataset.subset(indices), run.mean, run.std, o.batch_size());
       auto coords = project(plane, set.features);
       auto s = cluster_stats(coords, set.features, set.labels, classes);
-      r["splits"][split] = {{"count", indices.numel()},
-                            {"indices", int_list(indices)},
-                            {"labels", int_list(set.labels)},
-                            {"coords", tensor_rows(coords)},
-                            {"stats", to_json(s, result.class_names)}};
+      r["splits"][split] = {
+          {"count", indices.numel()},
+          {"indices", int_list(indices)},
+          {"labels", int_list(set.labels)},
+          {"coords", tensor_rows(coords)},
+          {"stats", to_json(s, result.class_names)}};
       ProjectedSplit panel;
       panel.title = fmt::format("{} — {}", fmt_eps(run), split);
       panel.coords = coords;
       panel.labels = set.labels;
       panel.vertices = plane.vertices;
-      panel.note = fmt::format("tightness {:.3f}  regularity {:.2f}  mean |p| {:.3g}", s.tightness_plane,
-                               s.regularity, s.mean_norm);
+      panel.note = fmt::format(
+          "tightness {:.3f}  regularity {:.2f}  mean |p| {:.3g}", s.tightness_plane, s.regularity, s.mean_norm);
       row.push_back(std::move(panel));
       stats.push_back(s);
     }
@@ -182,9 +203,12 @@ ProjectResult project_runs(const std::vector<fs::path>& sources, const ProjectOp
   // The verdict: smallest ε against largest ε on the first split.
   size_t base = runs.size(), smooth = runs.size();
   for (size_t i = 0; i < runs.size(); ++i) {
-    if (std::isnan(runs[i].smoothing)) continue;
-    if (base == runs.size() || runs[i].smoothing < runs[base].smoothing) base = i;
-    if (smooth == runs.size() || runs[i].smoothing > runs[smooth].smoothing) smooth = i;
+    if (std::isnan(runs[i].smoothing))
+      continue;
+    if (base == runs.size() || runs[i].smoothing < runs[base].smoothing)
+      base = i;
+    if (smooth == runs.size() || runs[i].smoothing > runs[smooth].smoothing)
+      smooth = i;
   }
   if (base != runs.size() && runs[smooth].smoothing > runs[base].smoothing) {
     const auto& b = all_stats[base][0];
@@ -192,24 +216,39 @@ ProjectResult project_runs(const std::vector<fs::path>& sources, const ProjectOp
     const bool tighter = s.tightness_plane < b.tightness_plane;
     out["comparison"] = {
         {"split", o.splits()[0]},
-        {"metric", "tightness_plane = mean within-class spread / mean distance between class centroids, in the "
-                   "plane (lower = tighter)"},
-        {"baseline", {{"run", runs[base].name}, {"smoothing", runs[base].smoothing},
-                      {"tightness_plane", b.tightness_plane}, {"tightness_full", b.tightness_full},
-                      {"regularity", b.regularity}, {"mean_norm", b.mean_norm}}},
-        {"smoothed", {{"run", runs[smooth].name}, {"smoothing", runs[smooth].smoothing},
-                      {"tightness_plane", s.tightness_plane}, {"tightness_full", s.tightness_full},
-                      {"regularity", s.regularity}, {"mean_norm", s.mean_norm}}},
+        {"metric",
+         "tightness_plane = mean within-class spread / mean distance between class centroids, in the "
+         "plane (lower = tighter)"},
+        {"baseline",
+         {{"run", runs[base].name},
+          {"smoothing", runs[base].smoothing},
+          {"tightness_plane", b.tightness_plane},
+          {"tightness_full", b.tightness_full},
+          {"regularity", b.regularity},
+          {"mean_norm", b.mean_norm}}},
+        {"smoothed",
+         {{"run", runs[smooth].name},
+          {"smoothing", runs[smooth].smoothing},
+          {"tightness_plane", s.tightness_plane},
+          {"tightness_full", s.tightness_full},
+          {"regularity", s.regularity},
+          {"mean_norm", s.mean_norm}}},
         {"tightness_ratio", s.tightness_plane / b.tightness_plane},
         {"smoothed_tighter", tighter},
         {"smoothed_tighter_full", s.tightness_full < b.tightness_full},
         {"smoothed_more_regular", s.regularity > b.regularity},
         {"smoothed_smaller_norm", s.mean_norm < b.mean_norm},
         {"verdict",
-         fmt::format("{} {}: {} clusters are {} than {}'s (tightness {:.4f} vs {:.4f}, ratio {:.3f})",
-                     tighter ? "consistent with [M] §2" : "NOT consistent with [M] §2", o.splits()[0],
-                     fmt_eps(runs[smooth]), tighter ? "tighter" : "not tighter", fmt_eps(runs[base]),
-                     s.tightness_plane, b.tightness_plane, s.tightness_plane / b.tightness_plane)}};
+         fmt::format(
+             "{} {}: {} clusters are {} than {}'s (tightness {:.4f} vs {:.4f}, ratio {:.3f})",
+             tighter ? "consistent with [M] §2" : "NOT consistent with [M] §2",
+             o.splits()[0],
+             fmt_eps(runs[smooth]),
+             tighter ? "tighter" : "not tighter",
+             fmt_eps(runs[base]),
+             s.tightness_plane,
+             b.tightness_plane,
+             s.tightness_plane / b.tightness_plane)}};
   }
   return result;
 }
@@ -217,15 +256,18 @@ ProjectResult project_runs(const std::vector<fs::path>& sources, const ProjectOp
 void write_projection(const ProjectResult& result, const fs::path& out_dir) {
   std::error_code ec;
   fs::create_directories(out_dir, ec);
-  if (ec) throw Error(fmt::format("--out {}: cannot create the folder ({})", out_dir.string(), ec.message()));
+  if (ec)
+    throw Error(fmt::format("--out {}: cannot create the folder ({})", out_dir.string(), ec.message()));
   viz::ProjectionFigureOptions options;
   std::vector<std::string> names;
-  for (auto c : result.classes) names.push_back(result.class_names[c]);
+  for (auto c : result.classes)
+    names.push_back(result.class_names[c]);
   options.suptitle = "Penultimate activations projected on the plane of the templates of " + join(names);
   std::vector<std::vector<viz::ProjectionPanel>> panels;
   for (const auto& row : result.panels) {
     panels.emplace_back();
-    for (const auto& p : row) panels.back().push_back({p.title, p.coords, p.labels, p.vertices, p.note});
+    for (const auto& p : row)
+      panels.back().push_back({p.title, p.coords, p.labels, p.vertices, p.note});
   }
   auto fig = viz::projection_figure(panels, result.classes, result.class_names, options);
   fig.save_png(out_dir / "projection.png");
@@ -233,4 +275,4 @@ void write_projection(const ProjectResult& result, const fs::path& out_dir) {
   write_file_atomic(out_dir / "projection.json", result.json.dump(1) + "\n");
 }
 
-}  // namespace smoothlab::represent
+} // namespace smoothlab::represent

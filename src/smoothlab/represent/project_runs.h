@@ -29,29 +29,29 @@ namespace smoothlab::represent {
 
 struct ProjectOptions {
   ProjectOptions() {}
-  TORCH_ARG(std::string, classes);                                  // three names or indices, "Shirt,Pullover,6"
-  TORCH_ARG(int64_t, per_class) = 100;                              // examples per class and split ([M]: 100)
-  TORCH_ARG(std::vector<std::string>, splits) = std::vector<std::string>{"train", "val"};  // train | val | test
-  TORCH_ARG(uint64_t, seed) = 0;                                    // example choice
-  TORCH_ARG(std::string, device) = "";                              // "" : each run's own
-  TORCH_ARG(std::string, data) = "fashion-mnist";                   // data of TorchScript sources
-  TORCH_ARG(std::string, features) = "features";                    // TorchScript: features method/submodule
-  TORCH_ARG(std::string, head) = "";                                // TorchScript: last layer's name
+  TORCH_ARG(std::string, classes); // three names or indices, "Shirt,Pullover,6"
+  TORCH_ARG(int64_t, per_class) = 100; // examples per class and split ([M]: 100)
+  TORCH_ARG(std::vector<std::string>, splits) = std::vector<std::string>{"train", "val"}; // train | val | test
+  TORCH_ARG(uint64_t, seed) = 0; // example choice
+  TORCH_ARG(std::string, device) = ""; // "" : each run's own
+  TORCH_ARG(std::string, data) = "fashion-mnist"; // data of TorchScript sources
+  TORCH_ARG(std::string, features) = "features"; // TorchScript: features method/submodule
+  TORCH_ARG(std::string, head) = ""; // TorchScript: last layer's name
   TORCH_ARG(int64_t, batch_size) = 500;
 };
 
 // One run's projected examples of one split: what one panel of the figure shows.
 struct ProjectedSplit {
-  std::string title;       // e.g. "eps0 (ε = 0) — train"
-  torch::Tensor coords;    // [N, 2] plane coordinates
-  torch::Tensor labels;    // int64 [N], each one of the three classes
-  torch::Tensor vertices;  // [3, 2] template coordinates, in the order of the classes
-  std::string note;        // e.g. "tightness 0.21, regularity 0.93"
+  std::string title; // e.g. "eps0 (ε = 0) — train"
+  torch::Tensor coords; // [N, 2] plane coordinates
+  torch::Tensor labels; // int64 [N], each one of the three classes
+  torch::Tensor vertices; // [3, 2] template coordinates, in the order of the classes
+  std::string note; // e.g. "tightness 0.21, regularity 0.93"
 };
 
 struct ProjectResult {
   nlohmann::json json;
-  std::vector<std::vector<ProjectedSplit>> panels;  // [run][split]
+  std::vector<std::vector<ProjectedSplit>> panels; // [run][split]
   std::array<int64_t, 3> classes{};
   std::vector<std::string> class_names;
 };
@@ -64,4 +64,4 @@ ProjectResult project_runs(const std::vector<std::filesystem::path>& sources, co
 // viz/projection_plot.h's.
 void write_projection(const ProjectResult& result, const std::filesystem::path& out_dir);
 
-}  // namespace smoothlab::represent
+} // namespace smoothlab::represent

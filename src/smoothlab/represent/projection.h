@@ -32,9 +32,9 @@ torch::Tensor augment_features(const torch::Tensor& features);
 torch::Tensor class_templates(const torch::Tensor& weight, const torch::Tensor& bias);
 
 struct Plane {
-  torch::Tensor origin;    // float64 [D'], the templates' centroid
-  torch::Tensor axes;      // float64 [2, D'], orthonormal rows e1, e2
-  torch::Tensor vertices;  // float64 [3, 2], coordinates of w_a, w_b, w_c (in the order given)
+  torch::Tensor origin; // float64 [D'], the templates' centroid
+  torch::Tensor axes; // float64 [2, D'], orthonormal rows e1, e2
+  torch::Tensor vertices; // float64 [3, 2], coordinates of w_a, w_b, w_c (in the order given)
 };
 
 // The plane through three templates (each [D'], any floating type), in the frame documented above.
@@ -52,7 +52,10 @@ torch::Tensor project(const Plane& plane, const torch::Tensor& points);
 // Fisher–Yates) is walked in order and the first `per_class` positions whose label is classes[k] are kept, for
 // each k. Returns int64 positions grouped by class in the order given, each group in permutation order.
 // A class with fewer than per_class examples contributes all of them. labels: int64 [N].
-torch::Tensor select_examples(const torch::Tensor& labels, const std::array<int64_t, 3>& classes, int64_t per_class,
-                              uint64_t seed);
+torch::Tensor select_examples(
+    const torch::Tensor& labels,
+    const std::array<int64_t, 3>& classes,
+    int64_t per_class,
+    uint64_t seed);
 
-}  // namespace smoothlab::represent
+} // namespace smoothlab::represent

@@ -26,14 +26,14 @@
 namespace smoothlab::study {
 
 enum class Verdict { Held, NotHeld, NotTested };
-const char* verdict_name(Verdict verdict);  // "held" | "not held" | "not tested"
+const char* verdict_name(Verdict verdict); // "held" | "not held" | "not tested"
 
 struct Claim {
-  std::string id;        // e.g. "accuracy_teacher"
-  std::string source;    // e.g. "[M] §1, Table 2"
-  std::string claim;     // the claim as the paper states it
-  std::string paper;     // the paper's numbers
-  std::string measured;  // this study's numbers
+  std::string id; // e.g. "accuracy_teacher"
+  std::string source; // e.g. "[M] §1, Table 2"
+  std::string claim; // the claim as the paper states it
+  std::string paper; // the paper's numbers
+  std::string measured; // this study's numbers
   Verdict verdict = Verdict::NotTested;
   std::string regime;
   std::string note;
@@ -43,4 +43,4 @@ std::vector<Claim> claims(const Tables& tables);
 
 nlohmann::json to_json(const Claim& claim);
 
-}  // namespace smoothlab::study
+} // namespace smoothlab::study

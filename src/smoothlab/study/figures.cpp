@@ -48,17 +48,24 @@ viz::ReliabilityCurve curve_from(const calib::CalibrationMetrics& metrics, const
 void reliability_figures(const Tables& t, const fs::path& fig_dir, json& figures) {
   for (const auto& g : t.regimes) {
     auto hard = t.select(g.group, 0.0), ls = t.select(g.group, t.claim_epsilon);
-    if (hard.empty() || !hard[0]->scaled() || !hard[0]->calibration.after) continue;
+    if (hard.empty() || !hard[0]->scaled() || !hard[0]->calibration.after)
+      continue;
     std::vector<viz::ReliabilityCurve> curves = {
         curve_from(hard[0]->calibration.before, "hard targets (ε = 0)"),
-        curve_from(*hard[0]->calibration.after,
-                   fmt::format("hard + temperature scaling (T = {:.2f})", hard[0]->temperature()))};
+        curve_from(
+            *hard[0]->calibration.after,
+            fmt::format("hard + temperature scaling (T = {:.2f})", hard[0]->temperature()))};
     if (!ls.empty())
-      curves.push_back(curve_from(ls[0]->calibration.before, fmt::format("label smoothing (ε = {})", format_epsilon(t.claim_epsilon))));
+      curves.push_back(curve_from(
+          ls[0]->calibration.before, fmt::format("label smoothing (ε = {})", format_epsilon(t.claim_epsilon))));
     const std::string stem = "reliability_" + g.group;
-    viz::save_reliability_diagram(curves, fig_dir / stem,
-                                  fmt::format("Reliability, test split, seed {} — {}", hard[0]->spec.seed,
-                                              g.group == "teacher" ? "short schedule" : "over-confident regime"));
+    viz::save_reliability_diagram(
+        curves,
+        fig_dir / stem,
+        fmt::format(
+            "Reliability, test split, seed {} — {}",
+            hard[0]->spec.seed,
+            g.group == "teacher" ? "short schedule" : "over-confident regime"));
     figures[stem] = fig_dir.filename().string() + "/" + stem + ".png";
   }
 }
@@ -80,7 +87,8 @@ void calibration_figure(const Tables& t, const fs::path& fig_dir, json& figures)
     std::vector<double> xs, ece, nll;
     for (double eps : g.epsilons) {
       const CalibRow* r = t.calibration_row(g.group, eps);
-      if (!r || r->ece.n == 0) continue;
+      if (!r || r->ece.n == 0)
+        continue;
       xs.push_back(eps);
       ece.push_back(r->ece.mean);
       nll.push_back(r->nll.mean);
@@ -104,14 +112,16 @@ void calibration_figure(const Tables& t, const fs::path& fig_dir, json& figures)
 
 void projection_figures(const Tables& t, const fs::path& fig_dir, json& figures) {
   for (const auto& p : t.projection) {
-    if (!p.result) continue;
+    if (!p.result)
+      continue;
     represent::write_projection(*p.result, fig_dir / ("projection_" + p.kind));
     figures["projection_" + p.kind] = fig_dir.filename().string() + "/projection_" + p.kind + "/projection.png";
   }
 }
 
 void distillation_figure(const Tables& t, const fs::path& fig_dir, json& figures) {
-  if (t.distillation.empty()) return;
+  if (t.distillation.empty())
+    return;
   viz::Figure fig(760, 480);
   auto& ax = fig.axes(0, 0);
   ax.title = "Students: test accuracy against the teacher's equivalent smoothing γ";
@@ -122,10 +132,12 @@ void distillation_figure(const Tables& t, const fs::path& fig_dir, json& figures
   for (size_t si = 0; si < series.size(); ++si) {
     std::vector<std::pair<double, double>> pts;
     for (const auto& row : t.distillation)
-      if (row.series == series[si]) pts.push_back({row.gamma.mean, row.student_accuracy.mean});
+      if (row.series == series[si])
+        pts.push_back({row.gamma.mean, row.student_accuracy.mean});
     std::sort(pts.begin(), pts.end());
     std::vector<double> xs, ys;
-    for (auto& [x, y] : pts) xs.push_back(x), ys.push_back(y);
+    for (auto& [x, y] : pts)
+      xs.push_back(x), ys.push_back(y);
     const std::string label = si == 0 ? "hard teacher, T varied" : si == 1 ? "smoothed teachers, T = 1" : series[si];
     ax.line(xs, ys, line_style(viz::palette(si), label, si == 2));
     ax.scatter(xs, ys, dot(viz::palette(si), 4));
@@ -139,7 +151,8 @@ void distillation_figure(const Tables& t, const fs::path& fig_dir, json& figures
 }
 
 void mutual_information_figure(const Tables& t, const fs::path& fig_dir, json& figures) {
-  if (t.mutual_information.empty()) return;
+  if (t.mutual_information.empty())
+    return;
   viz::Figure fig(760, 440);
   auto& ax = fig.axes(0, 0);
   ax.title = "Î(example; logit gap) over training";
@@ -159,7 +172,8 @@ void mutual_information_figure(const Tables& t, const fs::path& fig_dir, json& f
     size_t color = i;
     if (!t.regimes.empty())
       for (size_t k = 0; k < t.regimes[0].epsilons.size(); ++k)
-        if (t.regimes[0].epsilons[k] == row.epsilon) color = k;
+        if (t.regimes[0].epsilons[k] == row.epsilon)
+          color = k;
     ax.line(xs, ys, line_style(viz::palette(color), fmt::format("ε = {}", format_epsilon(row.epsilon))));
     ax.scatter(xs, ys, dot(viz::palette(color), 4));
   }
@@ -169,7 +183,7 @@ void mutual_information_figure(const Tables& t, const fs::path& fig_dir, json& f
   figures["mutual_information"] = fig_dir.filename().string() + "/mutual_information.png";
 }
 
-}  // namespace
+} // namespace
 
 json write_figures(const Tables& tables, const fs::path& fig_dir) {
   json figures = json::object();
@@ -181,4 +195,4 @@ json write_figures(const Tables& tables, const fs::path& fig_dir) {
   return figures;
 }
 
-}  // namespace smoothlab::study
+} // namespace smoothlab::study

@@ -14,4 +14,4 @@ namespace smoothlab::study {
 // {figure key: PNG path relative to fig_dir's parent}, e.g. {"distillation": "figures/distillation.png"}.
 nlohmann::json write_figures(const Tables& tables, const std::filesystem::path& fig_dir);
 
-}  // namespace smoothlab::study
+} // namespace smoothlab::study

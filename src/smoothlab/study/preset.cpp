@@ -17,21 +17,30 @@ using json = nlohmann::json;
 namespace {
 
 // Seconds per epoch over 55 000 Fashion-MNIST-sized images on 2 idle CPU cores (measured: cnn ~16 s alone, ~20 s
-// with the MI probe; resnet20 ~120 s inside a study, the MI probe included; the others scaled by their multiply-adds). CIFAR's 3×32×32 costs
-// about 1.3× as much.
+// with the MI probe; resnet20 ~120 s inside a study, the MI probe included; the others scaled by their multiply-adds).
+// CIFAR's 3×32×32 costs about 1.3× as much.
 double epoch_seconds_55k(const std::string& model) {
-  if (model == "mlp") return 4;
-  if (model == "cnn") return 20;
-  if (model == "alexnet") return 35;
-  if (model == "resnet20") return 120;
-  if (model == "resnet32") return 145;
-  if (model == "resnet56") return 250;
-  if (model == "resnet110") return 500;
+  if (model == "mlp")
+    return 4;
+  if (model == "cnn")
+    return 20;
+  if (model == "alexnet")
+    return 35;
+  if (model == "resnet20")
+    return 120;
+  if (model == "resnet32")
+    return 145;
+  if (model == "resnet56")
+    return 250;
+  if (model == "resnet110")
+    return 500;
   return 60;
 }
 
 // Training-set size of the preset's data sets (CIFAR 50 000, Fashion-MNIST/MNIST 60 000).
-double all_train_images(const train::TrainConfig& c) { return c.data.rfind("cifar", 0) == 0 ? 50000.0 : 60000.0; }
+double all_train_images(const train::TrainConfig& c) {
+  return c.data.rfind("cifar", 0) == 0 ? 50000.0 : 60000.0;
+}
 
 // Examples held out for validation: --val-size, or its default for the data (data::default_val_size).
 double val_images(const train::TrainConfig& c) {
@@ -43,19 +52,24 @@ double train_images(const train::TrainConfig& c) {
   return c.limit_train > 0 ? std::min<double>(double(c.limit_train), full) : full;
 }
 
-double data_factor(const train::TrainConfig& c) { return c.data.rfind("cifar", 0) == 0 ? 1.3 : 1.0; }
+double data_factor(const train::TrainConfig& c) {
+  return c.data.rfind("cifar", 0) == 0 ? 1.3 : 1.0;
+}
 
 // Training cost of a run (plus evaluation of validation and test, ~1/10 of an epoch each way).
 double run_cost(const train::TrainConfig& c, const std::string& teacher_model = "") {
   double per_image = epoch_seconds_55k(c.model) / 55000.0;
-  if (!teacher_model.empty()) per_image += epoch_seconds_55k(teacher_model) / 55000.0 / 3.0;  // teacher forward
+  if (!teacher_model.empty())
+    per_image += epoch_seconds_55k(teacher_model) / 55000.0 / 3.0; // teacher forward
   per_image *= data_factor(c);
   const double epochs = double(c.epochs);
   const double eval = (val_images(c) + 10000.0) * epoch_seconds_55k(c.model) / 55000.0 / 3.0;
-  return per_image * train_images(c) * epochs + eval + 2.0;  // + data loading
+  return per_image * train_images(c) * epochs + eval + 2.0; // + data loading
 }
 
-std::string fmt_num(double v) { return fmt::format("{:g}", v); }
+std::string fmt_num(double v) {
+  return fmt::format("{:g}", v);
+}
 
 uint64_t fnv1a(const std::string& s) {
   uint64_t h = 1469598103934665603ull;
@@ -71,7 +85,8 @@ uint64_t fnv1a(const std::string& s) {
 // diverge), so a study trains on 32×32 views: resize + padded crop + flip, like CIFAR.
 void set_data(train::TrainConfig& c, const std::string& data) {
   c.data = data;
-  if (data.rfind("folder:", 0) != 0) return;
+  if (data.rfind("folder:", 0) != 0)
+    return;
   c.image_size = 32;
   c.folder_augment = "pad-crop";
 }
@@ -86,9 +101,11 @@ train::TrainConfig base(const std::string& model, int64_t epochs, int64_t limit_
   return c;
 }
 
-}  // namespace
+} // namespace
 
-std::vector<std::string> known_presets() { return {"tiny", "quick", "standard", "paper"}; }
+std::vector<std::string> known_presets() {
+  return {"tiny", "quick", "standard", "paper"};
+}
 
 StudyPreset make_preset(const std::string& name) {
   StudyPreset p;
@@ -120,11 +137,13 @@ StudyPreset make_preset(const std::string& name) {
     p.student_epsilons = {0.0, 0.1};
     p.projection_per_class = 20;
   } else if (name == "quick") {
-    p.description = "a first look in under 10 minutes on 2 CPU cores: small cnn teachers (3 epochs on 20k images), "
-                    "an over-confident mlp regime, mlp students, one seed";
+    p.description =
+        "a first look in under 10 minutes on 2 CPU cores: small cnn teachers (3 epochs on 20k images), "
+        "an over-confident mlp regime, mlp students, one seed";
     p.teacher = base("cnn", 3, 20000);
-    p.teacher_regime = "short schedule: cnn, 3 epochs on 20 000 training images, cosine lr 0.1, weight decay 5e-4, "
-                       "crop + flip (paper-methods §7: such a model is NOT over-confident)";
+    p.teacher_regime =
+        "short schedule: cnn, 3 epochs on 20 000 training images, cosine lr 0.1, weight decay 5e-4, "
+        "crop + flip (paper-methods §7: such a model is NOT over-confident)";
     p.epsilons = {0.0, 0.1};
     p.seeds = {0};
     p.overconf = base("mlp", 20, 20000);
@@ -140,11 +159,13 @@ StudyPreset make_preset(const std::string& name) {
   } else if (name == "standard") {
     // run_cost estimates ~97 min on 2 idle cores; measured 2026-11-28: 89 min of run time for the 57 runs, most of it
     // the 12 teachers. Subsets are stratified, so every class keeps its share.
-    p.description = "a couple of hours on 2 CPU cores: resnet20 teachers (6 epochs on 20 000 images), cnn students, "
-                    "ε ∈ {0, 0.05, 0.1, 0.3}, T ∈ {1, 2, 4, 8}, 3 seeds";
+    p.description =
+        "a couple of hours on 2 CPU cores: resnet20 teachers (6 epochs on 20 000 images), cnn students, "
+        "ε ∈ {0, 0.05, 0.1, 0.3}, T ∈ {1, 2, 4, 8}, 3 seeds";
     p.teacher = base("resnet20", 6, 20000);
-    p.teacher_regime = "short schedule: resnet20, 6 epochs on 20 000 training images, cosine lr 0.1, weight decay "
-                       "5e-4, crop + flip (paper-methods §7: calibrated without smoothing)";
+    p.teacher_regime =
+        "short schedule: resnet20, 6 epochs on 20 000 training images, cosine lr 0.1, weight decay "
+        "5e-4, crop + flip (paper-methods §7: calibrated without smoothing)";
     p.epsilons = {0.0, 0.05, 0.1, 0.3};
     p.seeds = {0, 1, 2};
     p.overconf = base("cnn", 12, 4000);
@@ -156,17 +177,19 @@ StudyPreset make_preset(const std::string& name) {
     p.temperatures = {1.0, 2.0, 4.0, 8.0};
     p.student_epsilons = p.epsilons;
   } else if (name == "paper") {
-    p.description = "[M]'s models and schedules: ResNet-56 teachers (He et al. CIFAR schedule, 164 epochs), the "
-                    "CIFAR AlexNet student, [M]'s ε and T grids, 5 seeds — for CIFAR data and a GPU";
+    p.description =
+        "[M]'s models and schedules: ResNet-56 teachers (He et al. CIFAR schedule, 164 epochs), the "
+        "CIFAR AlexNet student, [M]'s ε and T grids, 5 seeds — for CIFAR data and a GPU";
     p.teacher = base("resnet56", 164, 0);
     p.teacher.weight_decay = 1e-4;
     p.teacher.schedule = "step";
     p.teacher.milestones = {82, 123};
-    p.teacher_regime = "long schedule ([M]/He et al.): resnet56, 164 epochs, lr 0.1 stepped ×0.1 at 82 and 123, "
-                       "weight decay 1e-4, crop + flip — the over-confident regime of [G]";
+    p.teacher_regime =
+        "long schedule ([M]/He et al.): resnet56, 164 epochs, lr 0.1 stepped ×0.1 at 82 and 123, "
+        "weight decay 1e-4, crop + flip — the over-confident regime of [G]";
     p.epsilons = {0.0, 0.05, 0.1, 0.15, 0.3, 0.45, 0.6, 0.75};
     p.seeds = {0, 1, 2, 3, 4};
-    p.overconf.epochs = 0;  // the teachers are the over-confident regime
+    p.overconf.epochs = 0; // the teachers are the over-confident regime
     p.student = base("alexnet", 100, 0);
     p.student.weight_decay = 5e-4;
     p.student.schedule = "step";
@@ -183,22 +206,25 @@ StudyPreset make_preset(const std::string& name) {
 ClassChoice choose_classes(const std::string& data) {
   if (data == "fashion-mnist" || data.rfind("fashion-mnist:", 0) == 0)
     return {"Trouser,Bag,Sneaker", "T-shirt/top,Shirt,Pullover", "T-shirt/top,Trouser"};
-  if (data.rfind("cifar10:", 0) == 0)  // airplane, automobile, bird | cat, deer, dog; [M] Fig. 6: airplane, dog
+  if (data.rfind("cifar10:", 0) == 0) // airplane, automobile, bird | cat, deer, dog; [M] Fig. 6: airplane, dog
     return {"0,1,2", "3,4,5", "0,5"};
-  if (data.rfind("cifar100:", 0) == 0)  // apple, bicycle, cloud | beaver, dolphin, otter ([M] Fig. 1)
+  if (data.rfind("cifar100:", 0) == 0) // apple, bicycle, cloud | beaver, dolphin, otter ([M] Fig. 1)
     return {"0,8,23", "4,30,55", "0,1"};
   return {"0,1,2", "3,4,5", "0,1"};
 }
 
 std::string config_key(const train::TrainConfig& config) {
   json j = config;
-  for (const char* k : {"threads", "workers", "device", "eval_batch_size"}) j.erase(k);
+  for (const char* k : {"threads", "workers", "device", "eval_batch_size"})
+    j.erase(k);
   return fmt::format("{:08x}", fnv1a(j.dump()) & 0xffffffffull);
 }
 
 std::vector<RunSpec> make_plan(const StudyPreset& preset, const std::string& data) {
-  check(std::find(preset.epsilons.begin(), preset.epsilons.end(), 0.0) != preset.epsilons.end(),
-        "preset {}: the teacher ε grid must contain 0", preset.name);
+  check(
+      std::find(preset.epsilons.begin(), preset.epsilons.end(), 0.0) != preset.epsilons.end(),
+      "preset {}: the teacher ε grid must contain 0",
+      preset.name);
   const auto classes = choose_classes(data);
   std::vector<RunSpec> plan;
   auto add = [&](const std::string& group, train::TrainConfig c, double eps, uint64_t seed) {
@@ -222,12 +248,14 @@ std::vector<RunSpec> make_plan(const StudyPreset& preset, const std::string& dat
     }
   if (preset.overconf.epochs > 0)
     for (uint64_t seed : preset.seeds)
-      for (double eps : preset.overconf_epsilons) add("overconf", preset.overconf, eps, seed);
+      for (double eps : preset.overconf_epsilons)
+        add("overconf", preset.overconf, eps, seed);
   if (preset.student.epochs > 0) {
     for (uint64_t seed : preset.seeds) {
       auto teacher_of = [&](double eps) {
         for (const auto& r : plan)
-          if (r.group == "teacher" && r.seed == seed && r.epsilon == eps) return r;
+          if (r.group == "teacher" && r.seed == seed && r.epsilon == eps)
+            return r;
         throw Error(fmt::format("preset {}: no teacher with ε = {} for seed {}", preset.name, eps, seed));
       };
       auto add_student = [&](const RunSpec& teacher, double temperature) {
@@ -244,44 +272,56 @@ std::vector<RunSpec> make_plan(const StudyPreset& preset, const std::string& dat
         r.temperature = temperature;
         const std::string key = fmt::format(
             "{:08x}", fnv1a(config_key(c) + "|" + teacher.name + "|" + fmt_num(temperature)) & 0xffffffffull);
-        r.name = fmt::format("student_{}_from-eps{}_T{}_seed{}_{}", c.model, fmt_num(teacher.epsilon),
-                             fmt_num(temperature), seed, key);
+        r.name = fmt::format(
+            "student_{}_from-eps{}_T{}_seed{}_{}", c.model, fmt_num(teacher.epsilon), fmt_num(temperature), seed, key);
         r.cost_seconds = run_cost(c, teacher.config.model);
         plan.push_back(r);
       };
       const auto hard = teacher_of(0.0);
-      for (double t : preset.temperatures) add_student(hard, t);
+      for (double t : preset.temperatures)
+        add_student(hard, t);
       for (double eps : preset.epsilons)
-        if (eps > 0) add_student(teacher_of(eps), 1.0);
+        if (eps > 0)
+          add_student(teacher_of(eps), 1.0);
     }
     for (uint64_t seed : preset.seeds)
-      for (double eps : preset.student_epsilons) add("direct", preset.student, eps, seed);
+      for (double eps : preset.student_epsilons)
+        add("direct", preset.student, eps, seed);
   }
   return plan;
 }
 
 json to_json(const StudyPreset& p) {
-  json j = {{"name", p.name},
-            {"description", p.description},
-            {"teacher_regime", p.teacher_regime},
-            {"overconf_regime", p.overconf_regime},
-            {"teacher", p.teacher},
-            {"epsilons", p.epsilons},
-            {"seeds", p.seeds},
-            {"claim_epsilon", p.claim_epsilon},
-            {"overconf_epsilons", p.overconf_epsilons},
-            {"temperatures", p.temperatures},
-            {"student_epsilons", p.student_epsilons},
-            {"projection_per_class", p.projection_per_class},
-            {"estimated_minutes", p.estimated_minutes}};
-  if (p.overconf.epochs > 0) j["overconf"] = p.overconf;
-  if (p.student.epochs > 0) j["student"] = p.student;
+  json j = {
+      {"name", p.name},
+      {"description", p.description},
+      {"teacher_regime", p.teacher_regime},
+      {"overconf_regime", p.overconf_regime},
+      {"teacher", p.teacher},
+      {"epsilons", p.epsilons},
+      {"seeds", p.seeds},
+      {"claim_epsilon", p.claim_epsilon},
+      {"overconf_epsilons", p.overconf_epsilons},
+      {"temperatures", p.temperatures},
+      {"student_epsilons", p.student_epsilons},
+      {"projection_per_class", p.projection_per_class},
+      {"estimated_minutes", p.estimated_minutes}};
+  if (p.overconf.epochs > 0)
+    j["overconf"] = p.overconf;
+  if (p.student.epochs > 0)
+    j["student"] = p.student;
   return j;
 }
 
 json to_json(const RunSpec& r) {
-  json j = {{"group", r.group}, {"name", r.name}, {"epsilon", r.epsilon}, {"seed", r.seed},
-            {"model", r.config.model}, {"epochs", r.config.epochs}, {"cost_seconds", r.cost_seconds}};
+  json j = {
+      {"group", r.group},
+      {"name", r.name},
+      {"epsilon", r.epsilon},
+      {"seed", r.seed},
+      {"model", r.config.model},
+      {"epochs", r.config.epochs},
+      {"cost_seconds", r.cost_seconds}};
   if (r.group == "student") {
     j["teacher"] = r.teacher;
     j["teacher_epsilon"] = r.teacher_epsilon;
@@ -290,4 +330,4 @@ json to_json(const RunSpec& r) {
   return j;
 }
 
-}  // namespace smoothlab::study
+} // namespace smoothlab::study

@@ -24,19 +24,19 @@ namespace smoothlab::study {
 
 struct StudyPreset {
   std::string name, description;
-  std::string teacher_regime;    // one line on what the teacher schedule is (for the report)
-  std::string overconf_regime;   // the same for the over-confident schedule
-  train::TrainConfig teacher;    // base configuration of the teacher group (smoothing and seed set per run)
-  std::vector<double> epsilons;  // teacher ε grid, must contain 0
+  std::string teacher_regime; // one line on what the teacher schedule is (for the report)
+  std::string overconf_regime; // the same for the over-confident schedule
+  train::TrainConfig teacher; // base configuration of the teacher group (smoothing and seed set per run)
+  std::vector<double> epsilons; // teacher ε grid, must contain 0
   std::vector<uint64_t> seeds;
-  double claim_epsilon = 0.1;    // the ε the paper's Table 2/3 and Fig. 1 claims are checked at (in epsilons)
-  train::TrainConfig overconf;   // over-confident regime; overconf.epochs == 0: no such group
+  double claim_epsilon = 0.1; // the ε the paper's Table 2/3 and Fig. 1 claims are checked at (in epsilons)
+  train::TrainConfig overconf; // over-confident regime; overconf.epochs == 0: no such group
   std::vector<double> overconf_epsilons;
-  train::TrainConfig student;    // student model (distilled and direct); student.epochs == 0: no distillation
-  std::vector<double> temperatures;      // the hard teacher is distilled at each T
-  std::vector<double> student_epsilons;  // direct students (LS on the student itself)
+  train::TrainConfig student; // student model (distilled and direct); student.epochs == 0: no distillation
+  std::vector<double> temperatures; // the hard teacher is distilled at each T
+  std::vector<double> student_epsilons; // direct students (LS on the student itself)
   int64_t projection_per_class = 100;
-  double estimated_minutes = 0;  // on 2 idle CPU cores (set by make_plan's cost model)
+  double estimated_minutes = 0; // on 2 idle CPU cores (set by make_plan's cost model)
 };
 
 // "tiny" (tests: seconds), "quick" (≤ 10 minutes on 2 cores), "standard" (hours), "paper" ([M]'s models and
@@ -46,15 +46,15 @@ std::vector<std::string> known_presets();
 
 // One run of the plan.
 struct RunSpec {
-  std::string group;   // teacher | overconf | student | direct
-  std::string name;    // folder name under STUDY/runs: e.g. teacher_cnn_eps0.1_seed0_3fa2c9d1
+  std::string group; // teacher | overconf | student | direct
+  std::string name; // folder name under STUDY/runs: e.g. teacher_cnn_eps0.1_seed0_3fa2c9d1
   train::TrainConfig config;
-  double epsilon = 0;  // the run's own label smoothing
+  double epsilon = 0; // the run's own label smoothing
   uint64_t seed = 0;
   // students only: the teacher run's name, its ε, the distillation temperature
   std::string teacher;
   double teacher_epsilon = 0, temperature = 0;
-  double cost_seconds = 0;  // estimate on 2 idle cores, for the ETA
+  double cost_seconds = 0; // estimate on 2 idle cores, for the ETA
 };
 
 // Expands a preset on the data spec (fashion-mnist, cifar10:DIR, ...): teachers first (students need them).
@@ -74,4 +74,4 @@ std::string config_key(const train::TrainConfig& config);
 nlohmann::json to_json(const StudyPreset& preset);
 nlohmann::json to_json(const RunSpec& run);
 
-}  // namespace smoothlab::study
+} // namespace smoothlab::study

@@ -12,4 +12,4 @@ namespace smoothlab::study {
 // out_dir: the study folder (figure paths in the summary are relative to it). Returns the page's HTML.
 std::string render_report(const nlohmann::json& summary, const std::filesystem::path& out_dir);
 
-}  // namespace smoothlab::study
+} // namespace smoothlab::study

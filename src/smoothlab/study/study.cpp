@@ -18,15 +18,17 @@
 #include "smoothlab/eval/evaluate.h"
 #include "smoothlab/study/claims.h"
 #include "smoothlab/study/figures.h"
-#include "smoothlab/study/tables.h"
 #include "smoothlab/study/report_page.h"
+#include "smoothlab/study/tables.h"
 
 namespace smoothlab::study {
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
-bool run_finished(const fs::path& run_dir, int64_t epochs) { return train::RunDir(run_dir).evaluated(epochs); }
+bool run_finished(const fs::path& run_dir, int64_t epochs) {
+  return train::RunDir(run_dir).evaluated(epochs);
+}
 
 namespace {
 
@@ -36,9 +38,11 @@ std::string first_line_with(const fs::path& file, const std::string& key) {
   while (std::getline(in, line))
     if (line.rfind(key, 0) == 0) {
       auto pos = line.find(':');
-      if (pos == std::string::npos) return line;
+      if (pos == std::string::npos)
+        return line;
       auto v = line.substr(pos + 1);
-      while (!v.empty() && v.front() == ' ') v.erase(v.begin());
+      while (!v.empty() && v.front() == ' ')
+        v.erase(v.begin());
       return v;
     }
   return "";
@@ -53,8 +57,8 @@ std::string blas_info() {
     auto pos = config.find(key);
     if (pos != std::string::npos) {
       auto end = config.find_first_of(", \n", pos);
-      build = config.substr(pos + std::strlen(key), end == std::string::npos ? std::string::npos
-                                                                               : end - pos - std::strlen(key));
+      build = config.substr(
+          pos + std::strlen(key), end == std::string::npos ? std::string::npos : end - pos - std::strlen(key));
       break;
     }
   }
@@ -62,7 +66,8 @@ std::string blas_info() {
   std::string line;
   while (std::getline(maps, line)) {
     const auto slash = line.find('/');
-    if (slash == std::string::npos) continue;
+    if (slash == std::string::npos)
+      continue;
     const std::string path = line.substr(slash);
     const std::string name = fs::path(path).filename().string();
     if (name.rfind("libblas", 0) != 0 && name.rfind("libopenblas", 0) != 0 && name.rfind("libmkl_rt", 0) != 0)
@@ -77,24 +82,27 @@ std::string blas_info() {
 json machine_info() {
   char host[256] = {0};
   ::gethostname(host, sizeof(host) - 1);
-  json j = {{"host", host},
-            {"cpu", first_line_with("/proc/cpuinfo", "model name")},
-            {"cores", std::thread::hardware_concurrency()},
-            {"memory", first_line_with("/proc/meminfo", "MemTotal")},
-            {"cuda_available", torch::cuda::is_available()}};
+  json j = {
+      {"host", host},
+      {"cpu", first_line_with("/proc/cpuinfo", "model name")},
+      {"cores", std::thread::hardware_concurrency()},
+      {"memory", first_line_with("/proc/meminfo", "MemTotal")},
+      {"cuda_available", torch::cuda::is_available()}};
   return j;
 }
 
-}  // namespace
+} // namespace
 
 StudyResult run_study(const StudyOptions& options, const StudyHooks& hooks) {
   using clock = std::chrono::steady_clock;
   const auto start = clock::now();
   auto note = [&](const std::string& s) {
-    if (hooks.on_note) hooks.on_note(s);
+    if (hooks.on_note)
+      hooks.on_note(s);
   };
   StudyPreset preset = make_preset(options.preset());
-  if (options.data().empty()) throw Error("--data: empty data spec", "e.g. --data fashion-mnist or cifar10:DIR");
+  if (options.data().empty())
+    throw Error("--data: empty data spec", "e.g. --data fashion-mnist or cifar10:DIR");
   auto plan = make_plan(preset, options.data());
   double total_cost = 0;
   for (auto& r : plan) {
@@ -111,9 +119,11 @@ StudyResult run_study(const StudyOptions& options, const StudyHooks& hooks) {
   fs::create_directories(runs_dir);
   fs::create_directories(fig_dir);
   json plan_json = json::array();
-  for (const auto& r : plan) plan_json.push_back(to_json(r));
-  write_file_atomic(out / "study.json",
-                    json{{"preset", to_json(preset)}, {"data", options.data()}, {"plan", plan_json}}.dump(2) + "\n");
+  for (const auto& r : plan)
+    plan_json.push_back(to_json(r));
+  write_file_atomic(
+      out / "study.json",
+      json{{"preset", to_json(preset)}, {"data", options.data()}, {"plan", plan_json}}.dump(2) + "\n");
 
   StudyResult result;
   result.runs_total = int64_t(plan.size());
@@ -124,10 +134,12 @@ StudyResult run_study(const StudyOptions& options, const StudyHooks& hooks) {
   std::vector<bool> done(plan.size(), false);
   for (size_t i = 0; i < plan.size(); ++i) {
     done[i] = run_finished(runs_dir / plan[i].name, plan[i].config.epochs);
-    if (!done[i]) remaining_cost += plan[i].cost_seconds;
+    if (!done[i])
+      remaining_cost += plan[i].cost_seconds;
   }
   auto report_progress = [&](double current_fraction, double current_cost) {
-    if (!hooks.on_progress) return;
+    if (!hooks.on_progress)
+      return;
     const double speed = trained_cost > 0 ? trained_seconds / trained_cost : 1.0;
     progress.elapsed_seconds = std::chrono::duration<double>(clock::now() - start).count();
     progress.eta_seconds = std::max(0.0, (remaining_cost - current_fraction * current_cost) * speed);
@@ -141,7 +153,8 @@ StudyResult run_study(const StudyOptions& options, const StudyHooks& hooks) {
     if (done[i]) {
       ++result.runs_reused;
       ++progress.runs_done;
-      if (hooks.on_run_done) hooks.on_run_done(spec, true);
+      if (hooks.on_run_done)
+        hooks.on_run_done(spec, true);
       continue;
     }
     const auto run_start = clock::now();
@@ -167,9 +180,9 @@ StudyResult run_study(const StudyOptions& options, const StudyHooks& hooks) {
     th.on_note = note;
     th.on_progress = [&](const train::Progress& p) {
       progress.run = p;
-      const double fraction =
-          p.epochs > 0 ? (double(p.epoch - 1) + (p.steps > 0 ? double(p.step) / double(p.steps) : 0.0)) / p.epochs
-                       : 0.0;
+      const double fraction = p.epochs > 0
+          ? (double(p.epoch - 1) + (p.steps > 0 ? double(p.step) / double(p.steps) : 0.0)) / p.epochs
+          : 0.0;
       report_progress(fraction, spec.cost_seconds);
     };
     train::train(opened, bundle, th);
@@ -185,7 +198,8 @@ StudyResult run_study(const StudyOptions& options, const StudyHooks& hooks) {
     ++progress.runs_done;
     progress.current.clear();
     report_progress(0, 0);
-    if (hooks.on_run_done) hooks.on_run_done(spec, false);
+    if (hooks.on_run_done)
+      hooks.on_run_done(spec, false);
   }
 
   note("study: all runs finished; analysing");
@@ -196,7 +210,8 @@ StudyResult run_study(const StudyOptions& options, const StudyHooks& hooks) {
   summary["regimes"] = {{"teacher", preset.teacher_regime}, {"overconf", preset.overconf_regime}};
   summary["figures"] = write_figures(tables, fig_dir);
   summary["claims"] = json::array();
-  for (const auto& c : claims(tables)) summary["claims"].push_back(to_json(c));
+  for (const auto& c : claims(tables))
+    summary["claims"].push_back(to_json(c));
   auto versions = train::version_info();
   versions["blas"] = blas_info();
   summary["provenance"] = {
@@ -217,4 +232,4 @@ StudyResult run_study(const StudyOptions& options, const StudyHooks& hooks) {
   return result;
 }
 
-}  // namespace smoothlab::study
+} // namespace smoothlab::study

@@ -30,14 +30,14 @@ struct StudyOptions {
   TORCH_ARG(std::string, data) = "fashion-mnist";
   TORCH_ARG(std::string, out) = "study";
   TORCH_ARG(std::string, device) = "cpu";
-  TORCH_ARG(int, threads) = 0;             // recorded in each run's config (the caller sets LibTorch's threads)
-  TORCH_ARG(std::string, command_line) = "";  // for provenance
+  TORCH_ARG(int, threads) = 0; // recorded in each run's config (the caller sets LibTorch's threads)
+  TORCH_ARG(std::string, command_line) = ""; // for provenance
 };
 
 struct StudyProgress {
-  int64_t runs_done = 0, runs_total = 0;  // finished runs (reused or trained now) of the plan
-  std::string current;                    // the run being trained ("" between runs)
-  train::Progress run;                    // its progress (epoch, step, ...)
+  int64_t runs_done = 0, runs_total = 0; // finished runs (reused or trained now) of the plan
+  std::string current; // the run being trained ("" between runs)
+  train::Progress run; // its progress (epoch, step, ...)
   double elapsed_seconds = 0, eta_seconds = 0;
 };
 
@@ -60,4 +60,4 @@ StudyResult run_study(const StudyOptions& options, const StudyHooks& hooks = {})
 // True when run_dir holds a finished, evaluated run of `epochs` epochs.
 bool run_finished(const std::filesystem::path& run_dir, int64_t epochs);
 
-}  // namespace smoothlab::study
+} // namespace smoothlab::study

@@ -17,7 +17,8 @@ using json = nlohmann::json;
 Stat stat_of(const std::vector<double>& v) {
   Stat s;
   s.n = int64_t(v.size());
-  if (v.empty()) return s;
+  if (v.empty())
+    return s;
   double sum = 0;
   s.min = s.max = v[0];
   for (double x : v) {
@@ -28,37 +29,59 @@ Stat stat_of(const std::vector<double>& v) {
   s.mean = sum / double(v.size());
   if (v.size() > 1) {
     double ss = 0;
-    for (double x : v) ss += (x - s.mean) * (x - s.mean);
+    for (double x : v)
+      ss += (x - s.mean) * (x - s.mean);
     s.std = std::sqrt(ss / double(v.size() - 1));
   }
   return s;
 }
 
-json to_json(const Stat& s) { return {{"mean", s.mean}, {"std", s.std}, {"min", s.min}, {"max", s.max}, {"n", s.n}}; }
+json to_json(const Stat& s) {
+  return {{"mean", s.mean}, {"std", s.std}, {"min", s.min}, {"max", s.max}, {"n", s.n}};
+}
 
-std::string format_epsilon(double epsilon) { return fmt::format("{:g}", epsilon); }
+std::string format_epsilon(double epsilon) {
+  return fmt::format("{:g}", epsilon);
+}
 
-double RunRow::temperature() const { return scaled() ? eval.temperature->temperature : NAN; }
-double RunRow::ece_ts() const { return eval.test_scaled ? eval.test_scaled->ece : NAN; }
-double RunRow::nll_ts() const { return eval.test_scaled ? eval.test_scaled->nll : NAN; }
-double RunRow::val_ece() const { return eval.val ? eval.val->ece : NAN; }
-double RunRow::gamma() const { return record.distill ? record.distill->teacher_gamma : NAN; }
+double RunRow::temperature() const {
+  return scaled() ? eval.temperature->temperature : NAN;
+}
+double RunRow::ece_ts() const {
+  return eval.test_scaled ? eval.test_scaled->ece : NAN;
+}
+double RunRow::nll_ts() const {
+  return eval.test_scaled ? eval.test_scaled->nll : NAN;
+}
+double RunRow::val_ece() const {
+  return eval.val ? eval.val->ece : NAN;
+}
+double RunRow::gamma() const {
+  return record.distill ? record.distill->teacher_gamma : NAN;
+}
 
 const CalibRow* Tables::calibration_row(const std::string& group, double epsilon) const {
   for (const auto& r : calibration)
-    if (r.group == group && r.epsilon == epsilon) return &r;
+    if (r.group == group && r.epsilon == epsilon)
+      return &r;
   return nullptr;
 }
 
-std::vector<const RunRow*> Tables::select(const std::string& group, std::optional<double> epsilon,
-                                          std::optional<double> teacher_epsilon,
-                                          std::optional<double> temperature) const {
+std::vector<const RunRow*> Tables::select(
+    const std::string& group,
+    std::optional<double> epsilon,
+    std::optional<double> teacher_epsilon,
+    std::optional<double> temperature) const {
   std::vector<const RunRow*> out;
   for (const auto& r : runs) {
-    if (r.spec.group != group) continue;
-    if (epsilon && r.spec.epsilon != *epsilon) continue;
-    if (teacher_epsilon && r.spec.teacher_epsilon != *teacher_epsilon) continue;
-    if (temperature && r.spec.temperature != *temperature) continue;
+    if (r.spec.group != group)
+      continue;
+    if (epsilon && r.spec.epsilon != *epsilon)
+      continue;
+    if (teacher_epsilon && r.spec.teacher_epsilon != *teacher_epsilon)
+      continue;
+    if (temperature && r.spec.temperature != *temperature)
+      continue;
     out.push_back(&r);
   }
   return out;
@@ -75,7 +98,8 @@ RunRow read_run(const RunSpec& spec, const fs::path& runs_dir) {
   r.eval = dir.read_eval();
   r.calibration = dir.read_calibration();
   r.epochs = dir.read_metrics();
-  for (const auto& e : r.epochs) r.train_seconds += e.seconds;
+  for (const auto& e : r.epochs)
+    r.train_seconds += e.seconds;
   return r;
 }
 
@@ -84,7 +108,8 @@ Stat stat_over(const std::vector<const RunRow*>& runs, F f) {
   std::vector<double> v;
   for (auto* r : runs) {
     const double x = f(*r);
-    if (std::isfinite(x)) v.push_back(x);
+    if (std::isfinite(x))
+      v.push_back(x);
   }
   return stat_of(v);
 }
@@ -101,16 +126,18 @@ CalibRow calibration_row(const std::string& group, double eps, const std::vector
   row.ece_ts = stat_over(sel, [](auto& r) { return r.ece_ts(); });
   row.nll_ts = stat_over(sel, [](auto& r) { return r.nll_ts(); });
   row.val_ece = stat_over(sel, [](auto& r) { return r.val_ece(); });
-  for (auto* r : sel) row.test_count = r->eval.test.count;
+  for (auto* r : sel)
+    row.test_count = r->eval.test.count;
   return row;
 }
 
 void add_projections(Tables& t, const StudyPreset& preset, const std::string& data) {
   auto hard = t.select("teacher", 0.0), ls = t.select("teacher", preset.claim_epsilon);
-  if (hard.empty() || ls.empty()) return;
+  if (hard.empty() || ls.empty())
+    return;
   const auto classes = choose_classes(data);
-  for (const auto& [kind, triple] :
-       std::vector<std::pair<std::string, std::string>>{{"dissimilar", classes.dissimilar}, {"similar", classes.similar}}) {
+  for (const auto& [kind, triple] : std::vector<std::pair<std::string, std::string>>{
+           {"dissimilar", classes.dissimilar}, {"similar", classes.similar}}) {
     ProjectionRow row;
     row.kind = kind;
     row.classes = triple;
@@ -139,10 +166,15 @@ void add_projections(Tables& t, const StudyPreset& preset, const std::string& da
 }
 
 void add_distillation(Tables& t, const StudyPreset& preset) {
-  if (preset.student.epochs <= 0) return;
-  auto add_row = [&](const std::string& series, const std::vector<const RunRow*>& sel, double teacher_eps, double temp,
+  if (preset.student.epochs <= 0)
+    return;
+  auto add_row = [&](const std::string& series,
+                     const std::vector<const RunRow*>& sel,
+                     double teacher_eps,
+                     double temp,
                      bool direct) {
-    if (sel.empty()) return;
+    if (sel.empty())
+      return;
     DistillRow row;
     row.series = series;
     row.teacher_epsilon = teacher_eps;
@@ -160,7 +192,8 @@ void add_distillation(Tables& t, const StudyPreset& preset) {
   for (double temp : preset.temperatures)
     add_row("hard teacher", t.select("student", std::nullopt, 0.0, temp), 0.0, temp, false);
   for (double eps : preset.epsilons)
-    if (eps > 0) add_row("smoothed teacher", t.select("student", std::nullopt, eps, 1.0), eps, 1.0, false);
+    if (eps > 0)
+      add_row("smoothed teacher", t.select("student", std::nullopt, eps, 1.0), eps, 1.0, false);
   for (double eps : preset.student_epsilons)
     add_row("trained with LS (no teacher)", t.select("direct", eps), eps, 0, true);
 }
@@ -170,31 +203,41 @@ void add_mutual_information(Tables& t, const StudyPreset& preset) {
     std::map<int64_t, std::vector<double>> by_epoch;
     for (auto* r : t.select("teacher", eps))
       for (const auto& e : r->epochs)
-        if (e.mi) by_epoch[e.epoch].push_back(*e.mi);
-    if (by_epoch.empty()) continue;
+        if (e.mi)
+          by_epoch[e.epoch].push_back(*e.mi);
+    if (by_epoch.empty())
+      continue;
     MiRow row;
     row.epsilon = eps;
-    for (auto& [epoch, values] : by_epoch) row.points.push_back({epoch, stat_of(values)});
+    for (auto& [epoch, values] : by_epoch)
+      row.points.push_back({epoch, stat_of(values)});
     t.mutual_information.push_back(row);
   }
 }
 
-}  // namespace
+} // namespace
 
-Tables make_tables(const StudyPreset& preset, const std::string& data, const std::vector<RunSpec>& plan,
-                   const fs::path& runs_dir) {
+Tables make_tables(
+    const StudyPreset& preset,
+    const std::string& data,
+    const std::vector<RunSpec>& plan,
+    const fs::path& runs_dir) {
   Tables t;
   t.claim_epsilon = preset.claim_epsilon;
   t.teacher_regime = preset.teacher_regime;
   t.seeds = int64_t(preset.seeds.size());
   t.mi_examples = preset.teacher.mi_examples;
   t.regimes = {{"teacher", preset.teacher_regime, preset.epsilons}};
-  if (preset.overconf.epochs > 0) t.regimes.push_back({"overconf", preset.overconf_regime, preset.overconf_epsilons});
+  if (preset.overconf.epochs > 0)
+    t.regimes.push_back({"overconf", preset.overconf_regime, preset.overconf_epsilons});
   t.runs.reserve(plan.size());
-  for (const auto& spec : plan) t.runs.push_back(read_run(spec, runs_dir));
-  if (!t.runs.empty()) t.test_count = t.runs[0].eval.test.count;
+  for (const auto& spec : plan)
+    t.runs.push_back(read_run(spec, runs_dir));
+  if (!t.runs.empty())
+    t.test_count = t.runs[0].eval.test.count;
   for (const auto& g : t.regimes)
-    for (double eps : g.epsilons) t.calibration.push_back(calibration_row(g.group, eps, t.select(g.group, eps)));
+    for (double eps : g.epsilons)
+      t.calibration.push_back(calibration_row(g.group, eps, t.select(g.group, eps)));
   add_projections(t, preset, data);
   add_distillation(t, preset);
   add_mutual_information(t, preset);
@@ -206,57 +249,71 @@ json to_json(const Tables& t) {
   for (const auto& r : t.runs) {
     json j = to_json(r.spec);
     const auto& test = r.eval.test;
-    j["test"] = {{"accuracy", test.accuracy}, {"nll", test.nll}, {"ece", test.ece},
-                 {"mean_confidence", test.mean_confidence}, {"count", test.count}};
-    if (r.scaled()) j["temperature_scaled"] = {{"temperature", r.temperature()}, {"ece", r.ece_ts()}, {"nll", r.nll_ts()}};
+    j["test"] = {
+        {"accuracy", test.accuracy},
+        {"nll", test.nll},
+        {"ece", test.ece},
+        {"mean_confidence", test.mean_confidence},
+        {"count", test.count}};
+    if (r.scaled())
+      j["temperature_scaled"] = {{"temperature", r.temperature()}, {"ece", r.ece_ts()}, {"nll", r.nll_ts()}};
     j["val_ece"] = std::isfinite(r.val_ece()) ? json(r.val_ece()) : json(nullptr);
     j["train_seconds"] = r.train_seconds;
-    if (std::isfinite(r.gamma())) j["teacher_gamma"] = r.gamma();
+    if (std::isfinite(r.gamma()))
+      j["teacher_gamma"] = r.gamma();
     json mi = json::array();
     for (const auto& e : r.epochs)
-      if (e.mi) mi.push_back({{"epoch", e.epoch}, {"mi", *e.mi}});
-    if (!mi.empty()) j["mi"] = mi;
+      if (e.mi)
+        mi.push_back({{"epoch", e.epoch}, {"mi", *e.mi}});
+    if (!mi.empty())
+      j["mi"] = mi;
     runs.push_back(j);
   }
   json calibration = json::array();
   for (const auto& c : t.calibration)
-    calibration.push_back({{"group", c.group},
-                           {"epsilon", c.epsilon},
-                           {"accuracy", to_json(c.accuracy)},
-                           {"nll", to_json(c.nll)},
-                           {"ece", to_json(c.ece)},
-                           {"mean_confidence", to_json(c.mean_confidence)},
-                           {"temperature", to_json(c.temperature)},
-                           {"ece_ts", to_json(c.ece_ts)},
-                           {"nll_ts", to_json(c.nll_ts)},
-                           {"val_ece", to_json(c.val_ece)}});
+    calibration.push_back(
+        {{"group", c.group},
+         {"epsilon", c.epsilon},
+         {"accuracy", to_json(c.accuracy)},
+         {"nll", to_json(c.nll)},
+         {"ece", to_json(c.ece)},
+         {"mean_confidence", to_json(c.mean_confidence)},
+         {"temperature", to_json(c.temperature)},
+         {"ece_ts", to_json(c.ece_ts)},
+         {"nll_ts", to_json(c.nll_ts)},
+         {"val_ece", to_json(c.val_ece)}});
   json distillation = json::array();
   for (const auto& d : t.distillation) {
-    json row = {{"series", d.series},
-                {"teacher_epsilon", d.teacher_epsilon},
-                {"temperature", d.temperature},
-                {"student_accuracy", to_json(d.student_accuracy)},
-                {"student_ece", to_json(d.student_ece)},
-                {"gamma", to_json(d.gamma)}};
-    if (d.teacher_accuracy) row["teacher_accuracy"] = to_json(*d.teacher_accuracy);
+    json row = {
+        {"series", d.series},
+        {"teacher_epsilon", d.teacher_epsilon},
+        {"temperature", d.temperature},
+        {"student_accuracy", to_json(d.student_accuracy)},
+        {"student_ece", to_json(d.student_ece)},
+        {"gamma", to_json(d.gamma)}};
+    if (d.teacher_accuracy)
+      row["teacher_accuracy"] = to_json(*d.teacher_accuracy);
     distillation.push_back(row);
   }
   json mi = json::array();
   for (const auto& m : t.mutual_information) {
     json points = json::array();
-    for (const auto& p : m.points) points.push_back({{"epoch", p.epoch}, {"mi", to_json(p.mi)}});
+    for (const auto& p : m.points)
+      points.push_back({{"epoch", p.epoch}, {"mi", to_json(p.mi)}});
     mi.push_back({{"epsilon", m.epsilon}, {"points", points}});
   }
   json projection = json::object();
   for (const auto& p : t.projection) {
     json j = {{"classes", p.classes}};
-    if (p.compared) j["comparison"] = p.comparison;
+    if (p.compared)
+      j["comparison"] = p.comparison;
     projection[p.kind] = j;
   }
-  return {{"runs", runs},
-          {"tables", {{"calibration", calibration}, {"distillation", distillation}, {"mutual_information", mi}}},
-          {"projection", projection},
-          {"notes", t.notes}};
+  return {
+      {"runs", runs},
+      {"tables", {{"calibration", calibration}, {"distillation", distillation}, {"mutual_information", mi}}},
+      {"projection", projection},
+      {"notes", t.notes}};
 }
 
-}  // namespace smoothlab::study
+} // namespace smoothlab::study

@@ -23,7 +23,7 @@ struct Stat {
   double mean = 0, std = 0, min = 0, max = 0;
   int64_t n = 0;
 };
-Stat stat_of(const std::vector<double>& values);  // non-finite values are the caller's to drop
+Stat stat_of(const std::vector<double>& values); // non-finite values are the caller's to drop
 nlohmann::json to_json(const Stat& s);
 
 // ε as the report writes it: 0.1, 0.05, 0.
@@ -37,20 +37,22 @@ struct RunRow {
   train::EvalRecord eval;
   train::CalibrationRecord calibration;
   std::vector<train::EpochRecord> epochs;
-  double train_seconds = 0;  // summed over the recorded epochs
+  double train_seconds = 0; // summed over the recorded epochs
 
-  bool scaled() const { return eval.temperature.has_value(); }
-  double temperature() const;  // NaN without a fitted temperature
-  double ece_ts() const;       // test ECE at the fitted temperature, NaN without one
+  bool scaled() const {
+    return eval.temperature.has_value();
+  }
+  double temperature() const; // NaN without a fitted temperature
+  double ece_ts() const; // test ECE at the fitted temperature, NaN without one
   double nll_ts() const;
-  double val_ece() const;      // NaN without a validation split
-  double gamma() const;        // the teacher's γ of a distilled run, NaN otherwise
+  double val_ece() const; // NaN without a validation split
+  double gamma() const; // the teacher's γ of a distilled run, NaN otherwise
 };
 
 // A group of runs trained under one schedule (a regime of the study).
 struct Regime {
-  std::string group;        // teacher | overconf
-  std::string description;  // one line, for the report
+  std::string group; // teacher | overconf
+  std::string description; // one line, for the report
   std::vector<double> epsilons;
 };
 
@@ -59,13 +61,13 @@ struct CalibRow {
   std::string group;
   double epsilon = 0;
   Stat accuracy, nll, ece, mean_confidence, temperature, ece_ts, nll_ts, val_ece;
-  int64_t test_count = 0;  // test images per run
+  int64_t test_count = 0; // test images per run
 };
 
 struct DistillRow {
-  std::string series;  // "hard teacher" | "smoothed teacher" | "trained with LS (no teacher)"
+  std::string series; // "hard teacher" | "smoothed teacher" | "trained with LS (no teacher)"
   double teacher_epsilon = 0, temperature = 0;
-  Stat student_accuracy, student_ece, gamma;  // gamma: the teachers' γ (or ε for direct students)
+  Stat student_accuracy, student_ece, gamma; // gamma: the teachers' γ (or ε for direct students)
   std::optional<Stat> teacher_accuracy;
 };
 
@@ -80,14 +82,14 @@ struct MiRow {
 
 // The hard-vs-smoothed comparison of one class triple ([M] §2, Fig. 1; represent/project_runs.h).
 struct ProjectionRow {
-  std::string kind;     // dissimilar | similar
-  std::string classes;  // e.g. "T-shirt/top,Trouser,Bag"
+  std::string kind; // dissimilar | similar
+  std::string classes; // e.g. "T-shirt/top,Trouser,Bag"
   bool compared = false;
   double tightness_baseline = 0, tightness_smoothed = 0, tightness_ratio = 0;
   double regularity_baseline = 0, regularity_smoothed = 0;
   bool smoothed_tighter = false;
-  nlohmann::json comparison;                          // project_runs' "comparison", for the report
-  std::shared_ptr<represent::ProjectResult> result;   // for the figure (null in hand-made tables)
+  nlohmann::json comparison; // project_runs' "comparison", for the report
+  std::shared_ptr<represent::ProjectResult> result; // for the figure (null in hand-made tables)
 };
 
 struct Tables {
@@ -95,8 +97,8 @@ struct Tables {
   double claim_epsilon = 0.1;
   std::string teacher_regime;
   int64_t seeds = 1;
-  int64_t mi_examples = 300;  // per class: log N = log(2 · mi_examples)
-  int64_t test_count = 0;     // test images per run
+  int64_t mi_examples = 300; // per class: log N = log(2 · mi_examples)
+  int64_t test_count = 0; // test images per run
   std::vector<Regime> regimes;
 
   std::vector<RunRow> runs;
@@ -108,18 +110,23 @@ struct Tables {
 
   const CalibRow* calibration_row(const std::string& group, double epsilon) const;
   // The runs of a group, optionally of one ε, teacher ε and temperature.
-  std::vector<const RunRow*> select(const std::string& group, std::optional<double> epsilon = std::nullopt,
-                                    std::optional<double> teacher_epsilon = std::nullopt,
-                                    std::optional<double> temperature = std::nullopt) const;
+  std::vector<const RunRow*> select(
+      const std::string& group,
+      std::optional<double> epsilon = std::nullopt,
+      std::optional<double> teacher_epsilon = std::nullopt,
+      std::optional<double> temperature = std::nullopt) const;
 };
 
 // Reads every run of `plan` under runs_dir (all finished and evaluated) and builds the tables; projects the first
 // seed's hard and claim-ε teachers on the data's class triples (choose_classes). Throws Error naming a run's file
 // when it is missing or unreadable.
-Tables make_tables(const StudyPreset& preset, const std::string& data, const std::vector<RunSpec>& plan,
-                   const std::filesystem::path& runs_dir);
+Tables make_tables(
+    const StudyPreset& preset,
+    const std::string& data,
+    const std::vector<RunSpec>& plan,
+    const std::filesystem::path& runs_dir);
 
 // summary.json's "runs", "tables", "projection" and "notes".
 nlohmann::json to_json(const Tables& tables);
 
-}  // namespace smoothlab::study
+} // namespace smoothlab::study

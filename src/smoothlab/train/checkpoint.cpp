@@ -9,8 +9,11 @@
 
 namespace smoothlab::train {
 
-void save_checkpoint(const std::filesystem::path& path, torch::nn::Module& model, torch::optim::Optimizer* optimizer,
-                     int64_t epochs_done) {
+void save_checkpoint(
+    const std::filesystem::path& path,
+    torch::nn::Module& model,
+    torch::optim::Optimizer* optimizer,
+    int64_t epochs_done) {
   torch::serialize::OutputArchive archive;
   archive.write("smoothlab_checkpoint", torch::tensor({kCheckpointMagic, kCheckpointVersion}, torch::kInt64));
   archive.write("epochs_done", torch::tensor(epochs_done, torch::kInt64));
@@ -30,23 +33,29 @@ void save_checkpoint(const std::filesystem::path& path, torch::nn::Module& model
   write_atomic_with(path, [&](const std::filesystem::path& tmp) { archive.save_to(tmp.string()); });
 }
 
-int64_t load_checkpoint(const std::filesystem::path& path, torch::nn::Module& model,
-                        torch::optim::Optimizer* optimizer) {
+int64_t load_checkpoint(
+    const std::filesystem::path& path,
+    torch::nn::Module& model,
+    torch::optim::Optimizer* optimizer) {
   require_file(path, "cannot load checkpoint");
   torch::serialize::InputArchive archive;
   try {
     archive.load_from(path.string());
   } catch (const c10::Error&) {
-    throw Error(fmt::format("{}: not a readable checkpoint (corrupt or truncated)", path.string()),
-                "rerun training with --force to start over");
+    throw Error(
+        fmt::format("{}: not a readable checkpoint (corrupt or truncated)", path.string()),
+        "rerun training with --force to start over");
   }
   torch::Tensor header, epochs_done;
   if (!archive.try_read("smoothlab_checkpoint", header) || header.numel() != 2 ||
       header[0].item<int64_t>() != kCheckpointMagic)
     throw Error(fmt::format("{}: not a smoothlab checkpoint", path.string()));
   if (header[1].item<int64_t>() > kCheckpointVersion)
-    throw Error(fmt::format("{}: checkpoint version {} is newer than this smoothlab reads ({})", path.string(),
-                            header[1].item<int64_t>(), kCheckpointVersion));
+    throw Error(fmt::format(
+        "{}: checkpoint version {} is newer than this smoothlab reads ({})",
+        path.string(),
+        header[1].item<int64_t>(),
+        kCheckpointVersion));
   archive.read("epochs_done", epochs_done);
   try {
     torch::serialize::InputArchive model_archive;
@@ -58,8 +67,10 @@ int64_t load_checkpoint(const std::filesystem::path& path, torch::nn::Module& mo
       optimizer->load(optimizer_archive);
     }
   } catch (const c10::Error& e) {
-    throw Error(fmt::format("{}: checkpoint does not fit this model ({})", path.string(),
-                            std::string(e.what_without_backtrace()).substr(0, 200)));
+    throw Error(fmt::format(
+        "{}: checkpoint does not fit this model ({})",
+        path.string(),
+        std::string(e.what_without_backtrace()).substr(0, 200)));
   }
   torch::Tensor rng;
   if (archive.try_read("rng_state", rng)) {
@@ -70,4 +81,4 @@ int64_t load_checkpoint(const std::filesystem::path& path, torch::nn::Module& mo
   return epochs_done.item<int64_t>();
 }
 
-}  // namespace smoothlab::train
+} // namespace smoothlab::train

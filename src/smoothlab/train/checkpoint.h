@@ -10,16 +10,21 @@
 
 namespace smoothlab::train {
 
-constexpr int64_t kCheckpointMagic = 0x534D4C42;  // "SMLB"
+constexpr int64_t kCheckpointMagic = 0x534D4C42; // "SMLB"
 constexpr int64_t kCheckpointVersion = 1;
 
 // Writes model (+ optimizer when given) and epochs_done to path via a temp file and rename.
-void save_checkpoint(const std::filesystem::path& path, torch::nn::Module& model, torch::optim::Optimizer* optimizer,
-                     int64_t epochs_done);
+void save_checkpoint(
+    const std::filesystem::path& path,
+    torch::nn::Module& model,
+    torch::optim::Optimizer* optimizer,
+    int64_t epochs_done);
 
 // Loads what save_checkpoint wrote into model (and optimizer when given); returns epochs_done.
 // Throws Error naming the file when it is missing, not a smoothlab checkpoint, or does not fit the model.
-int64_t load_checkpoint(const std::filesystem::path& path, torch::nn::Module& model,
-                        torch::optim::Optimizer* optimizer);
+int64_t load_checkpoint(
+    const std::filesystem::path& path,
+    torch::nn::Module& model,
+    torch::optim::Optimizer* optimizer);
 
-}  // namespace smoothlab::train
+} // namespace smoothlab::train

@@ -6,12 +6,13 @@
 
 namespace smoothlab::train {
 
-#define SMOOTHLAB_CONFIG_FIELDS(X)                                                                          \
-  X(data) X(val_size) X(split_seed) X(limit_train) X(limit_test) X(augment) X(crop_padding) X(model)       \
-  X(smoothing) X(loss_impl) X(epochs) X(batch_size) X(lr) X(momentum) X(nesterov) X(weight_decay)          \
-  X(schedule) X(warmup_epochs) X(milestones) X(gamma) X(clip_grad_norm) X(seed) X(threads) X(workers)      \
-  X(device) X(eval_batch_size) X(bins) X(mi_classes) X(mi_examples) X(mi_views)                           \
-  X(image_size) X(image_channels) X(folder_augment) X(rrc_scale) X(rrc_ratio) X(resize_filter) X(skip_bad_images)
+#define SMOOTHLAB_CONFIG_FIELDS(X)                                                                                     \
+  X(data)                                                                                                              \
+  X(val_size) X(split_seed) X(limit_train) X(limit_test) X(augment) X(crop_padding) X(model) X(smoothing) X(loss_impl) \
+      X(epochs) X(batch_size) X(lr) X(momentum) X(nesterov) X(weight_decay) X(schedule) X(warmup_epochs) X(milestones) \
+          X(gamma) X(clip_grad_norm) X(seed) X(threads) X(workers) X(device) X(eval_batch_size) X(bins) X(mi_classes)  \
+              X(mi_examples) X(mi_views) X(image_size) X(image_channels) X(folder_augment) X(rrc_scale) X(rrc_ratio)   \
+                  X(resize_filter) X(skip_bad_images)
 
 void to_json(nlohmann::json& j, const TrainConfig& c) {
 #define X(name) j[#name] = c.name;
@@ -20,8 +21,9 @@ void to_json(nlohmann::json& j, const TrainConfig& c) {
 }
 
 void from_json(const nlohmann::json& j, TrainConfig& c) {
-#define X(name) \
-  if (j.contains(#name)) j.at(#name).get_to(c.name);
+#define X(name)          \
+  if (j.contains(#name)) \
+    j.at(#name).get_to(c.name);
   SMOOTHLAB_CONFIG_FIELDS(X)
 #undef X
 }
@@ -34,32 +36,46 @@ void TrainConfig::validate() const {
   check(lr > 0 && std::isfinite(lr), "--lr must be positive, got {}", lr);
   check(momentum >= 0 && momentum < 1, "--momentum must be in [0, 1), got {}", momentum);
   check(weight_decay >= 0, "--weight-decay must be non-negative, got {}", weight_decay);
-  check(schedule == "cosine" || schedule == "step" || schedule == "constant",
-        "--schedule: unknown schedule '{}' (known: cosine, step, constant)", schedule);
-  check(warmup_epochs >= 0 && warmup_epochs < double(epochs), "--warmup-epochs must be in [0, epochs), got {}",
-        warmup_epochs);
+  check(
+      schedule == "cosine" || schedule == "step" || schedule == "constant",
+      "--schedule: unknown schedule '{}' (known: cosine, step, constant)",
+      schedule);
+  check(
+      warmup_epochs >= 0 && warmup_epochs < double(epochs),
+      "--warmup-epochs must be in [0, epochs), got {}",
+      warmup_epochs);
   check(clip_grad_norm >= 0, "--clip-grad-norm must be non-negative, got {}", clip_grad_norm);
   check(threads >= 0, "--threads must be non-negative, got {}", threads);
   check(workers >= 0, "--workers must be non-negative, got {}", workers);
   check(val_size >= -1, "--val-size must be non-negative, got {}", val_size);
   check(crop_padding >= 0, "--crop-padding must be non-negative, got {}", crop_padding);
   check(bins >= 1, "--bins must be at least 1, got {}", bins);
-  check(loss_impl == "fused" || loss_impl == "libtorch", "--loss-impl: unknown implementation '{}' (known: fused, libtorch)",
-        loss_impl);
+  check(
+      loss_impl == "fused" || loss_impl == "libtorch",
+      "--loss-impl: unknown implementation '{}' (known: fused, libtorch)",
+      loss_impl);
   check(mi_examples >= 1, "--mi-examples must be at least 1, got {}", mi_examples);
   check(mi_views >= 2, "--mi-views must be at least 2 (σ² is pooled over views), got {}", mi_views);
   check(image_size >= 1, "--image-size must be positive, got {}", image_size);
   check(image_channels == 1 || image_channels == 3, "--image-channels must be 1 or 3, got {}", image_channels);
-  check(folder_augment == "rrc" || folder_augment == "pad-crop" || folder_augment == "center",
-        "--folder-augment: unknown augmentation '{}' (known: rrc, pad-crop, center)", folder_augment);
-  check(rrc_scale.size() == 2 && rrc_scale[0] > 0 && rrc_scale[0] <= rrc_scale[1] && rrc_scale[1] <= 1,
-        "--rrc-scale must be MIN,MAX with 0 < MIN <= MAX <= 1");
-  check(rrc_ratio.size() == 2 && rrc_ratio[0] > 0 && rrc_ratio[0] <= rrc_ratio[1],
-        "--rrc-ratio must be MIN,MAX with 0 < MIN <= MAX");
-  check(resize_filter == "bilinear" || resize_filter == "bicubic" || resize_filter == "lanczos",
-        "--resize-filter: unknown filter '{}' (known: bilinear, bicubic, lanczos)", resize_filter);
-  check(device == "cpu" || device.rfind("cuda", 0) == 0, "--device: unknown device '{}' (known: cpu, cuda, cuda:N)",
-        device);
+  check(
+      folder_augment == "rrc" || folder_augment == "pad-crop" || folder_augment == "center",
+      "--folder-augment: unknown augmentation '{}' (known: rrc, pad-crop, center)",
+      folder_augment);
+  check(
+      rrc_scale.size() == 2 && rrc_scale[0] > 0 && rrc_scale[0] <= rrc_scale[1] && rrc_scale[1] <= 1,
+      "--rrc-scale must be MIN,MAX with 0 < MIN <= MAX <= 1");
+  check(
+      rrc_ratio.size() == 2 && rrc_ratio[0] > 0 && rrc_ratio[0] <= rrc_ratio[1],
+      "--rrc-ratio must be MIN,MAX with 0 < MIN <= MAX");
+  check(
+      resize_filter == "bilinear" || resize_filter == "bicubic" || resize_filter == "lanczos",
+      "--resize-filter: unknown filter '{}' (known: bilinear, bicubic, lanczos)",
+      resize_filter);
+  check(
+      device == "cpu" || device.rfind("cuda", 0) == 0,
+      "--device: unknown device '{}' (known: cpu, cuda, cuda:N)",
+      device);
 }
 
-}  // namespace smoothlab::train
+} // namespace smoothlab::train

@@ -12,15 +12,15 @@ namespace smoothlab::train {
 struct TrainConfig {
   // data
   std::string data = "fashion-mnist";
-  int64_t val_size = -1;     // -1: data::default_val_size (5000 for Fashion-MNIST, MNIST, CIFAR; else 10%)
+  int64_t val_size = -1; // -1: data::default_val_size (5000 for Fashion-MNIST, MNIST, CIFAR; else 10%)
   uint64_t split_seed = 0;
   int64_t limit_train = 0, limit_test = 0;
-  bool augment = true;      // random crop (padding crop_padding) + horizontal flip
+  bool augment = true; // random crop (padding crop_padding) + horizontal flip
   int64_t crop_padding = 4;
   // model and loss
   std::string model = "cnn";
   double smoothing = 0.0;
-  std::string loss_impl = "fused";  // fused | libtorch
+  std::string loss_impl = "fused"; // fused | libtorch
   // optimisation
   int64_t epochs = 10;
   int64_t batch_size = 128;
@@ -28,31 +28,31 @@ struct TrainConfig {
   double momentum = 0.9;
   bool nesterov = true;
   double weight_decay = 5e-4;
-  std::string schedule = "cosine";  // cosine | step | constant
+  std::string schedule = "cosine"; // cosine | step | constant
   double warmup_epochs = 0.0;
-  std::vector<int64_t> milestones;   // step schedule: epochs at which lr *= gamma
+  std::vector<int64_t> milestones; // step schedule: epochs at which lr *= gamma
   double gamma = 0.1;
-  double clip_grad_norm = 0.0;       // > 0: clip the global gradient norm
+  double clip_grad_norm = 0.0; // > 0: clip the global gradient norm
   // execution
   uint64_t seed = 0;
-  int threads = 0;                   // 0: all cores
-  int workers = 2;                   // loader threads
-  std::string device = "cpu";        // cpu | cuda | cuda:N
-  int64_t eval_batch_size = 256;     // activations stay cache-sized: faster than 1000 on CPU (docs/performance.md)
+  int threads = 0; // 0: all cores
+  int workers = 2; // loader threads
+  std::string device = "cpu"; // cpu | cuda | cuda:N
+  int64_t eval_batch_size = 256; // activations stay cache-sized: faster than 1000 on CPU (docs/performance.md)
   int64_t bins = 15;
   // mutual-information logging ([M] §4, Fig. 6; distill/mutual_information.h): "" off, else "a,b" (names or indices)
   std::string mi_classes;
-  int64_t mi_examples = 300;         // per class
+  int64_t mi_examples = 300; // per class
   int64_t mi_views = 5;
 
   // image folders (--data folder:DIR; data/image_folder.h): output size, channels, training view, decoding
   int64_t image_size = 224;
-  int64_t image_channels = 3;             // 3 RGB | 1 gray
-  std::string folder_augment = "rrc";     // rrc | pad-crop | center
+  int64_t image_channels = 3; // 3 RGB | 1 gray
+  std::string folder_augment = "rrc"; // rrc | pad-crop | center
   std::vector<double> rrc_scale = {0.08, 1.0};
   std::vector<double> rrc_ratio = {3.0 / 4.0, 4.0 / 3.0};
   std::string resize_filter = "bilinear"; // bilinear | bicubic | lanczos
-  bool skip_bad_images = false;           // skip unreadable files, list them in RUN_DIR/bad_images.txt
+  bool skip_bad_images = false; // skip unreadable files, list them in RUN_DIR/bad_images.txt
 
   // Throws Error naming the option for values out of range.
   void validate() const;
@@ -61,4 +61,4 @@ struct TrainConfig {
 void to_json(nlohmann::json& j, const TrainConfig& c);
 void from_json(const nlohmann::json& j, TrainConfig& c);
 
-}  // namespace smoothlab::train
+} // namespace smoothlab::train

@@ -23,17 +23,26 @@ namespace {
 
 // Optional numbers: written only when present; read when present and not null.
 void put(json& j, const char* key, const std::optional<double>& v) {
-  if (v) j[key] = *v;
+  if (v)
+    j[key] = *v;
 }
 void get(const json& j, const char* key, std::optional<double>& v) {
-  if (j.contains(key) && !j.at(key).is_null()) v = j.at(key).get<double>();
+  if (j.contains(key) && !j.at(key).is_null())
+    v = j.at(key).get<double>();
 }
 
 json data_info_json(const DataInfo& d) {
-  return {{"name", d.name},         {"spec", d.spec},        {"num_classes", d.num_classes},
-          {"class_names", d.class_names}, {"shape", d.shape}, {"mean", d.mean},
-          {"std", d.std},           {"train_size", d.train_size}, {"val_size", d.val_size},
-          {"test_size", d.test_size}};
+  return {
+      {"name", d.name},
+      {"spec", d.spec},
+      {"num_classes", d.num_classes},
+      {"class_names", d.class_names},
+      {"shape", d.shape},
+      {"mean", d.mean},
+      {"std", d.std},
+      {"train_size", d.train_size},
+      {"val_size", d.val_size},
+      {"test_size", d.test_size}};
 }
 
 DataInfo data_info_from(const json& j) {
@@ -52,9 +61,15 @@ DataInfo data_info_from(const json& j) {
 }
 
 json mi_json(const MiFacts& m) {
-  return {{"classes", m.classes}, {"class_names", m.class_names}, {"examples_per_class", m.examples_per_class},
-          {"views", m.views},     {"crop_padding", m.crop_padding}, {"hflip", m.hflip},
-          {"seed", m.seed},       {"split", m.split}};
+  return {
+      {"classes", m.classes},
+      {"class_names", m.class_names},
+      {"examples_per_class", m.examples_per_class},
+      {"views", m.views},
+      {"crop_padding", m.crop_padding},
+      {"hflip", m.hflip},
+      {"seed", m.seed},
+      {"split", m.split}};
 }
 
 MiFacts mi_from(const json& j) {
@@ -73,7 +88,8 @@ MiFacts mi_from(const json& j) {
 // Reads `path` as JSON and converts it with `convert`; any failure is an Error naming the file.
 template <typename T, typename F>
 T read_record(const fs::path& path, const char* what, const char* hint, F convert) {
-  if (!fs::exists(path)) throw Error(fmt::format("{}: no such file ({})", path.string(), what), hint);
+  if (!fs::exists(path))
+    throw Error(fmt::format("{}: no such file ({})", path.string(), what), hint);
   try {
     return convert(json::parse(read_file(path)));
   } catch (const json::exception& e) {
@@ -83,29 +99,31 @@ T read_record(const fs::path& path, const char* what, const char* hint, F conver
   }
 }
 
-}  // namespace
+} // namespace
 
 void to_json(json& j, const DistillFacts& d) {
-  j = {{"teacher", d.teacher},
-       {"teacher_kind", d.teacher_kind},
-       {"form", d.form},
-       {"temperature", d.temperature},
-       {"beta", d.beta},
-       {"soften_student", d.soften_student},
-       {"t_squared", d.t_squared},
-       {"soft_term", d.soft_term},
-       {"hard_smoothing", d.hard_smoothing},
-       {"hard_loss_impl", d.hard_loss_impl},
-       {"teacher_gamma", d.teacher_gamma},
-       {"teacher_gamma_t1", d.teacher_gamma_t1},
-       {"teacher_gamma_split", d.teacher_gamma_split},
-       {"teacher_train_accuracy", d.teacher_train_accuracy},
-       {"teacher_cached", d.teacher_cached}};
+  j = {
+      {"teacher", d.teacher},
+      {"teacher_kind", d.teacher_kind},
+      {"form", d.form},
+      {"temperature", d.temperature},
+      {"beta", d.beta},
+      {"soften_student", d.soften_student},
+      {"t_squared", d.t_squared},
+      {"soft_term", d.soft_term},
+      {"hard_smoothing", d.hard_smoothing},
+      {"hard_loss_impl", d.hard_loss_impl},
+      {"teacher_gamma", d.teacher_gamma},
+      {"teacher_gamma_t1", d.teacher_gamma_t1},
+      {"teacher_gamma_split", d.teacher_gamma_split},
+      {"teacher_train_accuracy", d.teacher_train_accuracy},
+      {"teacher_cached", d.teacher_cached}};
   if (d.teacher_run)
-    j["teacher_run"] = {{"model", d.teacher_run->model},
-                        {"smoothing", d.teacher_run->smoothing},
-                        {"epochs", d.teacher_run->epochs},
-                        {"seed", d.teacher_run->seed}};
+    j["teacher_run"] = {
+        {"model", d.teacher_run->model},
+        {"smoothing", d.teacher_run->smoothing},
+        {"epochs", d.teacher_run->epochs},
+        {"seed", d.teacher_run->seed}};
 }
 
 void from_json(const json& j, DistillFacts& d) {
@@ -126,8 +144,11 @@ void from_json(const json& j, DistillFacts& d) {
   d.teacher_cached = j.at("teacher_cached").get<bool>();
   if (j.contains("teacher_run")) {
     const auto& t = j.at("teacher_run");
-    d.teacher_run = TeacherRunFacts{t.at("model").get<std::string>(), t.at("smoothing").get<double>(),
-                                    t.at("epochs").get<int64_t>(), t.at("seed").get<uint64_t>()};
+    d.teacher_run = TeacherRunFacts{
+        t.at("model").get<std::string>(),
+        t.at("smoothing").get<double>(),
+        t.at("epochs").get<int64_t>(),
+        t.at("seed").get<uint64_t>()};
   }
 }
 
@@ -137,9 +158,12 @@ void to_json(json& j, const RunRecord& r) {
   j["config"] = r.config;
   j["data_info"] = data_info_json(r.data);
   j["versions"] = r.versions;
-  if (r.distill) j["distill"] = *r.distill;
-  if (r.mi) j["mi"] = mi_json(*r.mi);
-  if (!r.study.is_null()) j["study"] = r.study;
+  if (r.distill)
+    j["distill"] = *r.distill;
+  if (r.mi)
+    j["mi"] = mi_json(*r.mi);
+  if (!r.study.is_null())
+    j["study"] = r.study;
 }
 
 void from_json(const json& j, RunRecord& r) {
@@ -147,23 +171,28 @@ void from_json(const json& j, RunRecord& r) {
   r.config = j.at("config").get<TrainConfig>();
   r.data = data_info_from(j.at("data_info"));
   r.versions = j.value("versions", json::object());
-  if (j.contains("distill")) r.distill = j.at("distill").get<DistillFacts>();
-  if (j.contains("mi")) r.mi = mi_from(j.at("mi"));
-  if (j.contains("study")) r.study = j.at("study");
+  if (j.contains("distill"))
+    r.distill = j.at("distill").get<DistillFacts>();
+  if (j.contains("mi"))
+    r.mi = mi_from(j.at("mi"));
+  if (j.contains("study"))
+    r.study = j.at("study");
 }
 
 void to_json(json& j, const EpochRecord& r) {
-  j = {{"epoch", r.epoch},
-       {"lr", r.lr},
-       {"train_loss", r.train_loss},
-       {"train_accuracy", r.train_accuracy},
-       {"images_per_second", r.images_per_second}};
+  j = {
+      {"epoch", r.epoch},
+      {"lr", r.lr},
+      {"train_loss", r.train_loss},
+      {"train_accuracy", r.train_accuracy},
+      {"images_per_second", r.images_per_second}};
   put(j, "val_loss", r.val_loss);
   put(j, "val_nll", r.val_nll);
   put(j, "val_accuracy", r.val_accuracy);
   put(j, "val_ece", r.val_ece);
   j["loader"] = r.loader;
-  if (r.bad_images > 0) j["bad_images"] = r.bad_images;
+  if (r.bad_images > 0)
+    j["bad_images"] = r.bad_images;
   put(j, "teacher_gamma", r.teacher_gamma);
   put(j, "mi", r.mi);
   put(j, "mi_raw", r.mi_raw);
@@ -194,10 +223,12 @@ void to_json(json& j, const EvalRecord& r) {
   j = json::object();
   j["epochs_done"] = r.epochs_done;
   j["bins"] = r.bins;
-  if (r.val) j["val"] = calib::to_json(*r.val, false);
+  if (r.val)
+    j["val"] = calib::to_json(*r.val, false);
   j["test"] = calib::to_json(r.test, false);
   j["temperature"] = r.temperature ? calib::to_json(*r.temperature) : json(nullptr);
-  if (r.test_scaled) j["test_scaled"] = calib::to_json(*r.test_scaled, false);
+  if (r.test_scaled)
+    j["test_scaled"] = calib::to_json(*r.test_scaled, false);
   json gamma = {{"temperature", r.gamma.temperature}};
   put(gamma, "val", r.gamma.val);
   put(gamma, "test", r.gamma.test);
@@ -208,10 +239,13 @@ void to_json(json& j, const EvalRecord& r) {
 void from_json(const json& j, EvalRecord& r) {
   r.epochs_done = j.at("epochs_done").get<int64_t>();
   r.bins = j.at("bins").get<int64_t>();
-  if (j.contains("val")) r.val = calib::metrics_from_json(j.at("val"));
+  if (j.contains("val"))
+    r.val = calib::metrics_from_json(j.at("val"));
   r.test = calib::metrics_from_json(j.at("test"));
-  if (!j.at("temperature").is_null()) r.temperature = calib::fit_from_json(j.at("temperature"));
-  if (j.contains("test_scaled")) r.test_scaled = calib::metrics_from_json(j.at("test_scaled"));
+  if (!j.at("temperature").is_null())
+    r.temperature = calib::fit_from_json(j.at("temperature"));
+  if (j.contains("test_scaled"))
+    r.test_scaled = calib::metrics_from_json(j.at("test_scaled"));
   const auto& g = j.at("gamma");
   r.gamma.temperature = g.at("temperature").get<double>();
   get(g, "val", r.gamma.val);
@@ -244,45 +278,58 @@ fs::path RunDir::outputs_file(const std::string& split, const std::string& kind)
   return dir_ / (split + "_" + kind + ".npy");
 }
 
-bool RunDir::has_config() const { return fs::exists(config_file()); }
-bool RunDir::has_checkpoint() const { return fs::exists(checkpoint_file()); }
+bool RunDir::has_config() const {
+  return fs::exists(config_file());
+}
+bool RunDir::has_checkpoint() const {
+  return fs::exists(checkpoint_file());
+}
 
 RunRecord RunDir::read_config() const {
   if (!fs::is_directory(dir_))
     throw Error(fmt::format("{}: no such run folder", dir_.string()), "create one with: smoothlab train --out DIR");
   if (!has_config())
-    throw Error(fmt::format("{}: not a run folder (no config.json)", dir_.string()),
-                "create one with: smoothlab train --out DIR");
-  return read_record<RunRecord>(config_file(), "run configuration", "rerun with --force to start over",
-                                [](const json& j) { return j.get<RunRecord>(); });
+    throw Error(
+        fmt::format("{}: not a run folder (no config.json)", dir_.string()),
+        "create one with: smoothlab train --out DIR");
+  return read_record<RunRecord>(
+      config_file(), "run configuration", "rerun with --force to start over", [](const json& j) {
+        return j.get<RunRecord>();
+      });
 }
 
 std::vector<EpochRecord> RunDir::read_metrics() const {
   std::vector<EpochRecord> records;
   const fs::path path = metrics_file();
-  if (!fs::exists(path)) return records;
+  if (!fs::exists(path))
+    return records;
   std::ifstream in(path);
   int64_t line_number = 0;
   for (std::string line; std::getline(in, line);) {
     ++line_number;
-    if (line.empty()) continue;
+    if (line.empty())
+      continue;
     try {
       records.push_back(json::parse(line).get<EpochRecord>());
     } catch (const json::exception& e) {
-      throw Error(fmt::format("{}:{}: unreadable epoch record ({})", path.string(), line_number, e.what()),
-                  "the file is rewritten atomically, so this is damage from outside: rerun with --force");
+      throw Error(
+          fmt::format("{}:{}: unreadable epoch record ({})", path.string(), line_number, e.what()),
+          "the file is rewritten atomically, so this is damage from outside: rerun with --force");
     }
   }
   return records;
 }
 
 EvalRecord RunDir::read_eval() const {
-  return read_record<EvalRecord>(eval_file(), "evaluation", "evaluate the run again: smoothlab eval RUN_DIR",
-                                 [](const json& j) { return j.get<EvalRecord>(); });
+  return read_record<EvalRecord>(
+      eval_file(), "evaluation", "evaluate the run again: smoothlab eval RUN_DIR", [](const json& j) {
+        return j.get<EvalRecord>();
+      });
 }
 
 std::optional<EvalRecord> RunDir::read_eval_if_present() const {
-  if (!fs::exists(eval_file())) return std::nullopt;
+  if (!fs::exists(eval_file()))
+    return std::nullopt;
   return read_eval();
 }
 
@@ -291,7 +338,8 @@ CalibrationRecord RunDir::read_calibration() const {
       calibration_file(), "calibration report", "evaluate the run again: smoothlab eval RUN_DIR", [](const json& j) {
         CalibrationRecord c;
         c.before = calib::metrics_from_json(j.at("before"));
-        if (j.contains("after")) c.after = calib::metrics_from_json(j.at("after"));
+        if (j.contains("after"))
+          c.after = calib::metrics_from_json(j.at("after"));
         return c;
       });
 }
@@ -302,7 +350,8 @@ void RunDir::write_config(const RunRecord& record) const {
 
 void RunDir::write_metrics(const std::vector<EpochRecord>& records) const {
   std::string text;
-  for (const auto& r : records) text += json(r).dump() + "\n";
+  for (const auto& r : records)
+    text += json(r).dump() + "\n";
   write_file_atomic(metrics_file(), text);
 }
 
@@ -314,19 +363,24 @@ void RunDir::write_calibration(const json& report) const {
   write_file_atomic(calibration_file(), report.dump(2) + "\n");
 }
 
-void RunDir::write_outputs(const std::string& split, const torch::Tensor& logits, const torch::Tensor& labels,
-                           const torch::Tensor& features) const {
+void RunDir::write_outputs(
+    const std::string& split,
+    const torch::Tensor& logits,
+    const torch::Tensor& labels,
+    const torch::Tensor& features) const {
   data::write_npy(outputs_file(split, "logits"), logits);
   data::write_npy(outputs_file(split, "labels"), labels);
-  if (features.defined()) data::write_npy(outputs_file(split, "features"), features);
+  if (features.defined())
+    data::write_npy(outputs_file(split, "features"), features);
 }
 
 bool RunDir::evaluated(int64_t epochs) const {
-  if (!fs::exists(eval_file())) return false;
+  if (!fs::exists(eval_file()))
+    return false;
   try {
     return read_eval().epochs_done >= epochs;
   } catch (const Error&) {
-    return false;  // a damaged eval.json is redone
+    return false; // a damaged eval.json is redone
   }
 }
 
@@ -338,8 +392,9 @@ OpenedRun open_run(const fs::path& out, ExistingRun mode, const TrainConfig& req
     throw Error(fmt::format("--out {}: exists and is not a folder", out.string()));
   if (fs::exists(out) && !fs::is_empty(out)) {
     if (mode == ExistingRun::Refuse)
-      throw Error(fmt::format("--out {}: folder exists and is not empty", out.string()),
-                  "pass --resume to continue that run, --force to replace it, or choose another --out");
+      throw Error(
+          fmt::format("--out {}: folder exists and is not empty", out.string()),
+          "pass --resume to continue that run, --force to replace it, or choose another --out");
     if (mode == ExistingRun::Force) {
       run.wipe = true;
     } else if (run.dir.has_config()) {
@@ -353,11 +408,13 @@ OpenedRun open_run(const fs::path& out, ExistingRun mode, const TrainConfig& req
 }
 
 torch::Device parse_device(const std::string& name) {
-  if (name == "cpu") return torch::kCPU;
+  if (name == "cpu")
+    return torch::kCPU;
   if (name.rfind("cuda", 0) == 0) {
     if (!torch::cuda::is_available())
-      throw Error(fmt::format("--device {}: CUDA is not available", name),
-                  "this build uses a CPU LibTorch; configure with -DTorch_DIR=<a CUDA LibTorch> or use --device cpu");
+      throw Error(
+          fmt::format("--device {}: CUDA is not available", name),
+          "this build uses a CPU LibTorch; configure with -DTorch_DIR=<a CUDA LibTorch> or use --device cpu");
     return torch::Device(name);
   }
   throw Error(fmt::format("--device: unknown device '{}'", name), "known: cpu, cuda, cuda:N");
@@ -375,8 +432,10 @@ data::DataOptions data_options(const TrainConfig& c) {
   o.folder.image_size = c.image_size;
   o.folder.channels = c.image_channels;
   o.folder.augment = c.folder_augment;
-  if (c.rrc_scale.size() == 2) o.folder.scale_min = c.rrc_scale[0], o.folder.scale_max = c.rrc_scale[1];
-  if (c.rrc_ratio.size() == 2) o.folder.ratio_min = c.rrc_ratio[0], o.folder.ratio_max = c.rrc_ratio[1];
+  if (c.rrc_scale.size() == 2)
+    o.folder.scale_min = c.rrc_scale[0], o.folder.scale_max = c.rrc_scale[1];
+  if (c.rrc_ratio.size() == 2)
+    o.folder.ratio_min = c.rrc_ratio[0], o.folder.ratio_max = c.rrc_ratio[1];
   o.folder.padding = c.crop_padding;
   o.folder.filter = c.resize_filter;
   o.folder.skip_bad = c.skip_bad_images;
@@ -384,11 +443,12 @@ data::DataOptions data_options(const TrainConfig& c) {
 }
 
 json version_info() {
-  return {{"smoothlab", SMOOTHLAB_VERSION},
-          {"libtorch", TORCH_VERSION},
-          {"compiler", fmt::format("{} {}.{}.{}", "gcc", __GNUC__, __GNUC_MINOR__, __GNUC_PATCHLEVEL__)},
-          {"parallel", at::get_parallel_info().substr(0, 400)},
-          {"threads", at::get_num_threads()}};
+  return {
+      {"smoothlab", SMOOTHLAB_VERSION},
+      {"libtorch", TORCH_VERSION},
+      {"compiler", fmt::format("{} {}.{}.{}", "gcc", __GNUC__, __GNUC_MINOR__, __GNUC_PATCHLEVEL__)},
+      {"parallel", at::get_parallel_info().substr(0, 400)},
+      {"threads", at::get_num_threads()}};
 }
 
 LoadedRun load_run(const fs::path& run_dir, const std::string& device_override) {
@@ -398,15 +458,16 @@ LoadedRun load_run(const fs::path& run_dir, const std::string& device_override) 
   run.config = run.record.config;
   run.device = parse_device(device_override.empty() ? run.config.device : device_override);
   if (!run.dir.has_checkpoint())
-    throw Error(fmt::format("{}: run has no checkpoint yet", run_dir.string()),
-                "finish at least one epoch: smoothlab train --resume --out " + run_dir.string());
+    throw Error(
+        fmt::format("{}: run has no checkpoint yet", run_dir.string()),
+        "finish at least one epoch: smoothlab train --resume --out " + run_dir.string());
   run.data = data::load_data(data_options(run.config));
-  run.model = model::make_model(run.config.model,
-                                {run.data.channels, run.data.height, run.data.width, run.data.num_classes});
+  run.model =
+      model::make_model(run.config.model, {run.data.channels, run.data.height, run.data.width, run.data.num_classes});
   run.epochs_done = load_checkpoint(run.dir.checkpoint_file(), *run.model, nullptr);
   run.model->to(run.device);
   run.model->eval();
   return run;
 }
 
-}  // namespace smoothlab::train
+} // namespace smoothlab::train

@@ -41,7 +41,7 @@ struct DataInfo {
   std::string name, spec;
   int64_t num_classes = 0;
   std::vector<std::string> class_names;
-  std::vector<int64_t> shape;  // {C, H, W}
+  std::vector<int64_t> shape; // {C, H, W}
   std::vector<float> mean, std;
   int64_t train_size = 0, val_size = 0, test_size = 0;
 };
@@ -57,15 +57,15 @@ struct TeacherRunFacts {
 
 // Distillation of a student run (config.json "distill"; distill/training.h).
 struct DistillFacts {
-  std::string teacher;                  // run folder or TorchScript file
-  std::string teacher_kind = "run";     // run | torchscript
-  std::string form = "paper";           // paper | hinton | custom
+  std::string teacher; // run folder or TorchScript file
+  std::string teacher_kind = "run"; // run | torchscript
+  std::string form = "paper"; // paper | hinton | custom
   double temperature = 1, beta = 1;
   bool soften_student = false, t_squared = false;
-  std::string soft_term = "ce";         // ce | kl
-  double hard_smoothing = 0;            // ε of the hard term (the run's --smoothing)
+  std::string soft_term = "ce"; // ce | kl
+  double hard_smoothing = 0; // ε of the hard term (the run's --smoothing)
   std::string hard_loss_impl = "fused"; // the run's --loss-impl, used by the hard term
-  double teacher_gamma = 0, teacher_gamma_t1 = 0;  // γ at T and at 1 over teacher_gamma_split
+  double teacher_gamma = 0, teacher_gamma_t1 = 0; // γ at T and at 1 over teacher_gamma_split
   std::string teacher_gamma_split = "train";
   double teacher_train_accuracy = 0;
   bool teacher_cached = false;
@@ -90,18 +90,18 @@ struct RunRecord {
   std::string command;
   std::optional<DistillFacts> distill;
   std::optional<MiFacts> mi;
-  nlohmann::json study;  // a study's facts about this run (study/), kept as given; null when not part of a study
+  nlohmann::json study; // a study's facts about this run (study/), kept as given; null when not part of a study
 };
 
 // One line of metrics.jsonl.
 struct EpochRecord {
-  int64_t epoch = 0;  // 1-based
+  int64_t epoch = 0; // 1-based
   double lr = 0, train_loss = 0, train_accuracy = 0, images_per_second = 0, seconds = 0;
-  std::optional<double> val_loss, val_nll, val_accuracy, val_ece;  // when the run has a validation split
-  nlohmann::json loader = nlohmann::json::object();  // data::LoaderStats of the epoch (diagnostics)
+  std::optional<double> val_loss, val_nll, val_accuracy, val_ece; // when the run has a validation split
+  nlohmann::json loader = nlohmann::json::object(); // data::LoaderStats of the epoch (diagnostics)
   int64_t bad_images = 0;
-  std::optional<double> teacher_gamma;               // distillation
-  std::optional<double> mi, mi_raw, mi_sigma2;       // MI logging
+  std::optional<double> teacher_gamma; // distillation
+  std::optional<double> mi, mi_raw, mi_sigma2; // MI logging
 };
 
 // γ of the run's own predictions at T = 1 (calib/gamma.h) per split.
@@ -113,57 +113,82 @@ struct GammaRecord {
 // eval.json.
 struct EvalRecord {
   int64_t epochs_done = 0, bins = 15;
-  std::optional<calib::CalibrationMetrics> val;  // without bins
-  calib::CalibrationMetrics test;                // without bins
-  std::optional<calib::TemperatureFit> temperature;       // fitted on val; none without a validation split
-  std::optional<calib::CalibrationMetrics> test_scaled;   // test at the fitted T
+  std::optional<calib::CalibrationMetrics> val; // without bins
+  calib::CalibrationMetrics test; // without bins
+  std::optional<calib::TemperatureFit> temperature; // fitted on val; none without a validation split
+  std::optional<calib::CalibrationMetrics> test_scaled; // test at the fitted T
   GammaRecord gamma;
 };
 
 // calibration.json, the parts other stages read: the evaluation split's metrics with reliability bins.
 struct CalibrationRecord {
   calib::CalibrationMetrics before;
-  std::optional<calib::CalibrationMetrics> after;  // at the fitted temperature
+  std::optional<calib::CalibrationMetrics> after; // at the fitted temperature
 };
 
 // A run folder's paths, readers and writers.
 class RunDir {
  public:
   explicit RunDir(std::filesystem::path dir) : dir_(std::move(dir)) {}
-  const std::filesystem::path& path() const { return dir_; }
-  std::string name() const;  // the folder's own name
+  const std::filesystem::path& path() const {
+    return dir_;
+  }
+  std::string name() const; // the folder's own name
 
-  std::filesystem::path config_file() const { return dir_ / "config.json"; }
-  std::filesystem::path metrics_file() const { return dir_ / "metrics.jsonl"; }
-  std::filesystem::path checkpoint_file() const { return dir_ / "checkpoint.pt"; }
-  std::filesystem::path eval_file() const { return dir_ / "eval.json"; }
-  std::filesystem::path calibration_file() const { return dir_ / "calibration.json"; }
-  std::filesystem::path bad_images_file() const { return dir_ / "bad_images.txt"; }
+  std::filesystem::path config_file() const {
+    return dir_ / "config.json";
+  }
+  std::filesystem::path metrics_file() const {
+    return dir_ / "metrics.jsonl";
+  }
+  std::filesystem::path checkpoint_file() const {
+    return dir_ / "checkpoint.pt";
+  }
+  std::filesystem::path eval_file() const {
+    return dir_ / "eval.json";
+  }
+  std::filesystem::path calibration_file() const {
+    return dir_ / "calibration.json";
+  }
+  std::filesystem::path bad_images_file() const {
+    return dir_ / "bad_images.txt";
+  }
   // The stem of eval's reliability diagrams: RUN_DIR/reliability (+ _before, _after; .png, .svg).
-  std::filesystem::path reliability_stem() const { return dir_ / "reliability"; }
+  std::filesystem::path reliability_stem() const {
+    return dir_ / "reliability";
+  }
   // RUN_DIR/<split>_<kind>.npy, kind = logits | labels | features.
   std::filesystem::path outputs_file(const std::string& split, const std::string& kind) const;
-  std::filesystem::path mi_file() const { return dir_ / "mi.json"; }
-  std::filesystem::path mi_gaps_file() const { return dir_ / "mi_gaps.npy"; }
-  std::filesystem::path mi_labels_file() const { return dir_ / "mi_labels.npy"; }
+  std::filesystem::path mi_file() const {
+    return dir_ / "mi.json";
+  }
+  std::filesystem::path mi_gaps_file() const {
+    return dir_ / "mi_gaps.npy";
+  }
+  std::filesystem::path mi_labels_file() const {
+    return dir_ / "mi_labels.npy";
+  }
 
   bool has_config() const;
   bool has_checkpoint() const;
 
   // Readers throw Error naming the file when it is missing or unreadable.
   RunRecord read_config() const;
-  std::vector<EpochRecord> read_metrics() const;  // empty when the file does not exist
+  std::vector<EpochRecord> read_metrics() const; // empty when the file does not exist
   EvalRecord read_eval() const;
-  std::optional<EvalRecord> read_eval_if_present() const;  // nullopt when eval.json does not exist
+  std::optional<EvalRecord> read_eval_if_present() const; // nullopt when eval.json does not exist
   CalibrationRecord read_calibration() const;
 
   void write_config(const RunRecord& record) const;
   void write_metrics(const std::vector<EpochRecord>& records) const;
   void write_eval(const EvalRecord& record) const;
-  void write_calibration(const nlohmann::json& report) const;  // calib::to_json of a report, or a note without one
+  void write_calibration(const nlohmann::json& report) const; // calib::to_json of a report, or a note without one
   // RUN_DIR/<split>_{logits,labels,features}.npy; features may be undefined.
-  void write_outputs(const std::string& split, const torch::Tensor& logits, const torch::Tensor& labels,
-                     const torch::Tensor& features) const;
+  void write_outputs(
+      const std::string& split,
+      const torch::Tensor& logits,
+      const torch::Tensor& labels,
+      const torch::Tensor& features) const;
 
   // True when eval.json records at least `epochs` epochs (a finished, evaluated run).
   bool evaluated(int64_t epochs) const;
@@ -175,9 +200,9 @@ class RunDir {
 // The decision about an existing run folder, made once before anything is built from the configuration.
 struct OpenedRun {
   RunDir dir;
-  TrainConfig config;             // effective: the saved configuration when resuming, else the requested one
-  bool resuming = false;          // continues a saved run (its config.json)
-  bool wipe = false;              // --force: the folder's files are deleted when training starts
+  TrainConfig config; // effective: the saved configuration when resuming, else the requested one
+  bool resuming = false; // continues a saved run (its config.json)
+  bool wipe = false; // --force: the folder's files are deleted when training starts
   std::optional<RunRecord> saved; // the saved record when resuming
 };
 
@@ -190,7 +215,7 @@ OpenedRun open_run(const std::filesystem::path& out, ExistingRun mode, const Tra
 struct LoadedRun {
   RunDir dir{""};
   RunRecord record;
-  TrainConfig config;  // = record.config
+  TrainConfig config; // = record.config
   data::DataBundle data;
   model::Classifier model;
   int64_t epochs_done = 0;
@@ -217,4 +242,4 @@ void from_json(const nlohmann::json& j, EvalRecord& r);
 void to_json(nlohmann::json& j, const DistillFacts& r);
 void from_json(const nlohmann::json& j, DistillFacts& r);
 
-}  // namespace smoothlab::train
+} // namespace smoothlab::train

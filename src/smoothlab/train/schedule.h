@@ -21,4 +21,4 @@ struct ScheduleOptions {
 // cosine: base·½(1 + cos(π·t)) with t the fraction of post-warm-up steps done; step: base·γ^(#milestones ≤ epoch).
 double learning_rate(const ScheduleOptions& o, int64_t step);
 
-}  // namespace smoothlab::train
+} // namespace smoothlab::train

@@ -25,11 +25,12 @@ loss::LabelSmoothingOptions loss_options(const TrainConfig& c) {
 void remove_stale_temp_files(const fs::path& dir) {
   for (const auto& entry : fs::directory_iterator(dir)) {
     const auto name = entry.path().filename().string();
-    if (name.rfind('.', 0) == 0 && name.find(".tmp.") != std::string::npos) fs::remove(entry.path());
+    if (name.rfind('.', 0) == 0 && name.find(".tmp.") != std::string::npos)
+      fs::remove(entry.path());
   }
 }
 
-}  // namespace
+} // namespace
 
 TrainResult train(const TrainConfig& config, const fs::path& run_dir, ExistingRun mode, const TrainHooks& hooks) {
   const auto run = open_run(run_dir, mode, config);
@@ -42,30 +43,35 @@ TrainResult train(const OpenedRun& run, const data::DataBundle& bundle, const Tr
   const RunDir& dir = run.dir;
   const fs::path& run_dir = dir.path();
   auto note = [&](const std::string& s) {
-    if (hooks.on_note) hooks.on_note(s);
+    if (hooks.on_note)
+      hooks.on_note(s);
   };
   if (run.wipe && fs::exists(run_dir))
-    for (const auto& entry : fs::directory_iterator(run_dir)) fs::remove_all(entry.path());
+    for (const auto& entry : fs::directory_iterator(run_dir))
+      fs::remove_all(entry.path());
   fs::create_directories(run_dir);
   remove_stale_temp_files(run_dir);
 
   const torch::Device device = parse_device(config.device);
-  for (const auto& n : bundle.notes) note(n);
+  for (const auto& n : bundle.notes)
+    note(n);
   torch::manual_seed(config.seed);
-  auto model = model::make_model(
-      config.model, {bundle.channels, bundle.height, bundle.width, bundle.num_classes});
+  auto model = model::make_model(config.model, {bundle.channels, bundle.height, bundle.width, bundle.num_classes});
   model->to(device);
-  torch::optim::SGD optimizer(model->parameters(), torch::optim::SGDOptions(config.lr)
-                                                       .momentum(config.momentum)
-                                                       .nesterov(config.nesterov && config.momentum > 0)
-                                                       .weight_decay(config.weight_decay));
+  torch::optim::SGD optimizer(
+      model->parameters(),
+      torch::optim::SGDOptions(config.lr)
+          .momentum(config.momentum)
+          .nesterov(config.nesterov && config.momentum > 0)
+          .weight_decay(config.weight_decay));
   int64_t start_epoch = 0;
   std::vector<EpochRecord> records;
   if (run.resuming && dir.has_checkpoint()) {
     start_epoch = load_checkpoint(dir.checkpoint_file(), *model, &optimizer);
     model->to(device);
     for (auto& r : dir.read_metrics())
-      if (r.epoch <= start_epoch) records.push_back(r);
+      if (r.epoch <= start_epoch)
+        records.push_back(r);
     dir.write_metrics(records);
     note(fmt::format("resuming {} after epoch {} of {}", run_dir.string(), start_epoch, config.epochs));
   } else {
@@ -87,18 +93,27 @@ TrainResult train(const OpenedRun& run, const data::DataBundle& bundle, const Tr
   lo.mean = bundle.mean;
   lo.std = bundle.std;
   lo.pin_memory = device.is_cuda();
-  data::BatchLoader train_loader(std::make_shared<data::TensorSource>(bundle.train),
-                                 std::make_shared<data::RandomSampler>(bundle.train.size(), config.seed), lo);
+  data::BatchLoader train_loader(
+      std::make_shared<data::TensorSource>(bundle.train),
+      std::make_shared<data::RandomSampler>(bundle.train.size(), config.seed),
+      lo);
   std::unique_ptr<data::BatchLoader> val_loader;
   if (bundle.val.size() > 0)
     val_loader = data::make_eval_loader(bundle.val, config.eval_batch_size, bundle.mean, bundle.std, config.workers);
 
-  ScheduleOptions so{config.schedule, config.lr, config.warmup_epochs, config.milestones, config.gamma,
-                     config.epochs, std::max<int64_t>(1, train_loader.num_batches())};
+  ScheduleOptions so{
+      config.schedule,
+      config.lr,
+      config.warmup_epochs,
+      config.milestones,
+      config.gamma,
+      config.epochs,
+      std::max<int64_t>(1, train_loader.num_batches())};
   const auto lopts = loss_options(config);
   TrainResult result;
   result.epochs_done = start_epoch;
-  if (!records.empty()) result.last_record = records.back();
+  if (!records.empty())
+    result.last_record = records.back();
   if (start_epoch >= config.epochs) {
     note(fmt::format("{} already finished its {} epochs", run_dir.string(), config.epochs));
     return result;
@@ -124,12 +139,13 @@ TrainResult train(const OpenedRun& run, const data::DataBundle& bundle, const Tr
       auto loss = hooks.loss ? hooks.loss(logits, batch) : loss::label_smoothing_cross_entropy(logits, y, lopts);
       const double loss_value = loss.item<double>();
       if (!std::isfinite(loss_value))
-        throw Error(fmt::format("training diverged: loss is {} at epoch {}, step {}", loss_value, epoch + 1,
-                                step + 1),
-                    "lower --lr, or add --clip-grad-norm 5");
+        throw Error(
+            fmt::format("training diverged: loss is {} at epoch {}, step {}", loss_value, epoch + 1, step + 1),
+            "lower --lr, or add --clip-grad-norm 5");
       optimizer.zero_grad();
       loss.backward();
-      if (config.clip_grad_norm > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), config.clip_grad_norm);
+      if (config.clip_grad_norm > 0)
+        torch::nn::utils::clip_grad_norm_(model->parameters(), config.clip_grad_norm);
       optimizer.step();
       const int64_t b = batch.labels.size(0);
       loss_sum += loss_value * double(b);
@@ -168,18 +184,20 @@ TrainResult train(const OpenedRun& run, const data::DataBundle& bundle, const Tr
       record.val_accuracy = m.accuracy;
       record.val_ece = m.ece;
     }
-    record.loader = train_loader.stats();  // wait_fraction near 1: the loader, not the model, sets the pace
+    record.loader = train_loader.stats(); // wait_fraction near 1: the loader, not the model, sets the pace
     record.bad_images = data::write_bad_images(bundle, dir.bad_images_file());
-    if (hooks.epoch_extras) hooks.epoch_extras(*model, epoch + 1, record);
+    if (hooks.epoch_extras)
+      hooks.epoch_extras(*model, epoch + 1, record);
     record.seconds = std::chrono::duration<double>(clock::now() - epoch_start).count();
     records.push_back(record);
-    dir.write_metrics(records);  // metrics first: a kill before the checkpoint redoes this epoch
+    dir.write_metrics(records); // metrics first: a kill before the checkpoint redoes this epoch
     save_checkpoint(dir.checkpoint_file(), *model, &optimizer, epoch + 1);
     result.epochs_done = epoch + 1;
     result.last_record = record;
-    if (hooks.on_epoch) hooks.on_epoch(record);
+    if (hooks.on_epoch)
+      hooks.on_epoch(record);
   }
   return result;
 }
 
-}  // namespace smoothlab::train
+} // namespace smoothlab::train

@@ -20,7 +20,7 @@
 namespace smoothlab::train {
 
 struct Progress {
-  int64_t epoch = 0, epochs = 0, step = 0, steps = 0;  // epoch is 1-based
+  int64_t epoch = 0, epochs = 0, step = 0, steps = 0; // epoch is 1-based
   double loss = 0, accuracy = 0, images_per_second = 0, eta_seconds = 0;
 };
 
@@ -48,7 +48,10 @@ TrainResult train(const OpenedRun& run, const data::DataBundle& data, const Trai
 
 // open_run(run_dir, mode, config), loads the data, then trains: with ExistingRun::Refuse an existing run folder is an
 // Error; Resume continues it with its saved config (the given config is ignored); Force deletes it and starts over.
-TrainResult train(const TrainConfig& config, const std::filesystem::path& run_dir, ExistingRun mode,
-                  const TrainHooks& hooks = {});
+TrainResult train(
+    const TrainConfig& config,
+    const std::filesystem::path& run_dir,
+    ExistingRun mode,
+    const TrainHooks& hooks = {});
 
-}  // namespace smoothlab::train
+} // namespace smoothlab::train

@@ -16,9 +16,15 @@
 namespace smoothlab::viz {
 
 Color palette(size_t index) {
-  static const Color colors[] = {{0.000, 0.447, 0.698}, {0.835, 0.369, 0.000}, {0.000, 0.620, 0.451},
-                                 {0.800, 0.475, 0.655}, {0.941, 0.894, 0.259}, {0.337, 0.706, 0.914},
-                                 {0.902, 0.624, 0.000}, {0.3, 0.3, 0.3}};
+  static const Color colors[] = {
+      {0.000, 0.447, 0.698},
+      {0.835, 0.369, 0.000},
+      {0.000, 0.620, 0.451},
+      {0.800, 0.475, 0.655},
+      {0.941, 0.894, 0.259},
+      {0.337, 0.706, 0.914},
+      {0.902, 0.624, 0.000},
+      {0.3, 0.3, 0.3}};
   return colors[index % (sizeof(colors) / sizeof(colors[0]))];
 }
 
@@ -28,20 +34,29 @@ void Axes::line(std::vector<double> xs, std::vector<double> ys, Style style) {
 void Axes::scatter(std::vector<double> xs, std::vector<double> ys, Style style) {
   series.push_back({Series::Scatter, std::move(xs), std::move(ys), {}, 0, {}, std::move(style)});
 }
-void Axes::bars(std::vector<double> lefts, std::vector<double> rights, std::vector<double> heights, Style style,
-                double bottom) {
-  series.push_back({Series::Bars, std::move(lefts), std::move(heights), std::move(rights), bottom, {}, std::move(style)});
+void Axes::bars(
+    std::vector<double> lefts,
+    std::vector<double> rights,
+    std::vector<double> heights,
+    Style style,
+    double bottom) {
+  series.push_back(
+      {Series::Bars, std::move(lefts), std::move(heights), std::move(rights), bottom, {}, std::move(style)});
 }
 void Axes::text(double x, double y, std::string text, Style style) {
   series.push_back({Series::Text, {x}, {y}, {}, 0, std::move(text), std::move(style)});
 }
-void Axes::note(std::string text) { notes.push_back(std::move(text)); }
+void Axes::note(std::string text) {
+  notes.push_back(std::move(text));
+}
 
 namespace {
 
 std::pair<double, double> padded(double lo, double hi) {
-  if (!std::isfinite(lo) || !std::isfinite(hi)) return {0, 1};
-  if (hi - lo < 1e-12) return {lo - 0.5, hi + 0.5};
+  if (!std::isfinite(lo) || !std::isfinite(hi))
+    return {0, 1};
+  if (hi - lo < 1e-12)
+    return {lo - 0.5, hi + 0.5};
   const double pad = 0.05 * (hi - lo);
   return {lo - pad, hi + pad};
 }
@@ -53,12 +68,24 @@ double nice_step(double span) {
   return (f < 1.5 ? 1 : f < 3 ? 2 : f < 7 ? 5 : 10) * mag;
 }
 
-void set_color(cairo_t* cr, const Color& c, double alpha = 1.0) { cairo_set_source_rgba(cr, c.r, c.g, c.b, alpha); }
+void set_color(cairo_t* cr, const Color& c, double alpha = 1.0) {
+  cairo_set_source_rgba(cr, c.r, c.g, c.b, alpha);
+}
 
 // max_width > 0: a text wider than that is set smaller to fit (not below 7 px), so long titles are not clipped.
-void show_text(cairo_t* cr, double x, double y, const std::string& s, double align_x, double align_y, double size,
-               bool bold = false, double angle = 0, double max_width = 0) {
-  cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, bold ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL);
+void show_text(
+    cairo_t* cr,
+    double x,
+    double y,
+    const std::string& s,
+    double align_x,
+    double align_y,
+    double size,
+    bool bold = false,
+    double angle = 0,
+    double max_width = 0) {
+  cairo_select_font_face(
+      cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, bold ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL);
   cairo_set_font_size(cr, size);
   cairo_text_extents_t ext;
   cairo_text_extents(cr, s.c_str(), &ext);
@@ -79,9 +106,10 @@ struct Box {
 };
 
 void draw_axes(cairo_t* cr, const Axes& ax, Box cell) {
-  const Box plot{cell.x + 62, cell.y + (ax.title.empty() ? 14 : 34), cell.w - 62 - 16,
-                 cell.h - (ax.title.empty() ? 14 : 34) - 48};
-  if (plot.w < 10 || plot.h < 10) return;
+  const Box plot{
+      cell.x + 62, cell.y + (ax.title.empty() ? 14 : 34), cell.w - 62 - 16, cell.h - (ax.title.empty() ? 14 : 34) - 48};
+  if (plot.w < 10 || plot.h < 10)
+    return;
   auto [x0, x1] = ax.x_range();
   auto [y0, y1] = ax.y_range();
   if (ax.equal_aspect) {
@@ -143,8 +171,10 @@ void draw_axes(cairo_t* cr, const Axes& ax, Box cell) {
             pen = false;
             continue;
           }
-          if (pen) cairo_line_to(cr, px(s.xs[i]), py(s.ys[i]));
-          else cairo_move_to(cr, px(s.xs[i]), py(s.ys[i]));
+          if (pen)
+            cairo_line_to(cr, px(s.xs[i]), py(s.ys[i]));
+          else
+            cairo_move_to(cr, px(s.xs[i]), py(s.ys[i]));
           pen = true;
         }
         cairo_stroke(cr);
@@ -155,11 +185,14 @@ void draw_axes(cairo_t* cr, const Axes& ax, Box cell) {
         set_color(cr, st.color, st.alpha);
         cairo_set_line_width(cr, 1.2);
         for (size_t i = 0; i < s.xs.size(); ++i) {
-          if (!std::isfinite(s.xs[i]) || !std::isfinite(s.ys[i])) continue;
+          if (!std::isfinite(s.xs[i]) || !std::isfinite(s.ys[i]))
+            continue;
           cairo_new_sub_path(cr);
           cairo_arc(cr, px(s.xs[i]), py(s.ys[i]), st.marker_size, 0, 2 * M_PI);
-          if (st.filled) cairo_fill(cr);
-          else cairo_stroke(cr);
+          if (st.filled)
+            cairo_fill(cr);
+          else
+            cairo_stroke(cr);
         }
         break;
       case Axes::Series::Text:
@@ -174,14 +207,27 @@ void draw_axes(cairo_t* cr, const Axes& ax, Box cell) {
   cairo_set_line_width(cr, 1.0);
   cairo_rectangle(cr, plot.x, plot.y, plot.w, plot.h);
   cairo_stroke(cr);
-  if (!ax.title.empty()) show_text(cr, plot.x + plot.w / 2, cell.y + 8, ax.title, 0.5, 0, 13, true, 0,
-                                  2 * (cell.x + cell.w - (plot.x + plot.w / 2)) - 4);  // centred on the plot
-  if (!ax.xlabel.empty()) show_text(cr, plot.x + plot.w / 2, plot.y + plot.h + 24, ax.xlabel, 0.5, 0, 12);
-  if (!ax.ylabel.empty()) show_text(cr, cell.x + 6, plot.y + plot.h / 2, ax.ylabel, 0.5, 0, 12, false, -M_PI / 2);
+  if (!ax.title.empty())
+    show_text(
+        cr,
+        plot.x + plot.w / 2,
+        cell.y + 8,
+        ax.title,
+        0.5,
+        0,
+        13,
+        true,
+        0,
+        2 * (cell.x + cell.w - (plot.x + plot.w / 2)) - 4); // centred on the plot
+  if (!ax.xlabel.empty())
+    show_text(cr, plot.x + plot.w / 2, plot.y + plot.h + 24, ax.xlabel, 0.5, 0, 12);
+  if (!ax.ylabel.empty())
+    show_text(cr, cell.x + 6, plot.y + plot.h / 2, ax.ylabel, 0.5, 0, 12, false, -M_PI / 2);
   // legend
   std::vector<const Axes::Series*> entries;
   for (const auto& s : ax.series)
-    if (!s.style.label.empty()) entries.push_back(&s);
+    if (!s.style.label.empty())
+      entries.push_back(&s);
   if (ax.legend && !entries.empty()) {
     cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
     cairo_set_font_size(cr, 11);
@@ -227,13 +273,26 @@ void draw_axes(cairo_t* cr, const Axes& ax, Box cell) {
   }
   for (size_t i = 0; i < ax.notes.size(); ++i) {
     set_color(cr, kBlack);
-    show_text(cr, plot.x + plot.w - 8, plot.y + plot.h - 8 - 16 * double(ax.notes.size() - 1 - i), ax.notes[i], 1, 1,
-              12, true);
+    show_text(
+        cr,
+        plot.x + plot.w - 8,
+        plot.y + plot.h - 8 - 16 * double(ax.notes.size() - 1 - i),
+        ax.notes[i],
+        1,
+        1,
+        12,
+        true);
   }
 }
 
-void render(cairo_t* cr, int width, int height, int rows, int cols, const std::vector<Axes>& axes,
-            const std::string& suptitle) {
+void render(
+    cairo_t* cr,
+    int width,
+    int height,
+    int rows,
+    int cols,
+    const std::vector<Axes>& axes,
+    const std::string& suptitle) {
   cairo_set_source_rgb(cr, 1, 1, 1);
   cairo_paint(cr);
   const double top = suptitle.empty() ? 0 : 30;
@@ -243,30 +302,37 @@ void render(cairo_t* cr, int width, int height, int rows, int cols, const std::v
   }
   const double cw = double(width) / cols, ch = (double(height) - top) / rows;
   for (int r = 0; r < rows; ++r)
-    for (int c = 0; c < cols; ++c) draw_axes(cr, axes[size_t(r * cols + c)], {c * cw, top + r * ch, cw, ch});
+    for (int c = 0; c < cols; ++c)
+      draw_axes(cr, axes[size_t(r * cols + c)], {c * cw, top + r * ch, cw, ch});
 }
 
-}  // namespace
+} // namespace
 
 std::pair<double, double> Axes::x_range() const {
-  if (xlim) return *xlim;
+  if (xlim)
+    return *xlim;
   double lo = std::numeric_limits<double>::infinity(), hi = -lo;
   for (const auto& s : series) {
     for (double x : s.xs)
-      if (std::isfinite(x)) lo = std::min(lo, x), hi = std::max(hi, x);
+      if (std::isfinite(x))
+        lo = std::min(lo, x), hi = std::max(hi, x);
     for (double x : s.x2)
-      if (std::isfinite(x)) lo = std::min(lo, x), hi = std::max(hi, x);
+      if (std::isfinite(x))
+        lo = std::min(lo, x), hi = std::max(hi, x);
   }
   return padded(lo, hi);
 }
 
 std::pair<double, double> Axes::y_range() const {
-  if (ylim) return *ylim;
+  if (ylim)
+    return *ylim;
   double lo = std::numeric_limits<double>::infinity(), hi = -lo;
   for (const auto& s : series) {
     for (double y : s.ys)
-      if (std::isfinite(y)) lo = std::min(lo, y), hi = std::max(hi, y);
-    if (s.kind == Series::Bars) lo = std::min(lo, s.bottom), hi = std::max(hi, s.bottom);
+      if (std::isfinite(y))
+        lo = std::min(lo, y), hi = std::max(hi, y);
+    if (s.kind == Series::Bars)
+      lo = std::min(lo, s.bottom), hi = std::max(hi, s.bottom);
   }
   return padded(lo, hi);
 }
@@ -277,8 +343,13 @@ Figure::Figure(int width, int height, int rows, int cols)
 }
 
 Axes& Figure::axes(int row, int col) {
-  check(row >= 0 && row < rows_ && col >= 0 && col < cols_, "axes ({}, {}) outside a {}x{} figure", row, col, rows_,
-        cols_);
+  check(
+      row >= 0 && row < rows_ && col >= 0 && col < cols_,
+      "axes ({}, {}) outside a {}x{} figure",
+      row,
+      col,
+      rows_,
+      cols_);
   return axes_[size_t(row * cols_ + col)];
 }
 
@@ -310,4 +381,4 @@ void Figure::save_svg(const std::filesystem::path& path) const {
   });
 }
 
-}  // namespace smoothlab::viz
+} // namespace smoothlab::viz

@@ -33,33 +33,62 @@ struct Style {
   Color color = kBlack;
   double alpha = 1.0;
   double line_width = 1.5;
-  double marker_size = 3.0;  // scatter radius in pixels
+  double marker_size = 3.0; // scatter radius in pixels
   bool dashed = false;
-  bool filled = true;        // scatter markers: filled discs or rings
-  std::string label;         // non-empty: shown in the legend
+  bool filled = true; // scatter markers: filled discs or rings
+  std::string label; // non-empty: shown in the legend
   // Chainable setters (C++17 has no designated initialisers): Style().with_color(c).with_alpha(0.5).
-  Style& with_color(Color v) { color = v; return *this; }
-  Style& with_alpha(double v) { alpha = v; return *this; }
-  Style& with_line_width(double v) { line_width = v; return *this; }
-  Style& with_marker_size(double v) { marker_size = v; return *this; }
-  Style& with_dashed(bool v = true) { dashed = v; return *this; }
-  Style& with_filled(bool v = true) { filled = v; return *this; }
-  Style& with_label(std::string v) { label = std::move(v); return *this; }
+  Style& with_color(Color v) {
+    color = v;
+    return *this;
+  }
+  Style& with_alpha(double v) {
+    alpha = v;
+    return *this;
+  }
+  Style& with_line_width(double v) {
+    line_width = v;
+    return *this;
+  }
+  Style& with_marker_size(double v) {
+    marker_size = v;
+    return *this;
+  }
+  Style& with_dashed(bool v = true) {
+    dashed = v;
+    return *this;
+  }
+  Style& with_filled(bool v = true) {
+    filled = v;
+    return *this;
+  }
+  Style& with_label(std::string v) {
+    label = std::move(v);
+    return *this;
+  }
 };
 
 struct Axes {
   std::string title, xlabel, ylabel;
-  bool equal_aspect = false;  // same data units per pixel on both axes
+  bool equal_aspect = false; // same data units per pixel on both axes
   bool legend = true;
-  std::string legend_position = "upper left";  // upper left | upper right | lower right | lower left
+  std::string legend_position = "upper left"; // upper left | upper right | lower right | lower left
 
-  void set_xlim(double lo, double hi) { xlim = {{lo, hi}}; }
-  void set_ylim(double lo, double hi) { ylim = {{lo, hi}}; }
+  void set_xlim(double lo, double hi) {
+    xlim = {{lo, hi}};
+  }
+  void set_ylim(double lo, double hi) {
+    ylim = {{lo, hi}};
+  }
   void line(std::vector<double> xs, std::vector<double> ys, Style style = {});
   void scatter(std::vector<double> xs, std::vector<double> ys, Style style = {});
   // Bars spanning [lefts[i], rights[i]] from `bottom` up to heights[i].
-  void bars(std::vector<double> lefts, std::vector<double> rights, std::vector<double> heights, Style style = {},
-            double bottom = 0.0);
+  void bars(
+      std::vector<double> lefts,
+      std::vector<double> rights,
+      std::vector<double> heights,
+      Style style = {},
+      double bottom = 0.0);
   // Text at data coordinates.
   void text(double x, double y, std::string text, Style style = {});
   // Text placed in the axes' top-left corner (e.g. "ECE = 0.031").
@@ -71,7 +100,7 @@ struct Axes {
 
   struct Series {
     enum Kind { Line, Scatter, Bars, Text } kind;
-    std::vector<double> xs, ys, x2;  // x2: right edges of bars
+    std::vector<double> xs, ys, x2; // x2: right edges of bars
     double bottom = 0;
     std::string text;
     Style style;
@@ -94,4 +123,4 @@ class Figure {
   std::vector<Axes> axes_;
 };
 
-}  // namespace smoothlab::viz
+} // namespace smoothlab::viz

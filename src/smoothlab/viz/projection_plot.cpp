@@ -16,13 +16,17 @@ std::vector<double> column(const torch::Tensor& t, int64_t col) {
   return std::vector<double>(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
 }
 
-}  // namespace
+} // namespace
 
-Figure projection_figure(const std::vector<std::vector<ProjectionPanel>>& panels, const std::array<int64_t, 3>& classes,
-                         const std::vector<std::string>& class_names, const ProjectionFigureOptions& options) {
+Figure projection_figure(
+    const std::vector<std::vector<ProjectionPanel>>& panels,
+    const std::array<int64_t, 3>& classes,
+    const std::vector<std::string>& class_names,
+    const ProjectionFigureOptions& options) {
   check(!panels.empty() && !panels[0].empty(), "projection figure: no panels");
   const int rows = int(panels.size()), cols = int(panels[0].size());
-  for (const auto& row : panels) check(int(row.size()) == cols, "projection figure: rows have different lengths");
+  for (const auto& row : panels)
+    check(int(row.size()) == cols, "projection figure: rows have different lengths");
   auto name = [&](int64_t label) {
     return label >= 0 && label < int64_t(class_names.size()) ? class_names[label] : std::to_string(label);
   };
@@ -33,14 +37,16 @@ Figure projection_figure(const std::vector<std::vector<ProjectionPanel>>& panels
     double lo_x = std::numeric_limits<double>::infinity(), hi_x = -lo_x, lo_y = lo_x, hi_y = -lo_x;
     for (const auto& panel : panels[r])
       for (const auto& t : {panel.coords, panel.vertices}) {
-        if (!t.defined() || t.numel() == 0) continue;
+        if (!t.defined() || t.numel() == 0)
+          continue;
         auto d = t.to(torch::kFloat64);
         lo_x = std::min(lo_x, d.select(1, 0).min().item<double>());
         hi_x = std::max(hi_x, d.select(1, 0).max().item<double>());
         lo_y = std::min(lo_y, d.select(1, 1).min().item<double>());
         hi_y = std::max(hi_y, d.select(1, 1).max().item<double>());
       }
-    if (!(hi_x >= lo_x)) lo_x = -1, hi_x = 1, lo_y = -1, hi_y = 1;
+    if (!(hi_x >= lo_x))
+      lo_x = -1, hi_x = 1, lo_y = -1, hi_y = 1;
     const double half = std::max({hi_x - lo_x, hi_y - lo_y, 1e-9}) * 0.55;
     const double cx = (lo_x + hi_x) / 2, cy = (lo_y + hi_y) / 2;
     for (int c = 0; c < cols; ++c) {
@@ -61,8 +67,10 @@ Figure projection_figure(const std::vector<std::vector<ProjectionPanel>>& panels
         style.alpha = 0.7;
         style.marker_size = 2.5;
         style.label = name(classes[k]);
-        ax.scatter(pk.size(0) ? column(pk, 0) : std::vector<double>{}, pk.size(0) ? column(pk, 1) : std::vector<double>{},
-                   style);
+        ax.scatter(
+            pk.size(0) ? column(pk, 0) : std::vector<double>{},
+            pk.size(0) ? column(pk, 1) : std::vector<double>{},
+            style);
       }
       if (panel.vertices.defined()) {
         auto v = panel.vertices.to(torch::kCPU, torch::kFloat64);
@@ -80,17 +88,19 @@ Figure projection_figure(const std::vector<std::vector<ProjectionPanel>>& panels
           mark.filled = false;
           mark.marker_size = 7;
           mark.line_width = 2.0;
-          if (k == 0) mark.label = "templates w_k";
+          if (k == 0)
+            mark.label = "templates w_k";
           ax.scatter({vx[k]}, {vy[k]}, mark);
           Style text;
           text.color = kBlack;
           ax.text(vx[k], vy[k], "w(" + name(classes[k]) + ")", text);
         }
       }
-      if (!panel.note.empty()) ax.note(panel.note);
+      if (!panel.note.empty())
+        ax.note(panel.note);
     }
   }
   return fig;
 }
 
-}  // namespace smoothlab::viz
+} // namespace smoothlab::viz

@@ -19,22 +19,25 @@
 namespace smoothlab::viz {
 
 struct ProjectionPanel {
-  std::string title;      // e.g. "eps0 (ε = 0) — train"
-  torch::Tensor coords;   // [N, 2] plane coordinates
-  torch::Tensor labels;   // int64 [N], each one of the three classes
+  std::string title; // e.g. "eps0 (ε = 0) — train"
+  torch::Tensor coords; // [N, 2] plane coordinates
+  torch::Tensor labels; // int64 [N], each one of the three classes
   torch::Tensor vertices; // [3, 2] template coordinates, in the order of the classes
-  std::string note;       // shown in the top-left corner, e.g. "tightness 0.21, regularity 0.93"
+  std::string note; // shown in the top-left corner, e.g. "tightness 0.21, regularity 0.93"
 };
 
 struct ProjectionFigureOptions {
   int panel_width = 420, panel_height = 400;
   std::string suptitle;
-  bool triangle = true;  // dashed triangle through the template vertices
+  bool triangle = true; // dashed triangle through the template vertices
 };
 
 // panels[row][col]; every row must have the same number of panels. class_names: names of all classes (indexed by
 // label); classes: the three labels in the order of the vertices. Returns the figure; save it with save_png/save_svg.
-Figure projection_figure(const std::vector<std::vector<ProjectionPanel>>& panels, const std::array<int64_t, 3>& classes,
-                         const std::vector<std::string>& class_names, const ProjectionFigureOptions& options = {});
+Figure projection_figure(
+    const std::vector<std::vector<ProjectionPanel>>& panels,
+    const std::array<int64_t, 3>& classes,
+    const std::vector<std::string>& class_names,
+    const ProjectionFigureOptions& options = {});
 
-}  // namespace smoothlab::viz
+} // namespace smoothlab::viz

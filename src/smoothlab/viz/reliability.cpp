@@ -9,8 +9,12 @@
 
 namespace smoothlab::viz {
 
-ReliabilityCurve make_reliability_curve(std::string label, const std::vector<double>& confidence,
-                                        const std::vector<uint8_t>& correct, int64_t bins, calib::Binning binning) {
+ReliabilityCurve make_reliability_curve(
+    std::string label,
+    const std::vector<double>& confidence,
+    const std::vector<uint8_t>& correct,
+    int64_t bins,
+    calib::Binning binning) {
   ReliabilityCurve c;
   c.label = std::move(label);
   c.bins = calib::make_bins(confidence, correct, bins, binning);
@@ -25,10 +29,10 @@ Figure reliability_figure(const std::vector<ReliabilityCurve>& curves, const std
   const bool single = curves.size() == 1;
   const auto& first = curves.front().bins;
   // Several models: each legend entry carries its ECE, the title only the binning (it would not fit otherwise).
-  fig.suptitle = single ? fmt::format("{} — ECE {:.4f} ({} {} bins)", title, curves.front().ece, first.size(),
-                                      calib::binning_name(first.binning))
-                        : fmt::format("{} — ECE in the legend ({} {} bins)", title, first.size(),
-                                      calib::binning_name(first.binning));
+  fig.suptitle = single
+      ? fmt::format(
+            "{} — ECE {:.4f} ({} {} bins)", title, curves.front().ece, first.size(), calib::binning_name(first.binning))
+      : fmt::format("{} — ECE in the legend ({} {} bins)", title, first.size(), calib::binning_name(first.binning));
 
   auto& rel = fig.axes(0, 0);
   rel.title = "accuracy vs confidence (diagonal: perfectly calibrated)";
@@ -38,14 +42,16 @@ Figure reliability_figure(const std::vector<ReliabilityCurve>& curves, const std
   rel.set_ylim(0, 1);
   rel.equal_aspect = false;
   rel.legend_position = "upper left";
-  rel.line({0, 1}, {0, 1}, Style().with_color(kGray).with_line_width(1.2).with_dashed().with_label("perfect calibration"));
+  rel.line(
+      {0, 1}, {0, 1}, Style().with_color(kGray).with_line_width(1.2).with_dashed().with_label("perfect calibration"));
   for (size_t m = 0; m < curves.size(); ++m) {
     const auto& c = curves[m];
     const auto& b = c.bins;
     const Color color = palette(m);
     std::vector<double> xs, ys;
     for (size_t i = 0; i < b.size(); ++i) {
-      if (b.count[i] == 0) continue;
+      if (b.count[i] == 0)
+        continue;
       xs.push_back(b.confidence(i));
       ys.push_back(b.accuracy(i));
     }
@@ -54,18 +60,24 @@ Figure reliability_figure(const std::vector<ReliabilityCurve>& curves, const std
       // Guo et al.'s style: one bar per bin up to its accuracy; the gap to the bin's confidence shaded red.
       std::vector<double> lefts, rights, heights;
       for (size_t i = 0; i < b.size(); ++i) {
-        if (b.count[i] == 0) continue;
+        if (b.count[i] == 0)
+          continue;
         // Equal-mass bins span their smallest..largest confidence; keep very narrow ones visible.
         lefts.push_back(b.lower[i]);
         rights.push_back(std::max(b.upper[i], b.lower[i] + 0.004));
         heights.push_back(b.accuracy(i));
       }
-      rel.bars(lefts, rights, heights, Style().with_color(color).with_alpha(0.55).with_label("accuracy (" + c.label + ")"));
+      rel.bars(
+          lefts, rights, heights, Style().with_color(color).with_alpha(0.55).with_label("accuracy (" + c.label + ")"));
       bool first_gap = true;
       for (size_t i = 0; i < lefts.size(); ++i) {
         const double conf = xs[i], acc = ys[i];
-        rel.bars({lefts[i]}, {rights[i]}, {std::max(conf, acc)},
-                 Style().with_color(kRed).with_alpha(0.25).with_label(first_gap ? "gap to confidence" : ""), std::min(conf, acc));
+        rel.bars(
+            {lefts[i]},
+            {rights[i]},
+            {std::max(conf, acc)},
+            Style().with_color(kRed).with_alpha(0.25).with_label(first_gap ? "gap to confidence" : ""),
+            std::min(conf, acc));
         first_gap = false;
       }
       rel.line(xs, ys, Style().with_color(kBlack).with_line_width(1.2));
@@ -73,8 +85,10 @@ Figure reliability_figure(const std::vector<ReliabilityCurve>& curves, const std
     } else {
       // Overlay: a line with markers per model, and a thin tick from each point to the diagonal (the gap).
       for (size_t i = 0; i < xs.size(); ++i)
-        rel.line({xs[i], xs[i]}, {ys[i], xs[i]},
-                 Style().with_color(color).with_alpha(0.6).with_line_width(1.0).with_dashed());
+        rel.line(
+            {xs[i], xs[i]},
+            {ys[i], xs[i]},
+            Style().with_color(color).with_alpha(0.6).with_line_width(1.0).with_dashed());
       rel.line(xs, ys, Style().with_color(color).with_line_width(2.0));
       rel.scatter(xs, ys, Style().with_color(color).with_marker_size(3.5).with_label(label));
     }
@@ -99,21 +113,28 @@ Figure reliability_figure(const std::vector<ReliabilityCurve>& curves, const std
     }
     const double mean_conf = [&] {
       double s = 0;
-      for (size_t i = 0; i < h.size(); ++i) s += h.confidence_sum[i];
+      for (size_t i = 0; i < h.size(); ++i)
+        s += h.confidence_sum[i];
       return h.total > 0 ? s / double(h.total) : 0.0;
     }();
-    hist.bars(lefts, rights, heights,
-              Style().with_color(palette(m)).with_alpha(0.7).with_label(
-                  fmt::format("{} (mean confidence {:.3f})", curves[m].label, mean_conf)));
+    hist.bars(
+        lefts,
+        rights,
+        heights,
+        Style()
+            .with_color(palette(m))
+            .with_alpha(0.7)
+            .with_label(fmt::format("{} (mean confidence {:.3f})", curves[m].label, mean_conf)));
   }
   hist.set_ylim(0, std::max(0.05, top * 1.1));
   hist.legend_position = "upper left";
   return fig;
 }
 
-std::vector<std::filesystem::path> save_reliability_diagram(const std::vector<ReliabilityCurve>& curves,
-                                                            const std::filesystem::path& stem,
-                                                            const std::string& title) {
+std::vector<std::filesystem::path> save_reliability_diagram(
+    const std::vector<ReliabilityCurve>& curves,
+    const std::filesystem::path& stem,
+    const std::string& title) {
   const auto fig = reliability_figure(curves, title);
   std::filesystem::path png = stem, svg = stem;
   png += ".png";
@@ -123,15 +144,20 @@ std::vector<std::filesystem::path> save_reliability_diagram(const std::vector<Re
   return {png, svg};
 }
 
-std::vector<std::filesystem::path> save_calibration_diagrams(const calib::CalibrationReport& report,
-                                                             const std::filesystem::path& stem,
-                                                             const std::string& title,
-                                                             const std::vector<ReliabilityCurve>& extra) {
+std::vector<std::filesystem::path> save_calibration_diagrams(
+    const calib::CalibrationReport& report,
+    const std::filesystem::path& stem,
+    const std::string& title,
+    const std::vector<ReliabilityCurve>& extra) {
   const int64_t bins = report.before.bins;
   const auto binning = report.before.binning;
   auto before = make_reliability_curve("T = 1", report.confidence_before, report.correct, bins, binning);
-  auto after = make_reliability_curve(fmt::format("temperature scaled (T = {:.3f})", report.fit.temperature),
-                                      report.confidence_after, report.correct, bins, binning);
+  auto after = make_reliability_curve(
+      fmt::format("temperature scaled (T = {:.3f})", report.fit.temperature),
+      report.confidence_after,
+      report.correct,
+      bins,
+      binning);
   const std::string caption = fmt::format("{} on {}", title, report.eval_name);
   std::vector<ReliabilityCurve> all{before, after};
   all.insert(all.end(), extra.begin(), extra.end());
@@ -144,4 +170,4 @@ std::vector<std::filesystem::path> save_calibration_diagrams(const calib::Calibr
   return written;
 }
 
-}  // namespace smoothlab::viz
+} // namespace smoothlab::viz
