@@ -146,10 +146,12 @@ TEST(StudyPipeline, SummaryHasEveryTableFigureAndClaim) {
     ids.insert(c["id"]);
     for (const std::string group : {"teacher", "overconf"}) {
       const double ece_h = table_ece(group, 0.0, "ece");
-      if (c["id"] == "ls_calibrates_" + group)
+      if (c["id"] == "ls_calibrates_" + group) {
         EXPECT_EQ(c["verdict"], table_ece(group, 0.1, "ece") < ece_h ? "held" : "not held") << c.dump();
-      if (c["id"] == "temperature_scaling_" + group)
+      }
+      if (c["id"] == "temperature_scaling_" + group) {
         EXPECT_EQ(c["verdict"], table_ece(group, 0.0, "ece_ts") < ece_h ? "held" : "not held") << c.dump();
+      }
     }
     EXPECT_FALSE(c["measured"].get<std::string>().empty());
     EXPECT_FALSE(c["paper"].get<std::string>().empty());
