@@ -104,9 +104,9 @@ TEST_F(DistillCli, TrainDistillAndMi) {
        "--threads",
        "1",
        "--out",
-       (dir_ / "mi_last.json").string()});
+       (dir_ / "mi_last").string()});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  const auto again = json::parse(read_file(dir_ / "mi_last.json"));
+  const auto again = json::parse(read_file(dir_ / "mi_last" / "mi.json"));
   EXPECT_NEAR(records.back()["mi"].get<double>(), again["mi"].get<double>(), 1e-6);
   EXPECT_NEAR(records.back()["mi_raw"].get<double>(), again["mi_raw"].get<double>(), 1e-6);
 
