@@ -80,7 +80,7 @@ const bool registered_distill = register_command(
          if (t.out.empty())
            t.out = fmt::format("runs/distill_{}_T{}_seed{}", t.config.model, options.loss.temperature(), t.config.seed);
          const auto prepared = prepare_training(t);
-         if (prepared.run.resuming) {
+         if (prepared.run.resuming()) {
            // --resume continues the run as saved: its training configuration and its distillation settings.
            if (!prepared.run.saved->distill)
              throw Error(

@@ -120,7 +120,7 @@ train::TrainResult run_training(const PreparedRun& prepared, train::TrainHooks h
       "smoothlab train → {}  ({} threads{})\n{}",
       run.dir.path().string(),
       at::get_num_threads(),
-      run.resuming ? ", resuming with the saved configuration" : "",
+      run.resuming() ? ", resuming with the saved configuration" : "",
       table);
   hooks.record.command = command_line();
   hooks.on_note = [](const std::string& s) { std::cerr << s << "\n"; };

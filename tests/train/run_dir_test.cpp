@@ -141,7 +141,7 @@ TEST(RunDir, OpenRunDecidesOnceAndTouchesNoFile) {
 
   // A new folder: the requested configuration.
   auto fresh = train::open_run(dir / "new", train::ExistingRun::Refuse, requested);
-  EXPECT_FALSE(fresh.resuming);
+  EXPECT_FALSE(fresh.resuming());
   EXPECT_EQ(fresh.config.smoothing, 0.3);
   EXPECT_FALSE(fs::exists(dir / "new"));
 
@@ -156,13 +156,13 @@ TEST(RunDir, OpenRunDecidesOnceAndTouchesNoFile) {
       }).find("folder exists and is not empty"),
       std::string::npos);
   auto resumed = train::open_run(saved.path(), train::ExistingRun::Resume, requested);
-  EXPECT_TRUE(resumed.resuming);
+  EXPECT_TRUE(resumed.resuming());
   EXPECT_EQ(resumed.config.smoothing, 0.2);
   ASSERT_TRUE(resumed.saved && resumed.saved->distill);
   EXPECT_EQ(resumed.saved->distill->temperature, 4);
   auto forced = train::open_run(saved.path(), train::ExistingRun::Force, requested);
   EXPECT_TRUE(forced.wipe);
-  EXPECT_FALSE(forced.resuming);
+  EXPECT_FALSE(forced.resuming());
   EXPECT_EQ(forced.config.smoothing, 0.3);
   EXPECT_TRUE(saved.has_config()); // wiping happens when training starts
 

@@ -36,6 +36,13 @@ std::string regime_label(const std::string& group) {
   return group == "teacher" ? "short schedule" : "over-confident regime";
 }
 
+// Saves fig as fig_dir/stem.{png,svg} and records the PNG under `stem`, relative to fig_dir's parent.
+void save_figure(const viz::Figure& fig, const fs::path& fig_dir, const std::string& stem, json& figures) {
+  fig.save_png(fig_dir / (stem + ".png"));
+  fig.save_svg(fig_dir / (stem + ".svg"));
+  figures[stem] = fig_dir.filename().string() + "/" + stem + ".png";
+}
+
 viz::ReliabilityCurve curve_from(const calib::CalibrationMetrics& metrics, const std::string& label) {
   viz::ReliabilityCurve c;
   c.label = label;
@@ -105,9 +112,7 @@ void calibration_figure(const Tables& t, const fs::path& fig_dir, json& figures)
     }
   }
   fig.suptitle = "Calibration against label smoothing (mean over seeds)";
-  fig.save_png(fig_dir / "ece_nll_vs_eps.png");
-  fig.save_svg(fig_dir / "ece_nll_vs_eps.svg");
-  figures["ece_nll_vs_eps"] = fig_dir.filename().string() + "/ece_nll_vs_eps.png";
+  save_figure(fig, fig_dir, "ece_nll_vs_eps", figures);
 }
 
 void projection_figures(const Tables& t, const fs::path& fig_dir, json& figures) {
@@ -145,9 +150,7 @@ void distillation_figure(const Tables& t, const fs::path& fig_dir, json& figures
   for (const auto& row : t.distillation)
     if (row.series == "hard teacher")
       ax.text(row.gamma.mean, row.student_accuracy.mean, fmt::format("T={:g}", row.temperature), dot(viz::palette(0)));
-  fig.save_png(fig_dir / "distillation.png");
-  fig.save_svg(fig_dir / "distillation.svg");
-  figures["distillation"] = fig_dir.filename().string() + "/distillation.png";
+  save_figure(fig, fig_dir, "distillation", figures);
 }
 
 void mutual_information_figure(const Tables& t, const fs::path& fig_dir, json& figures) {
@@ -178,9 +181,7 @@ void mutual_information_figure(const Tables& t, const fs::path& fig_dir, json& f
     ax.scatter(xs, ys, dot(viz::palette(color), 4));
   }
   ax.line({0.5, max_epoch + 0.5}, {std::log(2.0), std::log(2.0)}, line_style(viz::kGray, "log 2", true));
-  fig.save_png(fig_dir / "mutual_information.png");
-  fig.save_svg(fig_dir / "mutual_information.svg");
-  figures["mutual_information"] = fig_dir.filename().string() + "/mutual_information.png";
+  save_figure(fig, fig_dir, "mutual_information", figures);
 }
 
 } // namespace

@@ -327,12 +327,6 @@ EvalRecord RunDir::read_eval() const {
       });
 }
 
-std::optional<EvalRecord> RunDir::read_eval_if_present() const {
-  if (!fs::exists(eval_file()))
-    return std::nullopt;
-  return read_eval();
-}
-
 CalibrationRecord RunDir::read_calibration() const {
   return read_record<CalibrationRecord>(
       calibration_file(), "calibration report", "evaluate the run again: smoothlab eval RUN_DIR", [](const json& j) {
@@ -387,7 +381,7 @@ bool RunDir::evaluated(int64_t epochs) const {
 // ---- opening and loading -----------------------------------------------------------------------------------------
 
 OpenedRun open_run(const fs::path& out, ExistingRun mode, const TrainConfig& requested) {
-  OpenedRun run{RunDir(out), requested, false, false, std::nullopt};
+  OpenedRun run{RunDir(out), requested, false, std::nullopt};
   if (fs::exists(out) && !fs::is_directory(out))
     throw Error(fmt::format("--out {}: exists and is not a folder", out.string()));
   if (fs::exists(out) && !fs::is_empty(out)) {
@@ -400,7 +394,6 @@ OpenedRun open_run(const fs::path& out, ExistingRun mode, const TrainConfig& req
     } else if (run.dir.has_config()) {
       run.saved = run.dir.read_config();
       run.config = run.saved->config;
-      run.resuming = true;
     }
   }
   run.config.validate();

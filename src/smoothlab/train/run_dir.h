@@ -176,7 +176,6 @@ class RunDir {
   RunRecord read_config() const;
   std::vector<EpochRecord> read_metrics() const; // empty when the file does not exist
   EvalRecord read_eval() const;
-  std::optional<EvalRecord> read_eval_if_present() const; // nullopt when eval.json does not exist
   CalibrationRecord read_calibration() const;
 
   void write_config(const RunRecord& record) const;
@@ -201,9 +200,11 @@ class RunDir {
 struct OpenedRun {
   RunDir dir;
   TrainConfig config; // effective: the saved configuration when resuming, else the requested one
-  bool resuming = false; // continues a saved run (its config.json)
   bool wipe = false; // --force: the folder's files are deleted when training starts
   std::optional<RunRecord> saved; // the saved record when resuming
+  bool resuming() const { // continues a saved run (its config.json)
+    return saved.has_value();
+  }
 };
 
 // Refuse: an existing, non-empty folder is an Error; Resume: a folder with config.json is continued with its saved

@@ -66,7 +66,7 @@ TrainResult train(const OpenedRun& run, const data::DataBundle& bundle, const Tr
           .weight_decay(config.weight_decay));
   int64_t start_epoch = 0;
   std::vector<EpochRecord> records;
-  if (run.resuming && dir.has_checkpoint()) {
+  if (run.resuming() && dir.has_checkpoint()) {
     start_epoch = load_checkpoint(dir.checkpoint_file(), *model, &optimizer);
     model->to(device);
     for (auto& r : dir.read_metrics())
