@@ -13,7 +13,7 @@ namespace smoothlab::cli {
 namespace {
 
 struct EvalArgs {
-  std::string run_dir, device;
+  std::string run_dir, device, precision;
   int threads = 0;
   int64_t bootstrap = 0;
   uint64_t seed = 0;
@@ -45,6 +45,7 @@ const bool registered_eval = register_command(
        sub.add_option("RUN_DIR", args->run_dir, "run folder written by smoothlab train")->required();
        sub.add_option("--device", args->device, "cpu | cuda (default: the run's)");
        sub.add_option("--threads", args->threads, "LibTorch threads (0: all cores)");
+       sub.add_option("--precision", args->precision, "fp32 | bf16 | fp16 of the forward passes (default: the run's)");
        sub.add_option("--bootstrap", args->bootstrap, "bootstrap replicates for ECE 95% intervals (0: off)");
        sub.add_option("--seed", args->seed, "bootstrap seed");
        sub.add_flag("--no-diagrams", args->no_diagrams, "skip the reliability diagrams");
@@ -52,6 +53,7 @@ const bool registered_eval = register_command(
          apply_threads(args->threads);
          eval::EvalOptions options;
          options.device = args->device;
+         options.precision = args->precision;
          options.bootstrap = args->bootstrap;
          options.seed = args->seed;
          options.train_gamma = true;

@@ -10,13 +10,14 @@
 #include "command.h"
 #include "smoothlab/core/error.h"
 #include "smoothlab/data/dataset.h"
+#include "smoothlab/model/precision.h"
 #include "smoothlab/study/study.h"
 
 namespace smoothlab::cli {
 namespace {
 
 struct StudyArgs {
-  std::string preset = "quick", data = "fashion-mnist", out, device = "cpu";
+  std::string preset = "quick", data = "fashion-mnist", out, device = "cpu", precision = "fp32";
   int threads = 0;
 };
 
@@ -45,6 +46,11 @@ const bool registered_study = register_command(
        sub.add_option("--out", args->out, "study folder (default: study-<preset>); rerun with it to continue");
        sub.add_option("--device", args->device, "cpu | cuda | cuda:N")->capture_default_str();
        sub.add_option("--threads", args->threads, "LibTorch threads (0: all cores)");
+       sub.add_option(
+              "--precision",
+              args->precision,
+              "fp32 | bf16 | fp16 of every run's forward passes (runs at another precision are other runs)")
+           ->capture_default_str();
        return [args] {
          const int threads = apply_threads(args->threads);
          if (args->out.empty())
@@ -54,6 +60,7 @@ const bool registered_study = register_command(
              .data(args->data)
              .out(args->out)
              .device(args->device)
+             .precision(args->precision)
              .threads(threads)
              .command_line(command_line());
          const auto preset = study::make_preset(args->preset);
@@ -64,6 +71,11 @@ const bool registered_study = register_command(
              args->out,
              threads,
              preset.description);
+         // The one-line warning for emulated bf16 comes before any run.
+         if (args->device == "cpu")
+           if (const auto slow = model::precision_note(model::parse_precision(args->precision), torch::kCPU);
+               !slow.empty())
+             status_line("note: " + slow, true);
          study::StudyHooks hooks;
          hooks.on_note = [](const std::string& s) {
            if (s.rfind("resuming", 0) == 0 || s.rfind("study", 0) == 0)

@@ -49,6 +49,12 @@ void add_train_options(CLI::App& sub, TrainArgs& a) {
   sub.add_option("--threads", c.threads, "LibTorch threads (0: all cores)")->capture_default_str();
   sub.add_option("--workers", c.workers, "batch-assembling threads")->capture_default_str();
   sub.add_option("--device", c.device, "cpu | cuda | cuda:N")->capture_default_str();
+  sub.add_option(
+         "--precision",
+         c.precision,
+         "fp32 | bf16 (autocast: CPU with AVX-512 BF16 or AMX, CUDA) | fp16 (CUDA, with loss scaling); weights, "
+         "optimizer, loss and metrics stay float32")
+      ->capture_default_str();
   sub.add_option("--eval-batch-size", c.eval_batch_size)->capture_default_str();
   sub.add_option("--bins", c.bins, "ECE bins")->capture_default_str();
   sub.add_option(

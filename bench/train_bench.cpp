@@ -15,6 +15,7 @@
 #include "smoothlab/data/loader.h"
 #include "smoothlab/loss/label_smoothing.h"
 #include "smoothlab/model/classifier.h"
+#include "smoothlab/model/precision.h"
 #include "smoothlab/train/config.h"
 
 namespace {
@@ -36,7 +37,8 @@ int bench_threads() {
   return env ? std::atoi(env) : 2;
 }
 
-void BM_Train(benchmark::State& state, const std::string& name) {
+void BM_Train(benchmark::State& state, const std::string& name, const std::string& precision_name) {
+  const auto precision = model::parse_precision(precision_name);
   torch::set_num_threads(bench_threads());
   torch::manual_seed(0);
   const auto& b = bundle();
@@ -62,7 +64,11 @@ void BM_Train(benchmark::State& state, const std::string& name) {
       loader.start_epoch(++epoch);
       loader.next(batch);
     }
-    auto loss = loss::label_smoothing_cross_entropy(model->forward(batch.images), batch.labels, loss_options);
+    torch::Tensor loss;
+    {
+      model::Autocast autocast(precision, torch::kCPU);
+      loss = loss::label_smoothing_cross_entropy(model->forward(batch.images), batch.labels, loss_options);
+    }
     opt.zero_grad();
     loss.backward();
     opt.step();
@@ -72,7 +78,8 @@ void BM_Train(benchmark::State& state, const std::string& name) {
   state.SetItemsProcessed(images);
 }
 
-void BM_Eval(benchmark::State& state, const std::string& name) {
+void BM_Eval(benchmark::State& state, const std::string& name, const std::string& precision_name) {
+  const auto precision = model::parse_precision(precision_name);
   torch::set_num_threads(bench_threads());
   const auto& b = bundle();
   auto model = model::make_model(name, {b.channels, b.height, b.width, b.num_classes});
@@ -87,26 +94,48 @@ void BM_Eval(benchmark::State& state, const std::string& name) {
       loader->start_epoch(0);
       loader->next(batch);
     }
+    model::Autocast autocast(precision, torch::kCPU);
     benchmark::DoNotOptimize(model->forward(batch.images).data_ptr());
     images += batch.labels.size(0);
   }
   state.SetItemsProcessed(images);
 }
 
-BENCHMARK_CAPTURE(BM_Train, cnn, std::string("cnn"))->Unit(benchmark::kMillisecond)->MinTime(5.0)->UseRealTime();
-BENCHMARK_CAPTURE(BM_Train, resnet20, std::string("resnet20"))
+BENCHMARK_CAPTURE(BM_Train, cnn, std::string("cnn"), std::string("fp32"))
+    ->Unit(benchmark::kMillisecond)
+    ->MinTime(5.0)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(BM_Train, cnn_bf16, std::string("cnn"), std::string("bf16"))
+    ->Unit(benchmark::kMillisecond)
+    ->MinTime(5.0)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(BM_Train, resnet20, std::string("resnet20"), std::string("fp32"))
+    ->Unit(benchmark::kMillisecond)
+    ->MinTime(8.0)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(BM_Train, resnet20_bf16, std::string("resnet20"), std::string("bf16"))
     ->Unit(benchmark::kMillisecond)
     ->MinTime(8.0)
     ->UseRealTime();
 void eval_batches(benchmark::internal::Benchmark* b) {
   b->Arg(smoothlab::train::TrainConfig{}.eval_batch_size)->Arg(128)->Arg(1000);
 }
-BENCHMARK_CAPTURE(BM_Eval, cnn, std::string("cnn"))
+BENCHMARK_CAPTURE(BM_Eval, cnn, std::string("cnn"), std::string("fp32"))
     ->Apply(eval_batches)
     ->Unit(benchmark::kMillisecond)
     ->MinTime(3.0)
     ->UseRealTime();
-BENCHMARK_CAPTURE(BM_Eval, resnet20, std::string("resnet20"))
+BENCHMARK_CAPTURE(BM_Eval, resnet20, std::string("resnet20"), std::string("fp32"))
+    ->Apply(eval_batches)
+    ->Unit(benchmark::kMillisecond)
+    ->MinTime(3.0)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(BM_Eval, cnn_bf16, std::string("cnn"), std::string("bf16"))
+    ->Apply(eval_batches)
+    ->Unit(benchmark::kMillisecond)
+    ->MinTime(3.0)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(BM_Eval, resnet20_bf16, std::string("resnet20"), std::string("bf16"))
     ->Apply(eval_batches)
     ->Unit(benchmark::kMillisecond)
     ->MinTime(3.0)

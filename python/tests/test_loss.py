@@ -437,3 +437,21 @@ def test_reduction_none_shapes():
     assert lsce(x, t, reduction="mean").shape == ()
     assert lsce(x.double(), t).dtype == torch.float64
     assert lsce(x, t).dtype == torch.float32
+
+
+def test_autocast_bf16_returns_float32_like_cross_entropy():
+    # Inside torch.autocast, F.cross_entropy is on autocast's float32 list: bf16 logits in, a float32 loss out, a bf16
+    # gradient. smoothlab's loss does the same (computing from the 2-byte logits); outside autocast both keep bf16.
+    g = torch.Generator().manual_seed(5)
+    x = (torch.randn(32, 10, generator=g) * 3).bfloat16().requires_grad_()
+    y = torch.randint(0, 10, (32,), generator=g)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        ours = lsce(x, y, smoothing=0.1)
+        ref = F.cross_entropy(x, y, label_smoothing=0.1)
+    assert ours.dtype == ref.dtype == torch.float32
+    torch.testing.assert_close(ours, ref, rtol=1e-5, atol=0)
+    (g_ours,) = torch.autograd.grad(ours, x)
+    (g_ref,) = torch.autograd.grad(ref, x)
+    assert g_ours.dtype == g_ref.dtype == torch.bfloat16
+    torch.testing.assert_close(g_ours.float(), g_ref.float(), rtol=2.0**-7, atol=1e-6)  # one bf16 rounding each
+    assert lsce(x, y, smoothing=0.1).dtype == F.cross_entropy(x, y, label_smoothing=0.1).dtype == torch.bfloat16

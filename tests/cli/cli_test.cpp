@@ -43,6 +43,15 @@ TEST(Cli, BadOptionsExitTwoWithOneErrorLine) {
       {"eval", (dir / "missing").string(), "--bootstrap", "1"},
       "--bootstrap must be 0 (off) or at least 2 replicates, got 1");
   expect_usage_error({"frobnicate"}, "unknown command 'frobnicate'");
+  expect_usage_error(
+      {"train", "--data", data, "--precision", "fp16", "--out", (dir / "r5").string()},
+      "--precision fp16 needs a CUDA device");
+  expect_usage_error(
+      {"train", "--data", data, "--precision", "fp8", "--out", (dir / "r5").string()}, "unknown precision 'fp8'");
+  expect_usage_error(
+      {"study", "--preset", "tiny", "--data", data, "--precision", "fp16", "--out", (dir / "s").string()},
+      "--precision fp16 needs a CUDA device");
+  EXPECT_FALSE(fs::exists(dir / "r5"));
   // Nothing was created for rejected runs.
   EXPECT_FALSE(fs::exists(dir / "r1" / "checkpoint.pt"));
   EXPECT_FALSE(fs::exists(dir / "r2" / "config.json"));

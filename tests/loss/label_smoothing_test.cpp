@@ -14,6 +14,7 @@
 #include "smoothlab/core/error.h"
 #include "smoothlab/loss/fused_kernel.h"
 #include "smoothlab/loss/label_smoothing.h"
+#include "smoothlab/model/precision.h"
 #include "support/support.h"
 
 namespace smoothlab::loss {
@@ -465,6 +466,44 @@ TEST(LabelSmoothingFused, ReducedPrecisionOnCpu) {
     EXPECT_NEAR(loss.item<float>(), ref.item<float>(), 1e-2 * ref.item<float>());
     EXPECT_TENSOR_NEAR(g.to(torch::kFloat), gref, 2e-2, 1e-4);
   }
+}
+
+TEST(LabelSmoothingFused, Bf16LogitsUnderAutocastGiveAFloat32LossWithinBf16Rounding) {
+  // Inside an autocast region the loss follows autocast's float32 policy for cross_entropy (PyTorch's composite
+  // returns float32 there too): float32 out, computed from the 2-byte logits; the gradient stays bfloat16.
+  torch::manual_seed(9);
+  const auto z = torch::randn({64, 10}) * 3.0;
+  const auto y = torch::randint(0, 10, {64}, torch::kLong);
+  const auto zb = z.to(torch::kBFloat16);
+  auto leaf = zb.clone().requires_grad_(true);
+  torch::Tensor loss, row_losses, composite;
+  {
+    model::Autocast autocast(model::Precision::Bf16, torch::kCPU);
+    loss = label_smoothing_cross_entropy(leaf, y, Opts().smoothing(0.1));
+    row_losses = label_smoothing_cross_entropy(zb, y, Opts().smoothing(0.1).reduction(Reduction::None));
+    composite = libtorch_cross_entropy(zb, y, Opts().smoothing(0.1));
+  }
+  EXPECT_EQ(loss.scalar_type(), torch::kFloat);
+  EXPECT_EQ(row_losses.scalar_type(), torch::kFloat);
+  EXPECT_EQ(composite.scalar_type(), torch::kFloat);
+  auto g = torch::autograd::grad({loss}, {leaf})[0];
+  EXPECT_EQ(g.scalar_type(), torch::kBFloat16);
+  // The same (rounded) values in float32: equal to float32 summation order.
+  auto zf = zb.to(torch::kFloat).requires_grad_(true);
+  auto ref = libtorch_cross_entropy(zf, y, Opts().smoothing(0.1));
+  auto gref = torch::autograd::grad({ref}, {zf})[0];
+  EXPECT_NEAR(loss.item<double>(), ref.item<double>(), 1e-5 * ref.item<double>());
+  EXPECT_NEAR(composite.item<double>(), ref.item<double>(), 1e-5 * ref.item<double>());
+  // The gradient p − q, computed in float32 and rounded once to bfloat16 (8 significant bits).
+  EXPECT_TENSOR_NEAR(g.to(torch::kFloat), gref, std::ldexp(1.0, -8), 1e-7);
+  // Against the unrounded float32 logits: each row's loss moves by at most ‖p − q‖₁·‖Δz‖∞ ≤ 2‖Δz‖∞ when the logits
+  // are rounded, so the mean does too.
+  const double dz = (z - zb.to(torch::kFloat)).abs().max().item<double>();
+  const double exact = libtorch_cross_entropy(z, y, Opts().smoothing(0.1)).item<double>();
+  EXPECT_LE(std::abs(loss.item<double>() - exact), 2.0 * dz + 1e-6);
+  EXPECT_GT(dz, 0.0);
+  // Outside a region, PyTorch's semantics: the loss has the logits' dtype.
+  EXPECT_EQ(label_smoothing_cross_entropy(zb, y, Opts().smoothing(0.1)).scalar_type(), torch::kBFloat16);
 }
 
 TEST(LabelSmoothingFused, NoExtraTensorOfLogitsSizeSaved) {

@@ -140,7 +140,10 @@ DistillSetup make_distillation(
     torch::Tensor teacher_logits = state->cache.defined()
         ? state->cache.index_select(0, batch.indices.to(state->cache.device()))
         : state->teacher.logits(batch.images.to(student.device()));
-    return distillation_loss(student, teacher_logits, batch.labels.to(student.device()), state->loss);
+    // Called inside the trainer's autocast region: the teacher's forward runs at the run's precision too, and both
+    // sets of logits enter the loss in float32 (the soft targets are not rounded to 16 bits).
+    return distillation_loss(
+        student.to(torch::kFloat), teacher_logits.to(torch::kFloat), batch.labels.to(student.device()), state->loss);
   };
   setup.hooks.epoch_extras = [state](model::ClassifierImpl&, int64_t, train::EpochRecord& record) {
     record.teacher_gamma = state->gamma;

@@ -16,27 +16,34 @@ SplitOutputs predict_splits(train::LoadedRun& run) {
   SplitOutputs out;
   const int64_t batch = run.config.eval_batch_size;
   const int workers = run.config.workers;
+  const auto precision = model::parse_precision(run.config.precision);
   if (run.data.val.size() > 0) {
     auto loader = data::make_eval_loader(run.data.val, batch, run.data.mean, run.data.std, workers);
-    out.val = model::predict(*run.model, *loader, run.device, true);
+    out.val = model::predict(*run.model, *loader, run.device, true, precision);
   }
   auto loader = data::make_eval_loader(run.data.test, batch, run.data.mean, run.data.std, workers);
-  out.test = model::predict(*run.model, *loader, run.device, true);
+  out.test = model::predict(*run.model, *loader, run.device, true, precision);
   return out;
 }
 
 void EvalOptions::validate() const {
   calib::ReportOptions().bootstrap(bootstrap).seed(seed).validate();
+  if (!precision.empty())
+    model::parse_precision(precision);
 }
 
 train::EvalRecord evaluate_run(const fs::path& run_dir, const EvalOptions& options) {
   options.validate();
   auto run = train::load_run(run_dir, options.device);
+  if (!options.precision.empty())
+    run.config.precision = options.precision;
+  model::check_precision(model::parse_precision(run.config.precision), run.device);
   const auto& dir = run.dir;
   auto outputs = predict_splits(run);
   train::EvalRecord result;
   result.epochs_done = run.epochs_done;
   result.bins = run.config.bins;
+  result.precision = run.config.precision;
   const auto report_options =
       calib::ReportOptions().bins(run.config.bins).bootstrap(options.bootstrap).seed(options.seed);
   json calibration;
@@ -85,7 +92,7 @@ train::EvalRecord evaluate_run(const fs::path& run_dir, const EvalOptions& optio
   if (options.train_gamma) {
     auto loader = data::make_eval_loader(
         run.data.train, run.config.eval_batch_size, run.data.mean, run.data.std, run.config.workers);
-    auto train = model::predict(*run.model, *loader, run.device, false);
+    auto train = model::predict(*run.model, *loader, run.device, false, model::parse_precision(run.config.precision));
     result.gamma.train = calib::equivalent_smoothing(train.logits, train.labels, 1.0);
   }
   if (options.write_npy) {

@@ -9,6 +9,7 @@
 
 #include "smoothlab/core/error.h"
 #include "smoothlab/loss/fused_kernel.h"
+#include "smoothlab/model/precision.h"
 
 namespace smoothlab::loss {
 
@@ -86,6 +87,13 @@ detail::FusedParams<Acc> make_params(const Prepared& pr, const LabelSmoothingOpt
   p.coef_sum = Acc(pr.coef_sum);
   p.prior = pr.prior.defined() ? pr.prior.data_ptr<Acc>() : nullptr;
   return p;
+}
+
+// 16-bit logits inside an autocast region of their device: the loss is returned in float32, as autocast returns
+// cross_entropy's.
+bool float32_under_autocast(const torch::Tensor& logits) {
+  const auto t = logits.scalar_type();
+  return (t == torch::kHalf || t == torch::kBFloat16) && model::autocast_enabled(logits.device());
 }
 
 torch::ScalarType acc_dtype(torch::ScalarType t) {
@@ -336,8 +344,11 @@ class FusedLabelSmoothing : public torch::autograd::Function<FusedLabelSmoothing
     d["lse"] = lse;
     d["t_mass"] = t_mass;
 
+    // Under autocast the loss follows autocast's float32 policy for cross_entropy: 16-bit logits in, a float32 loss
+    // out (computed from the 2-byte logits with float32 accumulation; the gradient stays in the logits' dtype).
+    const auto out_dtype = float32_under_autocast(logits) ? torch::kFloat : logits.scalar_type();
     if (o.reduction() == Reduction::None) {
-      return row_loss.view(pr.out_shape).to(logits.scalar_type());
+      return row_loss.view(pr.out_shape).to(out_dtype);
     }
     double total;
     if (row_loss.is_cuda()) {
@@ -351,7 +362,7 @@ class FusedLabelSmoothing : public torch::autograd::Function<FusedLabelSmoothing
     }
     if (o.reduction() == Reduction::Mean)
       total /= denom;
-    return torch::scalar_tensor(total, logits.options());
+    return torch::scalar_tensor(total, logits.options().dtype(out_dtype));
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list grad_outputs) {

@@ -19,7 +19,9 @@
 // of logits per row), saves only two numbers per row and writes ∂loss/∂z = scale·(p − q) once backward: no [N, C]
 // temporary besides the gradient. Gradients flow to the logits and to soft targets, not to weight or prior, and the
 // backward is not itself differentiable (no double backward). float32/float64 on CPU and CUDA, float16/bfloat16 with
-// float32 accumulation (CUDA; CPU via a scalar path).
+// float32 accumulation (CUDA; CPU via a scalar path). Inside an autocast region (model/precision.h) 16-bit logits
+// give a float32 loss, as autocast's float32 policy gives for PyTorch's cross_entropy; outside it the loss has the
+// logits' dtype, as PyTorch's has.
 #pragma once
 
 #include <torch/arg.h>

@@ -4,7 +4,12 @@
 
 namespace smoothlab::model {
 
-Predictions predict(ClassifierImpl& model, data::BatchLoader& loader, const torch::Device& device, bool with_features) {
+Predictions predict(
+    ClassifierImpl& model,
+    data::BatchLoader& loader,
+    const torch::Device& device,
+    bool with_features,
+    Precision precision) {
   const bool was_training = model.is_training();
   model.eval();
   torch::NoGradGuard no_grad;
@@ -13,6 +18,7 @@ Predictions predict(ClassifierImpl& model, data::BatchLoader& loader, const torc
   data::Batch batch;
   while (loader.next(batch)) {
     auto x = batch.images.to(device);
+    Autocast autocast(precision, device);
     auto f = model.features(x);
     logits.push_back(model.head->forward(f).to(torch::kCPU, torch::kFloat32));
     if (with_features)

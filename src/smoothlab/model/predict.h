@@ -5,6 +5,7 @@
 
 #include "smoothlab/data/loader.h"
 #include "smoothlab/model/classifier.h"
+#include "smoothlab/model/precision.h"
 
 namespace smoothlab::model {
 
@@ -14,11 +15,13 @@ struct Predictions {
   torch::Tensor labels; // int64 [N], CPU
 };
 
-// Restores the model's training flag afterwards.
+// Restores the model's training flag afterwards. With a reduced precision the forward pass runs under autocast and
+// the outputs are converted to float32.
 Predictions predict(
     ClassifierImpl& model,
     data::BatchLoader& loader,
     const torch::Device& device,
-    bool with_features = false);
+    bool with_features = false,
+    Precision precision = Precision::Fp32);
 
 } // namespace smoothlab::model

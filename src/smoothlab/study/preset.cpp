@@ -217,6 +217,8 @@ std::string config_key(const train::TrainConfig& config) {
   json j = config;
   for (const char* k : {"threads", "workers", "device", "eval_batch_size"})
     j.erase(k);
+  if (config.precision == "fp32") // the key of an fp32 run is what it was before --precision existed
+    j.erase("precision");
   return fmt::format("{:08x}", fnv1a(j.dump()) & 0xffffffffull);
 }
 

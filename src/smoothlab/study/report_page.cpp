@@ -209,6 +209,7 @@ std::string render_report(const json& summary, const fs::path& out_dir) {
              p["machine"]["memory"].get<std::string>())},
         {"threads", std::to_string(p["threads"].get<int64_t>())},
         {"device", p["device"].get<std::string>()},
+        {"precision", p.value("precision", std::string("fp32"))},
         {"this call",
          fmt::format(
              "{:.1f} s; {} runs reused, {} trained",

@@ -107,6 +107,7 @@ StudyResult run_study(const StudyOptions& options, const StudyHooks& hooks) {
   double total_cost = 0;
   for (auto& r : plan) {
     r.config.device = options.device();
+    r.config.precision = options.precision();
     r.config.threads = options.threads();
     r.config.validate();
     total_cost += r.cost_seconds;
@@ -220,6 +221,7 @@ StudyResult run_study(const StudyOptions& options, const StudyHooks& hooks) {
       {"machine", machine_info()},
       {"threads", options.threads() > 0 ? options.threads() : at::get_num_threads()},
       {"device", options.device()},
+      {"precision", options.precision()},
       {"study_seconds_this_call", std::chrono::duration<double>(clock::now() - start).count()},
       {"runs_reused", result.runs_reused},
       {"runs_trained", result.runs_trained},

@@ -30,6 +30,7 @@ struct StudyOptions {
   TORCH_ARG(std::string, data) = "fashion-mnist";
   TORCH_ARG(std::string, out) = "study";
   TORCH_ARG(std::string, device) = "cpu";
+  TORCH_ARG(std::string, precision) = "fp32"; // every run's (train::TrainConfig::precision)
   TORCH_ARG(int, threads) = 0; // recorded in each run's config (the caller sets LibTorch's threads)
   TORCH_ARG(std::string, command_line) = ""; // for provenance
 };

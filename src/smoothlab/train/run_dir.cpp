@@ -223,6 +223,7 @@ void to_json(json& j, const EvalRecord& r) {
   j = json::object();
   j["epochs_done"] = r.epochs_done;
   j["bins"] = r.bins;
+  j["precision"] = r.precision;
   if (r.val)
     j["val"] = calib::to_json(*r.val, false);
   j["test"] = calib::to_json(r.test, false);
@@ -239,6 +240,7 @@ void to_json(json& j, const EvalRecord& r) {
 void from_json(const json& j, EvalRecord& r) {
   r.epochs_done = j.at("epochs_done").get<int64_t>();
   r.bins = j.at("bins").get<int64_t>();
+  r.precision = j.value("precision", std::string("fp32"));
   if (j.contains("val"))
     r.val = calib::metrics_from_json(j.at("val"));
   r.test = calib::metrics_from_json(j.at("test"));

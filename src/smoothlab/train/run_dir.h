@@ -113,6 +113,7 @@ struct GammaRecord {
 // eval.json.
 struct EvalRecord {
   int64_t epochs_done = 0, bins = 15;
+  std::string precision = "fp32"; // of the forward passes that made these logits
   std::optional<calib::CalibrationMetrics> val; // without bins
   calib::CalibrationMetrics test; // without bins
   std::optional<calib::TemperatureFit> temperature; // fitted on val; none without a validation split

@@ -9,6 +9,7 @@
 #include "smoothlab/loss/label_smoothing.h"
 #include "smoothlab/model/predict.h"
 #include "smoothlab/train/checkpoint.h"
+#include "smoothlab/train/grad_scaler.h"
 #include "smoothlab/train/schedule.h"
 
 namespace smoothlab::train {
@@ -53,8 +54,11 @@ TrainResult train(const OpenedRun& run, const data::DataBundle& bundle, const Tr
   remove_stale_temp_files(run_dir);
 
   const torch::Device device = parse_device(config.device);
+  const model::Precision precision = model::parse_precision(config.precision);
   for (const auto& n : bundle.notes)
     note(n);
+  if (const auto slow = model::precision_note(precision, device); !slow.empty())
+    note(slow);
   torch::manual_seed(config.seed);
   auto model = model::make_model(config.model, {bundle.channels, bundle.height, bundle.width, bundle.num_classes});
   model->to(device);
@@ -110,6 +114,7 @@ TrainResult train(const OpenedRun& run, const data::DataBundle& bundle, const Tr
       config.epochs,
       std::max<int64_t>(1, train_loader.num_batches())};
   const auto lopts = loss_options(config);
+  GradScaler scaler(precision == model::Precision::Fp16);
   TrainResult result;
   result.epochs_done = start_epoch;
   if (!records.empty())
@@ -135,18 +140,27 @@ TrainResult train(const OpenedRun& run, const data::DataBundle& bundle, const Tr
       for (auto& group : optimizer.param_groups())
         static_cast<torch::optim::SGDOptions&>(group.options()).lr(lr);
       auto x = batch.images.to(device), y = batch.labels.to(device);
-      auto logits = model->forward(x);
-      auto loss = hooks.loss ? hooks.loss(logits, batch) : loss::label_smoothing_cross_entropy(logits, y, lopts);
+      torch::Tensor logits, loss;
+      {
+        // Forward and loss under autocast (a no-op at fp32); backward and the step outside it, as with torch.autocast.
+        model::Autocast autocast(precision, device);
+        logits = model->forward(x);
+        loss = hooks.loss ? hooks.loss(logits, batch) : loss::label_smoothing_cross_entropy(logits, y, lopts);
+      }
       const double loss_value = loss.item<double>();
       if (!std::isfinite(loss_value))
         throw Error(
             fmt::format("training diverged: loss is {} at epoch {}, step {}", loss_value, epoch + 1, step + 1),
             "lower --lr, or add --clip-grad-norm 5");
       optimizer.zero_grad();
-      loss.backward();
-      if (config.clip_grad_norm > 0)
-        torch::nn::utils::clip_grad_norm_(model->parameters(), config.clip_grad_norm);
-      optimizer.step();
+      scaler.scale_loss(loss).backward();
+      const bool grads_finite = scaler.unscale(model->parameters()); // fp16 only; else always true
+      if (grads_finite) {
+        if (config.clip_grad_norm > 0)
+          torch::nn::utils::clip_grad_norm_(model->parameters(), config.clip_grad_norm);
+        optimizer.step();
+      }
+      scaler.update(grads_finite);
       const int64_t b = batch.labels.size(0);
       loss_sum += loss_value * double(b);
       correct += logits.argmax(1).eq(y).sum().item<int64_t>();
@@ -177,7 +191,7 @@ TrainResult train(const OpenedRun& run, const data::DataBundle& bundle, const Tr
     record.train_accuracy = double(correct) / double(std::max<int64_t>(1, seen));
     record.images_per_second = double(seen) / std::max(1e-9, train_seconds);
     if (val_loader) {
-      auto pred = model::predict(*model, *val_loader, device);
+      auto pred = model::predict(*model, *val_loader, device, false, precision);
       auto m = calib::compute_metrics(pred.logits, pred.labels, config.bins);
       record.val_loss = loss::label_smoothing_cross_entropy(pred.logits, pred.labels, lopts).item<double>();
       record.val_nll = m.nll;

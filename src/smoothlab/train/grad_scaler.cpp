@@ -1,0 +1,43 @@
+#include "smoothlab/train/grad_scaler.h"
+
+#include <torch/torch.h>
+
+namespace smoothlab::train {
+
+GradScaler::GradScaler(bool enabled, GradScalerOptions options)
+    : enabled_(enabled), options_(options), scale_(enabled ? options.init_scale : 1.0) {}
+
+torch::Tensor GradScaler::scale_loss(const torch::Tensor& loss) const {
+  return enabled_ ? loss * scale_ : loss;
+}
+
+bool GradScaler::unscale(const std::vector<torch::Tensor>& parameters) const {
+  if (!enabled_)
+    return true;
+  torch::NoGradGuard no_grad;
+  const double inverse = 1.0 / scale_;
+  std::vector<torch::Tensor> finite;
+  for (const auto& p : parameters) {
+    auto g = p.grad();
+    if (!g.defined())
+      continue;
+    g.mul_(inverse);
+    finite.push_back(torch::isfinite(g).all());
+  }
+  // One device-to-host transfer for the whole model.
+  return finite.empty() || torch::stack(finite).all().item<bool>();
+}
+
+void GradScaler::update(bool grads_finite) {
+  if (!enabled_)
+    return;
+  if (!grads_finite) {
+    scale_ *= options_.backoff_factor;
+    good_steps_ = 0;
+  } else if (++good_steps_ >= options_.growth_interval) {
+    scale_ *= options_.growth_factor;
+    good_steps_ = 0;
+  }
+}
+
+} // namespace smoothlab::train
