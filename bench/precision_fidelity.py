@@ -78,7 +78,7 @@ def main():
         eces = [ece(t32[i], y[i]) for i in (rng.integers(0, n, n) for _ in range(a.resamples))]
         e_lo, e_hi = np.percentile(eces, [2.5, 97.5])
         e16 = ece(t16, y)
-        row = {"run": f"{r32['group']} eps {r32['epsilon']} seed {r32['seed']}",
+        row = {"run": r32["name"].rsplit("_", 1)[0],
                "acc_fp32": c32.mean(), "acc_bf16": c16.mean(), "acc_diff": diff, "acc_2se": 2 * se,
                "ece_fp32": ece(t32, y), "ece_bf16": e16, "ece_ci": (e_lo, e_hi)}
         row_ok = abs(diff) <= 2 * se and e_lo <= e16 <= e_hi
@@ -93,12 +93,12 @@ def main():
         row["within"] = row_ok
         ok = ok and row_ok
         rows.append(row)
-    print(f"{'run':<34}{'acc fp32':>9}{'bf16':>8}{'diff':>8}{'2 SE':>7}{'ECE fp32':>10}{'bf16':>8}"
+    print(f"{'run':<46}{'acc fp32':>9}{'bf16':>8}{'diff':>8}{'2 SE':>7}{'ECE fp32':>10}{'bf16':>8}"
           f"{'95% interval':>18}{'T fp32':>8}{'bf16':>7}{'95% interval':>16}  within")
     for r in rows:
         t = (f"{r['T_fp32']:>8.3f}{r['T_bf16']:>7.3f}   [{r['T_ci'][0]:.3f}, {r['T_ci'][1]:.3f}]"
              if "T_fp32" in r else f"{'':>31}")
-        print(f"{r['run']:<34}{100 * r['acc_fp32']:>8.2f}%{100 * r['acc_bf16']:>7.2f}%{100 * r['acc_diff']:>+7.2f}"
+        print(f"{r['run']:<46}{100 * r['acc_fp32']:>8.2f}%{100 * r['acc_bf16']:>7.2f}%{100 * r['acc_diff']:>+7.2f}"
               f"{100 * r['acc_2se']:>7.2f}{r['ece_fp32']:>10.4f}{r['ece_bf16']:>8.4f}"
               f"   [{r['ece_ci'][0]:.4f}, {r['ece_ci'][1]:.4f}]{t}  {'yes' if r['within'] else 'NO'}")
     claims = {p: [(c["id"], c["verdict"]) for c in summaries[p]["claims"]] for p in studies}

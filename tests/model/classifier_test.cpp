@@ -163,6 +163,21 @@ TEST(Models, CnnTrainsOnABatchOfOne) {
   EXPECT_TRUE(torch::isfinite(y).all().item<bool>());
 }
 
+TEST(Models, ConvNetsRunChannelsLastFromTheFirstLayer) {
+  // oneDNN picks a convolution's output layout from its operands' strides: a weight with one input channel,
+  // [O, 1, k, k], counts as contiguous in both layouts, so only its strides say channels-last. With NCHW strides the
+  // first convolution, batch norm and pooling ran NCHW (at bf16 on slow paths): cnn training 3 070 → 5 080 img/s.
+  for (const std::string name : {"cnn", "alexnet", "resnet20"}) {
+    for (const int64_t channels : {1, 3}) {
+      auto m = model::make_model(name, {channels, 32, 32, 10});
+      for (const auto& p : m->named_parameters())
+        if (p.value().dim() == 4)
+          EXPECT_EQ(p.value().suggest_memory_format(), torch::MemoryFormat::ChannelsLast)
+              << name << " with " << channels << " input channels: " << p.key() << " " << p.value().strides();
+    }
+  }
+}
+
 TEST(Models, UnknownNameListsKnownOnes) {
   EXPECT_TRUE(error_mentions(
       [&] { model::make_model("vgg16", {}); },

@@ -167,6 +167,14 @@ TEST(Trainer, Bf16RunLearnsAsWellAsItsFp32Twin) {
   EXPECT_GT(a16, 0.8);
   const double p = 0.5 * (a32 + a16), se = std::sqrt(2.0 * p * (1.0 - p) / 2000.0);
   EXPECT_LT(std::abs(a32 - a16), 3.0 * se) << "fp32 " << a32 << ", bf16 " << a16;
+  // eval --precision: the fp32 run evaluated at bf16 is recorded as such and classifies about as well.
+  eval::EvalOptions at_bf16;
+  at_bf16.precision = "bf16";
+  at_bf16.write_npy = false;
+  at_bf16.diagrams = false;
+  const auto cross = eval::evaluate_run(dir / "fp32", at_bf16);
+  EXPECT_EQ(cross.precision, "bf16");
+  EXPECT_LT(std::abs(cross.test.accuracy - a32), 3.0 * se);
   const auto widened = [](const torch::Tensor& t) { return t.to(torch::kBFloat16).to(torch::kFloat).equal(t); };
   EXPECT_TRUE(widened(logits["bf16"]));
   EXPECT_FALSE(widened(logits["fp32"]));
