@@ -37,7 +37,8 @@ train::EvalRecord evaluate_run(const fs::path& run_dir, const EvalOptions& optio
   auto run = train::load_run(run_dir, options.device);
   if (!options.precision.empty())
     run.config.precision = options.precision;
-  model::check_precision(model::parse_precision(run.config.precision), run.device);
+  const auto precision = model::parse_precision(run.config.precision);
+  model::check_precision(precision, run.device);
   const auto& dir = run.dir;
   auto outputs = predict_splits(run);
   train::EvalRecord result;
@@ -92,7 +93,7 @@ train::EvalRecord evaluate_run(const fs::path& run_dir, const EvalOptions& optio
   if (options.train_gamma) {
     auto loader = data::make_eval_loader(
         run.data.train, run.config.eval_batch_size, run.data.mean, run.data.std, run.config.workers);
-    auto train = model::predict(*run.model, *loader, run.device, false, model::parse_precision(run.config.precision));
+    auto train = model::predict(*run.model, *loader, run.device, false, precision);
     result.gamma.train = calib::equivalent_smoothing(train.logits, train.labels, 1.0);
   }
   if (options.write_npy) {
