@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
+#include <filesystem>
 #include <iostream>
 
 #include <fmt/format.h>
@@ -16,10 +18,37 @@
 namespace smoothlab::cli {
 namespace {
 
+namespace fs = std::filesystem;
+
 struct StudyArgs {
   std::string preset = "quick", data = "fashion-mnist", out, device = "cpu", precision = "fp32";
   int threads = 0;
+  bool list_runs = false, report = false;
+  std::string run_index; // "" not given; "env": $SLURM_ARRAY_TASK_ID; else the index
 };
+
+// --run-index's value: an index, or (given without one) $SLURM_ARRAY_TASK_ID.
+int64_t parse_run_index(const std::string& text) {
+  std::string value = text;
+  if (value == "env") {
+    const char* env = std::getenv("SLURM_ARRAY_TASK_ID");
+    if (!env || !*env)
+      throw Error(
+          "--run-index without a value needs $SLURM_ARRAY_TASK_ID, which is not set",
+          "give the index: --run-index I (smoothlab study --list-runs prints them)");
+    value = env;
+  }
+  size_t used = 0;
+  long long index = -1;
+  try {
+    index = std::stoll(value, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != value.size() || index < 0)
+    throw Error(fmt::format("--run-index: '{}' is not a run index (0, 1, 2, ...)", value));
+  return index;
+}
 
 std::string duration(double seconds) {
   const int64_t s = int64_t(seconds + 0.5);
@@ -51,6 +80,18 @@ const bool registered_study = register_command(
               args->precision,
               "fp32 | bf16 | fp16 of every run's forward passes (runs at another precision are other runs)")
            ->capture_default_str();
+       sub.add_flag(
+           "--list-runs",
+           args->list_runs,
+           "print the plan, one run a line (index, stage, status, name), and exit; a stage-1 run (a student) needs its "
+           "teacher, a stage-0 run, finished");
+       sub.add_option(
+              "--run-index",
+              args->run_index,
+              "train run I of --list-runs only, no report (default I: $SLURM_ARRAY_TASK_ID, for job arrays)")
+           ->expected(0, 1)
+           ->default_str("env");
+       sub.add_flag("--report", args->report, "train nothing: write the report from OUT/runs once every run is done");
        return [args] {
          const int threads = apply_threads(args->threads);
          if (args->out.empty())
@@ -62,7 +103,22 @@ const bool registered_study = register_command(
              .device(args->device)
              .precision(args->precision)
              .threads(threads)
+             .report_only(args->report)
              .command_line(command_line());
+         if (!args->run_index.empty())
+           options.run_index(parse_run_index(args->run_index));
+         if (args->list_runs) {
+           const auto plan = study::study_plan(options);
+           for (size_t i = 0; i < plan.size(); ++i)
+             std::cout << fmt::format(
+                 "{}\t{}\t{}\t{}\n",
+                 i,
+                 study::stage_of(plan[i]),
+                 study::run_finished(fs::path(args->out) / "runs" / plan[i].name, plan[i].config.epochs) ? "done"
+                                                                                                         : "pending",
+                 plan[i].name);
+           return 0;
+         }
          const auto preset = study::make_preset(args->preset);
          std::cerr << fmt::format(
              "smoothlab study: preset {} on {} → {}  ({} threads)\n  {}\n",
@@ -112,6 +168,8 @@ const bool registered_study = register_command(
            status_line(fmt::format("{} {}", reused ? "done already:" : "finished:", r.name), true);
          };
          const auto result = study::run_study(options, hooks);
+         if (options.run_index() >= 0)
+           return 0;
          std::cout << fmt::format(
              "{} runs ({} reused, {} trained now)\n", result.runs_total, result.runs_reused, result.runs_trained);
          for (const auto& c : result.summary["claims"])

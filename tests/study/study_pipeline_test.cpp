@@ -10,6 +10,7 @@
 #include <map>
 #include <regex>
 #include <set>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
 
@@ -224,6 +225,79 @@ TEST(StudyPipeline, KilledCliStudyResumes) {
   EXPECT_NE(r.out.find("report: " + out + "/report.html"), std::string::npos) << r.out;
   EXPECT_NE(r.err.find("done already:"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("ETA"), std::string::npos) << r.err;
+}
+
+TEST(StudyPipeline, IndexedRunsThenReportMatchTheOneProcessStudy) {
+  // A Slurm job array's view: --list-runs gives the plan, --run-index I trains run I only, --report writes the report
+  // from runs/ alone. Every run is trained exactly once, and the report equals the one a plain `smoothlab study` on
+  // the same folder writes (it finds every run done and trains none).
+  if (testing::fashion_mnist_dir().empty())
+    GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  testing::TempDir tmp;
+  const std::string out = (tmp / "s").string();
+  const auto study = [&](std::vector<std::string> extra, const std::string& env = "") {
+    std::vector<std::string> args = {"study", "--preset", "tiny", "--threads", "2", "--out", out};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return testing::run_cli(args, env);
+  };
+  const auto plan = make_plan(make_preset("tiny"), "fashion-mnist");
+  const auto listed = study({"--list-runs"});
+  ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  std::vector<std::vector<std::string>> lines;
+  {
+    std::istringstream in(listed.out);
+    std::string line;
+    while (std::getline(in, line)) {
+      std::vector<std::string> fields;
+      std::istringstream f(line);
+      for (std::string field; std::getline(f, field, '\t');)
+        fields.push_back(field);
+      lines.push_back(fields);
+    }
+  }
+  ASSERT_EQ(lines.size(), plan.size()) << listed.out;
+  int64_t first_student = -1;
+  for (size_t i = 0; i < plan.size(); ++i) {
+    ASSERT_EQ(lines[i].size(), 4u) << listed.out;
+    EXPECT_EQ(lines[i][0], std::to_string(i));
+    EXPECT_EQ(lines[i][1], plan[i].teacher.empty() ? "0" : "1");
+    EXPECT_EQ(lines[i][2], "pending");
+    EXPECT_EQ(lines[i][3], plan[i].name);
+    if (!plan[i].teacher.empty() && first_student < 0)
+      first_student = int64_t(i);
+    for (size_t t = i; t < plan.size(); ++t)
+      EXPECT_NE(plan[t].name, plan[i].teacher) << "a teacher comes before its students";
+  }
+  ASSERT_GE(first_student, 0);
+  // A student before its teacher, and a report before the runs: refused in one line each.
+  auto early = study({"--run-index", std::to_string(first_student)});
+  EXPECT_EQ(early.exit_code, 2) << early.err;
+  EXPECT_NE(early.err.find("is not finished"), std::string::npos) << early.err;
+  EXPECT_NE(early.err.find("--list-runs"), std::string::npos) << early.err;
+  auto premature = study({"--report"});
+  EXPECT_EQ(premature.exit_code, 2) << premature.err;
+  EXPECT_NE(premature.err.find("not finished"), std::string::npos) << premature.err;
+  EXPECT_EQ(study({"--run-index", std::to_string(plan.size())}).exit_code, 2);
+  // Every index once, the first through $SLURM_ARRAY_TASK_ID.
+  for (size_t i = 0; i < plan.size(); ++i) {
+    const auto r = i == 0 ? study({"--run-index"}, "SLURM_ARRAY_TASK_ID=0") : study({"--run-index", std::to_string(i)});
+    ASSERT_EQ(r.exit_code, 0) << i << ": " << r.err;
+    EXPECT_FALSE(fs::exists(tmp / "s" / "summary.json")) << "a single index writes no report";
+  }
+  for (const auto& r : plan)
+    EXPECT_EQ(testing::read_jsonl(tmp / "s" / "runs" / r.name / "metrics.jsonl").size(), size_t(r.config.epochs))
+        << r.name;
+  const auto reported = study({"--report"});
+  ASSERT_EQ(reported.exit_code, 0) << reported.err;
+  auto from_runs = json::parse(read_file(tmp / "s" / "summary.json"));
+  const auto plain = study({});
+  ASSERT_EQ(plain.exit_code, 0) << plain.err;
+  auto one_process = json::parse(read_file(tmp / "s" / "summary.json"));
+  EXPECT_EQ(from_runs["provenance"]["runs_trained"], 0);
+  EXPECT_EQ(one_process["provenance"]["runs_trained"], 0);
+  from_runs.erase("provenance");
+  one_process.erase("provenance");
+  EXPECT_EQ(from_runs, one_process);
 }
 
 TEST(StudyPipeline, ReportOpensInHeadlessChromium) {

@@ -97,21 +97,28 @@ TEST(Trainer, ExistingRunFolderNeedsResumeOrForce) {
   EXPECT_TRUE(error_mentions([&] { train::load_run(dir / "run"); }, {"checkpoint.pt"}));
 }
 
+// 2 epochs, ε = 0.1, on 6 000 training images (1 000 of them held out) and the first 2 000 test images, no
+// augmentation.
+train::TrainConfig short_fashion_mnist_run(const std::string& model) {
+  train::TrainConfig c;
+  c.model = model;
+  c.smoothing = 0.1;
+  c.epochs = 2;
+  c.limit_train = 6000;
+  c.limit_test = 2000;
+  c.val_size = 1000;
+  c.augment = false;
+  return c;
+}
+
 TEST(Trainer, ShortFashionMnistRunLearns) {
   const std::string fmnist = fashion_mnist_dir();
   if (fmnist.empty())
     GTEST_SKIP() << "dataset-fashion-mnist not installed";
   torch::set_num_threads(2);
   TempDir dir;
-  train::TrainConfig c;
-  c.model = "mlp";
-  c.smoothing = 0.1;
-  c.epochs = 2;
-  c.limit_train = 6000;
-  c.limit_test = 2000;
-  c.val_size = 1000;
+  train::TrainConfig c = short_fashion_mnist_run("mlp");
   c.lr = 0.05;
-  c.augment = false;
   train::train(c, dir / "run", train::ExistingRun::Refuse);
   auto result = eval::evaluate_run(dir / "run");
   // 10 classes: chance is 10%; an MLP reaches ~80% on 6k examples in 2 epochs.
@@ -137,14 +144,7 @@ TEST(Trainer, Bf16RunLearnsAsWellAsItsFp32Twin) {
     GTEST_SKIP() << "dataset-fashion-mnist not installed";
   torch::set_num_threads(2);
   TempDir dir;
-  train::TrainConfig c;
-  c.model = "cnn";
-  c.smoothing = 0.1;
-  c.epochs = 2;
-  c.limit_train = 6000;
-  c.limit_test = 2000;
-  c.val_size = 1000;
-  c.augment = false;
+  train::TrainConfig c = short_fashion_mnist_run("cnn");
   if (!model::cpu_runs_bf16()) { // e.g. the suite's AVX2 pass (DNNL_MAX_CPU_ISA=AVX2): refused in one line, no crash
     c.precision = "bf16";
     EXPECT_TRUE(error_mentions(

@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <thread>
@@ -93,6 +94,23 @@ json machine_info() {
 
 } // namespace
 
+std::vector<RunSpec> study_plan(const StudyOptions& options) {
+  if (options.data().empty())
+    throw Error("--data: empty data spec", "e.g. --data fashion-mnist or cifar10:DIR");
+  auto plan = make_plan(make_preset(options.preset()), options.data());
+  for (auto& r : plan) {
+    r.config.device = options.device();
+    r.config.precision = options.precision();
+    r.config.threads = options.threads();
+    r.config.validate();
+  }
+  return plan;
+}
+
+int stage_of(const RunSpec& run) {
+  return run.teacher.empty() ? 0 : 1;
+}
+
 StudyResult run_study(const StudyOptions& options, const StudyHooks& hooks) {
   using clock = std::chrono::steady_clock;
   const auto start = clock::now();
@@ -101,18 +119,17 @@ StudyResult run_study(const StudyOptions& options, const StudyHooks& hooks) {
       hooks.on_note(s);
   };
   StudyPreset preset = make_preset(options.preset());
-  if (options.data().empty())
-    throw Error("--data: empty data spec", "e.g. --data fashion-mnist or cifar10:DIR");
-  auto plan = make_plan(preset, options.data());
+  const auto plan = study_plan(options);
   double total_cost = 0;
-  for (auto& r : plan) {
-    r.config.device = options.device();
-    r.config.precision = options.precision();
-    r.config.threads = options.threads();
-    r.config.validate();
+  for (const auto& r : plan)
     total_cost += r.cost_seconds;
-  }
   preset.estimated_minutes = total_cost / 60.0;
+  const int64_t index = options.run_index();
+  if (index >= int64_t(plan.size()))
+    throw Error(
+        fmt::format("--run-index {}: the plan has {} runs (0 to {})", index, plan.size(), plan.size() - 1),
+        "smoothlab study --list-runs prints them");
+  check(!(index >= 0 && options.report_only()), "--run-index and --report exclude each other");
 
   const fs::path out = options.out(), runs_dir = out / "runs", fig_dir = out / "figures";
   if (fs::exists(out) && !fs::is_directory(out))
@@ -138,6 +155,21 @@ StudyResult run_study(const StudyOptions& options, const StudyHooks& hooks) {
     if (!done[i])
       remaining_cost += plan[i].cost_seconds;
   }
+  if (options.report_only()) {
+    const auto pending = std::count(done.begin(), done.end(), false);
+    if (pending > 0) {
+      const auto first = size_t(std::find(done.begin(), done.end(), false) - done.begin());
+      throw Error(
+          fmt::format(
+              "--report: {} of the {} runs in {} are not finished (the first: index {}, {})",
+              pending,
+              plan.size(),
+              runs_dir.string(),
+              first,
+              plan[first].name),
+          "train them: smoothlab study --run-index I for each pending index, or smoothlab study without --report");
+    }
+  }
   auto report_progress = [&](double current_fraction, double current_cost) {
     if (!hooks.on_progress)
       return;
@@ -151,6 +183,8 @@ StudyResult run_study(const StudyOptions& options, const StudyHooks& hooks) {
   for (size_t i = 0; i < plan.size(); ++i) {
     const auto& spec = plan[i];
     const fs::path dir = runs_dir / spec.name;
+    if (index >= 0 && int64_t(i) != index)
+      continue;
     if (done[i]) {
       ++result.runs_reused;
       ++progress.runs_done;
@@ -171,7 +205,10 @@ StudyResult run_study(const StudyOptions& options, const StudyHooks& hooks) {
       d.loss = distill::DistillationOptions::paper(spec.temperature);
       d.form = "paper";
       if (!run_finished(runs_dir / spec.teacher, 1))
-        throw Error(fmt::format("study: the teacher {} of {} is not finished", spec.teacher, spec.name));
+        throw Error(
+            fmt::format("study: the teacher {} of {} is not finished", spec.teacher, spec.name),
+            "with --run-index, train the stage-0 runs of smoothlab study --list-runs first (a Slurm array: the "
+            "students' job with --dependency=afterok on the teachers')");
       th = distill::make_distillation(d, opened.config, bundle).hooks;
     } else if (!opened.config.mi_classes.empty()) {
       th.epoch_extras = distill::make_mi_logger(opened.config, bundle, &th.record);
@@ -203,6 +240,14 @@ StudyResult run_study(const StudyOptions& options, const StudyHooks& hooks) {
       hooks.on_run_done(spec, false);
   }
 
+  if (index >= 0) {
+    note(fmt::format(
+        "study: run {} of {} ({}) finished; smoothlab study --report writes the report once all are",
+        index,
+        plan.size(),
+        plan[size_t(index)].name));
+    return result;
+  }
   note("study: all runs finished; analysing");
   const Tables tables = make_tables(preset, options.data(), plan, runs_dir);
   json summary = to_json(tables);

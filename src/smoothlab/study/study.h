@@ -33,6 +33,12 @@ struct StudyOptions {
   TORCH_ARG(std::string, precision) = "fp32"; // every run's (train::TrainConfig::precision)
   TORCH_ARG(int, threads) = 0; // recorded in each run's config (the caller sets LibTorch's threads)
   TORCH_ARG(std::string, command_line) = ""; // for provenance
+  // For schedulers that hand out indices (a Slurm job array): ≥ 0 trains run `run_index` of the plan (study_plan)
+  // and nothing else, and writes no report; a student whose teacher is not finished is an Error (run the teachers'
+  // indices, stage 0, first).
+  TORCH_ARG(int64_t, run_index) = -1;
+  // Trains nothing: writes summary.json and report.html from OUT/runs/ alone; an Error while any run is unfinished.
+  TORCH_ARG(bool, report_only) = false;
 };
 
 struct StudyProgress {
@@ -57,6 +63,11 @@ struct StudyResult {
 
 // Throws Error for an unknown preset or data spec and for anything a run throws (the study can then be rerun).
 StudyResult run_study(const StudyOptions& options, const StudyHooks& hooks = {});
+
+// The runs run_study trains for these options, in its order (teachers before their students), with the device,
+// precision and threads applied. A run's stage is 1 when it needs a teacher of the plan (a student), else 0.
+std::vector<RunSpec> study_plan(const StudyOptions& options);
+int stage_of(const RunSpec& run);
 
 // True when run_dir holds a finished, evaluated run of `epochs` epochs.
 bool run_finished(const std::filesystem::path& run_dir, int64_t epochs);
