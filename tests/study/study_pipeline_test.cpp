@@ -1,7 +1,8 @@
 // The whole `smoothlab study` pipeline on the tiny preset (Fashion-MNIST, a few hundred examples, seconds):
 // every run, summary.json, report.html; an interrupted study (in-process and a SIGKILLed CLI) continues without
 // recomputing finished runs; the report opens in headless Chromium without console errors, with every image loaded
-// and every table filled (skipped when /usr/bin/chromium is missing: add `chromium` to scripts/setup.sh).
+// and every table filled (skipped when /usr/bin/chromium is missing: add `chromium` to scripts/setup.sh); a study spread
+// over job-array indices (StudyArray: no floating-point path of its own, so not in the suite's AVX2 pass).
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -227,7 +228,7 @@ TEST(StudyPipeline, KilledCliStudyResumes) {
   EXPECT_NE(r.err.find("ETA"), std::string::npos) << r.err;
 }
 
-TEST(StudyPipeline, IndexedRunsThenReportMatchTheOneProcessStudy) {
+TEST(StudyArray, IndexedRunsThenReportMatchTheOneProcessStudy) {
   // A Slurm job array's view: --list-runs gives the plan, --run-index I trains run I only, --report writes the report
   // from runs/ alone. Every run is trained exactly once, and the report equals the one a plain `smoothlab study` on
   // the same folder writes (it finds every run done and trains none).

@@ -152,7 +152,7 @@ StudyResult run_study(const StudyOptions& options, const StudyHooks& hooks) {
   std::vector<bool> done(plan.size(), false);
   for (size_t i = 0; i < plan.size(); ++i) {
     done[i] = run_finished(runs_dir / plan[i].name, plan[i].config.epochs);
-    if (!done[i])
+    if (!done[i] && (index < 0 || int64_t(i) == index)) // the ETA is of what this call trains
       remaining_cost += plan[i].cost_seconds;
   }
   if (options.report_only()) {
