@@ -1,8 +1,8 @@
 // The whole `smoothlab study` pipeline on the tiny preset (Fashion-MNIST, a few hundred examples, seconds):
 // every run, summary.json, report.html; an interrupted study (in-process and a SIGKILLed CLI) continues without
 // recomputing finished runs; the report opens in headless Chromium without console errors, with every image loaded
-// and every table filled (skipped when /usr/bin/chromium is missing: add `chromium` to scripts/setup.sh); a study spread
-// over job-array indices (StudyArray: no floating-point path of its own, so not in the suite's AVX2 pass).
+// and every table filled (skipped when /usr/bin/chromium is missing: add `chromium` to scripts/setup.sh); a study
+// spread over job-array indices (StudyArray: no floating-point path of its own, so not in the suite's AVX2 pass).
 #include <gtest/gtest.h>
 
 #include <chrono>
