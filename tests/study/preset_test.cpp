@@ -70,6 +70,9 @@ TEST(StudyPreset, KeysFollowTheConfigurationOnly) {
   auto c = a;
   c.smoothing = 0.1;
   EXPECT_NE(config_key(a), config_key(c));
+  auto d = a;
+  d.precision = "bf16"; // a run at another precision is another run (another folder of the same study)
+  EXPECT_NE(config_key(a), config_key(d));
   EXPECT_EQ(config_key(a).size(), 8u);
   const auto p1 = make_plan(make_preset("tiny"), "fashion-mnist"), p2 = make_plan(make_preset("tiny"), "fashion-mnist");
   ASSERT_EQ(p1.size(), p2.size());
