@@ -101,45 +101,27 @@ void BM_Eval(benchmark::State& state, const std::string& name, const std::string
   state.SetItemsProcessed(images);
 }
 
-BENCHMARK_CAPTURE(BM_Train, cnn, std::string("cnn"), std::string("fp32"))
-    ->Unit(benchmark::kMillisecond)
-    ->MinTime(5.0)
-    ->UseRealTime();
-BENCHMARK_CAPTURE(BM_Train, cnn_bf16, std::string("cnn"), std::string("bf16"))
-    ->Unit(benchmark::kMillisecond)
-    ->MinTime(5.0)
-    ->UseRealTime();
-BENCHMARK_CAPTURE(BM_Train, resnet20, std::string("resnet20"), std::string("fp32"))
-    ->Unit(benchmark::kMillisecond)
-    ->MinTime(8.0)
-    ->UseRealTime();
-BENCHMARK_CAPTURE(BM_Train, resnet20_bf16, std::string("resnet20"), std::string("bf16"))
-    ->Unit(benchmark::kMillisecond)
-    ->MinTime(8.0)
-    ->UseRealTime();
 void eval_batches(benchmark::internal::Benchmark* b) {
   b->Arg(smoothlab::train::TrainConfig{}.eval_batch_size)->Arg(128)->Arg(1000);
 }
-BENCHMARK_CAPTURE(BM_Eval, cnn, std::string("cnn"), std::string("fp32"))
-    ->Apply(eval_batches)
-    ->Unit(benchmark::kMillisecond)
-    ->MinTime(3.0)
-    ->UseRealTime();
-BENCHMARK_CAPTURE(BM_Eval, resnet20, std::string("resnet20"), std::string("fp32"))
-    ->Apply(eval_batches)
-    ->Unit(benchmark::kMillisecond)
-    ->MinTime(3.0)
-    ->UseRealTime();
-BENCHMARK_CAPTURE(BM_Eval, cnn_bf16, std::string("cnn"), std::string("bf16"))
-    ->Apply(eval_batches)
-    ->Unit(benchmark::kMillisecond)
-    ->MinTime(3.0)
-    ->UseRealTime();
-BENCHMARK_CAPTURE(BM_Eval, resnet20_bf16, std::string("resnet20"), std::string("bf16"))
-    ->Apply(eval_batches)
-    ->Unit(benchmark::kMillisecond)
-    ->MinTime(3.0)
-    ->UseRealTime();
+
+// BM_Train/<model>[_bf16] and BM_Eval/<model>[_bf16]/<batch>: the names bench/train_compare.sh reads.
+const bool registered = [] {
+  for (const std::string model : {"cnn", "resnet20"})
+    for (const std::string precision : {"fp32", "bf16"}) {
+      const std::string name = model + (precision == "fp32" ? "" : "_" + precision);
+      benchmark::RegisterBenchmark(("BM_Train/" + name).c_str(), BM_Train, model, precision)
+          ->Unit(benchmark::kMillisecond)
+          ->MinTime(model == "cnn" ? 5.0 : 8.0)
+          ->UseRealTime();
+      benchmark::RegisterBenchmark(("BM_Eval/" + name).c_str(), BM_Eval, model, precision)
+          ->Apply(eval_batches)
+          ->Unit(benchmark::kMillisecond)
+          ->MinTime(3.0)
+          ->UseRealTime();
+    }
+  return true;
+}();
 
 } // namespace
 
