@@ -7,47 +7,28 @@ and one at bf16 (e.g. `smoothlab study --precision bf16 --out S`), run by run an
   bootstrap interval (test, resp. validation, examples resampled; T refitted on every resample);
 - every claim's verdict.
 
-It reads each run's logits, so it first runs `smoothlab eval RUN --no-diagrams` on both (which writes the .npy files).
+It reads each run's logits, so it first runs `smoothlab eval RUN --no-diagrams` on both (which writes the .npy files),
+and computes ECE and T with smoothlab's Python package from build/python (the study's own definitions).
 Usage: bench/precision_fidelity.py [--smoothlab build/smoothlab] [--resamples 300] FP32_STUDY BF16_STUDY
 """
 import argparse, json, pathlib, subprocess, sys
 
 import numpy as np
 
-
-def log_softmax(z):
-    z = z - z.max(1, keepdims=True)
-    return z - np.log(np.exp(z).sum(1, keepdims=True))
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "build" / "python"))
+import smoothlab.calibration  # noqa: E402  (the Python package the README's commands build)
 
 
-def ece(logits, labels, bins=15):
-    p = np.exp(log_softmax(logits))
-    conf, pred = p.max(1), p.argmax(1)
-    correct = (pred == labels).astype(np.float64)
-    idx = np.minimum((conf * bins).astype(np.int64), bins - 1)  # equal-width bins, (0, 1]
-    total = 0.0
-    for b in range(bins):
-        m = idx == b
-        if m.any():
-            total += abs(correct[m].mean() - conf[m].mean()) * m.sum()
-    return total / len(labels)
+def ece(logits, labels):
+    return smoothlab.calibration.metrics(logits, labels)["ece"]  # 15 equal-width bins, as the study's
 
 
 def fit_temperature(logits, labels):
-    """argmin_T NLL(z / T): bisection on d NLL / d(1/T) = E[z_y] − E_p[z] (monotone in 1/T)."""
-    def grad(beta):
-        ls = log_softmax(logits * beta)
-        p = np.exp(ls)
-        return -(logits[np.arange(len(labels)), labels] - (p * logits).sum(1)).mean()
-    lo, hi = 1e-3, 100.0
-    for _ in range(60):
-        mid = np.sqrt(lo * hi)
-        lo, hi = (mid, hi) if grad(mid) < 0 else (lo, mid)
-    return 1.0 / np.sqrt(lo * hi)
+    return smoothlab.calibration.fit_temperature(logits, labels)["temperature"]
 
 
 def load(run, split):
-    return np.load(run / f"{split}_logits.npy").astype(np.float64), np.load(run / f"{split}_labels.npy")
+    return np.load(run / f"{split}_logits.npy"), np.load(run / f"{split}_labels.npy")
 
 
 def main():
@@ -85,7 +66,7 @@ def main():
         if (dirs["fp32"] / "val_logits.npy").exists():
             (v32, vy), (v16, _) = load(dirs["fp32"], "val"), load(dirs["bf16"], "val")
             m = len(vy)
-            temps = [fit_temperature(v32[i], vy[i]) for i in (rng.integers(0, m, m) for _ in range(a.resamples // 3))]
+            temps = [fit_temperature(v32[i], vy[i]) for i in (rng.integers(0, m, m) for _ in range(a.resamples))]
             t_lo, t_hi = np.percentile(temps, [2.5, 97.5])
             T16 = fit_temperature(v16, vy)
             row.update({"T_fp32": fit_temperature(v32, vy), "T_bf16": T16, "T_ci": (t_lo, t_hi)})
