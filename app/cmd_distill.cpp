@@ -74,6 +74,8 @@ const bool registered_distill = register_command(
        sub.add_flag(
            "--no-teacher-cache", args->no_cache, "recompute teacher logits every step even without augmentation");
        return [args] {
+         if (const auto status = launch_if_asked(args->train))
+           return *status;
          auto options = resolve(*args);
          auto& t = args->train;
          resolve_train_options(t);

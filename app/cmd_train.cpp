@@ -13,6 +13,8 @@ const bool registered_train = register_command(
        auto args = std::make_shared<TrainArgs>();
        add_train_options(sub, *args);
        return [args] {
+         if (const auto status = launch_if_asked(*args))
+           return *status;
          const auto prepared = prepare_training(*args);
          if (prepared.run.saved && prepared.run.saved->distill)
            throw Error(

@@ -7,6 +7,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace smoothlab::cli {
 
@@ -30,5 +31,7 @@ void status_line(const std::string& text, bool final_line);
 
 // The process's command line, for provenance.
 std::string& command_line();
+// The same, one argument per element (the local launcher re-runs it).
+std::vector<std::string>& program_args();
 
 } // namespace smoothlab::cli

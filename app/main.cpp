@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <iostream>
 #include <thread>
 
@@ -46,13 +47,30 @@ std::string& command_line() {
   return line;
 }
 
+std::vector<std::string>& program_args() {
+  static std::vector<std::string> args;
+  return args;
+}
+
+// "rank R: " in a rank of a distributed run (torchrun's RANK with WORLD_SIZE > 1), so every line names its process.
+std::string rank_prefix() {
+  const char* rank = std::getenv("RANK");
+  const char* world = std::getenv("WORLD_SIZE");
+  if (!rank || !world || std::string(world) == "1" || std::string(world).empty())
+    return "";
+  return std::string("rank ") + rank + ": ";
+}
+
 } // namespace smoothlab::cli
 
 int main(int argc, char** argv) {
   using namespace smoothlab::cli;
   smoothlab::keep_freed_memory(); // every step reuses mapped pages (core/allocator.h)
-  for (int i = 0; i < argc; ++i)
+  for (int i = 0; i < argc; ++i) {
     command_line() += (i ? " " : "") + std::string(argv[i]);
+    program_args().push_back(argv[i]);
+  }
+  const std::string rank = rank_prefix();
   CLI::App app{"smoothlab: label smoothing — training, calibration, representations and distillation on LibTorch"};
   app.set_version_flag("--version", std::string("smoothlab ") + SMOOTHLAB_VERSION);
   app.require_subcommand(1);
@@ -81,7 +99,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::cerr << "error: " << e.what() << "\n";
+    std::cerr << "error: " << rank << e.what() << "\n";
     std::string hint = "run 'smoothlab --help'";
     for (auto& [sub, run] : runners)
       if (sub->parsed())
@@ -94,16 +112,16 @@ int main(int argc, char** argv) {
       if (sub->parsed())
         return run();
   } catch (const smoothlab::Error& e) {
-    std::cerr << "\nerror: " << e.what() << "\n";
+    std::cerr << "\nerror: " << rank << e.what() << "\n";
     if (!e.hint().empty())
       std::cerr << "hint: " << e.hint() << "\n";
     return 2;
   } catch (const c10::Error& e) {
     std::string what = e.what_without_backtrace();
-    std::cerr << "\nerror: " << what.substr(0, what.find('\n')) << "\n";
+    std::cerr << "\nerror: " << rank << what.substr(0, what.find('\n')) << "\n";
     return 1;
   } catch (const std::exception& e) {
-    std::cerr << "\nerror: " << e.what() << "\n";
+    std::cerr << "\nerror: " << rank << e.what() << "\n";
     return 1;
   }
   return 1;

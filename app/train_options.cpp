@@ -1,12 +1,14 @@
 #include "train_options.h"
 
 #include <iostream>
+#include <thread>
 
 #include <ATen/Parallel.h>
 
 #include <fmt/format.h>
 
 #include "command.h"
+#include "launch.h"
 #include "smoothlab/core/error.h"
 #include "smoothlab/distill/training.h"
 #include "smoothlab/model/classifier.h"
@@ -63,6 +65,22 @@ void add_train_options(CLI::App& sub, TrainArgs& a) {
       "log Î(example; z_a − z_b) every epoch for two classes, e.g. Shirt,Pullover ([M] Fig. 6)");
   sub.add_option("--mi-examples", c.mi_examples, "MI: training examples per class")->capture_default_str();
   sub.add_option("--mi-views", c.mi_views, "MI: augmented views per example")->capture_default_str();
+  sub.add_flag(
+      "--sync-bn",
+      c.sync_bn,
+      "distributed: batch norm with the statistics of the global batch (PyTorch's SyncBatchNorm); default per rank");
+  sub.add_option(
+         "--nproc-per-node",
+         a.nproc_per_node,
+         "spawn N local ranks of a data-parallel run (as torchrun --nproc_per_node N); --batch-size is per rank")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1024));
+  sub.add_option(
+         "--dist-timeout",
+         a.dist_timeout,
+         "distributed: seconds to wait for the other ranks (rendezvous and every collective) before failing")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   sub.add_option("--out", a.out, "run folder (default: runs/<model>_eps<ε>_seed<seed>)");
   sub.add_flag("--resume", a.resume, "continue the run in --out from its last checkpoint");
   sub.add_flag("--force", a.force, "delete the run in --out and start over");
@@ -97,10 +115,16 @@ train::ExistingRun existing_run_mode(const TrainArgs& a) {
   return a.resume ? train::ExistingRun::Resume : a.force ? train::ExistingRun::Force : train::ExistingRun::Refuse;
 }
 
+int world_size(const TrainArgs& a) {
+  if (const auto env = dist::launch_env())
+    return env->world_size;
+  return a.nproc_per_node;
+}
+
 void resolve_train_options(TrainArgs& a) {
   if (a.no_augment)
     a.config.augment = false;
-  a.config.lr = a.lr ? *a.lr : model::default_lr(a.config.model, a.config.batch_size);
+  a.config.lr = a.lr ? *a.lr : model::default_lr(a.config.model, a.config.batch_size * world_size(a));
   a.config.crop_padding = a.crop_padding ? *a.crop_padding : model::default_crop_padding(a.config.model);
 }
 
@@ -110,10 +134,28 @@ PreparedRun prepare_training(TrainArgs& a) {
     a.out = default_run_dir(a.config);
   const auto mode = existing_run_mode(a);
   a.config.validate();
-  PreparedRun prepared{train::open_run(a.out, mode, a.config), {}};
-  apply_threads(a.config.threads); // this process's threads: the command line's, also when resuming
+  const auto env = dist::launch_env();
+  if (a.config.sync_bn && !(env && env->world_size > 1) && a.nproc_per_node <= 1)
+    throw Error("--sync-bn needs a distributed run", "launch with torchrun or add --nproc-per-node N");
+  PreparedRun prepared{train::open_run(a.out, mode, a.config), {}, nullptr};
+  // This process's threads: the command line's, also when resuming; by default the cores shared by the local ranks.
+  int threads = a.config.threads;
+  if (threads == 0 && env && env->local_world_size > 1)
+    threads = std::max(1, int(std::thread::hardware_concurrency()) / env->local_world_size);
+  apply_threads(threads);
+  if (env && env->world_size > 1) {
+    if (prepared.run.config.device != "cpu" && prepared.run.config.device.find(':') == std::string::npos)
+      prepared.run.config.device = fmt::format("cuda:{}", env->local_rank); // one GPU per local rank
+    prepared.group = std::make_shared<dist::Group>(*env, std::chrono::milliseconds(int64_t(a.dist_timeout * 1000)));
+  }
   prepared.data = data::load_data(train::data_options(prepared.run.config));
   return prepared;
+}
+
+std::optional<int> launch_if_asked(const TrainArgs& a) {
+  if (a.nproc_per_node <= 1 || dist::launch_env())
+    return std::nullopt;
+  return launch_local_ranks(a.nproc_per_node, a.dist_timeout);
 }
 
 train::TrainResult run_training(const PreparedRun& prepared, train::TrainHooks hooks) {
@@ -122,15 +164,26 @@ train::TrainResult run_training(const PreparedRun& prepared, train::TrainHooks h
   std::string table;
   for (auto& [key, value] : shown.items())
     table += fmt::format("  {:<16} {}\n", key, value.dump());
-  std::cerr << fmt::format(
-      "smoothlab train → {}  ({} threads{})\n{}",
-      run.dir.path().string(),
-      at::get_num_threads(),
-      run.resuming() ? ", resuming with the saved configuration" : "",
-      table);
+  const bool rank0 = !prepared.group || prepared.group->rank() == 0;
+  if (rank0)
+    std::cerr << fmt::format(
+        "smoothlab train → {}  ({} threads{})\n{}",
+        run.dir.path().string(),
+        at::get_num_threads(),
+        run.resuming() ? ", resuming with the saved configuration" : "",
+        table);
   hooks.record.command = command_line();
   hooks.on_note = [](const std::string& s) { std::cerr << s << "\n"; };
-  hooks.on_progress = [last = std::chrono::steady_clock::time_point{}](const train::Progress& p) mutable {
+  if (prepared.group && rank0)
+    std::cerr << fmt::format(
+        "data-parallel: {} ranks × batch {} = global batch {}{}\n",
+        prepared.group->size(),
+        run.config.batch_size,
+        run.config.batch_size * prepared.group->size(),
+        run.config.sync_bn ? ", synchronised batch norm" : "");
+  hooks.on_progress = [rank0, last = std::chrono::steady_clock::time_point{}](const train::Progress& p) mutable {
+    if (!rank0)
+      return;
     const auto now = std::chrono::steady_clock::now();
     const bool tty = ::isatty(2);
     if (p.step != p.steps && now - last < std::chrono::milliseconds(tty ? 200 : 15000))
@@ -149,7 +202,9 @@ train::TrainResult run_training(const PreparedRun& prepared, train::TrainHooks h
             p.eta_seconds),
         false);
   };
-  hooks.on_epoch = [](const train::EpochRecord& r) {
+  hooks.on_epoch = [rank0](const train::EpochRecord& r) {
+    if (!rank0)
+      return;
     std::string line =
         fmt::format("epoch {:>3}  train loss {:.4f} acc {:.4f}", r.epoch, r.train_loss, r.train_accuracy);
     if (r.val_accuracy)
@@ -161,8 +216,9 @@ train::TrainResult run_training(const PreparedRun& prepared, train::TrainHooks h
   };
   hooks.epoch_extras =
       distill::chain(hooks.epoch_extras, distill::make_mi_logger(run.config, prepared.data, &hooks.record));
-  auto result = train::train(run, prepared.data, hooks);
-  std::cout << fmt::format("run folder: {}\n", run.dir.path().string());
+  auto result = train::train(run, prepared.data, hooks, prepared.group.get());
+  if (rank0)
+    std::cout << fmt::format("run folder: {}\n", run.dir.path().string());
   return result;
 }
 

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "smoothlab/dist/group.h"
 #include "smoothlab/train/config.h"
 #include "smoothlab/train/trainer.h"
 
@@ -18,7 +19,13 @@ struct TrainArgs {
   bool resume = false, force = false, no_augment = false;
   std::optional<double> lr; // --lr; unset: the model's default at --batch-size (model::default_lr)
   std::optional<int64_t> crop_padding; // --crop-padding; unset: the model's (model::default_crop_padding)
+  int nproc_per_node = 1; // > 1: spawn that many local ranks (launch.h) instead of training here
+  double dist_timeout = 300; // seconds: rendezvous and every collective of a distributed run
 };
+
+// The ranks this process trains with: WORLD_SIZE when launched by torchrun/srun, --nproc-per-node when it will spawn
+// them, else 1.
+int world_size(const TrainArgs& args);
 
 void add_train_options(CLI::App& sub, TrainArgs& args);
 
@@ -27,17 +34,24 @@ std::string default_run_dir(const train::TrainConfig& config);
 
 train::ExistingRun existing_run_mode(const TrainArgs& args);
 
-// Applies the options that depend on others (--no-augment, the model's default --lr) to args.config.
+// Applies the options that depend on others (--no-augment, the model's default --lr at the global batch
+// --batch-size × world_size) to args.config.
 void resolve_train_options(TrainArgs& args);
 
 // A run folder opened for training (the resume/force/new decision, made once) and its data, loaded once.
 struct PreparedRun {
   train::OpenedRun run; // run.config is the effective configuration: the saved one with --resume
   data::DataBundle data;
+  std::shared_ptr<dist::Group> group; // set when launched as one rank of a data-parallel run
 };
 
-// Resolves args (resolve_train_options, the default --out), sets the threads, opens the run folder and loads the
-// effective configuration's data.
+// With --nproc-per-node N > 1 (and no launcher's WORLD_SIZE): runs this command line as N local ranks and returns the
+// exit status to end with; else nullopt, and the caller trains in this process.
+std::optional<int> launch_if_asked(const TrainArgs& args);
+
+// Resolves args (resolve_train_options, the default --out), sets the threads (all cores shared among the local
+// ranks), joins the process group when launched as a rank, opens the run folder and loads the effective
+// configuration's data.
 PreparedRun prepare_training(TrainArgs& args);
 
 // Prints the effective configuration (stderr), runs training with a progress line, prints the last epoch.

@@ -11,7 +11,7 @@ BUILD_DIR=${1:-build}
 PROFILE=${2:-all}
 MAIN_PACKAGES=(
   build-essential cmake ccache pkg-config git
-  libtorch-dev libopenblas0-openmp zlib1g-dev
+  libtorch-dev libgloo-dev libopenblas0-openmp zlib1g-dev
   libcli11-dev libfmt-dev nlohmann-json3-dev
   libcairo2-dev libturbojpeg0-dev libpng-dev
   dataset-fashion-mnist

@@ -12,5 +12,5 @@ if [ "${SMOOTHLAB_SKIP_AVX2:-0}" != 1 ]; then
   echo "test.sh: the tests that train or compare floating-point results, on the AVX2 paths" >&2
   ATEN_CPU_CAPABILITY=avx2 DNNL_MAX_CPU_ISA=AVX2 SMOOTHLAB_CPU_ISA=avx2 \
     ctest --output-on-failure -j"$(nproc)" --timeout 900 \
-    -R '^(Trainer|Cli|DistillCli|DistillRun|Distill|StudyPipeline|Models|LabelSmoothing|Calib|Ece|Temperature|Meter|Mi|Projection|ProjectCli|ClusterStats|FeatureModel|Python)'
+    -R '^(Trainer|DistFixture|Cli|DistillCli|DistillRun|Distill|StudyPipeline|Models|LabelSmoothing|Calib|Ece|Temperature|Meter|Mi|Projection|ProjectCli|ClusterStats|FeatureModel|Python)'
 fi

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The library's folders form layers; every #include between folders must point down them (docs/design.md).
 
-Bottom to top: core, data, model, loss, calib, viz, report, train, eval, represent, distill, study. A file may include
+Bottom to top: core, dist, data, model, loss, calib, viz, report, train, eval, represent, distill, study. A file may include
 its own folder and any folder below it; an include of a folder above, or of a folder this list does not know, fails
 with the file, the line and the arrow that runs back up.
 """
@@ -9,7 +9,7 @@ import pathlib
 import re
 import sys
 
-LAYERS = ["core", "data", "model", "loss", "calib", "viz", "report", "train", "eval", "represent", "distill", "study"]
+LAYERS = ["core", "dist", "data", "model", "loss", "calib", "viz", "report", "train", "eval", "represent", "distill", "study"]
 RANK = {name: i for i, name in enumerate(LAYERS)}
 INCLUDE = re.compile(r'^\s*#\s*include\s+"smoothlab/([a-z_]+)/[^"]+"')
 

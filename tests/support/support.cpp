@@ -106,7 +106,7 @@ CliResult run_cli(const std::vector<std::string>& args, const std::string& env, 
   return r;
 }
 
-CliProcess::CliProcess(const std::vector<std::string>& args) {
+CliProcess::CliProcess(const std::vector<std::string>& args, const std::string& env) {
   const std::string out = (logs_ / "out").string(), err = (logs_ / "err").string();
   std::vector<std::string> argv_s = {SMOOTHLAB_CLI_PATH};
   argv_s.insert(argv_s.end(), args.begin(), args.end());
@@ -114,6 +114,10 @@ CliProcess::CliProcess(const std::vector<std::string>& args) {
   if (pid_ < 0)
     throw std::runtime_error("fork failed");
   if (pid_ == 0) {
+    std::istringstream vars(env);
+    for (std::string kv; vars >> kv;)
+      if (const auto eq = kv.find('='); eq != std::string::npos)
+        ::setenv(kv.substr(0, eq).c_str(), kv.substr(eq + 1).c_str(), 1);
     std::vector<char*> argv;
     for (auto& a : argv_s)
       argv.push_back(a.data());

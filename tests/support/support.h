@@ -53,7 +53,8 @@ CliResult run_cli(const std::vector<std::string>& args, const std::string& env =
 // The smoothlab program started in the background (stdout and stderr to files), for tests that watch or kill it.
 class CliProcess {
  public:
-  explicit CliProcess(const std::vector<std::string>& args);
+  // env: "NAME=VALUE NAME=VALUE" set in the child only.
+  explicit CliProcess(const std::vector<std::string>& args, const std::string& env = "");
   ~CliProcess(); // kills and reaps a child still running
   CliProcess(const CliProcess&) = delete;
   CliProcess& operator=(const CliProcess&) = delete;

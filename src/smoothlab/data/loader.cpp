@@ -113,8 +113,25 @@ BatchLoader::~BatchLoader() {
       f.wait();
 }
 
+DistributedSampler::DistributedSampler(int64_t size, int rank, int replicas, bool shuffle, uint64_t seed)
+    : size_(size), rank_(rank), replicas_(std::max(1, replicas)), shuffle_(shuffle), seed_(seed) {}
+
+std::vector<int64_t> DistributedSampler::indices(int64_t epoch) const {
+  auto order = shuffle_ ? RandomSampler(size_, seed_).indices(epoch) : SequentialSampler(size_).indices(epoch);
+  if (replicas_ == 1 || order.empty())
+    return order;
+  const int64_t total = shard_size() * replicas_;
+  for (int64_t i = 0; int64_t(order.size()) < total; ++i)
+    order.push_back(order[size_t(i % size_)]);
+  std::vector<int64_t> out;
+  out.reserve(size_t(shard_size()));
+  for (int64_t i = rank_; i < total; i += replicas_)
+    out.push_back(order[size_t(i)]);
+  return out;
+}
+
 int64_t BatchLoader::num_batches() const {
-  const int64_t n = int64_t(order_.empty() ? source_->size() : int64_t(order_.size()));
+  const int64_t n = order_.empty() ? int64_t(sampler_->indices(0).size()) : int64_t(order_.size());
   return options_.drop_last ? n / options_.batch_size : (n + options_.batch_size - 1) / options_.batch_size;
 }
 
@@ -271,14 +288,15 @@ std::unique_ptr<BatchLoader> make_eval_loader(
     int64_t batch_size,
     const std::vector<float>& mean,
     const std::vector<float>& std,
-    int workers) {
+    int workers,
+    std::shared_ptr<const Sampler> sampler) {
   LoaderOptions options;
   options.batch_size = batch_size;
   options.workers = workers;
   options.mean = mean;
   options.std = std;
-  auto loader =
-      std::make_unique<BatchLoader>(make_source(dataset), std::make_shared<SequentialSampler>(dataset.size()), options);
+  auto loader = std::make_unique<BatchLoader>(
+      make_source(dataset), sampler ? sampler : std::make_shared<SequentialSampler>(dataset.size()), options);
   return loader;
 }
 

@@ -62,8 +62,8 @@ class TensorSource : public ExampleSource {
 // The source to load a Dataset from: its own (lazy datasets) or a TensorSource over its tensors.
 std::shared_ptr<const ExampleSource> make_source(const Dataset& dataset);
 
-// The order in which an epoch visits examples. Subclasses: sequential, seeded random (a distributed
-// sampler that takes every world_size-th index of a shared permutation slots in here).
+// The order in which an epoch visits examples. Subclasses: sequential, seeded random, and the distributed shard of
+// either.
 class Sampler {
  public:
   virtual ~Sampler() = default;
@@ -87,6 +87,25 @@ class RandomSampler : public Sampler {
 
  private:
   int64_t size_;
+  uint64_t seed_;
+};
+
+// PyTorch's DistributedSampler: the epoch's order (a RandomSampler's permutation, or 0..n−1 with shuffle off) padded
+// by repeating its start to a multiple of `replicas` (drop_last off), then every replicas-th index from `rank`. The
+// shards of one epoch are disjoint but for the padding, cover every example, and have equal sizes, so every rank takes
+// the same number of steps; with replicas 1 it is the unsharded order.
+class DistributedSampler : public Sampler {
+ public:
+  DistributedSampler(int64_t size, int rank, int replicas, bool shuffle, uint64_t seed);
+  std::vector<int64_t> indices(int64_t epoch) const override;
+  int64_t shard_size() const { // ceil(size / replicas)
+    return (size_ + replicas_ - 1) / replicas_;
+  }
+
+ private:
+  int64_t size_;
+  int rank_, replicas_;
+  bool shuffle_;
   uint64_t seed_;
 };
 
@@ -145,8 +164,8 @@ class BatchLoader {
   // The next batch of the epoch, or false when the epoch is done.
   bool next(Batch& batch);
   int64_t num_batches() const;
-  int64_t num_examples() const {
-    return source_->size();
+  int64_t num_examples() const { // this loader's examples per epoch (its shard, for a DistributedSampler)
+    return order_.empty() ? int64_t(sampler_->indices(0).size()) : int64_t(order_.size());
   }
   const ExampleSource& source() const {
     return *source_;
@@ -176,6 +195,7 @@ std::unique_ptr<BatchLoader> make_eval_loader(
     int64_t batch_size,
     const std::vector<float>& mean,
     const std::vector<float>& std,
-    int workers);
+    int workers,
+    std::shared_ptr<const Sampler> sampler = nullptr); // default: the whole dataset in order
 
 } // namespace smoothlab::data

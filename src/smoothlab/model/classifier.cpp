@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include "smoothlab/core/error.h"
+#include "smoothlab/model/sync_batch_norm.h"
 
 namespace smoothlab::model {
 
@@ -55,7 +56,7 @@ torch::Tensor relu_inplace(torch::Tensor x) {
 // (w·γ/√(σ²+ε), β − μ·γ/√(σ²+ε)): one pass over the activations less per layer, the same values up to rounding.
 torch::Tensor conv_bn(nn::Conv2d& conv, nn::BatchNorm2d& bn, const torch::Tensor& x) {
   if (bn->is_training())
-    return bn(conv(x));
+    return batch_norm(bn, conv(x));
   const auto& o = conv->options;
   const auto scale = bn->weight * torch::rsqrt(bn->running_var + bn->options.eps());
   auto bias = bn->bias - bn->running_mean * scale;
@@ -107,7 +108,7 @@ class CnnImpl : public ClassifierImpl {
           0.0,
           fc_bn->options.eps(),
           false));
-    return relu_inplace(fc_bn(h));
+    return relu_inplace(batch_norm(fc_bn, h));
   }
   std::vector<nn::Conv2d> convs;
   std::vector<nn::BatchNorm2d> bns;

@@ -219,6 +219,8 @@ std::string config_key(const train::TrainConfig& config) {
     j.erase(k);
   if (config.precision == "fp32") // the key of an fp32 run is what it was before --precision existed
     j.erase("precision");
+  if (!config.sync_bn) // likewise for distributed training's --sync-bn
+    j.erase("sync_bn");
   return fmt::format("{:08x}", fnv1a(j.dump()) & 0xffffffffull);
 }
 

@@ -7,15 +7,16 @@
 
 namespace smoothlab::train {
 
-#define SMOOTHLAB_CONFIG_FIELDS(X)                                                                                    \
-  X(data)                                                                                                             \
-  X(val_size)                                                                                                         \
-  X(split_seed)                                                                                                       \
-  X(limit_train) X(limit_test) X(augment) X(crop_padding) X(model) X(smoothing) X(loss_impl) X(epochs) X(batch_size)  \
-      X(lr) X(momentum) X(nesterov) X(weight_decay) X(schedule) X(warmup_epochs) X(milestones) X(gamma)               \
-          X(clip_grad_norm) X(seed) X(threads) X(workers) X(device) X(precision) X(eval_batch_size) X(bins)           \
-              X(mi_classes) X(mi_examples) X(mi_views) X(image_size) X(image_channels) X(folder_augment) X(rrc_scale) \
-                  X(rrc_ratio) X(resize_filter) X(skip_bad_images)
+#define SMOOTHLAB_CONFIG_FIELDS(X)                                                                                   \
+  X(data)                                                                                                            \
+  X(val_size)                                                                                                        \
+  X(split_seed)                                                                                                      \
+  X(limit_train)                                                                                                     \
+  X(limit_test) X(augment) X(crop_padding) X(model) X(smoothing) X(loss_impl) X(epochs) X(batch_size) X(lr)          \
+      X(momentum) X(nesterov) X(weight_decay) X(schedule) X(warmup_epochs) X(milestones) X(gamma) X(clip_grad_norm)  \
+          X(seed) X(threads) X(workers) X(device) X(precision) X(sync_bn) X(eval_batch_size) X(bins) X(mi_classes)   \
+              X(mi_examples) X(mi_views) X(image_size) X(image_channels) X(folder_augment) X(rrc_scale) X(rrc_ratio) \
+                  X(resize_filter) X(skip_bad_images)
 
 void to_json(nlohmann::json& j, const TrainConfig& c) {
 #define X(name) j[#name] = c.name;

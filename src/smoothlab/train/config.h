@@ -39,6 +39,7 @@ struct TrainConfig {
   int workers = 2; // loader threads
   std::string device = "cpu"; // cpu | cuda | cuda:N
   std::string precision = "fp32"; // fp32 | bf16 | fp16: the forward pass under autocast (model/precision.h)
+  bool sync_bn = false; // distributed training: batch norm over the global batch (model/sync_batch_norm.h)
   int64_t eval_batch_size = 256; // activations stay cache-sized: faster than 1000 on CPU (docs/performance.md)
   int64_t bins = 15;
   // mutual-information logging ([M] §4, Fig. 6; distill/mutual_information.h): "" off, else "a,b" (names or indices)

@@ -158,6 +158,8 @@ void to_json(json& j, const RunRecord& r) {
   j["config"] = r.config;
   j["data_info"] = data_info_json(r.data);
   j["versions"] = r.versions;
+  if (r.world_size > 1)
+    j["world_size"] = r.world_size;
   if (r.distill)
     j["distill"] = *r.distill;
   if (r.mi)
@@ -171,6 +173,7 @@ void from_json(const json& j, RunRecord& r) {
   r.config = j.at("config").get<TrainConfig>();
   r.data = data_info_from(j.at("data_info"));
   r.versions = j.value("versions", json::object());
+  r.world_size = j.value("world_size", int64_t(1));
   if (j.contains("distill"))
     r.distill = j.at("distill").get<DistillFacts>();
   if (j.contains("mi"))
@@ -197,6 +200,8 @@ void to_json(json& j, const EpochRecord& r) {
   put(j, "mi", r.mi);
   put(j, "mi_raw", r.mi_raw);
   put(j, "mi_sigma2", r.mi_sigma2);
+  if (r.world_size)
+    j["world_size"] = *r.world_size;
   j["seconds"] = r.seconds;
 }
 
@@ -216,6 +221,8 @@ void from_json(const json& j, EpochRecord& r) {
   get(j, "mi", r.mi);
   get(j, "mi_raw", r.mi_raw);
   get(j, "mi_sigma2", r.mi_sigma2);
+  if (j.contains("world_size"))
+    r.world_size = j.at("world_size").get<int64_t>();
   r.seconds = j.at("seconds").get<double>();
 }
 

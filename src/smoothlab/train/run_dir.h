@@ -88,6 +88,7 @@ struct RunRecord {
   DataInfo data;
   nlohmann::json versions = nlohmann::json::object();
   std::string command;
+  int64_t world_size = 1; // ranks the run started with (distributed training; a resume may use another number)
   std::optional<DistillFacts> distill;
   std::optional<MiFacts> mi;
   nlohmann::json study; // a study's facts about this run (study/), kept as given; null when not part of a study
@@ -102,6 +103,7 @@ struct EpochRecord {
   int64_t bad_images = 0;
   std::optional<double> teacher_gamma; // distillation
   std::optional<double> mi, mi_raw, mi_sigma2; // MI logging
+  std::optional<int64_t> world_size; // ranks that trained the epoch, when more than one
 };
 
 // γ of the run's own predictions at T = 1 (calib/gamma.h) per split.

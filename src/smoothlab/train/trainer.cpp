@@ -8,6 +8,7 @@
 #include "smoothlab/core/error.h"
 #include "smoothlab/loss/label_smoothing.h"
 #include "smoothlab/model/predict.h"
+#include "smoothlab/model/sync_batch_norm.h"
 #include "smoothlab/train/checkpoint.h"
 #include "smoothlab/train/grad_scaler.h"
 #include "smoothlab/train/schedule.h"
@@ -31,6 +32,49 @@ void remove_stale_temp_files(const fs::path& dir) {
   }
 }
 
+// What must agree between the ranks of one run: the configuration without this process's own execution settings.
+nlohmann::json shared_settings(const TrainConfig& c, bool resuming) {
+  nlohmann::json j = c;
+  for (const char* k : {"threads", "workers", "device"})
+    j.erase(k);
+  j["resuming"] = resuming;
+  return j;
+}
+
+std::vector<torch::Tensor> state_tensors(torch::nn::Module& m) {
+  auto out = m.parameters();
+  for (auto& b : m.buffers())
+    out.push_back(b);
+  return out;
+}
+
+// Sharded forward passes over a dataset: rank r predicts examples r, r + W, … (padded as DistributedSampler pads),
+// and the gathered logits come back in the dataset's order, padding dropped.
+model::Predictions predict_sharded(
+    model::ClassifierImpl& model,
+    const data::DataBundle& bundle,
+    const TrainConfig& config,
+    torch::Device device,
+    model::Precision precision,
+    const dist::Group& group) {
+  const int64_t n = bundle.val.size(), w = group.size();
+  auto sampler = std::make_shared<data::DistributedSampler>(n, group.rank(), int(w), false, 0);
+  auto loader =
+      data::make_eval_loader(bundle.val, config.eval_batch_size, bundle.mean, bundle.std, config.workers, sampler);
+  auto local = model::predict(model, *loader, device, false, precision);
+  auto reorder = [&](const torch::Tensor& t) { // rank-major [W·m, …] → dataset order [n, …]
+    auto g = group.all_gather(t.cpu().contiguous());
+    const int64_t m = sampler->shard_size();
+    std::vector<int64_t> shape = {w, m};
+    for (int64_t d = 1; d < g.dim(); ++d)
+      shape.push_back(g.size(d));
+    return g.reshape(shape).transpose(0, 1).reshape(g.sizes()).slice(0, 0, n).contiguous();
+  };
+  local.logits = reorder(local.logits.to(torch::kFloat));
+  local.labels = reorder(local.labels);
+  return local;
+}
+
 } // namespace
 
 TrainResult train(const TrainConfig& config, const fs::path& run_dir, ExistingRun mode, const TrainHooks& hooks) {
@@ -39,19 +83,30 @@ TrainResult train(const TrainConfig& config, const fs::path& run_dir, ExistingRu
   return train(run, bundle, hooks);
 }
 
-TrainResult train(const OpenedRun& run, const data::DataBundle& bundle, const TrainHooks& hooks) {
+TrainResult train(
+    const OpenedRun& run,
+    const data::DataBundle& bundle,
+    const TrainHooks& hooks,
+    const dist::Group* group) {
   const TrainConfig& config = run.config;
   const RunDir& dir = run.dir;
   const fs::path& run_dir = dir.path();
+  const bool writer = !group || group->rank() == 0; // rank 0 alone writes the run folder
+  const int world = group ? group->size() : 1;
   auto note = [&](const std::string& s) {
-    if (hooks.on_note)
+    if (hooks.on_note && writer)
       hooks.on_note(s);
   };
-  if (run.wipe && fs::exists(run_dir))
-    for (const auto& entry : fs::directory_iterator(run_dir))
-      fs::remove_all(entry.path());
-  fs::create_directories(run_dir);
-  remove_stale_temp_files(run_dir);
+  const bool resuming = run.resuming() && dir.has_checkpoint();
+  if (group) // before anything is written: a rank started with other settings stops all of them
+    group->check_same("configuration", shared_settings(config, resuming));
+  if (writer) {
+    if (run.wipe && fs::exists(run_dir))
+      for (const auto& entry : fs::directory_iterator(run_dir))
+        fs::remove_all(entry.path());
+    fs::create_directories(run_dir);
+    remove_stale_temp_files(run_dir);
+  }
 
   const torch::Device device = parse_device(config.device);
   const model::Precision precision = model::parse_precision(config.precision);
@@ -70,22 +125,34 @@ TrainResult train(const OpenedRun& run, const data::DataBundle& bundle, const Tr
           .weight_decay(config.weight_decay));
   int64_t start_epoch = 0;
   std::vector<EpochRecord> records;
-  if (run.resuming() && dir.has_checkpoint()) {
+  if (resuming) {
     start_epoch = load_checkpoint(dir.checkpoint_file(), *model, &optimizer);
     model->to(device);
-    for (auto& r : dir.read_metrics())
-      if (r.epoch <= start_epoch)
-        records.push_back(r);
-    dir.write_metrics(records);
+    if (writer) {
+      for (auto& r : dir.read_metrics())
+        if (r.epoch <= start_epoch)
+          records.push_back(r);
+      dir.write_metrics(records);
+    }
     note(fmt::format("resuming {} after epoch {} of {}", run_dir.string(), start_epoch, config.epochs));
-  } else {
+  } else if (writer) {
     RunRecord record = hooks.record;
     record.config = config;
     record.data = data_info(bundle);
     record.versions = version_info();
+    record.world_size = world;
     dir.write_config(record);
     dir.write_metrics(records);
   }
+  if (group) {
+    // Every rank resumed from the same checkpoint (or none): the same epoch. Rank 0's weights for all, as DDP does.
+    group->check_same("checkpoint", nlohmann::json{{"epochs_done", start_epoch}});
+    group->broadcast(state_tensors(*model));
+  }
+  // Batch norm over the global batch for the whole run (forward and backward), with --sync-bn.
+  std::optional<model::SyncBatchNorm> sync_bn;
+  if (group && config.sync_bn)
+    sync_bn.emplace([group](const torch::Tensor& t) { group->all_reduce_sum({t}); });
 
   data::LoaderOptions lo;
   lo.batch_size = config.batch_size;
@@ -99,10 +166,11 @@ TrainResult train(const OpenedRun& run, const data::DataBundle& bundle, const Tr
   lo.pin_memory = device.is_cuda();
   data::BatchLoader train_loader(
       std::make_shared<data::TensorSource>(bundle.train),
-      std::make_shared<data::RandomSampler>(bundle.train.size(), config.seed),
+      std::make_shared<data::DistributedSampler>(
+          bundle.train.size(), group ? group->rank() : 0, world, true, config.seed),
       lo);
   std::unique_ptr<data::BatchLoader> val_loader;
-  if (bundle.val.size() > 0)
+  if (bundle.val.size() > 0 && !group)
     val_loader = data::make_eval_loader(bundle.val, config.eval_batch_size, bundle.mean, bundle.std, config.workers);
 
   ScheduleOptions so{
@@ -154,6 +222,8 @@ TrainResult train(const OpenedRun& run, const data::DataBundle& bundle, const Tr
             "lower --lr, or add --clip-grad-norm 5");
       optimizer.zero_grad();
       scaler.scale_loss(loss).backward();
+      if (group)
+        group->average_gradients(model->parameters());
       const bool grads_finite = scaler.unscale(model->parameters()); // fp16 only; else always true
       if (grads_finite) {
         if (config.clip_grad_norm > 0)
@@ -184,14 +254,25 @@ TrainResult train(const OpenedRun& run, const data::DataBundle& bundle, const Tr
       }
     }
     const double train_seconds = std::chrono::duration<double>(clock::now() - epoch_start).count();
+    if (group) { // the epoch's metrics over all ranks' shards
+      auto sums = torch::tensor({loss_sum, double(correct), double(seen)}, torch::kFloat64);
+      group->all_reduce_sum({sums});
+      loss_sum = sums[0].item<double>();
+      correct = int64_t(std::llround(sums[1].item<double>()));
+      seen = int64_t(std::llround(sums[2].item<double>()));
+      // Per-rank batch norm statistics (no --sync-bn) differ: rank 0's are the model's, as DDP's broadcast_buffers.
+      if (!config.sync_bn)
+        group->broadcast(model->buffers());
+    }
     EpochRecord record;
     record.epoch = epoch + 1;
     record.lr = lr;
     record.train_loss = loss_sum / double(std::max<int64_t>(1, seen));
     record.train_accuracy = double(correct) / double(std::max<int64_t>(1, seen));
     record.images_per_second = double(seen) / std::max(1e-9, train_seconds);
-    if (val_loader) {
-      auto pred = model::predict(*model, *val_loader, device, false, precision);
+    if (bundle.val.size() > 0) {
+      auto pred = group ? predict_sharded(*model, bundle, config, device, precision, *group)
+                        : model::predict(*model, *val_loader, device, false, precision);
       auto m = calib::compute_metrics(pred.logits, pred.labels, config.bins);
       record.val_loss = loss::label_smoothing_cross_entropy(pred.logits, pred.labels, lopts).item<double>();
       record.val_nll = m.nll;
@@ -199,13 +280,19 @@ TrainResult train(const OpenedRun& run, const data::DataBundle& bundle, const Tr
       record.val_ece = m.ece;
     }
     record.loader = train_loader.stats(); // wait_fraction near 1: the loader, not the model, sets the pace
-    record.bad_images = data::write_bad_images(bundle, dir.bad_images_file());
-    if (hooks.epoch_extras)
-      hooks.epoch_extras(*model, epoch + 1, record);
+    if (group)
+      record.world_size = world;
+    if (writer) {
+      record.bad_images = data::write_bad_images(bundle, dir.bad_images_file());
+      if (hooks.epoch_extras)
+        hooks.epoch_extras(*model, epoch + 1, record);
+    }
     record.seconds = std::chrono::duration<double>(clock::now() - epoch_start).count();
     records.push_back(record);
-    dir.write_metrics(records); // metrics first: a kill before the checkpoint redoes this epoch
-    save_checkpoint(dir.checkpoint_file(), *model, &optimizer, epoch + 1);
+    if (writer) {
+      dir.write_metrics(records); // metrics first: a kill before the checkpoint redoes this epoch
+      save_checkpoint(dir.checkpoint_file(), *model, &optimizer, epoch + 1);
+    }
     result.epochs_done = epoch + 1;
     result.last_record = record;
     if (hooks.on_epoch)

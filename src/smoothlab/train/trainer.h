@@ -3,6 +3,13 @@
 // A killed run is resumed from its checkpoint: metrics of epochs after the checkpoint are dropped and redone, so
 // every epoch is recorded exactly once. Batches are a pure function of (seed, epoch), so a resumed run with one
 // thread ends with the same parameters as an uninterrupted one.
+//
+// Data-parallel (a dist::Group of W ranks), as PyTorch's DDP with a DistributedSampler: rank 0's parameters and
+// buffers are broadcast at the start, every rank trains on its shard of the epoch (every W-th index of the shared
+// permutation) with the per-rank batch size, gradients are averaged over the ranks after backward (bucketed
+// all-reduce), batch norm is per rank unless config.sync_bn. The epoch's metrics are sums over all ranks, validation
+// is sharded and gathered. Rank 0 alone writes the run folder; every rank reads it when resuming, so the folder must
+// be visible to all (one host, or a shared filesystem). The configurations of all ranks must agree (checked first).
 #pragma once
 
 #include <filesystem>
@@ -13,6 +20,7 @@
 
 #include "smoothlab/data/dataset.h"
 #include "smoothlab/data/loader.h"
+#include "smoothlab/dist/group.h"
 #include "smoothlab/model/classifier.h"
 #include "smoothlab/train/config.h"
 #include "smoothlab/train/run_dir.h"
@@ -44,7 +52,12 @@ struct TrainResult {
 };
 
 // Trains (or resumes) an opened run (open_run) on its data (data::load_data(data_options(run.config))).
-TrainResult train(const OpenedRun& run, const data::DataBundle& data, const TrainHooks& hooks = {});
+// group: null, or the process group of a data-parallel run (this process is one of its ranks).
+TrainResult train(
+    const OpenedRun& run,
+    const data::DataBundle& data,
+    const TrainHooks& hooks = {},
+    const dist::Group* group = nullptr);
 
 // open_run(run_dir, mode, config), loads the data, then trains: with ExistingRun::Refuse an existing run folder is an
 // Error; Resume continues it with its saved config (the given config is ignored); Force deletes it and starts over.
