@@ -6,10 +6,12 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <thread>
 
 #include <fmt/format.h>
 
 #include "command.h"
+#include "launch.h"
 #include "smoothlab/core/error.h"
 #include "smoothlab/data/dataset.h"
 #include "smoothlab/model/precision.h"
@@ -23,7 +25,9 @@ namespace fs = std::filesystem;
 struct StudyArgs {
   std::string preset = "quick", data = "fashion-mnist", out, device = "cpu", precision = "fp32";
   int threads = 0;
-  bool list_runs = false, report = false;
+  bool list_runs = false, report = false, worker = false;
+  int jobs = 1;
+  double claim_timeout = 120;
   std::string run_index; // "" not given; "env": $SLURM_ARRAY_TASK_ID; else the index
 };
 
@@ -92,7 +96,28 @@ const bool registered_study = register_command(
            ->expected(0, 1)
            ->default_str("env");
        sub.add_flag("--report", args->report, "train nothing: write the report from OUT/runs once every run is done");
+       sub.add_flag(
+           "--worker",
+           args->worker,
+           "one of several workers on a shared --out (srun -n 16 smoothlab study --worker): claim pending runs one at a "
+           "time through lock files in OUT/runs; the last to finish writes the report");
+       sub.add_option("--jobs", args->jobs, "run N --worker processes on this machine, the threads split between them")
+           ->capture_default_str()
+           ->check(CLI::Range(1, 256));
+       sub.add_option(
+              "--claim-timeout",
+              args->claim_timeout,
+              "--worker: seconds after which a claim its owner stopped renewing is taken over")
+           ->capture_default_str()
+           ->check(CLI::PositiveNumber);
        return [args] {
+         if (args->jobs > 1) {
+           if (args->list_runs || args->report || !args->run_index.empty())
+             throw Error("--jobs runs workers: it excludes --list-runs, --report and --run-index");
+           const int cores = std::max(1, int(std::thread::hardware_concurrency()));
+           const int total = args->threads > 0 ? args->threads : cores;
+           return launch_study_workers(args->jobs, std::max(1, total / args->jobs));
+         }
          const int threads = apply_threads(args->threads);
          if (args->out.empty())
            args->out = "study-" + args->preset;
@@ -104,6 +129,8 @@ const bool registered_study = register_command(
              .precision(args->precision)
              .threads(threads)
              .report_only(args->report)
+             .worker(args->worker)
+             .claim_timeout(args->claim_timeout)
              .command_line(command_line());
          if (!args->run_index.empty())
            options.run_index(parse_run_index(args->run_index));
@@ -168,7 +195,7 @@ const bool registered_study = register_command(
            status_line(fmt::format("{} {}", reused ? "done already:" : "finished:", r.name), true);
          };
          const auto result = study::run_study(options, hooks);
-         if (options.run_index() >= 0)
+         if (options.run_index() >= 0 || result.report.empty()) // one run, or a worker that left the report to another
            return 0;
          std::cout << fmt::format(
              "{} runs ({} reused, {} trained now)\n", result.runs_total, result.runs_reused, result.runs_trained);

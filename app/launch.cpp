@@ -7,9 +7,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -39,18 +41,22 @@ int free_port() {
   return ntohs(a.sin_port);
 }
 
-// argv without --nproc-per-node N / --nproc-per-node=N.
-std::vector<std::string> child_args() {
+// argv without the options named (each with its value, or as --name=value).
+std::vector<std::string> args_without(const std::vector<std::string>& names) {
   std::vector<std::string> out;
   const auto& args = program_args();
   for (size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == "--nproc-per-node") {
-      ++i;
-      continue;
+    bool drop = false;
+    for (const auto& name : names) {
+      if (args[i] == name) {
+        ++i;
+        drop = true;
+      } else if (args[i].rfind(name + "=", 0) == 0) {
+        drop = true;
+      }
     }
-    if (args[i].rfind("--nproc-per-node=", 0) == 0)
-      continue;
-    out.push_back(args[i]);
+    if (!drop)
+      out.push_back(args[i]);
   }
   return out;
 }
@@ -63,34 +69,32 @@ int exit_status(int status) {
   return 1;
 }
 
-} // namespace
-
-int launch_local_ranks(int nproc, double dist_timeout_seconds) {
-  const int port = std::getenv("MASTER_PORT") ? std::atoi(std::getenv("MASTER_PORT")) : free_port();
-  const auto args = child_args();
-  std::cerr << fmt::format("smoothlab: launching {} local ranks (MASTER_PORT {})\n", nproc, port);
+// Starts one child per element of `envs` running `args` with those variables set, waits for all. After the first
+// failure the others get kill_after seconds (< 0: forever) before SIGTERM. Returns 0 or the first failure's status.
+int run_children(
+    const std::vector<std::string>& args,
+    const std::vector<std::vector<std::pair<std::string, std::string>>>& envs,
+    double kill_after) {
   std::vector<pid_t> pids;
   const pid_t parent = ::getpid();
-  for (int r = 0; r < nproc; ++r) {
+  for (const auto& env : envs) {
     const pid_t pid = ::fork();
-    check(pid >= 0, "--nproc-per-node: fork failed");
+    check(pid >= 0, "fork failed");
     if (pid == 0) {
-      ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+      ::prctl(PR_SET_PDEATHSIG, SIGTERM); // a child dies with its launcher
       if (::getppid() != parent)
         ::_exit(1);
-      ::setenv("RANK", std::to_string(r).c_str(), 1);
-      ::setenv("LOCAL_RANK", std::to_string(r).c_str(), 1);
-      ::setenv("WORLD_SIZE", std::to_string(nproc).c_str(), 1);
-      ::setenv("LOCAL_WORLD_SIZE", std::to_string(nproc).c_str(), 1);
-      ::setenv("MASTER_ADDR", "127.0.0.1", 1);
-      ::setenv("MASTER_PORT", std::to_string(port).c_str(), 1);
-      ::unsetenv("TORCHELASTIC_USE_AGENT_STORE");
+      for (const auto& [name, value] : env)
+        if (value.empty())
+          ::unsetenv(name.c_str());
+        else
+          ::setenv(name.c_str(), value.c_str(), 1);
       std::vector<char*> argv;
       for (const auto& a : args)
         argv.push_back(const_cast<char*>(a.c_str()));
       argv.push_back(nullptr);
       ::execv("/proc/self/exe", argv.data());
-      std::cerr << "error: --nproc-per-node: cannot start " << args[0] << "\n";
+      std::cerr << "error: cannot start " << args[0] << "\n";
       ::_exit(1);
     }
     pids.push_back(pid);
@@ -110,8 +114,9 @@ int launch_local_ranks(int nproc, double dist_timeout_seconds) {
           const int code = exit_status(status);
           if (code != 0 && result == 0) {
             result = code;
-            deadline = clock::now() +
-                std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(dist_timeout_seconds + 30));
+            if (kill_after >= 0)
+              deadline =
+                  clock::now() + std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(kill_after));
           }
         }
       continue;
@@ -123,11 +128,39 @@ int launch_local_ranks(int nproc, double dist_timeout_seconds) {
         if (p > 0)
           ::kill(p, SIGTERM);
       deadline = clock::now() + std::chrono::seconds(5);
-      dist_timeout_seconds = 0;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   return result;
+}
+
+} // namespace
+
+int launch_local_ranks(int nproc, double dist_timeout_seconds) {
+  const int port = std::getenv("MASTER_PORT") ? std::atoi(std::getenv("MASTER_PORT")) : free_port();
+  std::cerr << fmt::format("smoothlab: launching {} local ranks (MASTER_PORT {})\n", nproc, port);
+  std::vector<std::vector<std::pair<std::string, std::string>>> envs;
+  for (int r = 0; r < nproc; ++r)
+    envs.push_back(
+        {{"RANK", std::to_string(r)},
+         {"LOCAL_RANK", std::to_string(r)},
+         {"WORLD_SIZE", std::to_string(nproc)},
+         {"LOCAL_WORLD_SIZE", std::to_string(nproc)},
+         {"MASTER_ADDR", "127.0.0.1"},
+         {"MASTER_PORT", std::to_string(port)},
+         {"TORCHELASTIC_USE_AGENT_STORE", ""}});
+  // The survivors of a failed rank stop on their own within --dist-timeout; the grace covers their last words.
+  return run_children(args_without({"--nproc-per-node"}), envs, dist_timeout_seconds + 30);
+}
+
+int launch_study_workers(int jobs, int threads_each) {
+  auto args = args_without({"--jobs", "--threads"});
+  if (std::find(args.begin(), args.end(), "--worker") == args.end())
+    args.push_back("--worker");
+  args.push_back("--threads");
+  args.push_back(std::to_string(threads_each));
+  std::cerr << fmt::format("smoothlab study: {} workers × {} threads\n", jobs, threads_each);
+  return run_children(args, std::vector<std::vector<std::pair<std::string, std::string>>>(size_t(jobs)), -1);
 }
 
 } // namespace smoothlab::cli

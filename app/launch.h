@@ -9,4 +9,9 @@ namespace smoothlab::cli {
 
 int launch_local_ranks(int nproc, double dist_timeout_seconds);
 
+// `smoothlab study --jobs N`: this command line as N `study --worker --threads T` processes (T: the threads split
+// between them), which share the study folder through its run locks. Independent: one failing does not stop the
+// others. Ends with 0 when all succeed, else the first failure's status.
+int launch_study_workers(int jobs, int threads_each);
+
 } // namespace smoothlab::cli

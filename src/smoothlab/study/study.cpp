@@ -20,6 +20,7 @@
 #include "smoothlab/study/claims.h"
 #include "smoothlab/study/figures.h"
 #include "smoothlab/study/report_page.h"
+#include "smoothlab/study/run_lock.h"
 #include "smoothlab/study/tables.h"
 
 namespace smoothlab::study {
@@ -179,19 +180,10 @@ StudyResult run_study(const StudyOptions& options, const StudyHooks& hooks) {
     hooks.on_progress(progress);
   };
 
-  json run_times = json::array();
-  for (size_t i = 0; i < plan.size(); ++i) {
+  // Trains (or resumes) run i of the plan and evaluates it.
+  auto train_run = [&](size_t i) {
     const auto& spec = plan[i];
     const fs::path dir = runs_dir / spec.name;
-    if (index >= 0 && int64_t(i) != index)
-      continue;
-    if (done[i]) {
-      ++result.runs_reused;
-      ++progress.runs_done;
-      if (hooks.on_run_done)
-        hooks.on_run_done(spec, true);
-      continue;
-    }
     const auto run_start = clock::now();
     progress.current = spec.name;
     progress.run = {};
@@ -238,6 +230,53 @@ StudyResult run_study(const StudyOptions& options, const StudyHooks& hooks) {
     report_progress(0, 0);
     if (hooks.on_run_done)
       hooks.on_run_done(spec, false);
+  };
+
+  std::unique_ptr<RunLock> report_lock; // a worker's, held while it writes the report
+  if (options.worker()) {
+    check(index < 0 && !options.report_only(), "--worker excludes --run-index and --report");
+    check(options.claim_timeout() > 0, "--claim-timeout must be positive, got {}", options.claim_timeout());
+    const auto lease = std::chrono::milliseconds(int64_t(options.claim_timeout() * 1000));
+    const std::string owner = lock_owner();
+    for (;;) {
+      bool pending = false, trained = false;
+      for (size_t i = 0; i < plan.size() && !trained; ++i) {
+        const auto& spec = plan[i];
+        if (run_finished(runs_dir / spec.name, spec.config.epochs))
+          continue;
+        pending = true;
+        if (!spec.teacher.empty() && !run_finished(runs_dir / spec.teacher, 1))
+          continue; // its teacher is another worker's, still training
+        const auto lock = RunLock::try_claim(runs_dir / (spec.name + ".lock"), owner, lease);
+        if (!lock || run_finished(runs_dir / spec.name, spec.config.epochs))
+          continue; // another worker's, or finished since the check
+        train_run(i);
+        trained = true; // rescan from the start: teachers come first
+      }
+      if (!pending)
+        break;
+      if (!trained) // every pending run is claimed by a live worker or waits for a teacher
+        std::this_thread::sleep_for(std::min(std::chrono::milliseconds(1000), lease / 4));
+    }
+    result.runs_reused = result.runs_total - result.runs_trained;
+    report_lock = RunLock::try_claim(out / "report.lock", owner, lease);
+    if (!report_lock) {
+      note("study: every run is finished; another worker writes the report");
+      return result;
+    }
+  } else {
+    for (size_t i = 0; i < plan.size(); ++i) {
+      if (index >= 0 && int64_t(i) != index)
+        continue;
+      if (done[i]) {
+        ++result.runs_reused;
+        ++progress.runs_done;
+        if (hooks.on_run_done)
+          hooks.on_run_done(plan[i], true);
+        continue;
+      }
+      train_run(i);
+    }
   }
 
   if (index >= 0) {

@@ -39,6 +39,11 @@ struct StudyOptions {
   TORCH_ARG(int64_t, run_index) = -1;
   // Trains nothing: writes summary.json and report.html from OUT/runs/ alone; an Error while any run is unfinished.
   TORCH_ARG(bool, report_only) = false;
+  // One of several workers sharing OUT (run_lock.h): claims pending runs one at a time (a student once its teacher
+  // is finished), waits while the others' claims are live, takes over claims not renewed for `claim_timeout`
+  // seconds; the worker that finds every run finished writes the report (under OUT/report.lock).
+  TORCH_ARG(bool, worker) = false;
+  TORCH_ARG(double, claim_timeout) = 120;
 };
 
 struct StudyProgress {
