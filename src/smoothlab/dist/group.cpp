@@ -204,20 +204,15 @@ Group::Group(const LaunchEnv& e, std::chrono::milliseconds timeout)
 Group::~Group() = default;
 
 void Group::check_same(const std::string& what, const nlohmann::json& value) const {
-  const std::string mine = value.dump();
-  nlohmann::json first;
   try {
-    impl_->store->set(fmt::format("check/{}/{}", what, rank()), bytes(mine));
-    if (rank() != 0) {
-      const auto theirs = impl_->store->get(fmt::format("check/{}/0", what));
-      first = nlohmann::json::parse(std::string(theirs.begin(), theirs.end()));
-    } else {
-      first = value;
-    }
-    // Rank 0 compares too, so every rank stops with the same message.
+    impl_->store->set(fmt::format("check/{}/{}", what, rank()), bytes(value.dump()));
+    // Every rank (rank 0 too) compares every rank's value with rank 0's, so all stop with the same message.
+    nlohmann::json first;
     for (int r = 0; r < size(); ++r) {
       const auto theirs = impl_->store->get(fmt::format("check/{}/{}", what, r));
       const auto other = nlohmann::json::parse(std::string(theirs.begin(), theirs.end()));
+      if (r == 0)
+        first = other;
       if (other == first)
         continue;
       std::string detail;

@@ -48,31 +48,14 @@ std::vector<torch::Tensor> state_tensors(torch::nn::Module& m) {
   return out;
 }
 
-// Sharded forward passes over a dataset: rank r predicts examples r, r + W, … (padded as DistributedSampler pads),
-// and the gathered logits come back in the dataset's order, padding dropped.
-model::Predictions predict_sharded(
-    model::ClassifierImpl& model,
-    const data::DataBundle& bundle,
-    const TrainConfig& config,
-    torch::Device device,
-    model::Precision precision,
-    const dist::Group& group) {
-  const int64_t n = bundle.val.size(), w = group.size();
-  auto sampler = std::make_shared<data::DistributedSampler>(n, group.rank(), int(w), false, 0);
-  auto loader =
-      data::make_eval_loader(bundle.val, config.eval_batch_size, bundle.mean, bundle.std, config.workers, sampler);
-  auto local = model::predict(model, *loader, device, false, precision);
-  auto reorder = [&](const torch::Tensor& t) { // rank-major [W·m, …] → dataset order [n, …]
-    auto g = group.all_gather(t.cpu().contiguous());
-    const int64_t m = sampler->shard_size();
-    std::vector<int64_t> shape = {w, m};
-    for (int64_t d = 1; d < g.dim(); ++d)
-      shape.push_back(g.size(d));
-    return g.reshape(shape).transpose(0, 1).reshape(g.sizes()).slice(0, 0, n).contiguous();
-  };
-  local.logits = reorder(local.logits.to(torch::kFloat));
-  local.labels = reorder(local.labels);
-  return local;
+// The rows of every rank's shard (DistributedSampler without shuffling: rank r holds examples r, r + W, …, padded)
+// gathered back into the dataset's order, padding dropped: rank-major [W·m, …] → [n, …].
+torch::Tensor gather_shards(const torch::Tensor& local, int64_t n, const dist::Group& group) {
+  const auto g = group.all_gather(local.cpu().contiguous());
+  std::vector<int64_t> shape = {group.size(), local.size(0)};
+  for (int64_t d = 1; d < g.dim(); ++d)
+    shape.push_back(g.size(d));
+  return g.reshape(shape).transpose(0, 1).reshape(g.sizes()).slice(0, 0, n).contiguous();
 }
 
 } // namespace
@@ -169,9 +152,17 @@ TrainResult train(
       std::make_shared<data::DistributedSampler>(
           bundle.train.size(), group ? group->rank() : 0, world, true, config.seed),
       lo);
+  // Validation: the whole split, or with a group this rank's shard (gathered after the forward passes).
   std::unique_ptr<data::BatchLoader> val_loader;
-  if (bundle.val.size() > 0 && !group)
-    val_loader = data::make_eval_loader(bundle.val, config.eval_batch_size, bundle.mean, bundle.std, config.workers);
+  if (bundle.val.size() > 0)
+    val_loader = data::make_eval_loader(
+        bundle.val,
+        config.eval_batch_size,
+        bundle.mean,
+        bundle.std,
+        config.workers,
+        group ? std::make_shared<data::DistributedSampler>(bundle.val.size(), group->rank(), world, false, 0)
+              : nullptr);
 
   ScheduleOptions so{
       config.schedule,
@@ -270,9 +261,12 @@ TrainResult train(
     record.train_loss = loss_sum / double(std::max<int64_t>(1, seen));
     record.train_accuracy = double(correct) / double(std::max<int64_t>(1, seen));
     record.images_per_second = double(seen) / std::max(1e-9, train_seconds);
-    if (bundle.val.size() > 0) {
-      auto pred = group ? predict_sharded(*model, bundle, config, device, precision, *group)
-                        : model::predict(*model, *val_loader, device, false, precision);
+    if (val_loader) {
+      auto pred = model::predict(*model, *val_loader, device, false, precision);
+      if (group) {
+        pred.logits = gather_shards(pred.logits, bundle.val.size(), *group);
+        pred.labels = gather_shards(pred.labels, bundle.val.size(), *group);
+      }
       auto m = calib::compute_metrics(pred.logits, pred.labels, config.bins);
       record.val_loss = loss::label_smoothing_cross_entropy(pred.logits, pred.labels, lopts).item<double>();
       record.val_nll = m.nll;
