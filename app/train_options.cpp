@@ -65,6 +65,8 @@ void add_train_options(CLI::App& sub, TrainArgs& a) {
       "log Î(example; z_a − z_b) every epoch for two classes, e.g. Shirt,Pullover ([M] Fig. 6)");
   sub.add_option("--mi-examples", c.mi_examples, "MI: training examples per class")->capture_default_str();
   sub.add_option("--mi-views", c.mi_views, "MI: augmented views per example")->capture_default_str();
+  sub.add_option("--mi-every", c.mi_every, "MI: also every N optimizer steps from step 0 (0: each epoch's end only)")
+      ->capture_default_str();
   sub.add_flag(
       "--sync-bn",
       c.sync_bn,
@@ -214,8 +216,7 @@ train::TrainResult run_training(const PreparedRun& prepared, train::TrainHooks h
     line += fmt::format("  {:.0f} img/s  {:.1f}s", r.images_per_second, r.seconds);
     status_line(line, true);
   };
-  hooks.epoch_extras =
-      distill::chain(hooks.epoch_extras, distill::make_mi_logger(run.config, prepared.data, &hooks.record));
+  distill::add_mi_logger(run.config, prepared.data, hooks);
   auto result = train::train(run, prepared.data, hooks, prepared.group.get());
   if (rank0)
     std::cout << fmt::format("run folder: {}\n", run.dir.path().string());

@@ -151,9 +151,9 @@ DistillSetup make_distillation(
   return setup;
 }
 
-EpochExtras make_mi_logger(const train::TrainConfig& config, const data::DataBundle& bundle, train::RunRecord* record) {
+void add_mi_logger(const train::TrainConfig& config, const data::DataBundle& bundle, train::TrainHooks& hooks) {
   if (config.mi_classes.empty())
-    return {};
+    return;
   const auto classes = data::parse_classes(config.mi_classes, bundle.class_names, "--mi-classes");
   if (classes.size() != 2)
     throw Error(
@@ -175,7 +175,7 @@ EpochExtras make_mi_logger(const train::TrainConfig& config, const data::DataBun
                      .batch_size(config.eval_batch_size);
   auto probe = std::make_shared<MiProbe>(bundle.train, bundle.num_classes, bundle.mean, bundle.std, options);
   const torch::Device device = train::parse_device(config.device);
-  if (record) {
+  {
     auto name = [&](int64_t k) {
       return size_t(k) < bundle.class_names.size() ? bundle.class_names[size_t(k)] : std::to_string(k);
     };
@@ -188,14 +188,22 @@ EpochExtras make_mi_logger(const train::TrainConfig& config, const data::DataBun
     facts.hflip = true;
     facts.seed = options.seed();
     facts.split = "train";
-    record->mi = facts;
+    hooks.record.mi = facts;
   }
-  return [probe, device](model::ClassifierImpl& model, int64_t, train::EpochRecord& record) {
-    const auto e = probe->measure(model, device);
-    record.mi = e.mi;
-    record.mi_raw = e.mi_raw;
-    record.mi_sigma2 = e.sigma2;
-  };
+  hooks.epoch_extras =
+      chain(hooks.epoch_extras, [probe, device](model::ClassifierImpl& model, int64_t, train::EpochRecord& record) {
+        const auto e = probe->measure(model, device);
+        record.mi = e.mi;
+        record.mi_raw = e.mi_raw;
+        record.mi_sigma2 = e.sigma2;
+      });
+  if (config.mi_every > 0) {
+    hooks.step_extras_every = config.mi_every;
+    hooks.step_extras = [probe, device](model::ClassifierImpl& model, int64_t step, train::EpochRecord& record) {
+      const auto e = probe->measure(model, device);
+      record.mi_steps.push_back({step, e.mi, e.mi_raw, e.sigma2});
+    };
+  }
 }
 
 void RunMiOptions::validate() const {

@@ -97,9 +97,10 @@ train::EvalRecord evaluate_run(const fs::path& run_dir, const EvalOptions& optio
     result.gamma.train = calib::equivalent_smoothing(train.logits, train.labels, 1.0);
   }
   if (options.write_npy) {
+    const auto features = [&](const torch::Tensor& f) { return options.write_features ? f : torch::Tensor(); };
     if (outputs.val.logits.defined())
-      dir.write_outputs("val", outputs.val.logits, outputs.val.labels, outputs.val.features);
-    dir.write_outputs("test", outputs.test.logits, outputs.test.labels, outputs.test.features);
+      dir.write_outputs("val", outputs.val.logits, outputs.val.labels, features(outputs.val.features));
+    dir.write_outputs("test", outputs.test.logits, outputs.test.labels, features(outputs.test.features));
   }
   dir.write_calibration(calibration);
   dir.write_eval(result);

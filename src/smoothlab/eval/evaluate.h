@@ -22,6 +22,7 @@ struct EvalOptions {
   std::string device; // "" keeps the run's
   std::string precision; // fp32 | bf16 | fp16 of the forward passes; "" keeps the run's training precision
   bool write_npy = true;
+  bool write_features = true; // with write_npy: the penultimate features too (the study keeps only logits, labels)
   bool diagrams = true; // reliability diagrams (PNG + SVG)
   int64_t bootstrap = 0; // bootstrap replicates for ECE intervals (0: none)
   uint64_t seed = 0;

@@ -7,15 +7,16 @@
 
 namespace smoothlab::train {
 
-#define SMOOTHLAB_CONFIG_FIELDS(X)                                                                                   \
-  X(data)                                                                                                            \
-  X(val_size)                                                                                                        \
-  X(split_seed)                                                                                                      \
-  X(limit_train)                                                                                                     \
-  X(limit_test) X(augment) X(crop_padding) X(model) X(smoothing) X(loss_impl) X(epochs) X(batch_size) X(lr)          \
-      X(momentum) X(nesterov) X(weight_decay) X(schedule) X(warmup_epochs) X(milestones) X(gamma) X(clip_grad_norm)  \
-          X(seed) X(threads) X(workers) X(device) X(precision) X(sync_bn) X(eval_batch_size) X(bins) X(mi_classes)   \
-              X(mi_examples) X(mi_views) X(image_size) X(image_channels) X(folder_augment) X(rrc_scale) X(rrc_ratio) \
+#define SMOOTHLAB_CONFIG_FIELDS(X)                                                                                    \
+  X(data)                                                                                                             \
+  X(val_size)                                                                                                         \
+  X(split_seed)                                                                                                       \
+  X(limit_train)                                                                                                      \
+  X(limit_test)                                                                                                       \
+  X(augment) X(crop_padding) X(model) X(smoothing) X(loss_impl) X(epochs) X(batch_size) X(lr) X(momentum) X(nesterov) \
+      X(weight_decay) X(schedule) X(warmup_epochs) X(milestones) X(gamma) X(clip_grad_norm) X(seed) X(threads)        \
+          X(workers) X(device) X(precision) X(sync_bn) X(eval_batch_size) X(bins) X(mi_classes) X(mi_examples)        \
+              X(mi_views) X(mi_every) X(image_size) X(image_channels) X(folder_augment) X(rrc_scale) X(rrc_ratio)     \
                   X(resize_filter) X(skip_bad_images)
 
 void to_json(nlohmann::json& j, const TrainConfig& c) {
@@ -59,6 +60,7 @@ void TrainConfig::validate() const {
       "--loss-impl: unknown implementation '{}' (known: fused, libtorch)",
       loss_impl);
   check(mi_examples >= 1, "--mi-examples must be at least 1, got {}", mi_examples);
+  check(mi_every >= 0, "--mi-every must be non-negative (0: once per epoch), got {}", mi_every);
   check(mi_views >= 2, "--mi-views must be at least 2 (σ² is pooled over views), got {}", mi_views);
   check(image_size >= 1, "--image-size must be positive, got {}", image_size);
   check(image_channels == 1 || image_channels == 3, "--image-channels must be 1 or 3, got {}", image_channels);

@@ -46,6 +46,7 @@ struct TrainConfig {
   std::string mi_classes;
   int64_t mi_examples = 300; // per class
   int64_t mi_views = 5;
+  int64_t mi_every = 0; // also every N optimizer steps from step 0 (Fig. 6's curve); 0: at each epoch's end only
 
   // image folders (--data folder:DIR; data/image_folder.h): output size, channels, training view, decoding
   int64_t image_size = 224;

@@ -200,6 +200,14 @@ void to_json(json& j, const EpochRecord& r) {
   put(j, "mi", r.mi);
   put(j, "mi_raw", r.mi_raw);
   put(j, "mi_sigma2", r.mi_sigma2);
+  if (!r.mi_steps.empty()) {
+    json steps = json::array();
+    for (const auto& m : r.mi_steps)
+      steps.push_back({{"step", m.step}, {"mi", m.mi}, {"mi_raw", m.mi_raw}, {"mi_sigma2", m.mi_sigma2}});
+    j["mi_steps"] = steps;
+  }
+  if (r.steps > 0)
+    j["steps"] = r.steps;
   if (r.world_size)
     j["world_size"] = *r.world_size;
   j["seconds"] = r.seconds;
@@ -221,6 +229,14 @@ void from_json(const json& j, EpochRecord& r) {
   get(j, "mi", r.mi);
   get(j, "mi_raw", r.mi_raw);
   get(j, "mi_sigma2", r.mi_sigma2);
+  if (j.contains("mi_steps"))
+    for (const auto& m : j.at("mi_steps"))
+      r.mi_steps.push_back(
+          {m.at("step").get<int64_t>(),
+           m.at("mi").get<double>(),
+           m.at("mi_raw").get<double>(),
+           m.at("mi_sigma2").get<double>()});
+  r.steps = j.value("steps", int64_t(0));
   if (j.contains("world_size"))
     r.world_size = j.at("world_size").get<int64_t>();
   r.seconds = j.at("seconds").get<double>();

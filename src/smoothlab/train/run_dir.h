@@ -94,6 +94,12 @@ struct RunRecord {
   nlohmann::json study; // a study's facts about this run (study/), kept as given; null when not part of a study
 };
 
+// Î measured during an epoch, before optimizer step `step` (global, from 0) of the run (--mi-every).
+struct MiStep {
+  int64_t step = 0;
+  double mi = 0, mi_raw = 0, mi_sigma2 = 0;
+};
+
 // One line of metrics.jsonl.
 struct EpochRecord {
   int64_t epoch = 0; // 1-based
@@ -102,7 +108,9 @@ struct EpochRecord {
   nlohmann::json loader = nlohmann::json::object(); // data::LoaderStats of the epoch (diagnostics)
   int64_t bad_images = 0;
   std::optional<double> teacher_gamma; // distillation
-  std::optional<double> mi, mi_raw, mi_sigma2; // MI logging
+  std::optional<double> mi, mi_raw, mi_sigma2; // MI logging, at the epoch's end
+  std::vector<MiStep> mi_steps; // MI logging within the epoch (--mi-every)
+  int64_t steps = 0; // optimizer steps of the epoch (0 in records written before it was kept)
   std::optional<int64_t> world_size; // ranks that trained the epoch, when more than one
 };
 

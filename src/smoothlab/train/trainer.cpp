@@ -194,8 +194,12 @@ TrainResult train(
     const int64_t steps = train_loader.num_batches();
     data::Batch batch;
     double lr = 0;
+    EpochRecord record;
     while (train_loader.next(batch)) {
-      lr = learning_rate(so, epoch * steps + step);
+      const int64_t global_step = epoch * steps + step;
+      if (writer && hooks.step_extras && hooks.step_extras_every > 0 && global_step % hooks.step_extras_every == 0)
+        hooks.step_extras(*model, global_step, record);
+      lr = learning_rate(so, global_step);
       for (auto& group : optimizer.param_groups())
         static_cast<torch::optim::SGDOptions&>(group.options()).lr(lr);
       auto x = batch.images.to(device), y = batch.labels.to(device);
@@ -255,8 +259,8 @@ TrainResult train(
       if (!config.sync_bn)
         group->broadcast(model->buffers());
     }
-    EpochRecord record;
     record.epoch = epoch + 1;
+    record.steps = step;
     record.lr = lr;
     record.train_loss = loss_sum / double(std::max<int64_t>(1, seen));
     record.train_accuracy = double(correct) / double(std::max<int64_t>(1, seen));

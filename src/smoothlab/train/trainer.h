@@ -41,6 +41,10 @@ struct TrainHooks {
   std::function<torch::Tensor(const torch::Tensor& logits, const data::Batch& batch)> loss;
   // Adds fields to an epoch's record (after validation).
   std::function<void(model::ClassifierImpl& model, int64_t epoch, EpochRecord& record)> epoch_extras;
+  // Adds to the current epoch's record before each optimizer step whose global index (from 0) is a multiple of
+  // step_extras_every (> 0): a probe of the model during training (--mi-every). Rank 0 only.
+  std::function<void(model::ClassifierImpl& model, int64_t step, EpochRecord& record)> step_extras;
+  int64_t step_extras_every = 0;
   // Written as config.json when the run starts: command line, distillation and MI facts, study facts. train() fills
   // in config, data and versions.
   RunRecord record;
