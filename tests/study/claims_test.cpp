@@ -1,5 +1,8 @@
-// study::claims on hand-made tables: each verdict rule of claims.h just on either side of its boundary.
+// study::claims and study::when_answers on hand-made tables: the one verdict rule of evidence.h on each side of
+// each claim's boundary (held / inconclusive / not held), the paired bootstrap against its closed form, the
+// temperature re-fit against its closed form, and the choices made on validation.
 #include <cmath>
+#include <memory>
 
 #include <fmt/format.h>
 
@@ -12,8 +15,10 @@ namespace {
 using study::CalibRow;
 using study::Claim;
 using study::DistillRow;
-using study::MiRow;
+using study::Interval;
 using study::ProjectionRow;
+using study::RunPredictions;
+using study::RunRow;
 using study::Stat;
 using study::Tables;
 using study::Verdict;
@@ -25,34 +30,55 @@ Stat one(double value) {
   return s;
 }
 
-// A teacher regime with ε ∈ {0, 0.1}, one seed, 10 000 test images. ε = 0: accuracy 0.9, T = 1.5, confidence 0.95,
-// ECE 0.05 → 0.02 with TS; ε = 0.1: accuracy `ls_accuracy`, ECE `ls_ece`, validation ECE 0.03.
-Tables regime_tables(double ls_accuracy, double ls_ece) {
+// n test examples, the first `hits` correct, every confidence `conf` (at T̂: `conf_ts`).
+RunPredictions preds(int64_t n, int64_t hits, float conf, float conf_ts = 0.9f) {
+  RunPredictions p;
+  p.classes = 10;
+  p.correct.assign(size_t(n), 0);
+  for (int64_t i = 0; i < hits; ++i)
+    p.correct[size_t(i)] = 1;
+  p.confidence.assign(size_t(n), conf);
+  p.confidence_ts.assign(size_t(n), conf_ts);
+  return p;
+}
+
+RunRow run(
+    const std::string& group,
+    double eps,
+    RunPredictions p,
+    uint64_t seed = 0,
+    double teacher_eps = 0,
+    double temperature = 0) {
+  RunRow r;
+  r.spec.group = group;
+  r.spec.epsilon = eps;
+  r.spec.seed = seed;
+  r.spec.teacher_epsilon = teacher_eps;
+  r.spec.temperature = temperature;
+  r.predictions = std::make_shared<RunPredictions>(std::move(p));
+  return r;
+}
+
+CalibRow calib_row(double eps, double val_ece) {
+  CalibRow c;
+  c.group = "teacher";
+  c.epsilon = eps;
+  c.accuracy = c.nll = c.ece = c.mean_confidence = c.temperature = c.ece_ts = c.nll_ts = one(0.5);
+  c.val_ece = one(val_ece);
+  c.test_count = 10000;
+  return c;
+}
+
+// A teacher regime with ε ∈ {0, 0.1}, one seed, the two runs' predictions given.
+Tables regime_tables(RunPredictions hard, RunPredictions smooth) {
   Tables t;
   t.claim_epsilon = 0.1;
   t.teacher_regime = "short";
-  t.seeds = 1;
-  t.test_count = 10000;
+  t.num_classes = 10;
   t.regimes = {{"teacher", "short", {0.0, 0.1}}};
-  CalibRow h;
-  h.group = "teacher";
-  h.epsilon = 0.0;
-  h.accuracy = one(0.9);
-  h.nll = one(0.3);
-  h.ece = one(0.05);
-  h.mean_confidence = one(0.95);
-  h.temperature = one(1.5);
-  h.ece_ts = one(0.02);
-  h.nll_ts = one(0.28);
-  h.val_ece = one(0.05);
-  h.test_count = 10000;
-  CalibRow l = h;
-  l.epsilon = 0.1;
-  l.accuracy = one(ls_accuracy);
-  l.ece = one(ls_ece);
-  l.mean_confidence = one(ls_accuracy);
-  l.val_ece = one(0.03);
-  t.calibration = {h, l};
+  t.calibration = {calib_row(0.0, 0.05), calib_row(0.1, 0.03)};
+  t.runs = {run("teacher", 0.0, std::move(hard)), run("teacher", 0.1, std::move(smooth))};
+  t.bootstrap.resamples = 400;
   return t;
 }
 
@@ -67,58 +93,135 @@ Verdict verdict_of(const Tables& t, const std::string& id) {
   return find(study::claims(t), id).verdict;
 }
 
-// se = sqrt(2 · 0.9 · 0.1 / 10 000) = 0.0042426...: 2·se = 0.0084853 is the accuracy claim's margin.
-constexpr double kTwoSe = 0.008485281374238571;
-
-TEST(StudyClaims, AccuracyHeldWithinTwoStandardErrors) {
-  EXPECT_EQ(verdict_of(regime_tables(0.9 - kTwoSe + 1e-4, 0.04), "accuracy_teacher"), Verdict::Held);
-  EXPECT_EQ(verdict_of(regime_tables(0.9 - kTwoSe - 1e-4, 0.04), "accuracy_teacher"), Verdict::NotHeld);
-  const auto c = find(study::claims(regime_tables(0.9 - kTwoSe - 1e-4, 0.04)), "accuracy_teacher");
-  EXPECT_EQ(c.note, "smoothing hurt");
-  EXPECT_NE(c.measured.find("2 standard errors = 0.85 points"), std::string::npos) << c.measured;
+Interval interval(double low, double high) {
+  Interval iv;
+  iv.estimate = (low + high) / 2;
+  iv.low = low;
+  iv.high = high;
+  iv.resamples = 1000;
+  return iv;
 }
 
-TEST(StudyClaims, OverConfidentNeedsTAboveOneAndConfidenceAboveAccuracy) {
-  auto t = regime_tables(0.9, 0.04);
-  EXPECT_EQ(verdict_of(t, "overconfident_teacher"), Verdict::Held);
-  t.calibration[0].temperature = one(0.999);
-  EXPECT_EQ(verdict_of(t, "overconfident_teacher"), Verdict::NotHeld);
-  t.calibration[0].temperature = one(1.001);
-  t.calibration[0].mean_confidence = one(0.899);
-  EXPECT_EQ(verdict_of(t, "overconfident_teacher"), Verdict::NotHeld);
+TEST(StudyEvidence, OneRuleOnEachSideOfTheThreshold) {
+  for (double threshold : {0.0, -0.005}) {
+    EXPECT_EQ(study::decide(interval(threshold + 1e-6, threshold + 0.01), threshold), Verdict::Held);
+    EXPECT_EQ(study::decide(interval(threshold - 0.01, threshold - 1e-6), threshold), Verdict::NotHeld);
+    EXPECT_EQ(study::decide(interval(threshold - 1e-6, threshold + 0.01), threshold), Verdict::Inconclusive);
+    EXPECT_EQ(study::decide(interval(threshold - 0.01, threshold + 1e-6), threshold), Verdict::Inconclusive);
+    EXPECT_EQ(study::decide(interval(threshold, threshold), threshold), Verdict::Inconclusive); // on the line
+  }
+  EXPECT_EQ(study::decide(Interval{}, 0.0), Verdict::NotTested);
 }
 
-TEST(StudyClaims, TemperatureScalingMustLowerTheEce) {
-  auto t = regime_tables(0.9, 0.04);
-  t.calibration[0].ece_ts = one(0.0499);
-  EXPECT_EQ(verdict_of(t, "temperature_scaling_teacher"), Verdict::Held);
-  t.calibration[0].ece_ts = one(0.0501);
-  EXPECT_EQ(verdict_of(t, "temperature_scaling_teacher"), Verdict::NotHeld);
+// B is right wherever A is, and on 100 more of the 10 000 examples: Δ = 0.01, and the paired difference d_i ∈ {0, 1}
+// has standard error sqrt(0.01 · 0.99 / 10⁴) = 0.000995 (unpaired it would be 0.0042).
+TEST(StudyEvidence, PairedBootstrapOfAnAccuracyDifferenceMatchesItsClosedForm) {
+  const auto a = preds(10000, 9000, 0.9f), b = preds(10000, 9100, 0.9f);
+  study::BootstrapSettings s;
+  const study::Statistic acc = [](const RunPredictions& p, const study::Resample& r) { return study::accuracy(p, r); };
+  const auto iv = study::bootstrap({{{&b}, acc, 1}, {{&a}, acc, -1}}, s);
+  const double se = std::sqrt(0.01 * 0.99 / 10000);
+  EXPECT_NEAR(iv.estimate, 0.01, 1e-12);
+  EXPECT_NEAR(iv.low, 0.01 - 1.96 * se, 0.35 * se);
+  EXPECT_NEAR(iv.high, 0.01 + 1.96 * se, 0.35 * se);
+  EXPECT_EQ(iv.resamples, 1000);
+  // The same seed gives the same interval; identical arms give Δ = 0 on every resample.
+  EXPECT_EQ(study::bootstrap({{{&b}, acc, 1}, {{&a}, acc, -1}}, s).low, iv.low);
+  const auto zero = study::bootstrap({{{&a}, acc, 1}, {{&a}, acc, -1}}, s);
+  EXPECT_EQ(zero.low, 0.0);
+  EXPECT_EQ(zero.high, 0.0);
 }
 
-TEST(StudyClaims, LabelSmoothingMustLowerTheEceAndUnderConfidenceIsNoted) {
-  EXPECT_EQ(verdict_of(regime_tables(0.9, 0.0499), "ls_calibrates_teacher"), Verdict::Held);
-  EXPECT_EQ(verdict_of(regime_tables(0.9, 0.0501), "ls_calibrates_teacher"), Verdict::NotHeld);
-  auto t = regime_tables(0.9, 0.04);
+// 10 000 test examples, 90% right; smoothing loses k of them: Δ = −k/10⁴ with standard error ≈ sqrt(k)/10⁴.
+TEST(StudyClaims, AccuracyDoesNotHurtByMoreThanHalfAPoint) {
+  auto verdict = [](int64_t k) {
+    return verdict_of(regime_tables(preds(10000, 9000, 0.9f), preds(10000, 9000 - k, 0.9f)), "accuracy_teacher");
+  };
+  EXPECT_EQ(verdict(20), Verdict::Held); // −0.2 ± 0.09 points
+  EXPECT_EQ(verdict(50), Verdict::Inconclusive); // −0.5 ± 0.14: on the margin
+  EXPECT_EQ(verdict(100), Verdict::NotHeld); // −1.0 ± 0.2
+  const auto c =
+      find(study::claims(regime_tables(preds(10000, 9000, 0.9f), preds(10000, 8980, 0.9f))), "accuracy_teacher");
+  ASSERT_TRUE(c.evidence);
+  EXPECT_NEAR(c.evidence->interval.estimate, -0.002, 1e-12);
+  EXPECT_EQ(c.evidence->threshold, -study::kAccuracyMargin);
+  EXPECT_NE(c.evidence->rule().find("above -0.50 points"), std::string::npos) << c.evidence->rule();
+}
+
+// Validation logits c·onehot(predicted class), 90% of them right, K = 10: the NLL-optimal temperature makes the top
+// probability 0.9, so c/T = log(0.9 · 9 / 0.1) = log 81 and T = c / log 81.
+RunPredictions with_val(RunPredictions p, double temperature) {
+  const int64_t n = 5000, k = 10;
+  const double c = temperature * std::log(81.0);
+  p.val_logits.assign(size_t(n * k), 0.0f);
+  p.val_labels.resize(size_t(n));
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t predicted = i % k;
+    p.val_logits[size_t(i * k + predicted)] = float(c);
+    p.val_labels[size_t(i)] = i % 10 < 9 ? predicted : (predicted + 1) % k; // every 10th is wrong
+  }
+  p.temperature = 1.0;
+  return p;
+}
+
+TEST(StudyClaims, OverConfidentWhenTheRefittedTemperatureExceedsOne) {
+  const auto p = with_val(preds(1000, 900, 0.9f), 1.5);
+  EXPECT_NEAR(study::fitted_temperature(p, {}), 1.5, 1e-5);
+  auto verdict = [](double temperature) {
+    const auto hard = with_val(preds(1000, 900, 0.9f), temperature);
+    return verdict_of(regime_tables(hard, with_val(preds(1000, 900, 0.9f), 1.0)), "overconfident_teacher");
+  };
+  EXPECT_EQ(verdict(1.06), Verdict::Held); // T's standard error over 5 000 validation examples is about 0.012
+  EXPECT_EQ(verdict(1.0), Verdict::Inconclusive);
+  EXPECT_EQ(verdict(0.94), Verdict::NotHeld);
+}
+
+// One confidence for every test example, 90% right: ECE = |0.9 − confidence| (one bin).
+TEST(StudyClaims, TemperatureScalingLowersTheEce) {
+  auto verdict = [](float conf_ts) {
+    return verdict_of(
+        regime_tables(preds(10000, 9000, 0.95f, conf_ts), preds(10000, 9000, 0.9f)), "temperature_scaling_teacher");
+  };
+  EXPECT_EQ(verdict(0.9f), Verdict::Held); // 0.05 → 0
+  EXPECT_EQ(verdict(0.85f), Verdict::Inconclusive); // 0.05 → 0.05, the other side
+  EXPECT_EQ(verdict(0.99f), Verdict::NotHeld); // 0.05 → 0.09
+}
+
+TEST(StudyClaims, LabelSmoothingLowersTheEce) {
+  auto verdict = [](float conf) {
+    return verdict_of(regime_tables(preds(10000, 9000, 0.95f), preds(10000, 9000, conf)), "ls_calibrates_teacher");
+  };
+  EXPECT_EQ(verdict(0.9f), Verdict::Held);
+  EXPECT_EQ(verdict(0.85f), Verdict::Inconclusive);
+  EXPECT_EQ(verdict(0.99f), Verdict::NotHeld);
+  // Under-confidence with smoothing is named.
+  auto t = regime_tables(preds(10000, 9000, 0.95f), preds(10000, 9000, 0.85f));
   t.calibration[1].mean_confidence = one(0.85);
-  EXPECT_NE(find(study::claims(t), "ls_calibrates_teacher").note.find("UNDER-confident"), std::string::npos);
-  t.calibration[1].mean_confidence = one(0.95);
-  EXPECT_EQ(find(study::claims(t), "ls_calibrates_teacher").note, "");
+  t.calibration[1].accuracy = one(0.9);
+  EXPECT_NE(find(study::claims(t), "ls_calibrates_teacher").note.find("under-confident"), std::string::npos);
 }
 
-// TS ECE 0.02: the bound is max(1.5 · 0.02, 0.02 + 0.01) = 0.03.
-TEST(StudyClaims, LsCalibratesAboutAsWellAsTsWithinItsBound) {
-  EXPECT_EQ(verdict_of(regime_tables(0.9, 0.0299), "ls_vs_ts_teacher"), Verdict::Held);
-  EXPECT_EQ(verdict_of(regime_tables(0.9, 0.0301), "ls_vs_ts_teacher"), Verdict::NotHeld);
-  auto t = regime_tables(0.9, 0.0299);
-  t.calibration[0].ece_ts = one(0.04); // bound max(0.06, 0.05) = 0.06
-  t.calibration[1].ece = one(0.0599);
-  EXPECT_EQ(verdict_of(t, "ls_vs_ts_teacher"), Verdict::Held);
-  t.calibration[1].ece = one(0.0601);
-  EXPECT_EQ(verdict_of(t, "ls_vs_ts_teacher"), Verdict::NotHeld);
+// TS leaves ECE |acc − 0.9| ≈ 0; smoothing's ECE is |acc − conf|: within 0.01 of TS, or not.
+TEST(StudyClaims, LabelSmoothingCalibratesAboutAsWellAsTemperatureScaling) {
+  auto verdict = [](float conf) {
+    return verdict_of(regime_tables(preds(10000, 9000, 0.95f, 0.9f), preds(10000, 9000, conf)), "ls_vs_ts_teacher");
+  };
+  EXPECT_EQ(verdict(0.905f), Verdict::Held); // ≈ −0.005
+  EXPECT_EQ(verdict(0.912f), Verdict::Inconclusive); // ≈ −0.012 to −0.002
+  EXPECT_EQ(verdict(0.93f), Verdict::NotHeld); // ≈ −0.03
 }
 
-TEST(StudyClaims, ProjectionFollowsTheComparisonOrIsNotTested) {
+TEST(StudyClaims, TheSmoothingForLsVsTsIsChosenOnValidation) {
+  auto t = regime_tables(preds(10000, 9000, 0.95f, 0.9f), preds(10000, 9000, 0.93f));
+  t.regimes[0].epsilons = {0.0, 0.1, 0.2};
+  t.calibration.push_back(calib_row(0.2, 0.02)); // lower validation ECE than ε = 0.1's 0.03
+  t.runs.push_back(run("teacher", 0.2, preds(10000, 9000, 0.905f)));
+  const auto c = find(study::claims(t), "ls_vs_ts_teacher");
+  EXPECT_EQ(c.verdict, Verdict::Held);
+  EXPECT_NE(c.measured.find("ε = 0.2, chosen on validation"), std::string::npos) << c.measured;
+}
+
+TEST(StudyClaims, ProjectionFollowsItsIntervalOrIsNotTested) {
   Tables t;
   t.teacher_regime = "short";
   auto claims = study::claims(t);
@@ -128,59 +231,132 @@ TEST(StudyClaims, ProjectionFollowsTheComparisonOrIsNotTested) {
   p.kind = "similar";
   p.classes = "a,b,c";
   p.compared = true;
-  p.tightness_baseline = 0.4;
-  p.tightness_smoothed = 0.2;
-  p.tightness_ratio = 0.5;
-  p.smoothed_tighter = true;
   t.projection = {p};
-  claims = study::claims(t);
-  EXPECT_EQ(find(claims, "projection_similar").verdict, Verdict::Held);
-  EXPECT_EQ(find(claims, "projection_dissimilar").verdict, Verdict::NotTested);
-  t.projection[0].smoothed_tighter = false;
+  EXPECT_EQ(verdict_of(t, "projection_similar"), Verdict::NotTested); // compared, but no interval
+  t.projection[0].tightness_difference = interval(0.01, 0.2);
+  EXPECT_EQ(verdict_of(t, "projection_similar"), Verdict::Held);
+  t.projection[0].tightness_difference = interval(-0.01, 0.2);
+  EXPECT_EQ(verdict_of(t, "projection_similar"), Verdict::Inconclusive);
+  t.projection[0].tightness_difference = interval(-0.2, -0.01);
   EXPECT_EQ(verdict_of(t, "projection_similar"), Verdict::NotHeld);
+  EXPECT_EQ(verdict_of(t, "projection_dissimilar"), Verdict::NotTested);
 }
 
-// Students: hard teacher best 0.8 (T = 2), 1 seed, 10 000 test images: 2·se = 2·sqrt(2·0.8·0.2/10⁴) = 0.011314.
-Tables distill_tables(double smoothed, double direct) {
+DistillRow drow(const std::string& series, double teacher_eps, double temperature, double val_accuracy) {
+  DistillRow d;
+  d.series = series;
+  d.teacher_epsilon = teacher_eps;
+  d.temperature = temperature;
+  d.student_accuracy = one(0.8);
+  d.student_val_accuracy = one(val_accuracy);
+  return d;
+}
+
+// Students on 10 000 test examples. Hard teacher: T = 1 right on 8 000, T = 2 (best on validation) on `hard2`,
+// T = 4 on 9 500 but worst on validation. Smoothed teacher (ε = 0.1, T = 1): `smooth`; trained with ε = 0.1: `direct`.
+Tables distill_tables(int64_t hard2, int64_t smooth, int64_t direct = 8000) {
   Tables t;
   t.claim_epsilon = 0.1;
   t.teacher_regime = "short";
-  t.seeds = 1;
-  t.test_count = 10000;
-  DistillRow hard1{"hard teacher", 0.0, 1.0, one(0.79), one(0.05), one(0.01), one(0.9)};
-  DistillRow hard2{"hard teacher", 0.0, 2.0, one(0.8), one(0.05), one(0.02), one(0.9)};
-  DistillRow ls{"smoothed teacher", 0.1, 1.0, one(smoothed), one(0.05), one(0.1), one(0.9)};
-  DistillRow dir{"trained with LS (no teacher)", 0.1, 0.0, one(direct), one(0.05), one(0.1), std::nullopt};
-  t.distillation = {hard1, hard2, ls, dir};
+  t.bootstrap.resamples = 400;
+  t.distillation = {
+      drow("hard teacher", 0.0, 1.0, 0.80),
+      drow("hard teacher", 0.0, 2.0, 0.82),
+      drow("hard teacher", 0.0, 4.0, 0.70),
+      drow("smoothed teacher", 0.1, 1.0, 0.81),
+      drow("trained with LS (no teacher)", 0.1, 0.0, 0.8)};
+  t.runs = {
+      run("student", 0.0, preds(10000, 8000, 0.8f), 0, 0.0, 1.0),
+      run("student", 0.0, preds(10000, hard2, 0.8f), 0, 0.0, 2.0),
+      run("student", 0.0, preds(10000, 9500, 0.8f), 0, 0.0, 4.0),
+      run("student", 0.0, preds(10000, smooth, 0.8f), 0, 0.1, 1.0),
+      run("direct", 0.1, preds(10000, direct, 0.8f))};
   return t;
 }
-constexpr double kTwoSeStudents = 0.011313708498984762;
 
-TEST(StudyClaims, HardTeachersStudentsAtLeastAsGoodWithinNoise) {
-  EXPECT_EQ(verdict_of(distill_tables(0.8 + kTwoSeStudents - 1e-4, 0.8), "distill_hard_teacher"), Verdict::Held);
-  EXPECT_EQ(verdict_of(distill_tables(0.8 + kTwoSeStudents + 1e-4, 0.8), "distill_hard_teacher"), Verdict::NotHeld);
-  const auto c = find(study::claims(distill_tables(0.7, 0.8)), "distill_hard_teacher");
-  EXPECT_NE(c.measured.find("(T = 2)"), std::string::npos) << c.measured; // the best hard-teacher student
+TEST(StudyClaims, MullersProtocolComparesTheHardTeacherAtItsBestTemperature) {
+  EXPECT_EQ(verdict_of(distill_tables(8100, 8000), "distill_hard_teacher"), Verdict::Held); // +1 point
+  EXPECT_EQ(verdict_of(distill_tables(8000, 8000), "distill_hard_teacher"), Verdict::Inconclusive);
+  EXPECT_EQ(verdict_of(distill_tables(8000, 8100), "distill_hard_teacher"), Verdict::NotHeld);
+  // T = 2 is the best on validation; T = 4's higher test accuracy is not looked at.
+  const auto c = find(study::claims(distill_tables(8100, 8000)), "distill_hard_teacher");
+  EXPECT_NE(c.measured.find("T = 2 (best by validation)"), std::string::npos) << c.measured;
+  EXPECT_NEAR(c.evidence->interval.estimate, 0.01, 1e-12);
 }
 
-TEST(StudyClaims, SmoothedTeachersStudentNoBetterThanDirectWithinNoise) {
-  EXPECT_EQ(verdict_of(distill_tables(0.8 + kTwoSeStudents - 1e-4, 0.8), "distill_vs_direct"), Verdict::Held);
-  EXPECT_EQ(verdict_of(distill_tables(0.8 + kTwoSeStudents + 1e-4, 0.8), "distill_vs_direct"), Verdict::NotHeld);
+TEST(StudyClaims, ShensProtocolComparesEveryTeacherAtTemperatureOne) {
+  EXPECT_EQ(verdict_of(distill_tables(8000, 8100), "distill_shen"), Verdict::Held);
+  EXPECT_EQ(verdict_of(distill_tables(8000, 8000), "distill_shen"), Verdict::Inconclusive);
+  EXPECT_EQ(verdict_of(distill_tables(8000, 7900), "distill_shen"), Verdict::NotHeld);
 }
 
-TEST(StudyClaims, MutualInformationMustEndLowerWithSmoothing) {
+TEST(StudyClaims, TheDistillationConclusionNamesTheProtocolTheDataSupports) {
+  auto conclusion = [](int64_t hard2, int64_t smooth) {
+    return study::distillation_conclusion(study::claims(distill_tables(hard2, smooth)));
+  };
+  EXPECT_NE(conclusion(8100, 7900).find("supports Müller"), std::string::npos); // Müller held, Shen not held
+  EXPECT_NE(conclusion(8000, 8100).find("supports Shen"), std::string::npos); // Shen held, Müller not held
+  EXPECT_NE(conclusion(8300, 8100).find("Both hold"), std::string::npos);
+  EXPECT_NE(conclusion(8000, 8000).find("cannot separate"), std::string::npos);
+  EXPECT_EQ(study::distillation_conclusion({}), "");
+}
+
+TEST(StudyClaims, SmoothedTeachersStudentNoBetterThanDirect) {
+  EXPECT_EQ(verdict_of(distill_tables(8000, 8020, 8000), "distill_vs_direct"), Verdict::Held); // −0.2 points
+  EXPECT_EQ(verdict_of(distill_tables(8000, 8050, 8000), "distill_vs_direct"), Verdict::Inconclusive);
+  EXPECT_EQ(verdict_of(distill_tables(8000, 8100, 8000), "distill_vs_direct"), Verdict::NotHeld);
+}
+
+Tables mi_tables(const std::vector<double>& hard, const std::vector<double>& smooth) {
   Tables t;
   t.claim_epsilon = 0.1;
   t.mi_examples = 300;
-  MiRow h{0.0, {{1, one(1.5)}, {2, one(1.2)}}};
-  MiRow l{0.1, {{1, one(1.4)}, {2, one(1.1999)}}};
-  t.mutual_information = {h, l};
-  EXPECT_EQ(verdict_of(t, "mi_falls"), Verdict::Held);
-  t.mutual_information[1].points.back().mi = one(1.2001);
-  EXPECT_EQ(verdict_of(t, "mi_falls"), Verdict::NotHeld);
-  // log N with N = 2 · 300 examples is printed with the numbers.
-  EXPECT_NE(
-      find(study::claims(t), "mi_falls").measured.find(fmt::format("{:.3f}", std::log(600.0))), std::string::npos);
+  t.bootstrap.resamples = 400;
+  for (size_t s = 0; s < hard.size(); ++s)
+    for (auto [eps, mi] : {std::pair{0.0, hard[s]}, std::pair{0.1, smooth[s]}}) {
+      RunRow r = run("teacher", eps, preds(10, 9, 0.9f), s);
+      train::EpochRecord e;
+      e.epoch = 1;
+      e.mi = mi;
+      r.epochs = {e};
+      t.runs.push_back(r);
+    }
+  return t;
+}
+
+TEST(StudyClaims, MutualInformationEndsLowerWithSmoothingOverSeeds) {
+  EXPECT_EQ(verdict_of(mi_tables({1.5, 1.4, 1.6}, {1.3, 1.35, 1.5}), "mi_falls"), Verdict::Held);
+  EXPECT_EQ(verdict_of(mi_tables({1.5, 1.4, 1.6}, {1.3, 1.5, 1.5}), "mi_falls"), Verdict::Inconclusive);
+  EXPECT_EQ(verdict_of(mi_tables({1.3, 1.35, 1.5}, {1.5, 1.4, 1.6}), "mi_falls"), Verdict::NotHeld);
+  const auto c = find(study::claims(mi_tables({1.5}, {1.0})), "mi_falls"); // one seed: no interval
+  EXPECT_EQ(c.verdict, Verdict::Inconclusive);
+  EXPECT_NE(c.measured.find(fmt::format("{:.3f}", std::log(600.0))), std::string::npos); // log N, N = 2 · 300
+}
+
+TEST(StudyWhen, CapRuleValidationChoiceAndConfidenceStates) {
+  auto t = regime_tables(preds(10000, 9000, 0.95f, 0.9f), preds(10000, 9000, 0.85f));
+  t.regimes[0].epsilons = {0.0, 0.02, 0.1};
+  t.calibration.push_back(calib_row(0.02, 0.01)); // the lowest validation ECE
+  t.runs.push_back(run("teacher", 0.02, preds(10000, 9000, 0.901f)));
+  train::EpochRecord e;
+  e.train_accuracy = 0.982;
+  t.runs[0].epochs = {e};
+  const auto answers = study::when_answers(t);
+  ASSERT_EQ(answers.size(), 1u);
+  const auto& a = answers[0];
+  EXPECT_NEAR(a.train_accuracy, 0.982, 1e-15);
+  EXPECT_NEAR(a.cap_epsilon, 0.018 / 0.9, 1e-12); // 1 − ε + ε/10 = 0.982
+  EXPECT_EQ(a.val_epsilon, 0.02);
+  ASSERT_EQ(a.rows.size(), 3u);
+  EXPECT_EQ(a.rows[0].state, "over-confident"); // 0.95 vs 90% right
+  EXPECT_EQ(a.rows[1].state, "calibrated within noise"); // 0.901
+  EXPECT_EQ(a.rows[2].state, "under-confident"); // 0.85
+  ASSERT_TRUE(a.val_vs_ts);
+  EXPECT_EQ(study::decide(a.val_vs_ts->interval, a.val_vs_ts->threshold), Verdict::Held);
+  EXPECT_NE(a.conclusion.find("over-confident"), std::string::npos) << a.conclusion;
+  EXPECT_NE(a.conclusion.find("as well as temperature scaling"), std::string::npos) << a.conclusion;
+  EXPECT_NE(a.conclusion.find("ε = 0.1 and above make the model under-confident"), std::string::npos) << a.conclusion;
+  EXPECT_NE(a.conclusion.find("predicts ε ≈ 0.020"), std::string::npos) << a.conclusion;
 }
 
 TEST(StudyClaims, NoClaimWithoutItsRows) {

@@ -20,17 +20,23 @@ int64_t count(const std::vector<RunSpec>& plan, const std::string& group) {
   return n;
 }
 
-TEST(StudyPreset, QuickPlanHasEveryGroupAndFitsTenMinutes) {
-  const auto plan = make_plan(make_preset("quick"), "fashion-mnist");
-  // 2 ε × 1 seed teachers; 3 over-confident runs; hard teacher at T ∈ {1,2,4} + the ε = 0.1 teacher; 2 direct.
+TEST(StudyPreset, QuickPlanHasEveryGroupAndFitsFiveMinutes) {
+  const auto preset = make_preset("quick");
+  const auto plan = make_plan(preset, "fashion-mnist");
+  // 2 ε × 1 seed teachers; 6 over-confident runs (the fine grid); hard teacher at T ∈ {1,2,4} + the ε = 0.1 teacher;
+  // 2 direct.
+  EXPECT_EQ(preset.overconf_epsilons, (std::vector<double>{0, 0.01, 0.02, 0.05, 0.1, 0.2}));
   EXPECT_EQ(count(plan, "teacher"), 2);
-  EXPECT_EQ(count(plan, "overconf"), 3);
+  EXPECT_EQ(count(plan, "overconf"), 6);
   EXPECT_EQ(count(plan, "student"), 4);
   EXPECT_EQ(count(plan, "direct"), 2);
   double seconds = 0;
   for (const auto& r : plan)
     seconds += r.cost_seconds;
-  EXPECT_LT(seconds, 600.0) << "quick must finish in 10 minutes on 2 idle cores";
+  EXPECT_LT(seconds, 300.0) << "quick must finish in 5 minutes on 2 idle cores";
+  // Î from step 0 within the teachers' runs; students on un-augmented images (cached teacher logits).
+  EXPECT_GT(preset.teacher.mi_every, 0);
+  EXPECT_FALSE(preset.student.augment);
   EXPECT_GT(seconds, 60.0);
   // Teachers come before their students, and every student names an existing teacher.
   std::set<std::string> seen;
@@ -51,9 +57,14 @@ TEST(StudyPreset, StandardPlanMatchesTheIssue) {
   EXPECT_EQ(p.seeds.size(), 3u);
   const auto plan = make_plan(p, "fashion-mnist");
   EXPECT_EQ(count(plan, "teacher"), 12);
-  EXPECT_EQ(count(plan, "overconf"), 12);
+  EXPECT_EQ(p.overconf_epsilons, (std::vector<double>{0, 0.01, 0.02, 0.05, 0.1, 0.2}));
+  EXPECT_EQ(count(plan, "overconf"), 18);
   EXPECT_EQ(count(plan, "student"), 3 * (4 + 3)); // per seed: hard teacher at 4 T + 3 smoothed teachers at T = 1
   EXPECT_EQ(count(plan, "direct"), 12);
+  double seconds = 0;
+  for (const auto& r : plan)
+    seconds += r.cost_seconds;
+  EXPECT_LT(seconds, 120 * 60.0) << "standard must finish in 2 hours on 2 idle cores";
   const auto paper = make_preset("paper");
   EXPECT_EQ(paper.teacher.model, "resnet56");
   EXPECT_EQ(paper.student.model, "alexnet");

@@ -15,16 +15,12 @@
 
 namespace smoothlab::calib {
 
-namespace {
-
-double quantile(const std::vector<double>& sorted, double q) {
+double sorted_quantile(const std::vector<double>& sorted, double q) {
   const double pos = q * double(sorted.size() - 1);
   const auto i = size_t(std::floor(pos));
   const double frac = pos - double(i);
   return i + 1 < sorted.size() ? sorted[i] * (1 - frac) + sorted[i + 1] * frac : sorted[i];
 }
-
-} // namespace
 
 void BootstrapOptions::validate() const {
   check(replicates() >= 2, "--bootstrap needs at least 2 replicates, got {}", replicates());
@@ -96,8 +92,8 @@ BootstrapInterval bootstrap_ece(
     }
   });
   std::sort(eces.begin(), eces.end());
-  ci.low = quantile(eces, (1 - ci.level) / 2);
-  ci.high = quantile(eces, (1 + ci.level) / 2);
+  ci.low = sorted_quantile(eces, (1 - ci.level) / 2);
+  ci.high = sorted_quantile(eces, (1 + ci.level) / 2);
   const double mean = std::accumulate(eces.begin(), eces.end(), 0.0) / double(eces.size());
   double var = 0;
   for (double e : eces)

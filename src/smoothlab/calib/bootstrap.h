@@ -42,4 +42,7 @@ BootstrapInterval bootstrap_ece(
 
 nlohmann::json to_json(const BootstrapInterval& ci);
 
+// The q-quantile of sorted values (linear interpolation between order statistics); the percentile method's endpoint.
+double sorted_quantile(const std::vector<double>& sorted, double q);
+
 } // namespace smoothlab::calib

@@ -102,7 +102,7 @@ th, td { border: 1px solid #ccc; padding: .25em .6em; text-align: right; }
 th[scope=row], thead th { text-align: left; background: #f4f4f4; }
 img.fig { max-width: 100%; border: 1px solid #eee; margin: .5em 0; }
 .held { color: #1a7f37; font-weight: bold; } .failed { color: #c62828; font-weight: bold; }
-.untested { color: #8a6d00; font-weight: bold; }
+.untested { color: #8a6d00; font-weight: bold; } .inconclusive { color: #5c6bc0; font-weight: bold; }
 .note { background: #fff8e1; border-left: 4px solid #f0b400; padding: .5em 1em; }
 code, pre { background: #f6f8fa; font-size: .9em; } pre { padding: .6em; overflow-x: auto; white-space: pre-wrap; }
 )";

@@ -1,28 +1,21 @@
-// The paper's claims against the tables (claims.h).
+// The paper's claims and the "when" answers against the tables (claims.h).
 #include "smoothlab/study/claims.h"
 
+#include <algorithm>
 #include <cmath>
+#include <map>
+#include <random>
 
 #include <fmt/format.h>
+
+#include "smoothlab/calib/bootstrap.h"
 
 namespace smoothlab::study {
 
 using json = nlohmann::json;
 
-const char* verdict_name(Verdict v) {
-  switch (v) {
-    case Verdict::Held:
-      return "held";
-    case Verdict::NotHeld:
-      return "not held";
-    case Verdict::NotTested:
-      return "not tested";
-  }
-  return "not tested";
-}
-
 json to_json(const Claim& c) {
-  return {
+  json j = {
       {"id", c.id},
       {"source", c.source},
       {"claim", c.claim},
@@ -31,6 +24,8 @@ json to_json(const Claim& c) {
       {"verdict", verdict_name(c.verdict)},
       {"regime", c.regime},
       {"note", c.note}};
+  j["evidence"] = c.evidence ? to_json(*c.evidence) : json(nullptr);
+  return j;
 }
 
 namespace {
@@ -43,13 +38,82 @@ std::string pct(const Stat& s) {
   return fmt::format("{:.2f} ± {:.2f}%", 100 * s.mean, 100 * s.std);
 }
 
-Verdict held_if(bool held) {
-  return held ? Verdict::Held : Verdict::NotHeld;
+// The runs of several arms on the seeds they have in common (each run with predictions), aligned by seed.
+std::vector<std::vector<const RunPredictions*>> align(const std::vector<std::vector<const RunRow*>>& arms) {
+  std::map<uint64_t, std::vector<const RunPredictions*>> by_seed;
+  for (size_t a = 0; a < arms.size(); ++a)
+    for (const auto* r : arms[a])
+      if (r->predictions) {
+        auto& v = by_seed[r->spec.seed];
+        v.resize(arms.size(), nullptr);
+        v[a] = r->predictions.get();
+      }
+  std::vector<std::vector<const RunPredictions*>> out(arms.size());
+  for (const auto& [seed, v] : by_seed)
+    if (v.size() == arms.size() && std::all_of(v.begin(), v.end(), [](auto* p) { return p != nullptr; }))
+      for (size_t a = 0; a < arms.size(); ++a)
+        out[a].push_back(v[a]);
+  if (out.empty() || out[0].empty())
+    return {};
+  return out;
 }
 
-// The standard error of a difference of two accuracies near `accuracy`, n images per run, `runs` runs each.
-double difference_se(double accuracy, int64_t n, int64_t runs) {
-  return std::sqrt(2.0 * accuracy * (1 - accuracy) / double(std::max<int64_t>(1, n * runs)));
+Statistic acc_stat() {
+  return [](const RunPredictions& p, const Resample& r) { return accuracy(p, r); };
+}
+Statistic ece_stat(int64_t bins, bool at_fitted_temperature = false) {
+  return [bins, at_fitted_temperature](const RunPredictions& p, const Resample& r) {
+    return ece(p, r, bins, at_fitted_temperature);
+  };
+}
+
+// The evidence of Δ = Σ sign_k · stat_k(arm_k) on the arms' common seeds; none when they have no common seed.
+std::optional<Evidence> evidence_of(
+    const Tables& t,
+    std::string quantity,
+    std::string unit,
+    double scale,
+    double threshold,
+    const std::vector<std::vector<const RunRow*>>& arms,
+    const std::vector<std::pair<Statistic, double>>& stats) {
+  const auto aligned = align(arms);
+  if (aligned.empty())
+    return std::nullopt;
+  std::vector<Term> terms;
+  for (size_t k = 0; k < stats.size(); ++k)
+    terms.push_back({aligned[k], stats[k].first, stats[k].second});
+  Evidence e;
+  e.quantity = std::move(quantity);
+  e.unit = std::move(unit);
+  e.scale = scale;
+  e.threshold = threshold;
+  e.interval = bootstrap(terms, t.bootstrap);
+  e.resampled = fmt::format(
+      "{} resamples of the {} test examples{}{}, paired",
+      e.interval.resamples,
+      e.interval.test_examples,
+      e.interval.val_examples > 0 ? fmt::format(" and {} validation examples", e.interval.val_examples) : "",
+      e.interval.seeds > 1 ? fmt::format(" and of the {} seeds", e.interval.seeds) : " (one seed)");
+  return e;
+}
+
+Verdict verdict_of(const std::optional<Evidence>& e) {
+  return e ? decide(e->interval, e->threshold) : Verdict::NotTested;
+}
+
+// What an inconclusive or failed verdict means, for the note.
+std::string reading(const std::optional<Evidence>& e, const std::string& held, const std::string& not_held) {
+  switch (verdict_of(e)) {
+    case Verdict::Held:
+      return held;
+    case Verdict::NotHeld:
+      return not_held;
+    case Verdict::Inconclusive:
+      return "the interval contains the threshold: this data cannot tell (more test examples or seeds would)";
+    case Verdict::NotTested:
+      return "no per-example predictions to resample";
+  }
+  return "";
 }
 
 void regime_claims(const Tables& t, const Regime& g, std::vector<Claim>& out) {
@@ -59,97 +123,138 @@ void regime_claims(const Tables& t, const Regime& g, std::vector<Claim>& out) {
   if (!h || !l || h->accuracy.n == 0 || l->accuracy.n == 0)
     return;
   const std::string& regime = g.description;
-  const double acc_h = h->accuracy.mean, acc_l = l->accuracy.mean;
-  const int64_t seeds = h->accuracy.n, n_test = h->test_count;
-  const double se = difference_se(acc_h, n_test, seeds), diff = acc_l - acc_h;
+  const auto hard = t.select(g.group, 0.0), smooth = t.select(g.group, ce);
+  const int64_t bins = t.bootstrap.bins;
+  const std::string eps = format_epsilon(ce);
+
+  auto acc = evidence_of(
+      t,
+      fmt::format("Δ = accuracy(ε = {}) − accuracy(ε = 0)", eps),
+      "points",
+      100,
+      -kAccuracyMargin,
+      {smooth, hard},
+      {{acc_stat(), 1}, {acc_stat(), -1}});
   out.push_back(
       {"accuracy_" + g.group,
        "[M] §1, Table 2",
-       fmt::format("Label smoothing (ε = {}) does not hurt accuracy", format_epsilon(ce)),
+       fmt::format("Label smoothing (ε = {}) does not hurt accuracy (by more than 0.5 points)", eps),
        "ε = 0 / 0.1: AlexNet/CIFAR-10 86.8 / 86.7%, ResNet-56/CIFAR-100 72.1 / 72.7%, Inception-v4/ImageNet 80.9 / 80.9%",
-       fmt::format(
-           "{} → {} (difference {:+.2f} points; 2 standard errors = {:.2f} points, {} seed(s), {} test images)",
-           pct(h->accuracy),
-           pct(l->accuracy),
-           100 * diff,
-           200 * se,
-           seeds,
-           n_test),
-       held_if(diff >= -2 * se),
+       fmt::format("{} → {}", pct(h->accuracy), pct(l->accuracy)),
+       verdict_of(acc),
        regime,
-       std::abs(diff) <= 2 * se ? "the difference is within noise"
-                                : (diff > 0 ? "smoothing helped" : "smoothing hurt")});
+       reading(acc, "", "smoothing hurt accuracy by more than the margin"),
+       acc});
 
-  const double t_h = h->temperature.mean, conf_h = h->mean_confidence.mean;
-  const double ece_h = h->ece.mean, ece_ts = h->ece_ts.mean, ece_l = l->ece.mean;
-  const bool over = t_h > 1.0 && conf_h > acc_h;
+  const Statistic one = [](const RunPredictions&, const Resample&) { return 1.0; };
+  auto over = evidence_of(
+      t,
+      "Δ = T̂ − 1, T̂ re-fitted (NLL) on each validation resample",
+      "",
+      1,
+      0,
+      {hard, hard},
+      {{fitted_temperature, 1}, {one, -1}});
+  const bool overconfident = verdict_of(over) == Verdict::Held;
   out.push_back(
       {"overconfident_" + g.group,
        "[G] §3, [M] §3 Table 3",
        "Without smoothing the network is over-confident (temperature scaling fits T > 1)",
        "ResNet-56/CIFAR-100: T = 1.9; Inception-v4/ImageNet: T = 1.4",
-       fmt::format("fitted T = {:.3f}; mean confidence {:.4f} vs accuracy {:.4f}", t_h, conf_h, acc_h),
-       held_if(over),
+       fmt::format(
+           "fitted T = {:.3f}; mean confidence {:.4f} vs accuracy {:.4f}",
+           h->temperature.mean,
+           h->mean_confidence.mean,
+           h->accuracy.mean),
+       verdict_of(over),
        regime,
-       over ? "this regime is the one the paper's calibration claim is about"
-            : "this regime does NOT produce an over-confident hard-target model, so the paper's calibration "
-              "claim is not about it (paper-methods §7)"});
+       overconfident ? "this regime is the one the paper's calibration claim is about"
+                     : "this regime does not produce a clearly over-confident hard-target model, so the paper's "
+                       "calibration claim is not about it (paper-methods §7)",
+       over});
+
+  auto ts = evidence_of(
+      t,
+      "Δ = ECE(ε = 0, T = 1) − ECE(ε = 0, T̂)",
+      "",
+      1,
+      0,
+      {hard, hard},
+      {{ece_stat(bins), 1}, {ece_stat(bins, true), -1}});
   out.push_back(
       {"temperature_scaling_" + g.group,
        "[G] §4.2, [M] Table 3",
        "Temperature scaling (fitted on validation) lowers the test ECE of the hard-target network",
        "ResNet-56/CIFAR-100 ECE 0.150 → 0.021; Inception-v4 0.071 → 0.022",
-       fmt::format("ECE {:.4f} → {:.4f} (T = {:.3f})", ece_h, ece_ts, t_h),
-       held_if(ece_ts < ece_h),
+       fmt::format("ECE {:.4f} → {:.4f} (T = {:.3f})", h->ece.mean, h->ece_ts.mean, h->temperature.mean),
+       verdict_of(ts),
        regime,
-       ""});
+       reading(ts, "", "temperature scaling raised the ECE"),
+       ts});
 
-  // The ε with the lowest validation ECE (chosen without looking at test).
-  double best_eps = 0, best_val = INFINITY;
-  for (double eps : g.epsilons)
-    if (const CalibRow* r = t.calibration_row(g.group, eps);
-        r && eps > 0 && r->val_ece.n > 0 && r->val_ece.mean < best_val) {
-      best_val = r->val_ece.mean;
-      best_eps = eps;
-    }
-  const CalibRow* best = best_eps > 0 ? t.calibration_row(g.group, best_eps) : nullptr;
-  const std::string best_text = best
-      ? fmt::format("; best ε by validation ECE is {} with test ECE {:.4f}", format_epsilon(best_eps), best->ece.mean)
-      : "";
+  auto ls = evidence_of(
+      t,
+      fmt::format("Δ = ECE(ε = 0) − ECE(ε = {})", eps),
+      "",
+      1,
+      0,
+      {hard, smooth},
+      {{ece_stat(bins), 1}, {ece_stat(bins), -1}});
   out.push_back(
       {"ls_calibrates_" + g.group,
        "[M] §3, Table 3, Fig. 2",
-       fmt::format("Label smoothing (ε = {}) lowers the ECE of the hard-target network", format_epsilon(ce)),
+       fmt::format("Label smoothing (ε = {}) lowers the ECE of the hard-target network", eps),
        "ResNet-56/CIFAR-100 ECE 0.150 → 0.024 (ε = 0.05); Inception-v4/ImageNet 0.071 → 0.035 (ε = 0.1)",
        fmt::format(
-           "ECE {:.4f} → {:.4f}; NLL {:.4f} → {:.4f}; mean confidence {:.4f} → {:.4f}{}",
-           ece_h,
-           ece_l,
+           "ECE {:.4f} → {:.4f}; NLL {:.4f} → {:.4f}; mean confidence {:.4f} → {:.4f}",
+           h->ece.mean,
+           l->ece.mean,
            h->nll.mean,
            l->nll.mean,
-           conf_h,
-           l->mean_confidence.mean,
-           best_text),
-       held_if(ece_l < ece_h),
+           h->mean_confidence.mean,
+           l->mean_confidence.mean),
+       verdict_of(ls),
        regime,
        l->mean_confidence.mean < l->accuracy.mean
            ? fmt::format(
-                 "with ε = {} the model is UNDER-confident (mean confidence below accuracy): the ε "
-                 "whose training-confidence cap 1 − ε + ε/K matches the achievable accuracy "
-                 "calibrates",
-                 format_epsilon(ce))
-           : ""});
-  if (best) {
-    const double eb = best->ece.mean;
+                 "with ε = {} the model is under-confident (mean confidence below accuracy): see the "
+                 "\"when\" section for the ε that calibrates",
+                 eps)
+           : reading(ls, "", "smoothing raised the ECE"),
+       ls});
+
+  // The ε > 0 with the lowest validation ECE (chosen without looking at test).
+  double best_eps = 0, best_val = INFINITY;
+  for (double e : g.epsilons)
+    if (const CalibRow* r = t.calibration_row(g.group, e);
+        r && e > 0 && r->val_ece.n > 0 && r->val_ece.mean < best_val) {
+      best_val = r->val_ece.mean;
+      best_eps = e;
+    }
+  if (best_eps > 0) {
+    const CalibRow* best = t.calibration_row(g.group, best_eps);
+    auto vs = evidence_of(
+        t,
+        fmt::format("Δ = ECE(ε = 0, T̂) − ECE(ε = {})", format_epsilon(best_eps)),
+        "",
+        1,
+        -kEceMargin,
+        {hard, t.select(g.group, best_eps)},
+        {{ece_stat(bins, true), 1}, {ece_stat(bins), -1}});
     out.push_back(
         {"ls_vs_ts_" + g.group,
          "[M] §3, Table 3",
-         "Label smoothing calibrates about as well as temperature scaling",
+         "Label smoothing calibrates about as well as temperature scaling (ECE within 0.01)",
          "CIFAR-100: LS 0.024 vs TS 0.021; ImageNet: LS 0.035 vs TS 0.022",
-         fmt::format("LS (ε = {}, chosen on validation) {:.4f} vs TS {:.4f}", format_epsilon(best_eps), eb, ece_ts),
-         held_if(eb <= std::max(1.5 * ece_ts, ece_ts + 0.01)),
+         fmt::format(
+             "LS (ε = {}, chosen on validation) {:.4f} vs TS {:.4f}",
+             format_epsilon(best_eps),
+             best->ece.mean,
+             h->ece_ts.mean),
+         verdict_of(vs),
          regime,
-         "'about as well': within 1.5× the TS ECE or 0.01 of it"});
+         reading(vs, "", "label smoothing calibrates worse than temperature scaling by more than 0.01"),
+         vs});
   }
 }
 
@@ -168,99 +273,219 @@ void projection_claims(const Tables& t, std::vector<Claim>& out) {
            "no projection",
            Verdict::NotTested,
            t.teacher_regime,
-           ""});
+           "",
+           std::nullopt});
       continue;
     }
+    Evidence e;
+    e.quantity = fmt::format(
+        "Δ = tightness(ε = 0) − tightness(ε = {}) (within-class spread / centroid distance, plane, train)",
+        format_epsilon(t.claim_epsilon));
+    e.threshold = 0;
+    e.interval = p->tightness_difference;
+    e.resampled = fmt::format(
+        "{} resamples of the {} projected training examples (the same in both runs: paired), first seed",
+        e.interval.resamples,
+        e.interval.test_examples);
+    std::optional<Evidence> ev;
+    if (e.interval.valid())
+      ev = e;
     out.push_back(
         {std::string("projection_") + kind,
          "[M] §2, Fig. 1",
          fmt::format("With label smoothing the training clusters of {} classes ({}) are tighter", kind, p->classes),
          "qualitative: much tighter clusters on a regular triangle",
          fmt::format(
-             "tightness (within-class spread / centroid distance, train) {:.4f} → {:.4f} (ratio {:.3f}); "
-             "regularity {:.3f} → {:.3f}",
+             "tightness {:.4f} → {:.4f} (ratio {:.3f}); regularity {:.3f} → {:.3f}",
              p->tightness_baseline,
              p->tightness_smoothed,
              p->tightness_ratio,
              p->regularity_baseline,
              p->regularity_smoothed),
-         held_if(p->smoothed_tighter),
+         verdict_of(ev),
          t.teacher_regime,
-         ""});
+         reading(ev, "", "the smoothed run's clusters are looser"),
+         ev});
   }
+}
+
+// The row of a series with the highest validation accuracy (test accuracy when no validation was recorded).
+const DistillRow* best_row(const Tables& t, const std::string& series) {
+  const DistillRow* best = nullptr;
+  auto score = [](const DistillRow& r) {
+    return r.student_val_accuracy.n > 0 ? r.student_val_accuracy.mean : r.student_accuracy.mean;
+  };
+  for (const auto& r : t.distillation)
+    if (r.series == series && r.student_accuracy.n > 0 && (!best || score(r) > score(*best)))
+      best = &r;
+  return best;
+}
+
+const DistillRow* row_at(const Tables& t, const std::string& series, double teacher_eps, double temperature) {
+  for (const auto& r : t.distillation)
+    if (r.series == series && r.teacher_epsilon == teacher_eps && r.temperature == temperature)
+      return &r;
+  return nullptr;
+}
+
+std::vector<const RunRow*> students_of(const Tables& t, const DistillRow& r) {
+  return t.select("student", std::nullopt, r.teacher_epsilon, r.temperature);
 }
 
 void distillation_claims(const Tables& t, std::vector<Claim>& out) {
   if (t.distillation.empty())
     return;
   const double ce = t.claim_epsilon;
-  auto best_of = [&](const std::string& series, double* which) {
-    double best = -1;
-    for (const auto& r : t.distillation)
-      if (r.series == series && r.student_accuracy.mean > best) {
-        best = r.student_accuracy.mean;
-        if (which)
-          *which = series == "hard teacher" ? r.temperature : r.teacher_epsilon;
-      }
-    return best;
-  };
-  double best_t = 0, best_e = 0;
-  const double hard = best_of("hard teacher", &best_t), smooth = best_of("smoothed teacher", &best_e);
-  const double se = difference_se(hard, t.test_count, t.seeds);
-  if (hard >= 0 && smooth >= 0)
+  const DistillRow* hard_best = best_row(t, "hard teacher");
+  const DistillRow* smooth_best = best_row(t, "smoothed teacher");
+  const DistillRow* hard_t1 = row_at(t, "hard teacher", 0.0, 1.0);
+  if (hard_best && smooth_best) {
+    auto e = evidence_of(
+        t,
+        fmt::format(
+            "Δ = accuracy(student of the hard teacher, T = {:g}) − accuracy(student of the ε = {} teacher, T = 1)",
+            hard_best->temperature,
+            format_epsilon(smooth_best->teacher_epsilon)),
+        "points",
+        100,
+        0,
+        {students_of(t, *hard_best), students_of(t, *smooth_best)},
+        {{acc_stat(), 1}, {acc_stat(), -1}});
     out.push_back(
         {"distill_hard_teacher",
          "[M] §4, Fig. 5",
-         "Students of the hard-target teacher (best T) are at least as accurate as students of smoothed teachers",
+         "Müller et al.'s protocol: students of the hard-target teacher (at its best T) are more accurate than students "
+         "of smoothed teachers (at T = 1)",
          "ResNet-56 → AlexNet, CIFAR-10: every hard-teacher student (best T) beats the smoothed teachers' students",
          fmt::format(
-             "best hard-teacher student {:.2f}% (T = {:g}) vs best smoothed-teacher student {:.2f}% (teacher "
-             "ε = {:g}); 2 standard errors = {:.2f} points",
-             100 * hard,
-             best_t,
-             100 * smooth,
-             best_e,
-             200 * se),
-         held_if(hard >= smooth - 2 * se),
+             "hard teacher at T = {:g} (best by validation): {}; best smoothed teacher (ε = {}): {}",
+             hard_best->temperature,
+             pct(hard_best->student_accuracy),
+             format_epsilon(smooth_best->teacher_epsilon),
+             pct(smooth_best->student_accuracy)),
+         verdict_of(e),
          t.teacher_regime,
-         std::abs(hard - smooth) <= 2 * se ? "the difference is within noise" : ""});
-  for (const auto& r : t.distillation)
-    if (r.series == "smoothed teacher" && r.teacher_epsilon == ce)
-      for (const auto& d : t.distillation)
-        if (d.series == "trained with LS (no teacher)" && d.teacher_epsilon == ce) {
-          const double st = r.student_accuracy.mean, di = d.student_accuracy.mean;
-          out.push_back(
-              {"distill_vs_direct",
-               "[M] §4, Fig. 5",
-               "A smoothed teacher's student is no better than the student trained with the same label "
-               "smoothing directly",
-               "CIFAR-10: students of LS teachers no better, sometimes worse, than LS students",
-               fmt::format(
-                   "student of the ε = {} teacher {:.2f}% vs student trained with ε = {} {:.2f}%; 2 "
-                   "standard errors = {:.2f} points",
-                   format_epsilon(ce),
-                   100 * st,
-                   format_epsilon(ce),
-                   100 * di,
-                   200 * se),
-               held_if(st <= di + 2 * se),
-               t.teacher_regime,
-               ""});
-        }
+         reading(e, "", "the smoothed teacher's student is more accurate"),
+         e});
+  }
+  if (hard_t1 && smooth_best) {
+    auto e = evidence_of(
+        t,
+        fmt::format(
+            "Δ = accuracy(student of the ε = {} teacher) − accuracy(student of the hard teacher), both at T = 1",
+            format_epsilon(smooth_best->teacher_epsilon)),
+        "points",
+        100,
+        0,
+        {students_of(t, *smooth_best), students_of(t, *hard_t1)},
+        {{acc_stat(), 1}, {acc_stat(), -1}});
+    out.push_back(
+        {"distill_shen",
+         "[S] §4, Tables 2–3",
+         "Shen et al.'s protocol: at T = 1 with β = 1 and no hard-label term, students of a smoothed teacher are more "
+         "accurate than students of the hard-target teacher",
+         "ImageNet ResNet-50 → ResNet-18: 71.43 → 71.82%; CUB-200 ResNet-18: 77.12 → 78.38%",
+         fmt::format(
+             "smoothed teacher (ε = {}, best by validation): {}; hard teacher: {}",
+             format_epsilon(smooth_best->teacher_epsilon),
+             pct(smooth_best->student_accuracy),
+             pct(hard_t1->student_accuracy)),
+         verdict_of(e),
+         t.teacher_regime,
+         reading(e, "", "the hard teacher's student is more accurate at T = 1"),
+         e});
+  }
+  const DistillRow* from_ls = row_at(t, "smoothed teacher", ce, 1.0);
+  const DistillRow* direct = nullptr;
+  for (const auto& d : t.distillation)
+    if (d.series == "trained with LS (no teacher)" && d.teacher_epsilon == ce)
+      direct = &d;
+  if (from_ls && direct) {
+    auto e = evidence_of(
+        t,
+        fmt::format(
+            "Δ = accuracy(student trained with ε = {}) − accuracy(student of the ε = {} teacher)",
+            format_epsilon(ce),
+            format_epsilon(ce)),
+        "points",
+        100,
+        -kAccuracyMargin,
+        {t.select("direct", ce), students_of(t, *from_ls)},
+        {{acc_stat(), 1}, {acc_stat(), -1}});
+    out.push_back(
+        {"distill_vs_direct",
+         "[M] §4, Fig. 5",
+         "A smoothed teacher's student is no better (by more than 0.5 points) than the student trained with the same "
+         "label smoothing directly",
+         "CIFAR-10: students of LS teachers no better, sometimes worse, than LS students",
+         fmt::format(
+             "student of the ε = {} teacher {} vs student trained with ε = {} {}",
+             format_epsilon(ce),
+             pct(from_ls->student_accuracy),
+             format_epsilon(ce),
+             pct(direct->student_accuracy)),
+         verdict_of(e),
+         t.teacher_regime,
+         reading(e, "", "the teacher's student is better by more than the margin"),
+         e});
+  }
+}
+
+// Percentile interval of the mean of `deltas` over seeds drawn with replacement (one value: no interval).
+Interval seed_interval(const std::vector<double>& deltas, const BootstrapSettings& s) {
+  Interval out;
+  if (deltas.empty())
+    return out;
+  double sum = 0;
+  for (double d : deltas)
+    sum += d;
+  out.estimate = sum / double(deltas.size());
+  out.seeds = int64_t(deltas.size());
+  if (deltas.size() < 2)
+    return out;
+  std::mt19937_64 rng(s.seed);
+  std::uniform_int_distribution<size_t> pick(0, deltas.size() - 1);
+  std::vector<double> values(size_t(s.resamples));
+  for (auto& v : values) {
+    double m = 0;
+    for (size_t j = 0; j < deltas.size(); ++j)
+      m += deltas[pick(rng)];
+    v = m / double(deltas.size());
+  }
+  std::sort(values.begin(), values.end());
+  out.low = calib::sorted_quantile(values, (1 - s.level) / 2);
+  out.high = calib::sorted_quantile(values, (1 + s.level) / 2);
+  out.resamples = s.resamples;
+  out.level = s.level;
+  return out;
 }
 
 void mi_claims(const Tables& t, std::vector<Claim>& out) {
-  const MiRow* h = nullptr;
-  const MiRow* l = nullptr;
-  for (const auto& r : t.mutual_information) {
-    if (r.epsilon == 0.0)
-      h = &r;
-    if (r.epsilon == t.claim_epsilon)
-      l = &r;
-  }
-  if (!h || !l || h->points.empty() || l->points.empty())
+  std::map<uint64_t, double> final_h, final_l;
+  for (const auto* r : t.select("teacher", 0.0))
+    if (!r->epochs.empty() && r->epochs.back().mi)
+      final_h[r->spec.seed] = *r->epochs.back().mi;
+  for (const auto* r : t.select("teacher", t.claim_epsilon))
+    if (!r->epochs.empty() && r->epochs.back().mi)
+      final_l[r->spec.seed] = *r->epochs.back().mi;
+  std::vector<double> deltas;
+  double fh = 0, fl = 0;
+  for (const auto& [seed, v] : final_h)
+    if (final_l.count(seed)) {
+      deltas.push_back(v - final_l[seed]);
+      fh += v;
+      fl += final_l[seed];
+    }
+  if (deltas.empty())
     return;
-  const double fh = h->points.back().mi.mean, fl = l->points.back().mi.mean;
+  fh /= double(deltas.size());
+  fl /= double(deltas.size());
+  Evidence e;
+  e.quantity = fmt::format("Δ = Î(ε = 0) − Î(ε = {}) after the last epoch", format_epsilon(t.claim_epsilon));
+  e.threshold = 0;
+  e.interval = seed_interval(deltas, t.bootstrap);
+  e.resampled = fmt::format("{} resamples of the {} seeds, paired", e.interval.resamples, deltas.size());
+  const Verdict v = e.interval.valid() ? decide(e.interval, 0) : Verdict::Inconclusive;
   out.push_back(
       {"mi_falls",
        "[M] §4, Fig. 6",
@@ -274,9 +499,21 @@ void mi_claims(const Tables& t, std::vector<Claim>& out) {
            format_epsilon(t.claim_epsilon),
            fl,
            std::log(2.0 * double(t.mi_examples))),
-       held_if(fl < fh),
+       v,
        t.teacher_regime,
-       "a short schedule sees only the start of the curve"});
+       e.interval.valid() ? "a short schedule sees only the start of the curve"
+                          : "one seed: Î has no resampling interval here, so the claim cannot be decided",
+       e});
+}
+
+std::string state_of(const Interval& iv) {
+  if (!iv.valid())
+    return "";
+  if (iv.low > 0)
+    return "over-confident";
+  if (iv.high < 0)
+    return "under-confident";
+  return "calibrated within noise";
 }
 
 } // namespace
@@ -289,6 +526,166 @@ std::vector<Claim> claims(const Tables& t) {
   distillation_claims(t, out);
   mi_claims(t, out);
   return out;
+}
+
+std::string distillation_conclusion(const std::vector<Claim>& cs) {
+  const Claim* m = nullptr;
+  const Claim* s = nullptr;
+  for (const auto& c : cs) {
+    if (c.id == "distill_hard_teacher")
+      m = &c;
+    if (c.id == "distill_shen")
+      s = &c;
+  }
+  if (!m && !s)
+    return "";
+  const Verdict vm = m ? m->verdict : Verdict::NotTested, vs = s ? s->verdict : Verdict::NotTested;
+  if (vm == Verdict::Held && vs != Verdict::Held)
+    return "This data supports Müller et al.: the hard teacher's students, at the hard teacher's best temperature, are "
+           "more accurate, and at T = 1 smoothed teachers give no better students.";
+  if (vs == Verdict::Held && vm != Verdict::Held)
+    return "This data supports Shen et al.: at T = 1 the smoothed teachers give more accurate students, and tuning the "
+           "hard teacher's temperature does not make up for it.";
+  if (vm == Verdict::Held && vs == Verdict::Held)
+    return "Both hold, so the protocol decides: at T = 1 the smoothed teachers give better students (Shen et al.), but "
+           "the hard teacher at its best temperature does better still (Müller et al.).";
+  if (vm == Verdict::NotHeld && vs == Verdict::NotHeld)
+    return "Neither protocol's claim holds: the smoothed teachers' students beat the hard teacher at its best T, yet "
+           "lose to it at T = 1.";
+  return "This data cannot separate the two protocols: their intervals contain 0 (inconclusive), so neither paper's "
+         "claim is supported or refuted here.";
+}
+
+std::vector<RegimeAnswer> when_answers(const Tables& t) {
+  std::vector<RegimeAnswer> out;
+  for (const auto& g : t.regimes) {
+    const CalibRow* h = t.calibration_row(g.group, 0.0);
+    if (!h || h->accuracy.n == 0)
+      continue;
+    RegimeAnswer a;
+    a.group = g.group;
+    a.description = g.description;
+    a.ece_ts = h->ece_ts.n > 0 ? h->ece_ts.mean : NAN;
+    a.nll_ts = h->nll_ts.n > 0 ? h->nll_ts.mean : NAN;
+    a.temperature = h->temperature.n > 0 ? h->temperature.mean : NAN;
+    std::vector<double> train_acc;
+    for (const auto* r : t.select(g.group, 0.0))
+      if (std::isfinite(r->train_accuracy()))
+        train_acc.push_back(r->train_accuracy());
+    a.train_accuracy = train_acc.empty() ? NAN : stat_of(train_acc).mean;
+    if (t.num_classes > 1 && std::isfinite(a.train_accuracy))
+      a.cap_epsilon = std::clamp((1 - a.train_accuracy) / (1 - 1.0 / double(t.num_classes)), 0.0, 1.0);
+    double best_val = INFINITY;
+    for (double eps : g.epsilons) {
+      const CalibRow* r = t.calibration_row(g.group, eps);
+      if (!r || r->accuracy.n == 0)
+        continue;
+      EpsilonRow row;
+      row.epsilon = eps;
+      row.ece = r->ece.mean;
+      row.nll = r->nll.mean;
+      row.accuracy = r->accuracy.mean;
+      if (r->val_ece.n > 0) {
+        row.val_ece = r->val_ece.mean;
+        if (r->val_ece.mean < best_val) {
+          best_val = r->val_ece.mean;
+          a.val_epsilon = eps;
+        }
+      }
+      const auto aligned = align({t.select(g.group, eps)});
+      if (!aligned.empty())
+        row.overconfidence = bootstrap({{aligned[0], overconfidence, 1}}, t.bootstrap);
+      row.state = state_of(row.overconfidence);
+      a.rows.push_back(row);
+    }
+    if (std::isfinite(a.val_epsilon))
+      a.val_vs_ts = evidence_of(
+          t,
+          fmt::format("Δ = ECE(ε = 0, T̂) − ECE(ε = {})", format_epsilon(a.val_epsilon)),
+          "",
+          1,
+          -kEceMargin,
+          {t.select(g.group, 0.0), t.select(g.group, a.val_epsilon)},
+          {{ece_stat(t.bootstrap.bins, true), 1}, {ece_stat(t.bootstrap.bins), -1}});
+
+    // The conclusion, in plain language.
+    std::string c;
+    const std::string hard_state = a.rows.empty() ? "" : a.rows[0].state;
+    if (hard_state == "over-confident")
+      c += fmt::format("Without smoothing the model is over-confident (T̂ = {:.2f}). ", a.temperature);
+    else if (hard_state == "under-confident")
+      c += "Without smoothing the model is already under-confident, so smoothing cannot help calibration. ";
+    else if (!hard_state.empty())
+      c += fmt::format(
+          "Without smoothing the model is calibrated within noise (T̂ = {:.2f}): there is little for smoothing or "
+          "temperature scaling to fix. ",
+          a.temperature);
+    if (a.val_epsilon == 0 && !a.rows.empty()) {
+      c += fmt::format(
+          "No smoothing (ε = 0) has the lowest validation ECE on this grid (test ECE {:.4f}; {:.4f} after temperature "
+          "scaling): here label smoothing does not improve calibration. ",
+          a.rows[0].ece,
+          a.ece_ts);
+    } else if (std::isfinite(a.val_epsilon) && a.val_vs_ts) {
+      const Verdict v = verdict_of(a.val_vs_ts);
+      const EpsilonRow* chosen = nullptr;
+      for (const auto& r : a.rows)
+        if (r.epsilon == a.val_epsilon)
+          chosen = &r;
+      c += fmt::format(
+          "ε = {} (lowest validation ECE) reaches test ECE {:.4f} against {:.4f} after temperature scaling: {}. ",
+          format_epsilon(a.val_epsilon),
+          chosen ? chosen->ece : NAN,
+          a.ece_ts,
+          v == Verdict::Held          ? "it calibrates as well as temperature scaling (within 0.01)"
+              : v == Verdict::NotHeld ? "temperature scaling calibrates better"
+                                      : "the difference cannot be told from noise");
+    }
+    if (std::isfinite(a.cap_epsilon))
+      c += fmt::format(
+          "The cap rule (1 − ε + ε/K = the training accuracy {:.2f}%) predicts ε ≈ {:.3f}. ",
+          100 * a.train_accuracy,
+          a.cap_epsilon);
+    for (const auto& r : a.rows)
+      if (r.epsilon > 0 && r.state == "under-confident") {
+        c += fmt::format("ε = {} and above make the model under-confident.", format_epsilon(r.epsilon));
+        break;
+      }
+    a.conclusion = c;
+    out.push_back(a);
+  }
+  return out;
+}
+
+json to_json(const RegimeAnswer& a) {
+  json rows = json::array();
+  auto num = [](double v) { return std::isfinite(v) ? json(v) : json(nullptr); };
+  for (const auto& r : a.rows)
+    rows.push_back(
+        {{"epsilon", r.epsilon},
+         {"ece", r.ece},
+         {"nll", r.nll},
+         {"accuracy", r.accuracy},
+         {"val_ece", r.val_ece ? json(*r.val_ece) : json(nullptr)},
+         {"overconfidence",
+          {{"estimate", r.overconfidence.estimate},
+           {"low", r.overconfidence.low},
+           {"high", r.overconfidence.high},
+           {"level", r.overconfidence.level},
+           {"resamples", r.overconfidence.resamples}}},
+         {"state", r.state}});
+  return {
+      {"group", a.group},
+      {"description", a.description},
+      {"rows", rows},
+      {"ece_ts", num(a.ece_ts)},
+      {"nll_ts", num(a.nll_ts)},
+      {"temperature", num(a.temperature)},
+      {"train_accuracy", num(a.train_accuracy)},
+      {"cap_epsilon", num(a.cap_epsilon)},
+      {"val_epsilon", num(a.val_epsilon)},
+      {"val_vs_ts", a.val_vs_ts ? to_json(*a.val_vs_ts) : json(nullptr)},
+      {"conclusion", a.conclusion}};
 }
 
 } // namespace smoothlab::study

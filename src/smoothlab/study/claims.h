@@ -1,32 +1,38 @@
-// The claims of [M] (and [G]) checked against a study's tables: a pure function of the tables, so each verdict rule
-// can be tested on hand-made numbers on either side of its boundary (tests/study/claims_test.cpp).
+// The claims of [M] (and [G], [S]) checked against a study's tables, and the "when" answers per regime: pure
+// functions of the tables, so each verdict can be tested on hand-made numbers on either side of its boundary
+// (tests/study/claims_test.cpp).
 //
-// Rules (noise: se = sqrt(2·a·(1 − a) / (n_test · seeds)) for an accuracy a, the standard error of a difference of
-// two accuracies on n_test images per run):
-//   accuracy_<group>            held when acc(ε) − acc(0) ≥ −2·se
-//   overconfident_<group>       held when the fitted T > 1 and the mean confidence exceeds the accuracy (ε = 0)
-//   temperature_scaling_<group> held when ECE at the fitted T < ECE at T = 1 (ε = 0)
-//   ls_calibrates_<group>       held when ECE(ε) < ECE(0)
-//   ls_vs_ts_<group>            the ε with the lowest validation ECE: held when its test ECE ≤ max(1.5·ECE_TS,
-//                               ECE_TS + 0.01)
-//   projection_<kind>           held when the smoothed run's training clusters are tighter; not tested without a
-//                               comparison
-//   distill_hard_teacher        held when the best hard-teacher student ≥ the best smoothed-teacher student − 2·se
-//   distill_vs_direct           held when the ε-teacher's student ≤ the student trained with ε directly + 2·se
-//   mi_falls                    held when the final Î with ε is below the final Î without
+// One rule for every claim (evidence.h): Δ, oriented so that larger means "as the paper says", with a paired
+// bootstrap interval over the test examples (and the seeds); held when the interval lies above the threshold, not
+// held when below, inconclusive when it contains it. ε = c is the claim ε; choices (the best T, the best ε) are made
+// on the validation split and kept fixed in the resamples.
+//   accuracy_<g>             Δ = acc(c) − acc(0)                         > −0.5 points  ("does not hurt")
+//   overconfident_<g>        Δ = T̂ − 1 (T re-fitted on each validation resample)        > 0
+//   temperature_scaling_<g>  Δ = ECE(0, T = 1) − ECE(0, T̂)                               > 0
+//   ls_calibrates_<g>        Δ = ECE(0) − ECE(c)                                          > 0
+//   ls_vs_ts_<g>             Δ = ECE(0, T̂) − ECE(ε*), ε* > 0 by validation ECE           > −0.01 ("about as well")
+//   projection_<kind>        Δ = tightness(0) − tightness(c), resampling the projected examples > 0
+//   distill_hard_teacher     [M]: Δ = acc(student of the hard teacher at its best T) − acc(best student of a
+//                            smoothed teacher at T = 1)                                  > 0
+//   distill_shen             [S]: Δ = acc(best student of a smoothed teacher, T = 1) − acc(student of the hard
+//                            teacher, T = 1); β = 1, no hard term                        > 0
+//   distill_vs_direct        Δ = acc(student trained with ε = c) − acc(student of the ε = c teacher) > −0.5 points
+//   mi_falls                 Δ = Î(0) − Î(c) at the end of training, over seeds (one seed: inconclusive) > 0
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "smoothlab/study/evidence.h"
 #include "smoothlab/study/tables.h"
 
 namespace smoothlab::study {
 
-enum class Verdict { Held, NotHeld, NotTested };
-const char* verdict_name(Verdict verdict); // "held" | "not held" | "not tested"
+inline constexpr double kAccuracyMargin = 0.005; // 0.5 points: "does not hurt", "no better than"
+inline constexpr double kEceMargin = 0.01; // "calibrates about as well as"
 
 struct Claim {
   std::string id; // e.g. "accuracy_teacher"
@@ -37,10 +43,36 @@ struct Claim {
   Verdict verdict = Verdict::NotTested;
   std::string regime;
   std::string note;
+  std::optional<Evidence> evidence; // none for a claim that could not be tested
 };
 
 std::vector<Claim> claims(const Tables& tables);
 
+// Which distillation protocol the data supports, in one sentence, from the distill_hard_teacher and distill_shen
+// verdicts; empty without them.
+std::string distillation_conclusion(const std::vector<Claim>& claims);
+
+// The answer to "when does label smoothing help?" for one regime.
+struct EpsilonRow {
+  double epsilon = 0;
+  double ece = 0, nll = 0, accuracy = 0; // means over seeds
+  std::optional<double> val_ece;
+  Interval overconfidence; // mean confidence − accuracy (test), bootstrap
+  std::string state; // "over-confident" | "under-confident" | "calibrated within noise" | ""
+};
+struct RegimeAnswer {
+  std::string group, description;
+  std::vector<EpsilonRow> rows;
+  double ece_ts = NAN, nll_ts = NAN, temperature = NAN; // ε = 0 after temperature scaling
+  double train_accuracy = NAN; // the hard-target model's, last epoch
+  double cap_epsilon = NAN; // 1 − ε + ε/K = train_accuracy
+  double val_epsilon = NAN; // lowest validation ECE over the grid (0 included)
+  std::optional<Evidence> val_vs_ts; // ECE(ε = 0, T̂) − ECE(val_epsilon), > −kEceMargin
+  std::string conclusion; // plain language
+};
+std::vector<RegimeAnswer> when_answers(const Tables& tables);
+
 nlohmann::json to_json(const Claim& claim);
+nlohmann::json to_json(const RegimeAnswer& answer);
 
 } // namespace smoothlab::study

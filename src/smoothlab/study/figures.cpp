@@ -77,7 +77,11 @@ void reliability_figures(const Tables& t, const fs::path& fig_dir, json& figures
   }
 }
 
-void calibration_figure(const Tables& t, const fs::path& fig_dir, json& figures) {
+void calibration_figure(
+    const Tables& t,
+    const std::vector<RegimeAnswer>& when,
+    const fs::path& fig_dir,
+    json& figures) {
   viz::Figure fig(1100, 420, 1, 2);
   auto& ece_ax = fig.axes(0, 0);
   auto& nll_ax = fig.axes(0, 1);
@@ -87,8 +91,8 @@ void calibration_figure(const Tables& t, const fs::path& fig_dir, json& figures)
   nll_ax.title = "NLL (test) against ε";
   nll_ax.xlabel = "label smoothing ε";
   nll_ax.ylabel = "NLL";
-  ece_ax.legend_position = "upper right";
-  nll_ax.legend_position = "upper right";
+  ece_ax.legend_position = "upper left";
+  nll_ax.legend_position = "upper left";
   for (size_t gi = 0; gi < t.regimes.size(); ++gi) {
     const auto& g = t.regimes[gi];
     std::vector<double> xs, ece, nll;
@@ -107,9 +111,19 @@ void calibration_figure(const Tables& t, const fs::path& fig_dir, json& figures)
     nll_ax.line(xs, nll, line_style(color, label));
     nll_ax.scatter(xs, nll, dot(color));
     if (const CalibRow* h = t.calibration_row(g.group, 0.0); h && h->ece_ts.n > 0 && !xs.empty()) {
-      const double ts = h->ece_ts.mean;
+      const double ts = h->ece_ts.mean, nts = h->nll_ts.mean;
       ece_ax.line({xs.front(), xs.back()}, {ts, ts}, line_style(color, label + ": ε = 0 + temperature scaling", true));
+      nll_ax.line(
+          {xs.front(), xs.back()}, {nts, nts}, line_style(color, label + ": ε = 0 + temperature scaling", true));
     }
+    for (const auto& a : when)
+      if (a.group == g.group && std::isfinite(a.cap_epsilon) && !ece.empty()) {
+        const auto [lo, hi] = std::minmax_element(ece.begin(), ece.end());
+        ece_ax.line(
+            {a.cap_epsilon, a.cap_epsilon},
+            {*lo, *hi},
+            line_style(color, fmt::format("{}: cap rule ε = {:.3f}", label, a.cap_epsilon), true));
+      }
   }
   fig.suptitle = "Calibration against label smoothing (mean over seeds)";
   save_figure(fig, fig_dir, "ece_nll_vs_eps", figures);
@@ -159,17 +173,17 @@ void mutual_information_figure(const Tables& t, const fs::path& fig_dir, json& f
   viz::Figure fig(760, 440);
   auto& ax = fig.axes(0, 0);
   ax.title = "Î(example; logit gap) over training";
-  ax.xlabel = "epoch";
+  ax.xlabel = "epoch (steps / steps per epoch)";
   ax.ylabel = "Î (nats)";
-  ax.legend_position = "lower left";
+  ax.legend_position = "lower right";
   double max_epoch = 1;
   for (size_t i = 0; i < t.mutual_information.size(); ++i) {
     const auto& row = t.mutual_information[i];
     std::vector<double> xs, ys;
     for (const auto& p : row.points) {
-      xs.push_back(double(p.epoch));
+      xs.push_back(p.epoch);
       ys.push_back(p.mi.mean);
-      max_epoch = std::max(max_epoch, double(p.epoch));
+      max_epoch = std::max(max_epoch, p.epoch);
     }
     // The colour of the ε's place in the teacher grid, as before the tables existed.
     size_t color = i;
@@ -180,18 +194,49 @@ void mutual_information_figure(const Tables& t, const fs::path& fig_dir, json& f
     ax.line(xs, ys, line_style(viz::palette(color), fmt::format("ε = {}", format_epsilon(row.epsilon))));
     ax.scatter(xs, ys, dot(viz::palette(color), 4));
   }
-  ax.line({0.5, max_epoch + 0.5}, {std::log(2.0), std::log(2.0)}, line_style(viz::kGray, "log 2", true));
+  ax.line({0.0, max_epoch}, {std::log(2.0), std::log(2.0)}, line_style(viz::kGray, "log 2", true));
   save_figure(fig, fig_dir, "mutual_information", figures);
+}
+
+void student_curves_figure(const Tables& t, const fs::path& fig_dir, json& figures) {
+  if (t.distillation.empty())
+    return;
+  viz::Figure fig(760, 480);
+  auto& ax = fig.axes(0, 0);
+  ax.title = "Students: validation accuracy per epoch";
+  ax.xlabel = "epoch";
+  ax.ylabel = "validation accuracy";
+  ax.legend_position = "lower right";
+  size_t color = 0;
+  for (const auto& row : t.distillation) {
+    std::vector<double> xs, ys;
+    for (size_t e = 0; e < row.val_curve.size(); ++e)
+      if (std::isfinite(row.val_curve[e])) {
+        xs.push_back(double(e + 1));
+        ys.push_back(row.val_curve[e]);
+      }
+    if (xs.empty())
+      continue;
+    const std::string label = row.series == "hard teacher" ? fmt::format("hard teacher, T = {:g}", row.temperature)
+        : row.series == "smoothed teacher" ? fmt::format("ε = {} teacher, T = 1", format_epsilon(row.teacher_epsilon))
+                                           : fmt::format("trained with ε = {}", format_epsilon(row.teacher_epsilon));
+    const bool direct = row.series == "trained with LS (no teacher)";
+    ax.line(xs, ys, line_style(viz::palette(color), label, direct));
+    ax.scatter(xs, ys, dot(viz::palette(color), 3));
+    ++color;
+  }
+  save_figure(fig, fig_dir, "student_curves", figures);
 }
 
 } // namespace
 
-json write_figures(const Tables& tables, const fs::path& fig_dir) {
+json write_figures(const Tables& tables, const std::vector<RegimeAnswer>& when, const fs::path& fig_dir) {
   json figures = json::object();
   reliability_figures(tables, fig_dir, figures);
-  calibration_figure(tables, fig_dir, figures);
+  calibration_figure(tables, when, fig_dir, figures);
   projection_figures(tables, fig_dir, figures);
   distillation_figure(tables, fig_dir, figures);
+  student_curves_figure(tables, fig_dir, figures);
   mutual_information_figure(tables, fig_dir, figures);
   return figures;
 }

@@ -17,11 +17,12 @@ using json = nlohmann::json;
 namespace {
 
 // Seconds per epoch over 55 000 Fashion-MNIST-sized images on 2 idle CPU cores (measured: cnn ~16 s alone, ~20 s
-// with the MI probe; resnet20 ~120 s inside a study, the MI probe included; the others scaled by their multiply-adds).
+// with the MI probe; resnet20 ~120 s inside a study, the MI probe included; mlp ~1 s (2026-12-02, quick preset); the
+// others scaled by their multiply-adds).
 // CIFAR's 3×32×32 costs about 1.3× as much.
 double epoch_seconds_55k(const std::string& model) {
   if (model == "mlp")
-    return 4;
+    return 1.2;
   if (model == "cnn")
     return 20;
   if (model == "alexnet")
@@ -58,13 +59,14 @@ double data_factor(const train::TrainConfig& c) {
 
 // Training cost of a run (plus evaluation of validation and test, ~1/10 of an epoch each way).
 double run_cost(const train::TrainConfig& c, const std::string& teacher_model = "") {
-  double per_image = epoch_seconds_55k(c.model) / 55000.0;
+  const double per_image = epoch_seconds_55k(c.model) / 55000.0 * data_factor(c);
+  double teacher = 0; // the teacher's forward passes: every epoch, or once when its logits are cached (no augmentation)
   if (!teacher_model.empty())
-    per_image += epoch_seconds_55k(teacher_model) / 55000.0 / 3.0; // teacher forward
-  per_image *= data_factor(c);
+    teacher = epoch_seconds_55k(teacher_model) / 55000.0 / 3.0 * data_factor(c) * train_images(c) *
+        (c.augment ? double(c.epochs) : 1.0);
   const double epochs = double(c.epochs);
   const double eval = (val_images(c) + 10000.0) * epoch_seconds_55k(c.model) / 55000.0 / 3.0;
-  return per_image * train_images(c) * epochs + eval + 2.0; // + data loading
+  return per_image * train_images(c) * epochs + teacher + eval + 2.0; // + data loading
 }
 
 std::string fmt_num(double v) {
@@ -121,6 +123,7 @@ StudyPreset make_preset(const std::string& name) {
     p.teacher.workers = 1;
     p.teacher.mi_examples = 20;
     p.teacher.mi_views = 2;
+    p.teacher.mi_every = 4;
     p.teacher_regime = "tiny: mlp, 1 epoch on 600 examples (a pipeline check; its numbers mean nothing)";
     p.epsilons = {0.0, 0.1};
     p.seeds = {0};
@@ -133,14 +136,16 @@ StudyPreset make_preset(const std::string& name) {
     p.overconf_epsilons = {0.0, 0.1};
     p.student = p.teacher;
     p.student.mi_classes.clear();
+    p.student.mi_every = 0;
     p.temperatures = {1.0, 2.0};
     p.student_epsilons = {0.0, 0.1};
     p.projection_per_class = 20;
   } else if (name == "quick") {
     p.description =
-        "a first look in under 10 minutes on 2 CPU cores: small cnn teachers (3 epochs on 20k images), "
-        "an over-confident mlp regime, mlp students, one seed";
+        "a first look in about 5 minutes on 2 CPU cores: small cnn teachers (3 epochs on 20k images), "
+        "an over-confident mlp regime on a fine ε grid, mlp students trained to a plateau, one seed";
     p.teacher = base("cnn", 3, 20000);
+    p.teacher.mi_every = 40; // 157 steps an epoch: Î at 12 points within the run, and at each epoch's end
     p.teacher_regime =
         "short schedule: cnn, 3 epochs on 20 000 training images, cosine lr 0.1, weight decay 5e-4, "
         "crop + flip (paper-methods §7: such a model is NOT over-confident)";
@@ -151,18 +156,22 @@ StudyPreset make_preset(const std::string& name) {
     p.overconf.weight_decay = 1e-4;
     p.overconf.lr = 0.05;
     p.overconf_regime = "over-confident regime: mlp, 20 epochs on 20 000 images, no augmentation, weight decay 1e-4";
-    p.overconf_epsilons = {0.0, 0.05, 0.1};
-    p.student = base("mlp", 3, 20000);
+    p.overconf_epsilons = {0.0, 0.01, 0.02, 0.05, 0.1, 0.2};
+    // Students see un-augmented images, so the teacher's logits are computed once (distill/training.h): cheap
+    // enough to train to a plateau.
+    p.student = base("mlp", 10, 20000);
+    p.student.augment = false;
     p.temperatures = {1.0, 2.0, 4.0};
     p.student_epsilons = {0.0, 0.1};
     p.projection_per_class = 100;
   } else if (name == "standard") {
-    // run_cost estimates ~97 min on 2 idle cores; measured 2026-11-28: 89 min of run time for the 57 runs, most of it
-    // the 12 teachers. Subsets are stratified, so every class keeps its share.
+    // Measured 2026-11-28 before the finer over-confident grid and the longer students: 89 min of run time for the
+    // 57 runs, most of it the 12 teachers. Subsets are stratified, so every class keeps its share.
     p.description =
-        "a couple of hours on 2 CPU cores: resnet20 teachers (6 epochs on 20 000 images), cnn students, "
-        "ε ∈ {0, 0.05, 0.1, 0.3}, T ∈ {1, 2, 4, 8}, 3 seeds";
+        "under 2 hours on 2 CPU cores: resnet20 teachers (6 epochs on 20 000 images), cnn students trained to a "
+        "plateau, ε ∈ {0, 0.05, 0.1, 0.3}, T ∈ {1, 2, 4, 8}, a fine over-confident ε grid, 3 seeds";
     p.teacher = base("resnet20", 6, 20000);
+    p.teacher.mi_every = 100; // 157 steps an epoch: Î at 10 points within the run, and at each epoch's end
     p.teacher_regime =
         "short schedule: resnet20, 6 epochs on 20 000 training images, cosine lr 0.1, weight decay "
         "5e-4, crop + flip (paper-methods §7: calibrated without smoothing)";
@@ -172,8 +181,9 @@ StudyPreset make_preset(const std::string& name) {
     p.overconf.augment = false;
     p.overconf.weight_decay = 1e-4;
     p.overconf_regime = "over-confident regime: cnn, 12 epochs on 4 000 images, no augmentation, weight decay 1e-4";
-    p.overconf_epsilons = {0.0, 0.02, 0.05, 0.1};
-    p.student = base("cnn", 2, 15000);
+    p.overconf_epsilons = {0.0, 0.01, 0.02, 0.05, 0.1, 0.2};
+    p.student = base("cnn", 8, 15000);
+    p.student.augment = false; // the teachers' logits are cached
     p.temperatures = {1.0, 2.0, 4.0, 8.0};
     p.student_epsilons = p.epsilons;
   } else if (name == "paper") {
@@ -221,6 +231,8 @@ std::string config_key(const train::TrainConfig& config) {
     j.erase("precision");
   if (!config.sync_bn) // likewise for distributed training's --sync-bn
     j.erase("sync_bn");
+  if (config.mi_every == 0) // and for --mi-every
+    j.erase("mi_every");
   return fmt::format("{:08x}", fnv1a(j.dump()) & 0xffffffffull);
 }
 

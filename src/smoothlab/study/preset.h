@@ -4,11 +4,13 @@
 //
 // A study has four groups of runs ([M] §3 Table 2–3, §2 Fig. 1, §4 Fig. 5–6):
 //   teacher   the main model, ε ∈ epsilons × seeds, "short" schedule (augmentation, weight decay 5e-4), with Î
-//             logged each epoch (mi_classes) — accuracy (Table 2), calibration, projection (Fig. 1), Î (Fig. 6)
+//             logged from step 0 every mi_every steps and at each epoch's end (mi_classes) — accuracy (Table 2),
+//             calibration, projection (Fig. 1), Î (Fig. 6)
 //   overconf  a schedule that makes the hard-target model over-confident (no augmentation, little weight decay,
 //             more epochs; paper-methods §7) × calib_epsilons × seeds — the regime the calibration claim is about
-//   student   the smaller student distilled ([M] §4 form: H(softmax(z_t/T), softmax(z_s))) from the hard teacher at
-//             every T in temperatures and from each smoothed teacher at T = 1, per seed
+//   student   the smaller student distilled ([M] §4 form: H(softmax(z_t/T), softmax(z_s)), β = 1, no hard term) from
+//             the hard teacher at every T in temperatures and from each smoothed teacher at T = 1, per seed: Müller's
+//             protocol (hard teacher at its best T) and Shen's (every teacher at T = 1) read the same runs
 //   direct    the student model trained directly with each ε (the paper's "students trained with LS")
 #pragma once
 
@@ -39,7 +41,7 @@ struct StudyPreset {
   double estimated_minutes = 0; // on 2 idle CPU cores (set by make_plan's cost model)
 };
 
-// "tiny" (tests: seconds), "quick" (≤ 10 minutes on 2 cores), "standard" (hours), "paper" ([M]'s models and
+// "tiny" (tests: seconds), "quick" (≤ 5 minutes on 2 cores), "standard" (≤ 2 hours), "paper" ([M]'s models and
 // schedules; CIFAR and a GPU). Throws Error listing the known names for others.
 StudyPreset make_preset(const std::string& name);
 std::vector<std::string> known_presets();

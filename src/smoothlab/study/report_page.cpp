@@ -1,6 +1,7 @@
 // report.html: the study summary as one self-contained HTML page (figures embedded as base64 PNG).
 #include "smoothlab/study/report_page.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include <fmt/format.h>
@@ -63,31 +64,125 @@ std::string render_report(const json& summary, const fs::path& out_dir) {
   // Claims first: the verdicts.
   b += "<h2 id=\"claims\">Claims of the paper, measured here</h2>\n";
   {
-    std::vector<std::vector<std::string>> rows;
+    const auto& bs = summary["bootstrap"];
+    b += fmt::format(
+        "<p><b>One rule for every claim.</b> Each claim is a quantity Δ, oriented so that larger means \"as the paper "
+        "says\", and a threshold: 0 for a directional claim, a stated margin for \"does not hurt\" or \"about as well "
+        "as\". Δ gets a {:g}% paired bootstrap interval ({} resamples, seed {}): the test examples are drawn with "
+        "replacement once per resample and shared by every run compared (they were all evaluated on the same "
+        "examples), and the seeds are drawn with replacement when there are several. The verdict is <span "
+        "class=\"held\">held</span> when the whole interval lies above the threshold, <span class=\"failed\">not "
+        "held</span> when it lies below, and <span class=\"inconclusive\">inconclusive</span> when it contains the "
+        "threshold. Choices (the best temperature, the best ε) are made on the validation split and kept fixed in "
+        "the resamples.</p>\n",
+        100 * bs.value("level", 0.95),
+        bs.value("resamples", int64_t(0)),
+        bs.value("seed", int64_t(0)));
     std::string table =
         "<table class=\"claims\">\n<thead><tr><th>claim</th><th>paper</th><th>measured here</th>"
-        "<th>verdict</th><th>regime</th></tr></thead>\n<tbody>\n";
+        "<th>Δ [interval]</th><th>verdict</th><th>regime</th></tr></thead>\n<tbody>\n";
     for (const auto& c : summary["claims"]) {
       const std::string v = c["verdict"];
-      const std::string cls = v == "held" ? "held" : v == "not held" ? "failed" : "untested";
+      const std::string cls = v == "held" ? "held"
+          : v == "not held"               ? "failed"
+          : v == "inconclusive"           ? "inconclusive"
+                                          : "untested";
       std::string note = c["note"].get<std::string>();
+      std::string evidence = "no interval";
+      if (c.contains("evidence") && c["evidence"].is_object()) {
+        const auto& e = c["evidence"];
+        evidence = "<small>" + html_escape(e["quantity"].get<std::string>()) + "</small><br><b>" +
+            html_escape(e["text"].get<std::string>()) + "</b><br><small>" + html_escape(e["rule"].get<std::string>()) +
+            "; " + html_escape(e["resampled"].get<std::string>()) + "</small>";
+      }
       table += fmt::format(
-          "<tr><th scope=\"row\">{} <small>({})</small></th><td>{}</td><td>{}{}</td><td class=\"{}\">{}</td>"
+          "<tr><th scope=\"row\">{} <small>({})</small></th><td>{}</td><td>{}{}</td><td>{}</td><td class=\"{}\">{}</td>"
           "<td>{}</td></tr>\n",
           html_escape(c["claim"].get<std::string>()),
           html_escape(c["source"].get<std::string>()),
           html_escape(c["paper"].get<std::string>()),
           html_escape(c["measured"].get<std::string>()),
           note.empty() ? "" : "<br><small>" + html_escape(note) + "</small>",
+          evidence,
           cls,
           html_escape(v),
           html_escape(c["regime"].get<std::string>()));
     }
     if (summary["claims"].empty())
-      table += "<tr><td colspan=\"5\">no claim could be tested</td></tr>\n";
+      table += "<tr><td colspan=\"6\">no claim could be tested</td></tr>\n";
     table += "</tbody></table>\n";
     b += table;
+    b += "<p class=\"note\">Sources: [M] Müller, Kornblith &amp; Hinton, <i>When Does Label Smoothing Help?</i> "
+         "(NeurIPS 2019); [G] Guo, Pleiss, Sun &amp; Weinberger, <i>On Calibration of Modern Neural Networks</i> "
+         "(ICML 2017); [S] Shen, Liu, Xu, Savvides, Cheng &amp; Xing, <i>Is Label Smoothing Truly Incompatible with "
+         "Knowledge Distillation? An Empirical Study</i> (ICLR 2021).</p>\n";
   }
+
+  // When does it help: per regime.
+  b += "<h2 id=\"when\">When does label smoothing help? Calibration against ε, per regime</h2>\n";
+  if (summary.contains("when"))
+    for (const auto& w : summary["when"]) {
+      b += "<h3>" + html_escape(group_name(w["group"])) + "</h3>\n<p><small>" +
+          html_escape(w["description"].get<std::string>()) + "</small></p>\n";
+      std::vector<std::vector<std::string>> rows;
+      auto num = [](const json& v, int digits) {
+        return v.is_number() ? fmt::format("{:.{}f}", v.get<double>(), digits) : std::string("—");
+      };
+      for (const auto& r : w["rows"]) {
+        const auto& o = r["overconfidence"];
+        rows.push_back(
+            {fmt::format("{:g}", r["epsilon"].get<double>()),
+             fmt::format("{:.2f}%", 100 * r["accuracy"].get<double>()),
+             num(r["ece"], 4),
+             num(r["nll"], 4),
+             num(r["val_ece"], 4),
+             o["resamples"].get<int64_t>() > 0 ? fmt::format(
+                                                     "{:+.4f} [{:+.4f}, {:+.4f}]",
+                                                     o["estimate"].get<double>(),
+                                                     o["low"].get<double>(),
+                                                     o["high"].get<double>())
+                                               : "—",
+             r["state"].get<std::string>().empty() ? "—" : r["state"].get<std::string>()});
+      }
+      rows.push_back(
+          {"0 + temperature scaling",
+           "(unchanged)",
+           num(w["ece_ts"], 4),
+           num(w["nll_ts"], 4),
+           "—",
+           "—",
+           w["temperature"].is_number() ? fmt::format("T̂ = {:.3f}", w["temperature"].get<double>()) : "—"});
+      b += html_table(
+          {"ε",
+           "test accuracy",
+           "ECE (test)",
+           "NLL (test)",
+           "ECE (validation)",
+           "confidence − accuracy [95%]",
+           "state"},
+          rows);
+      b += "<ul>";
+      if (w["cap_epsilon"].is_number())
+        b += fmt::format(
+            "<li>Cap rule: training with ε caps the training confidence at 1 − ε + ε/K; it equals the hard-target "
+            "model's training accuracy ({:.2f}%) at <b>ε ≈ {:.3f}</b>.</li>",
+            100 * w["train_accuracy"].get<double>(),
+            w["cap_epsilon"].get<double>());
+      if (w["val_epsilon"].is_number())
+        b += fmt::format(
+            "<li>Chosen on validation (lowest validation ECE): <b>ε = {:g}</b>{}.</li>",
+            w["val_epsilon"].get<double>(),
+            w["val_vs_ts"].is_object()
+                ? "; against temperature scaling: " + html_escape(w["val_vs_ts"]["quantity"].get<std::string>()) +
+                    " = " + html_escape(w["val_vs_ts"]["text"].get<std::string>()) + " (margin −0.01)"
+                : "");
+      b += "</ul>\n<p><b>" + html_escape(w["conclusion"].get<std::string>()) + "</b></p>\n";
+    }
+  b += figure(
+      summary,
+      out_dir,
+      "ece_nll_vs_eps",
+      "ECE and NLL against ε, per regime; dashed: ε = 0 after temperature scaling; dotted: the cap rule's ε");
 
   // Table 2 and 3.
   b += "<h2 id=\"accuracy\">Accuracy with and without label smoothing (paper Table 2)</h2>\n";
@@ -123,8 +218,6 @@ std::string render_report(const json& summary, const fs::path& out_dir) {
     b += html_table(
         {"regime", "ε", "ECE", "NLL", "mean confidence", "accuracy", "fitted T", "ECE after TS", "NLL after TS"}, rows);
   }
-  b += figure(
-      summary, out_dir, "ece_nll_vs_eps", "ECE and NLL against ε, per regime; dashed: ε = 0 after temperature scaling");
   b += "<h2 id=\"reliability\">Reliability diagrams (paper Fig. 2)</h2>\n";
   b += figure(summary, out_dir, "reliability_teacher", "Reliability, short schedule: hard, hard + TS, label smoothing");
   if (summary["figures"].contains("reliability_overconf"))
@@ -150,23 +243,43 @@ std::string render_report(const json& summary, const fs::path& out_dir) {
   if (summary["tables"]["distillation"].empty()) {
     b += "<p class=\"note\">This preset has no distillation runs.</p>\n";
   } else {
-    b += "<p>Students trained with [M]'s loss H(softmax(z_t/T), softmax(z_s)) (β = 1, student at T = 1). γ: the "
-         "teacher's equivalent label smoothing at T on the training split (wrong-class mass × K/(K−1)).</p>\n";
+    b += "<p>Students trained with [M]'s loss H(softmax(z_t/T), softmax(z_s)) (β = 1, student at T = 1, no hard-label "
+         "term). γ: the teacher's equivalent label smoothing at T on the training split (wrong-class mass × K/(K−1)). "
+         "The same runs answer both protocols. <b>Müller et al.</b> [M] compare the hard teacher at its best "
+         "temperature with smoothed teachers at T = 1 and find the hard teacher's students better. <b>Shen et al.</b> "
+         "[S] compare every teacher at T = 1 with no hard term and find smoothed teachers' students better. Best T "
+         "and best ε are chosen by the students' validation accuracy.</p>\n";
+    if (summary.contains("distillation_conclusion") && !summary["distillation_conclusion"].get<std::string>().empty())
+      b += "<p><b>" + html_escape(summary["distillation_conclusion"].get<std::string>()) + "</b></p>\n";
     std::vector<std::vector<std::string>> rows;
     for (const auto& r : summary["tables"]["distillation"]) {
       const bool direct = r["series"] == "trained with LS (no teacher)";
       rows.push_back(
           {r["series"].get<std::string>(),
            fmt::format("{:g}", r["teacher_epsilon"].get<double>()),
-           direct ? "" : fmt::format("{:g}", r["temperature"].get<double>()),
+           direct ? "—" : fmt::format("{:g}", r["temperature"].get<double>()),
            stat_cell(r["gamma"]),
-           direct ? "" : stat_cell(r["teacher_accuracy"], 2, true),
+           direct ? "—" : stat_cell(r["teacher_accuracy"], 2, true),
+           stat_cell(r["student_val_accuracy"], 2, true),
            stat_cell(r["student_accuracy"], 2, true),
-           stat_cell(r["student_ece"])});
+           stat_cell(r["student_ece"]),
+           fmt::format("{} of {}", r.value("plateaued_runs", int64_t(0)), r.value("runs", int64_t(0)))});
     }
     b += html_table(
-        {"student of", "ε (teacher or own)", "T", "γ", "teacher accuracy", "student accuracy", "student ECE"}, rows);
+        {"student of",
+         "ε (teacher or own)",
+         "T",
+         "γ",
+         "teacher accuracy",
+         "student val accuracy",
+         "student test accuracy",
+         "student ECE",
+         "plateaued"},
+        rows);
+    b += "<p><small>Plateaued: every epoch of the last quarter (at least the one before the last) has a validation "
+         "accuracy within 2·√2 binomial standard errors of the last epoch's.</small></p>\n";
     b += figure(summary, out_dir, "distillation", "Student accuracy against γ");
+    b += figure(summary, out_dir, "student_curves", "Students' validation accuracy per epoch (mean over seeds)");
   }
 
   b += "<h2 id=\"mi\">Mutual information over training (paper Fig. 6)</h2>\n";
@@ -178,10 +291,15 @@ std::string render_report(const json& summary, const fs::path& out_dir) {
       for (const auto& p : r["points"])
         rows.push_back(
             {fmt::format("ε = {:g}", r["epsilon"].get<double>()),
-             std::to_string(p["epoch"].get<int64_t>()),
+             std::to_string(p.value("step", int64_t(0))),
+             fmt::format("{:.2f}", p["epoch"].get<double>()),
              stat_cell(p["mi"], 3)});
-    b += html_table({"teacher", "epoch", "Î (nats)"}, rows);
-    b += figure(summary, out_dir, "mutual_information", "Î between example and logit gap, per epoch");
+    b += figure(
+        summary,
+        out_dir,
+        "mutual_information",
+        "Î between example and logit gap over training, from step 0 (--mi-every) and at each epoch's end");
+    b += html_table({"teacher", "step", "epoch", "Î (nats)"}, rows);
   }
 
   if (!summary["notes"].empty()) {
@@ -217,6 +335,49 @@ std::string render_report(const json& summary, const fs::path& out_dir) {
              p["runs_reused"].get<int64_t>(),
              p["runs_trained"].get<int64_t>())}};
     b += html_table({"item", "value"}, rows);
+  }
+  {
+    // The cost table: what each group of runs was estimated to cost (on 2 idle cores) and what its training took.
+    struct Cost {
+      std::string model;
+      int64_t runs = 0, epochs = 0;
+      double estimated = 0, measured = 0;
+    };
+    std::vector<std::pair<std::string, Cost>> groups;
+    Cost total;
+    for (const auto& r : summary["runs"]) {
+      const std::string g = r["group"];
+      auto it = std::find_if(groups.begin(), groups.end(), [&](const auto& p) { return p.first == g; });
+      if (it == groups.end()) {
+        groups.push_back({g, Cost{r["model"].get<std::string>()}});
+        it = groups.end() - 1;
+      }
+      for (Cost* c : {&it->second, &total}) {
+        ++c->runs;
+        c->epochs += r["epochs"].get<int64_t>();
+        c->estimated += r.value("cost_seconds", 0.0);
+        c->measured += r["train_seconds"].get<double>();
+      }
+    }
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& [g, c] : groups)
+      rows.push_back(
+          {g,
+           c.model,
+           std::to_string(c.runs),
+           std::to_string(c.epochs),
+           fmt::format("{:.1f}", c.estimated / 60),
+           fmt::format("{:.1f}", c.measured / 60)});
+    rows.push_back(
+        {"all",
+         "—",
+         std::to_string(total.runs),
+         std::to_string(total.epochs),
+         fmt::format("{:.1f}", total.estimated / 60),
+         fmt::format("{:.1f}", total.measured / 60)});
+    b += "<h3 id=\"cost\">Cost</h3>\n<p>Estimated: the preset's cost model, on 2 idle CPU cores. Measured: the "
+         "training time the runs recorded (evaluation and analysis not included), on the machine above.</p>\n";
+    b += html_table({"group", "model", "runs", "epochs", "estimated minutes", "measured training minutes"}, rows);
   }
   {
     std::vector<std::vector<std::string>> rows;

@@ -34,6 +34,23 @@ bool run_finished(const fs::path& run_dir, int64_t epochs) {
 
 namespace {
 
+// The evaluation a study keeps of each run: eval.json, calibration.json and the val/test logits and labels (the
+// claims' bootstrap resamples their examples), no figures, no features.
+eval::EvalOptions study_eval_options() {
+  eval::EvalOptions eo;
+  eo.write_npy = true;
+  eo.write_features = false;
+  eo.diagrams = false;
+  return eo;
+}
+
+// A finished run evaluated before the study kept its logits (an older smoothlab) is evaluated again; no retraining.
+void ensure_outputs(const fs::path& run_dir) {
+  const train::RunDir dir(run_dir);
+  if (!fs::exists(dir.outputs_file("test", "logits")) || !fs::exists(dir.outputs_file("test", "labels")))
+    eval::evaluate_run(run_dir, study_eval_options());
+}
+
 std::string first_line_with(const fs::path& file, const std::string& key) {
   std::ifstream in(file);
   std::string line;
@@ -202,8 +219,8 @@ StudyResult run_study(const StudyOptions& options, const StudyHooks& hooks) {
             "with --run-index, train the stage-0 runs of smoothlab study --list-runs first (a Slurm array: the "
             "students' job with --dependency=afterok on the teachers')");
       th = distill::make_distillation(d, opened.config, bundle).hooks;
-    } else if (!opened.config.mi_classes.empty()) {
-      th.epoch_extras = distill::make_mi_logger(opened.config, bundle, &th.record);
+    } else {
+      distill::add_mi_logger(opened.config, bundle, th);
     }
     th.record.command = options.command_line();
     th.record.study = {{"preset", preset.name}, {"group", spec.group}, {"run", to_json(spec)}};
@@ -216,10 +233,7 @@ StudyResult run_study(const StudyOptions& options, const StudyHooks& hooks) {
       report_progress(fraction, spec.cost_seconds);
     };
     train::train(opened, bundle, th);
-    eval::EvalOptions eo;
-    eo.write_npy = false;
-    eo.diagrams = false;
-    eval::evaluate_run(dir, eo);
+    eval::evaluate_run(dir, study_eval_options());
     const double seconds = std::chrono::duration<double>(clock::now() - run_start).count();
     trained_seconds += seconds;
     trained_cost += spec.cost_seconds;
@@ -288,15 +302,28 @@ StudyResult run_study(const StudyOptions& options, const StudyHooks& hooks) {
     return result;
   }
   note("study: all runs finished; analysing");
+  for (const auto& spec : plan)
+    ensure_outputs(runs_dir / spec.name);
   const Tables tables = make_tables(preset, options.data(), plan, runs_dir);
   json summary = to_json(tables);
   summary["preset"] = to_json(preset);
   summary["data"] = options.data();
   summary["regimes"] = {{"teacher", preset.teacher_regime}, {"overconf", preset.overconf_regime}};
-  summary["figures"] = write_figures(tables, fig_dir);
+  const auto verdicts = claims(tables);
   summary["claims"] = json::array();
-  for (const auto& c : claims(tables))
+  for (const auto& c : verdicts)
     summary["claims"].push_back(to_json(c));
+  summary["distillation_conclusion"] = distillation_conclusion(verdicts);
+  const auto when = when_answers(tables);
+  summary["when"] = json::array();
+  for (const auto& a : when)
+    summary["when"].push_back(to_json(a));
+  summary["figures"] = write_figures(tables, when, fig_dir);
+  summary["bootstrap"] = {
+      {"resamples", tables.bootstrap.resamples},
+      {"level", tables.bootstrap.level},
+      {"seed", tables.bootstrap.seed},
+      {"bins", tables.bootstrap.bins}};
   auto versions = train::version_info();
   versions["blas"] = blas_info();
   summary["provenance"] = {

@@ -5,9 +5,15 @@
 #include <cmath>
 #include <map>
 
+#include <ATen/CPUGeneratorImpl.h>
+#include <torch/torch.h>
+
 #include <fmt/format.h>
 
+#include "smoothlab/calib/bootstrap.h"
 #include "smoothlab/core/error.h"
+#include "smoothlab/data/npy.h"
+#include "smoothlab/represent/cluster_stats.h"
 
 namespace smoothlab::study {
 
@@ -59,6 +65,24 @@ double RunRow::val_ece() const {
 double RunRow::gamma() const {
   return record.distill ? record.distill->teacher_gamma : NAN;
 }
+double RunRow::train_accuracy() const {
+  return epochs.empty() ? NAN : epochs.back().train_accuracy;
+}
+std::optional<double> RunRow::val_accuracy() const {
+  return epochs.empty() ? std::nullopt : epochs.back().val_accuracy;
+}
+bool RunRow::plateaued() const {
+  const auto n_val = double(record.data.val_size);
+  if (epochs.size() < 2 || !epochs.back().val_accuracy || n_val <= 0)
+    return false;
+  const double last = *epochs.back().val_accuracy;
+  const double bound = 2 * std::sqrt(2.0) * std::sqrt(std::max(last * (1 - last), 1.0 / n_val) / n_val);
+  const size_t from = std::min(epochs.size() - 2, epochs.size() - (epochs.size() + 3) / 4);
+  for (size_t e = from; e + 1 < epochs.size(); ++e)
+    if (!epochs[e].val_accuracy || std::abs(*epochs[e].val_accuracy - last) > bound)
+      return false;
+  return true;
+}
 
 const CalibRow* Tables::calibration_row(const std::string& group, double epsilon) const {
   for (const auto& r : calibration)
@@ -89,6 +113,33 @@ std::vector<const RunRow*> Tables::select(
 
 namespace {
 
+std::vector<float> floats_of(const torch::Tensor& t) {
+  const auto c = t.to(torch::kFloat32).contiguous();
+  return {c.data_ptr<float>(), c.data_ptr<float>() + c.numel()};
+}
+std::vector<int64_t> longs_of(const torch::Tensor& t) {
+  const auto c = t.to(torch::kInt64).contiguous();
+  return {c.data_ptr<int64_t>(), c.data_ptr<int64_t>() + c.numel()};
+}
+
+// The run's test and val logits and labels (the study's evaluation writes them): null when the test logits are absent.
+std::shared_ptr<const RunPredictions> read_predictions(const train::RunDir& dir, int64_t classes, double temperature) {
+  const auto test_logits = dir.outputs_file("test", "logits"), test_labels = dir.outputs_file("test", "labels");
+  if (!fs::exists(test_logits) || !fs::exists(test_labels))
+    return nullptr;
+  std::vector<float> vl;
+  std::vector<int64_t> vy;
+  if (fs::exists(dir.outputs_file("val", "logits"))) {
+    vl = floats_of(data::read_npy(dir.outputs_file("val", "logits")));
+    vy = longs_of(data::read_npy(dir.outputs_file("val", "labels")));
+  }
+  const auto tl = data::read_npy(test_logits);
+  if (tl.dim() != 2 || tl.size(1) != classes)
+    throw Error(fmt::format("{}: expected logits of {} classes", test_logits.string(), classes), "rerun the study");
+  return std::make_shared<RunPredictions>(
+      make_predictions(floats_of(tl), longs_of(data::read_npy(test_labels)), vl, vy, classes, temperature));
+}
+
 RunRow read_run(const RunSpec& spec, const fs::path& runs_dir) {
   RunRow r;
   r.spec = spec;
@@ -100,6 +151,7 @@ RunRow read_run(const RunSpec& spec, const fs::path& runs_dir) {
   r.epochs = dir.read_metrics();
   for (const auto& e : r.epochs)
     r.train_seconds += e.seconds;
+  r.predictions = read_predictions(dir, r.record.data.num_classes, r.temperature());
   return r;
 }
 
@@ -131,6 +183,44 @@ CalibRow calibration_row(const std::string& group, double eps, const std::vector
   return row;
 }
 
+// Paired bootstrap of tightness(run 0) − tightness(run 1) on the training panels of a projection: the same examples
+// (rows) in both runs, resampled with replacement.
+Interval tightness_interval(const represent::ProjectResult& result, const BootstrapSettings& s) {
+  Interval out;
+  if (result.panels.size() < 2 || result.panels[0].empty() || result.panels[1].empty())
+    return out;
+  const auto& a = result.panels[0][0];
+  const auto& b = result.panels[1][0];
+  if (a.labels.numel() != b.labels.numel() || !a.labels.equal(b.labels))
+    return out;
+  auto tightness = [&](const represent::ProjectedSplit& p, const torch::Tensor& rows) {
+    const auto coords = rows.defined() ? p.coords.index_select(0, rows) : p.coords;
+    const auto labels = rows.defined() ? p.labels.index_select(0, rows) : p.labels;
+    return represent::cluster_stats(coords, torch::Tensor(), labels, result.classes).tightness_plane;
+  };
+  out.estimate = tightness(a, {}) - tightness(b, {});
+  const int64_t n = a.labels.numel();
+  std::vector<double> values;
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(s.seed);
+  for (int64_t r = 0; r < s.resamples; ++r) {
+    const auto rows = torch::randint(n, {n}, gen, torch::kInt64);
+    try {
+      values.push_back(tightness(a, rows) - tightness(b, rows));
+    } catch (const Error&) { // a resample that lost a class entirely (tiny projections): skipped
+    }
+  }
+  if (values.size() < 2)
+    return out;
+  std::sort(values.begin(), values.end());
+  out.low = calib::sorted_quantile(values, (1 - s.level) / 2);
+  out.high = calib::sorted_quantile(values, (1 + s.level) / 2);
+  out.resamples = int64_t(values.size());
+  out.level = s.level;
+  out.seeds = 1;
+  out.test_examples = n;
+  return out;
+}
+
 void add_projections(Tables& t, const StudyPreset& preset, const std::string& data) {
   auto hard = t.select("teacher", 0.0), ls = t.select("teacher", preset.claim_epsilon);
   if (hard.empty() || ls.empty())
@@ -160,6 +250,7 @@ void add_projections(Tables& t, const StudyPreset& preset, const std::string& da
       row.regularity_baseline = c["baseline"]["regularity"].get<double>();
       row.regularity_smoothed = c["smoothed"]["regularity"].get<double>();
       row.smoothed_tighter = c["smoothed_tighter"].get<bool>();
+      row.tightness_difference = tightness_interval(*row.result, t.bootstrap);
     }
     t.projection.push_back(std::move(row));
   }
@@ -181,6 +272,16 @@ void add_distillation(Tables& t, const StudyPreset& preset) {
     row.temperature = temp;
     row.student_accuracy = stat_over(sel, [](auto& r) { return r.eval.test.accuracy; });
     row.student_ece = stat_over(sel, [](auto& r) { return r.eval.test.ece; });
+    row.student_val_accuracy = stat_over(sel, [](auto& r) { return r.val_accuracy().value_or(NAN); });
+    row.runs = int64_t(sel.size());
+    for (auto* r : sel) {
+      row.plateaued_runs += r->plateaued() ? 1 : 0;
+      for (size_t e = 0; e < r->epochs.size(); ++e) {
+        if (row.val_curve.size() <= e)
+          row.val_curve.push_back(0);
+        row.val_curve[e] += r->epochs[e].val_accuracy.value_or(NAN) / double(sel.size());
+      }
+    }
     if (direct) {
       row.gamma = stat_of(std::vector<double>(sel.size(), sel[0]->spec.epsilon));
     } else {
@@ -200,17 +301,34 @@ void add_distillation(Tables& t, const StudyPreset& preset) {
 
 void add_mutual_information(Tables& t, const StudyPreset& preset) {
   for (double eps : preset.epsilons) {
-    std::map<int64_t, std::vector<double>> by_epoch;
-    for (auto* r : t.select("teacher", eps))
-      for (const auto& e : r->epochs)
+    std::map<int64_t, std::vector<double>> by_step;
+    int64_t steps_per_epoch = 0;
+    for (auto* r : t.select("teacher", eps)) {
+      std::map<int64_t, double> run_points; // one value per step: an epoch's end and the next step-0 probe coincide
+      int64_t step = 0;
+      for (const auto& e : r->epochs) {
+        for (const auto& m : e.mi_steps)
+          run_points.emplace(m.step, m.mi);
+        step += e.steps;
+        if (e.steps > 0)
+          steps_per_epoch = e.steps;
         if (e.mi)
-          by_epoch[e.epoch].push_back(*e.mi);
-    if (by_epoch.empty())
+          run_points.emplace(e.steps > 0 ? step : -e.epoch, *e.mi); // records without steps: keyed by epoch
+      }
+      for (auto& [s, mi] : run_points)
+        by_step[s].push_back(mi);
+    }
+    if (by_step.empty())
       continue;
     MiRow row;
     row.epsilon = eps;
-    for (auto& [epoch, values] : by_epoch)
-      row.points.push_back({epoch, stat_of(values)});
+    for (auto& [step, values] : by_step)
+      row.points.push_back(
+          {step,
+           step < 0 ? double(-step) : double(step) / double(std::max<int64_t>(1, steps_per_epoch)),
+           stat_of(values)});
+    std::sort(
+        row.points.begin(), row.points.end(), [](const MiPoint& a, const MiPoint& b) { return a.epoch < b.epoch; });
     t.mutual_information.push_back(row);
   }
 }
@@ -233,8 +351,10 @@ Tables make_tables(
   t.runs.reserve(plan.size());
   for (const auto& spec : plan)
     t.runs.push_back(read_run(spec, runs_dir));
-  if (!t.runs.empty())
+  if (!t.runs.empty()) {
     t.test_count = t.runs[0].eval.test.count;
+    t.num_classes = t.runs[0].record.data.num_classes;
+  }
   for (const auto& g : t.regimes)
     for (double eps : g.epsilons)
       t.calibration.push_back(calibration_row(g.group, eps, t.select(g.group, eps)));
@@ -259,6 +379,7 @@ json to_json(const Tables& t) {
       j["temperature_scaled"] = {{"temperature", r.temperature()}, {"ece", r.ece_ts()}, {"nll", r.nll_ts()}};
     j["val_ece"] = std::isfinite(r.val_ece()) ? json(r.val_ece()) : json(nullptr);
     j["train_seconds"] = r.train_seconds;
+    j["train_accuracy"] = r.train_accuracy();
     if (std::isfinite(r.gamma()))
       j["teacher_gamma"] = r.gamma();
     json mi = json::array();
@@ -290,7 +411,11 @@ json to_json(const Tables& t) {
         {"temperature", d.temperature},
         {"student_accuracy", to_json(d.student_accuracy)},
         {"student_ece", to_json(d.student_ece)},
-        {"gamma", to_json(d.gamma)}};
+        {"student_val_accuracy", to_json(d.student_val_accuracy)},
+        {"gamma", to_json(d.gamma)},
+        {"val_curve", d.val_curve},
+        {"runs", d.runs},
+        {"plateaued_runs", d.plateaued_runs}};
     if (d.teacher_accuracy)
       row["teacher_accuracy"] = to_json(*d.teacher_accuracy);
     distillation.push_back(row);
@@ -299,7 +424,7 @@ json to_json(const Tables& t) {
   for (const auto& m : t.mutual_information) {
     json points = json::array();
     for (const auto& p : m.points)
-      points.push_back({{"epoch", p.epoch}, {"mi", to_json(p.mi)}});
+      points.push_back({{"step", p.step}, {"epoch", p.epoch}, {"mi", to_json(p.mi)}});
     mi.push_back({{"epsilon", m.epsilon}, {"points", points}});
   }
   json projection = json::object();

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "smoothlab/represent/project_runs.h"
+#include "smoothlab/study/evidence.h"
 #include "smoothlab/study/preset.h"
 #include "smoothlab/train/run_dir.h"
 
@@ -38,6 +39,7 @@ struct RunRow {
   train::CalibrationRecord calibration;
   std::vector<train::EpochRecord> epochs;
   double train_seconds = 0; // summed over the recorded epochs
+  std::shared_ptr<const RunPredictions> predictions; // per-example test (and val) predictions; null without them
 
   bool scaled() const {
     return eval.temperature.has_value();
@@ -47,6 +49,11 @@ struct RunRow {
   double nll_ts() const;
   double val_ece() const; // NaN without a validation split
   double gamma() const; // the teacher's γ of a distilled run, NaN otherwise
+  double train_accuracy() const; // the last epoch's running training accuracy, NaN without epochs
+  std::optional<double> val_accuracy() const; // the last epoch's
+  // Trained to a plateau: the validation accuracy of every epoch in the last quarter (at least the one before the
+  // last) is within 2·√2 binomial standard errors of the last epoch's. False without a validation accuracy per epoch.
+  bool plateaued() const;
 };
 
 // A group of runs trained under one schedule (a regime of the study).
@@ -68,11 +75,17 @@ struct DistillRow {
   std::string series; // "hard teacher" | "smoothed teacher" | "trained with LS (no teacher)"
   double teacher_epsilon = 0, temperature = 0;
   Stat student_accuracy, student_ece, gamma; // gamma: the teachers' γ (or ε for direct students)
+  Stat student_val_accuracy; // last epoch's, what the protocols choose the best T or ε by
   std::optional<Stat> teacher_accuracy;
+  std::vector<double> val_curve; // validation accuracy per epoch, mean over seeds
+  int64_t runs = 0, plateaued_runs = 0; // RunRow::plateaued
 };
 
+// Î of the teachers of one ε at one point of training: before optimizer step `step` (--mi-every) or at an epoch's
+// end; epoch = step / steps per epoch.
 struct MiPoint {
-  int64_t epoch = 0;
+  int64_t step = 0;
+  double epoch = 0;
   Stat mi;
 };
 struct MiRow {
@@ -88,6 +101,9 @@ struct ProjectionRow {
   double tightness_baseline = 0, tightness_smoothed = 0, tightness_ratio = 0;
   double regularity_baseline = 0, regularity_smoothed = 0;
   bool smoothed_tighter = false;
+  // tightness(ε = 0) − tightness(smoothed) on the training split, resampling the projected examples (the same
+  // examples in both runs: paired); invalid without the projections
+  Interval tightness_difference;
   nlohmann::json comparison; // project_runs' "comparison", for the report
   std::shared_ptr<represent::ProjectResult> result; // for the figure (null in hand-made tables)
 };
@@ -99,7 +115,9 @@ struct Tables {
   int64_t seeds = 1;
   int64_t mi_examples = 300; // per class: log N = log(2 · mi_examples)
   int64_t test_count = 0; // test images per run
+  int64_t num_classes = 0;
   std::vector<Regime> regimes;
+  BootstrapSettings bootstrap; // of every claim's interval (evidence.h)
 
   std::vector<RunRow> runs;
   std::vector<CalibRow> calibration;

@@ -29,10 +29,10 @@ Color palette(size_t index) {
 }
 
 void Axes::line(std::vector<double> xs, std::vector<double> ys, Style style) {
-  series.push_back({Series::Line, std::move(xs), std::move(ys), {}, 0, {}, std::move(style)});
+  series.push_back({Series::Line, std::move(xs), std::move(ys), {}, 0, {}, std::move(style), std::nullopt});
 }
 void Axes::scatter(std::vector<double> xs, std::vector<double> ys, Style style) {
-  series.push_back({Series::Scatter, std::move(xs), std::move(ys), {}, 0, {}, std::move(style)});
+  series.push_back({Series::Scatter, std::move(xs), std::move(ys), {}, 0, {}, std::move(style), std::nullopt});
 }
 void Axes::bars(
     std::vector<double> lefts,
@@ -41,10 +41,20 @@ void Axes::bars(
     Style style,
     double bottom) {
   series.push_back(
-      {Series::Bars, std::move(lefts), std::move(heights), std::move(rights), bottom, {}, std::move(style)});
+      {Series::Bars,
+       std::move(lefts),
+       std::move(heights),
+       std::move(rights),
+       bottom,
+       {},
+       std::move(style),
+       std::nullopt});
 }
 void Axes::text(double x, double y, std::string text, Style style) {
-  series.push_back({Series::Text, {x}, {y}, {}, 0, std::move(text), std::move(style)});
+  series.push_back({Series::Text, {x}, {y}, {}, 0, std::move(text), std::move(style), std::nullopt});
+}
+void Axes::text(double x, double y, std::string text, Style style, std::array<double, 2> align) {
+  series.push_back({Series::Text, {x}, {y}, {}, 0, std::move(text), std::move(style), align});
 }
 void Axes::note(std::string text) {
   notes.push_back(std::move(text));
@@ -197,7 +207,10 @@ void draw_axes(cairo_t* cr, const Axes& ax, Box cell) {
         break;
       case Axes::Series::Text:
         set_color(cr, st.color, st.alpha);
-        show_text(cr, px(s.xs[0]) + 4, py(s.ys[0]) - 4, s.text, 0, 1, 11, true);
+        if (s.align)
+          show_text(cr, px(s.xs[0]), py(s.ys[0]), s.text, (*s.align)[0], (*s.align)[1], 11, true);
+        else
+          show_text(cr, px(s.xs[0]) + 4, py(s.ys[0]) - 4, s.text, 0, 1, 11, true);
         break;
     }
   }

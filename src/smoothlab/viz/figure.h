@@ -11,6 +11,7 @@
 //   fig.save_png("r.png"); fig.save_svg("r.svg");     // atomic writes
 #pragma once
 
+#include <array>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -89,8 +90,10 @@ struct Axes {
       std::vector<double> heights,
       Style style = {},
       double bottom = 0.0);
-  // Text at data coordinates.
+  // Text at data coordinates: its lower-left corner 4 px right of and above the point. With `align` (fractions of the
+  // text's width and height, e.g. {1, 0.5}: right-aligned, vertically centred) the text is placed at the point itself.
   void text(double x, double y, std::string text, Style style = {});
+  void text(double x, double y, std::string text, Style style, std::array<double, 2> align);
   // Text placed in the axes' top-left corner (e.g. "ECE = 0.031").
   void note(std::string text);
 
@@ -104,6 +107,7 @@ struct Axes {
     double bottom = 0;
     std::string text;
     Style style;
+    std::optional<std::array<double, 2>> align; // text only
   };
   std::vector<Series> series;
   std::vector<std::string> notes;

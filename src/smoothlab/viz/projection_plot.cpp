@@ -2,6 +2,7 @@
 #include "smoothlab/viz/projection_plot.h"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 
 #include <torch/torch.h>
@@ -33,22 +34,20 @@ Figure projection_figure(
   Figure fig(options.panel_width * cols, options.panel_height * rows + (options.suptitle.empty() ? 0 : 30), rows, cols);
   fig.suptitle = options.suptitle;
   for (int r = 0; r < rows; ++r) {
-    // One square range per row, covering every point and vertex of the row.
-    double lo_x = std::numeric_limits<double>::infinity(), hi_x = -lo_x, lo_y = lo_x, hi_y = -lo_x;
-    for (const auto& panel : panels[r])
-      for (const auto& t : {panel.coords, panel.vertices}) {
-        if (!t.defined() || t.numel() == 0)
-          continue;
-        auto d = t.to(torch::kFloat64);
-        lo_x = std::min(lo_x, d.select(1, 0).min().item<double>());
-        hi_x = std::max(hi_x, d.select(1, 0).max().item<double>());
-        lo_y = std::min(lo_y, d.select(1, 1).min().item<double>());
-        hi_y = std::max(hi_y, d.select(1, 1).max().item<double>());
+    // One square frame per row, as [M] Fig. 1: centred on the templates' centroid (the plane's origin), the
+    // templates at the triangle's vertices with room for their labels, the activations around them (the frame
+    // covers 99% of the points, so a few outliers do not shrink the picture).
+    double reach = 0, vertex_reach = 0;
+    for (const auto& panel : panels[r]) {
+      if (panel.vertices.defined() && panel.vertices.numel() > 0)
+        vertex_reach = std::max(vertex_reach, panel.vertices.to(torch::kFloat64).abs().max().item<double>());
+      if (panel.coords.defined() && panel.coords.numel() > 0) {
+        const auto extent = std::get<0>(panel.coords.to(torch::kFloat64).abs().max(1));
+        reach = std::max(reach, torch::quantile(extent, 0.99).item<double>());
       }
-    if (!(hi_x >= lo_x))
-      lo_x = -1, hi_x = 1, lo_y = -1, hi_y = 1;
-    const double half = std::max({hi_x - lo_x, hi_y - lo_y, 1e-9}) * 0.55;
-    const double cx = (lo_x + hi_x) / 2, cy = (lo_y + hi_y) / 2;
+    }
+    const double half = std::max({reach * 1.08, vertex_reach * 1.4, 1e-9});
+    const double cx = 0, cy = 0;
     for (int c = 0; c < cols; ++c) {
       const auto& panel = panels[r][c];
       Axes& ax = fig.axes(r, c);
@@ -57,6 +56,8 @@ Figure projection_figure(
       ax.legend_position = "upper right";
       ax.set_xlim(cx - half, cx + half);
       ax.set_ylim(cy - half, cy + half);
+      ax.xlabel = "e1: along w_b − w_a (activation units)";
+      ax.ylabel = "e2 (activation units)";
       auto labels = panel.labels.to(torch::kCPU, torch::kInt64);
       auto coords = panel.coords.to(torch::kCPU, torch::kFloat64);
       for (size_t k = 0; k < 3; ++k) {
@@ -91,9 +92,18 @@ Figure projection_figure(
           if (k == 0)
             mark.label = "templates w_k";
           ax.scatter({vx[k]}, {vy[k]}, mark);
+          // The label sits outside the triangle, on the ray from the centroid through its vertex, aligned away from
+          // it: the three labels never overlap one another or the triangle.
+          const double norm = std::max(std::hypot(vx[k], vy[k]), 1e-12);
+          const double dx = vx[k] / norm, dy = vy[k] / norm, gap = 0.06 * half;
           Style text;
           text.color = kBlack;
-          ax.text(vx[k], vy[k], "w(" + name(classes[k]) + ")", text);
+          ax.text(
+              vx[k] + dx * gap,
+              vy[k] + dy * gap,
+              "w(" + name(classes[k]) + ")",
+              text,
+              {0.5 - 0.5 * dx, 0.5 + 0.5 * dy});
         }
       }
       if (!panel.note.empty())

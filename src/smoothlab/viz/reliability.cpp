@@ -94,12 +94,19 @@ Figure reliability_figure(const std::vector<ReliabilityCurve>& curves, const std
     }
   }
 
+  // Counts, not fractions (Guo et al. Fig. 1): a bin of a few examples shows as one, and is labelled with its count.
   auto& hist = fig.axes(1, 0);
-  hist.title = "confidence histogram";
+  hist.title = "examples per confidence bin (bins under 100 examples are labelled with their count)";
   hist.xlabel = "confidence";
-  hist.ylabel = "fraction of samples";
+  hist.ylabel = "examples per bin";
   hist.set_xlim(0, 1);
   double top = 0;
+  struct Label {
+    double x, height;
+    std::string text;
+    size_t model;
+  };
+  std::vector<Label> labels;
   for (size_t m = 0; m < curves.size(); ++m) {
     const auto& h = curves[m].histogram;
     const double models = double(curves.size());
@@ -108,8 +115,10 @@ Figure reliability_figure(const std::vector<ReliabilityCurve>& curves, const std
       const double w = (h.upper[i] - h.lower[i]) / models;
       lefts.push_back(h.lower[i] + w * double(m));
       rights.push_back(h.lower[i] + w * double(m + 1));
-      heights.push_back(h.total > 0 ? h.count[i] / double(h.total) : 0.0);
+      heights.push_back(double(h.count[i]));
       top = std::max(top, heights.back());
+      if (h.count[i] > 0 && h.count[i] < 100)
+        labels.push_back({(lefts.back() + rights.back()) / 2, heights.back(), fmt::format("{:.0f}", h.count[i]), m});
     }
     const double mean_conf = [&] {
       double s = 0;
@@ -124,9 +133,14 @@ Figure reliability_figure(const std::vector<ReliabilityCurve>& curves, const std
         Style()
             .with_color(palette(m))
             .with_alpha(0.7)
-            .with_label(fmt::format("{} (mean confidence {:.3f})", curves[m].label, mean_conf)));
+            .with_label(
+                fmt::format("{} (n = {:.0f}, mean confidence {:.3f})", curves[m].label, double(h.total), mean_conf)));
   }
-  hist.set_ylim(0, std::max(0.05, top * 1.1));
+  // Each model's labels on their own line above the bars, so neighbouring models' counts never overlap.
+  for (const auto& l : labels)
+    hist.text(
+        l.x, l.height + (0.03 + 0.06 * double(l.model)) * top, l.text, Style().with_color(palette(l.model)), {0.5, 1});
+  hist.set_ylim(0, std::max(1.0, top * (1.1 + 0.06 * double(curves.size()))));
   hist.legend_position = "upper left";
   return fig;
 }

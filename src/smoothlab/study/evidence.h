@@ -1,0 +1,110 @@
+// The evidence behind a claim: a paired bootstrap interval of the quantity the claim is about, and the one rule that
+// turns an interval into a verdict (claims.h).
+//
+// Every claim is phrased as "the quantity Δ exceeds a threshold" with Δ oriented so that larger means "as the paper
+// says": a directional claim has threshold 0 (e.g. Δ = ECE(ε = 0) − ECE(ε) for "smoothing lowers the ECE"), a claim of
+// no harm or of equivalence a stated margin below 0 (e.g. Δ = acc(ε) − acc(0) > −0.5 points). With the level-L
+// percentile interval [low, high] of Δ:
+//   held          low > threshold     (the whole interval says so)
+//   not held      high < threshold    (the whole interval says the opposite)
+//   inconclusive  otherwise           (the interval contains the threshold: the data cannot tell)
+//
+// The interval is a paired bootstrap (Efron & Tibshirani ch. 16). Runs of the compared arms are paired by seed, and
+// every run of a study is evaluated on the same test (and validation) examples, so one resample draws the seeds with
+// replacement (when there are several) and, once, the examples with replacement; every arm's statistic is computed on
+// that same draw. Resample r uses its own generator seeded from (seed, r): the interval does not depend on threads.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace smoothlab::study {
+
+enum class Verdict { Held, NotHeld, Inconclusive, NotTested };
+const char* verdict_name(Verdict verdict); // "held" | "not held" | "inconclusive" | "not tested"
+
+// Per-example predictions of one run (RUN_DIR/{test,val}_{logits,labels}.npy), what a resample draws from.
+struct RunPredictions {
+  // test split
+  std::vector<uint8_t> correct;
+  std::vector<float> confidence; // top softmax probability at T = 1
+  std::vector<float> confidence_ts; // at the run's fitted temperature; empty without one
+  // validation split, for re-fitting the temperature on each resample: logits row-major [n_val, classes]
+  std::vector<float> val_logits;
+  std::vector<int64_t> val_labels;
+  int64_t classes = 0;
+  double temperature = 1; // the run's own fit (the starting point of each re-fit)
+};
+
+// Softmax confidences, correctness and the validation logits of a run's outputs (logits row-major [n, classes]).
+RunPredictions make_predictions(
+    const std::vector<float>& test_logits,
+    const std::vector<int64_t>& test_labels,
+    const std::vector<float>& val_logits,
+    const std::vector<int64_t>& val_labels,
+    int64_t classes,
+    double temperature); // NaN: no fitted temperature (no confidence_ts)
+
+struct BootstrapSettings {
+  int64_t resamples = 1000;
+  double level = 0.95;
+  uint64_t seed = 0;
+  int64_t bins = 15; // equal-width ECE bins, as the study's evaluation
+};
+
+// Multiplicities of the examples in one resample (count[i] = times example i was drawn); empty = the full sample.
+struct Resample {
+  const std::vector<uint32_t>* test = nullptr;
+  const std::vector<uint32_t>* val = nullptr;
+};
+
+// Statistics of one run on a resample.
+double accuracy(const RunPredictions& p, const Resample& r);
+double ece(const RunPredictions& p, const Resample& r, int64_t bins, bool at_fitted_temperature = false);
+double overconfidence(const RunPredictions& p, const Resample& r); // mean confidence − accuracy (T = 1)
+double fitted_temperature(const RunPredictions& p, const Resample& r); // NLL on val, Newton on 1/T
+
+using Statistic = std::function<double(const RunPredictions&, const Resample&)>;
+
+// One signed term of Δ: sign · mean over the (resampled) seeds of stat(runs[seed]).
+struct Term {
+  std::vector<const RunPredictions*> runs; // one per seed, paired by position with every other term's
+  Statistic stat;
+  double sign = 1;
+};
+
+struct Interval {
+  double estimate = 0, low = 0, high = 0; // Δ on the full sample; the percentile interval
+  int64_t resamples = 0, seeds = 0, test_examples = 0, val_examples = 0;
+  double level = 0.95;
+  bool valid() const {
+    return resamples > 0;
+  }
+};
+
+// Δ = Σ terms and its interval. Every term needs the same number of runs (seeds) and every run the same examples.
+// Throws Error otherwise.
+Interval bootstrap(const std::vector<Term>& terms, const BootstrapSettings& settings);
+
+// The rule (above). An interval that is not valid gives NotTested.
+Verdict decide(const Interval& interval, double threshold);
+
+// A claim's evidence as the report prints it.
+struct Evidence {
+  std::string quantity; // "Δ = acc(ε = 0.1) − acc(ε = 0)"
+  std::string unit; // "points" | "" (ECE) | "" (T − 1)
+  double scale = 1; // display factor: 100 for accuracy in points
+  double threshold = 0; // the claim: Δ > threshold
+  Interval interval;
+  std::string resampled; // "10 000 test examples, 3 seeds, paired"
+  std::string rule() const; // "held if the 95% interval lies above −0.5 points, not held if below, else inconclusive"
+  std::string interval_text() const; // "+0.12 points [−0.31, +0.55]"
+};
+
+nlohmann::json to_json(const Evidence& evidence);
+
+} // namespace smoothlab::study
