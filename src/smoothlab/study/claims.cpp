@@ -75,7 +75,8 @@ std::optional<Evidence> evidence_of(
     double scale,
     double threshold,
     const std::vector<std::vector<const RunRow*>>& arms,
-    const std::vector<std::pair<Statistic, double>>& stats) {
+    const std::vector<std::pair<Statistic, double>>& stats,
+    bool uses_validation = false) { // a statistic reads the validation examples (the temperature re-fit)
   const auto aligned = align(arms);
   if (aligned.empty())
     return std::nullopt;
@@ -92,7 +93,9 @@ std::optional<Evidence> evidence_of(
       "{} resamples of the {} test examples{}{}, paired",
       e.interval.resamples,
       e.interval.test_examples,
-      e.interval.val_examples > 0 ? fmt::format(" and {} validation examples", e.interval.val_examples) : "",
+      uses_validation && e.interval.val_examples > 0
+          ? fmt::format(" and {} validation examples", e.interval.val_examples)
+          : "",
       e.interval.seeds > 1 ? fmt::format(" and of the {} seeds", e.interval.seeds) : " (one seed)");
   return e;
 }
@@ -154,7 +157,8 @@ void regime_claims(const Tables& t, const Regime& g, std::vector<Claim>& out) {
       1,
       0,
       {hard, hard},
-      {{fitted_temperature, 1}, {one, -1}});
+      {{fitted_temperature, 1}, {one, -1}},
+      true);
   const bool overconfident = verdict_of(over) == Verdict::Held;
   out.push_back(
       {"overconfident_" + g.group,
@@ -612,7 +616,10 @@ std::vector<RegimeAnswer> when_answers(const Tables& t) {
     std::string c;
     const std::string hard_state = a.rows.empty() ? "" : a.rows[0].state;
     if (hard_state == "over-confident")
-      c += fmt::format("Without smoothing the model is over-confident (T̂ = {:.2f}). ", a.temperature);
+      c += fmt::format(
+          "Without smoothing the model is over-confident (mean confidence above accuracy by {:.4f}; T̂ = {:.2f}). ",
+          a.rows[0].overconfidence.estimate,
+          a.temperature);
     else if (hard_state == "under-confident")
       c += "Without smoothing the model is already under-confident, so smoothing cannot help calibration. ";
     else if (!hard_state.empty())

@@ -16,26 +16,26 @@ using json = nlohmann::json;
 
 namespace {
 
-// Seconds per epoch over 55 000 Fashion-MNIST-sized images on 2 idle CPU cores (measured: cnn ~16 s alone, ~20 s
-// with the MI probe; resnet20 ~120 s inside a study, the MI probe included; mlp ~1 s (2026-12-02, quick preset); the
-// others scaled by their multiply-adds).
-// CIFAR's 3×32×32 costs about 1.3× as much.
+// Seconds per epoch over 55 000 Fashion-MNIST-sized images on 2 idle CPU cores, measured inside `smoothlab study
+// --preset standard` (2026-12-02, AMD EPYC with AVX-512 BF16, nothing else running): resnet20 ~65 s with the MI probe
+// every 100 steps, cnn ~14 s (~12 s as a student on cached teacher logits, ~16 s on 4 000 images), mlp ~1 s (quick
+// preset); the others scaled from these by their multiply-adds.
 double epoch_seconds_55k(const std::string& model) {
   if (model == "mlp")
     return 1.2;
   if (model == "cnn")
-    return 20;
+    return 14;
   if (model == "alexnet")
-    return 35;
+    return 25;
   if (model == "resnet20")
-    return 120;
+    return 65;
   if (model == "resnet32")
-    return 145;
+    return 80;
   if (model == "resnet56")
-    return 250;
+    return 135;
   if (model == "resnet110")
-    return 500;
-  return 60;
+    return 270;
+  return 35;
 }
 
 // Training-set size of the preset's data sets (CIFAR 50 000, Fashion-MNIST/MNIST 60 000).
@@ -165,10 +165,10 @@ StudyPreset make_preset(const std::string& name) {
     p.student_epsilons = {0.0, 0.1};
     p.projection_per_class = 100;
   } else if (name == "standard") {
-    // Measured 2026-11-28 before the finer over-confident grid and the longer students: 89 min of run time for the
-    // 57 runs, most of it the 12 teachers. Subsets are stratified, so every class keeps its share.
+    // Measured 2026-12-02: 49 min wall time for the 63 runs and the analysis (45.5 min of it training, 27.5 min the 12
+    // teachers). Subsets are stratified, so every class keeps its share.
     p.description =
-        "under 2 hours on 2 CPU cores: resnet20 teachers (6 epochs on 20 000 images), cnn students trained to a "
+        "about 50 minutes on 2 CPU cores: resnet20 teachers (6 epochs on 20 000 images), cnn students trained to a "
         "plateau, ε ∈ {0, 0.05, 0.1, 0.3}, T ∈ {1, 2, 4, 8}, a fine over-confident ε grid, 3 seeds";
     p.teacher = base("resnet20", 6, 20000);
     p.teacher.mi_every = 100; // 157 steps an epoch: Î at 10 points within the run, and at each epoch's end
@@ -194,6 +194,7 @@ StudyPreset make_preset(const std::string& name) {
     p.teacher.weight_decay = 1e-4;
     p.teacher.schedule = "step";
     p.teacher.milestones = {82, 123};
+    p.teacher.mi_every = 500; // 391 steps an epoch on CIFAR: Î from step 0, about every 1.3 epochs ([M] Fig. 6)
     p.teacher_regime =
         "long schedule ([M]/He et al.): resnet56, 164 epochs, lr 0.1 stepped ×0.1 at 82 and 123, "
         "weight decay 1e-4, crop + flip — the over-confident regime of [G]";
