@@ -83,12 +83,19 @@ const bool registered_distill = register_command(
            t.out = fmt::format("runs/distill_{}_T{}_seed{}", t.config.model, options.loss.temperature(), t.config.seed);
          const auto prepared = prepare_training(t);
          if (prepared.run.resuming()) {
-           // --resume continues the run as saved: its training configuration and its distillation settings.
+           // A resumed student continues as saved: its training configuration and its distillation settings.
            if (!prepared.run.saved->distill)
              throw Error(
-                 fmt::format("--resume {}: the run was not trained by distill", t.out),
+                 fmt::format("--out {}: the run was not trained by distill", t.out),
                  "resume it with smoothlab train --resume --out " + t.out);
-           options = distill::options_from(*prepared.run.saved->distill);
+           const auto saved = distill::options_from(*prepared.run.saved->distill);
+           if (prepared.run.rerun)
+             if (const auto diff =
+                     train::first_difference(distill::result_settings(saved), distill::result_settings(options)))
+               throw Error(
+                   fmt::format("--out {}: holds a student distilled with other settings ({})", t.out, *diff),
+                   "pass --resume to continue it as saved, --force to replace it, or choose another --out");
+           options = saved;
          }
          auto setup = distill::make_distillation(options, prepared.run.config, prepared.data);
          std::cerr << fmt::format(

@@ -58,6 +58,7 @@ const bool registered_eval = register_command(
          options.seed = args->seed;
          options.train_gamma = true;
          options.diagrams = !args->no_diagrams;
+         options.on_note = [](const std::string& s) { std::cerr << s << "\n"; };
          auto result = eval::evaluate_run(args->run_dir, options);
          if (result.val)
            print_metrics("val", *result.val);

@@ -18,7 +18,7 @@ const bool registered_train = register_command(
          const auto prepared = prepare_training(*args);
          if (prepared.run.saved && prepared.run.saved->distill)
            throw Error(
-               fmt::format("--resume {}: the run is a distilled student", prepared.run.dir.path().string()),
+               fmt::format("--out {}: the run is a distilled student", prepared.run.dir.path().string()),
                "resume it with smoothlab distill --resume --out " + prepared.run.dir.path().string());
          run_training(prepared);
          return 0;

@@ -148,7 +148,10 @@ PreparedRun prepare_training(TrainArgs& a) {
   if (env && env->world_size > 1) {
     if (prepared.run.config.device != "cpu" && prepared.run.config.device.find(':') == std::string::npos)
       prepared.run.config.device = fmt::format("cuda:{}", env->local_rank); // one GPU per local rank
-    prepared.group = std::make_shared<dist::Group>(*env, std::chrono::milliseconds(int64_t(a.dist_timeout * 1000)));
+    prepared.group = std::make_shared<dist::Group>(
+        *env,
+        std::chrono::milliseconds(int64_t(a.dist_timeout * 1000)),
+        train::parse_device(prepared.run.config.device));
   }
   prepared.data = data::load_data(train::data_options(prepared.run.config));
   return prepared;
@@ -172,17 +175,20 @@ train::TrainResult run_training(const PreparedRun& prepared, train::TrainHooks h
         "smoothlab train → {}  ({} threads{})\n{}",
         run.dir.path().string(),
         at::get_num_threads(),
-        run.resuming() ? ", resuming with the saved configuration" : "",
+        run.rerun            ? ", resuming: the folder holds this command's unfinished run"
+            : run.resuming() ? ", resuming with the saved configuration"
+                             : "",
         table);
   hooks.record.command = command_line();
   hooks.on_note = [](const std::string& s) { std::cerr << s << "\n"; };
   if (prepared.group && rank0)
     std::cerr << fmt::format(
-        "data-parallel: {} ranks × batch {} = global batch {}{}\n",
+        "data-parallel: {} ranks × batch {} = global batch {}{}, {}\n",
         prepared.group->size(),
         run.config.batch_size,
         run.config.batch_size * prepared.group->size(),
-        run.config.sync_bn ? ", synchronised batch norm" : "");
+        run.config.sync_bn ? ", synchronised batch norm" : "",
+        prepared.group->backend());
   hooks.on_progress = [rank0, last = std::chrono::steady_clock::time_point{}](const train::Progress& p) mutable {
     if (!rank0)
       return;

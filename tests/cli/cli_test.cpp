@@ -78,7 +78,8 @@ TEST(Cli, ExistingRunIsNotOverwritten) {
   const std::string before((std::istreambuf_iterator<char>(in)), {});
   auto second = run_cli(train);
   EXPECT_EQ(second.exit_code, 2);
-  EXPECT_NE(second.err.find("hint: pass --resume"), std::string::npos) << second.err;
+  EXPECT_NE(second.err.find("holds a finished run of this configuration (epoch 1 of 1)"), std::string::npos) << second.err;
+  EXPECT_NE(second.err.find("hint: pass --force"), std::string::npos) << second.err;
   std::ifstream again(dir / "run" / "config.json");
   EXPECT_EQ(before, std::string((std::istreambuf_iterator<char>(again)), {}));
   auto eval = run_cli({"eval", (dir / "run").string()});

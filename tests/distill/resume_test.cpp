@@ -106,7 +106,7 @@ TEST_F(DistillResume, StudentsAndPlainRunsResumeOnlyWithTheirOwnCommand) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   r = run({"train", "--resume", "--out", student});
   EXPECT_EQ(r.exit_code, 2) << r.err;
-  EXPECT_NE(r.err.find("error: --resume " + student + ": the run is a distilled student"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("error: --out " + student + ": the run is a distilled student"), std::string::npos) << r.err;
   r = run({"distill", "--resume", "--teacher", teacher(), "--out", teacher()});
   EXPECT_EQ(r.exit_code, 2) << r.err;
   EXPECT_NE(r.err.find("the run was not trained by distill"), std::string::npos) << r.err;

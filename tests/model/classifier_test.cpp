@@ -170,10 +170,12 @@ TEST(Models, ConvNetsRunChannelsLastFromTheFirstLayer) {
   for (const std::string name : {"cnn", "alexnet", "resnet20"}) {
     for (const int64_t channels : {1, 3}) {
       auto m = model::make_model(name, {channels, 32, 32, 10});
-      for (const auto& p : m->named_parameters())
-        if (p.value().dim() == 4)
+      for (const auto& p : m->named_parameters()) {
+        if (p.value().dim() == 4) {
           EXPECT_EQ(p.value().suggest_memory_format(), torch::MemoryFormat::ChannelsLast)
               << name << " with " << channels << " input channels: " << p.key() << " " << p.value().strides();
+        }
+      }
     }
   }
 }

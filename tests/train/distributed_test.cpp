@@ -230,23 +230,37 @@ TEST_F(DistFixture, AKilledRankMakesTheOtherStopWithAnErrorInBoundedTime) {
 }
 
 TEST_F(DistFixture, AKilledRunResumesWithAnotherWorldSizeAndRecordsEveryEpochOnce) {
-  const auto out = dir / "resumed";
-  {
-    CliProcess p(plus(args("mlp", "resumed", 4, 6), {"--nproc-per-node", "2"}));
+  // Kills the 2-rank run in `name` once its first epoch is checkpointed.
+  auto start_and_kill = [&](const std::string& name) {
+    const auto out = dir / name;
+    CliProcess p(plus(args("mlp", name, 4, 6), {"--nproc-per-node", "2"}));
     ASSERT_TRUE(p.wait_until(
         [&] { return fs::exists(out / "checkpoint.pt") && !read_jsonl(out / "metrics.jsonl").empty(); }, 120));
     p.kill(SIGKILL); // the launcher; its ranks die with it (PR_SET_PDEATHSIG)
     p.finish();
-  }
-  for (int i = 0; i < 500 && (find_rank(0, out.string()) > 0 || find_rank(1, out.string()) > 0); ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  // Resume in one process (the per-rank batch 4 is now the global batch): every epoch recorded once.
-  auto r = run_cli(plus(args("mlp", "resumed", 4, 6), {"--resume"}));
+    for (int i = 0; i < 500 && (find_rank(0, out.string()) > 0 || find_rank(1, out.string()) > 0); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  };
+  auto epochs_once = [&](const std::string& name) {
+    const auto m = read_jsonl(dir / name / "metrics.jsonl");
+    EXPECT_EQ(m.size(), 6u);
+    for (size_t e = 0; e < m.size(); ++e)
+      EXPECT_EQ(m[e]["epoch"], int(e) + 1);
+    return m;
+  };
+  // The same command again (no --resume, as a torchrun restart or a requeued job runs it) continues the run.
+  start_and_kill("rerun");
+  auto r = run_cli(plus(args("mlp", "rerun", 4, 6), {"--nproc-per-node", "2"}));
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  const auto m = read_jsonl(out / "metrics.jsonl");
+  EXPECT_NE(r.err.find("resuming"), std::string::npos) << r.err;
+  for (const auto& record : epochs_once("rerun"))
+    EXPECT_EQ(record["world_size"], 2);
+  // --resume in one process (the per-rank batch 4 is now the global batch): every epoch recorded once.
+  start_and_kill("resumed");
+  r = run_cli(plus(args("mlp", "resumed", 4, 6), {"--resume"}));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto m = epochs_once("resumed");
   ASSERT_EQ(m.size(), 6u);
-  for (size_t e = 0; e < 6; ++e)
-    EXPECT_EQ(m[e]["epoch"], int(e) + 1);
   EXPECT_EQ(m[0]["world_size"], 2);
   EXPECT_FALSE(m[5].contains("world_size"));
 }

@@ -1,11 +1,12 @@
 // The fp16 loss scaler on CPU tensors (the algorithm is device-independent): exact unscaling by a power of two,
-// a skipped step and a halved scale on a non-finite gradient, growth after the interval.
+// a skipped step and a halved scale on a non-finite gradient, growth after the interval, the state a checkpoint keeps.
 #include <gtest/gtest.h>
 
 #include <limits>
 
 #include <torch/torch.h>
 
+#include "smoothlab/train/checkpoint.h"
 #include "smoothlab/train/grad_scaler.h"
 #include "support/support.h"
 
@@ -65,6 +66,29 @@ TEST(GradScaler, GrowsAfterTheIntervalOfFiniteSteps) {
   EXPECT_EQ(scaler.scale(), 8.0);
   scaler.update(true);
   EXPECT_EQ(scaler.scale(), 16.0);
+}
+
+TEST(GradScaler, StateSurvivesACheckpoint) {
+  train::GradScalerOptions o;
+  o.growth_interval = 3;
+  GradScaler scaler(true, o);
+  scaler.update(false); // 32768
+  scaler.update(true);
+  scaler.update(true); // one finite step short of doubling
+  TempDir dir;
+  auto net = torch::nn::Linear(2, 2);
+  train::save_checkpoint(dir / "c.pt", *net, nullptr, 4, scaler.state());
+  torch::Tensor state;
+  EXPECT_EQ(train::load_checkpoint(dir / "c.pt", *net, nullptr, &state), 4);
+  GradScaler resumed(true, o);
+  resumed.load_state(state);
+  EXPECT_EQ(resumed.scale(), 32768.0);
+  resumed.update(true);
+  EXPECT_EQ(resumed.scale(), 65536.0); // the count of good steps was kept too
+  // A checkpoint without a scaler (fp32, bf16, or written before) leaves the state undefined.
+  train::save_checkpoint(dir / "d.pt", *net, nullptr, 1);
+  train::load_checkpoint(dir / "d.pt", *net, nullptr, &state);
+  EXPECT_FALSE(state.defined());
 }
 
 } // namespace

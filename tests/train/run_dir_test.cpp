@@ -3,9 +3,11 @@
 #include <cmath>
 
 #include <nlohmann/json.hpp>
+#include <torch/torch.h>
 
 #include "smoothlab/core/error.h"
 #include "smoothlab/core/files.h"
+#include "smoothlab/train/checkpoint.h"
 #include "smoothlab/train/run_dir.h"
 #include "support/support.h"
 
@@ -153,7 +155,7 @@ TEST(RunDir, OpenRunDecidesOnceAndTouchesNoFile) {
   EXPECT_NE(
       error_of([&] {
         train::open_run(saved.path(), train::ExistingRun::Refuse, requested);
-      }).find("folder exists and is not empty"),
+      }).find("holds a run of another configuration (epochs: 7 in the run, 10 here)"),
       std::string::npos);
   auto resumed = train::open_run(saved.path(), train::ExistingRun::Resume, requested);
   EXPECT_TRUE(resumed.resuming());
@@ -165,6 +167,29 @@ TEST(RunDir, OpenRunDecidesOnceAndTouchesNoFile) {
   EXPECT_FALSE(forced.resuming());
   EXPECT_EQ(forced.config.smoothing, 0.3);
   EXPECT_TRUE(saved.has_config()); // wiping happens when training starts
+
+  // The same settings again: an unfinished run is continued with the command's execution settings, a finished one
+  // is refused; a folder of other files is refused.
+  auto same = record.config;
+  same.threads = record.config.threads + 3;
+  auto rerun = train::open_run(saved.path(), train::ExistingRun::Refuse, same);
+  EXPECT_TRUE(rerun.rerun && rerun.resuming());
+  EXPECT_EQ(rerun.config.threads, same.threads);
+  auto net = torch::nn::Linear(2, 2);
+  train::save_checkpoint(saved.checkpoint_file(), *net, nullptr, record.config.epochs - 1);
+  EXPECT_TRUE(train::open_run(saved.path(), train::ExistingRun::Refuse, same).rerun);
+  train::save_checkpoint(saved.checkpoint_file(), *net, nullptr, record.config.epochs);
+  EXPECT_EQ(train::checkpoint_epochs(saved.checkpoint_file()), record.config.epochs);
+  EXPECT_NE(
+      error_of([&] { train::open_run(saved.path(), train::ExistingRun::Refuse, same); }).find("holds a finished run"),
+      std::string::npos);
+  fs::create_directories(dir / "other");
+  write_bytes(dir / "other" / "notes.txt", "x");
+  EXPECT_NE(
+      error_of([&] {
+        train::open_run(dir / "other", train::ExistingRun::Refuse, requested);
+      }).find("folder exists and is not empty"),
+      std::string::npos);
 
   // A bad requested value is refused whatever the folder holds; a bad saved one when resuming.
   requested.smoothing = 1.5;

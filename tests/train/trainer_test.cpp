@@ -78,6 +78,23 @@ TEST(Trainer, ResumedRunEndsWithTheSameParameters) {
     EXPECT_EQ(records[size_t(i)]["epoch"], i + 1);
   auto full = read_jsonl(dir / "full" / "metrics.jsonl");
   EXPECT_DOUBLE_EQ(full[2]["train_loss"].get<double>(), records[2]["train_loss"].get<double>());
+
+  // The same command again (no --resume) continues its killed run too; another configuration is refused by name.
+  EXPECT_THROW(train::train(config, dir / "rerun", train::ExistingRun::Refuse, stop_after_first), std::runtime_error);
+  EXPECT_TRUE(error_mentions(
+      [&] { train::train(changed, dir / "rerun", train::ExistingRun::Refuse); },
+      {"another configuration", "lr: 0.0125 in the run, 123.0 here"},
+      {"--resume", "--force"}));
+  EXPECT_EQ(train::train(config, dir / "rerun", train::ExistingRun::Refuse).epochs_done, 3);
+  auto c = model::make_model("mlp", {1, 8, 8, 3});
+  train::load_checkpoint(dir / "rerun" / "checkpoint.pt", *c, nullptr);
+  auto pc = c->named_parameters();
+  for (const auto& item : pa)
+    EXPECT_TRUE(item.value().equal(pc[item.key()])) << item.key();
+  records = read_jsonl(dir / "rerun" / "metrics.jsonl");
+  ASSERT_EQ(records.size(), 3u);
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(records[size_t(i)]["epoch"], i + 1);
 }
 
 TEST(Trainer, ExistingRunFolderNeedsResumeOrForce) {
@@ -87,8 +104,8 @@ TEST(Trainer, ExistingRunFolderNeedsResumeOrForce) {
   config.epochs = 1;
   config.val_size = 12;
   train::train(config, dir / "run", train::ExistingRun::Refuse);
-  EXPECT_TRUE(
-      error_mentions([&] { train::train(config, dir / "run", train::ExistingRun::Refuse); }, {"exists"}, {"--resume"}));
+  EXPECT_TRUE(error_mentions(
+      [&] { train::train(config, dir / "run", train::ExistingRun::Refuse); }, {"finished run"}, {"--force"}));
   // Force starts over: metrics hold one epoch again.
   train::train(config, dir / "run", train::ExistingRun::Force);
   EXPECT_EQ(read_jsonl(dir / "run" / "metrics.jsonl").size(), 1u);

@@ -13,6 +13,8 @@
 #include <torch/torch.h>
 
 #if SMOOTHLAB_WITH_GLOO
+#include "smoothlab/dist/backend.h"
+
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
@@ -141,12 +143,27 @@ bool available() {
   return true;
 }
 
+bool nccl_available() {
+#if SMOOTHLAB_WITH_NCCL
+  return true;
+#else
+  return false;
+#endif
+}
+
 struct Group::Impl {
   c10::intrusive_ptr<c10d::Store> store;
-  c10::intrusive_ptr<c10d::ProcessGroupGloo> pg;
+  c10::intrusive_ptr<Collectives> pg;
+  std::optional<torch::Device> device; // NCCL: every collective's tensors live on this rank's GPU
+  std::string backend = "gloo";
+
+  // t on the backend's device (itself when it is there or when the backend takes any device).
+  torch::Tensor on_device(const torch::Tensor& t) const {
+    return device ? t.to(*device) : t;
+  }
 };
 
-Group::Group(const LaunchEnv& e, std::chrono::milliseconds timeout)
+Group::Group(const LaunchEnv& e, std::chrono::milliseconds timeout, const torch::Device& device)
     : env_(e), timeout_(timeout), impl_(std::make_unique<Impl>()) {
   c10d::TCPStoreOptions so;
   so.port = uint16_t(e.master_port);
@@ -177,6 +194,15 @@ Group::Group(const LaunchEnv& e, std::chrono::milliseconds timeout)
   impl_->store = c10::make_intrusive<c10d::PrefixStore>("smoothlab", impl_->store);
   impl_->store->setTimeout(timeout);
 
+#if SMOOTHLAB_WITH_NCCL
+  if (device.is_cuda()) {
+    impl_->device = device;
+    impl_->backend = "nccl";
+    impl_->pg = make_nccl(impl_->store, e.rank, e.world_size, timeout); // connects at the first collective
+    return;
+  }
+#endif
+  (void)device; // Gloo takes CPU and CUDA tensors alike (CUDA ones through the host)
   auto options = c10d::ProcessGroupGloo::Options::create(timeout);
   if (const auto ifname = env_var("GLOO_SOCKET_IFNAME")) {
     options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForInterface(*ifname));
@@ -202,6 +228,10 @@ Group::Group(const LaunchEnv& e, std::chrono::milliseconds timeout)
 }
 
 Group::~Group() = default;
+
+const std::string& Group::backend() const {
+  return impl_->backend;
+}
 
 void Group::check_same(const std::string& what, const nlohmann::json& value) const {
   try {
@@ -245,7 +275,7 @@ void Group::all_reduce_sum(const std::vector<torch::Tensor>& tensors) const {
       std::vector<torch::Tensor> parts;
       for (const size_t i : bucket)
         parts.push_back(tensors[i].reshape({-1}));
-      flats.push_back({parts.size() == 1 ? parts[0].clone() : torch::cat(parts)});
+      flats.push_back({impl_->on_device(parts.size() == 1 ? parts[0].clone() : torch::cat(parts))});
       works.push_back(impl_->pg->allreduce(flats.back()));
     }
     for (size_t b = 0; b < buckets.size(); ++b) {
@@ -277,7 +307,7 @@ void Group::broadcast(const std::vector<torch::Tensor>& tensors, int root) const
   torch::NoGradGuard no_grad;
   try {
     for (const auto& t : tensors) {
-      std::vector<at::Tensor> one{t.is_contiguous() ? t : t.contiguous()};
+      std::vector<at::Tensor> one{impl_->on_device(t).contiguous()};
       c10d::BroadcastOptions o;
       o.rootRank = root;
       impl_->pg->broadcast(one, o)->wait(timeout_);
@@ -291,12 +321,12 @@ void Group::broadcast(const std::vector<torch::Tensor>& tensors, int root) const
 
 torch::Tensor Group::all_gather(const torch::Tensor& local) const {
   try {
-    std::vector<at::Tensor> in{local.contiguous()};
+    std::vector<at::Tensor> in{impl_->on_device(local).contiguous()};
     std::vector<std::vector<at::Tensor>> out(1);
     for (int r = 0; r < size(); ++r)
       out[0].push_back(torch::empty_like(in[0]));
     impl_->pg->allgather(out, in)->wait(timeout_);
-    return torch::cat(out[0]);
+    return torch::cat(out[0]).to(local.device());
   } catch (const std::exception& ex) {
     lost_peers("all-gather", ex, timeout_);
   }
@@ -316,14 +346,22 @@ bool available() {
   return false;
 }
 
+bool nccl_available() {
+  return false;
+}
+
 struct Group::Impl {};
 
-Group::Group(const LaunchEnv& e, std::chrono::milliseconds timeout) : env_(e), timeout_(timeout) {
+Group::Group(const LaunchEnv& e, std::chrono::milliseconds timeout, const torch::Device&) : env_(e), timeout_(timeout) {
   throw Error(
       "this smoothlab was built without c10d's Gloo backend: it cannot join a process group",
       "install libgloo-dev (Debian) and rebuild (scripts/setup.sh does both)");
 }
 Group::~Group() = default;
+const std::string& Group::backend() const {
+  static const std::string none = "none";
+  return none;
+}
 void Group::check_same(const std::string&, const nlohmann::json&) const {}
 void Group::all_reduce_sum(const std::vector<torch::Tensor>&) const {}
 void Group::average_gradients(const std::vector<torch::Tensor>&) const {}

@@ -86,6 +86,17 @@ DistillRunOptions options_from(const train::DistillFacts& f) {
   return o;
 }
 
+nlohmann::json result_settings(const DistillRunOptions& o) {
+  return {
+      {"teacher", o.teacher},
+      {"form", o.form},
+      {"temperature", o.loss.temperature()},
+      {"beta", o.loss.beta()},
+      {"soften_student", o.loss.soften_student()},
+      {"t_squared", o.loss.t_squared()},
+      {"soft_term", soft_term_name(o.loss.soft_term())}};
+}
+
 DistillSetup make_distillation(
     const DistillRunOptions& options,
     const train::TrainConfig& config,

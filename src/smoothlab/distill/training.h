@@ -36,6 +36,10 @@ struct DistillRunOptions {
 // The options a saved student run was distilled with (its config.json), for --resume.
 DistillRunOptions options_from(const train::DistillFacts& facts);
 
+// The settings that decide a student beyond its training configuration (teacher, form, T, β, …; not the teacher
+// cache): a rerun of `distill` continues the student only when they are the same (train::first_difference).
+nlohmann::json result_settings(const DistillRunOptions& options);
+
 struct DistillSetup {
   Teacher teacher; // the frozen teacher the hooks use (a shared handle)
   train::TrainHooks hooks; // loss, epoch_extras and record.distill set

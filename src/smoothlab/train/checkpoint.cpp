@@ -13,7 +13,8 @@ void save_checkpoint(
     const std::filesystem::path& path,
     torch::nn::Module& model,
     torch::optim::Optimizer* optimizer,
-    int64_t epochs_done) {
+    int64_t epochs_done,
+    const torch::Tensor& scaler_state) {
   torch::serialize::OutputArchive archive;
   archive.write("smoothlab_checkpoint", torch::tensor({kCheckpointMagic, kCheckpointVersion}, torch::kInt64));
   archive.write("epochs_done", torch::tensor(epochs_done, torch::kInt64));
@@ -25,6 +26,8 @@ void save_checkpoint(
     optimizer->save(optimizer_archive);
     archive.write("optimizer", optimizer_archive);
   }
+  if (scaler_state.defined())
+    archive.write("grad_scaler", scaler_state);
   auto generator = at::detail::getDefaultCPUGenerator();
   {
     std::lock_guard<std::mutex> lock(generator.mutex());
@@ -33,12 +36,11 @@ void save_checkpoint(
   write_atomic_with(path, [&](const std::filesystem::path& tmp) { archive.save_to(tmp.string()); });
 }
 
-int64_t load_checkpoint(
-    const std::filesystem::path& path,
-    torch::nn::Module& model,
-    torch::optim::Optimizer* optimizer) {
+namespace {
+
+// Opens path and checks its header; returns the epochs done.
+int64_t open_checkpoint(const std::filesystem::path& path, torch::serialize::InputArchive& archive) {
   require_file(path, "cannot load checkpoint");
-  torch::serialize::InputArchive archive;
   try {
     archive.load_from(path.string());
   } catch (const c10::Error&) {
@@ -57,6 +59,25 @@ int64_t load_checkpoint(
         header[1].item<int64_t>(),
         kCheckpointVersion));
   archive.read("epochs_done", epochs_done);
+  return epochs_done.item<int64_t>();
+}
+
+} // namespace
+
+int64_t checkpoint_epochs(const std::filesystem::path& path) {
+  torch::serialize::InputArchive archive;
+  return open_checkpoint(path, archive);
+}
+
+int64_t load_checkpoint(
+    const std::filesystem::path& path,
+    torch::nn::Module& model,
+    torch::optim::Optimizer* optimizer,
+    torch::Tensor* scaler_state) {
+  torch::serialize::InputArchive archive;
+  const int64_t epochs_done = open_checkpoint(path, archive);
+  if (scaler_state && !archive.try_read("grad_scaler", *scaler_state))
+    *scaler_state = torch::Tensor();
   try {
     torch::serialize::InputArchive model_archive;
     archive.read("model", model_archive);
@@ -78,7 +99,7 @@ int64_t load_checkpoint(
     std::lock_guard<std::mutex> lock(generator.mutex());
     generator.set_state(rng);
   }
-  return epochs_done.item<int64_t>();
+  return epochs_done;
 }
 
 } // namespace smoothlab::train

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -63,5 +64,13 @@ struct TrainConfig {
 
 void to_json(nlohmann::json& j, const TrainConfig& c);
 void from_json(const nlohmann::json& j, TrainConfig& c);
+
+// The settings that decide a run's result: the configuration without this process's execution settings (threads,
+// loader workers, device). The ranks of one run must agree on them; rerunning a command with the same ones continues
+// its run (run_dir.h open_run).
+nlohmann::json result_settings(const TrainConfig& c);
+
+// The first key whose value differs, as "key: A in the run, B here" (nullopt when equal). Both are JSON objects.
+std::optional<std::string> first_difference(const nlohmann::json& saved, const nlohmann::json& requested);
 
 } // namespace smoothlab::train

@@ -40,4 +40,15 @@ void GradScaler::update(bool grads_finite) {
   }
 }
 
+torch::Tensor GradScaler::state() const {
+  return torch::tensor({scale_, double(good_steps_)}, torch::kFloat64);
+}
+
+void GradScaler::load_state(const torch::Tensor& state) {
+  TORCH_CHECK(state.numel() == 2, "grad scaler state: expected [scale, steps]");
+  const auto s = state.to(torch::kFloat64).contiguous();
+  scale_ = s[0].item<double>();
+  good_steps_ = int64_t(s[1].item<double>());
+}
+
 } // namespace smoothlab::train

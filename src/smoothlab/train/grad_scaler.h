@@ -32,6 +32,10 @@ class GradScaler {
   bool unscale(const std::vector<torch::Tensor>& parameters) const;
   // After a step: halve S when the gradients were not finite (the caller skipped the step), else count towards growth.
   void update(bool grads_finite);
+  // [S, steps since the last change] as float64, what a checkpoint keeps (GradScaler.state_dict's scale and
+  // _growth_tracker), and its inverse: a resumed fp16 run continues with the scale it had reached.
+  torch::Tensor state() const;
+  void load_state(const torch::Tensor& state);
 
  private:
   bool enabled_;

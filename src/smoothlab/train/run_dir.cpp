@@ -406,15 +406,32 @@ bool RunDir::evaluated(int64_t epochs) const {
 // ---- opening and loading -----------------------------------------------------------------------------------------
 
 OpenedRun open_run(const fs::path& out, ExistingRun mode, const TrainConfig& requested) {
-  OpenedRun run{RunDir(out), requested, false, std::nullopt};
+  OpenedRun run{RunDir(out), requested, false, std::nullopt, false};
   if (fs::exists(out) && !fs::is_directory(out))
     throw Error(fmt::format("--out {}: exists and is not a folder", out.string()));
   if (fs::exists(out) && !fs::is_empty(out)) {
-    if (mode == ExistingRun::Refuse)
-      throw Error(
-          fmt::format("--out {}: folder exists and is not empty", out.string()),
-          "pass --resume to continue that run, --force to replace it, or choose another --out");
-    if (mode == ExistingRun::Force) {
+    if (mode == ExistingRun::Refuse) {
+      // The same command again continues its unfinished run (a crash, a killed rank, a torchrun restart, a requeued
+      // job); anything else that is there is refused.
+      const std::string options =
+          "pass --resume to continue that run as saved, --force to replace it, or choose another --out";
+      if (!run.dir.has_config())
+        throw Error(fmt::format("--out {}: folder exists and is not empty", out.string()), options);
+      auto saved = run.dir.read_config();
+      if (const auto diff = first_difference(result_settings(saved.config), result_settings(requested)))
+        throw Error(fmt::format("--out {}: holds a run of another configuration ({})", out.string(), *diff), options);
+      const int64_t done = run.dir.has_checkpoint() ? checkpoint_epochs(run.dir.checkpoint_file()) : 0;
+      if (done >= saved.config.epochs)
+        throw Error(
+            fmt::format(
+                "--out {}: holds a finished run of this configuration (epoch {} of {})",
+                out.string(),
+                done,
+                saved.config.epochs),
+            "pass --force to train it again, or choose another --out");
+      run.saved = std::move(saved);
+      run.rerun = true; // the requested configuration: the same results, this command's execution settings
+    } else if (mode == ExistingRun::Force) {
       run.wipe = true;
     } else if (run.dir.has_config()) {
       run.saved = run.dir.read_config();

@@ -213,13 +213,16 @@ struct OpenedRun {
   TrainConfig config; // effective: the saved configuration when resuming, else the requested one
   bool wipe = false; // --force: the folder's files are deleted when training starts
   std::optional<RunRecord> saved; // the saved record when resuming
+  bool rerun = false; // resuming because the command repeats the saved run's result settings (ExistingRun::Refuse)
   bool resuming() const { // continues a saved run (its config.json)
     return saved.has_value();
   }
 };
 
-// Refuse: an existing, non-empty folder is an Error; Resume: a folder with config.json is continued with its saved
-// configuration (`requested` is ignored), one without starts anew; Force: starts anew, deleting what is there.
+// Refuse: an existing folder that holds an unfinished run with the same result settings (config.h) is continued, with
+// `requested` as the configuration (rerun); any other non-empty folder is an Error naming what differs; Resume: a
+// folder with config.json is continued with its saved configuration (`requested` is ignored), one without starts anew;
+// Force: starts anew, deleting what is there.
 // Validates the effective configuration. Touches no file.
 OpenedRun open_run(const std::filesystem::path& out, ExistingRun mode, const TrainConfig& requested);
 

@@ -32,11 +32,9 @@ void remove_stale_temp_files(const fs::path& dir) {
   }
 }
 
-// What must agree between the ranks of one run: the configuration without this process's own execution settings.
+// What must agree between the ranks of one run: the result settings, and whether each rank resumes.
 nlohmann::json shared_settings(const TrainConfig& c, bool resuming) {
-  nlohmann::json j = c;
-  for (const char* k : {"threads", "workers", "device"})
-    j.erase(k);
+  nlohmann::json j = result_settings(c);
   j["resuming"] = resuming;
   return j;
 }
@@ -108,8 +106,9 @@ TrainResult train(
           .weight_decay(config.weight_decay));
   int64_t start_epoch = 0;
   std::vector<EpochRecord> records;
+  torch::Tensor scaler_state; // the fp16 loss scale the run had reached
   if (resuming) {
-    start_epoch = load_checkpoint(dir.checkpoint_file(), *model, &optimizer);
+    start_epoch = load_checkpoint(dir.checkpoint_file(), *model, &optimizer, &scaler_state);
     model->to(device);
     if (writer) {
       for (auto& r : dir.read_metrics())
@@ -174,6 +173,8 @@ TrainResult train(
       std::max<int64_t>(1, train_loader.num_batches())};
   const auto lopts = loss_options(config);
   GradScaler scaler(precision == model::Precision::Fp16);
+  if (scaler.enabled() && scaler_state.defined())
+    scaler.load_state(scaler_state);
   TrainResult result;
   result.epochs_done = start_epoch;
   if (!records.empty())
@@ -289,7 +290,8 @@ TrainResult train(
     records.push_back(record);
     if (writer) {
       dir.write_metrics(records); // metrics first: a kill before the checkpoint redoes this epoch
-      save_checkpoint(dir.checkpoint_file(), *model, &optimizer, epoch + 1);
+      save_checkpoint(
+          dir.checkpoint_file(), *model, &optimizer, epoch + 1, scaler.enabled() ? scaler.state() : torch::Tensor());
     }
     result.epochs_done = epoch + 1;
     result.last_record = record;
