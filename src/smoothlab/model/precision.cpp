@@ -1,5 +1,8 @@
 #include "smoothlab/model/precision.h"
 
+#include <cctype>
+#include <cstdlib>
+
 #include <ATen/autocast_mode.h>
 #include <torch/torch.h>
 #include <torch/version.h>
@@ -128,10 +131,28 @@ bool cpu_has_native_bf16() {
 #endif
 }
 
+bool onednn_caps_bf16() {
+  for (const char* name : {"ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA"}) { // oneDNN reads the first one set
+    const char* v = std::getenv(name);
+    if (!v || !*v)
+      continue;
+    std::string isa(v);
+    for (auto& c : isa)
+      c = char(std::toupper(static_cast<unsigned char>(c)));
+    return isa == "AVX512_CORE" || isa == "AVX512_CORE_VNNI";
+  }
+  return false;
+}
+
 std::string precision_note(Precision p, const c10::Device& device) {
-  if (p == Precision::Bf16 && device.is_cpu() && !cpu_has_native_bf16())
+  if (p != Precision::Bf16 || !device.is_cpu())
+    return {};
+  if (!cpu_has_native_bf16())
     return "this CPU has no native bfloat16 (AVX-512 BF16 or AMX): --precision bf16 is emulated and slower than "
            "fp32; use --precision fp32";
+  if (onednn_caps_bf16())
+    return "DNNL_MAX_CPU_ISA caps oneDNN below its bfloat16 instructions: --precision bf16 is emulated and slower "
+           "than fp32; use --precision fp32 or lift the cap";
   return {};
 }
 

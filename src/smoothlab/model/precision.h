@@ -23,11 +23,14 @@ c10::ScalarType compute_dtype(Precision p);
 // Throws Error (naming --precision, with a hint) when p cannot run on the device: fp16 needs CUDA (LibTorch's CPU
 // autocast has bf16 only); bf16 on CPU needs oneDNN's bfloat16 kernels (cpu_runs_bf16).
 void check_precision(Precision p, const c10::Device& device);
-// One line for the user when p runs slowly on this machine — bf16 on a CPU without AVX-512 BF16 or AMX, where oneDNN
-// emulates it (slower than fp32) — else empty.
+// One line for the user when p runs slowly on this machine — bf16 on a CPU without AVX-512 BF16 or AMX, or with
+// oneDNN capped below them (onednn_caps_bf16), where oneDNN emulates it (slower than fp32) — else empty.
 std::string precision_note(Precision p, const c10::Device& device);
 // Whether this CPU computes bfloat16 natively (AVX-512 BF16 or AMX-BF16, read with cpuid).
 bool cpu_has_native_bf16();
+// Whether oneDNN is capped below its bfloat16 instructions (DNNL_MAX_CPU_ISA or ONEDNN_MAX_CPU_ISA = AVX512_CORE or
+// AVX512_CORE_VNNI): it then emulates bf16 whatever the CPU has. Lower caps make bf16 fail (cpu_runs_bf16).
+bool onednn_caps_bf16();
 // Whether LibTorch runs bfloat16 convolutions and matrix products on this CPU at all: oneDNN's need AVX-512 (natively
 // or emulated); without it, or with oneDNN capped below it (DNNL_MAX_CPU_ISA), they fail. Probed once, on tiny tensors.
 bool cpu_runs_bf16();
