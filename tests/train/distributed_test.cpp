@@ -265,6 +265,41 @@ TEST_F(DistFixture, AKilledRunResumesWithAnotherWorldSizeAndRecordsEveryEpochOnc
   EXPECT_FALSE(m[5].contains("world_size"));
 }
 
+TEST_F(DistFixture, TorchrunRestartsAKilledRankAndTheSameCommandResumes) {
+  // torchrun --max_restarts 1: rank 1 is killed after the first checkpoint, rank 0 stops with `error: rank 0:`, the
+  // agent starts both again with the same command line, and they continue the run from its checkpoint.
+  if (!fs::exists("/usr/bin/torchrun"))
+    GTEST_SKIP() << "no torchrun (Debian: python3-torch)";
+  const auto out = dir / "restarted";
+  std::string cmd = "/usr/bin/torchrun --nproc_per_node 2 --max_restarts 1 --redirects 1 --tee 1 --log_dir " +
+      (dir / "restart_logs").string() + " --master_port " + std::to_string(free_port()) +
+      " --no_python " SMOOTHLAB_CLI_PATH;
+  for (const auto& a : args("mlp", "restarted", 4, 6))
+    cmd += " '" + a + "'";
+  cmd += " > " + (dir / "restart.out").string() + " 2>&1";
+  int status = -1;
+  std::thread launcher([&] { status = std::system(("timeout 240 " + cmd).c_str()); });
+  int killed = -1;
+  for (int i = 0; i < 6000 && killed < 0; ++i) {
+    if (fs::exists(out / "checkpoint.pt"))
+      if (const int pid = find_rank(1, out.string()); pid > 0 && ::kill(pid, SIGKILL) == 0)
+        killed = pid;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  launcher.join();
+  const std::string log = read_bytes(dir / "restart.out");
+  ASSERT_GT(killed, 0) << log;
+  EXPECT_EQ(status, 0) << log;
+  EXPECT_NE(log.find("error: rank 0: "), std::string::npos) << log;
+  EXPECT_NE(log.find("resuming: the folder holds this command's unfinished run"), std::string::npos) << log;
+  const auto m = read_jsonl(out / "metrics.jsonl");
+  ASSERT_EQ(m.size(), 6u) << log;
+  for (size_t e = 0; e < m.size(); ++e) {
+    EXPECT_EQ(m[e]["epoch"], int(e) + 1);
+    EXPECT_EQ(m[e]["world_size"], 2);
+  }
+}
+
 TEST_F(DistFixture, BadSettingsAndMissingPeersEndWithRankErrors) {
   const auto base = plus(args("mlp", "bad", 32, 1), {"--dist-timeout", "20"});
   // Ranks whose configurations differ: both stop with exit 2, naming the option.
