@@ -3,8 +3,11 @@
 and one at bf16 (e.g. `smoothlab study --precision bf16 --out S`), run by run and claim by claim:
 
 - test accuracy: the paired difference over the same test examples, against 2 of its standard errors;
-- test ECE (15 bins) and the temperature fitted on validation: the bf16 run's value against the fp32 run's 95%
-  bootstrap interval (test, resp. validation, examples resampled; T refitted on every resample);
+- test ECE (15 bins) and the temperature fitted on validation: a 95% paired bootstrap interval of the difference
+  bf16 − fp32, which must contain 0 (test, resp. validation, examples resampled, both runs evaluated on the same
+  draw, T refitted on every resample: the study's own evidence rule, study/evidence.h). Not the fp32 run's own
+  interval: ECE's resamples lie mostly above the estimate (binning noise only adds miscalibration), so for a
+  well-calibrated run that interval can exclude the fp32 run's own ECE;
 - every claim's verdict.
 
 It reads each run's logits, so it first runs `smoothlab eval RUN --no-diagrams` on both (which writes the .npy files),
@@ -56,37 +59,39 @@ def main():
         diff = c16.mean() - c32.mean()
         se = (c16.astype(float) - c32).std(ddof=1) / np.sqrt(len(y))
         n = len(y)
-        eces = [ece(t32[i], y[i]) for i in (rng.integers(0, n, n) for _ in range(a.resamples))]
-        e_lo, e_hi = np.percentile(eces, [2.5, 97.5])
-        e16 = ece(t16, y)
+        e32, e16 = ece(t32, y), ece(t16, y)
+        deltas = [ece(t16[i], y[i]) - ece(t32[i], y[i]) for i in (rng.integers(0, n, n) for _ in range(a.resamples))]
+        e_lo, e_hi = np.percentile(deltas, [2.5, 97.5])
         row = {"run": r32["name"].rsplit("_", 1)[0],
                "acc_fp32": c32.mean(), "acc_bf16": c16.mean(), "acc_diff": diff, "acc_2se": 2 * se,
-               "ece_fp32": ece(t32, y), "ece_bf16": e16, "ece_ci": (e_lo, e_hi)}
-        row_ok = abs(diff) <= 2 * se and e_lo <= e16 <= e_hi
+               "ece_fp32": e32, "ece_bf16": e16, "ece_ci": (e_lo, e_hi)}
+        row_ok = abs(diff) <= 2 * se and e_lo <= 0 <= e_hi
         if (dirs["fp32"] / "val_logits.npy").exists():
             (v32, vy), (v16, _) = load(dirs["fp32"], "val"), load(dirs["bf16"], "val")
             m = len(vy)
-            temps = [fit_temperature(v32[i], vy[i]) for i in (rng.integers(0, m, m) for _ in range(a.resamples))]
-            t_lo, t_hi = np.percentile(temps, [2.5, 97.5])
-            T16 = fit_temperature(v16, vy)
-            row.update({"T_fp32": fit_temperature(v32, vy), "T_bf16": T16, "T_ci": (t_lo, t_hi)})
-            row_ok = row_ok and t_lo <= T16 <= t_hi
+            deltas = [fit_temperature(v16[i], vy[i]) - fit_temperature(v32[i], vy[i])
+                      for i in (rng.integers(0, m, m) for _ in range(a.resamples))]
+            t_lo, t_hi = np.percentile(deltas, [2.5, 97.5])
+            row.update({"T_fp32": fit_temperature(v32, vy), "T_bf16": fit_temperature(v16, vy), "T_ci": (t_lo, t_hi)})
+            row_ok = row_ok and t_lo <= 0 <= t_hi
         row["within"] = row_ok
         ok = ok and row_ok
         rows.append(row)
     print(f"{'run':<46}{'acc fp32':>9}{'bf16':>8}{'diff':>8}{'2 SE':>7}{'ECE fp32':>10}{'bf16':>8}"
-          f"{'95% interval':>18}{'T fp32':>8}{'bf16':>7}{'95% interval':>16}  within")
+          f"{'Δ 95% interval':>20}{'T fp32':>8}{'bf16':>7}{'Δ 95% interval':>18}  within")
     for r in rows:
-        t = (f"{r['T_fp32']:>8.3f}{r['T_bf16']:>7.3f}   [{r['T_ci'][0]:.3f}, {r['T_ci'][1]:.3f}]"
-             if "T_fp32" in r else f"{'':>31}")
+        t = (f"{r['T_fp32']:>8.3f}{r['T_bf16']:>7.3f}   [{r['T_ci'][0]:+.3f}, {r['T_ci'][1]:+.3f}]"
+             if "T_fp32" in r else f"{'':>33}")
         print(f"{r['run']:<46}{100 * r['acc_fp32']:>8.2f}%{100 * r['acc_bf16']:>7.2f}%{100 * r['acc_diff']:>+7.2f}"
               f"{100 * r['acc_2se']:>7.2f}{r['ece_fp32']:>10.4f}{r['ece_bf16']:>8.4f}"
-              f"   [{r['ece_ci'][0]:.4f}, {r['ece_ci'][1]:.4f}]{t}  {'yes' if r['within'] else 'NO'}")
+              f"   [{r['ece_ci'][0]:+.4f}, {r['ece_ci'][1]:+.4f}]{t}  {'yes' if r['within'] else 'NO'}")
     claims = {p: [(c["id"], c["verdict"]) for c in summaries[p]["claims"]] for p in studies}
     same = claims["fp32"] == claims["bf16"]
     for (cid, v32), (_, v16) in zip(claims["fp32"], claims["bf16"]):
         print(f"claim {cid:<28} fp32: {v32:<10} bf16: {v16:<10} {'same' if v32 == v16 else 'DIFFERENT'}")
-    print(f"runs within noise: {sum(r['within'] for r in rows)}/{len(rows)}; verdicts identical: {same}")
+    tests = sum(3 if "T_fp32" in r else 2 for r in rows)
+    print(f"runs within noise: {sum(r['within'] for r in rows)}/{len(rows)} ({tests} comparisons at 95%: about "
+          f"{0.05 * tests:.1f} are expected outside by chance alone); verdicts identical: {same}")
     return 0 if ok and same else 1
 
 
