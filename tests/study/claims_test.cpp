@@ -115,6 +115,25 @@ TEST(StudyEvidence, OneRuleOnEachSideOfTheThreshold) {
 
 // B is right wherever A is, and on 100 more of the 10 000 examples: Δ = 0.01, and the paired difference d_i ∈ {0, 1}
 // has standard error sqrt(0.01 · 0.99 / 10⁴) = 0.000995 (unpaired it would be 0.0042).
+TEST(StudyEvidence, SeedBootstrapOfPerSeedValues) {
+  study::BootstrapSettings s;
+  s.resamples = 2000;
+  EXPECT_FALSE(study::seed_bootstrap({}, s).valid());
+  const auto one = study::seed_bootstrap({0.4}, s); // one seed: the value, no interval
+  EXPECT_DOUBLE_EQ(one.estimate, 0.4);
+  EXPECT_FALSE(one.valid());
+  const auto same = study::seed_bootstrap({0.3, 0.3, 0.3}, s); // no spread: a point interval
+  EXPECT_DOUBLE_EQ(same.low, 0.3);
+  EXPECT_DOUBLE_EQ(same.high, 0.3);
+  // Two seeds {0, 1}: a resample's mean is 0, ½ or 1 with probabilities ¼, ½, ¼, so the 95% interval is [0, 1].
+  const auto two = study::seed_bootstrap({0.0, 1.0}, s);
+  EXPECT_DOUBLE_EQ(two.estimate, 0.5);
+  EXPECT_EQ(two.resamples, 2000);
+  EXPECT_EQ(two.seeds, 2);
+  EXPECT_DOUBLE_EQ(two.low, 0.0);
+  EXPECT_DOUBLE_EQ(two.high, 1.0);
+}
+
 TEST(StudyEvidence, PairedBootstrapOfAnAccuracyDifferenceMatchesItsClosedForm) {
   const auto a = preds(10000, 9000, 0.9f), b = preds(10000, 9100, 0.9f);
   study::BootstrapSettings s;

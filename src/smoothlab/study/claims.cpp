@@ -4,11 +4,8 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
-#include <random>
 
 #include <fmt/format.h>
-
-#include "smoothlab/calib/bootstrap.h"
 
 namespace smoothlab::study {
 
@@ -435,35 +432,6 @@ void distillation_claims(const Tables& t, std::vector<Claim>& out) {
   }
 }
 
-// Percentile interval of the mean of `deltas` over seeds drawn with replacement (one value: no interval).
-Interval seed_interval(const std::vector<double>& deltas, const BootstrapSettings& s) {
-  Interval out;
-  if (deltas.empty())
-    return out;
-  double sum = 0;
-  for (double d : deltas)
-    sum += d;
-  out.estimate = sum / double(deltas.size());
-  out.seeds = int64_t(deltas.size());
-  if (deltas.size() < 2)
-    return out;
-  std::mt19937_64 rng(s.seed);
-  std::uniform_int_distribution<size_t> pick(0, deltas.size() - 1);
-  std::vector<double> values(size_t(s.resamples));
-  for (auto& v : values) {
-    double m = 0;
-    for (size_t j = 0; j < deltas.size(); ++j)
-      m += deltas[pick(rng)];
-    v = m / double(deltas.size());
-  }
-  std::sort(values.begin(), values.end());
-  out.low = calib::sorted_quantile(values, (1 - s.level) / 2);
-  out.high = calib::sorted_quantile(values, (1 + s.level) / 2);
-  out.resamples = s.resamples;
-  out.level = s.level;
-  return out;
-}
-
 void mi_claims(const Tables& t, std::vector<Claim>& out) {
   std::map<uint64_t, double> final_h, final_l;
   for (const auto* r : t.select("teacher", 0.0))
@@ -487,7 +455,7 @@ void mi_claims(const Tables& t, std::vector<Claim>& out) {
   Evidence e;
   e.quantity = fmt::format("Δ = Î(ε = 0) − Î(ε = {}) after the last epoch", format_epsilon(t.claim_epsilon));
   e.threshold = 0;
-  e.interval = seed_interval(deltas, t.bootstrap);
+  e.interval = seed_bootstrap(deltas, t.bootstrap);
   e.resampled = fmt::format("{} resamples of the {} seeds, paired", e.interval.resamples, deltas.size());
   const Verdict v = e.interval.valid() ? decide(e.interval, 0) : Verdict::Inconclusive;
   out.push_back(

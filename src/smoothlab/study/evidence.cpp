@@ -168,6 +168,19 @@ double fitted_temperature(const RunPredictions& p, const Resample& r) {
   return 1.0 / t;
 }
 
+namespace {
+
+// The percentile interval of the resampled Δs into out (with the number of resamples and the level).
+void set_percentiles(Interval& out, std::vector<double> values, const BootstrapSettings& s) {
+  std::sort(values.begin(), values.end());
+  out.low = calib::sorted_quantile(values, (1 - s.level) / 2);
+  out.high = calib::sorted_quantile(values, (1 + s.level) / 2);
+  out.resamples = int64_t(values.size());
+  out.level = s.level;
+}
+
+} // namespace
+
 Interval bootstrap(const std::vector<Term>& terms, const BootstrapSettings& s) {
   check(!terms.empty(), "bootstrap: no terms");
   check(s.resamples >= 2, "bootstrap needs at least 2 resamples, got {}", s.resamples);
@@ -221,14 +234,34 @@ Interval bootstrap(const std::vector<Term>& terms, const BootstrapSettings& s) {
       values[size_t(r)] = value(seed_of, Resample{&test, &val});
     }
   });
-  std::sort(values.begin(), values.end());
-  out.low = calib::sorted_quantile(values, (1 - s.level) / 2);
-  out.high = calib::sorted_quantile(values, (1 + s.level) / 2);
-  out.resamples = s.resamples;
-  out.level = s.level;
+  set_percentiles(out, std::move(values), s);
   out.seeds = int64_t(seeds);
   out.test_examples = int64_t(n_test);
   out.val_examples = int64_t(n_val);
+  return out;
+}
+
+Interval seed_bootstrap(const std::vector<double>& per_seed, const BootstrapSettings& s) {
+  Interval out;
+  if (per_seed.empty())
+    return out;
+  double sum = 0;
+  for (double d : per_seed)
+    sum += d;
+  out.estimate = sum / double(per_seed.size());
+  out.seeds = int64_t(per_seed.size());
+  if (per_seed.size() < 2)
+    return out;
+  std::mt19937_64 rng(s.seed);
+  std::uniform_int_distribution<size_t> pick(0, per_seed.size() - 1);
+  std::vector<double> values(size_t(s.resamples));
+  for (auto& v : values) {
+    double m = 0;
+    for (size_t j = 0; j < per_seed.size(); ++j)
+      m += per_seed[pick(rng)];
+    v = m / double(per_seed.size());
+  }
+  set_percentiles(out, std::move(values), s);
   return out;
 }
 

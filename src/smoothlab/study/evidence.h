@@ -90,6 +90,10 @@ struct Interval {
 // Throws Error otherwise.
 Interval bootstrap(const std::vector<Term>& terms, const BootstrapSettings& settings);
 
+// For a statistic that is not a function of examples (Î, one value per seed): the mean of `per_seed` and its
+// percentile interval over seeds drawn with replacement; with one seed an estimate without an interval (not valid).
+Interval seed_bootstrap(const std::vector<double>& per_seed, const BootstrapSettings& settings);
+
 // The rule (above). An interval that is not valid gives NotTested.
 Verdict decide(const Interval& interval, double threshold);
 
