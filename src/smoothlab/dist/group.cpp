@@ -21,6 +21,7 @@
 #endif
 
 #include "smoothlab/core/error.h"
+#include "smoothlab/core/json_diff.h"
 
 namespace smoothlab::dist {
 
@@ -246,14 +247,14 @@ void Group::check_same(const std::string& what, const nlohmann::json& value) con
       if (other == first)
         continue;
       std::string detail;
-      if (other.is_object() && first.is_object()) {
-        for (auto& [key, v] : first.items())
-          if (!other.contains(key) || other[key] != v) {
-            detail = fmt::format(
-                ": {} is {} on rank 0 and {} on rank {}", key, v.dump(), other.value(key, nlohmann::json()).dump(), r);
-            break;
-          }
-      }
+      if (other.is_object() && first.is_object())
+        if (const auto key = first_different_key(first, other))
+          detail = fmt::format(
+              ": {} is {} on rank 0 and {} on rank {}",
+              *key,
+              first.value(*key, nlohmann::json()).dump(),
+              other.value(*key, nlohmann::json()).dump(),
+              r);
       throw Error(
           fmt::format("the {} of rank {} differs from rank 0's{}", what, r, detail),
           "start every rank with the same command line");

@@ -3,22 +3,55 @@
 #include <cmath>
 
 #include "smoothlab/core/error.h"
+#include "smoothlab/core/json_diff.h"
 #include "smoothlab/model/precision.h"
 
 namespace smoothlab::train {
 
-#define SMOOTHLAB_CONFIG_FIELDS(X)                                                                                     \
-  X(data)                                                                                                              \
-  X(val_size)                                                                                                          \
-  X(split_seed)                                                                                                        \
-  X(limit_train)                                                                                                       \
-  X(limit_test)                                                                                                        \
-  X(augment)                                                                                                           \
-  X(crop_padding)                                                                                                      \
-  X(model) X(smoothing) X(loss_impl) X(epochs) X(batch_size) X(lr) X(momentum) X(nesterov) X(weight_decay) X(schedule) \
-      X(warmup_epochs) X(milestones) X(gamma) X(clip_grad_norm) X(seed) X(threads) X(workers) X(device) X(precision)   \
-          X(sync_bn) X(eval_batch_size) X(bins) X(mi_classes) X(mi_examples) X(mi_views) X(mi_every) X(image_size)     \
-              X(image_channels) X(folder_augment) X(rrc_scale) X(rrc_ratio) X(resize_filter) X(skip_bad_images)
+// The fields of TrainConfig, one a line (kept from the formatter, which re-wraps a long macro on every run).
+// clang-format off
+#define SMOOTHLAB_CONFIG_FIELDS(X) \
+  X(data) \
+  X(val_size) \
+  X(split_seed) \
+  X(limit_train) \
+  X(limit_test) \
+  X(augment) \
+  X(crop_padding) \
+  X(model) \
+  X(smoothing) \
+  X(loss_impl) \
+  X(epochs) \
+  X(batch_size) \
+  X(lr) \
+  X(momentum) \
+  X(nesterov) \
+  X(weight_decay) \
+  X(schedule) \
+  X(warmup_epochs) \
+  X(milestones) \
+  X(gamma) \
+  X(clip_grad_norm) \
+  X(seed) \
+  X(threads) \
+  X(workers) \
+  X(device) \
+  X(precision) \
+  X(sync_bn) \
+  X(eval_batch_size) \
+  X(bins) \
+  X(mi_classes) \
+  X(mi_examples) \
+  X(mi_views) \
+  X(mi_every) \
+  X(image_size) \
+  X(image_channels) \
+  X(folder_augment) \
+  X(rrc_scale) \
+  X(rrc_ratio) \
+  X(resize_filter) \
+  X(skip_bad_images)
+// clang-format on
 
 void to_json(nlohmann::json& j, const TrainConfig& c) {
 #define X(name) j[#name] = c.name;
@@ -34,15 +67,11 @@ nlohmann::json result_settings(const TrainConfig& c) {
 }
 
 std::optional<std::string> first_difference(const nlohmann::json& saved, const nlohmann::json& requested) {
-  auto shown = [](const nlohmann::json& j, const std::string& key) {
-    return j.contains(key) ? j.at(key).dump() : std::string("nothing");
-  };
-  for (const auto* side : {&saved, &requested})
-    for (auto it = side->begin(); it != side->end(); ++it)
-      if (const std::string& key = it.key();
-          !saved.contains(key) || !requested.contains(key) || saved.at(key) != requested.at(key))
-        return fmt::format("{}: {} in the run, {} here", key, shown(saved, key), shown(requested, key));
-  return std::nullopt;
+  const auto key = first_different_key(saved, requested);
+  if (!key)
+    return std::nullopt;
+  auto shown = [&](const nlohmann::json& j) { return j.contains(*key) ? j.at(*key).dump() : std::string("nothing"); };
+  return fmt::format("{}: {} in the run, {} here", *key, shown(saved), shown(requested));
 }
 
 void from_json(const nlohmann::json& j, TrainConfig& c) {
