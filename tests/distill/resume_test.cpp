@@ -110,6 +110,24 @@ TEST_F(DistillResume, StudentsAndPlainRunsResumeOnlyWithTheirOwnCommand) {
   r = run({"distill", "--resume", "--teacher", teacher(), "--out", teacher()});
   EXPECT_EQ(r.exit_code, 2) << r.err;
   EXPECT_NE(r.err.find("the run was not trained by distill"), std::string::npos) << r.err;
+
+  // Killed before its first checkpoint: the same command continues the student, another T is refused by name.
+  fs::remove(fs::path(student) / "checkpoint.pt");
+  fs::remove(fs::path(student) / "metrics.jsonl");
+  const std::vector<std::string> again = {
+      "distill", "--teacher", teacher(), "--model", "mlp", "--epochs", "1", "--lr", "0.05", "--out", student};
+  auto other_t = again;
+  other_t.insert(other_t.end(), {"-T", "3"});
+  r = run(other_t);
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(
+      r.err.find("holds a student distilled with other settings (temperature: 1.0 in the run, 3.0 here)"),
+      std::string::npos)
+      << r.err;
+  r = run(again);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("resuming: the folder holds this command's unfinished run"), std::string::npos) << r.err;
+  EXPECT_EQ(read_jsonl(fs::path(student) / "metrics.jsonl").size(), 1u);
 }
 
 TEST_F(DistillResume, MiOutIsAFolder) {
