@@ -1,5 +1,6 @@
 // `smoothlab distill --resume` continues the student as saved (its ε, --loss-impl, teacher, T, β), whatever the new
-// command line says; `smoothlab mi --out` is a folder like every other --out.
+// command line says; the same command without --resume continues an unfinished student and refuses other settings;
+// `smoothlab mi --out` is a folder like every other --out.
 #include <nlohmann/json.hpp>
 
 #include "smoothlab/core/files.h"
