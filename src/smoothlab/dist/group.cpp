@@ -144,14 +144,6 @@ bool available() {
   return true;
 }
 
-bool nccl_available() {
-#if SMOOTHLAB_WITH_NCCL
-  return true;
-#else
-  return false;
-#endif
-}
-
 struct Group::Impl {
   c10::intrusive_ptr<c10d::Store> store;
   c10::intrusive_ptr<Collectives> pg;
@@ -344,10 +336,6 @@ void Group::barrier() const {
 #else // no Gloo in this build
 
 bool available() {
-  return false;
-}
-
-bool nccl_available() {
   return false;
 }
 

@@ -4,8 +4,8 @@
 //   launch_env() ── RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT (torchrun's variables) ──▶ Group
 //   Group: TCPStore rendezvous (rank 0 hosts it, or torchrun's agent does: TORCHELASTIC_USE_AGENT_STORE=True, keys
 //          under /worker/attempt_<restart count>), then ProcessGroupNCCL for a CUDA run where this build has it
-//          (nccl_available()), else ProcessGroupGloo over TCP (CPU tensors; CUDA tensors are copied through the
-//          host); every collective bounded by the group's timeout.
+//          (dist/nccl.cpp, enabled by a CMake compile probe), else ProcessGroupGloo over TCP (CPU tensors; CUDA tensors
+//          are copied through the host); every collective bounded by the group's timeout.
 //
 // Failures never hang: a peer that never arrives, one that dies, a port in use, end in an exception within the
 // timeout. std::runtime_error for lost peers (exit 1), Error for bad settings (exit 2): a port in use, ranks whose
@@ -38,8 +38,6 @@ std::optional<LaunchEnv> launch_env();
 
 // Whether this build has c10d's Gloo backend (Debian's libgloo-dev at build time).
 bool available();
-// Whether it also has the NCCL backend (a CUDA LibTorch built with NCCL; CMake compiles dist/nccl.cpp as a probe).
-bool nccl_available();
 
 // Splits parameter-sized tensors into buckets of about bucket_bytes (DDP's bucket_cap_mb, default 25 MiB): indices
 // into the input, in order, each bucket of one dtype and device.
@@ -50,7 +48,8 @@ class Group {
   // Joins the group: rendezvous through the TCPStore at MASTER_ADDR:MASTER_PORT, then a full mesh of TCP pairs.
   // The Gloo device binds the interface named by GLOO_SOCKET_IFNAME, else the address this host reaches
   // MASTER_ADDR from (loopback for a loopback master): never the hostname, which Debian maps to 127.0.1.1.
-  // `device` is the one this rank trains on: a CUDA device selects NCCL where nccl_available(), on that GPU.
+  // `device` is the one this rank trains on: a CUDA device selects NCCL where this build has it, on that GPU
+  // (backend() tells which).
   Group(const LaunchEnv& env, std::chrono::milliseconds timeout, const torch::Device& device = torch::kCPU);
   ~Group();
   Group(const Group&) = delete;
