@@ -4,6 +4,10 @@
 Bottom to top: core, dist, data, model, loss, calib, viz, report, train, eval, represent, distill, study. A file may include
 its own folder and any folder below it; an include of a folder above, or of a folder this list does not know, fails
 with the file, the line and the arrow that runs back up.
+
+The LibTorch version seam: a test of LibTorch's version (TORCH_VERSION_MAJOR/MINOR, SMOOTHLAB_TORCH_AT_LEAST) may
+appear only in core/torch_compat.h and core/torch_compat_c10d.h, in every C++ file of the project (src, app, python,
+tests, bench).
 """
 import pathlib
 import re
@@ -12,6 +16,22 @@ import sys
 LAYERS = ["core", "dist", "data", "model", "loss", "calib", "viz", "report", "train", "eval", "represent", "distill", "study"]
 RANK = {name: i for i, name in enumerate(LAYERS)}
 INCLUDE = re.compile(r'^\s*#\s*include\s+"smoothlab/([a-z_]+)/[^"]+"')
+VERSION_TEST = re.compile(r"TORCH_VERSION_(MAJOR|MINOR|PATCH)|SMOOTHLAB_TORCH_AT_LEAST")
+SEAM = {"core/torch_compat.h", "core/torch_compat_c10d.h"}
+CXX = {".h", ".hpp", ".cpp", ".cc", ".inc", ".cu", ".cuh"}
+
+
+def version_tests_outside_the_seam(root: pathlib.Path) -> list:
+    src = root / "src" / "smoothlab"
+    problems = []
+    for folder in ("src", "app", "python", "tests", "bench"):
+        for path in sorted((root / folder).rglob("*")):
+            if path.suffix not in CXX or (path.is_relative_to(src) and str(path.relative_to(src)) in SEAM):
+                continue
+            for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+                if VERSION_TEST.search(line):
+                    problems.append(f"{path}:{number}: tests LibTorch's version outside the seam ({', '.join(sorted(SEAM))})")
+    return problems
 
 
 def main(root: pathlib.Path) -> int:
@@ -36,6 +56,7 @@ def main(root: pathlib.Path) -> int:
                 problems.append(f"{path}:{number}: includes unknown folder '{target}'")
             elif own in RANK and RANK[target] > RANK[own]:
                 problems.append(f"{path}:{number}: {own} → {target} runs back up (layers: {' < '.join(LAYERS)})")
+    problems += version_tests_outside_the_seam(root)
     for p in problems:
         print(p)
     print(f"{checked} includes checked, {len(problems)} problem(s)")

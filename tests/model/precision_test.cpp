@@ -9,6 +9,7 @@
 #include <torch/torch.h>
 
 #include "smoothlab/core/error.h"
+#include "smoothlab/core/torch_compat.h"
 #include "smoothlab/model/precision.h"
 #include "support/support.h"
 
@@ -40,7 +41,7 @@ TEST(Precision, Fp16NeedsCuda) {
 
 TEST(Precision, AutocastRegionComputesInBf16AndRestoresTheState) {
   const auto a = torch::randn({8, 16}), b = torch::randn({16, 4});
-  ASSERT_FALSE(at::autocast::is_cpu_enabled());
+  ASSERT_FALSE(compat::autocast_enabled(c10::kCPU));
   {
     Autocast outer(Precision::Bf16, torch::kCPU);
     EXPECT_EQ(torch::mm(a, b).scalar_type(), torch::kBFloat16);
@@ -51,7 +52,7 @@ TEST(Precision, AutocastRegionComputesInBf16AndRestoresTheState) {
     }
     EXPECT_EQ(torch::mm(a, b).scalar_type(), torch::kBFloat16);
   }
-  EXPECT_FALSE(at::autocast::is_cpu_enabled());
+  EXPECT_FALSE(compat::autocast_enabled(c10::kCPU));
   EXPECT_FALSE(model::autocast_enabled(torch::kCPU));
   EXPECT_EQ(torch::mm(a, b).scalar_type(), torch::kFloat);
 }

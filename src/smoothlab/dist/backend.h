@@ -1,29 +1,14 @@
-// What group.cpp builds a process group from (internal to dist/): the c10d class every backend derives from, and the
-// NCCL backend's constructor for CUDA runs.
-//
-// LibTorch 2.x splits c10d's process group into a front (c10d::ProcessGroup) and backends (c10d::Backend:
-// ProcessGroupGloo, ProcessGroupNCCL); in 1.13 the backends derive from c10d::ProcessGroup itself. Group holds its
-// backend through the base class of the LibTorch at hand and calls only the collectives both versions declare there.
+// What group.cpp builds a process group from (internal to dist/): the c10d class every backend derives from (the
+// version seam's compat::Collectives), and the NCCL backend's constructor for CUDA runs.
 #pragma once
 
 #include <chrono>
 
-#include <torch/version.h>
-
-#if TORCH_VERSION_MAJOR >= 2
-#include <torch/csrc/distributed/c10d/Backend.hpp>
-#else
-#include <torch/csrc/distributed/c10d/ProcessGroup.hpp>
-#endif
-#include <torch/csrc/distributed/c10d/Store.hpp>
+#include "smoothlab/core/torch_compat_c10d.h"
 
 namespace smoothlab::dist {
 
-#if TORCH_VERSION_MAJOR >= 2
-using Collectives = c10d::Backend;
-#else
-using Collectives = c10d::ProcessGroup;
-#endif
+using Collectives = compat::Collectives;
 
 #if SMOOTHLAB_WITH_NCCL
 // ProcessGroupNCCL over `store` for tensors on this rank's GPU, in blocking-wait mode (unless TORCH_NCCL_BLOCKING_WAIT

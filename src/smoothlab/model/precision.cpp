@@ -5,13 +5,13 @@
 
 #include <ATen/autocast_mode.h>
 #include <torch/torch.h>
-#include <torch/version.h>
 
 #if defined(__x86_64__) || defined(_M_X64)
 #include <cpuid.h>
 #endif
 
 #include "smoothlab/core/error.h"
+#include "smoothlab/core/torch_compat.h"
 
 namespace smoothlab::model {
 
@@ -34,35 +34,6 @@ const PrecisionEntry& entry(Precision p) {
       return e;
   throw Error("unknown precision");
 }
-
-// LibTorch 2.4 replaced the per-device setters with ones taking the device type (the old ones are deprecated).
-#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
-bool is_enabled(bool cuda) {
-  return at::autocast::is_autocast_enabled(cuda ? at::kCUDA : at::kCPU);
-}
-void set_enabled(bool cuda, bool on) {
-  at::autocast::set_autocast_enabled(cuda ? at::kCUDA : at::kCPU, on);
-}
-c10::ScalarType get_dtype(bool cuda) {
-  return at::autocast::get_autocast_dtype(cuda ? at::kCUDA : at::kCPU);
-}
-void set_dtype(bool cuda, c10::ScalarType t) {
-  at::autocast::set_autocast_dtype(cuda ? at::kCUDA : at::kCPU, t);
-}
-#else
-bool is_enabled(bool cuda) {
-  return cuda ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled();
-}
-void set_enabled(bool cuda, bool on) {
-  cuda ? at::autocast::set_enabled(on) : at::autocast::set_cpu_enabled(on);
-}
-c10::ScalarType get_dtype(bool cuda) {
-  return cuda ? at::autocast::get_autocast_gpu_dtype() : at::autocast::get_autocast_cpu_dtype();
-}
-void set_dtype(bool cuda, c10::ScalarType t) {
-  cuda ? at::autocast::set_autocast_gpu_dtype(t) : at::autocast::set_autocast_cpu_dtype(t);
-}
-#endif
 
 } // namespace
 
@@ -160,11 +131,11 @@ Autocast::Autocast(Precision p, const c10::Device& device) {
   if (p == Precision::Fp32)
     return;
   active_ = true;
-  cuda_ = device.is_cuda();
-  was_enabled_ = is_enabled(cuda_);
-  was_dtype_ = get_dtype(cuda_);
-  set_enabled(cuda_, true);
-  set_dtype(cuda_, compute_dtype(p));
+  type_ = device.is_cuda() ? c10::kCUDA : c10::kCPU;
+  was_enabled_ = compat::autocast_enabled(type_);
+  was_dtype_ = compat::autocast_dtype(type_);
+  compat::set_autocast_enabled(type_, true);
+  compat::set_autocast_dtype(type_, compute_dtype(p));
   at::autocast::increment_nesting();
 }
 
@@ -173,12 +144,12 @@ Autocast::~Autocast() {
     return;
   if (at::autocast::decrement_nesting() == 0)
     at::autocast::clear_cache();
-  set_enabled(cuda_, was_enabled_);
-  set_dtype(cuda_, was_dtype_);
+  compat::set_autocast_enabled(type_, was_enabled_);
+  compat::set_autocast_dtype(type_, was_dtype_);
 }
 
 bool autocast_enabled(const c10::Device& device) {
-  return is_enabled(device.is_cuda());
+  return compat::autocast_enabled(device.is_cuda() ? c10::kCUDA : c10::kCPU);
 }
 
 } // namespace smoothlab::model

@@ -1,0 +1,46 @@
+// The one seam between the LibTorch versions smoothlab builds on (Debian 12's 1.13, Debian 13's 2.6, PyTorch 2.x
+// wheels): every API difference between them is decided here and in torch_compat_c10d.h, by TORCH_VERSION_*, and
+// nowhere else (tests/layering/check_layers.py refuses a version test outside these two files).
+#pragma once
+
+#include <ATen/autocast_mode.h>
+#include <c10/core/DeviceType.h>
+#include <c10/core/ScalarType.h>
+#include <torch/version.h>
+
+#define SMOOTHLAB_TORCH_AT_LEAST(major, minor) \
+  (TORCH_VERSION_MAJOR > (major) || (TORCH_VERSION_MAJOR == (major) && TORCH_VERSION_MINOR >= (minor)))
+
+namespace smoothlab::compat {
+
+// Autocast's state for one device type (kCPU or kCUDA). LibTorch 2.4 replaced the per-device functions
+// (is_cpu_enabled, set_autocast_gpu_dtype, ...) with ones that take the device type and deprecated the old ones.
+#if SMOOTHLAB_TORCH_AT_LEAST(2, 4)
+inline bool autocast_enabled(c10::DeviceType d) {
+  return at::autocast::is_autocast_enabled(d);
+}
+inline void set_autocast_enabled(c10::DeviceType d, bool on) {
+  at::autocast::set_autocast_enabled(d, on);
+}
+inline c10::ScalarType autocast_dtype(c10::DeviceType d) {
+  return at::autocast::get_autocast_dtype(d);
+}
+inline void set_autocast_dtype(c10::DeviceType d, c10::ScalarType t) {
+  at::autocast::set_autocast_dtype(d, t);
+}
+#else
+inline bool autocast_enabled(c10::DeviceType d) {
+  return d == c10::kCUDA ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled();
+}
+inline void set_autocast_enabled(c10::DeviceType d, bool on) {
+  d == c10::kCUDA ? at::autocast::set_enabled(on) : at::autocast::set_cpu_enabled(on);
+}
+inline c10::ScalarType autocast_dtype(c10::DeviceType d) {
+  return d == c10::kCUDA ? at::autocast::get_autocast_gpu_dtype() : at::autocast::get_autocast_cpu_dtype();
+}
+inline void set_autocast_dtype(c10::DeviceType d, c10::ScalarType t) {
+  d == c10::kCUDA ? at::autocast::set_autocast_gpu_dtype(t) : at::autocast::set_autocast_cpu_dtype(t);
+}
+#endif
+
+} // namespace smoothlab::compat
