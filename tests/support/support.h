@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -88,6 +89,22 @@ fs::path golden_path(const std::string& name);
 // A whole file as bytes / a file written from bytes (not atomically: test fixtures only).
 std::string read_bytes(const fs::path& path);
 void write_bytes(const fs::path& path, const std::string& bytes);
+// A TCP port free now on 127.0.0.1 (for a test's rendezvous).
+int free_port();
+
+// An environment variable set to `value` (unset for nullptr) for the scope, restored after.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const char* value);
+  ~ScopedEnv();
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  std::string name_;
+  std::optional<std::string> before_;
+};
+
 // The message of the smoothlab::Error that fn throws, "" when it throws none (other exceptions propagate).
 std::string error_of(const std::function<void()>& fn);
 

@@ -1,9 +1,7 @@
 // Data-parallel training on c10d (issue 16): the sampler's shards, 2 ranks × batch B equal to 1 process × batch 2B,
 // synchronised batch norm, failures that end in bounded time with `error: rank R:`, resume across world sizes.
 // Every distributed run here is 2 processes × 1 thread on loopback.
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -80,17 +78,74 @@ int find_rank(int rank, const std::string& out) {
   return -1;
 }
 
-// A port free now on 127.0.0.1.
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(a);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
+// Debian's torchrun with 2 local ranks. Its defaults crash under Debian 12's Python 3.11 (hence --redirects/--tee).
+constexpr const char* kTorchrun = "/usr/bin/torchrun --nproc_per_node 2 --redirects 1 --tee 1";
+
+// Why torchrun cannot run here, or "" when it can. Debian 13's torchrun 2.6 cannot: its static rendezvous makes its
+// TCPStore with the libuv server (the binding's default; USE_LIBUV is not consulted there), which Debian's torch was
+// built without, and fails before any rank starts. Probed once, the way torchrun makes its store.
+const std::string& torchrun_unusable() {
+  static const std::string why = [] {
+    if (!fs::exists("/usr/bin/torchrun"))
+      return std::string("no torchrun (Debian: python3-torch)");
+    const int rc = std::system(
+        "/usr/bin/python3 -c \"import torch.distributed as d; d.TCPStore('127.0.0.1', 0, 1, True)\" >/dev/null 2>&1");
+    return rc == 0 ? std::string()
+                   : std::string(
+                         "this torch's TCPStore refuses its default (libuv) server, so torchrun cannot host "
+                         "its rendezvous (Debian 13's python3-torch 2.6 has no libuv)");
+  }();
+  return why;
+}
+
+// The rendezvous store on every LibTorch: torchrun's choice (libuv unless USE_LIBUV=0) where this LibTorch has libuv,
+// the classic server where it has not (Debian's 2.x) or before 2.2 — a group of one forms, and its collectives work,
+// either way.
+TEST(DistRendezvous, AGroupOfOneFormsWithOrWithoutLibuv) {
+  if (!dist::available())
+    GTEST_SKIP() << "built without c10d Gloo (libgloo-dev)";
+  for (const bool libuv : {true, false}) {
+    SCOPED_TRACE(libuv ? "USE_LIBUV=1" : "USE_LIBUV=0");
+    dist::LaunchEnv env;
+    env.master_port = free_port();
+    env.libuv = libuv;
+    dist::Group group(env, std::chrono::seconds(30));
+    EXPECT_EQ(group.backend(), "gloo");
+    auto t = torch::tensor({1.5F, -2.0F});
+    group.all_reduce_sum({t});
+    EXPECT_TRUE(torch::equal(t, torch::tensor({1.5F, -2.0F})));
+  }
+}
+
+TEST(DistRendezvous, UseLibuvFollowsTorchrunsRule) {
+  ScopedEnv world("WORLD_SIZE", "1");
+  for (const auto& [value, expected] :
+       std::vector<std::pair<const char*, bool>>{{nullptr, true}, {"1", true}, {"0", false}}) {
+    ScopedEnv v("USE_LIBUV", value);
+    const auto env = dist::launch_env();
+    ASSERT_TRUE(env.has_value());
+    EXPECT_EQ(env->libuv, expected) << (value ? value : "unset");
+  }
+}
+
+// A failed rendezvous names what failed: a timeout as one, with --dist-timeout; anything else (here LibTorch 2.6's
+// refusal of libuv, which used to be reported as a timeout that never happened) as itself.
+TEST(DistRendezvous, AFailureSaysWhatFailed) {
+  dist::LaunchEnv env;
+  env.master_port = 41679;
+  const auto timeout = std::chrono::seconds(300);
+  const auto libuv = dist::rendezvous_failure(
+      env, timeout, "use_libuv was requested but PyTorch was build without libuv support\nException raised from ...");
+  EXPECT_EQ(
+      libuv,
+      "cannot join the rendezvous at 127.0.0.1:41679: use_libuv was requested but PyTorch was build "
+      "without libuv support");
+  const auto timed_out = dist::rendezvous_failure(
+      env, timeout, "The client socket has timed out after 300000ms while trying to connect to (127.0.0.1, 41679).");
+  EXPECT_EQ(
+      timed_out,
+      "cannot reach the rendezvous at 127.0.0.1:41679 within --dist-timeout 300 s (The client "
+      "socket has timed out after 300000ms while trying to connect to (127.0.0.1, 41679).)");
 }
 
 // 8×8 synthetic images, 3 classes; 1 152 training examples after the 128 held out: 18 steps of 64 per epoch.
@@ -176,11 +231,11 @@ TEST_F(DistFixture, TwoRanksOfTheMlpEndWithTheParametersOfOneProcessWithTheDoubl
   EXPECT_EQ(train::RunDir(dir / "two").read_config().world_size, 2);
   EXPECT_EQ(train::RunDir(dir / "one").read_config().world_size, 1);
 
-  // torchrun (Debian's python3-torch 1.13; its defaults crash under Python 3.11, hence --redirects/--tee).
-  if (fs::exists("/usr/bin/torchrun")) {
+  // torchrun (Debian's python3-torch), where it can run.
+  if (torchrun_unusable().empty()) {
     const auto log = (dir / "torchrun_logs").string();
-    std::string cmd = "/usr/bin/torchrun --nproc_per_node 2 --redirects 1 --tee 1 --log_dir " + log +
-        " --master_port " + std::to_string(free_port()) + " --no_python " SMOOTHLAB_CLI_PATH;
+    std::string cmd = std::string(kTorchrun) + " --log_dir " + log + " --master_port " + std::to_string(free_port()) +
+        " --no_python " SMOOTHLAB_CLI_PATH;
     for (const auto& a : args("mlp", "torchrun", 32, 10))
       cmd += " '" + a + "'";
     cmd += " > " + (dir / "torchrun.out").string() + " 2>&1";
@@ -268,12 +323,11 @@ TEST_F(DistFixture, AKilledRunResumesWithAnotherWorldSizeAndRecordsEveryEpochOnc
 TEST_F(DistFixture, TorchrunRestartsAKilledRankAndTheSameCommandResumes) {
   // torchrun --max_restarts 1: rank 1 is killed after the first checkpoint, rank 0 stops with `error: rank 0:`, the
   // agent starts both again with the same command line, and they continue the run from its checkpoint.
-  if (!fs::exists("/usr/bin/torchrun"))
-    GTEST_SKIP() << "no torchrun (Debian: python3-torch)";
+  if (!torchrun_unusable().empty())
+    GTEST_SKIP() << torchrun_unusable();
   const auto out = dir / "restarted";
-  std::string cmd = "/usr/bin/torchrun --nproc_per_node 2 --max_restarts 1 --redirects 1 --tee 1 --log_dir " +
-      (dir / "restart_logs").string() + " --master_port " + std::to_string(free_port()) +
-      " --no_python " SMOOTHLAB_CLI_PATH;
+  std::string cmd = std::string(kTorchrun) + " --max_restarts 1 --log_dir " + (dir / "restart_logs").string() +
+      " --master_port " + std::to_string(free_port()) + " --no_python " SMOOTHLAB_CLI_PATH;
   for (const auto& a : args("mlp", "restarted", 4, 6))
     cmd += " '" + a + "'";
   cmd += " > " + (dir / "restart.out").string() + " 2>&1";

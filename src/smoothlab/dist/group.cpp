@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cstdlib>
 #include <stdexcept>
 
@@ -13,11 +14,11 @@
 #include <torch/torch.h>
 
 #if SMOOTHLAB_WITH_GLOO
+#include "smoothlab/core/torch_compat_c10d.h"
 #include "smoothlab/dist/backend.h"
 
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
-#include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #endif
 
 #include "smoothlab/core/error.h"
@@ -116,7 +117,22 @@ std::optional<LaunchEnv> launch_env() {
   e.master_port = env_int("MASTER_PORT", 29500, 1, 65535);
   e.agent_store = env_var("TORCHELASTIC_USE_AGENT_STORE").value_or("") == "True";
   e.restart_count = env_int("TORCHELASTIC_RESTART_COUNT", 0, 0, 1 << 20);
+  e.libuv = env_var("USE_LIBUV").value_or("1") == "1";
   return e;
+}
+
+std::string rendezvous_failure(const LaunchEnv& e, std::chrono::milliseconds timeout, const std::string& what) {
+  std::string lower = what;
+  for (auto& c : lower)
+    c = char(std::tolower(static_cast<unsigned char>(c)));
+  if (lower.find("timed out") != std::string::npos || lower.find("timeout") != std::string::npos)
+    return fmt::format(
+        "cannot reach the rendezvous at {}:{} within --dist-timeout {} s ({})",
+        e.master_addr,
+        e.master_port,
+        timeout.count() / 1000.0,
+        first_line(what));
+  return fmt::format("cannot join the rendezvous at {}:{}: {}", e.master_addr, e.master_port, first_line(what));
 }
 
 std::vector<std::vector<size_t>> make_buckets(const std::vector<torch::Tensor>& tensors, int64_t bucket_bytes) {
@@ -166,19 +182,14 @@ Group::Group(const LaunchEnv& e, std::chrono::milliseconds timeout, const torch:
   so.timeout = timeout;
   c10::intrusive_ptr<c10d::Store> tcp;
   try {
-    tcp = c10::make_intrusive<c10d::TCPStore>(e.master_addr, so);
+    tcp = compat::make_tcp_store(e.master_addr, so, e.libuv);
   } catch (const std::exception& ex) {
     const std::string what = ex.what();
     if (so.isServer && what.find("in use") != std::string::npos)
       throw Error(
           fmt::format("MASTER_PORT {} on {} is in use: cannot host the rendezvous", e.master_port, e.master_addr),
           "set MASTER_PORT (torchrun --master_port) to a free port");
-    throw std::runtime_error(fmt::format(
-        "cannot reach the rendezvous at {}:{} within --dist-timeout {} s ({})",
-        e.master_addr,
-        e.master_port,
-        timeout.count() / 1000.0,
-        first_line(what)));
+    throw std::runtime_error(rendezvous_failure(e, timeout, what));
   }
   // torchrun's agent store outlives restarts: each attempt's keys under their own prefix, as torch.distributed does.
   impl_->store = tcp;

@@ -30,11 +30,17 @@ struct LaunchEnv {
   int master_port = 29500;
   bool agent_store = false; // TORCHELASTIC_USE_AGENT_STORE=True: torchrun's agent hosts the TCPStore
   int restart_count = 0; // TORCHELASTIC_RESTART_COUNT
+  bool libuv = true; // USE_LIBUV: the rendezvous store's server on libuv unless "0" (torchrun's rule), where the
+                     // LibTorch at hand has libuv (Debian's has not: then the classic server, as with USE_LIBUV=0)
 };
 
 // The launch environment when WORLD_SIZE is set (RANK then required; the rest defaulted as torchrun's env://
 // rendezvous does), else nullopt. Throws Error naming the variable when one is malformed or out of range.
 std::optional<LaunchEnv> launch_env();
+
+// The one-line message of a rendezvous that failed with `what` (c10d's message): a timeout is named as one, with
+// --dist-timeout, and anything else as what it is.
+std::string rendezvous_failure(const LaunchEnv& env, std::chrono::milliseconds timeout, const std::string& what);
 
 // Whether this build has c10d's Gloo backend (Debian's libgloo-dev at build time).
 bool available();
