@@ -9,21 +9,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${1:-build}
 PROFILE=${2:-all}
-MAIN_PACKAGES=(
-  build-essential cmake ccache pkg-config git
-  libtorch-dev libgloo-dev libopenblas0-openmp zlib1g-dev
-  libcli11-dev libfmt-dev nlohmann-json3-dev
-  libcairo2-dev libturbojpeg0-dev libpng-dev
-  dataset-fashion-mnist
-  python3-dev pybind11-dev python3-torch python3-numpy
-)
-ALL_PACKAGES=(
-  libgtest-dev libgmock-dev libbenchmark-dev python3-pytest
-  python3-pil python3-torchvision mate-backgrounds chromium
-)
+# shellcheck source=scripts/packages.sh
+source scripts/packages.sh
 case $PROFILE in
   main) PACKAGES=("${MAIN_PACKAGES[@]}"); TARGETS=(--target smoothlab_main_job) ;;
-  all) PACKAGES=("${MAIN_PACKAGES[@]}" "${ALL_PACKAGES[@]}"); TARGETS=() ;;
+  all) PACKAGES=("${MAIN_PACKAGES[@]}" "${TEST_PACKAGES[@]}" "${BROWSER_PACKAGES[@]}"); TARGETS=() ;;
   *) echo "error: scripts/setup.sh: unknown profile '$PROFILE' (known: main, all)" >&2; exit 2 ;;
 esac
 if [ "${SMOOTHLAB_SKIP_APT:-0}" != 1 ]; then
