@@ -128,8 +128,8 @@ TEST(CalibCompareCli, RanksEveryMethodAndAppliesSavedFits) {
   EXPECT_NE(r.err.find("error: --methods: unknown calibrator 'platt'"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("hint: known: all, temperature"), std::string::npos) << r.err;
   write_bytes(dir / "broken.json", "{\"method\": \"vector\"");
-  r = run_cli({"calibrate", "apply", "--calibrator", (dir / "broken.json").string(), "--logits",
-               (dir / "k5.npy").string()});
+  r = run_cli(
+      {"calibrate", "apply", "--calibrator", (dir / "broken.json").string(), "--logits", (dir / "k5.npy").string()});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("broken.json"), std::string::npos) << r.err;
 }

@@ -66,7 +66,8 @@ TEST(CalibGolden, EnsembleTemperatureMatchesMixNMatch) {
     for (size_t i = 0; i < 3; ++i)
       EXPECT_NEAR(ets.weights()[i], w[i], 2e-3) << "w" << i;
     calib::EnsembleTemperature theirs;
-    theirs.set(c.j["ets_temperature"].get<double>(), {w[0], w[1], std::max(0.0, 1.0 - w[0] - w[1])}, c.j["k"].get<int64_t>());
+    theirs.set(
+        c.j["ets_temperature"].get<double>(), {w[0], w[1], std::max(0.0, 1.0 - w[0] - w[1])}, c.j["k"].get<int64_t>());
     auto nll = [](const calib::Calibrator& cal, const torch::Tensor& z, const torch::Tensor& y) {
       return torch::nll_loss(cal.log_probs(z), y).item<double>();
     };

@@ -175,11 +175,7 @@ TEST(CalibCalibrator, IsotonicPavByHandAndMonotone) {
 TEST(CalibCalibrator, TopLabelRenormalisationKeepsRatios) {
   auto log_p = torch::log(torch::tensor({{0.5, 0.3, 0.2}, {0.1, 0.1, 0.8}}, torch::kFloat64));
   auto q = calib::detail::renormalise_top_label(log_p, torch::tensor({0.6, 0.5}, torch::kFloat64)).exp();
-  EXPECT_TENSOR_NEAR(
-      q,
-      torch::tensor({{0.6, 0.4 * 0.6, 0.4 * 0.4}, {0.25, 0.25, 0.5}}, torch::kFloat64),
-      0,
-      1e-15);
+  EXPECT_TENSOR_NEAR(q, torch::tensor({{0.6, 0.4 * 0.6, 0.4 * 0.4}, {0.25, 0.25, 0.5}}, torch::kFloat64), 0, 1e-15);
 }
 
 TEST(CalibCalibrator, SaveLoadApplyRoundTripsForEveryMethod) {

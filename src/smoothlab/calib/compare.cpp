@@ -126,8 +126,7 @@ Comparison compare_calibrators(
     throw Error(fmt::format("--folds must be at least 2, got {}", o.folds));
   if (n < o.folds)
     throw Error(
-        fmt::format("--folds {} exceeds the {} fit examples", o.folds, n),
-        "use fewer folds or more fit examples");
+        fmt::format("--folds {} exceeds the {} fit examples", o.folds, n), "use fewer folds or more fit examples");
   check(o.bootstrap >= 0, "--bootstrap must be ≥ 0, got {}", o.bootstrap);
   check(o.level > 0 && o.level < 1, "the interval level must lie in (0, 1), got {}", o.level);
   const auto z = fit_logits.detach().to(torch::kCPU, torch::kFloat64).contiguous();
@@ -213,9 +212,8 @@ Comparison compare_calibrators(
       c.rows[i].brier_vs_ts = paired_interval(reference.brier, evaluated[i].brier, o);
     }
   }
-  std::stable_sort(c.rows.begin(), c.rows.end(), [](const auto& a, const auto& b) {
-    return a.metrics.nll < b.metrics.nll;
-  });
+  std::stable_sort(
+      c.rows.begin(), c.rows.end(), [](const auto& a, const auto& b) { return a.metrics.nll < b.metrics.nll; });
   return c;
 }
 

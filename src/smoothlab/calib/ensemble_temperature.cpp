@@ -49,7 +49,11 @@ struct Candidate {
 };
 
 // The minimum of f on the segment from p to q (t ∈ [0, 1]), by bisection on the monotone derivative.
-Candidate edge_minimum(const MixtureNll& f, const std::array<double, 3>& p, const std::array<double, 3>& q, double tol) {
+Candidate edge_minimum(
+    const MixtureNll& f,
+    const std::array<double, 3>& p,
+    const std::array<double, 3>& q,
+    double tol) {
   const std::array<double, 3> d{q[0] - p[0], q[1] - p[1], q[2] - p[2]};
   auto at = [&](double t) { return std::array<double, 3>{p[0] + t * d[0], p[1] + t * d[1], p[2] + t * d[2]}; };
   Candidate out;

@@ -1,9 +1,10 @@
 // Ensemble temperature scaling (Zhang, Kailkhura & Han, ICML 2020, "Mix-n-Match", §3.1):
-//   q = w₀·softmax(z/T) + w₁·softmax(z) + w₂/K,   w on the simplex 
+//   q = w₀·softmax(z/T) + w₁·softmax(z) + w₂/K,   w on the simplex
 // T is the temperature-scaling fit (temperature.h); then w minimises the mean NLL, which is convex in w: damped Newton
 // from the centroid finds an interior minimum (stop: max |∂f/∂(w₀, w₁)| ≤ tolerance), otherwise the minimum lies on
 // an edge of the triangle, where each 1-D problem is solved by bisection on its monotone derivative (stop: |f'| ≤
-// tolerance); the best candidate wins. FitReport::gradient_norm is the steepest feasible descent slope at the result. The third term mixes in the uniform distribution: it is post-hoc label smoothing with ε = w₂
+// tolerance); the best candidate wins. FitReport::gradient_norm is the steepest feasible descent slope at the result.
+// The third term mixes in the uniform distribution: it is post-hoc label smoothing with ε = w₂
 // (Müller et al.'s q = (1 − ε)·p + ε/K applied after training), so ETS contains a smoothing step by construction.
 // The authors' code fits T and w by mean squared error by default; we fit both by NLL, the objective every other
 // calibrator here minimises. Argmax is unchanged (a mixture of two order-preserving maps and a constant).

@@ -104,9 +104,7 @@ double smooth_ece_at(const std::vector<double>& confidence, const std::vector<do
 
 SmoothEce smooth_ece(const std::vector<double>& confidence, const std::vector<double>& outcome) {
   constexpr double kMinBandwidth = 0.001; // relplot's eps
-  auto holds = [&](double alpha) {
-    return alpha < kMinBandwidth || alpha < smooth_ece_at(confidence, outcome, alpha);
-  };
+  auto holds = [&](double alpha) { return alpha < kMinBandwidth || alpha < smooth_ece_at(confidence, outcome, alpha); };
   double sigma = 1.0;
   if (!holds(1.0)) {
     double start = 1.0, end = 0.0;
