@@ -9,9 +9,13 @@
 #include <torch/extension.h>
 
 #include <array>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "smoothlab/calib/calibrator.h"
+#include "smoothlab/calib/compare.h"
 #include "smoothlab/calib/gamma.h"
 #include "smoothlab/calib/inputs.h"
 #include "smoothlab/calib/meter.h"
@@ -95,6 +99,53 @@ std::string metrics_json(
     const std::string& binning) {
   check_labeled_logits(logits, labels);
   return calib::to_json(calib::calibration_metrics(logits, labels, meter_options(bins, binning))).dump();
+}
+
+std::unique_ptr<calib::Calibrator> make_calibrator(
+    const std::string& name,
+    double tolerance,
+    int64_t max_iterations,
+    double odir_lambda,
+    double odir_mu,
+    int64_t bins) {
+  calib::CalibratorOptions options;
+  options.tolerance = tolerance;
+  options.max_iterations = max_iterations;
+  options.odir_lambda = odir_lambda;
+  options.odir_mu = odir_mu;
+  options.bins = bins;
+  return calib::make_calibrator(name, options);
+}
+
+std::string compare_json(
+    const torch::Tensor& fit_logits,
+    const torch::Tensor& fit_labels,
+    const std::optional<torch::Tensor>& eval_logits,
+    const std::optional<torch::Tensor>& eval_labels,
+    const std::string& methods,
+    int64_t folds,
+    int64_t bins,
+    int64_t bootstrap,
+    uint64_t seed) {
+  if (eval_logits.has_value() != eval_labels.has_value())
+    throw Error("compare(): eval_logits and eval_labels go together", "give both, or neither to report on the fit pair");
+  calib::CompareOptions options;
+  options.methods = calib::parse_methods(methods);
+  options.folds = folds;
+  options.bins = bins;
+  options.bootstrap = bootstrap;
+  options.seed = seed;
+  const auto c = calib::compare_calibrators(
+      fit_logits,
+      fit_labels,
+      eval_logits.value_or(torch::Tensor()),
+      eval_labels.value_or(torch::Tensor()),
+      options);
+  auto j = calib::to_json(c);
+  j["table"] = calib::format_comparison(c);
+  for (size_t i = 0; i < c.rows.size(); ++i)
+    j["ranking"][i]["state"] = c.rows[i].state;
+  return j.dump();
 }
 
 std::string fit_temperature_json(const torch::Tensor& logits, const torch::Tensor& labels) {
@@ -303,6 +354,53 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
             return smoothlab::calib::to_json(meter.value()).dump();
           })
       .def("reset", &smoothlab::calib::CalibrationMeter::reset);
+  py::class_<smoothlab::calib::Calibrator, std::unique_ptr<smoothlab::calib::Calibrator>>(m, "Calibrator")
+      .def_property_readonly("name", &smoothlab::calib::Calibrator::name)
+      .def_property_readonly("classes", &smoothlab::calib::Calibrator::classes)
+      .def(
+          "fit_json",
+          [](smoothlab::calib::Calibrator& c, const torch::Tensor& logits, const torch::Tensor& labels) {
+            return smoothlab::calib::to_json(c.fit(logits, labels)).dump();
+          },
+          py::call_guard<py::gil_scoped_release>()) // L-BFGS runs LibTorch's autograd engine
+      .def("log_probs", &smoothlab::calib::Calibrator::log_probs)
+      .def("state_json", [](const smoothlab::calib::Calibrator& c) { return c.state().dump(); });
+  m.def(
+      "make_calibrator",
+      &sp::make_calibrator,
+      py::arg("name"),
+      py::arg("tolerance"),
+      py::arg("max_iterations"),
+      py::arg("odir_lambda"),
+      py::arg("odir_mu"),
+      py::arg("bins"));
+  m.def(
+      "load_calibrator",
+      [](const std::string& state, const std::string& source) {
+        nlohmann::json j;
+        try {
+          j = nlohmann::json::parse(state);
+        } catch (const nlohmann::json::exception& e) {
+          throw smoothlab::Error(fmt::format("{}: not JSON ({})", source, e.what()));
+        }
+        return smoothlab::calib::load_calibrator(j, source);
+      },
+      py::arg("state"),
+      py::arg("source"));
+  m.def("calibrator_names", &smoothlab::calib::calibrator_names);
+  m.def(
+      "compare_json",
+      &sp::compare_json,
+      py::call_guard<py::gil_scoped_release>(),
+      py::arg("fit_logits"),
+      py::arg("fit_labels"),
+      py::arg("eval_logits"),
+      py::arg("eval_labels"),
+      py::arg("methods"),
+      py::arg("folds"),
+      py::arg("bins"),
+      py::arg("bootstrap"),
+      py::arg("seed"));
   m.def("project", &sp::project, py::arg("features"), py::arg("labels"), py::arg("templates"), py::arg("classes"));
   m.def(
       "teacher_gamma",

@@ -61,3 +61,129 @@ class Meter:
 
     def reset(self) -> None:
         self._meter.reset()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Post-hoc calibrators (issue 28): one interface, as PyTorch users know it.
+
+def _logits_f64(x, name="logits"):
+    t = logits_f32(x, name)
+    return t.double() if t.dtype.is_floating_point else t
+
+
+class Calibrator:
+    """A post-hoc calibrator: ``fit(logits, labels)`` on held-out logits (returns ``self``; ``fit_report`` says whether
+    the solver converged), ``calibrator(logits)`` → calibrated log-probabilities ``[N, K]`` (float64; rows
+    log-sum-exp to 0), ``state_dict()`` / ``load_state_dict()`` as JSON-ready dicts (what ``smoothlab calibrate`` saves
+    under ``calibrators/``). Subclasses fix the method; options: ``tolerance`` (max |gradient| at which iterative fits
+    stop), ``max_iterations``, ``odir_lambda``/``odir_mu`` (matrix, Dirichlet), ``bins`` (histogram)."""
+
+    method = ""
+
+    def __init__(self, tolerance: float = 1e-6, max_iterations: int = 500, odir_lambda: float = 1e-3,
+                 odir_mu: float = 1e-3, bins: int = 15):
+        self._c = _C.make_calibrator(self.method, float(tolerance), int(max_iterations), float(odir_lambda),
+                                     float(odir_mu), int(bins))
+        self.fit_report = None
+
+    def fit(self, logits, labels):
+        self.fit_report = json.loads(self._c.fit_json(_logits_f64(logits), labels_i64(labels)))
+        return self
+
+    def __call__(self, logits):
+        return self._c.log_probs(_logits_f64(logits))
+
+    def state_dict(self) -> dict:
+        return json.loads(self._c.state_json())
+
+    def load_state_dict(self, state: dict) -> None:
+        if state.get("method") != self.method:
+            from . import Error
+            raise Error(f"load_state_dict: a '{state.get('method')}' calibrator's state, not '{self.method}'")
+        self._c = _C.load_calibrator(json.dumps(state), "state_dict")
+        self.fit_report = state.get("fit")
+
+    @property
+    def classes(self) -> int:
+        return self._c.classes
+
+
+class TemperatureScaling(Calibrator):
+    """softmax(z / T) (Guo et al. 2017)."""
+    method = "temperature"
+
+
+class VectorScaling(Calibrator):
+    """softmax(a ⊙ z + b) (Guo et al. 2017)."""
+    method = "vector"
+
+
+class MatrixScaling(Calibrator):
+    """softmax(W z + b) with ODIR (Kull et al. 2019)."""
+    method = "matrix"
+
+
+class DirichletCalibration(Calibrator):
+    """softmax(W log softmax(z) + b) with ODIR λ/(K(K−1))·Σ_{i≠j} W_ij² + μ/K·Σ b_j² (Kull et al. 2019)."""
+    method = "dirichlet"
+
+
+class EnsembleTemperatureScaling(Calibrator):
+    """w₀ softmax(z/T) + w₁ softmax(z) + w₂/K (Zhang et al. 2020; the w₂/K term is post-hoc label smoothing)."""
+    method = "ets"
+
+
+class HistogramBinning(Calibrator):
+    """Top-label histogram binning with re-normalisation (Gupta & Ramdas 2022)."""
+    method = "histogram"
+
+
+class IsotonicCalibration(Calibrator):
+    """Top-label isotonic regression with re-normalisation (scikit-learn's PAV, per predicted class)."""
+    method = "isotonic"
+
+
+CALIBRATORS = {c.method: c for c in (TemperatureScaling, VectorScaling, MatrixScaling, DirichletCalibration,
+                                     EnsembleTemperatureScaling, HistogramBinning, IsotonicCalibration)}
+
+
+def load_calibrator(state: dict) -> Calibrator:
+    """The calibrator object of a saved state (``state_dict()`` or a ``calibrators/<method>.json`` file's dict)."""
+    cls = CALIBRATORS.get(state.get("method"))
+    if cls is None:
+        from . import Error
+        raise Error(f"load_calibrator: unknown calibrator '{state.get('method')}'", f"known: {', '.join(CALIBRATORS)}")
+    c = cls()
+    c.load_state_dict(state)
+    return c
+
+
+def compare(fit_logits, fit_labels, eval_logits=None, eval_labels=None, methods="all", folds: int = 5,
+            bins: int = 15, bootstrap: int = 1000, seed: int = 0) -> dict:
+    """``smoothlab calibrate --methods``: every method fitted on the fit pair (hyper-parameters by ``folds``-fold
+    cross-validation there), evaluated on the eval pair, ranked by NLL, with paired bootstrap intervals of
+    ΔNLL and ΔBrier against temperature scaling. Returns ``comparison.json``'s dict, plus ``table`` (the printed
+    table) and each row's fitted ``state``. ``methods``: ``"all"``, a comma-separated string or a list of names."""
+    if not isinstance(methods, str):
+        methods = ",".join(methods)
+    ev_z = None if eval_logits is None else _logits_f64(eval_logits, "eval_logits")
+    ev_y = None if eval_labels is None else labels_i64(eval_labels, "eval_labels")
+    return json.loads(_C.compare_json(_logits_f64(fit_logits, "fit_logits"), labels_i64(fit_labels, "fit_labels"),
+                                      ev_z, ev_y, methods, int(folds), int(bins), int(bootstrap), int(seed)))
+
+
+def _metric(key):
+    def f(logits, labels, bins: int = 15):
+        return metrics(logits, labels, bins)[key]
+    f.__name__ = key
+    return f
+
+
+smooth_ece = _metric("smooth_ece")
+smooth_ece.__doc__ = "Top-label smooth ECE (Błasiok & Nakkiran 2024), as relplot computes it."
+ks_error = _metric("ks_error")
+ks_error.__doc__ = "Top-label Kolmogorov–Smirnov calibration error (Gupta et al. 2021)."
+debiased_squared_ce = _metric("debiased_squared_ce")
+debiased_squared_ce.__doc__ = "Kumar et al.'s (2019) debiased squared calibration error over equal-mass bins."
+ace_netcal = _metric("ace_netcal")
+ace_netcal.__doc__ = "netcal's bin-averaged 'ACE' (unweighted mean over equal-width bins; not the adaptive ECE)."

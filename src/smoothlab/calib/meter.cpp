@@ -7,6 +7,8 @@
 #include <fmt/ranges.h>
 #include <torch/torch.h>
 
+#include "smoothlab/calib/estimators.h"
+#include "smoothlab/calib/smooth_ece.h"
 #include "smoothlab/core/error.h"
 
 namespace smoothlab::calib {
@@ -127,6 +129,15 @@ CalibrationMetrics CalibrationMeter::value() const {
       total += std::abs(classwise_.hits[i] - classwise_.prob_sum[i]);
     m.classwise_ece = total / (n * double(classes_));
   }
+  const std::vector<double> outcome(correct_.begin(), correct_.end());
+  const auto smooth = calib::smooth_ece(confidence_, outcome);
+  m.smooth_ece = smooth.value;
+  m.smooth_ece_bandwidth = smooth.bandwidth;
+  m.ks_error = calib::ks_error(confidence_, outcome);
+  const auto debiased = calib::debiased_squared_ce(confidence_, outcome, m.bins);
+  m.debiased_squared_ce = debiased.squared;
+  m.debiased_l2_ce = debiased.l2;
+  m.ace_netcal = calib::netcal_ace(confidence_, outcome, m.bins);
   return m;
 }
 
@@ -155,6 +166,12 @@ nlohmann::json to_json(const CalibrationMetrics& m, bool with_bins) {
       {"ece_equal_width", m.ece_equal_width},
       {"ece_equal_mass", m.ece_equal_mass},
       {"classwise_ece", num(m.classwise_ece)},
+      {"smooth_ece", num(m.smooth_ece)},
+      {"smooth_ece_bandwidth", num(m.smooth_ece_bandwidth)},
+      {"ks_error", num(m.ks_error)},
+      {"debiased_squared_ce", num(m.debiased_squared_ce)},
+      {"debiased_l2_ce", num(m.debiased_l2_ce)},
+      {"ace_netcal", num(m.ace_netcal)},
       {"bins", m.bins},
       {"binning", binning_name(m.binning)}};
   if (with_bins) {
@@ -186,6 +203,13 @@ CalibrationMetrics metrics_from_json(const nlohmann::json& j) {
   m.ece_equal_width = num("ece_equal_width");
   m.ece_equal_mass = num("ece_equal_mass");
   m.classwise_ece = num("classwise_ece");
+  auto optional = [&](const char* key) { return j.contains(key) ? num(key) : std::nan(""); };
+  m.smooth_ece = optional("smooth_ece");
+  m.smooth_ece_bandwidth = optional("smooth_ece_bandwidth");
+  m.ks_error = optional("ks_error");
+  m.debiased_squared_ce = optional("debiased_squared_ce");
+  m.debiased_l2_ce = optional("debiased_l2_ce");
+  m.ace_netcal = optional("ace_netcal");
   m.bins = j.at("bins").get<int64_t>();
   m.binning = parse_binning(j.at("binning").get<std::string>());
   if (j.contains("reliability")) {

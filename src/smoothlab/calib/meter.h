@@ -10,6 +10,10 @@
 //   ece_equal_width / ece_equal_mass: ECE under both binnings, whatever the choice;
 //   classwise ECE (Kull et al. 2019): (1/K) Σ_k Σ_m (|B_km|/n)·|freq(B_km) − conf(B_km)|, B_km the samples
 //   whose p_ik lies in equal-width bin m, freq the fraction of them with y_i = k, conf their mean p_ik.
+//   Top-label estimators beside the binned ECE (of (p̂_i, [ŷ_i = y_i])): smooth ECE and its bandwidth (smooth_ece.h,
+//   as relplot computes it), the KS error, Kumar et al.'s debiased squared calibration error and its L2 root, and
+//   netcal's "ACE" (the unweighted mean over non-empty equal-width bins — not the adaptive ECE, which is
+//   ece_equal_mass) (estimators.h).
 // Probabilities are computed in float32 (vectorised exp, relative error ~1e-7) and accumulated in float64.
 // add() is not thread-safe; it parallelises internally over rows (torch::set_num_threads).
 #pragma once
@@ -45,6 +49,10 @@ struct CalibrationMetrics {
   double ece = 0, mce = 0, rms = 0; // under `binning`
   double ece_equal_width = 0, ece_equal_mass = 0;
   double classwise_ece = 0; // NaN when the meter was built without class-wise bins
+  double smooth_ece = 0, smooth_ece_bandwidth = 0; // top-label smECE and its fixed-point σ
+  double ks_error = 0; // top-label Kolmogorov–Smirnov calibration error
+  double debiased_squared_ce = 0, debiased_l2_ce = 0; // Kumar et al., `bins` equal-mass bins
+  double ace_netcal = 0; // netcal's bin-averaged "ACE" over `bins` equal-width bins
   ReliabilityBins reliability; // under `binning`
 };
 
@@ -85,12 +93,14 @@ CalibrationMetrics calibration_metrics(
     const MeterOptions& options = {});
 
 // {"count", "classes", "temperature", "accuracy", "nll", "brier", "mean_confidence", "ece", "mce", "rms_ce",
-//  "ece_equal_width", "ece_equal_mass", "classwise_ece", "bins", "binning",
+//  "ece_equal_width", "ece_equal_mass", "classwise_ece", "smooth_ece", "smooth_ece_bandwidth", "ks_error",
+//  "debiased_squared_ce", "debiased_l2_ce", "ace_netcal", "bins", "binning",
 //  "reliability": {"lower", "upper", "count", "confidence", "accuracy"}}
 nlohmann::json to_json(const CalibrationMetrics& m, bool with_bins = true);
 
 // The inverse of to_json (bins restored when present: sums = per-bin mean × count). Throws nlohmann::json::exception
-// for a missing or mistyped field; null numbers read as NaN.
+// for a missing or mistyped field; null numbers read as NaN, and so do the estimators added after the first release
+// (smooth_ece … ace_netcal) when a file predates them.
 CalibrationMetrics metrics_from_json(const nlohmann::json& j);
 
 } // namespace smoothlab::calib

@@ -152,4 +152,31 @@ TemperatureFit fit_from_json(const nlohmann::json& j) {
   return fit;
 }
 
+FitReport TemperatureCalibrator::fit_impl(const torch::Tensor& logits, const torch::Tensor& labels) {
+  fit_ = fit_temperature(logits, labels, options_);
+  temperature_ = fit_.temperature;
+  FitReport r;
+  r.converged = fit_.converged;
+  r.iterations = fit_.iterations;
+  r.tolerance = options_.tolerance();
+  r.gradient_norm = std::abs(temperature_nll(logits, labels, temperature_).d_beta);
+  r.objective_before = fit_.nll_before;
+  r.objective_after = fit_.nll_after;
+  return r;
+}
+
+torch::Tensor TemperatureCalibrator::log_probs_impl(const torch::Tensor& logits) const {
+  return torch::log_softmax(logits / temperature_, 1);
+}
+
+nlohmann::json TemperatureCalibrator::parameters() const {
+  return {{"temperature", temperature_}};
+}
+
+void TemperatureCalibrator::set_parameters(const nlohmann::json& parameters, int64_t /*classes*/) {
+  const double t = parameters.at("temperature").get<double>();
+  check(t > 0 && std::isfinite(t), "temperature must be positive and finite, got {}", t);
+  temperature_ = t;
+}
+
 } // namespace smoothlab::calib

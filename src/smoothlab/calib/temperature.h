@@ -21,6 +21,8 @@
 #include <torch/arg.h>
 #include <torch/types.h>
 
+#include "smoothlab/calib/calibrator.h"
+
 namespace smoothlab::calib {
 
 struct TemperatureOptions {
@@ -59,5 +61,32 @@ NllPoint temperature_nll(const torch::Tensor& logits, const torch::Tensor& label
 
 nlohmann::json to_json(const TemperatureFit& fit);
 TemperatureFit fit_from_json(const nlohmann::json& j); // the inverse; throws nlohmann::json::exception
+
+// Temperature scaling behind the Calibrator interface ("temperature"): fit_temperature's solver and stopping rule
+// (FitReport::tolerance is its relative step in β; gradient_norm is |NLL'(β)| at the result).
+class TemperatureCalibrator final : public Calibrator {
+ public:
+  explicit TemperatureCalibrator(TemperatureOptions options = {}) : options_(options) {}
+  std::string name() const override {
+    return "temperature";
+  }
+  double temperature() const {
+    return temperature_;
+  }
+  const TemperatureFit& fit_result() const {
+    return fit_;
+  }
+
+ protected:
+  FitReport fit_impl(const torch::Tensor& logits, const torch::Tensor& labels) override;
+  torch::Tensor log_probs_impl(const torch::Tensor& logits) const override;
+  nlohmann::json parameters() const override;
+  void set_parameters(const nlohmann::json& parameters, int64_t classes) override;
+
+ private:
+  TemperatureOptions options_;
+  TemperatureFit fit_;
+  double temperature_ = 1.0;
+};
 
 } // namespace smoothlab::calib

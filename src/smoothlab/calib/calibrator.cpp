@@ -1,0 +1,218 @@
+// The calibrator interface's shared parts: input checks, the registry, JSON state, L-BFGS and top-label
+// re-normalisation (calibrator.h, lbfgs.h).
+#include "smoothlab/calib/calibrator.h"
+
+#include <cmath>
+#include <limits>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <torch/torch.h>
+
+#include "smoothlab/calib/dirichlet.h"
+#include "smoothlab/calib/ensemble_temperature.h"
+#include "smoothlab/calib/histogram_binning.h"
+#include "smoothlab/calib/inputs.h"
+#include "smoothlab/calib/isotonic.h"
+#include "smoothlab/calib/lbfgs.h"
+#include "smoothlab/calib/temperature.h"
+#include "smoothlab/calib/vector_scaling.h"
+#include "smoothlab/core/error.h"
+
+namespace smoothlab::calib {
+
+nlohmann::json to_json(const FitReport& r) {
+  return {
+      {"converged", r.converged},
+      {"exact", r.exact},
+      {"iterations", r.iterations},
+      {"tolerance", r.tolerance},
+      {"gradient_norm", r.gradient_norm},
+      {"objective_before", r.objective_before},
+      {"objective_after", r.objective_after},
+      {"count", r.count}};
+}
+
+FitReport fit_report_from_json(const nlohmann::json& j) {
+  FitReport r;
+  r.converged = j.at("converged").get<bool>();
+  r.exact = j.at("exact").get<bool>();
+  r.iterations = j.at("iterations").get<int64_t>();
+  r.tolerance = j.at("tolerance").get<double>();
+  r.gradient_norm = j.at("gradient_norm").get<double>();
+  r.objective_before = j.at("objective_before").get<double>();
+  r.objective_after = j.at("objective_after").get<double>();
+  r.count = j.at("count").get<int64_t>();
+  return r;
+}
+
+FitReport Calibrator::fit(const torch::Tensor& logits, const torch::Tensor& labels) {
+  check_logits(logits, "logits");
+  check_labels(labels, logits.size(0), logits.size(1), "labels", "logits");
+  auto z = logits.detach().to(torch::kCPU, torch::kFloat64).contiguous();
+  auto y = labels.detach().to(torch::kCPU, torch::kInt64).contiguous();
+  report_ = fit_impl(z, y);
+  report_.count = z.size(0);
+  classes_ = z.size(1);
+  return report_;
+}
+
+torch::Tensor Calibrator::log_probs(const torch::Tensor& logits) const {
+  if (!fitted())
+    throw Error(fmt::format("{} calibrator: apply before fit", name()), "fit it, or load a saved one");
+  check(
+      logits.dim() == 2 && logits.size(1) == classes_,
+      "logits: shape [{}] does not match the {} calibrator's {} classes",
+      fmt::join(logits.sizes(), ", "),
+      name(),
+      classes_);
+  return log_probs_impl(detail::prepared_logits(logits, "logits"));
+}
+
+nlohmann::json Calibrator::state() const {
+  check(fitted(), "{} calibrator: nothing to save before fit", name());
+  return {{"method", name()}, {"classes", classes_}, {"fit", to_json(report_)}, {"parameters", parameters()}};
+}
+
+void Calibrator::load_parameters(const nlohmann::json& parameters, int64_t classes) {
+  check(classes >= 2, "{} calibrator: classes must be at least 2, got {}", name(), classes);
+  set_parameters(parameters, classes);
+  classes_ = classes;
+}
+
+std::vector<std::string> calibrator_names() {
+  return {"temperature", "vector", "matrix", "dirichlet", "ets", "histogram", "isotonic"};
+}
+
+std::unique_ptr<Calibrator> make_calibrator(const std::string& name, const CalibratorOptions& o) {
+  if (name == "temperature")
+    return std::make_unique<TemperatureCalibrator>();
+  if (name == "vector")
+    return std::make_unique<VectorScaling>(o.tolerance, o.max_iterations);
+  if (name == "matrix")
+    return std::make_unique<LinearCalibrator>(
+        LinearCalibrator::Input::Logits, o.odir_lambda, o.odir_mu, o.tolerance, o.max_iterations);
+  if (name == "dirichlet")
+    return std::make_unique<LinearCalibrator>(
+        LinearCalibrator::Input::LogProbabilities, o.odir_lambda, o.odir_mu, o.tolerance, o.max_iterations);
+  if (name == "ets")
+    return std::make_unique<EnsembleTemperature>(o.tolerance, o.max_iterations);
+  if (name == "histogram")
+    return std::make_unique<HistogramBinning>(o.bins);
+  if (name == "isotonic")
+    return std::make_unique<IsotonicCalibrator>();
+  throw Error(fmt::format("unknown calibrator '{}'", name), fmt::format("known: {}", join(calibrator_names())));
+}
+
+std::unique_ptr<Calibrator> load_calibrator(const nlohmann::json& state, const std::string& source) {
+  try {
+    const auto method = state.at("method").get<std::string>();
+    std::unique_ptr<Calibrator> out;
+    try {
+      out = make_calibrator(method);
+    } catch (const Error& e) {
+      throw Error(fmt::format("{}: {}", source, e.what()), e.hint());
+    }
+    out->load_parameters(state.at("parameters"), state.at("classes").get<int64_t>());
+    return out;
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(fmt::format("{}: not a saved calibrator ({})", source, e.what()), "write one with --save or save()");
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    if (what.rfind(source, 0) == 0)
+      throw;
+    throw Error(fmt::format("{}: {}", source, what), e.hint());
+  }
+}
+
+namespace detail {
+
+torch::Tensor prepared_logits(const torch::Tensor& logits, const std::string& name) {
+  check_logits(logits, name);
+  return logits.detach().to(torch::kCPU, torch::kFloat64).contiguous();
+}
+
+torch::Tensor renormalise_top_label(const torch::Tensor& log_p, const torch::Tensor& c) {
+  constexpr double kFloor = 1e-12; // c is kept in [1e-12, 1 − 1e-12] so every log-probability is finite
+  const auto top = log_p.argmax(1, /*keepdim=*/true);
+  const auto c_clamped = c.clamp(kFloor, 1.0 - kFloor).unsqueeze(1);
+  // log(1 − p̂) as the log-sum-exp of the other classes (exact where p̂ rounds to 1).
+  auto others = log_p.scatter(1, top, -std::numeric_limits<double>::infinity());
+  const auto log_rest = torch::logsumexp(others, 1, /*keepdim=*/true);
+  const int64_t k = log_p.size(1);
+  // Where the others all have probability 0 (log_rest = −inf), they share 1 − c uniformly.
+  const auto uniform = torch::full_like(log_p, -std::log(double(k - 1)));
+  auto rest = torch::where(torch::isinf(log_rest).expand_as(log_p), uniform, others - log_rest);
+  auto out = rest + torch::log1p(-c_clamped);
+  return out.scatter(1, top, torch::log(c_clamped));
+}
+
+std::vector<double> to_vector(const torch::Tensor& t) {
+  auto c = t.detach().to(torch::kCPU, torch::kFloat64).contiguous().reshape({-1});
+  return {c.data_ptr<double>(), c.data_ptr<double>() + c.numel()};
+}
+
+torch::Tensor tensor_from_json(const nlohmann::json& j, const char* key, std::vector<int64_t> shape) {
+  const auto values = j.at(key).get<std::vector<double>>();
+  int64_t expected = 1;
+  for (auto s : shape)
+    expected *= s;
+  check(
+      int64_t(values.size()) == expected,
+      "parameter '{}' has {} values, expected {} for shape [{}]",
+      key,
+      values.size(),
+      expected,
+      fmt::join(shape, ", "));
+  for (double v : values)
+    check(std::isfinite(v), "parameter '{}' holds a non-finite value", key);
+  return torch::tensor(values, torch::kFloat64).reshape(shape);
+}
+
+FitReport minimise_lbfgs(
+    std::vector<torch::Tensor> params,
+    const std::function<torch::Tensor()>& objective,
+    double tolerance,
+    int64_t max_evaluations) {
+  FitReport report;
+  report.tolerance = tolerance;
+  {
+    torch::NoGradGuard no_grad;
+    report.objective_before = objective().item<double>();
+  }
+  torch::optim::LBFGS solver(
+      params,
+      torch::optim::LBFGSOptions(1.0)
+          .max_iter(max_evaluations)
+          .max_eval(max_evaluations)
+          .tolerance_grad(tolerance)
+          .tolerance_change(1e-15)
+          .history_size(20)
+          .line_search_fn(std::string("strong_wolfe")));
+  int64_t evaluations = 0;
+  auto closure = [&] {
+    solver.zero_grad();
+    auto loss = objective();
+    loss.backward();
+    ++evaluations;
+    return loss;
+  };
+  solver.step(closure);
+  // The stopping rule's value at the returned parameters.
+  for (auto& p : params)
+    if (p.grad().defined())
+      p.grad().zero_();
+  auto loss = objective();
+  loss.backward();
+  double g = 0;
+  for (auto& p : params)
+    g = std::max(g, p.grad().abs().max().item<double>());
+  report.objective_after = loss.item<double>();
+  report.gradient_norm = g;
+  report.iterations = evaluations;
+  report.converged = std::isfinite(g) && g <= tolerance;
+  return report;
+}
+
+} // namespace detail
+} // namespace smoothlab::calib

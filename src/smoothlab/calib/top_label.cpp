@@ -1,0 +1,135 @@
+// Per-predicted-class 1-D maps of the top-label confidence, with re-normalisation (top_label.h).
+#include "smoothlab/calib/top_label.h"
+
+#include <algorithm>
+#include <numeric>
+
+#include <torch/torch.h>
+
+#include "smoothlab/calib/calibrator.h"
+#include "smoothlab/core/error.h"
+
+namespace smoothlab::calib::detail {
+
+double Map1d::operator()(double p) const {
+  if (x.empty())
+    return p;
+  const auto it = std::lower_bound(x.begin(), x.end(), p); // first x[i] ≥ p
+  if (kind == Kind::Step)
+    return it == x.end() ? y.back() : y[size_t(it - x.begin())];
+  if (it == x.begin())
+    return y.front();
+  if (it == x.end())
+    return y.back();
+  const size_t i = size_t(it - x.begin());
+  if (*it == p)
+    return y[i];
+  const double t = (p - x[i - 1]) / (x[i] - x[i - 1]);
+  return y[i - 1] + t * (y[i] - y[i - 1]);
+}
+
+namespace {
+
+struct TopLabel {
+  std::vector<double> confidence;
+  std::vector<int64_t> prediction;
+};
+
+TopLabel top_label(const torch::Tensor& logits) {
+  const auto [conf, pred] = torch::softmax(logits, 1).max(1);
+  auto c = conf.contiguous();
+  auto p = pred.to(torch::kInt64).contiguous();
+  return {
+      {c.data_ptr<double>(), c.data_ptr<double>() + c.numel()},
+      {p.data_ptr<int64_t>(), p.data_ptr<int64_t>() + p.numel()}};
+}
+
+Map1d fit_sorted(const std::vector<size_t>& rows, const TopLabel& t, const std::vector<double>& hit, const Fit1d& f) {
+  std::vector<size_t> order = rows;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return t.confidence[a] < t.confidence[b]; });
+  std::vector<double> x(order.size()), y(order.size());
+  for (size_t i = 0; i < order.size(); ++i) {
+    x[i] = t.confidence[order[i]];
+    y[i] = hit[order[i]];
+  }
+  return f(x, y);
+}
+
+nlohmann::json map_json(const Map1d& m) {
+  return {{"x", m.x}, {"y", m.y}};
+}
+
+Map1d map_from_json(const nlohmann::json& j, Map1d::Kind kind, const std::string& where) {
+  Map1d m;
+  m.kind = kind;
+  m.x = j.at("x").get<std::vector<double>>();
+  m.y = j.at("y").get<std::vector<double>>();
+  check(!m.x.empty() && m.x.size() == m.y.size(), "{}: knots x and y must be non-empty and of one length", where);
+  check(std::is_sorted(m.x.begin(), m.x.end()), "{}: knots x must be ascending", where);
+  for (double v : m.y)
+    check(v >= 0 && v <= 1, "{}: map values must lie in [0, 1], got {}", where, v);
+  return m;
+}
+
+} // namespace
+
+void TopLabelMaps::fit(
+    const torch::Tensor& logits,
+    const torch::Tensor& labels,
+    int64_t min_class_count,
+    const Fit1d& fit_1d) {
+  const auto t = top_label(logits);
+  const auto* y = labels.data_ptr<int64_t>();
+  const size_t n = t.confidence.size();
+  std::vector<double> hit(n);
+  std::vector<size_t> all(n);
+  std::map<int64_t, std::vector<size_t>> by_class;
+  for (size_t i = 0; i < n; ++i) {
+    hit[i] = t.prediction[i] == y[i] ? 1.0 : 0.0;
+    all[i] = i;
+    by_class[t.prediction[i]].push_back(i);
+  }
+  pooled = fit_sorted(all, t, hit, fit_1d);
+  per_class.clear();
+  for (const auto& [c, rows] : by_class)
+    if (int64_t(rows.size()) >= min_class_count)
+      per_class[c] = fit_sorted(rows, t, hit, fit_1d);
+}
+
+torch::Tensor TopLabelMaps::confidence(const torch::Tensor& logits) const {
+  const auto t = top_label(logits);
+  auto out = torch::empty({int64_t(t.confidence.size())}, torch::kFloat64);
+  auto* o = out.data_ptr<double>();
+  for (size_t i = 0; i < t.confidence.size(); ++i) {
+    const auto it = per_class.find(t.prediction[i]);
+    o[i] = (it == per_class.end() ? pooled : it->second)(t.confidence[i]);
+  }
+  return out;
+}
+
+torch::Tensor TopLabelMaps::log_probs(const torch::Tensor& logits) const {
+  return renormalise_top_label(torch::log_softmax(logits, 1), confidence(logits));
+}
+
+nlohmann::json TopLabelMaps::to_json() const {
+  nlohmann::json classes = nlohmann::json::object();
+  for (const auto& [c, m] : per_class)
+    classes[std::to_string(c)] = map_json(m);
+  return {{"pooled", map_json(pooled)}, {"per_class", classes}};
+}
+
+void TopLabelMaps::from_json(const nlohmann::json& j, int64_t classes, Map1d::Kind kind) {
+  pooled = map_from_json(j.at("pooled"), kind, "pooled map");
+  per_class.clear();
+  for (const auto& [key, m] : j.at("per_class").items()) {
+    int64_t c = -1;
+    try {
+      c = std::stoll(key);
+    } catch (const std::exception&) {
+    }
+    check(c >= 0 && c < classes, "per-class map '{}' is not a class in [0, {})", key, classes);
+    per_class[c] = map_from_json(m, kind, "map of class " + key);
+  }
+}
+
+} // namespace smoothlab::calib::detail

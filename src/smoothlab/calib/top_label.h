@@ -1,0 +1,46 @@
+// Top-label recalibration with re-normalisation (Gupta & Ramdas, ICLR 2022, §2–3), shared by histogram binning and
+// isotonic regression: for each predicted class c = argmax_k z_k, a monotone 1-D map g_c of the confidence
+// p̂ = max_k softmax(z)_k fitted on the fit examples predicted as c (the top-label condition: P(Y = c | c(X) = c,
+// p̂)), with one pooled map over all classes for predicted classes with fewer than `min_class_count` fit examples.
+// The calibrated distribution gives the top class g_c(p̂) and the other classes 1 − g_c(p̂) in proportion to their
+// softmax probabilities (detail::renormalise_top_label), so argmax is unchanged wherever g_c(p̂) ≥ 1/2.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <torch/types.h>
+
+namespace smoothlab::calib::detail {
+
+// A 1-D map by its knots: Step: g(p) = y[i] for the first i with p ≤ x[i] (y.back() beyond); Linear: np.interp's
+// piecewise-linear interpolation, constant beyond the ends (scikit-learn's IsotonicRegression.predict with
+// out_of_bounds="clip"). x ascending.
+struct Map1d {
+  enum class Kind { Step, Linear };
+  Kind kind = Kind::Step;
+  std::vector<double> x, y;
+  double operator()(double p) const;
+};
+
+// fit_1d(confidence ascending, correct in the same order) → map.
+using Fit1d = std::function<Map1d(const std::vector<double>&, const std::vector<double>&)>;
+
+struct TopLabelMaps {
+  Map1d pooled;
+  std::map<int64_t, Map1d> per_class; // predicted classes with at least min_class_count fit examples
+
+  // logits: float64 [N, K]; labels int64 [N].
+  void fit(const torch::Tensor& logits, const torch::Tensor& labels, int64_t min_class_count, const Fit1d& fit_1d);
+  // Calibrated top-label confidence [N] of logits [N, K].
+  torch::Tensor confidence(const torch::Tensor& logits) const;
+  torch::Tensor log_probs(const torch::Tensor& logits) const;
+  nlohmann::json to_json() const;
+  // Throws Error on a malformed map (lengths, order, values outside [0, 1], class out of [0, classes)).
+  void from_json(const nlohmann::json& j, int64_t classes, Map1d::Kind kind);
+};
+
+} // namespace smoothlab::calib::detail

@@ -1,0 +1,225 @@
+// The calibrators behind one interface (calib/calibrator.h): each one's invariant or closed form, convergence to its
+// stated tolerance, save → load → apply round trips, and refusal of bad input.
+#include <cmath>
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include "smoothlab/calib/calibrator.h"
+#include "smoothlab/calib/dirichlet.h"
+#include "smoothlab/calib/ensemble_temperature.h"
+#include "smoothlab/calib/histogram_binning.h"
+#include "smoothlab/calib/isotonic.h"
+#include "smoothlab/calib/temperature.h"
+#include "smoothlab/calib/vector_scaling.h"
+#include "smoothlab/core/error.h"
+#include "support/support.h"
+
+namespace smoothlab::testing {
+namespace {
+
+// Logits whose labels are drawn from softmax(a ⊙ z + b): vector scaling with (a, b) is the true calibration map.
+struct Source {
+  torch::Tensor logits, labels;
+};
+Source vector_source(int64_t n, int64_t k, const torch::Tensor& a, const torch::Tensor& b, uint64_t seed) {
+  torch::manual_seed(seed);
+  auto z = torch::randn({n, k}, torch::kFloat64) * 2.0;
+  auto y = torch::multinomial(torch::softmax(z * a + b, 1), 1).squeeze(1);
+  return {z, y};
+}
+
+double nll_of(const torch::Tensor& log_p, const torch::Tensor& labels) {
+  return torch::nll_loss(log_p, labels).item<double>();
+}
+
+TEST(CalibCalibrator, TemperatureIsTheOneParameterCaseOfVectorScaling) {
+  auto s = vector_source(2000, 5, torch::full({5}, 0.5, torch::kFloat64), torch::zeros({5}, torch::kFloat64), 1);
+  calib::TemperatureCalibrator ts;
+  ts.fit(s.logits, s.labels);
+  calib::VectorScaling vs;
+  vs.set(torch::full({5}, 1.0 / ts.temperature(), torch::kFloat64), torch::zeros({5}, torch::kFloat64));
+  // The same map written two ways: softmax(z/T) and softmax((1/T)·z + 0); float64 throughout.
+  EXPECT_TENSOR_NEAR(vs.log_probs(s.logits), ts.log_probs(s.logits), 0, 1e-12);
+  // The fitted vector scaling starts from that point, so its NLL is never worse.
+  calib::VectorScaling fitted;
+  const auto r = fitted.fit(s.logits, s.labels);
+  EXPECT_TRUE(r.converged);
+  EXPECT_LE(r.gradient_norm, 1e-6);
+  EXPECT_LE(nll_of(fitted.log_probs(s.logits), s.labels), nll_of(ts.log_probs(s.logits), s.labels) + 1e-12);
+}
+
+TEST(CalibCalibrator, VectorScalingRecoversTheTrueMap) {
+  // Softmax is invariant to adding one constant to b, so b is compared after centring; n = 40000 gives a standard
+  // error of about 0.02 per parameter here, hence the 0.1 tolerance.
+  auto a = torch::tensor({0.5, 1.0, 1.5, 0.8}, torch::kFloat64);
+  auto b = torch::tensor({0.3, -0.2, 0.0, -0.1}, torch::kFloat64);
+  auto s = vector_source(40000, 4, a, b, 2);
+  calib::VectorScaling vs;
+  const auto r = vs.fit(s.logits, s.labels);
+  EXPECT_TRUE(r.converged);
+  EXPECT_LT(r.objective_after, r.objective_before);
+  EXPECT_TENSOR_NEAR(vs.scale(), a, 0, 0.1);
+  EXPECT_TENSOR_NEAR(vs.bias() - vs.bias().mean(), b - b.mean(), 0, 0.1);
+}
+
+TEST(CalibCalibrator, DirichletWithIdentityIsTheIdentityOnLogP) {
+  torch::manual_seed(3);
+  auto z = torch::randn({50, 6}, torch::kFloat64) * 3.0;
+  calib::LinearCalibrator dirichlet(calib::LinearCalibrator::Input::LogProbabilities);
+  dirichlet.set(torch::eye(6, torch::kFloat64), torch::zeros({6}, torch::kFloat64));
+  EXPECT_TENSOR_NEAR(dirichlet.log_probs(z), torch::log_softmax(z, 1), 0, 1e-12);
+  // Matrix scaling with W = I/T is temperature scaling.
+  calib::LinearCalibrator matrix(calib::LinearCalibrator::Input::Logits);
+  matrix.set(torch::eye(6, torch::kFloat64) / 2.5, torch::zeros({6}, torch::kFloat64));
+  EXPECT_TENSOR_NEAR(matrix.log_probs(z), torch::log_softmax(z / 2.5, 1), 0, 1e-12);
+}
+
+TEST(CalibCalibrator, DirichletFitIsStationaryAndOdirShrinksOffDiagonal) {
+  auto s = vector_source(3000, 4, torch::full({4}, 0.7, torch::kFloat64), torch::zeros({4}, torch::kFloat64), 4);
+  calib::TemperatureCalibrator ts;
+  ts.fit(s.logits, s.labels);
+  const double ts_nll = nll_of(ts.log_probs(s.logits), s.labels);
+  for (const char* name : {"matrix", "dirichlet"}) {
+    SCOPED_TRACE(name);
+    auto weak = calib::make_calibrator(name, calib::CalibratorOptions{1e-6, 500, 1e-4, 1e-4, 15});
+    // λ = μ = 100: the penalty's curvature 2·100/12 keeps a 1e-6 gradient within float64's resolution of the
+    // objective (at λ = 1e4 a step that lowers the gradient by 1e-6 changes the objective by ~1e-16: no solver
+    // can certify that tolerance, and the fit says so with converged = false).
+    auto strong = calib::make_calibrator(name, calib::CalibratorOptions{1e-6, 500, 1e2, 1e2, 15});
+    const auto rw = weak->fit(s.logits, s.labels);
+    const auto rs = strong->fit(s.logits, s.labels);
+    EXPECT_TRUE(rw.converged);
+    EXPECT_TRUE(rs.converged);
+    // The start (W = I/T, b = 0) has penalty 0 and the TS NLL: the optimum's objective is no larger.
+    EXPECT_LE(rw.objective_after, ts_nll + 1e-12);
+    auto off = [](const calib::Calibrator& c) {
+      const auto& w = dynamic_cast<const calib::LinearCalibrator&>(c).weight();
+      return (w - torch::diag(torch::diag(w))).abs().max().item<double>();
+    };
+    // λ = 100 (over K(K−1) = 12 terms) pins the off-diagonal weights near 0; λ = 1e-4 does not.
+    EXPECT_LT(off(*strong), 0.02);
+    EXPECT_GT(off(*weak), off(*strong));
+  }
+}
+
+TEST(CalibCalibrator, EnsembleTemperatureWeightsOnTheSimplexAndNoWorseThanTs) {
+  auto s = vector_source(3000, 10, torch::full({10}, 0.4, torch::kFloat64), torch::zeros({10}, torch::kFloat64), 5);
+  calib::EnsembleTemperature ets;
+  const auto r = ets.fit(s.logits, s.labels);
+  EXPECT_TRUE(r.converged);
+  const auto& w = ets.weights();
+  EXPECT_NEAR(w[0] + w[1] + w[2], 1.0, 1e-12);
+  calib::TemperatureCalibrator ts;
+  ts.fit(s.logits, s.labels);
+  EXPECT_NEAR(ets.temperature(), ts.temperature(), 1e-12);
+  const auto log_q = ets.log_probs(s.logits);
+  // w = (1, 0, 0) is temperature scaling, so the fitted mixture's NLL is at most TS's.
+  EXPECT_LE(nll_of(log_q, s.labels), nll_of(ts.log_probs(s.logits), s.labels) + 1e-9);
+  // The mixture written out directly.
+  auto expected = torch::log(
+      w[0] * torch::softmax(s.logits / ets.temperature(), 1) + w[1] * torch::softmax(s.logits, 1) + w[2] / 10.0);
+  EXPECT_TENSOR_NEAR(log_q, expected, 1e-12, 1e-12);
+  // Argmax is unchanged.
+  EXPECT_TRUE(torch::equal(log_q.argmax(1), s.logits.argmax(1)));
+}
+
+TEST(CalibCalibrator, HistogramBinningByHand) {
+  // Two classes; logits [0, d] give confidence σ(|d|). Six examples predicted as class 1 (d > 0) with confidences
+  // rising in d; bins = 2: ranks 0–2 and 3–5. Correct: rows 0, 2 (bin 1: 2/3) and 3, 4, 5 (bin 2: 3/3).
+  // Class 0 has fewer than 2 examples predicted as it (none), so it would use the pooled map.
+  auto d = torch::tensor({0.1, 0.2, 0.3, 1.0, 2.0, 3.0}, torch::kFloat64);
+  auto z = torch::stack({torch::zeros_like(d), d}, 1);
+  auto y = torch::tensor({1, 0, 1, 1, 1, 1}, torch::kInt64);
+  calib::HistogramBinning hb(2);
+  const auto r = hb.fit(z, y);
+  EXPECT_TRUE(r.exact);
+  ASSERT_EQ(hb.maps().per_class.count(1), 1u);
+  const auto& m = hb.maps().per_class.at(1);
+  ASSERT_EQ(m.x.size(), 2u);
+  EXPECT_NEAR(m.x[0], 1.0 / (1.0 + std::exp(-0.3)), 1e-15);
+  EXPECT_NEAR(m.y[0], 2.0 / 3.0, 1e-15);
+  EXPECT_NEAR(m.y[1], 1.0, 1e-15);
+  // A new confidence σ(0.25) falls in bin 1; σ(5) beyond the last edge stays in bin 2 (1 − 1e-12 after clamping).
+  auto q = hb.log_probs(torch::tensor({{0.0, 0.25}, {0.0, 5.0}}, torch::kFloat64)).exp();
+  EXPECT_NEAR(q[0][1].item<double>(), 2.0 / 3.0, 1e-12);
+  EXPECT_NEAR(q[0][0].item<double>(), 1.0 / 3.0, 1e-12);
+  EXPECT_NEAR(q[1][1].item<double>(), 1.0, 1e-11);
+}
+
+TEST(CalibCalibrator, IsotonicPavByHandAndMonotone) {
+  // PAV on y = [1, 0, 1, 1] at x = [.1, .2, .3, .4]: the first two pool to 0.5; interpolation between knots.
+  const auto m = calib::IsotonicCalibrator::fit_isotonic({0.1, 0.2, 0.3, 0.4}, {1, 0, 1, 1});
+  ASSERT_EQ(m.x.size(), 4u);
+  EXPECT_DOUBLE_EQ(m(0.05), 0.5);
+  EXPECT_DOUBLE_EQ(m(0.15), 0.5);
+  EXPECT_NEAR(m(0.25), 0.75, 1e-15);
+  EXPECT_DOUBLE_EQ(m(0.9), 1.0);
+  // Equal x merged first: x = [.1, .1, .2], y = [1, 0, 0] → means 0.5 (weight 2) and 0 → pooled (0.5·2 + 0)/3.
+  const auto tied = calib::IsotonicCalibrator::fit_isotonic({0.1, 0.1, 0.2}, {1, 0, 0});
+  EXPECT_NEAR(tied(0.1), 1.0 / 3.0, 1e-15);
+  EXPECT_NEAR(tied(0.2), 1.0 / 3.0, 1e-15);
+  // Monotone on real data: the calibrated confidence never decreases with the input confidence within a map.
+  auto s = vector_source(5000, 3, torch::full({3}, 0.5, torch::kFloat64), torch::zeros({3}, torch::kFloat64), 6);
+  calib::IsotonicCalibrator iso;
+  iso.fit(s.logits, s.labels);
+  const auto& pooled = iso.maps().pooled;
+  double previous = -1;
+  for (int i = 0; i <= 1000; ++i) {
+    const double v = pooled(1.0 / 3.0 + (2.0 / 3.0) * i / 1000.0);
+    EXPECT_GE(v, previous);
+    previous = v;
+  }
+}
+
+TEST(CalibCalibrator, TopLabelRenormalisationKeepsRatios) {
+  auto log_p = torch::log(torch::tensor({{0.5, 0.3, 0.2}, {0.1, 0.1, 0.8}}, torch::kFloat64));
+  auto q = calib::detail::renormalise_top_label(log_p, torch::tensor({0.6, 0.5}, torch::kFloat64)).exp();
+  EXPECT_TENSOR_NEAR(q, torch::tensor({{0.6, 0.4 * 0.6, 0.4 * 0.4}, {0.25, 0.25, 0.5}}, torch::kFloat64), 0, 1e-15);
+}
+
+TEST(CalibCalibrator, SaveLoadApplyRoundTripsForEveryMethod) {
+  auto s = vector_source(600, 4, torch::full({4}, 0.6, torch::kFloat64), torch::zeros({4}, torch::kFloat64), 7);
+  auto held = vector_source(100, 4, torch::full({4}, 0.6, torch::kFloat64), torch::zeros({4}, torch::kFloat64), 8);
+  for (const auto& name : calib::calibrator_names()) {
+    SCOPED_TRACE(name);
+    auto c = calib::make_calibrator(name);
+    const auto r = c->fit(s.logits, s.labels);
+    EXPECT_TRUE(r.converged);
+    EXPECT_EQ(r.count, 600);
+    const auto text = c->state().dump();
+    auto loaded = calib::load_calibrator(nlohmann::json::parse(text), "cal.json");
+    EXPECT_EQ(loaded->name(), name);
+    EXPECT_EQ(loaded->classes(), 4);
+    const auto a = c->log_probs(held.logits), b = loaded->log_probs(held.logits);
+    EXPECT_TENSOR_NEAR(b, a, 0, 0); // JSON keeps doubles exactly (17 significant digits)
+    // Rows are distributions.
+    EXPECT_TENSOR_NEAR(torch::logsumexp(a, 1), torch::zeros({100}, torch::kFloat64), 0, 1e-12);
+  }
+}
+
+TEST(CalibCalibrator, RefusesBadInput) {
+  auto z = torch::randn({20, 3}, torch::kFloat64);
+  auto y = torch::randint(0, 3, {20}, torch::kInt64);
+  auto vs = calib::make_calibrator("vector");
+  EXPECT_ERROR_MENTIONS(vs->log_probs(z), "apply before fit");
+  EXPECT_ERROR_MENTIONS(vs->fit(torch::randn({20, 1}), torch::zeros({20}, torch::kInt64)), "K ≥ 2", "K = 1");
+  auto nan = z.clone();
+  nan[4][1] = std::nan("");
+  EXPECT_ERROR_MENTIONS(vs->fit(nan, y), "NaN", "row 4");
+  auto out_of_range = y.clone();
+  out_of_range[2] = 3;
+  EXPECT_ERROR_MENTIONS(vs->fit(z, out_of_range), "label 3 at row 2", "out of range");
+  vs->fit(z, y);
+  EXPECT_ERROR_MENTIONS(vs->log_probs(torch::randn({5, 4})), "does not match", "3 classes");
+  auto state = vs->state();
+  state["classes"] = 4;
+  EXPECT_ERROR_MENTIONS(calib::load_calibrator(state, "cal.json"), "cal.json", "'scale' has 3 values, expected 4");
+  state["method"] = "platt";
+  EXPECT_ERROR_MENTIONS(calib::load_calibrator(state, "cal.json"), "cal.json", "unknown calibrator 'platt'");
+  EXPECT_ERROR_MENTIONS(calib::load_calibrator(nlohmann::json::object(), "cal.json"), "cal.json", "not a saved");
+  EXPECT_ERROR_MENTIONS(calib::make_calibrator("platt"), "unknown calibrator");
+}
+
+} // namespace
+} // namespace smoothlab::testing
