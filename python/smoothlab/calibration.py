@@ -143,8 +143,15 @@ class IsotonicCalibration(Calibrator):
     method = "isotonic"
 
 
+class SplineCalibration(Calibrator):
+    """Spline recalibration of the top-label confidence (Gupta et al. 2021: a natural cubic spline with 6 knots fitted
+    to the cumulative calibration error; its slope corrects each confidence), re-normalised."""
+    method = "spline"
+
+
 CALIBRATORS = {c.method: c for c in (TemperatureScaling, VectorScaling, MatrixScaling, DirichletCalibration,
-                                     EnsembleTemperatureScaling, HistogramBinning, IsotonicCalibration)}
+                                     EnsembleTemperatureScaling, HistogramBinning, IsotonicCalibration,
+                                     SplineCalibration)}
 
 
 def load_calibrator(state: dict) -> Calibrator:

@@ -1,6 +1,8 @@
 // The calibrators against their reference implementations' own outputs (tests/golden/calibrators_golden.json, made by
 // scripts/golden/calibrators_golden.py, which names each reference's package version or repository commit):
-// scikit-learn's IsotonicRegression per predicted class, and Zhang et al.'s Mix-n-Match ETS code (cross-entropy path).
+// scikit-learn's IsotonicRegression per predicted class, and Zhang et al.'s Mix-n-Match ETS code (cross-entropy path);
+// and spline recalibration against Gupta et al.'s recalibrate.py (tests/golden/spline_golden.json, made by
+// scripts/golden/spline_golden.py on the same cases' logits).
 #include <fstream>
 
 #include <nlohmann/json.hpp>
@@ -8,6 +10,7 @@
 
 #include "smoothlab/calib/ensemble_temperature.h"
 #include "smoothlab/calib/isotonic.h"
+#include "smoothlab/calib/spline.h"
 #include "support/support.h"
 
 namespace smoothlab::testing {
@@ -75,6 +78,41 @@ TEST(CalibGolden, EnsembleTemperatureMatchesMixNMatch) {
     // Their evaluation-split NLL is reproduced from their parameters by our mixture formula.
     EXPECT_NEAR(nll(theirs, c.eval_logits, c.eval_labels), c.j["ets_eval_nll"].get<double>(), 1e-9);
     EXPECT_NEAR(nll(ets, c.eval_logits, c.eval_labels), c.j["ets_eval_nll"].get<double>(), 1e-3);
+  }
+}
+
+TEST(CalibGolden, SplineEqualsGuptaEtAlRecalibration) {
+  std::ifstream in(golden_path("spline_golden.json"));
+  const auto g = nlohmann::json::parse(in);
+  const auto cases = golden_cases();
+  ASSERT_EQ(g.at("cases").size(), cases.size());
+  for (size_t i = 0; i < cases.size(); ++i) {
+    const auto& c = cases[i];
+    const auto& s = g["cases"][i];
+    SCOPED_TRACE(s["name"].get<std::string>());
+    ASSERT_EQ(s["name"], c.j["name"]);
+    calib::SplineCalibrator spline(g["knots"].get<int64_t>());
+    const auto r = spline.fit(c.fit_logits, c.fit_labels);
+    EXPECT_TRUE(r.exact && r.converged);
+    // The method itself: every sorted fit confidence and its recalibrated value, before clipping (one least-squares
+    // solve of a well-conditioned 6-column system: agreement to 1e-9 of values of order 1).
+    const auto& map = spline.maps().pooled;
+    EXPECT_TRUE(spline.maps().per_class.empty());
+    const auto kx = s["knots_x"].get<std::vector<double>>(), ky = s["knots_y"].get<std::vector<double>>();
+    ASSERT_EQ(map.x.size(), kx.size());
+    EXPECT_TENSOR_NEAR(torch::tensor(map.x, torch::kFloat64), torch::tensor(kx, torch::kFloat64), 1e-12, 1e-15);
+    EXPECT_TENSOR_NEAR(torch::tensor(map.y, torch::kFloat64), torch::tensor(ky, torch::kFloat64), 1e-9, 1e-10);
+    // Applied to new logits: linear interpolation between those knots, clipped (np.interp of the reference's knots).
+    // The reference's own outputs differ by up to reference_max_difference: its interpolated_function swaps the
+    // neighbours' weights (spline.h). Outputs of exactly 0 or 1 are clamped to [1e-12, 1 − 1e-12] (atol 1e-11).
+    const auto top = spline.log_probs(c.eval_logits).gather(1, c.eval_logits.argmax(1, true)).squeeze(1).exp();
+    const auto interpolated =
+        torch::tensor(s["interpolated_top_confidence"].get<std::vector<double>>(), torch::kFloat64);
+    EXPECT_TENSOR_NEAR(top, interpolated, 1e-9, 1e-11);
+    const auto theirs = torch::tensor(s["reference_top_confidence"].get<std::vector<double>>(), torch::kFloat64);
+    const double swap = (top - theirs).abs().max().item<double>();
+    EXPECT_NEAR(swap, s["reference_max_difference"].get<double>(), 1e-9);
+    EXPECT_GT(swap, 1e-4) << "the reference's swapped interpolation weights should show on these cases";
   }
 }
 

@@ -10,6 +10,7 @@
 #include "smoothlab/calib/ensemble_temperature.h"
 #include "smoothlab/calib/histogram_binning.h"
 #include "smoothlab/calib/isotonic.h"
+#include "smoothlab/calib/spline.h"
 #include "smoothlab/calib/temperature.h"
 #include "smoothlab/calib/vector_scaling.h"
 #include "smoothlab/core/error.h"
@@ -170,6 +171,30 @@ TEST(CalibCalibrator, IsotonicPavByHandAndMonotone) {
     EXPECT_GE(v, previous);
     previous = v;
   }
+}
+
+TEST(CalibCalibrator, SplineByClosedForms) {
+  // Outcomes equal to the confidences: the cumulative error is 0, so is the spline, and the map is the identity.
+  std::vector<double> x(200), same(200), shifted(200);
+  for (size_t i = 0; i < x.size(); ++i) {
+    x[i] = 0.3 + 0.65 * double(i) / 199.0;
+    same[i] = x[i];
+    shifted[i] = x[i] + 0.1;
+  }
+  const auto identity = calib::SplineCalibrator::fit_spline(x, same, 6);
+  for (size_t i = 0; i < x.size(); ++i)
+    EXPECT_NEAR(identity.y[i], x[i], 1e-14);
+  // Outcomes = confidence + c: E(u_i) = c (i + 1) / n is linear in u_i = i / (n − 1), which a natural cubic spline
+  // represents exactly, so every confidence moves by E' = c (n − 1) / n; values past 1 are clipped on application.
+  const auto moved = calib::SplineCalibrator::fit_spline(x, shifted, 6);
+  for (size_t i = 0; i < x.size(); ++i)
+    EXPECT_NEAR(moved.y[i], x[i] + 0.1 * 199.0 / 200.0, 1e-12);
+  EXPECT_NEAR(moved(0.5), 0.5 + 0.1 * 199.0 / 200.0, 1e-12);
+  EXPECT_DOUBLE_EQ(moved(0.95), 1.0);
+  EXPECT_DOUBLE_EQ(moved(0.99), 1.0);
+  EXPECT_NEAR(moved(0.1), 0.3 + 0.1 * 199.0 / 200.0, 1e-12); // constant below the first knot
+  EXPECT_ERROR_MENTIONS(
+      calib::SplineCalibrator::fit_spline({0.1, 0.2, 0.3}, {0, 1, 1}, 6), "3 fit examples", "6 knots");
 }
 
 TEST(CalibCalibrator, TopLabelRenormalisationKeepsRatios) {

@@ -15,6 +15,7 @@
 #include "smoothlab/calib/inputs.h"
 #include "smoothlab/calib/isotonic.h"
 #include "smoothlab/calib/lbfgs.h"
+#include "smoothlab/calib/spline.h"
 #include "smoothlab/calib/temperature.h"
 #include "smoothlab/calib/vector_scaling.h"
 #include "smoothlab/core/error.h"
@@ -81,7 +82,7 @@ void Calibrator::load_parameters(const nlohmann::json& parameters, int64_t class
 }
 
 std::vector<std::string> calibrator_names() {
-  return {"temperature", "vector", "matrix", "dirichlet", "ets", "histogram", "isotonic"};
+  return {"temperature", "vector", "matrix", "dirichlet", "ets", "histogram", "isotonic", "spline"};
 }
 
 std::unique_ptr<Calibrator> make_calibrator(const std::string& name, const CalibratorOptions& o) {
@@ -101,6 +102,8 @@ std::unique_ptr<Calibrator> make_calibrator(const std::string& name, const Calib
     return std::make_unique<HistogramBinning>(o.bins);
   if (name == "isotonic")
     return std::make_unique<IsotonicCalibrator>();
+  if (name == "spline")
+    return std::make_unique<SplineCalibrator>(o.spline_knots);
   throw Error(fmt::format("unknown calibrator '{}'", name), fmt::format("known: {}", join(calibrator_names())));
 }
 

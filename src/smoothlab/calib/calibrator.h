@@ -9,8 +9,9 @@
 //   ets          w₀ softmax(z/T) + w₁ softmax(z) + w₂/K          (calib/ensemble_temperature.h; Zhang et al. 2020 §3)
 //   histogram    top-label histogram binning, re-normalised      (calib/histogram_binning.h; Gupta & Ramdas 2022)
 //   isotonic     top-label isotonic regression, re-normalised    (calib/isotonic.h; Zadrozny & Elkan 2002)
-// Every fit is either exact (histogram, isotonic) or an iterative solve that stops at a stated tolerance and says
-// whether it reached it (FitReport::converged).
+//   spline       spline recalibration of the top-label confidence (calib/spline.h; Gupta et al. 2021)
+// Every fit is either exact (histogram, isotonic, spline) or an iterative solve that stops at a stated tolerance and
+// says whether it reached it (FitReport::converged).
 #pragma once
 
 #include <cstdint>
@@ -85,10 +86,11 @@ struct CalibratorOptions {
   double odir_lambda = 1e-3; // matrix / dirichlet: λ of the off-diagonal penalty
   double odir_mu = 1e-3; // matrix / dirichlet: μ of the bias penalty
   int64_t bins = 15; // histogram: equal-mass bins of the top-label confidence
+  int64_t spline_knots = 6; // spline: equally spaced knots of the natural cubic spline (Gupta et al.'s setting)
 };
 
-// The registry: "temperature", "vector", "matrix", "dirichlet", "ets", "histogram", "isotonic". An unknown name throws
-// Error listing the known ones.
+// The registry: "temperature", "vector", "matrix", "dirichlet", "ets", "histogram", "isotonic", "spline". An unknown
+// name throws Error listing the known ones.
 std::unique_ptr<Calibrator> make_calibrator(const std::string& name, const CalibratorOptions& options = {});
 std::vector<std::string> calibrator_names();
 

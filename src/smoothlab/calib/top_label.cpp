@@ -2,6 +2,7 @@
 #include "smoothlab/calib/top_label.h"
 
 #include <algorithm>
+#include <cmath>
 #include <numeric>
 
 #include <torch/torch.h>
@@ -17,15 +18,14 @@ double Map1d::operator()(double p) const {
   const auto it = std::lower_bound(x.begin(), x.end(), p); // first x[i] ≥ p
   if (kind == Kind::Step)
     return it == x.end() ? y.back() : y[size_t(it - x.begin())];
+  const auto clipped = [&](double v) { return kind == Kind::LinearClipped ? std::clamp(v, 0.0, 1.0) : v; };
   if (it == x.begin())
-    return y.front();
+    return clipped(y.front());
   if (it == x.end())
-    return y.back();
+    return clipped(y.back());
   const size_t i = size_t(it - x.begin());
-  if (*it == p)
-    return y[i];
   const double t = (p - x[i - 1]) / (x[i] - x[i - 1]);
-  return y[i - 1] + t * (y[i] - y[i - 1]);
+  return clipped(*it == p ? y[i] : y[i - 1] + t * (y[i] - y[i - 1]));
 }
 
 namespace {
@@ -67,7 +67,10 @@ Map1d map_from_json(const nlohmann::json& j, Map1d::Kind kind, const std::string
   check(!m.x.empty() && m.x.size() == m.y.size(), "{}: knots x and y must be non-empty and of one length", where);
   check(std::is_sorted(m.x.begin(), m.x.end()), "{}: knots x must be ascending", where);
   for (double v : m.y)
-    check(v >= 0 && v <= 1, "{}: map values must lie in [0, 1], got {}", where, v);
+    if (kind == Map1d::Kind::LinearClipped)
+      check(std::isfinite(v), "{}: map values must be finite, got {}", where, v);
+    else
+      check(v >= 0 && v <= 1, "{}: map values must lie in [0, 1], got {}", where, v);
   return m;
 }
 

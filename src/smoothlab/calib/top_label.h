@@ -18,9 +18,10 @@ namespace smoothlab::calib::detail {
 
 // A 1-D map by its knots: Step: g(p) = y[i] for the first i with p ≤ x[i] (y.back() beyond); Linear: np.interp's
 // piecewise-linear interpolation, constant beyond the ends (scikit-learn's IsotonicRegression.predict with
-// out_of_bounds="clip"). x ascending.
+// out_of_bounds="clip"); LinearClipped: Linear, then clipped to [0, 1] (spline recalibration, whose knot values may
+// leave [0, 1]; the other kinds' lie in it). x ascending.
 struct Map1d {
-  enum class Kind { Step, Linear };
+  enum class Kind { Step, Linear, LinearClipped };
   Kind kind = Kind::Step;
   std::vector<double> x, y;
   double operator()(double p) const;

@@ -1,0 +1,128 @@
+// Spline recalibration: a natural cubic spline fitted to the cumulative calibration error (spline.h).
+#include "smoothlab/calib/spline.h"
+
+#include <cmath>
+#include <limits>
+
+#include <torch/torch.h>
+
+#include "smoothlab/core/error.h"
+
+namespace smoothlab::calib {
+
+namespace {
+
+// A cubic spline on equally spaced knots 0, δ, …, 1 by its knot values k and second derivatives m: on [jδ, (j+1)δ]
+// with t = u − jδ, value = m_j (−t³/(6δ) + t²/2 − δt/3) + m_{j+1} (t³/(6δ) − δt/6) + k_j (1 − t/δ) + k_{j+1} t/δ.
+struct Segment {
+  int64_t j;
+  double t;
+};
+
+Segment segment(double u, double delta, int64_t knots) {
+  const auto j = std::clamp(int64_t(std::floor(u / delta)), int64_t(0), knots - 2);
+  return {j, u - double(j) * delta};
+}
+
+// Rows [2·knots] over (m, k) giving the spline's value (derivative = false) or slope at u.
+void basis_row(double u, double delta, int64_t knots, bool derivative, double* row) {
+  const auto [j, t] = segment(u, delta, knots);
+  std::fill(row, row + 2 * knots, 0.0);
+  if (!derivative) {
+    row[j] = -t * t * t / (6 * delta) + t * t / 2 - 2 * delta * t / 6;
+    row[j + 1] = t * t * t / (6 * delta) - delta * t / 6;
+    row[knots + j] = 1 - t / delta;
+    row[knots + j + 1] = t / delta;
+  } else {
+    row[j] = -t * t / (2 * delta) + t - 2 * delta / 6;
+    row[j + 1] = t * t / (2 * delta) - delta / 6;
+    row[knots + j] = -1 / delta;
+    row[knots + j + 1] = 1 / delta;
+  }
+}
+
+// The natural spline's second derivatives from its knot values: m = S k, S [knots, knots], first and last rows 0,
+// the inner ones solving the tridiagonal system m_{i−1} + 4 m_i + m_{i+1} = 6 (k_{i−1} − 2 k_i + k_{i+1}) / δ².
+torch::Tensor second_derivatives(int64_t knots, double delta) {
+  const int64_t inner = knots - 2;
+  auto s = torch::zeros({knots, knots}, torch::kFloat64);
+  if (inner == 0)
+    return s;
+  auto a = 4.0 * torch::eye(inner, torch::kFloat64);
+  auto b = torch::zeros({inner, knots}, torch::kFloat64);
+  for (int64_t i = 0; i < inner; ++i) {
+    if (i + 1 < inner)
+      a[i][i + 1] = a[i + 1][i] = 1.0;
+    b[i][i] = 6 / (delta * delta);
+    b[i][i + 1] = -12 / (delta * delta);
+    b[i][i + 2] = 6 / (delta * delta);
+  }
+  s.slice(0, 1, knots - 1) = at::linalg_solve(a, b);
+  return s;
+}
+
+} // namespace
+
+detail::Map1d SplineCalibrator::fit_spline(const std::vector<double>& x, const std::vector<double>& y, int64_t knots) {
+  const auto n = int64_t(x.size());
+  check(knots >= 3, "spline calibrator: knots must be at least 3, got {}", knots);
+  check(n >= knots, "spline calibrator: {} fit examples for {} knots", n, knots);
+  const double delta = 1.0 / double(knots - 1);
+  // (value | slope) of the spline in terms of its knot values: rows of [m; k] times [S; I].
+  const auto to_mk = torch::cat({second_derivatives(knots, delta), torch::eye(knots, torch::kFloat64)}, 0);
+  auto rows = torch::empty({n, 2 * knots}, torch::kFloat64);
+  auto error = torch::empty({n, 1}, torch::kFloat64);
+  auto* r = rows.data_ptr<double>();
+  auto* e = error.data_ptr<double>();
+  double hits = 0, scores = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    hits += y[size_t(i)];
+    scores += x[size_t(i)];
+    e[i] = hits / double(n) - scores / double(n);
+    basis_row(n > 1 ? double(i) / double(n - 1) : 0.0, delta, knots, false, r + i * 2 * knots);
+  }
+  const auto k = std::get<0>(at::linalg_lstsq(rows.matmul(to_mk), error)); // [knots, 1]
+  const auto mk = to_mk.matmul(k).contiguous();
+  const auto* c = mk.data_ptr<double>();
+  detail::Map1d m;
+  m.kind = detail::Map1d::Kind::LinearClipped;
+  m.x = x;
+  m.y.resize(size_t(n));
+  std::vector<double> row(size_t(2 * knots));
+  for (int64_t i = 0; i < n; ++i) {
+    basis_row(n > 1 ? double(i) / double(n - 1) : 0.0, delta, knots, true, row.data());
+    double slope = 0;
+    for (int64_t q = 0; q < 2 * knots; ++q)
+      slope += row[size_t(q)] * c[q];
+    m.y[size_t(i)] = x[size_t(i)] + slope;
+  }
+  return m;
+}
+
+FitReport SplineCalibrator::fit_impl(const torch::Tensor& logits, const torch::Tensor& labels) {
+  const int64_t knots = knots_;
+  // One pooled map (the paper's): no predicted class gets its own.
+  maps_.fit(logits, labels, std::numeric_limits<int64_t>::max(), [knots](const auto& x, const auto& y) {
+    return fit_spline(x, y, knots);
+  });
+  FitReport r;
+  r.converged = r.exact = true;
+  return r;
+}
+
+torch::Tensor SplineCalibrator::log_probs_impl(const torch::Tensor& logits) const {
+  return maps_.log_probs(logits);
+}
+
+nlohmann::json SplineCalibrator::parameters() const {
+  auto j = maps_.to_json();
+  j["knots"] = knots_;
+  return j;
+}
+
+void SplineCalibrator::set_parameters(const nlohmann::json& parameters, int64_t classes) {
+  knots_ = parameters.value("knots", knots_);
+  maps_.from_json(parameters, classes, detail::Map1d::Kind::LinearClipped);
+}
+
+} // namespace smoothlab::calib
