@@ -97,13 +97,14 @@ int run_compare(const CalibrateArgs& a) {
   fs::create_directories(out / "calibrators");
   write_file_atomic(out / "comparison.json", json.dump(2) + "\n");
   std::vector<fs::path> written{out / "comparison.json"};
+  // One overlay of every method: smooth curves without bands (they would hide each other).
+  const auto binning = calib::parse_binning(a.binning);
   std::vector<viz::ReliabilityCurve> curves{
-      viz::make_reliability_curve("uncalibrated", c.confidence, c.correct, a.bins, calib::parse_binning(a.binning))};
+      viz::make_reliability_curve("uncalibrated", c.confidence, c.correct, a.bins, binning, 0)};
   for (const auto& r : c.rows) {
     write_file_atomic(out / "calibrators" / (r.name + ".json"), r.state.dump() + "\n");
     written.push_back(out / "calibrators" / (r.name + ".json"));
-    curves.push_back(
-        viz::make_reliability_curve(r.name, r.confidence, r.correct, a.bins, calib::parse_binning(a.binning)));
+    curves.push_back(viz::make_reliability_curve(r.name, r.confidence, r.correct, a.bins, binning, 0));
   }
   for (const auto& p : viz::save_reliability_diagram(curves, out / "comparison", a.title))
     written.push_back(p);
@@ -148,7 +149,7 @@ int run_calibrate(const CalibrateArgs& a) {
     meter.add(other.logits, other.labels);
     json["compare"].push_back(
         {{"name", name}, {"logits", a.compare_logits[i]}, {"metrics", calib::to_json(meter.value())}});
-    extra.push_back(viz::make_reliability_curve(name, meter.confidence(), meter.correct(), a.bins, binning));
+    extra.push_back(viz::make_reliability_curve(name, meter.confidence(), meter.correct(), a.bins, binning, 0));
   }
   const fs::path out = a.out.empty() ? fs::path(a.logits).parent_path() : fs::path(a.out);
   fs::create_directories(out.empty() ? fs::path(".") : out);
@@ -176,7 +177,8 @@ const bool registered_calibrate = register_command(
      [](CLI::App& sub) -> Runner {
        auto a = std::make_shared<CalibrateArgs>();
        auto apply = std::make_shared<ApplyArgs>();
-       CLI::App* apply_cmd = sub.add_subcommand("apply", "apply a saved calibrator (calibrators/<method>.json) to logits");
+       CLI::App* apply_cmd =
+           sub.add_subcommand("apply", "apply a saved calibrator (calibrators/<method>.json) to logits");
        apply_cmd->add_option("--calibrator", apply->calibrator, "a saved calibrator (.json)")->required();
        apply_cmd->add_option("--logits", apply->logits, "logits to calibrate: .npy or .csv [N, K]")->required();
        apply_cmd->add_option("--out", apply->out, "output folder for log_probs.npy (default: .)");
@@ -193,8 +195,11 @@ const bool registered_calibrate = register_command(
        sub.add_option("--test-labels", a->test_labels, "labels of --test-logits");
        sub.add_option("--bins", a->bins, "number of confidence bins")->capture_default_str();
        sub.add_option("--binning", a->binning, "equal-width | equal-mass")->capture_default_str();
-       CLI::Option* bootstrap = sub.add_option("--bootstrap", a->bootstrap, "bootstrap replicates for an ECE 95% interval (default 0: off), or with --methods of the paired intervals "
-                                               "against TS (default 1000)");
+       CLI::Option* bootstrap = sub.add_option(
+           "--bootstrap",
+           a->bootstrap,
+           "bootstrap replicates for an ECE 95% interval (default 0: off), or with --methods of the paired intervals "
+           "against TS (default 1000)");
        sub.add_option("--seed", a->seed, "bootstrap seed")->capture_default_str();
        sub.add_option("--min-temperature", a->min_t, "smallest T searched")->capture_default_str();
        sub.add_option("--max-temperature", a->max_t, "largest T searched")->capture_default_str();

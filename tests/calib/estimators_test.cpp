@@ -87,6 +87,54 @@ TEST(CalibEstimators, SmoothEceNearZeroWhenCalibratedAndNearTheShiftWhenNot) {
   EXPECT_GE(over.t.size(), 200u);
 }
 
+TEST(CalibEstimators, SmoothCurveBandCoversACalibratedSourceAndNarrowsWithData) {
+  // y ~ Bernoulli(f), f uniform on [0.2, 0.8]: the true reliability curve is the diagonal.
+  auto band_of = [](size_t n, uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    std::uniform_real_distribution<double> u(0, 1);
+    std::vector<double> f(n), y(n);
+    for (size_t i = 0; i < n; ++i) {
+      f[i] = 0.2 + 0.6 * u(rng);
+      y[i] = u(rng) < f[i] ? 1.0 : 0.0;
+    }
+    return calib::smooth_ece_with_band(f, y, 200, 3);
+  };
+  const auto small = band_of(2000, 11), large = band_of(20000, 12);
+  auto interior = [](const calib::SmoothEce& s, auto&& per_point) {
+    double total = 0, count = 0;
+    for (size_t e = 0; e < s.t.size(); ++e)
+      if (s.t[e] >= 0.3 && s.t[e] <= 0.7) {
+        total += per_point(e);
+        count += 1;
+      }
+    return total / count;
+  };
+  for (const auto* s : {&small, &large}) {
+    ASSERT_EQ(s->lower.size(), s->t.size());
+    ASSERT_EQ(s->upper.size(), s->t.size());
+    EXPECT_EQ(s->band_replicates, 200);
+    // (Where there are no data every resample's curve is ≈ t, and interpolated quantiles of equal values may differ
+    // by rounding.)
+    for (size_t e = 0; e < s->t.size(); ++e)
+      ASSERT_LE(s->lower[e], s->upper[e] + 1e-12) << "t = " << s->t[e];
+    // Pointwise 95% bands: most interior points cover the diagonal (the bands of neighbouring t are correlated, so
+    // the covered fraction of one draw varies; 0.6 leaves room for that and fails for a band that is misplaced).
+    const double covered = interior(*s, [&](size_t e) { return s->lower[e] <= s->t[e] && s->t[e] <= s->upper[e]; });
+    EXPECT_GE(covered, 0.6);
+  }
+  // The width goes like 1/sqrt(n·σ*), and on calibrated data σ* = smECE_σ* shrinks too (∝ n^(−1/3)), so the width
+  // goes like n^(−1/3): ten times the data, about 0.46 of the width.
+  const double w_small = interior(small, [&](size_t e) { return small.upper[e] - small.lower[e]; });
+  const double w_large = interior(large, [&](size_t e) { return large.upper[e] - large.lower[e]; });
+  EXPECT_GT(w_small, 0.0);
+  EXPECT_LT(w_large, 0.7 * w_small);
+  // Seeded: the same resamples give the same band.
+  const auto again = band_of(2000, 11);
+  EXPECT_EQ(again.lower, small.lower);
+  EXPECT_EQ(again.upper, small.upper);
+  EXPECT_ERROR_MENTIONS(calib::smooth_ece_with_band({0.5}, {1.0}, 1), "at least 2 resamples");
+}
+
 TEST(CalibEstimators, NetcalAceIsTheBinAverageNotTheAdaptiveEce) {
   // Equal-width bins (M = 2): bin 1 holds f = .2 (y = 1), bin 2 holds 9 × f = .9 (all y = 1).
   // ACE = (|1 − .2| + |1 − .9|)/2 = .45; the count-weighted ECE is (.8 + 9·.1)/10 = .17.

@@ -3,7 +3,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <random>
 
+#include <ATen/Parallel.h>
+
+#include "smoothlab/calib/bootstrap.h"
 #include "smoothlab/core/error.h"
 
 namespace smoothlab::calib {
@@ -118,6 +122,50 @@ SmoothEce smooth_ece(const std::vector<double>& confidence, const std::vector<do
     sigma = start;
   }
   return evaluate(confidence, outcome, sigma, true);
+}
+
+SmoothEce smooth_ece_with_band(
+    const std::vector<double>& confidence,
+    const std::vector<double>& outcome,
+    int64_t replicates,
+    uint64_t seed,
+    double level) {
+  check(replicates >= 2, "smooth ECE band: at least 2 resamples, got {}", replicates);
+  check(level > 0 && level < 1, "smooth ECE band: the level must lie in (0, 1), got {}", level);
+  auto out = smooth_ece(confidence, outcome);
+  const size_t n = confidence.size(), points = out.t.size();
+  if (n == 0)
+    return out;
+  // curves[r · points + e]: replicate r's curve at t_e.
+  std::vector<double> curves(size_t(replicates) * points);
+  at::parallel_for(0, replicates, 1, [&](int64_t begin, int64_t end) {
+    std::vector<double> f(n), y(n);
+    for (int64_t r = begin; r < end; ++r) {
+      std::mt19937_64 rng(seed + uint64_t(r));
+      std::uniform_int_distribution<size_t> pick(0, n - 1);
+      for (size_t i = 0; i < n; ++i) {
+        const size_t j = pick(rng);
+        f[i] = confidence[j];
+        y[i] = outcome[j];
+      }
+      const auto c = evaluate(f, y, out.bandwidth, true);
+      std::copy(c.accuracy.begin(), c.accuracy.end(), curves.begin() + std::ptrdiff_t(size_t(r) * points));
+    }
+  });
+  out.lower.resize(points);
+  out.upper.resize(points);
+  std::vector<double> column(static_cast<size_t>(replicates));
+  for (size_t e = 0; e < points; ++e) {
+    for (int64_t r = 0; r < replicates; ++r)
+      column[size_t(r)] = curves[size_t(r) * points + e];
+    std::sort(column.begin(), column.end());
+    out.lower[e] = sorted_quantile(column, (1 - level) / 2);
+    out.upper[e] = sorted_quantile(column, (1 + level) / 2);
+  }
+  out.band_replicates = replicates;
+  out.band_level = level;
+  out.band_seed = seed;
+  return out;
 }
 
 } // namespace smoothlab::calib

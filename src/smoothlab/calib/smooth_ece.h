@@ -21,10 +21,25 @@ struct SmoothEce {
   double bandwidth = 0; // σ*
   // The smoothed reliability curve at the E evaluation points: t, calibrated accuracy t − r̂(t), density d(t).
   std::vector<double> t, accuracy, density;
+  // smooth_ece_with_band only: the pointwise `level` percentile band of the curve over `band_replicates` resamples.
+  std::vector<double> lower, upper;
+  int64_t band_replicates = 0;
+  double band_level = 0;
+  uint64_t band_seed = 0;
 };
 
 // confidence f_i ∈ [0, 1], outcome y_i ∈ {0, 1} (any real y works: smoothing is linear in it).
 double smooth_ece_at(const std::vector<double>& confidence, const std::vector<double>& outcome, double sigma);
 SmoothEce smooth_ece(const std::vector<double>& confidence, const std::vector<double>& outcome);
+// smooth_ece and a band around its curve, as relplot's reliability diagram draws one (diagrams.py,
+// prepare_rel_diagram: 200 bootstrap resamples of the pairs, each smoothed at the full sample's bandwidth σ*, the
+// pointwise 2.5% and 97.5% quantiles). The curve itself is the full sample's (relplot draws the resamples' mean).
+// Seeded: replicate r draws from std::mt19937_64 seeded with seed + r, so the band does not depend on the threads.
+SmoothEce smooth_ece_with_band(
+    const std::vector<double>& confidence,
+    const std::vector<double>& outcome,
+    int64_t replicates = 200,
+    uint64_t seed = 0,
+    double level = 0.95);
 
 } // namespace smoothlab::calib

@@ -31,6 +31,16 @@ Color palette(size_t index) {
 void Axes::line(std::vector<double> xs, std::vector<double> ys, Style style) {
   series.push_back({Series::Line, std::move(xs), std::move(ys), {}, 0, {}, std::move(style), std::nullopt});
 }
+void Axes::band(std::vector<double> xs, std::vector<double> lower, std::vector<double> upper, Style style) {
+  check(
+      xs.size() == lower.size() && xs.size() == upper.size(),
+      "a band needs as many lower and upper values as x values ({}, {}, {})",
+      xs.size(),
+      lower.size(),
+      upper.size());
+  series.push_back(
+      {Series::Band, std::move(xs), std::move(lower), std::move(upper), 0, {}, std::move(style), std::nullopt});
+}
 void Axes::scatter(std::vector<double> xs, std::vector<double> ys, Style style) {
   series.push_back({Series::Scatter, std::move(xs), std::move(ys), {}, 0, {}, std::move(style), std::nullopt});
 }
@@ -191,6 +201,28 @@ void draw_axes(cairo_t* cr, const Axes& ax, Box cell) {
         cairo_set_dash(cr, dash, 0, 0);
         break;
       }
+      case Axes::Series::Band: {
+        // The lower edge left to right, the upper one back; points with a non-finite edge are skipped.
+        bool started = false;
+        for (size_t i = 0; i < s.xs.size(); ++i) {
+          if (!std::isfinite(s.xs[i]) || !std::isfinite(s.ys[i]) || !std::isfinite(s.x2[i]))
+            continue;
+          if (started)
+            cairo_line_to(cr, px(s.xs[i]), py(s.ys[i]));
+          else
+            cairo_move_to(cr, px(s.xs[i]), py(s.ys[i]));
+          started = true;
+        }
+        for (size_t i = s.xs.size(); i-- > 0;)
+          if (std::isfinite(s.xs[i]) && std::isfinite(s.ys[i]) && std::isfinite(s.x2[i]))
+            cairo_line_to(cr, px(s.xs[i]), py(s.x2[i]));
+        if (started) {
+          cairo_close_path(cr);
+          set_color(cr, st.color, st.alpha);
+          cairo_fill(cr);
+        }
+        break;
+      }
       case Axes::Series::Scatter:
         set_color(cr, st.color, st.alpha);
         cairo_set_line_width(cr, 1.2);
@@ -268,7 +300,7 @@ void draw_axes(cairo_t* cr, const Axes& ax, Box cell) {
         cairo_new_sub_path(cr);
         cairo_arc(cr, lx + 16, cy, 4, 0, 2 * M_PI);
         cairo_fill(cr);
-      } else if (entries[i]->kind == Axes::Series::Bars) {
+      } else if (entries[i]->kind == Axes::Series::Bars || entries[i]->kind == Axes::Series::Band) {
         cairo_rectangle(cr, lx + 8, cy - 5, 16, 10);
         cairo_fill(cr);
       } else {
@@ -329,9 +361,10 @@ std::pair<double, double> Axes::x_range() const {
     for (double x : s.xs)
       if (std::isfinite(x))
         lo = std::min(lo, x), hi = std::max(hi, x);
-    for (double x : s.x2)
-      if (std::isfinite(x))
-        lo = std::min(lo, x), hi = std::max(hi, x);
+    if (s.kind != Series::Band)
+      for (double x : s.x2)
+        if (std::isfinite(x))
+          lo = std::min(lo, x), hi = std::max(hi, x);
   }
   return padded(lo, hi);
 }
@@ -346,6 +379,10 @@ std::pair<double, double> Axes::y_range() const {
         lo = std::min(lo, y), hi = std::max(hi, y);
     if (s.kind == Series::Bars)
       lo = std::min(lo, s.bottom), hi = std::max(hi, s.bottom);
+    if (s.kind == Series::Band)
+      for (double y : s.x2)
+        if (std::isfinite(y))
+          lo = std::min(lo, y), hi = std::max(hi, y);
   }
   return padded(lo, hi);
 }

@@ -26,6 +26,7 @@ struct Color {
 inline constexpr Color kBlack{0, 0, 0};
 inline constexpr Color kGray{0.5, 0.5, 0.5};
 inline constexpr Color kRed{0.84, 0.15, 0.16};
+inline constexpr Color kOrange{1.0, 0.5, 0.05};
 
 // A colour-blind-safe categorical palette (Okabe–Ito), cycling.
 Color palette(size_t index);
@@ -90,6 +91,8 @@ struct Axes {
       std::vector<double> heights,
       Style style = {},
       double bottom = 0.0);
+  // A filled band between lower[i] and upper[i] over xs (e.g. a bootstrap interval around a curve).
+  void band(std::vector<double> xs, std::vector<double> lower, std::vector<double> upper, Style style = {});
   // Text at data coordinates: its lower-left corner 4 px right of and above the point. With `align` (fractions of the
   // text's width and height, e.g. {1, 0.5}: right-aligned, vertically centred) the text is placed at the point itself.
   void text(double x, double y, std::string text, Style style = {});
@@ -102,8 +105,8 @@ struct Axes {
   std::pair<double, double> y_range() const;
 
   struct Series {
-    enum Kind { Line, Scatter, Bars, Text } kind;
-    std::vector<double> xs, ys, x2; // x2: right edges of bars
+    enum Kind { Line, Scatter, Bars, Text, Band } kind;
+    std::vector<double> xs, ys, x2; // x2: right edges of bars; a band's upper values (ys: its lower ones)
     double bottom = 0;
     std::string text;
     Style style;

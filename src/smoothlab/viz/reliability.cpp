@@ -2,6 +2,7 @@
 #include "smoothlab/viz/reliability.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include <fmt/format.h>
 
@@ -14,14 +15,33 @@ ReliabilityCurve make_reliability_curve(
     const std::vector<double>& confidence,
     const std::vector<uint8_t>& correct,
     int64_t bins,
-    calib::Binning binning) {
+    calib::Binning binning,
+    int64_t band_replicates) {
   ReliabilityCurve c;
   c.label = std::move(label);
   c.bins = calib::make_bins(confidence, correct, bins, binning);
   c.histogram = binning == calib::Binning::EqualWidth ? c.bins : calib::equal_width_bins(confidence, correct, bins);
   c.ece = calib::binned_errors(c.bins).ece;
+  const std::vector<double> outcome(correct.begin(), correct.end());
+  c.smooth = band_replicates > 0 ? calib::smooth_ece_with_band(confidence, outcome, band_replicates)
+                                 : calib::smooth_ece(confidence, outcome);
   return c;
 }
+
+namespace {
+
+// The smooth curve's values where its kernel density is at least 2% of its peak, NaN (a gap) elsewhere: away from
+// the data the curve only shows the smoother's regularisation (relplot thins the line there instead).
+std::vector<double> where_dense(const calib::SmoothEce& s, const std::vector<double>& values) {
+  const double peak = s.density.empty() ? 0.0 : *std::max_element(s.density.begin(), s.density.end());
+  std::vector<double> out(values.size(), std::nan(""));
+  for (size_t e = 0; e < values.size() && e < s.density.size(); ++e)
+    if (s.density[e] >= 0.02 * peak)
+      out[e] = values[e];
+  return out;
+}
+
+} // namespace
 
 Figure reliability_figure(const std::vector<ReliabilityCurve>& curves, const std::string& title) {
   check(!curves.empty(), "a reliability diagram needs at least one model");
@@ -55,7 +75,8 @@ Figure reliability_figure(const std::vector<ReliabilityCurve>& curves, const std
       xs.push_back(b.confidence(i));
       ys.push_back(b.accuracy(i));
     }
-    const std::string label = fmt::format("{} (ECE {:.4f})", c.label, c.ece);
+    const std::string label = fmt::format("{} (ECE {:.4f}, smECE {:.4f})", c.label, c.ece, c.smooth.value);
+    const auto& sm = c.smooth;
     if (single) {
       // Guo et al.'s style: one bar per bin up to its accuracy; the gap to the bin's confidence shaded red.
       std::vector<double> lefts, rights, heights;
@@ -82,14 +103,27 @@ Figure reliability_figure(const std::vector<ReliabilityCurve>& curves, const std
       }
       rel.line(xs, ys, Style().with_color(kBlack).with_line_width(1.2));
       rel.scatter(xs, ys, Style().with_color(kBlack).with_marker_size(3.0).with_label(label));
+      // The smooth-ECE curve (relplot's diagram) and its bootstrap band.
+      if (sm.band_replicates > 0)
+        rel.band(
+            sm.t,
+            where_dense(sm, sm.lower),
+            where_dense(sm, sm.upper),
+            Style().with_color(kOrange).with_alpha(0.25).with_label(
+                fmt::format("smooth curve: {:.0f}% band ({} resamples)", 100 * sm.band_level, sm.band_replicates)));
+      rel.line(
+          sm.t,
+          where_dense(sm, sm.accuracy),
+          Style().with_color(kOrange).with_line_width(2.0).with_label(
+              fmt::format("smooth curve (smECE {:.4f}, σ = {:.3f})", sm.value, sm.bandwidth)));
     } else {
-      // Overlay: a line with markers per model, and a thin tick from each point to the diagonal (the gap).
+      // Overlay: per model its smooth curve, its bins as markers, and a thin tick from each to the diagonal (the gap).
       for (size_t i = 0; i < xs.size(); ++i)
         rel.line(
             {xs[i], xs[i]},
             {ys[i], xs[i]},
             Style().with_color(color).with_alpha(0.6).with_line_width(1.0).with_dashed());
-      rel.line(xs, ys, Style().with_color(color).with_line_width(2.0));
+      rel.line(sm.t, where_dense(sm, sm.accuracy), Style().with_color(color).with_line_width(2.0));
       rel.scatter(xs, ys, Style().with_color(color).with_marker_size(3.5).with_label(label));
     }
   }

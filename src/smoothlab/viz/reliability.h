@@ -1,7 +1,9 @@
 // Reliability diagrams ([G] §2 Fig. 1, [M] §3 Fig. 2): per-bin accuracy against mean confidence with the
 // identity line (perfect calibration) and each bin's gap to it, and under it the confidence histogram that
-// the diagram alone hides. Several models overlay in one figure (e.g. hard targets, hard + temperature
-// scaling, label smoothing); each model's ECE is in the legend and in the caption. PNG and SVG via viz::Figure.
+// the diagram alone hides. Beside the bars, the smooth-ECE reliability curve (Błasiok & Nakkiran 2024; relplot's
+// diagram) with its bootstrap band. Several models overlay in one figure (e.g. hard targets, hard + temperature
+// scaling, label smoothing): each model's smooth curve, its bins as markers with their gaps, its ECE and smECE in the
+// legend. PNG and SVG via viz::Figure.
 #pragma once
 
 #include <filesystem>
@@ -10,6 +12,7 @@
 
 #include "smoothlab/calib/ece.h"
 #include "smoothlab/calib/report.h"
+#include "smoothlab/calib/smooth_ece.h"
 #include "smoothlab/viz/figure.h"
 
 namespace smoothlab::viz {
@@ -19,19 +22,23 @@ struct ReliabilityCurve {
   calib::ReliabilityBins bins; // the diagram's bins (equal-width or equal-mass)
   calib::ReliabilityBins histogram; // equal-width bins for the confidence histogram
   double ece = 0;
+  calib::SmoothEce smooth; // smECE, σ*, the smoothed curve and (band_replicates > 0) its band
 };
 
-// Builds a curve from per-sample top-label confidence and correctness.
+// Builds a curve from per-sample top-label confidence and correctness: the bins, and the smooth curve with a band
+// of `band_replicates` resamples (0: no band; calib::smooth_ece_with_band).
 ReliabilityCurve make_reliability_curve(
     std::string label,
     const std::vector<double>& confidence,
     const std::vector<uint8_t>& correct,
     int64_t bins,
-    calib::Binning binning = calib::Binning::EqualWidth);
+    calib::Binning binning = calib::Binning::EqualWidth,
+    int64_t band_replicates = 200);
 
 // Two stacked panels: reliability (top) and confidence histogram (bottom). A single curve is drawn with
-// Guo-style bars (accuracy per bin, the gap to the diagonal shaded); several curves as lines with markers
-// and per-bin gap ticks. `title` becomes the caption's first part; the ECEs follow it.
+// Guo-style bars (accuracy per bin, the gap to the diagonal shaded) and the smooth curve with its band; several
+// curves as smooth curves with their bins' markers and per-bin gap ticks. `title` becomes the caption's first part;
+// the ECEs follow it.
 Figure reliability_figure(const std::vector<ReliabilityCurve>& curves, const std::string& title = "Reliability");
 
 // Writes <stem>.png and <stem>.svg (atomically); returns the two paths.
