@@ -18,13 +18,9 @@ std::string slurp(const fs::path& p) {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
-// An over-confident model: labels drawn from softmax(z), logits 2z.
+// An over-confident model with 5 classes: labels drawn from softmax(z), logits 2z (int32 labels, as some tools save).
 void write_pair(const fs::path& dir, const std::string& prefix, int64_t n, uint64_t seed) {
-  torch::manual_seed(seed);
-  auto z = torch::randn({n, 5}) * 1.5;
-  auto y = torch::multinomial(torch::softmax(z, 1), 1).squeeze(1);
-  data::write_npy(dir / (prefix + "_logits.npy"), z * 2);
-  data::write_npy(dir / (prefix + "_labels.npy"), y.to(torch::kInt32));
+  write_overconfident_pair(dir, prefix, n, seed, 5, {}, torch::kInt32);
 }
 
 TEST(CalibCli, CalibrateWritesEverything) {

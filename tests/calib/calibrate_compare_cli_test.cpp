@@ -12,14 +12,10 @@
 namespace smoothlab::testing {
 namespace {
 
-// Over-confident logits (labels drawn from softmax(z), logits 2z) with a class bias the vector/matrix maps can fix.
+// Over-confident logits (labels drawn from softmax(z + shift), logits 2z) with a class bias the vector/matrix maps can
+// fix.
 void write_biased_pair(const fs::path& dir, const std::string& prefix, int64_t n, uint64_t seed) {
-  torch::manual_seed(seed);
-  auto z = torch::randn({n, 4}) * 1.5;
-  auto shift = torch::tensor({0.8f, 0.0f, -0.4f, 0.0f});
-  auto y = torch::multinomial(torch::softmax(z + shift, 1), 1).squeeze(1);
-  data::write_npy(dir / (prefix + "_logits.npy"), z * 2);
-  data::write_npy(dir / (prefix + "_labels.npy"), y.to(torch::kInt64));
+  write_overconfident_pair(dir, prefix, n, seed, 4, {0.8f, 0.0f, -0.4f, 0.0f});
 }
 
 TEST(CalibCompareCli, RanksEveryMethodAndAppliesSavedFits) {

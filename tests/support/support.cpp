@@ -25,6 +25,7 @@
 #include "smoothlab/core/error.h"
 #include "smoothlab/data/dataset.h"
 #include "smoothlab/data/idx.h"
+#include "smoothlab/data/npy.h"
 
 namespace smoothlab::testing {
 
@@ -347,6 +348,22 @@ int count_lines_starting(const std::string& text, const std::string& prefix) {
     pos = end + 1;
   }
   return n;
+}
+
+void write_overconfident_pair(
+    const fs::path& dir,
+    const std::string& prefix,
+    int64_t n,
+    uint64_t seed,
+    int64_t classes,
+    const std::vector<float>& shift,
+    torch::Dtype labels) {
+  torch::manual_seed(seed);
+  auto z = torch::randn({n, classes}) * 1.5;
+  auto drawn = shift.empty() ? z : z + torch::tensor(shift);
+  auto y = torch::multinomial(torch::softmax(drawn, 1), 1).squeeze(1);
+  data::write_npy(dir / (prefix + "_logits.npy"), z * 2);
+  data::write_npy(dir / (prefix + "_labels.npy"), y.to(labels));
 }
 
 std::string fashion_mnist_dir() {

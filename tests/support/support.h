@@ -84,6 +84,18 @@ void write_idx_folder(
     int64_t classes = 3,
     bool gzip = false);
 
+// An over-confident model's held-out outputs for the calibrate tests: z = 1.5·N(0, 1) [n, classes], labels drawn
+// from softmax(z + shift) (shift: one bias per class, empty for none), written as DIR/PREFIX_logits.npy (float32 2z)
+// and DIR/PREFIX_labels.npy (`labels` dtype). Seeded with torch::manual_seed(seed).
+void write_overconfident_pair(
+    const fs::path& dir,
+    const std::string& prefix,
+    int64_t n,
+    uint64_t seed,
+    int64_t classes,
+    const std::vector<float>& shift = {},
+    torch::Dtype labels = torch::kInt64);
+
 // tests/golden/NAME in the source tree.
 fs::path golden_path(const std::string& name);
 // A whole file as bytes / a file written from bytes (not atomically: test fixtures only).
