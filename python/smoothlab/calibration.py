@@ -194,3 +194,10 @@ debiased_squared_ce = _metric("debiased_squared_ce")
 debiased_squared_ce.__doc__ = "Kumar et al.'s (2019) debiased squared calibration error over equal-mass bins."
 ace_netcal = _metric("ace_netcal")
 ace_netcal.__doc__ = "netcal's bin-averaged 'ACE' (unweighted mean over equal-width bins; not the adaptive ECE)."
+classwise_smooth_ece = _metric("classwise_smooth_ece")
+classwise_smooth_ece.__doc__ = "Mean over classes k of the smooth ECE of (p_ik, [y_i = k]) (NaN beyond 100 classes)."
+classwise_ks_error = _metric("classwise_ks_error")
+classwise_ks_error.__doc__ = "Mean over classes k of the KS calibration error of (p_ik, [y_i = k])."
+classwise_debiased_l2_ce = _metric("classwise_debiased_l2_ce")
+classwise_debiased_l2_ce.__doc__ = ("Kumar et al.'s marginal debiased L2 calibration error: sqrt(mean_k max(debiased "
+                                    "squared error of class k, 0)) (their get_calibration_error(mode='marginal')).")

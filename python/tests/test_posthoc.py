@@ -87,6 +87,13 @@ def test_new_metrics_in_the_meter_and_as_functions():
     meter = cal.Meter()
     meter.update(z, y)
     assert meter.compute()["smooth_ece"] == m["smooth_ece"]
+    # Class-wise KS from its definition: the mean over classes of the KS error of (p_ik, [y_i = k]).
+    per_class = []
+    for k in range(10):
+        order = np.argsort(p[:, k], kind="stable")
+        per_class.append(np.abs(np.cumsum(p[order, k] - (y[order] == k))).max() / len(y))
+    assert cal.classwise_ks_error(z, y) == pytest.approx(np.mean(per_class), abs=1e-6)
+    assert 0 < m["classwise_smooth_ece"] < 1 and m["classwise_debiased_l2_ce"] >= 0
 
 
 def test_compare_ranks_and_reports_intervals():

@@ -12,6 +12,10 @@ Writes tests/golden/metrics_golden.json, read by tests/calib/estimators_golden_t
     would provide; with showplots=False no plotting call is made, so a stand-in module is installed when matplotlib is
     absent.
 
+And their class-wise variants on generated float32 logits (the "classwise" entry): the mean over classes of each
+reference's function applied to (p_ik, [y_i = k]); for the debiased L2 error, Kumar et al.'s own
+get_calibration_error(probs, labels, p=2, debias=True, mode="marginal").
+
 Usage: scripts/golden/metrics_golden.py RELPLOT_CHECKOUT VERIFIED_CALIBRATION_CHECKOUT SPLINE_CALIBRATION_CHECKOUT [OUT]
 (working copies of the three repositories; nothing of them is copied into smoothlab).
 """
@@ -71,6 +75,31 @@ def main():
             "debiased_l2_ce": float(kumar.unbiased_l2_ce(binned)),
             "ks_error": float(ks),
         })
+    # Class-wise (marginal) variants on float32 logits (the meter computes in float32): Kumar et al.'s own marginal
+    # mode for the debiased L2 error, and each reference's top-label function applied to (p_ik, [y_i = k]) per class.
+    rs = np.random.RandomState(29)
+    n, k = 4000, 6
+    z = (rs.randn(n, k) * 2.0).astype(np.float32)
+    s = z.astype(np.float64) * 0.6
+    p_true = np.exp(s - s.max(1, keepdims=True))
+    p_true /= p_true.sum(1, keepdims=True)
+    labels = (p_true.cumsum(1) < rs.rand(n, 1)).sum(1).clip(0, k - 1)
+    zd = z.astype(np.float64)
+    probs = np.exp(zd - zd.max(1, keepdims=True))
+    probs /= probs.sum(1, keepdims=True)
+    smooth, ks, squared = [], [], []
+    for c in range(k):
+        f, y = probs[:, c], (labels == c).astype(np.int64)
+        smooth.append(float(relplot_metrics.smECE(f, y)))
+        ks.append(float(gupta_ks.plot_KS_graphs(f, y.astype(float), "natural", 6, "/tmp", "golden", showplots=False)))
+        squared.append(float(kumar.unbiased_square_ce(kumar.bin(list(zip(f, y)), kumar.get_equal_bins(f, num_bins=15)))))
+    classwise = {
+        "logits": z.astype(np.float64).ravel().tolist(), "labels": labels.tolist(), "k": k,
+        "classwise_smooth_ece": float(np.mean(smooth)), "classwise_ks_error": float(np.mean(ks)),
+        "classwise_debiased_squared_ce": float(np.mean(squared)),
+        "classwise_debiased_l2_ce": float(kumar.get_calibration_error(probs, labels, p=2, debias=True,
+                                                                      mode="marginal")),
+    }
     doc = {
         "generator": "scripts/golden/metrics_golden.py",
         "references": {
@@ -84,6 +113,7 @@ def main():
         },
         "numpy": np.__version__,
         "cases": cases,
+        "classwise": classwise,
     }
     out_path.write_text(json.dumps(doc) + "\n")
     print(f"wrote {out_path}")

@@ -1,9 +1,11 @@
 // The streaming calibration meter: per-batch fused softmax pass (kernels.h), then binning at value() time.
 #include "smoothlab/calib/meter.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
+#include <ATen/Parallel.h>
 #include <fmt/ranges.h>
 #include <torch/torch.h>
 
@@ -31,6 +33,9 @@ void CalibrationMeter::reset() {
   confidence_.clear();
   correct_.clear();
   classwise_ = {};
+  keep_probabilities_ = false;
+  probabilities_.clear();
+  labels_.clear();
 }
 
 void CalibrationMeter::add(const torch::Tensor& logits_in, const torch::Tensor& labels_in) {
@@ -51,6 +56,7 @@ void CalibrationMeter::add(const torch::Tensor& logits_in, const torch::Tensor& 
     classes_ = k;
     if (options_.classwise())
       classwise_.resize(k, options_.bins());
+    keep_probabilities_ = options_.classwise() && k <= kClasswiseEstimatorMaxClasses;
   }
   check(k == classes_, "logits have K = {} classes, earlier batches had {}", k, classes_);
   if (n == 0)
@@ -92,7 +98,58 @@ void CalibrationMeter::add(const torch::Tensor& logits_in, const torch::Tensor& 
   brier_sum_ += brier_sum;
   if (options_.classwise())
     classwise_.add(batch_hist);
+  if (keep_probabilities_ && int64_t(probabilities_.size()) + n * k > kClasswiseEstimatorMaxValues) {
+    keep_probabilities_ = false; // past the bound: the class-wise estimators are NaN
+    probabilities_ = {};
+    labels_ = {};
+  }
+  if (keep_probabilities_) {
+    const auto p = torch::softmax(logits * float(1.0 / options_.temperature()), 1).contiguous();
+    probabilities_.insert(probabilities_.end(), p.data_ptr<float>(), p.data_ptr<float>() + n * k);
+    labels_.insert(labels_.end(), y, y + n);
+  }
 }
+
+namespace {
+
+struct ClasswiseEstimates {
+  double smooth_ece, ks_error, debiased_squared, debiased_l2;
+};
+
+// The class-wise means of the top-label estimators: class k's (p_ik, [y_i = k]) for every k, in parallel over k.
+ClasswiseEstimates classwise_estimates(
+    const std::vector<float>& probabilities,
+    const std::vector<int64_t>& labels,
+    int64_t classes,
+    int64_t bins) {
+  const size_t n = labels.size();
+  const auto count = static_cast<size_t>(classes);
+  std::vector<double> smooth(count), ks(count), squared(count);
+  at::parallel_for(0, classes, 1, [&](int64_t begin, int64_t end) {
+    std::vector<double> f(n), y(n);
+    for (int64_t k = begin; k < end; ++k) {
+      for (size_t i = 0; i < n; ++i) {
+        f[i] = double(probabilities[i * size_t(classes) + size_t(k)]);
+        y[i] = labels[i] == k ? 1.0 : 0.0;
+      }
+      smooth[size_t(k)] = smooth_ece(f, y).value;
+      ks[size_t(k)] = ks_error(f, y);
+      squared[size_t(k)] = debiased_squared_ce(f, y, bins).squared;
+    }
+  });
+  ClasswiseEstimates e{0, 0, 0, 0};
+  double clipped = 0;
+  for (int64_t k = 0; k < classes; ++k) {
+    e.smooth_ece += smooth[size_t(k)] / double(classes);
+    e.ks_error += ks[size_t(k)] / double(classes);
+    e.debiased_squared += squared[size_t(k)] / double(classes);
+    clipped += std::max(squared[size_t(k)], 0.0) / double(classes);
+  }
+  e.debiased_l2 = std::sqrt(clipped);
+  return e;
+}
+
+} // namespace
 
 CalibrationMetrics CalibrationMeter::value() const {
   CalibrationMetrics m;
@@ -138,6 +195,16 @@ CalibrationMetrics CalibrationMeter::value() const {
   m.debiased_squared_ce = debiased.squared;
   m.debiased_l2_ce = debiased.l2;
   m.ace_netcal = calib::netcal_ace(confidence_, outcome, m.bins);
+  if (keep_probabilities_) {
+    const auto c = classwise_estimates(probabilities_, labels_, classes_, m.bins);
+    m.classwise_smooth_ece = c.smooth_ece;
+    m.classwise_ks_error = c.ks_error;
+    m.classwise_debiased_squared_ce = c.debiased_squared;
+    m.classwise_debiased_l2_ce = c.debiased_l2;
+  } else {
+    m.classwise_smooth_ece = m.classwise_ks_error = std::nan("");
+    m.classwise_debiased_squared_ce = m.classwise_debiased_l2_ce = std::nan("");
+  }
   return m;
 }
 
@@ -172,6 +239,10 @@ nlohmann::json to_json(const CalibrationMetrics& m, bool with_bins) {
       {"debiased_squared_ce", num(m.debiased_squared_ce)},
       {"debiased_l2_ce", num(m.debiased_l2_ce)},
       {"ace_netcal", num(m.ace_netcal)},
+      {"classwise_smooth_ece", num(m.classwise_smooth_ece)},
+      {"classwise_ks_error", num(m.classwise_ks_error)},
+      {"classwise_debiased_squared_ce", num(m.classwise_debiased_squared_ce)},
+      {"classwise_debiased_l2_ce", num(m.classwise_debiased_l2_ce)},
       {"bins", m.bins},
       {"binning", binning_name(m.binning)}};
   if (with_bins) {
@@ -210,6 +281,10 @@ CalibrationMetrics metrics_from_json(const nlohmann::json& j) {
   m.debiased_squared_ce = optional("debiased_squared_ce");
   m.debiased_l2_ce = optional("debiased_l2_ce");
   m.ace_netcal = optional("ace_netcal");
+  m.classwise_smooth_ece = optional("classwise_smooth_ece");
+  m.classwise_ks_error = optional("classwise_ks_error");
+  m.classwise_debiased_squared_ce = optional("classwise_debiased_squared_ce");
+  m.classwise_debiased_l2_ce = optional("classwise_debiased_l2_ce");
   m.bins = j.at("bins").get<int64_t>();
   m.binning = parse_binning(j.at("binning").get<std::string>());
   if (j.contains("reliability")) {

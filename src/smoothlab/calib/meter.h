@@ -14,6 +14,11 @@
 //   as relplot computes it), the KS error, Kumar et al.'s debiased squared calibration error and its L2 root, and
 //   netcal's "ACE" (the unweighted mean over non-empty equal-width bins — not the adaptive ECE, which is
 //   ece_equal_mass) (estimators.h).
+//   Their class-wise variants (of (p_ik, [y_i = k]) for each class k, averaged over the K classes): smECE (each class
+//   at its own bandwidth), KS, and the debiased squared error with its L2 form as Kumar et al.'s
+//   get_calibration_error(mode="marginal") computes it: sqrt(mean_k max(squared_k, 0)). They need every p_ik, so the
+//   meter keeps the probabilities (float32) while K ≤ kClasswiseEstimatorMaxClasses and N·K ≤
+//   kClasswiseEstimatorMaxValues; beyond, or with classwise(false), they are NaN.
 // Probabilities are computed in float32 (vectorised exp, relative error ~1e-7) and accumulated in float64.
 // add() is not thread-safe; it parallelises internally over rows (torch::set_num_threads).
 #pragma once
@@ -30,11 +35,15 @@
 
 namespace smoothlab::calib {
 
+// Bounds of the class-wise estimators: each class costs a smooth ECE (about 25 ms); the probabilities 4·N·K bytes.
+inline constexpr int64_t kClasswiseEstimatorMaxClasses = 100;
+inline constexpr int64_t kClasswiseEstimatorMaxValues = int64_t(1) << 24;
+
 struct MeterOptions {
   TORCH_ARG(int64_t, bins) = 15;
   TORCH_ARG(Binning, binning) = Binning::EqualWidth;
   TORCH_ARG(double, temperature) = 1.0; // metrics of softmax(z / T)
-  TORCH_ARG(bool, classwise) = true; // class-wise ECE costs K·M·3 doubles of state
+  TORCH_ARG(bool, classwise) = true; // class-wise ECE (K·M·3 doubles of state) and estimators (see above)
 
  public:
   // Throws Error naming the option as the CLI spells it (--bins); CalibrationMeter's constructor calls it.
@@ -53,6 +62,9 @@ struct CalibrationMetrics {
   double ks_error = 0; // top-label Kolmogorov–Smirnov calibration error
   double debiased_squared_ce = 0, debiased_l2_ce = 0; // Kumar et al., `bins` equal-mass bins
   double ace_netcal = 0; // netcal's bin-averaged "ACE" over `bins` equal-width bins
+  // Class-wise means (NaN when not computed, see above).
+  double classwise_smooth_ece = 0, classwise_ks_error = 0;
+  double classwise_debiased_squared_ce = 0, classwise_debiased_l2_ce = 0;
   ReliabilityBins reliability; // under `binning`
 };
 
@@ -84,6 +96,10 @@ class CalibrationMeter {
   std::vector<double> confidence_;
   std::vector<uint8_t> correct_;
   detail::ClasswiseHistogram classwise_;
+  // For the class-wise estimators, while within their bounds: probabilities row by row, and the labels.
+  bool keep_probabilities_ = false;
+  std::vector<float> probabilities_;
+  std::vector<int64_t> labels_;
 };
 
 // The metrics of one batch of logits: CalibrationMeter(options).add(logits, labels).value().
@@ -94,13 +110,14 @@ CalibrationMetrics calibration_metrics(
 
 // {"count", "classes", "temperature", "accuracy", "nll", "brier", "mean_confidence", "ece", "mce", "rms_ce",
 //  "ece_equal_width", "ece_equal_mass", "classwise_ece", "smooth_ece", "smooth_ece_bandwidth", "ks_error",
-//  "debiased_squared_ce", "debiased_l2_ce", "ace_netcal", "bins", "binning",
+//  "debiased_squared_ce", "debiased_l2_ce", "ace_netcal", "classwise_smooth_ece", "classwise_ks_error",
+//  "classwise_debiased_squared_ce", "classwise_debiased_l2_ce", "bins", "binning",
 //  "reliability": {"lower", "upper", "count", "confidence", "accuracy"}}
 nlohmann::json to_json(const CalibrationMetrics& m, bool with_bins = true);
 
 // The inverse of to_json (bins restored when present: sums = per-bin mean × count). Throws nlohmann::json::exception
 // for a missing or mistyped field; null numbers read as NaN, and so do the estimators added after the first release
-// (smooth_ece … ace_netcal) when a file predates them.
+// (smooth_ece … classwise_debiased_l2_ce) when a file predates them.
 CalibrationMetrics metrics_from_json(const nlohmann::json& j);
 
 } // namespace smoothlab::calib
