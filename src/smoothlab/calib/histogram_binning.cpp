@@ -23,28 +23,9 @@ detail::Map1d HistogramBinning::fit_bins(const std::vector<double>& x, const std
   return m;
 }
 
-FitReport HistogramBinning::fit_impl(const torch::Tensor& logits, const torch::Tensor& labels) {
+detail::Map1d HistogramBinning::fit_map(const std::vector<double>& x, const std::vector<double>& y) const {
   check(bins_ >= 1, "--bins must be at least 1, got {}", bins_);
-  const int64_t bins = bins_;
-  maps_.fit(logits, labels, bins_, [bins](const auto& x, const auto& y) { return fit_bins(x, y, bins); });
-  FitReport r;
-  r.converged = r.exact = true;
-  return r;
-}
-
-torch::Tensor HistogramBinning::log_probs_impl(const torch::Tensor& logits) const {
-  return maps_.log_probs(logits);
-}
-
-nlohmann::json HistogramBinning::parameters() const {
-  auto j = maps_.to_json();
-  j["bins"] = bins_;
-  return j;
-}
-
-void HistogramBinning::set_parameters(const nlohmann::json& parameters, int64_t classes) {
-  bins_ = parameters.value("bins", bins_);
-  maps_.from_json(parameters, classes, detail::Map1d::Kind::Step);
+  return fit_bins(x, y, bins_);
 }
 
 } // namespace smoothlab::calib

@@ -4,33 +4,34 @@
 // confidence goes to the first bin whose largest fit confidence is ≥ it (the last bin beyond). Exact: no iteration.
 #pragma once
 
-#include "smoothlab/calib/calibrator.h"
 #include "smoothlab/calib/top_label.h"
 
 namespace smoothlab::calib {
 
-class HistogramBinning final : public Calibrator {
+class HistogramBinning final : public TopLabelCalibrator {
  public:
   // bins: equal-mass bins per map; also the fewest fit examples a predicted class needs for its own map.
-  explicit HistogramBinning(int64_t bins = 15) : bins_(bins) {}
+  explicit HistogramBinning(int64_t bins = 15) : TopLabelCalibrator(detail::Map1d::Kind::Step), bins_(bins) {}
   std::string name() const override {
     return "histogram";
-  }
-  const detail::TopLabelMaps& maps() const {
-    return maps_;
   }
   // The 1-D fit on sorted confidences x and 0/1 outcomes y.
   static detail::Map1d fit_bins(const std::vector<double>& x, const std::vector<double>& y, int64_t bins);
 
  protected:
-  FitReport fit_impl(const torch::Tensor& logits, const torch::Tensor& labels) override;
-  torch::Tensor log_probs_impl(const torch::Tensor& logits) const override;
-  nlohmann::json parameters() const override;
-  void set_parameters(const nlohmann::json& parameters, int64_t classes) override;
+  detail::Map1d fit_map(const std::vector<double>& x, const std::vector<double>& y) const override;
+  int64_t min_class_count() const override {
+    return bins_;
+  }
+  nlohmann::json settings() const override {
+    return {{"bins", bins_}};
+  }
+  void load_settings(const nlohmann::json& parameters) override {
+    bins_ = parameters.value("bins", bins_);
+  }
 
  private:
   int64_t bins_;
-  detail::TopLabelMaps maps_;
 };
 
 } // namespace smoothlab::calib

@@ -57,26 +57,4 @@ detail::Map1d IsotonicCalibrator::fit_isotonic(const std::vector<double>& x, con
   return m;
 }
 
-FitReport IsotonicCalibrator::fit_impl(const torch::Tensor& logits, const torch::Tensor& labels) {
-  maps_.fit(logits, labels, min_class_count_, [](const auto& x, const auto& y) { return fit_isotonic(x, y); });
-  FitReport r;
-  r.converged = r.exact = true;
-  return r;
-}
-
-torch::Tensor IsotonicCalibrator::log_probs_impl(const torch::Tensor& logits) const {
-  return maps_.log_probs(logits);
-}
-
-nlohmann::json IsotonicCalibrator::parameters() const {
-  auto j = maps_.to_json();
-  j["min_class_count"] = min_class_count_;
-  return j;
-}
-
-void IsotonicCalibrator::set_parameters(const nlohmann::json& parameters, int64_t classes) {
-  min_class_count_ = parameters.value("min_class_count", min_class_count_);
-  maps_.from_json(parameters, classes, detail::Map1d::Kind::Linear);
-}
-
 } // namespace smoothlab::calib

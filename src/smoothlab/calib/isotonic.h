@@ -5,34 +5,38 @@
 // constant beyond the smallest and largest. Exact: no iteration. The map is monotone by construction.
 #pragma once
 
-#include "smoothlab/calib/calibrator.h"
 #include "smoothlab/calib/top_label.h"
 
 namespace smoothlab::calib {
 
-class IsotonicCalibrator final : public Calibrator {
+class IsotonicCalibrator final : public TopLabelCalibrator {
  public:
   // min_class_count: the fewest fit examples a predicted class needs for its own map (else the pooled one).
-  explicit IsotonicCalibrator(int64_t min_class_count = 15) : min_class_count_(min_class_count) {}
+  explicit IsotonicCalibrator(int64_t min_class_count = 15)
+      : TopLabelCalibrator(detail::Map1d::Kind::Linear), min_class_count_(min_class_count) {}
   std::string name() const override {
     return "isotonic";
-  }
-  const detail::TopLabelMaps& maps() const {
-    return maps_;
   }
   // Pool-adjacent-violators on sorted x (ascending) and y; knots kept as scikit-learn keeps them (a point whose
   // value equals both neighbours' is dropped: interpolation is unchanged).
   static detail::Map1d fit_isotonic(const std::vector<double>& x, const std::vector<double>& y);
 
  protected:
-  FitReport fit_impl(const torch::Tensor& logits, const torch::Tensor& labels) override;
-  torch::Tensor log_probs_impl(const torch::Tensor& logits) const override;
-  nlohmann::json parameters() const override;
-  void set_parameters(const nlohmann::json& parameters, int64_t classes) override;
+  detail::Map1d fit_map(const std::vector<double>& x, const std::vector<double>& y) const override {
+    return fit_isotonic(x, y);
+  }
+  int64_t min_class_count() const override {
+    return min_class_count_;
+  }
+  nlohmann::json settings() const override {
+    return {{"min_class_count", min_class_count_}};
+  }
+  void load_settings(const nlohmann::json& parameters) override {
+    min_class_count_ = parameters.value("min_class_count", min_class_count_);
+  }
 
  private:
   int64_t min_class_count_;
-  detail::TopLabelMaps maps_;
 };
 
 } // namespace smoothlab::calib

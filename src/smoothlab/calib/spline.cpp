@@ -2,7 +2,6 @@
 #include "smoothlab/calib/spline.h"
 
 #include <cmath>
-#include <limits>
 
 #include <torch/torch.h>
 
@@ -97,32 +96,6 @@ detail::Map1d SplineCalibrator::fit_spline(const std::vector<double>& x, const s
     m.y[size_t(i)] = x[size_t(i)] + slope;
   }
   return m;
-}
-
-FitReport SplineCalibrator::fit_impl(const torch::Tensor& logits, const torch::Tensor& labels) {
-  const int64_t knots = knots_;
-  // One pooled map (the paper's): no predicted class gets its own.
-  maps_.fit(logits, labels, std::numeric_limits<int64_t>::max(), [knots](const auto& x, const auto& y) {
-    return fit_spline(x, y, knots);
-  });
-  FitReport r;
-  r.converged = r.exact = true;
-  return r;
-}
-
-torch::Tensor SplineCalibrator::log_probs_impl(const torch::Tensor& logits) const {
-  return maps_.log_probs(logits);
-}
-
-nlohmann::json SplineCalibrator::parameters() const {
-  auto j = maps_.to_json();
-  j["knots"] = knots_;
-  return j;
-}
-
-void SplineCalibrator::set_parameters(const nlohmann::json& parameters, int64_t classes) {
-  knots_ = parameters.value("knots", knots_);
-  maps_.from_json(parameters, classes, detail::Map1d::Kind::LinearClipped);
 }
 
 } // namespace smoothlab::calib

@@ -11,36 +11,42 @@
 // value); smoothlab interpolates as np.interp does (tests/golden/spline_golden.json records both).
 #pragma once
 
-#include "smoothlab/calib/calibrator.h"
+#include <limits>
+
 #include "smoothlab/calib/top_label.h"
 
 namespace smoothlab::calib {
 
-class SplineCalibrator final : public Calibrator {
+class SplineCalibrator final : public TopLabelCalibrator {
  public:
-  explicit SplineCalibrator(int64_t knots = 6) : knots_(knots) {}
+  explicit SplineCalibrator(int64_t knots = 6)
+      : TopLabelCalibrator(detail::Map1d::Kind::LinearClipped), knots_(knots) {}
   std::string name() const override {
     return "spline";
   }
   int64_t knots() const {
     return knots_;
   }
-  const detail::TopLabelMaps& maps() const {
-    return maps_;
-  }
   // The recalibration map of sorted confidences x (ascending) and their correctness y: knots (x_i, x_i + E'(u_i)).
   // Needs at least `knots` points.
   static detail::Map1d fit_spline(const std::vector<double>& x, const std::vector<double>& y, int64_t knots);
 
  protected:
-  FitReport fit_impl(const torch::Tensor& logits, const torch::Tensor& labels) override;
-  torch::Tensor log_probs_impl(const torch::Tensor& logits) const override;
-  nlohmann::json parameters() const override;
-  void set_parameters(const nlohmann::json& parameters, int64_t classes) override;
+  detail::Map1d fit_map(const std::vector<double>& x, const std::vector<double>& y) const override {
+    return fit_spline(x, y, knots_);
+  }
+  int64_t min_class_count() const override {
+    return std::numeric_limits<int64_t>::max(); // one pooled map, as the paper fits it
+  }
+  nlohmann::json settings() const override {
+    return {{"knots", knots_}};
+  }
+  void load_settings(const nlohmann::json& parameters) override {
+    knots_ = parameters.value("knots", knots_);
+  }
 
  private:
   int64_t knots_;
-  detail::TopLabelMaps maps_;
 };
 
 } // namespace smoothlab::calib

@@ -7,7 +7,6 @@
 
 #include <torch/torch.h>
 
-#include "smoothlab/calib/calibrator.h"
 #include "smoothlab/core/error.h"
 
 namespace smoothlab::calib::detail {
@@ -136,3 +135,29 @@ void TopLabelMaps::from_json(const nlohmann::json& j, int64_t classes, Map1d::Ki
 }
 
 } // namespace smoothlab::calib::detail
+
+namespace smoothlab::calib {
+
+FitReport TopLabelCalibrator::fit_impl(const torch::Tensor& logits, const torch::Tensor& labels) {
+  maps_.fit(logits, labels, min_class_count(), [this](const auto& x, const auto& y) { return fit_map(x, y); });
+  FitReport r;
+  r.converged = r.exact = true;
+  return r;
+}
+
+torch::Tensor TopLabelCalibrator::log_probs_impl(const torch::Tensor& logits) const {
+  return maps_.log_probs(logits);
+}
+
+nlohmann::json TopLabelCalibrator::parameters() const {
+  auto j = maps_.to_json();
+  j.update(settings());
+  return j;
+}
+
+void TopLabelCalibrator::set_parameters(const nlohmann::json& parameters, int64_t classes) {
+  load_settings(parameters);
+  maps_.from_json(parameters, classes, kind_);
+}
+
+} // namespace smoothlab::calib

@@ -14,6 +14,8 @@
 #include <nlohmann/json.hpp>
 #include <torch/types.h>
 
+#include "smoothlab/calib/calibrator.h"
+
 namespace smoothlab::calib::detail {
 
 // A 1-D map by its knots: Step: g(p) = y[i] for the first i with p ≤ x[i] (y.back() beyond); Linear: np.interp's
@@ -45,3 +47,35 @@ struct TopLabelMaps {
 };
 
 } // namespace smoothlab::calib::detail
+
+namespace smoothlab::calib {
+
+// The body shared by the top-label calibrators (histogram binning, isotonic regression, spline recalibration): fit
+// the maps with fit_map, apply them with re-normalisation, save them with the method's own settings. Exact fits.
+class TopLabelCalibrator : public Calibrator {
+ public:
+  const detail::TopLabelMaps& maps() const {
+    return maps_;
+  }
+
+ protected:
+  explicit TopLabelCalibrator(detail::Map1d::Kind kind) : kind_(kind) {}
+  // The 1-D map of sorted confidences x and 0/1 outcomes y.
+  virtual detail::Map1d fit_map(const std::vector<double>& x, const std::vector<double>& y) const = 0;
+  // The fewest fit examples a predicted class needs for its own map (else the pooled one).
+  virtual int64_t min_class_count() const = 0;
+  // The method's settings saved beside the maps ({"bins": 15}), and read back (keeping the current value when absent).
+  virtual nlohmann::json settings() const = 0;
+  virtual void load_settings(const nlohmann::json& parameters) = 0;
+
+  FitReport fit_impl(const torch::Tensor& logits, const torch::Tensor& labels) final;
+  torch::Tensor log_probs_impl(const torch::Tensor& logits) const final;
+  nlohmann::json parameters() const final;
+  void set_parameters(const nlohmann::json& parameters, int64_t classes) final;
+
+ private:
+  detail::Map1d::Kind kind_;
+  detail::TopLabelMaps maps_;
+};
+
+} // namespace smoothlab::calib
