@@ -11,6 +11,7 @@
 #include <torch/torch.h>
 
 #include "smoothlab/calib/bootstrap.h"
+#include "smoothlab/calib/dirichlet.h"
 #include "smoothlab/calib/inputs.h"
 #include "smoothlab/core/error.h"
 
@@ -168,22 +169,37 @@ Comparison compare_calibrators(
     double best_value = 0;
     const auto grid = candidates(name, o);
     if (!grid.empty()) {
-      double best = INFINITY;
-      nlohmann::json scores = nlohmann::json::array();
-      for (double value : grid) {
-        double total = 0;
+      // Matrix and Dirichlet: each fold's fits run along the grid from the largest λ = μ down, each starting from the
+      // fold's solution at the previous value (the first from TS) — the same optima, in fewer evaluations.
+      const bool warm = name == "matrix" || name == "dirichlet";
+      std::vector<size_t> visit(grid.size());
+      std::iota(visit.begin(), visit.end(), size_t(0));
+      if (warm)
+        std::stable_sort(visit.begin(), visit.end(), [&](size_t a, size_t b) { return grid[a] > grid[b]; });
+      std::vector<double> totals(grid.size(), 0.0);
+      std::vector<std::pair<torch::Tensor, torch::Tensor>> previous(size_t(o.folds));
+      for (size_t v : visit) {
         for (int64_t f = 0; f < o.folds; ++f) {
-          auto cal = make_with(name, o, value);
+          auto cal = make_with(name, o, grid[v]);
+          auto* linear = warm ? dynamic_cast<LinearCalibrator*>(cal.get()) : nullptr;
+          if (linear && previous[size_t(f)].first.defined())
+            linear->warm_start(previous[size_t(f)].first, previous[size_t(f)].second);
           cal->fit(z.index_select(0, train_index[size_t(f)]), y.index_select(0, train_index[size_t(f)]));
+          if (linear)
+            previous[size_t(f)] = {linear->weight(), linear->bias()};
           const auto held = cal->log_probs(z.index_select(0, test_index[size_t(f)]));
-          total += torch::nll_loss(held, y.index_select(0, test_index[size_t(f)])).item<double>() *
+          totals[v] += torch::nll_loss(held, y.index_select(0, test_index[size_t(f)])).item<double>() *
               double(test_index[size_t(f)].numel());
         }
-        const double mean = total / double(n);
-        scores.push_back({{"value", value}, {"cv_nll", mean}});
+      }
+      double best = INFINITY;
+      nlohmann::json scores = nlohmann::json::array();
+      for (size_t v = 0; v < grid.size(); ++v) {
+        const double mean = totals[v] / double(n);
+        scores.push_back({{"value", grid[v]}, {"cv_nll", mean}});
         if (mean < best) {
           best = mean;
-          best_value = value;
+          best_value = grid[v];
         }
       }
       row.chosen = {{name == "histogram" ? "bins" : "odir_lambda_mu", best_value}, {"candidates", scores}};
