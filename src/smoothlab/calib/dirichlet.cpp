@@ -8,7 +8,6 @@
 #include <tuple>
 #include <vector>
 
-#include <ATen/Parallel.h>
 #include <torch/torch.h>
 
 #include "smoothlab/calib/lbfgs.h"
@@ -73,8 +72,8 @@ double odir_objective(
   odir_canonical_form(w.data_ptr<double>(), b.data_ptr<double>(), k, wc.data(), bc.data());
   const double* xp = x.data_ptr<double>();
   const int64_t* yp = labels.data_ptr<int64_t>();
-  // Per block of rows: [0] the NLL sum, then ∂/∂Wc (K·K) and ∂/∂bc (K) sums. Blocks run in parallel and are combined
-  // in a fixed order, so the result does not depend on the thread count.
+  // Per block of rows: [0] the NLL sum, then ∂/∂Wc (K·K) and ∂/∂bc (K) sums, combined in a fixed order. One thread:
+  // an evaluation is ~0.5 ms at N = 4000, K = 10, too little to share; compare.cpp runs the CV folds in parallel.
   const int64_t blocks = (n + kOdirRowsPerBlock - 1) / kOdirRowsPerBlock;
   const size_t stride = 1 + kk + size_t(k);
   std::vector<double> sums(size_t(blocks) * stride, 0.0);
@@ -120,10 +119,8 @@ double odir_objective(
       }
     }
   };
-  at::parallel_for(0, blocks, 1, [&](int64_t b0, int64_t b1) {
-    for (int64_t block = b0; block < b1; ++block)
-      rows(block);
-  });
+  for (int64_t block = 0; block < blocks; ++block)
+    rows(block);
   std::vector<double> total(stride, 0.0);
   for (int64_t block = 0; block < blocks; ++block)
     for (size_t i = 0; i < stride; ++i)

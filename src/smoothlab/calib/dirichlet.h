@@ -72,8 +72,7 @@ std::pair<torch::Tensor, torch::Tensor> odir_canonical(const torch::Tensor& w, c
 //   mean_i −log softmax(Wc x_i + bc)_{y_i} + λ/(K(K−1)) Σ_{i≠j} Wc_ij² + μ/K Σ_j bc_j²,
 // and, when grad_w and grad_b are given, its gradient with respect to W and b (written into them; undefined tensors
 // are allocated). x: [N, K] features (logits, or log-probabilities for Dirichlet), labels [N] int64, w [K, K], b [K];
-// all float64 contiguous CPU. Blocks of rows are summed in parallel and combined in a fixed order: the result does
-// not depend on the thread count.
+// all float64 contiguous CPU. Runs on the calling thread; blocks of rows are summed in a fixed order.
 double odir_objective(
     const torch::Tensor& x,
     const torch::Tensor& labels,
