@@ -68,12 +68,14 @@ TEST(CalibDirichlet, WarmStartReachesTheColdOptimum) {
     EXPECT_TRUE(rc.converged);
     EXPECT_TRUE(rw.converged);
     EXPECT_LE(rw.gradient_norm, 1e-6);
-    // One strictly convex problem in the canonical parameters: the same optimum to within what a 1e-6 gradient
-    // allows, and the same objective to far below the CV's resolution.
-    EXPECT_NEAR(rw.objective_after, rc.objective_after, 1e-11);
-    EXPECT_TENSOR_NEAR(warm.weight(), cold.weight(), 0, 1e-4);
-    EXPECT_TENSOR_NEAR(warm.bias(), cold.bias(), 0, 1e-4);
-    EXPECT_TENSOR_NEAR(warm.log_probs(z), cold.log_probs(z), 0, 1e-5);
+    // One strictly convex problem in the canonical parameters: the same optimum to within what the stopping rule
+    // allows. A gradient of 1e-6 bounds the objective's gap by ~|∇|²/(2·curvature) but the parameters only by
+    // ~|∇|/curvature, and the off-diagonal curvature can be as low as the penalty's 2λ/(K(K−1)) ≈ 7e-5 here. Measured:
+    // objectives within 1.1e-11, parameters within 1.7e-4, log-probabilities within 3.3e-4 (rows near −8).
+    EXPECT_NEAR(rw.objective_after, rc.objective_after, 1e-10);
+    EXPECT_TENSOR_NEAR(warm.weight(), cold.weight(), 0, 2e-3);
+    EXPECT_TENSOR_NEAR(warm.bias(), cold.bias(), 0, 2e-3);
+    EXPECT_TENSOR_NEAR(warm.log_probs(z), cold.log_probs(z), 0, 2e-3);
     // The warm start is where the fit began (its objective is the strong fit's solution evaluated at λ = 1e-3), and
     // it is used once: a second fit starts from temperature scaling again.
     EXPECT_LT(rw.objective_before, cold.report().objective_before);
