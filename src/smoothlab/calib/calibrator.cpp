@@ -1,5 +1,5 @@
-// The calibrator interface's shared parts: input checks, the registry, JSON state, L-BFGS and top-label
-// re-normalisation (calibrator.h, lbfgs.h).
+// The calibrator interface's shared parts: input checks, the registry, JSON state and top-label re-normalisation
+// (calibrator.h; L-BFGS is in lbfgs.cpp).
 #include "smoothlab/calib/calibrator.h"
 
 #include <cmath>
@@ -170,51 +170,6 @@ torch::Tensor tensor_from_json(const nlohmann::json& j, const char* key, std::ve
   for (double v : values)
     check(std::isfinite(v), "parameter '{}' holds a non-finite value", key);
   return torch::tensor(values, torch::kFloat64).reshape(shape);
-}
-
-FitReport minimise_lbfgs(
-    std::vector<torch::Tensor> params,
-    const std::function<torch::Tensor()>& objective,
-    double tolerance,
-    int64_t max_evaluations) {
-  FitReport report;
-  report.tolerance = tolerance;
-  {
-    torch::NoGradGuard no_grad;
-    report.objective_before = objective().item<double>();
-  }
-  torch::optim::LBFGS solver(
-      params,
-      torch::optim::LBFGSOptions(1.0)
-          .max_iter(max_evaluations)
-          .max_eval(max_evaluations)
-          .tolerance_grad(tolerance)
-          .tolerance_change(1e-15)
-          .history_size(20)
-          .line_search_fn(std::string("strong_wolfe")));
-  int64_t evaluations = 0;
-  auto closure = [&] {
-    solver.zero_grad();
-    auto loss = objective();
-    loss.backward();
-    ++evaluations;
-    return loss;
-  };
-  solver.step(closure);
-  // The stopping rule's value at the returned parameters.
-  for (auto& p : params)
-    if (p.grad().defined())
-      p.grad().zero_();
-  auto loss = objective();
-  loss.backward();
-  double g = 0;
-  for (auto& p : params)
-    g = std::max(g, p.grad().abs().max().item<double>());
-  report.objective_after = loss.item<double>();
-  report.gradient_norm = g;
-  report.iterations = evaluations;
-  report.converged = std::isfinite(g) && g <= tolerance;
-  return report;
 }
 
 } // namespace detail

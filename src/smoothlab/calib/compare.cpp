@@ -7,10 +7,12 @@
 #include <numeric>
 #include <random>
 
+#include <ATen/Parallel.h>
 #include <fmt/format.h>
 #include <torch/torch.h>
 
 #include "smoothlab/calib/bootstrap.h"
+#include "smoothlab/calib/dirichlet.h"
 #include "smoothlab/calib/inputs.h"
 #include "smoothlab/core/error.h"
 
@@ -168,22 +170,50 @@ Comparison compare_calibrators(
     double best_value = 0;
     const auto grid = candidates(name, o);
     if (!grid.empty()) {
+      // Matrix and Dirichlet: each fold's fits run along the grid from the largest λ = μ down, each starting from the
+      // fold's solution at the previous value (the first from TS) — the same optima, in fewer evaluations.
+      const bool warm = name == "matrix" || name == "dirichlet";
+      std::vector<size_t> visit(grid.size());
+      std::iota(visit.begin(), visit.end(), size_t(0));
+      if (warm)
+        std::stable_sort(visit.begin(), visit.end(), [&](size_t a, size_t b) { return grid[a] > grid[b]; });
+      // The folds are independent: one task each (the fits inside run on their task's thread). Each (value, fold)
+      // score lands in its own slot and the slots are summed in a fixed order, so scores do not depend on threads.
+      std::vector<double> held_nll(grid.size() * size_t(o.folds), 0.0);
+      at::parallel_for(0, o.folds, 1, [&](int64_t f0, int64_t f1) {
+        for (int64_t f = f0; f < f1; ++f) {
+          const auto& train = train_index[size_t(f)];
+          const auto& test = test_index[size_t(f)];
+          const auto zf = z.index_select(0, train), yf = y.index_select(0, train);
+          const auto zt = z.index_select(0, test), yt = y.index_select(0, test);
+          torch::Tensor previous_w, previous_b;
+          for (size_t v : visit) {
+            auto cal = make_with(name, o, grid[v]);
+            auto* linear = warm ? dynamic_cast<LinearCalibrator*>(cal.get()) : nullptr;
+            if (linear && previous_w.defined())
+              linear->warm_start(previous_w, previous_b);
+            cal->fit(zf, yf);
+            if (linear) {
+              previous_w = linear->weight();
+              previous_b = linear->bias();
+            }
+            held_nll[v * size_t(o.folds) + size_t(f)] =
+                torch::nll_loss(cal->log_probs(zt), yt).item<double>() * double(test.numel());
+          }
+        }
+      });
+      std::vector<double> totals(grid.size(), 0.0);
+      for (size_t v = 0; v < grid.size(); ++v)
+        for (int64_t f = 0; f < o.folds; ++f)
+          totals[v] += held_nll[v * size_t(o.folds) + size_t(f)];
       double best = INFINITY;
       nlohmann::json scores = nlohmann::json::array();
-      for (double value : grid) {
-        double total = 0;
-        for (int64_t f = 0; f < o.folds; ++f) {
-          auto cal = make_with(name, o, value);
-          cal->fit(z.index_select(0, train_index[size_t(f)]), y.index_select(0, train_index[size_t(f)]));
-          const auto held = cal->log_probs(z.index_select(0, test_index[size_t(f)]));
-          total += torch::nll_loss(held, y.index_select(0, test_index[size_t(f)])).item<double>() *
-              double(test_index[size_t(f)].numel());
-        }
-        const double mean = total / double(n);
-        scores.push_back({{"value", value}, {"cv_nll", mean}});
+      for (size_t v = 0; v < grid.size(); ++v) {
+        const double mean = totals[v] / double(n);
+        scores.push_back({{"value", grid[v]}, {"cv_nll", mean}});
         if (mean < best) {
           best = mean;
-          best_value = value;
+          best_value = grid[v];
         }
       }
       row.chosen = {{name == "histogram" ? "bins" : "odir_lambda_mu", best_value}, {"candidates", scores}};

@@ -7,6 +7,14 @@
 // "better" when the interval's low end is > 0, "worse" when its high end is < 0, else "inconclusive". One resample
 // draws the evaluation examples with replacement once and evaluates both methods on that draw; resample r uses a
 // generator seeded from (seed, r), so intervals do not depend on threads.
+//
+// The cross-validation of matrix and Dirichlet runs each fold along the λ grid from the largest value down, every fit
+// after the first warm-started from that fold's solution at the previous value (LinearCalibrator::warm_start; the
+// first from temperature scaling). The folds run in parallel (one task each; scores are summed in a fixed order, so
+// they do not depend on threads). Every CV fit has the same stopping rule as the final fit (options.calibrator:
+// max |gradient| ≤ 1e-6 or 500 evaluations), so the CV scores are those of the same optima to that tolerance; fits
+// that reach the evaluation cap stop there, as they did from cold starts. The final fit on the whole fit split
+// starts from temperature scaling, as a calibrator fitted on its own does.
 #pragma once
 
 #include <cstdint>

@@ -22,4 +22,15 @@ FitReport minimise_lbfgs(
     double tolerance,
     int64_t max_evaluations);
 
+// The same solver for an objective with a hand-written gradient (no autograd graph, no per-evaluation tensor ops):
+// value_and_gradient(gradients) returns the objective at the current params and writes ∂objective/∂params into
+// gradients, float64 contiguous tensors shaped like params (overwritten, not accumulated). params: float64
+// contiguous CPU tensors; updated in place.
+using ValueAndGradient = std::function<double(std::vector<torch::Tensor>& gradients)>;
+FitReport minimise_lbfgs(
+    std::vector<torch::Tensor> params,
+    const ValueAndGradient& value_and_gradient,
+    double tolerance,
+    int64_t max_evaluations);
+
 } // namespace smoothlab::calib::detail
