@@ -21,18 +21,14 @@ Usage: scripts/golden/metrics_golden.py RELPLOT_CHECKOUT VERIFIED_CALIBRATION_CH
 """
 import json
 import pathlib
-import subprocess
 import sys
 import types
 
 import numpy as np
 
 
-def commit_of(path):
-    try:
-        return subprocess.check_output(["git", "-C", str(path), "rev-parse", "HEAD"], text=True).strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from calibrators_golden import commit_of  # noqa: E402  (this folder's)
 
 
 def main():

@@ -23,23 +23,15 @@ Usage: scripts/golden/spline_golden.py SPLINE_CALIBRATION_CHECKOUT [OUT]
 """
 import json
 import pathlib
-import subprocess
 import sys
 import types
 
 import numpy as np
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from calibrators_golden import make_case, softmax  # noqa: E402  (this folder's generator of the logits)
+from calibrators_golden import commit_of, make_case, softmax  # noqa: E402  (this folder's generator of the logits)
 
 KNOTS = 6
-
-
-def commit_of(path):
-    try:
-        return subprocess.check_output(["git", "-C", str(path), "rev-parse", "HEAD"], text=True).strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def stand_in(name, **attributes):
