@@ -115,6 +115,34 @@ def test_compare_ranks_and_reports_intervals():
         lp = again(ze).numpy()
         assert float(-lp[np.arange(len(ye)), ye].mean()) == pytest.approx(row["metrics"]["nll"], abs=1e-5)
     assert "temperature" in r["table"]
+    # Every method is cross-validated on the fit split (the study chooses among them by it); a tuned method's CV NLL is
+    # its chosen candidate's.
+    for row in r["ranking"]:
+        assert np.isfinite(row["cv_nll"])
+        if row["method"] == "dirichlet":
+            assert row["cv_nll"] == min(c["cv_nll"] for c in row["cross_validation"]["candidates"])
+
+
+def ts_fit_nll(z, y, zt, yt):
+    """Temperature scaling by Newton's method on beta = 1/T (the NLL is convex in beta); held-out NLL at the fit."""
+    beta = 1.0
+    for _ in range(100):
+        lp = log_softmax(beta * z)
+        p = np.exp(lp)
+        ez = (p * z).sum(1)
+        g = float((ez - z[np.arange(len(y)), y]).mean())
+        h = float(((p * z * z).sum(1) - ez**2).mean())
+        beta -= g / h
+        if abs(g) < 1e-13:
+            break
+    return float(-log_softmax(beta * zt)[np.arange(len(yt)), yt].sum())
+
+
+def test_cross_validated_nll_is_leave_one_out_with_as_many_folds_as_examples():
+    z, y = source(40, 3, 9)
+    r = cal.compare(z, y, z, y, methods=["temperature"], folds=40, bootstrap=0)
+    loo = sum(ts_fit_nll(np.delete(z, i, 0), np.delete(y, i), z[i:i + 1], y[i:i + 1]) for i in range(40)) / 40
+    assert r["ranking"][0]["cv_nll"] == pytest.approx(loo, abs=1e-8)
 
 
 def test_bad_input_is_refused():

@@ -378,6 +378,50 @@ TEST(StudyWhen, CapRuleValidationChoiceAndConfidenceStates) {
   EXPECT_NE(a.conclusion.find("predicts ε ≈ 0.020"), std::string::npos) << a.conclusion;
 }
 
+// The "when" answer against the best post-hoc calibrator: the hard run's calibrated confidences are 0.9 with 90% right
+// (ECE 0); the validation choice is ε = 0.1 (validation ECE 0.03 < 0.05), whose confidence x gives ECE |x − acc|.
+// Δ = ECE(0, best post-hoc) − ECE(0.1) > −0.01 on each side of the margin.
+study::RegimeAnswer posthoc_answer(float smoothed_confidence) {
+  auto hard = preds(10000, 9000, 0.95f);
+  hard.confidence_posthoc.assign(hard.correct.size(), 0.9f);
+  hard.correct_posthoc = hard.correct;
+  auto t = regime_tables(hard, preds(10000, 9000, smoothed_confidence));
+  study::PostHocChoice choice;
+  choice.method = "dirichlet";
+  choice.ece = 0.0;
+  t.runs[0].posthoc = choice;
+  const auto answers = study::when_answers(t);
+  EXPECT_EQ(answers.size(), 1u);
+  return answers.at(0);
+}
+
+TEST(StudyWhen, BestPostHocCalibratorAgainstTheValidationChoice) {
+  auto verdict = [](const study::RegimeAnswer& a) {
+    EXPECT_TRUE(a.val_vs_posthoc);
+    return a.val_vs_posthoc ? study::decide(a.val_vs_posthoc->interval, a.val_vs_posthoc->threshold)
+                            : Verdict::NotTested;
+  };
+  const auto held = posthoc_answer(0.9f); // Δ = 0 on every resample
+  EXPECT_EQ(held.val_epsilon, 0.1);
+  EXPECT_EQ(held.posthoc_method, "dirichlet");
+  EXPECT_EQ(held.ece_posthoc, 0.0);
+  EXPECT_EQ(verdict(held), Verdict::Held);
+  EXPECT_NEAR(held.val_vs_posthoc->interval.estimate, 0.0, 1e-7);
+  EXPECT_NE(held.conclusion.find("best post-hoc calibrator"), std::string::npos) << held.conclusion;
+  EXPECT_NE(held.conclusion.find("ε = 0.1 calibrates as well as it"), std::string::npos) << held.conclusion;
+  // 0.915: Δ = −0.015 where the resampled accuracy is ≤ 0.9, up to ≈ −0.003 above it: the interval holds −0.01.
+  EXPECT_EQ(verdict(posthoc_answer(0.915f)), Verdict::Inconclusive);
+  const auto worse = posthoc_answer(0.95f); // Δ ≈ −0.05
+  EXPECT_EQ(verdict(worse), Verdict::NotHeld);
+  EXPECT_NEAR(worse.val_vs_posthoc->interval.estimate, -0.05, 1e-6);
+  EXPECT_NE(worse.conclusion.find("it calibrates better than ε = 0.1"), std::string::npos) << worse.conclusion;
+  // Without a choice for every ε = 0 run there is no comparison.
+  auto t = regime_tables(preds(10000, 9000, 0.95f), preds(10000, 9000, 0.9f));
+  const auto none = study::when_answers(t).at(0);
+  EXPECT_TRUE(none.posthoc_method.empty());
+  EXPECT_FALSE(none.val_vs_posthoc);
+}
+
 TEST(StudyClaims, NoClaimWithoutItsRows) {
   Tables t; // no regimes, students or Î: only the two projection claims, not tested
   const auto claims = study::claims(t);

@@ -182,6 +182,25 @@ TEST(StudyPipeline, SummaryHasEveryTableFigureAndClaim) {
     EXPECT_NEAR(w["cap_epsilon"].get<double>(), (1 - a) / 0.9, 1e-12);
     EXPECT_EQ(w["rows"].size(), 2u);
     EXPECT_FALSE(w["conclusion"].get<std::string>().empty());
+    // The best post-hoc calibrator of the ε = 0 run: the lowest cross-validated NLL on validation of its ranking.
+    ASSERT_TRUE(w["posthoc_method"].is_string()) << w.dump();
+    const json* hard = nullptr;
+    for (const auto& r : summary["runs"])
+      if (r["group"] == w["group"] && r["epsilon"] == 0.0)
+        hard = &r;
+    ASSERT_NE(hard, nullptr);
+    const auto& best = (*hard)["best_posthoc"];
+    EXPECT_EQ(best["method"], w["posthoc_method"]);
+    EXPECT_EQ(best["ranking"].size(), 8u); // every calibrator
+    for (const auto& m : best["ranking"])
+      EXPECT_LE(best["cv_nll"].get<double>(), m["cv_nll"].get<double>()) << m.dump();
+    EXPECT_EQ(w["ece_posthoc"].get<double>(), best["ece"].get<double>()); // one seed
+    if (w["val_epsilon"].is_number()) {
+      const auto& e = w["val_vs_posthoc"];
+      EXPECT_EQ(e["threshold"].get<double>(), -0.01) << e.dump();
+      EXPECT_GT(e["resamples"].get<int64_t>(), 0) << e.dump();
+      EXPECT_LE(e["low"].get<double>(), e["high"].get<double>()) << e.dump();
+    }
   }
   // Î from step 0 (--mi-every 4 in the tiny preset), then at least every 4 steps.
   for (const auto& m : summary["tables"]["mutual_information"]) {

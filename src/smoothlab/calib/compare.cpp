@@ -63,8 +63,11 @@ PairedInterval paired_interval(
   return out;
 }
 
+// `value`: the candidate hyper-parameter; NaN for a method without one (its options as given).
 std::unique_ptr<Calibrator> make_with(const std::string& name, const CompareOptions& o, double value) {
   auto options = o.calibrator;
+  if (std::isnan(value))
+    return make_calibrator(name, options);
   if (name == "matrix" || name == "dirichlet")
     options.odir_lambda = options.odir_mu = value;
   if (name == "histogram")
@@ -167,9 +170,12 @@ Comparison compare_calibrators(
     MethodResult row;
     row.name = name;
     row.chosen = nlohmann::json::object();
-    double best_value = 0;
-    const auto grid = candidates(name, o);
-    if (!grid.empty()) {
+    // Every method is cross-validated on the fit split: its CV NLL (MethodResult::cv_nll) is what a choice among the
+    // methods may use without touching the evaluation split. A method without hyper-parameters has one candidate.
+    const auto tuned = candidates(name, o);
+    const std::vector<double> grid = tuned.empty() ? std::vector<double>{NAN} : tuned;
+    double best_value = NAN;
+    {
       // Matrix and Dirichlet: each fold's fits run along the grid from the largest λ = μ down, each starting from the
       // fold's solution at the previous value (the first from TS) — the same optima, in fewer evaluations.
       const bool warm = name == "matrix" || name == "dirichlet";
@@ -211,14 +217,16 @@ Comparison compare_calibrators(
       for (size_t v = 0; v < grid.size(); ++v) {
         const double mean = totals[v] / double(n);
         scores.push_back({{"value", grid[v]}, {"cv_nll", mean}});
-        if (mean < best) {
+        if (mean < best) { // a NaN score never wins
           best = mean;
           best_value = grid[v];
         }
       }
-      row.chosen = {{name == "histogram" ? "bins" : "odir_lambda_mu", best_value}, {"candidates", scores}};
+      row.cv_nll = std::isfinite(best) ? best : NAN;
+      if (!tuned.empty())
+        row.chosen = {{name == "histogram" ? "bins" : "odir_lambda_mu", best_value}, {"candidates", scores}};
     }
-    auto cal = grid.empty() ? make_calibrator(name, o.calibrator) : make_with(name, o, best_value);
+    auto cal = make_with(name, o, best_value);
     row.fit = cal->fit(z, y);
     const auto log_q = cal->log_probs(ze);
     CalibrationMeter meter(meter_options);
@@ -257,6 +265,7 @@ nlohmann::json to_json(const Comparison& c) {
         {{"method", r.name},
          {"fit", to_json(r.fit)},
          {"cross_validation", r.chosen},
+         {"cv_nll", r.cv_nll},
          {"metrics", to_json(r.metrics, false)},
          {"accuracy_change", r.accuracy_change},
          {"nll_vs_temperature", interval(r.nll_vs_ts)},

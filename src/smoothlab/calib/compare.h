@@ -17,6 +17,7 @@
 // starts from temperature scaling, as a calibrator fitted on its own does.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -53,6 +54,10 @@ struct MethodResult {
   std::string name;
   FitReport fit;
   nlohmann::json chosen; // the cross-validated hyper-parameters ({} when none) and each candidate's CV NLL
+  // Mean held-out-fold NLL of the k-fold cross-validation on the fit split, at the chosen hyper-parameters (every
+  // method is cross-validated, tuned or not): what a choice among the methods may rank by without touching the
+  // evaluation split. NaN when a fold's NLL is not finite.
+  double cv_nll = NAN;
   CalibrationMetrics metrics; // on the evaluation split
   double accuracy_change = 0; // accuracy(method) − accuracy(uncalibrated): matrix/Dirichlet/vector may move argmax
   PairedInterval nll_vs_ts, brier_vs_ts;

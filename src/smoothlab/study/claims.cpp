@@ -64,6 +64,10 @@ Statistic ece_stat(int64_t bins, bool at_fitted_temperature = false) {
   };
 }
 
+Statistic ece_posthoc_stat(int64_t bins) {
+  return [bins](const RunPredictions& p, const Resample& r) { return ece_posthoc(p, r, bins); };
+}
+
 // The evidence of Δ = Σ sign_k · stat_k(arm_k) on the arms' common seeds; none when they have no common seed.
 std::optional<Evidence> evidence_of(
     const Tables& t,
@@ -579,6 +583,30 @@ std::vector<RegimeAnswer> when_answers(const Tables& t) {
           -kEceMargin,
           {t.select(g.group, 0.0), t.select(g.group, a.val_epsilon)},
           {{ece_stat(t.bootstrap.bins, true), 1}, {ece_stat(t.bootstrap.bins), -1}});
+    {
+      const auto hard = t.select(g.group, 0.0);
+      std::vector<std::string> methods;
+      std::vector<double> eces;
+      for (const auto* r : hard)
+        if (r->posthoc) {
+          if (std::find(methods.begin(), methods.end(), r->posthoc->method) == methods.end())
+            methods.push_back(r->posthoc->method);
+          eces.push_back(r->posthoc->ece);
+        }
+      if (!hard.empty() && eces.size() == hard.size()) {
+        a.posthoc_method = methods.size() == 1 ? methods[0] : "per seed: " + join(methods, ", ");
+        a.ece_posthoc = stat_of(eces).mean;
+        if (std::isfinite(a.val_epsilon))
+          a.val_vs_posthoc = evidence_of(
+              t,
+              fmt::format("Δ = ECE(ε = 0, {}) − ECE(ε = {})", a.posthoc_method, format_epsilon(a.val_epsilon)),
+              "",
+              1,
+              -kEceMargin,
+              {hard, t.select(g.group, a.val_epsilon)},
+              {{ece_posthoc_stat(t.bootstrap.bins), 1}, {ece_stat(t.bootstrap.bins), -1}});
+      }
+    }
 
     // The conclusion, in plain language.
     std::string c;
@@ -615,6 +643,25 @@ std::vector<RegimeAnswer> when_answers(const Tables& t) {
           v == Verdict::Held          ? "it calibrates as well as temperature scaling (within 0.01)"
               : v == Verdict::NotHeld ? "temperature scaling calibrates better"
                                       : "the difference cannot be told from noise");
+    }
+    if (!a.posthoc_method.empty() && std::isfinite(a.val_epsilon) && a.val_vs_posthoc) {
+      const Verdict v = verdict_of(a.val_vs_posthoc);
+      const std::string eps = format_epsilon(a.val_epsilon);
+      std::string verdict;
+      if (a.val_epsilon == 0)
+        verdict = v == Verdict::NotHeld ? "it calibrates the hard-target model better (by more than 0.01)"
+            : v == Verdict::Held        ? "it calibrates the hard-target model no better (within 0.01)"
+                                        : "whether it calibrates the hard-target model better cannot be told from noise";
+      else
+        verdict = v == Verdict::Held ? fmt::format("ε = {} calibrates as well as it (within 0.01)", eps)
+            : v == Verdict::NotHeld  ? fmt::format("it calibrates better than ε = {}", eps)
+                                     : fmt::format("the difference from ε = {} cannot be told from noise", eps);
+      c += fmt::format(
+          "The best post-hoc calibrator, chosen on validation by cross-validated NLL ({}), reaches test ECE {:.4f}: "
+          "{}. ",
+          a.posthoc_method,
+          a.ece_posthoc,
+          verdict);
     }
     if (std::isfinite(a.cap_epsilon))
       c += fmt::format(
@@ -660,6 +707,9 @@ json to_json(const RegimeAnswer& a) {
       {"cap_epsilon", num(a.cap_epsilon)},
       {"val_epsilon", num(a.val_epsilon)},
       {"val_vs_ts", a.val_vs_ts ? to_json(*a.val_vs_ts) : json(nullptr)},
+      {"posthoc_method", a.posthoc_method.empty() ? json(nullptr) : json(a.posthoc_method)},
+      {"ece_posthoc", num(a.ece_posthoc)},
+      {"val_vs_posthoc", a.val_vs_posthoc ? to_json(*a.val_vs_posthoc) : json(nullptr)},
       {"conclusion", a.conclusion}};
 }
 

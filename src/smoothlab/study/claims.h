@@ -11,6 +11,8 @@
 //   temperature_scaling_<g>  Δ = ECE(0, T = 1) − ECE(0, T̂)                               > 0
 //   ls_calibrates_<g>        Δ = ECE(0) − ECE(c)                                          > 0
 //   ls_vs_ts_<g>             Δ = ECE(0, T̂) − ECE(ε*), ε* > 0 by validation ECE           > −0.01 ("about as well")
+// and in the "when" answers (RegimeAnswer), beside ECE(0, T̂) − ECE(ε*) with ε* ≥ 0 by validation ECE:
+//   ECE(0, best post-hoc calibrator chosen on validation) − ECE(ε*)                        > −0.01
 //   projection_<kind>        Δ = tightness(0) − tightness(c), resampling the projected examples > 0
 //   distill_hard_teacher     [M]: Δ = acc(student of the hard teacher at its best T) − acc(best student of a
 //                            smoothed teacher at T = 1)                                  > 0
@@ -68,6 +70,11 @@ struct RegimeAnswer {
   double cap_epsilon = NAN; // 1 − ε + ε/K = train_accuracy
   double val_epsilon = NAN; // lowest validation ECE over the grid (0 included)
   std::optional<Evidence> val_vs_ts; // ECE(ε = 0, T̂) − ECE(val_epsilon), > −kEceMargin
+  // The best post-hoc calibrator of the ε = 0 runs (tables.h, PostHocChoice; per seed when they differ), its test ECE
+  // (mean over seeds), and ECE(ε = 0, best post-hoc) − ECE(val_epsilon), > −kEceMargin (the calibrator held fixed)
+  std::string posthoc_method;
+  double ece_posthoc = NAN;
+  std::optional<Evidence> val_vs_posthoc;
   std::string conclusion; // plain language
 };
 std::vector<RegimeAnswer> when_answers(const Tables& tables);

@@ -102,8 +102,14 @@ double overconfidence(const RunPredictions& p, const Resample& r) {
   return total > 0 ? sum / total : NAN;
 }
 
-double ece(const RunPredictions& p, const Resample& r, int64_t bins, bool at_fitted_temperature) {
-  const auto& conf = at_fitted_temperature ? p.confidence_ts : p.confidence;
+namespace {
+
+// Equal-width binned ECE of (confidence, correct) pairs weighted by the resample's multiplicities.
+double binned_ece(
+    const std::vector<float>& conf,
+    const std::vector<uint8_t>& correct,
+    const Resample& r,
+    int64_t bins) {
   if (conf.empty())
     return NAN;
   const auto nb = static_cast<size_t>(bins);
@@ -116,7 +122,7 @@ double ece(const RunPredictions& p, const Resample& r, int64_t bins, bool at_fit
     const auto b = size_t(calib::detail::equal_width_bin(conf[i], bins));
     count[b] += w;
     conf_sum[b] += w * conf[i];
-    hits[b] += w * p.correct[i];
+    hits[b] += w * correct[i];
     total += w;
   }
   double e = 0;
@@ -124,6 +130,16 @@ double ece(const RunPredictions& p, const Resample& r, int64_t bins, bool at_fit
     if (count[b] > 0)
       e += std::abs(hits[b] - conf_sum[b]) / total;
   return e;
+}
+
+} // namespace
+
+double ece(const RunPredictions& p, const Resample& r, int64_t bins, bool at_fitted_temperature) {
+  return binned_ece(at_fitted_temperature ? p.confidence_ts : p.confidence, p.correct, r, bins);
+}
+
+double ece_posthoc(const RunPredictions& p, const Resample& r, int64_t bins) {
+  return binned_ece(p.confidence_posthoc, p.correct_posthoc, r, bins);
 }
 
 double fitted_temperature(const RunPredictions& p, const Resample& r) {

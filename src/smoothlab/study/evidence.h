@@ -33,6 +33,10 @@ struct RunPredictions {
   std::vector<uint8_t> correct;
   std::vector<float> confidence; // top softmax probability at T = 1
   std::vector<float> confidence_ts; // at the run's fitted temperature; empty without one
+  // after the best post-hoc calibrator on the validation split (tables.h, PostHocChoice): its top-label confidence
+  // and correctness (matrix and Dirichlet calibration may move the argmax); empty without one
+  std::vector<float> confidence_posthoc;
+  std::vector<uint8_t> correct_posthoc;
   // validation split, for re-fitting the temperature on each resample: logits row-major [n_val, classes]
   std::vector<float> val_logits;
   std::vector<int64_t> val_labels;
@@ -65,6 +69,8 @@ struct Resample {
 // Statistics of one run on a resample.
 double accuracy(const RunPredictions& p, const Resample& r);
 double ece(const RunPredictions& p, const Resample& r, int64_t bins, bool at_fitted_temperature = false);
+// After the best post-hoc calibrator (held fixed: fitted once on the full validation split); NaN without one.
+double ece_posthoc(const RunPredictions& p, const Resample& r, int64_t bins);
 double overconfidence(const RunPredictions& p, const Resample& r); // mean confidence − accuracy (T = 1)
 double fitted_temperature(const RunPredictions& p, const Resample& r); // NLL on val, Newton on 1/T
 

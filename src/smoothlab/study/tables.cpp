@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "smoothlab/calib/bootstrap.h"
+#include "smoothlab/calib/compare.h"
 #include "smoothlab/core/error.h"
 #include "smoothlab/data/npy.h"
 #include "smoothlab/represent/cluster_stats.h"
@@ -333,6 +334,58 @@ void add_mutual_information(Tables& t, const StudyPreset& preset) {
   }
 }
 
+// PostHocChoice of every ε = 0 run of a regime that kept its validation split (tables.h).
+void add_posthoc(Tables& t) {
+  for (auto& r : t.runs) {
+    if (r.spec.epsilon != 0 || !r.predictions || r.predictions->val_labels.empty())
+      continue;
+    bool in_regime = false;
+    for (const auto& g : t.regimes)
+      in_regime = in_regime || g.group == r.spec.group;
+    if (!in_regime)
+      continue;
+    const train::RunDir dir(r.dir);
+    const auto& p = *r.predictions;
+    const auto val_n = int64_t(p.val_labels.size());
+    const auto val_logits =
+        torch::from_blob(const_cast<float*>(p.val_logits.data()), {val_n, p.classes}, torch::kFloat32);
+    const auto val_labels = torch::from_blob(const_cast<int64_t*>(p.val_labels.data()), {val_n}, torch::kInt64);
+    calib::CompareOptions o;
+    o.bins = t.bootstrap.bins;
+    o.bootstrap = 0; // the study's own paired bootstrap gives the intervals (claims.h)
+    o.seed = t.bootstrap.seed;
+    const auto c = calib::compare_calibrators(
+        val_logits,
+        val_labels,
+        data::read_npy(dir.outputs_file("test", "logits")),
+        data::read_npy(dir.outputs_file("test", "labels")),
+        o);
+    std::vector<const calib::MethodResult*> by_cv;
+    for (const auto& m : c.rows)
+      if (std::isfinite(m.cv_nll))
+        by_cv.push_back(&m);
+    if (by_cv.empty())
+      continue;
+    std::stable_sort(by_cv.begin(), by_cv.end(), [](auto* a, auto* b) { return a->cv_nll < b->cv_nll; });
+    const auto& best = *by_cv.front();
+    PostHocChoice choice;
+    choice.method = best.name;
+    choice.cv_nll = best.cv_nll;
+    choice.ece = best.metrics.ece;
+    choice.nll = best.metrics.nll;
+    choice.accuracy = best.metrics.accuracy;
+    choice.ranking = json::array();
+    for (const auto* m : by_cv)
+      choice.ranking.push_back(
+          {{"method", m->name}, {"cv_nll", m->cv_nll}, {"ece", m->metrics.ece}, {"nll", m->metrics.nll}});
+    auto with = std::make_shared<RunPredictions>(p);
+    with->confidence_posthoc.assign(best.confidence.begin(), best.confidence.end());
+    with->correct_posthoc = best.correct;
+    r.predictions = std::move(with);
+    r.posthoc = std::move(choice);
+  }
+}
+
 } // namespace
 
 Tables make_tables(
@@ -358,6 +411,7 @@ Tables make_tables(
   for (const auto& g : t.regimes)
     for (double eps : g.epsilons)
       t.calibration.push_back(calibration_row(g.group, eps, t.select(g.group, eps)));
+  add_posthoc(t);
   add_projections(t, preset, data);
   add_distillation(t, preset);
   add_mutual_information(t, preset);
@@ -378,6 +432,15 @@ json to_json(const Tables& t) {
     if (r.scaled())
       j["temperature_scaled"] = {{"temperature", r.temperature()}, {"ece", r.ece_ts()}, {"nll", r.nll_ts()}};
     j["val_ece"] = std::isfinite(r.val_ece()) ? json(r.val_ece()) : json(nullptr);
+    if (r.posthoc)
+      j["best_posthoc"] = {
+          {"method", r.posthoc->method},
+          {"chosen_by", "lowest 5-fold cross-validated NLL on the validation split"},
+          {"cv_nll", r.posthoc->cv_nll},
+          {"ece", r.posthoc->ece},
+          {"nll", r.posthoc->nll},
+          {"accuracy", r.posthoc->accuracy},
+          {"ranking", r.posthoc->ranking}};
     j["train_seconds"] = r.train_seconds;
     j["train_accuracy"] = r.train_accuracy();
     if (std::isfinite(r.gamma()))

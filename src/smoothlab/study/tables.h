@@ -30,6 +30,16 @@ nlohmann::json to_json(const Stat& s);
 // ε as the report writes it: 0.1, 0.05, 0.
 std::string format_epsilon(double epsilon);
 
+// The best post-hoc calibrator of a hard-target (ε = 0) run (issue 28, item 3): every calibrator of calib/compare.h
+// fitted on the run's validation split, hyper-parameters by 5-fold cross-validation there, and the one with the lowest
+// cross-validated NLL on validation chosen — the test split plays no part in the choice — then evaluated on test.
+struct PostHocChoice {
+  std::string method;
+  double cv_nll = 0; // its cross-validated NLL on validation
+  double ece = 0, nll = 0, accuracy = 0; // on test, after it (ECE: the study's equal-width bins)
+  nlohmann::json ranking; // per method: {method, cv_nll, test ece, test nll}, in the order of cv_nll
+};
+
 // One run of the plan with what its folder recorded.
 struct RunRow {
   RunSpec spec;
@@ -40,6 +50,7 @@ struct RunRow {
   std::vector<train::EpochRecord> epochs;
   double train_seconds = 0; // summed over the recorded epochs
   std::shared_ptr<const RunPredictions> predictions; // per-example test (and val) predictions; null without them
+  std::optional<PostHocChoice> posthoc; // ε = 0 runs of a regime with a validation split
 
   bool scaled() const {
     return eval.temperature.has_value();
