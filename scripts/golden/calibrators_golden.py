@@ -9,8 +9,7 @@ seeded RandomState, stored in the file in full float64) go through:
   * ets: Zhang et al.'s Mix-n-Match code (github:zhang64-llnl/Mix-n-Match-Calibration, util_calibration.py):
     temperature_scaling(..., loss="ce") and ensemble_scaling(..., loss="ce", ...) — the authors' cross-entropy path
     (their ets_calibrate() hard-codes loss="mse"; smoothlab fits both by NLL, so the "ce" functions are the reference).
-Not run here: dirichletcal/dirichlet_python needs jax, which Debian does not package (its ODIR normalisation,
-λ/(K(K−1)) and μ/K with reg_norm=True, is the one calib/dirichlet.h uses).
+Dirichlet calibration and matrix scaling: dirichlet_golden.py (dirichletcal/dirichlet_python, run on a stand-in jax).
 
 Usage: scripts/golden/calibrators_golden.py MIX_N_MATCH_CHECKOUT [OUT]
   MIX_N_MATCH_CHECKOUT: a working copy of github:zhang64-llnl/Mix-n-Match-Calibration (its util_calibration.py is
