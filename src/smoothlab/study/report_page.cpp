@@ -188,6 +188,20 @@ std::string render_report(const json& summary, const fs::path& out_dir) {
                     "fitted once and held fixed in the resamples)"
                 : "");
       b += "</ul>\n<p><b>" + html_escape(w["conclusion"].get<std::string>()) + "</b></p>\n";
+      for (const auto& run : summary["runs"]) // the ranking of the first ε = 0 run's calibrators
+        if (run["group"] == w["group"] && run["epsilon"] == 0.0 && run.contains("best_posthoc")) {
+          std::vector<std::vector<std::string>> ranked;
+          for (const auto& m : run["best_posthoc"]["ranking"])
+            ranked.push_back(
+                {html_escape(m["method"].get<std::string>()), num(m["cv_nll"], 4), num(m["nll"], 4), num(m["ece"], 4)});
+          b += fmt::format(
+              "<details><summary>Every post-hoc calibrator of the ε = 0 model (seed {}), in the order of the choice"
+              "</summary>\n",
+              run["seed"].get<int64_t>());
+          b += html_table({"calibrator", "NLL, 5-fold CV on validation", "NLL (test)", "ECE (test)"}, ranked);
+          b += "</details>\n";
+          break;
+        }
     }
   b += figure(
       summary,
