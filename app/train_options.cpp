@@ -31,7 +31,7 @@ void add_train_options(CLI::App& sub, TrainArgs& a) {
   sub.add_flag("--no-augment", a.no_augment, "turn off random crop and horizontal flip");
   sub.add_option("--crop-padding", a.crop_padding, "padding of the random crop (default: 2 for cnn, 4 for the others)");
   sub.add_option("--model", c.model, join(model::model_names(), " | "))->capture_default_str();
-  sub.add_option("--smoothing", c.smoothing, "label smoothing ε in [0, 1): target (1−ε)·onehot + ε/K")
+  sub.add_option("--smoothing", c.smoothing, "label smoothing ε in [0, 1] (PyTorch's range): target (1−ε)·onehot + ε/K")
       ->capture_default_str();
   sub.add_option("--loss-impl", c.loss_impl, "fused | libtorch (LibTorch's composite, for comparison)")
       ->capture_default_str();

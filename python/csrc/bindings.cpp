@@ -57,9 +57,6 @@ torch::Tensor label_smoothing_cross_entropy(
     throw Error(
         fmt::format("spread: unknown spread '{}'", spread_name),
         "'all' spreads ε over all K classes (PyTorch's convention), 'others' over the K − 1 wrong ones");
-  if (!(smoothing >= 0.0 && smoothing <= 1.0))
-    throw Error(
-        fmt::format("smoothing: {} is outside [0, 1]", smoothing), "the paper uses 0.1; 0 is plain cross-entropy");
   auto options = loss::LabelSmoothingOptions()
                      .smoothing(smoothing)
                      .reduction(parse_reduction(reduction))

@@ -280,6 +280,22 @@ def test_prior_with_soft_targets():
     _check_against_explicit(x, t, q, "mean", dtype, smoothing=0.15, prior=prior)
 
 
+def test_smoothing_one_is_accepted_as_pytorch_does():
+    """ε's range is PyTorch's, [0, 1]: at ε = 1 the target is uniform, loss = logsumexp(x) − mean_k x_k."""
+    x, t, _ = _hard((12, 7), 3, torch.float64)
+    x.requires_grad_(True)
+    ours = lsce(x, t, smoothing=1.0)
+    ref = F.cross_entropy(x, t, label_smoothing=1.0)
+    torch.testing.assert_close(ours, ref, rtol=1e-12, atol=0)
+    torch.testing.assert_close(ours, (torch.logsumexp(x, 1) - x.mean(1)).mean(), rtol=1e-12, atol=0)
+    g, = torch.autograd.grad(ours, x)
+    g_ref, = torch.autograd.grad(ref, x)
+    torch.testing.assert_close(g, g_ref, rtol=1e-12, atol=1e-15)
+    for bad in (1.0 + 1e-9, -1e-9, float("nan")):
+        with pytest.raises(smoothlab.Error, match=r"outside \[0, 1\]"):
+            lsce(x, t, smoothing=bad)
+
+
 def test_spread_all_is_pytorch_convention():
     x, t, _ = _hard((10, 9), 17, torch.float64)
     torch.testing.assert_close(lsce(x, t, smoothing=0.2, spread="all"), F.cross_entropy(x, t, label_smoothing=0.2),

@@ -30,10 +30,10 @@ TEST(Cli, BadOptionsExitTwoWithOneErrorLine) {
       {"train", "--data", data, "--val-size", "5", "--model", "vgg", "--out", (dir / "r1").string()},
       "unknown model 'vgg'");
   expect_usage_error(
-      {"train", "--data", data, "--smoothing", "1.0", "--out", (dir / "r2").string()},
-      "--smoothing 1 is outside [0, 1)");
+      {"train", "--data", data, "--smoothing", "1.5", "--out", (dir / "r2").string()},
+      "--smoothing 1.5 is outside [0, 1]");
   expect_usage_error(
-      {"train", "--data", data, "--smoothing", "-0.1", "--out", (dir / "r2").string()}, "outside [0, 1)");
+      {"train", "--data", data, "--smoothing", "-0.1", "--out", (dir / "r2").string()}, "outside [0, 1]");
   expect_usage_error({"train", "--data", "imagenet", "--out", (dir / "r3").string()}, "unknown data source");
   expect_usage_error({"train", "--data", data, "--epochs", "0", "--out", (dir / "r4").string()}, "--epochs");
   expect_usage_error({"train", "--bogus-option"}, "bogus");

@@ -177,7 +177,7 @@ TEST(DistillLoss, BadInputsNameTheProblem) {
   EXPECT_ERROR_MENTIONS(loss(zs, zt, DistillationOptions::paper(-2)), "--temperature must be positive, got -2");
   EXPECT_ERROR_MENTIONS(loss(zs, zt, DistillationOptions::paper(NAN)), "--temperature");
   EXPECT_ERROR_MENTIONS(loss(zs, zt, DistillationOptions::paper(1).beta(1.5)), "--beta must be in [0, 1], got 1.5");
-  EXPECT_ERROR_MENTIONS(loss(zs, zt, DistillationOptions::paper(1).beta(0.5).smoothing(1.0)), "--smoothing");
+  EXPECT_ERROR_MENTIONS(loss(zs, zt, DistillationOptions::paper(1).beta(0.5).smoothing(1.5)), "--smoothing");
   EXPECT_ERROR_MENTIONS(
       loss(zs, torch::randn({4, 5}), DistillationOptions::paper(1)), "teacher has 5 classes but the student has 3");
   EXPECT_ERROR_MENTIONS(loss(zs, torch::randn({5, 3}), DistillationOptions::paper(1)), "rows");

@@ -517,6 +517,22 @@ TEST(LabelSmoothingFused, NoExtraTensorOfLogitsSizeSaved) {
   EXPECT_TRUE(g.is_contiguous());
 }
 
+// ε's range is PyTorch's, [0, 1] (F.cross_entropy accepts label_smoothing = 1): at ε = 1 the target is uniform and the
+// loss is mean_i logsumexp(z_i) − mean_k z_ik, its gradient softmax(z) − 1/K (over N for the mean).
+TEST(LabelSmoothingFused, SmoothingOneIsTheUniformTargetAsInPyTorch) {
+  torch::manual_seed(11);
+  auto z = torch::randn({6, 5}, torch::kFloat64).requires_grad_(true);
+  auto y = torch::tensor({0, 1, 2, 3, 4, 0}, torch::kLong);
+  auto ours = label_smoothing_cross_entropy(z, y, Opts().smoothing(1.0));
+  auto theirs = label_smoothing_cross_entropy(z, y, Opts().smoothing(1.0).implementation(Implementation::LibTorch));
+  const auto closed = (torch::logsumexp(z, 1) - z.mean(1)).mean();
+  EXPECT_NEAR(ours.item<double>(), closed.item<double>(), 1e-13);
+  EXPECT_NEAR(theirs.item<double>(), closed.item<double>(), 1e-13);
+  const auto g = torch::autograd::grad({ours}, {z})[0];
+  const auto expected = (torch::softmax(z, 1) - 1.0 / 5) / 6;
+  EXPECT_LT((g - expected).abs().max().item<double>(), 1e-15);
+}
+
 TEST(LabelSmoothingFused, BadInputsThrowSmoothlabError) {
   auto z = torch::randn({4, 5});
   auto y = torch::tensor({0, 1, 2, 3}, torch::kLong);
@@ -524,7 +540,9 @@ TEST(LabelSmoothingFused, BadInputsThrowSmoothlabError) {
   EXPECT_THROW(label_smoothing_cross_entropy(z, torch::tensor({0, 1, -1, 2}, torch::kLong)), Error);
   EXPECT_THROW(label_smoothing_cross_entropy(z, torch::tensor({0, 1, 2}, torch::kLong)), Error);
   EXPECT_THROW(label_smoothing_cross_entropy(z, y.to(torch::kInt)), Error);
-  EXPECT_THROW(label_smoothing_cross_entropy(z, y, Opts().smoothing(1.0)), Error);
+  EXPECT_THROW(label_smoothing_cross_entropy(z, y, Opts().smoothing(1.01)), Error);
+  EXPECT_THROW(label_smoothing_cross_entropy(z, y, Opts().smoothing(-0.01)), Error);
+  EXPECT_THROW(label_smoothing_cross_entropy(z, y, Opts().smoothing(NAN)), Error);
   EXPECT_THROW(label_smoothing_cross_entropy(z, y, Opts().weight(torch::ones({4}))), Error);
   EXPECT_THROW(label_smoothing_cross_entropy(z, y, Opts().prior(torch::ones({3}))), Error);
   EXPECT_THROW(label_smoothing_cross_entropy(z, y, Opts().prior(-torch::ones({5}))), Error);

@@ -36,8 +36,7 @@ void DistillationOptions::validate() const {
     throw Error(
         fmt::format("--beta must be in [0, 1], got {}", beta()),
         "β weighs the teacher term, 1 − β the hard labels; the paper uses β = 1");
-  if (!(smoothing() >= 0 && smoothing() < 1))
-    throw Error(fmt::format("--smoothing {} is outside [0, 1)", smoothing()));
+  loss::check_smoothing(smoothing(), "--smoothing");
 }
 
 torch::Tensor distillation_loss(

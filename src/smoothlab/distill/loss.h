@@ -44,7 +44,7 @@ struct DistillationOptions {
   TORCH_ARG(bool, soften_student) = false; // student at T too ([H]); false: student at temperature 1 ([M])
   TORCH_ARG(bool, t_squared) = false; // multiply the teacher term by T² ([H])
   TORCH_ARG(SoftTerm, soft_term) = SoftTerm::CrossEntropy;
-  TORCH_ARG(double, smoothing) = 0.0; // label smoothing ε of the hard term, in [0, 1)
+  TORCH_ARG(double, smoothing) = 0.0; // label smoothing ε of the hard term, in [0, 1] (loss::check_smoothing)
   TORCH_ARG(loss::Implementation, implementation) = loss::Implementation::Fused; // of the hard term
   TORCH_ARG(Reduction, reduction) = Reduction::Mean;
 };

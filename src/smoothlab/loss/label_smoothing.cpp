@@ -41,6 +41,16 @@ torch::Tensor libtorch_cross_entropy(
   return F::cross_entropy(logits, target, o);
 }
 
+void check_smoothing(double smoothing, const std::string& option) {
+  if (!(smoothing >= 0.0 && smoothing <= 1.0))
+    throw Error(
+        fmt::format("{} {} is outside [0, 1]", option, smoothing), "the paper uses 0.1; 0 means hard targets");
+}
+
+void LabelSmoothingOptions::validate() const {
+  check_smoothing(smoothing());
+}
+
 namespace {
 
 std::string shape_str(torch::IntArrayRef sizes) {
@@ -137,8 +147,7 @@ Prepared prepare(const torch::Tensor& logits_in, const torch::Tensor& target_in,
       "label smoothing: target is on {} but logits are on {}",
       target_in.device().str(),
       logits_in.device().str());
-  const double eps = o.smoothing();
-  check(eps >= 0.0 && eps < 1.0, "smoothing must be in [0, 1), got {}", eps);
+  o.validate();
   Prepared pr = row_layout(logits_in, target_in);
   const bool one_row = logits_in.dim() == 1;
   const int64_t K = pr.classes;
@@ -453,10 +462,7 @@ torch::Tensor label_smoothing_cross_entropy(
     const torch::Tensor& logits,
     const torch::Tensor& target,
     const LabelSmoothingOptions& options) {
-  check(
-      options.smoothing() >= 0.0 && options.smoothing() < 1.0,
-      "smoothing must be in [0, 1), got {}",
-      options.smoothing());
+  options.validate();
   if (options.implementation() == Implementation::LibTorch)
     return libtorch_cross_entropy(logits, target, options);
   return fused_label_smoothing_cross_entropy(logits, target, options);

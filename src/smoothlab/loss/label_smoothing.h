@@ -44,7 +44,15 @@ struct LabelSmoothingOptions {
   TORCH_ARG(Implementation, implementation) = Implementation::Fused;
   TORCH_ARG(bool, wrong_class_only) = false; // ε/(K − 1) over the wrong classes (fused only)
   TORCH_ARG(torch::Tensor, prior) = {}; // [C] smoothing distribution, optional (fused only)
+
+ public: // (TORCH_ARG leaves the section private)
+  // Throws Error when ε is outside its range (check_smoothing). Shapes and dtypes are checked against the inputs.
+  void validate() const;
 };
+
+// ε's one range, PyTorch's (F.cross_entropy's label_smoothing): [0, 1]; ε = 1 is the uniform target. Every option
+// that carries ε checks it here; `option` names it in the error ("--smoothing" on the command line).
+void check_smoothing(double smoothing, const std::string& option = "smoothing");
 
 // logits: [N, C] or [N, C, d1, ...] float; target: int64 class indices [N] / [N, d1, ...], or float
 // probabilities of the logits' shape. Returns a scalar, or the per-element losses for Reduction::None.

@@ -4,6 +4,7 @@
 
 #include "smoothlab/core/error.h"
 #include "smoothlab/core/json_diff.h"
+#include "smoothlab/loss/label_smoothing.h"
 #include "smoothlab/model/precision.h"
 
 namespace smoothlab::train {
@@ -83,8 +84,7 @@ void from_json(const nlohmann::json& j, TrainConfig& c) {
 }
 
 void TrainConfig::validate() const {
-  if (!(smoothing >= 0.0 && smoothing < 1.0))
-    throw Error(fmt::format("--smoothing {} is outside [0, 1)", smoothing), "the paper uses 0.1; 0 means hard targets");
+  loss::check_smoothing(smoothing, "--smoothing");
   check(epochs >= 1, "--epochs must be at least 1, got {}", epochs);
   check(batch_size >= 1, "--batch-size must be at least 1, got {}", batch_size);
   check(lr > 0 && std::isfinite(lr), "--lr must be positive, got {}", lr);
