@@ -12,6 +12,7 @@
 
 #include "command.h"
 #include "smoothlab/core/allocator.h"
+#include "smoothlab/core/cpu_isa.h"
 #include "smoothlab/core/error.h"
 #include "smoothlab/core/parallel.h"
 
@@ -108,6 +109,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
+    smoothlab::active_isa(); // an unknown SMOOTHLAB_CPU_ISA is refused before any work (core/cpu_isa.h)
     for (auto& [sub, run] : runners)
       if (sub->parsed())
         return run();

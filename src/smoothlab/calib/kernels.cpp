@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "smoothlab/core/cpu_isa.h"
 #include "smoothlab/core/simd_exp.h"
 
 #pragma GCC diagnostic ignored "-Wpsabi"
@@ -317,8 +318,9 @@ __attribute__((target("avx2,fma"), flatten)) void scan_block_avx2(const float* x
 }
 #endif
 
+// The AVX2 path unless the CPU lacks it or SMOOTHLAB_CPU_ISA caps it (core/cpu_isa.h; this file has no AVX-512 path).
 bool use_avx2() {
-  static const bool yes = simd::cpu_has_avx2_fma();
+  static const bool yes = Isa::Avx2 <= active_isa();
   return yes;
 }
 
@@ -356,6 +358,10 @@ void scan_block(const float* x, int64_t n, ValueScan* out) {
 }
 
 } // namespace
+
+const char* kernels_isa() {
+  return use_avx2() ? "avx2" : "scalar";
+}
 
 ValueScan scan_values(const float* x, int64_t n) {
   constexpr int64_t kChunk = 1 << 16;

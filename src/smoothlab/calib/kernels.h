@@ -17,6 +17,9 @@
 
 namespace smoothlab::calib::detail {
 
+// The path the row kernels take: "avx2" or "scalar" (active_isa(), core/cpu_isa.h; they have no AVX-512 path).
+const char* kernels_isa();
+
 // exp(x) for float x ≤ 88 (x below ln(FLT_MIN) ≈ −87.34 gives 0); relative error ≤ 3e−7: core/simd_exp.h's scalar
 // twin, bit-identical to the vectorised exp of the row kernels.
 float fast_exp(float x);

@@ -52,8 +52,8 @@ void fused_backward_cpu(
     double grad_scale,
     torch::Tensor& grad);
 
-// Which CPU code path the float32 kernels use: "avx512", "avx2" or "scalar" — the best this CPU supports, capped by
-// the environment variable SMOOTHLAB_CPU_ISA=scalar|avx2|avx512 when set (read once, at the first call).
+// Which CPU code path the float32 kernels use: "avx512", "avx2" or "scalar" — active_isa() (core/cpu_isa.h: the best
+// this CPU supports, capped by SMOOTHLAB_CPU_ISA), unless a test switched it.
 const char* fused_cpu_isa();
 
 // TEST-ONLY hooks: process-wide switches for tests (and the loss benchmark) to reach code paths the automatic choice

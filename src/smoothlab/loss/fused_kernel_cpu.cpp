@@ -22,6 +22,7 @@
 #include <string>
 #include <type_traits>
 
+#include "smoothlab/core/cpu_isa.h"
 #include "smoothlab/core/simd_exp.h"
 
 #ifdef SMOOTHLAB_SIMD_X86
@@ -203,36 +204,15 @@ struct VecF {
 
 namespace {
 
-enum class Isa { Scalar = 0, Avx2 = 1, Avx512 = 2 };
-
-Isa best_isa() {
-  if (simd::cpu_has_avx512f())
-    return Isa::Avx512;
-  if (simd::cpu_has_avx2_fma())
-    return Isa::Avx2;
-  return Isa::Scalar;
-}
-
 // Gradients at least this large are written with non-temporal stores (they cannot stay in cache anyway).
 std::atomic<int64_t>& stream_threshold() {
   static std::atomic<int64_t> bytes{int64_t(128) << 20};
   return bytes;
 }
 
-// The best path, capped by SMOOTHLAB_CPU_ISA=scalar|avx2|avx512 when set (like ATEN_CPU_CAPABILITY for LibTorch's
-// kernels: the test script runs the suite a second time on the AVX2 paths).
-Isa initial_isa() {
-  const Isa best = best_isa();
-  const char* env = std::getenv("SMOOTHLAB_CPU_ISA");
-  if (!env || !*env)
-    return best;
-  const std::string name = env;
-  const Isa cap = name == "scalar" || name == "default" ? Isa::Scalar : name == "avx2" ? Isa::Avx2 : Isa::Avx512;
-  return static_cast<int>(cap) < static_cast<int>(best) ? cap : best;
-}
-
 std::atomic<int>& isa_state() {
-  static std::atomic<int> isa{static_cast<int>(initial_isa())};
+  // The path in use: active_isa() (core/cpu_isa.h: the CPU's best, capped by SMOOTHLAB_CPU_ISA), or what a test set.
+  static std::atomic<int> isa{static_cast<int>(active_isa())};
   return isa;
 }
 
@@ -516,7 +496,7 @@ bool set_fused_cpu_isa(const std::string& name) {
   } else if (name == "avx512") {
     want = Isa::Avx512;
   } else if (name == "best") {
-    want = initial_isa();
+    want = active_isa();
   } else {
     return false;
   }
