@@ -29,7 +29,7 @@ W = I/T_TS, b = 0; vector scaling also as a full torch.optim.LBFGS fit (strong W
 evaluations — smoothlab's settings).
 
 Usage: /usr/bin/python3 bench/calib_reference_peer.py --mix-n-match DIR --spline DIR --relplot DIR --verified DIR
-       [--methods temperature,ets,histogram,isotonic,spline,vector,matrix,dirichlet]
+       [--methods temperature,ets,histogram,isotonic,spline,vector,matrix,dirichlet] [--reps R]
 """
 import argparse
 import contextlib
@@ -103,6 +103,14 @@ def load_references(a):
     import calibration
     refs["verified"] = calibration
     return refs
+
+
+def load():
+    """The load average (1, 5, 15 min), printed before and after each method: these machines are shared."""
+    try:
+        return " ".join(pathlib.Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "?"
 
 
 def softmax(z):
@@ -258,6 +266,7 @@ def main():
     ap.add_argument("--relplot", required=True)
     ap.add_argument("--verified", required=True)
     ap.add_argument("--methods", default=",".join(ALL))
+    ap.add_argument("--reps", type=int, default=1, help="runs of each reference method (median and min printed)")
     ap.add_argument("--rows", type=int, default=N, help="N (smoke tests only; the benchmark's N is 50000)")
     a = ap.parse_args()
     N = a.rows
@@ -275,14 +284,20 @@ def main():
     for name in methods:
         if name in ("vector", "matrix", "dirichlet"):
             continue
-        q, params, t_fit, t_apply = run_method(refs, name, z, y)
-        t0 = time.perf_counter()
-        m = evaluate(refs, q, y)
-        t_metrics = time.perf_counter() - t0
-        total = t_fit + t_apply + t_metrics
-        print(f"{name}: total {total:.3f} s (fit {t_fit:.3f}, apply {t_apply:.3f}, metrics {t_metrics:.3f}); "
-              f"{params}; " + ", ".join(f"{k} {v:.6g}" for k, v in m.items()), flush=True)
-        del q
+        load_before = load()
+        runs = []
+        for _ in range(a.reps):
+            q, params, t_fit, t_apply = run_method(refs, name, z, y)
+            t0 = time.perf_counter()
+            m = evaluate(refs, q, y)
+            t_metrics = time.perf_counter() - t0
+            runs.append((t_fit + t_apply + t_metrics, t_fit, t_apply, t_metrics))
+            del q
+        runs.sort()
+        total, t_fit, t_apply, t_metrics = runs[len(runs) // 2]
+        print(f"{name}: total {total:.3f} s (fit {t_fit:.3f}, apply {t_apply:.3f}, metrics {t_metrics:.3f}; median of "
+              f"{len(runs)}, min {runs[0][0]:.3f}); {params}; " + ", ".join(f"{k} {v:.6g}" for k, v in m.items())
+              + f"; load {load_before} -> {load()}", flush=True)
     if any(m in methods for m in ("vector", "matrix", "dirichlet")):
         zd = zt.double()
         # The starting point's T_TS: a 1-D NLL minimisation (scipy bounded), printed beside the C++ counter T.
@@ -294,6 +309,7 @@ def main():
         for name in ("vector", "matrix", "dirichlet"):
             if name not in methods:
                 continue
+            load_before = load()
             if name == "vector":
                 t0 = time.perf_counter()
                 va, vb, loss, g, evals = vector_fit(zd, yt, t)
@@ -306,7 +322,8 @@ def main():
                 t_metrics = time.perf_counter() - t0
                 print(f"vector (torch.optim.LBFGS stand-in): total {t_fit + t_apply + t_metrics:.3f} s (fit {t_fit:.3f},"
                       f" apply {t_apply:.3f}, metrics {t_metrics:.3f}); {evals} evaluations, NLL {loss:.6f}, "
-                      f"max|grad| {g:.2e}; " + ", ".join(f"{k} {v:.6g}" for k, v in m.items()), flush=True)
+                      f"max|grad| {g:.2e}; " + ", ".join(f"{k} {v:.6g}" for k, v in m.items())
+                      + f"; load {load_before} -> {load()}", flush=True)
                 continue
             x = zd if name == "matrix" else torch.log_softmax(zd, 1)
             w = torch.eye(K, dtype=torch.float64) / t
@@ -318,8 +335,8 @@ def main():
                 value, g = odir_evaluation(x, yt, w, b)
                 times.append(time.perf_counter() - t0)
             print(f"{name} (PyTorch autograd stand-in): one objective+gradient evaluation median "
-                  f"{sorted(times)[1]:.3f} s (min {min(times):.3f}); objective {value:.9f}, max|grad| {g:.6e}",
-                  flush=True)
+                  f"{sorted(times)[1]:.3f} s (min {min(times):.3f}); objective {value:.9f}, max|grad| {g:.6e}; "
+                  f"load {load_before} -> {load()}", flush=True)
 
 
 if __name__ == "__main__":
