@@ -230,6 +230,30 @@ void BM_OdirEvaluation(benchmark::State& state, bool dirichlet) {
 BENCHMARK_CAPTURE(BM_OdirEvaluation, matrix, false)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(1);
 BENCHMARK_CAPTURE(BM_OdirEvaluation, dirichlet, true)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(1);
 
+// The two ways odir_objective sums its rows (dirichlet.h, OdirPath) at the sizes of `smoothlab calibrate`'s CV fits
+// (N = 5000) and K around the switch (kOdirBlasMinClasses): one evaluation with gradient, at the TS starting point on
+// logits drawn like data()'s. Args: K, path (0 loops, 1 BLAS).
+void BM_OdirPath(benchmark::State& state) {
+  smoothlab::set_threads(2);
+  const int64_t n = 5000, k = state.range(0);
+  torch::manual_seed(0);
+  auto x = torch::randn({n, k}, torch::kFloat64) * 2;
+  const auto y = torch::randint(0, k, {n}, torch::kInt64);
+  x.index_put_({torch::arange(n), y}, x.index({torch::arange(n), y}) + 5);
+  const auto w = torch::eye(k, torch::kFloat64), b = torch::zeros({k}, torch::kFloat64);
+  const auto path = state.range(1) ? calib::detail::OdirPath::Blas : calib::detail::OdirPath::Loop;
+  for (auto _ : state) {
+    torch::Tensor gw, gb;
+    double v = calib::detail::odir_objective(x, y, w, b, 1e-3, 1e-3, &gw, &gb, path);
+    benchmark::DoNotOptimize(&v);
+  }
+}
+BENCHMARK(BM_OdirPath)
+    ->ArgsProduct({{10, 32, 64, 128, 256}, {0, 1}})
+    ->ArgNames({"K", "blas"})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
 } // namespace
 
 SMOOTHLAB_BENCHMARK_MAIN()

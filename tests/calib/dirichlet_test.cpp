@@ -93,7 +93,7 @@ TEST(CalibDirichlet, BlasPathMatchesTheLoops) {
   // one full 4096-row block of the BLAS path and a partial one; K on both sides of kOdirBlasMinClasses; logits up to
   // ~40 and log-probabilities far below 0 (rows past the e^−500 floor for Dirichlet's features).
   torch::manual_seed(13);
-  for (int64_t k : {3, 10, 70}) {
+  for (int64_t k : {3, 10, 70, 260}) {
     SCOPED_TRACE(k);
     const auto z = torch::randn({5000, k}, torch::kFloat64) * 8.0;
     const auto y = torch::randint(k, {5000}, torch::kInt64);

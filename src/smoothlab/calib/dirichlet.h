@@ -69,14 +69,16 @@ namespace detail {
 // The canonical representative of (W, b): Wc = W + 1 uᵀ with u_j = −Σ_{i≠j} W_ij / (K − 1), bc = b − mean(b) (the
 // same map, the smallest penalty).
 std::pair<torch::Tensor, torch::Tensor> odir_canonical(const torch::Tensor& w, const torch::Tensor& b);
-// How odir_objective sums its rows. Auto: Loop below kOdirBlasMinClasses classes, Blas from there on.
+// How odir_objective sums its rows. Auto: Loop below kOdirBlasMinClasses classes, Blas from there on (at N = 5000,
+// 2 threads, load ≈ 2.3: loops 0.59 / 11 / 50 / 223 ms at K = 10 / 64 / 128 / 256, BLAS 121 / 201 / 211 / 195 ms —
+// each of its ~25 tensor ops pays a parallel region; calib_bench's BM_OdirPath).
 //   Loop: hand-written float64 loops on the calling thread, blocks of 256 rows summed in a fixed order.
 //   Blas: blocks of 4096 rows through LibTorch's float64 addmm / exp (S = X Wcᵀ + bc, G = softmax − onehot, Σ Gᵀ X),
 //         summed in a fixed order; the products use LibTorch's intra-op threads. At K = 1000, N = 50000 one
 //         evaluation took 5.5 s against the loops' 58 s (docs/performance.md). The two agree to 1e-12 relative
 //         (tests/calib/dirichlet_test.cpp); only the order of the sums differs.
 enum class OdirPath { Auto, Loop, Blas };
-inline constexpr int64_t kOdirBlasMinClasses = 64;
+inline constexpr int64_t kOdirBlasMinClasses = 256;
 // The fitted objective at (W, b): with (Wc, bc) = odir_canonical(W, b),
 //   mean_i −log softmax(Wc x_i + bc)_{y_i} + λ/(K(K−1)) Σ_{i≠j} Wc_ij² + μ/K Σ_j bc_j²,
 // and, when grad_w and grad_b are given, its gradient with respect to W and b (written into them; undefined tensors
