@@ -88,5 +88,38 @@ TEST(CalibDirichlet, WarmStartReachesTheColdOptimum) {
   }
 }
 
+TEST(CalibDirichlet, BlasPathMatchesTheLoops) {
+  // The two ways odir_objective sums its rows (dirichlet.h, OdirPath) differ only in the order of the sums. 5000 rows:
+  // one full 4096-row block of the BLAS path and a partial one; K on both sides of kOdirBlasMinClasses; logits up to
+  // ~40 and log-probabilities far below 0 (rows past the e^−500 floor for Dirichlet's features).
+  torch::manual_seed(13);
+  for (int64_t k : {3, 10, 70, 260}) {
+    SCOPED_TRACE(k);
+    const auto z = torch::randn({5000, k}, torch::kFloat64) * 8.0;
+    const auto y = torch::randint(k, {5000}, torch::kInt64);
+    for (const auto& x : {z, torch::log_softmax(z, 1).contiguous()}) {
+      const auto w = torch::eye(k, torch::kFloat64) * 3.0 + 0.3 * torch::randn({k, k}, torch::kFloat64);
+      const auto b = 0.5 * torch::randn({k}, torch::kFloat64);
+      const double lambda = 0.7, mu = 0.2;
+      torch::Tensor gw_loop, gb_loop, gw_blas, gb_blas;
+      using calib::detail::OdirPath;
+      const double loop =
+          calib::detail::odir_objective(x, y, w, b, lambda, mu, &gw_loop, &gb_loop, OdirPath::Loop);
+      const double blas =
+          calib::detail::odir_objective(x, y, w, b, lambda, mu, &gw_blas, &gb_blas, OdirPath::Blas);
+      EXPECT_NEAR(blas, loop, 1e-12 * std::abs(loop));
+      EXPECT_TENSOR_NEAR(gw_blas, gw_loop, 1e-11, 1e-14);
+      EXPECT_TENSOR_NEAR(gb_blas, gb_loop, 1e-11, 1e-14);
+      // The value alone is the same number on each path.
+      EXPECT_EQ(calib::detail::odir_objective(x, y, w, b, lambda, mu, nullptr, nullptr, OdirPath::Blas), blas);
+      // Auto takes the loops below kOdirBlasMinClasses and BLAS from there on.
+      torch::Tensor gw_auto, gb_auto;
+      EXPECT_EQ(
+          calib::detail::odir_objective(x, y, w, b, lambda, mu, &gw_auto, &gb_auto),
+          k < calib::detail::kOdirBlasMinClasses ? loop : blas);
+    }
+  }
+}
+
 } // namespace
 } // namespace smoothlab::testing

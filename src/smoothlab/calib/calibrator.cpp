@@ -2,9 +2,11 @@
 // (calibrator.h; L-BFGS is in lbfgs.cpp).
 #include "smoothlab/calib/calibrator.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
+#include <ATen/Parallel.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <torch/torch.h>
@@ -137,17 +139,48 @@ torch::Tensor prepared_logits(const torch::Tensor& logits, const std::string& na
 
 torch::Tensor renormalise_top_label(const torch::Tensor& log_p, const torch::Tensor& c) {
   constexpr double kFloor = 1e-12; // c is kept in [1e-12, 1 − 1e-12] so every log-probability is finite
-  const auto top = log_p.argmax(1, /*keepdim=*/true);
-  const auto c_clamped = c.clamp(kFloor, 1.0 - kFloor).unsqueeze(1);
-  // log(1 − p̂) as the log-sum-exp of the other classes (exact where p̂ rounds to 1).
-  auto others = log_p.scatter(1, top, -std::numeric_limits<double>::infinity());
-  const auto log_rest = torch::logsumexp(others, 1, /*keepdim=*/true);
-  const int64_t k = log_p.size(1);
-  // Where the others all have probability 0 (log_rest = −inf), they share 1 − c uniformly.
-  const auto uniform = torch::full_like(log_p, -std::log(double(k - 1)));
-  auto rest = torch::where(torch::isinf(log_rest).expand_as(log_p), uniform, others - log_rest);
-  auto out = rest + torch::log1p(-c_clamped);
-  return out.scatter(1, top, torch::log(c_clamped));
+  const auto lp = log_p.to(torch::kFloat64).contiguous();
+  const auto cc = c.to(torch::kFloat64).contiguous();
+  const int64_t n = lp.size(0), k = lp.size(1);
+  check(cc.numel() == n, "renormalise_top_label: {} confidences for {} rows", cc.numel(), n);
+  auto out = torch::empty({n, k}, torch::kFloat64);
+  const double* in = lp.data_ptr<double>();
+  const double* cp = cc.data_ptr<double>();
+  double* o = out.data_ptr<double>();
+  const double uniform = -std::log(double(k - 1));
+  // One pass per row (rows in parallel): the top class (argmax, lowest index on ties), log(1 − p̂) as the max-shifted
+  // log-sum-exp of the other classes (exact where p̂ rounds to 1), then the other classes' share of 1 − c in
+  // proportion to their probabilities (uniformly where they are all 0), and log c for the top class.
+  at::parallel_for(0, n, 64, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const double* x = in + r * k;
+      double* y = o + r * k;
+      int64_t top = 0;
+      for (int64_t j = 1; j < k; ++j)
+        if (x[j] > x[top])
+          top = j;
+      double m = -std::numeric_limits<double>::infinity();
+      for (int64_t j = 0; j < k; ++j)
+        if (j != top)
+          m = std::max(m, x[j]);
+      const double ci = std::clamp(cp[r], kFloor, 1.0 - kFloor);
+      const double log1m = std::log1p(-ci);
+      if (std::isinf(m)) { // every other class has probability 0 (or −∞ log-probability)
+        for (int64_t j = 0; j < k; ++j)
+          y[j] = uniform + log1m;
+      } else {
+        double sum = 0;
+        for (int64_t j = 0; j < k; ++j)
+          if (j != top)
+            sum += std::exp(x[j] - m);
+        const double log_rest = std::log(sum) + m;
+        for (int64_t j = 0; j < k; ++j)
+          y[j] = (x[j] - log_rest) + log1m;
+      }
+      y[top] = std::log(ci);
+    }
+  });
+  return out;
 }
 
 std::vector<double> to_vector(const torch::Tensor& t) {

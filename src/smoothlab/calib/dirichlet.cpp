@@ -20,6 +20,7 @@ namespace {
 
 constexpr int64_t kOdirRowsPerBlock = 256; // rows per partial sum of odir_objective
 constexpr double kOdirExpFloor = -500.0; // exp(d) for d below it is taken as 0 (odir_objective)
+constexpr int64_t kOdirBlasRowsPerBlock = 4096; // rows per block of the BLAS path (32 MB of float64 at K = 1000)
 
 // The canonical representative of (W, b) (dirichlet.h): Wc = W + 1 uᵀ with u_j = −Σ_{i≠j} W_ij / (K − 1),
 // bc = b − mean(b). w, wc: [K, K] row-major; b, bc: [K].
@@ -38,38 +39,16 @@ void odir_canonical_form(const double* w, const double* b, int64_t k, double* wc
     bc[i] = b[i] - mean;
 }
 
-} // namespace
-
-namespace detail {
-
-std::pair<torch::Tensor, torch::Tensor> odir_canonical(const torch::Tensor& w, const torch::Tensor& b) {
-  const int64_t k = w.size(0);
-  const auto wd = w.to(torch::kFloat64).contiguous(), bd = b.to(torch::kFloat64).contiguous();
-  auto wc = torch::empty({k, k}, torch::kFloat64), bc = torch::empty({k}, torch::kFloat64);
-  odir_canonical_form(wd.data_ptr<double>(), bd.data_ptr<double>(), k, wc.data_ptr<double>(), bc.data_ptr<double>());
-  return {wc, bc};
-}
-
-double odir_objective(
+// The row sums of odir_objective by hand-written loops on the calling thread (small K). wc, bc: the canonical
+// parameters. Returns [0] Σ −log q_iy, then Σ ∂/∂Wc (K·K, row-major), then Σ ∂/∂bc (K) (zeros without gradient).
+std::vector<double> odir_sums_loop(
     const torch::Tensor& x,
     const torch::Tensor& labels,
-    const torch::Tensor& w,
-    const torch::Tensor& b,
-    double lambda,
-    double mu,
-    torch::Tensor* grad_w,
-    torch::Tensor* grad_b) {
+    const std::vector<double>& wc,
+    const std::vector<double>& bc,
+    bool gradient) {
   const int64_t n = x.size(0), k = x.size(1);
-  check(
-      x.scalar_type() == torch::kFloat64 && x.is_contiguous() && labels.scalar_type() == torch::kInt64 &&
-          labels.is_contiguous() && w.scalar_type() == torch::kFloat64 && w.is_contiguous() &&
-          b.scalar_type() == torch::kFloat64 && b.is_contiguous() && w.size(0) == k && w.size(1) == k &&
-          b.size(0) == k && labels.size(0) == n,
-      "odir_objective: x [N, K] and w [K, K], b [K] float64 contiguous, labels [N] int64");
-  const bool gradient = grad_w != nullptr && grad_b != nullptr;
   const size_t kk = size_t(k * k);
-  std::vector<double> wc(kk), bc(static_cast<size_t>(k));
-  odir_canonical_form(w.data_ptr<double>(), b.data_ptr<double>(), k, wc.data(), bc.data());
   const double* xp = x.data_ptr<double>();
   const int64_t* yp = labels.data_ptr<int64_t>();
   // Per block of rows: [0] the NLL sum, then ∂/∂Wc (K·K) and ∂/∂bc (K) sums, combined in a fixed order. One thread:
@@ -125,6 +104,87 @@ double odir_objective(
   for (int64_t block = 0; block < blocks; ++block)
     for (size_t i = 0; i < stride; ++i)
       total[i] += sums[size_t(block) * stride + i];
+  return total;
+}
+
+// The same sums through LibTorch's float64 matrix products (BLAS) in blocks of kOdirBlasRowsPerBlock rows, summed in
+// a fixed order: S = X Wcᵀ + bc, exp(S − max) with the same floor, G = softmax − onehot, Σ Gᵀ X and Σ G. O(N·K²) like
+// the loops, but at BLAS speed; the products use LibTorch's intra-op threads.
+std::vector<double> odir_sums_blas(
+    const torch::Tensor& x,
+    const torch::Tensor& labels,
+    const std::vector<double>& wc,
+    const std::vector<double>& bc,
+    bool gradient) {
+  const int64_t n = x.size(0), k = x.size(1);
+  const auto f64 = torch::TensorOptions().dtype(torch::kFloat64);
+  // from_blob views of the caller's vectors, read only here.
+  const auto wct = torch::from_blob(const_cast<double*>(wc.data()), {k, k}, f64).t();
+  const auto bct = torch::from_blob(const_cast<double*>(bc.data()), {k}, f64);
+  double nll = 0;
+  auto gw = torch::zeros({k, k}, f64), gb = torch::zeros({k}, f64);
+  for (int64_t r0 = 0; r0 < n; r0 += kOdirBlasRowsPerBlock) {
+    const int64_t r1 = std::min(n, r0 + kOdirBlasRowsPerBlock);
+    const auto xb = x.slice(0, r0, r1);
+    const auto yb = labels.slice(0, r0, r1).unsqueeze(1);
+    auto d = torch::addmm(bct, xb, wct);
+    d.sub_(std::get<0>(d.max(1, true)));
+    const auto below = d < kOdirExpFloor;
+    auto e = d.clamp_min(kOdirExpFloor).exp_().masked_fill_(below, 0.0);
+    const auto sum = e.sum(1, true);
+    nll += (sum.log() - d.gather(1, yb)).sum().item<double>();
+    if (!gradient)
+      continue;
+    e.div_(sum).scatter_add_(1, yb, torch::full({r1 - r0, 1}, -1.0, f64)); // G = softmax − onehot
+    gw.addmm_(e.t(), xb);
+    gb.add_(e.sum(0));
+  }
+  std::vector<double> total(1 + size_t(k * k) + size_t(k), 0.0);
+  total[0] = nll;
+  if (gradient) {
+    std::copy(gw.data_ptr<double>(), gw.data_ptr<double>() + k * k, total.begin() + 1);
+    std::copy(gb.data_ptr<double>(), gb.data_ptr<double>() + k, total.begin() + 1 + k * k);
+  }
+  return total;
+}
+
+} // namespace
+
+namespace detail {
+
+std::pair<torch::Tensor, torch::Tensor> odir_canonical(const torch::Tensor& w, const torch::Tensor& b) {
+  const int64_t k = w.size(0);
+  const auto wd = w.to(torch::kFloat64).contiguous(), bd = b.to(torch::kFloat64).contiguous();
+  auto wc = torch::empty({k, k}, torch::kFloat64), bc = torch::empty({k}, torch::kFloat64);
+  odir_canonical_form(wd.data_ptr<double>(), bd.data_ptr<double>(), k, wc.data_ptr<double>(), bc.data_ptr<double>());
+  return {wc, bc};
+}
+
+double odir_objective(
+    const torch::Tensor& x,
+    const torch::Tensor& labels,
+    const torch::Tensor& w,
+    const torch::Tensor& b,
+    double lambda,
+    double mu,
+    torch::Tensor* grad_w,
+    torch::Tensor* grad_b,
+    OdirPath path) {
+  const int64_t n = x.size(0), k = x.size(1);
+  check(
+      x.scalar_type() == torch::kFloat64 && x.is_contiguous() && labels.scalar_type() == torch::kInt64 &&
+          labels.is_contiguous() && w.scalar_type() == torch::kFloat64 && w.is_contiguous() &&
+          b.scalar_type() == torch::kFloat64 && b.is_contiguous() && w.size(0) == k && w.size(1) == k &&
+          b.size(0) == k && labels.size(0) == n,
+      "odir_objective: x [N, K] and w [K, K], b [K] float64 contiguous, labels [N] int64");
+  const bool gradient = grad_w != nullptr && grad_b != nullptr;
+  const size_t kk = size_t(k * k);
+  std::vector<double> wc(kk), bc(static_cast<size_t>(k));
+  odir_canonical_form(w.data_ptr<double>(), b.data_ptr<double>(), k, wc.data(), bc.data());
+  // [0] the NLL sum, then ∂/∂Wc (K·K, row-major) and ∂/∂bc (K) sums over the rows.
+  const bool blas = path == OdirPath::Blas || (path == OdirPath::Auto && k >= kOdirBlasMinClasses);
+  const std::vector<double> total =
+      blas ? odir_sums_blas(x, labels, wc, bc, gradient) : odir_sums_loop(x, labels, wc, bc, gradient);
   const double l = lambda / double(k * (k - 1)), m = mu / double(k), inv_n = 1.0 / double(n);
   double penalty_w = 0, penalty_b = 0;
   for (int64_t i = 0; i < k; ++i)

@@ -7,7 +7,8 @@
 // λ·Σ W_ij² + μ·Σ b_j² with λ, μ rescaled by those counts). Without it the K² parameters over-fit with many classes.
 // The start is W = I/T_TS, b = 0 (temperature scaling, at which the penalty is 0), or a warm start (warm_start()).
 // W = I, b = 0 is the identity on log p for Dirichlet. Argmax may change. The objective and its gradient are computed
-// by hand in float64 loops (detail::odir_objective, no autograd): O(N·K²) per evaluation.
+// by hand in float64 (detail::odir_objective, no autograd): O(N·K²) per evaluation — in plain loops for small K, in
+// float64 matrix products (BLAS) from K = detail::kOdirBlasMinClasses on.
 #pragma once
 
 #include <utility>
@@ -68,11 +69,21 @@ namespace detail {
 // The canonical representative of (W, b): Wc = W + 1 uᵀ with u_j = −Σ_{i≠j} W_ij / (K − 1), bc = b − mean(b) (the
 // same map, the smallest penalty).
 std::pair<torch::Tensor, torch::Tensor> odir_canonical(const torch::Tensor& w, const torch::Tensor& b);
+// How odir_objective sums its rows. Auto: Loop below kOdirBlasMinClasses classes, Blas from there on (at N = 5000,
+// 2 threads, load ≈ 2.3: loops 0.59 / 11 / 50 / 223 ms at K = 10 / 64 / 128 / 256, BLAS 121 / 201 / 211 / 195 ms —
+// each of its ~25 tensor ops pays a parallel region; calib_bench's BM_OdirPath).
+//   Loop: hand-written float64 loops on the calling thread, blocks of 256 rows summed in a fixed order.
+//   Blas: blocks of 4096 rows through LibTorch's float64 addmm / exp (S = X Wcᵀ + bc, G = softmax − onehot, Σ Gᵀ X),
+//         summed in a fixed order; the products use LibTorch's intra-op threads. At K = 1000, N = 50000 one
+//         evaluation took 5.5 s against the loops' 58 s (docs/performance.md). The two agree to 1e-12 relative
+//         (tests/calib/dirichlet_test.cpp); only the order of the sums differs.
+enum class OdirPath { Auto, Loop, Blas };
+inline constexpr int64_t kOdirBlasMinClasses = 256;
 // The fitted objective at (W, b): with (Wc, bc) = odir_canonical(W, b),
 //   mean_i −log softmax(Wc x_i + bc)_{y_i} + λ/(K(K−1)) Σ_{i≠j} Wc_ij² + μ/K Σ_j bc_j²,
 // and, when grad_w and grad_b are given, its gradient with respect to W and b (written into them; undefined tensors
 // are allocated). x: [N, K] features (logits, or log-probabilities for Dirichlet), labels [N] int64, w [K, K], b [K];
-// all float64 contiguous CPU. Runs on the calling thread; blocks of rows are summed in a fixed order.
+// all float64 contiguous CPU. Blocks of rows are summed in a fixed order (path: see OdirPath).
 double odir_objective(
     const torch::Tensor& x,
     const torch::Tensor& labels,
@@ -81,7 +92,8 @@ double odir_objective(
     double lambda,
     double mu,
     torch::Tensor* grad_w = nullptr,
-    torch::Tensor* grad_b = nullptr);
+    torch::Tensor* grad_b = nullptr,
+    OdirPath path = OdirPath::Auto);
 } // namespace detail
 
 } // namespace smoothlab::calib

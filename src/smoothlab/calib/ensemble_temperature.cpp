@@ -7,6 +7,7 @@
 #include <cmath>
 #include <limits>
 
+#include <ATen/Parallel.h>
 #include <torch/torch.h>
 
 #include "smoothlab/calib/temperature.h"
@@ -180,11 +181,21 @@ FitReport EnsembleTemperature::fit_impl(const torch::Tensor& logits, const torch
 torch::Tensor EnsembleTemperature::log_probs_impl(const torch::Tensor& logits) const {
   const int64_t k = logits.size(1);
   auto log_w = [](double w) { return w > 0 ? std::log(w) : -std::numeric_limits<double>::infinity(); };
-  const auto stacked = torch::stack(
-      {torch::log_softmax(logits / temperature_, 1) + log_w(weights_[0]),
-       torch::log_softmax(logits, 1) + log_w(weights_[1]),
-       torch::full_like(logits, log_w(weights_[2]) - std::log(double(k)))});
-  return torch::logsumexp(stacked, 0);
+  // log(w₀ p₀ + w₁ p₁ + w₂/K) per entry as the max-shifted log-sum-exp of the three terms, in one pass over the two
+  // log-softmax results (written over the first).
+  auto out = torch::log_softmax(logits / temperature_, 1).contiguous();
+  const auto lp1 = torch::log_softmax(logits, 1).contiguous();
+  const double lw0 = log_w(weights_[0]), lw1 = log_w(weights_[1]), c = log_w(weights_[2]) - std::log(double(k));
+  double* a = out.data_ptr<double>();
+  const double* b = lp1.data_ptr<double>();
+  at::parallel_for(0, out.numel(), 1 << 14, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) {
+      const double t0 = a[i] + lw0, t1 = b[i] + lw1;
+      const double m = std::max(std::max(t0, t1), c);
+      a[i] = std::isinf(m) ? m : m + std::log(std::exp(t0 - m) + std::exp(t1 - m) + std::exp(c - m));
+    }
+  });
+  return out;
 }
 
 nlohmann::json EnsembleTemperature::parameters() const {
