@@ -43,8 +43,7 @@ torch::Tensor libtorch_cross_entropy(
 
 void check_smoothing(double smoothing, const std::string& option) {
   if (!(smoothing >= 0.0 && smoothing <= 1.0))
-    throw Error(
-        fmt::format("{} {} is outside [0, 1]", option, smoothing), "the paper uses 0.1; 0 means hard targets");
+    throw Error(fmt::format("{} {} is outside [0, 1]", option, smoothing), "the paper uses 0.1; 0 means hard targets");
 }
 
 void LabelSmoothingOptions::validate() const {

@@ -651,7 +651,7 @@ std::vector<RegimeAnswer> when_answers(const Tables& t) {
       if (a.val_epsilon == 0)
         verdict = v == Verdict::NotHeld ? "it calibrates the hard-target model better (by more than 0.01)"
             : v == Verdict::Held        ? "it calibrates the hard-target model no better (within 0.01)"
-                                        : "whether it calibrates the hard-target model better cannot be told from noise";
+                                 : "whether it calibrates the hard-target model better cannot be told from noise";
       else
         verdict = v == Verdict::Held ? fmt::format("ε = {} calibrates as well as it (within 0.01)", eps)
             : v == Verdict::NotHeld  ? fmt::format("it calibrates better than ε = {}", eps)

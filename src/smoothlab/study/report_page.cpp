@@ -182,11 +182,11 @@ std::string render_report(const json& summary, const fs::path& out_dir) {
             "every calibrator of <code>smoothlab calibrate</code>: <b>{}</b>, test ECE {}{}.</li>",
             html_escape(w["posthoc_method"].get<std::string>()),
             num(w["ece_posthoc"], 4),
-            w["val_vs_posthoc"].is_object()
-                ? "; " + html_escape(w["val_vs_posthoc"]["quantity"].get<std::string>()) + " = " +
-                    html_escape(w["val_vs_posthoc"]["text"].get<std::string>()) + " (margin −0.01; the calibrator is "
+            w["val_vs_posthoc"].is_object() ? "; " + html_escape(w["val_vs_posthoc"]["quantity"].get<std::string>()) +
+                    " = " + html_escape(w["val_vs_posthoc"]["text"].get<std::string>()) +
+                    " (margin −0.01; the calibrator is "
                     "fitted once and held fixed in the resamples)"
-                : "");
+                                            : "");
       b += "</ul>\n<p><b>" + html_escape(w["conclusion"].get<std::string>()) + "</b></p>\n";
       for (const auto& run : summary["runs"]) // the ranking of the first ε = 0 run's calibrators
         if (run["group"] == w["group"] && run["epsilon"] == 0.0 && run.contains("best_posthoc")) {
