@@ -1,6 +1,7 @@
 // Spline recalibration: a natural cubic spline fitted to the cumulative calibration error (spline.h).
 #include "smoothlab/calib/spline.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include <torch/torch.h>
@@ -60,6 +61,49 @@ torch::Tensor second_derivatives(int64_t knots, double delta) {
   return s;
 }
 
+// min_k ‖A k − e‖ for A [n, p] row-major (n ≥ p) by Householder QR in plain loops on the calling thread. LAPACK's
+// lstsq through the threaded BLAS summed in an order that depended on whether its threads were free (the last bit of a
+// cross-validated NLL changed between runs); here every call sums in the same order. A column with no component left
+// (rank deficiency) gets coefficient 0.
+std::vector<double> least_squares(std::vector<double> a, std::vector<double> e, int64_t n, int64_t p) {
+  std::vector<double> diag(static_cast<size_t>(p), 0.0);
+  for (int64_t j = 0; j < p; ++j) {
+    double norm = 0;
+    for (int64_t i = j; i < n; ++i)
+      norm += a[size_t(i * p + j)] * a[size_t(i * p + j)];
+    norm = std::sqrt(norm);
+    if (norm == 0)
+      continue;
+    const double alpha = a[size_t(j * p + j)] > 0 ? -norm : norm;
+    a[size_t(j * p + j)] -= alpha; // v = x − α e₁, stored in column j from row j down
+    double vv = 0;
+    for (int64_t i = j; i < n; ++i)
+      vv += a[size_t(i * p + j)] * a[size_t(i * p + j)];
+    auto reflect = [&](auto at) { // y ← y − 2 v (vᵀ y) / (vᵀ v)
+      double dot = 0;
+      for (int64_t i = j; i < n; ++i)
+        dot += a[size_t(i * p + j)] * at(i);
+      const double f = 2 * dot / vv;
+      for (int64_t i = j; i < n; ++i)
+        at(i) -= f * a[size_t(i * p + j)];
+    };
+    for (int64_t c = j + 1; c < p; ++c)
+      reflect([&](int64_t i) -> double& { return a[size_t(i * p + c)]; });
+    reflect([&](int64_t i) -> double& { return e[size_t(i)]; });
+    diag[size_t(j)] = alpha;
+  }
+  std::vector<double> k(static_cast<size_t>(p), 0.0);
+  for (int64_t j = p - 1; j >= 0; --j) {
+    if (diag[size_t(j)] == 0)
+      continue;
+    double sum = e[size_t(j)];
+    for (int64_t c = j + 1; c < p; ++c)
+      sum -= a[size_t(j * p + c)] * k[size_t(c)];
+    k[size_t(j)] = sum / diag[size_t(j)];
+  }
+  return k;
+}
+
 } // namespace
 
 detail::Map1d SplineCalibrator::fit_spline(const std::vector<double>& x, const std::vector<double>& y, int64_t knots) {
@@ -68,21 +112,30 @@ detail::Map1d SplineCalibrator::fit_spline(const std::vector<double>& x, const s
   check(n >= knots, "spline calibrator: {} fit examples for {} knots", n, knots);
   const double delta = 1.0 / double(knots - 1);
   // (value | slope) of the spline in terms of its knot values: rows of [m; k] times [S; I].
-  const auto to_mk = torch::cat({second_derivatives(knots, delta), torch::eye(knots, torch::kFloat64)}, 0);
-  auto rows = torch::empty({n, 2 * knots}, torch::kFloat64);
-  auto error = torch::empty({n, 1}, torch::kFloat64);
-  auto* r = rows.data_ptr<double>();
-  auto* e = error.data_ptr<double>();
+  const auto to_mk =
+      torch::cat({second_derivatives(knots, delta), torch::eye(knots, torch::kFloat64)}, 0).contiguous();
+  const double* t = to_mk.data_ptr<double>(); // [2·knots, knots]
+  // The least-squares system A k = e, A = (basis rows) · to_mk [n, knots], in plain loops (see least_squares).
+  std::vector<double> a(static_cast<size_t>(n * knots), 0.0), e(static_cast<size_t>(n));
+  std::vector<double> r(static_cast<size_t>(2 * knots));
   double hits = 0, scores = 0;
   for (int64_t i = 0; i < n; ++i) {
     hits += y[size_t(i)];
     scores += x[size_t(i)];
-    e[i] = hits / double(n) - scores / double(n);
-    basis_row(n > 1 ? double(i) / double(n - 1) : 0.0, delta, knots, false, r + i * 2 * knots);
+    e[size_t(i)] = hits / double(n) - scores / double(n);
+    std::fill(r.begin(), r.end(), 0.0);
+    basis_row(n > 1 ? double(i) / double(n - 1) : 0.0, delta, knots, false, r.data());
+    for (int64_t q = 0; q < 2 * knots; ++q)
+      if (r[size_t(q)] != 0)
+        for (int64_t j = 0; j < knots; ++j)
+          a[size_t(i * knots + j)] += r[size_t(q)] * t[q * knots + j];
   }
-  const auto k = std::get<0>(at::linalg_lstsq(rows.matmul(to_mk), error)); // [knots, 1]
-  const auto mk = to_mk.matmul(k).contiguous();
-  const auto* c = mk.data_ptr<double>();
+  const auto k = least_squares(std::move(a), std::move(e), n, knots);
+  std::vector<double> mk(static_cast<size_t>(2 * knots), 0.0); // [m; k] = to_mk · k
+  for (int64_t q = 0; q < 2 * knots; ++q)
+    for (int64_t j = 0; j < knots; ++j)
+      mk[size_t(q)] += t[q * knots + j] * k[size_t(j)];
+  const double* c = mk.data();
   detail::Map1d m;
   m.kind = detail::Map1d::Kind::LinearClipped;
   m.x = x;
