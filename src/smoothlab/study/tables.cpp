@@ -354,12 +354,26 @@ void add_posthoc(Tables& t) {
     o.bins = t.bootstrap.bins;
     o.bootstrap = 0; // the study's own paired bootstrap gives the intervals (claims.h)
     o.seed = t.bootstrap.seed;
-    const auto c = calib::compare_calibrators(
-        val_logits,
-        val_labels,
-        data::read_npy(dir.outputs_file("test", "logits")),
-        data::read_npy(dir.outputs_file("test", "labels")),
-        o);
+    if (val_n < o.folds) {
+      t.notes.push_back(fmt::format(
+          "{}: no best post-hoc calibrator (its {} validation examples are fewer than the {} folds)",
+          r.spec.name,
+          val_n,
+          o.folds));
+      continue;
+    }
+    calib::Comparison c;
+    try {
+      c = calib::compare_calibrators(
+          val_logits,
+          val_labels,
+          data::read_npy(dir.outputs_file("test", "logits")),
+          data::read_npy(dir.outputs_file("test", "labels")),
+          o);
+    } catch (const Error& e) { // e.g. a single-class split: the comparison is left out, the rest of the study stands
+      t.notes.push_back(fmt::format("{}: no best post-hoc calibrator: {}", r.spec.name, e.what()));
+      continue;
+    }
     std::vector<const calib::MethodResult*> by_cv;
     for (const auto& m : c.rows)
       if (std::isfinite(m.cv_nll))
