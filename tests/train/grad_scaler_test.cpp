@@ -6,6 +6,7 @@
 
 #include <torch/torch.h>
 
+#include "smoothlab/core/error.h"
 #include "smoothlab/train/checkpoint.h"
 #include "smoothlab/train/grad_scaler.h"
 #include "support/support.h"
@@ -89,6 +90,32 @@ TEST(GradScaler, StateSurvivesACheckpoint) {
   train::save_checkpoint(dir / "d.pt", *net, nullptr, 1);
   train::load_checkpoint(dir / "d.pt", *net, nullptr, &state);
   EXPECT_FALSE(state.defined());
+}
+
+// A damaged scaler state is bad input (exit 2, the file named, a hint), not an internal check (exit 1).
+TEST(GradScaler, ADamagedStateInACheckpointIsRefusedWithAHint) {
+  TempDir dir;
+  auto net = torch::nn::Linear(2, 2);
+  for (const auto& bad :
+       {torch::tensor({1.0, 2.0, 3.0}, torch::kFloat64),
+        torch::tensor({-1.0, 0.0}, torch::kFloat64),
+        torch::tensor({std::numeric_limits<double>::quiet_NaN(), 0.0}, torch::kFloat64),
+        torch::tensor({65536.0, 1.5}, torch::kFloat64),
+        torch::tensor({0.0, 0.0}, torch::kFloat64)}) {
+    train::save_checkpoint(dir / "bad.pt", *net, nullptr, 2, bad);
+    torch::Tensor state;
+    EXPECT_ERROR_MENTIONS(
+        train::load_checkpoint(dir / "bad.pt", *net, nullptr, &state), (dir / "bad.pt").string(), "loss-scaler");
+    try {
+      train::load_checkpoint(dir / "bad.pt", *net, nullptr, &state);
+    } catch (const Error& e) {
+      EXPECT_NE(e.hint().find("--force"), std::string::npos);
+    }
+    GradScaler scaler(true);
+    EXPECT_THROW(scaler.load_state(bad), Error);
+    EXPECT_EQ(scaler.scale(), 65536.0); // untouched
+  }
+  EXPECT_TRUE(GradScaler::valid_state(GradScaler(true).state()));
 }
 
 } // namespace

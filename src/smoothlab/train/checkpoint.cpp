@@ -6,6 +6,7 @@
 
 #include "smoothlab/core/error.h"
 #include "smoothlab/core/files.h"
+#include "smoothlab/train/grad_scaler.h"
 
 namespace smoothlab::train {
 
@@ -78,6 +79,10 @@ int64_t load_checkpoint(
   const int64_t epochs_done = open_checkpoint(path, archive);
   if (scaler_state && !archive.try_read("grad_scaler", *scaler_state))
     *scaler_state = torch::Tensor();
+  if (scaler_state && scaler_state->defined() && !GradScaler::valid_state(*scaler_state))
+    throw Error(
+        fmt::format("{}: damaged fp16 loss-scaler state (expected [scale > 0, steps ≥ 0])", path.string()),
+        "rerun training with --force to start over");
   try {
     torch::serialize::InputArchive model_archive;
     archive.read("model", model_archive);

@@ -1,6 +1,10 @@
 #include "smoothlab/train/grad_scaler.h"
 
+#include <cmath>
+
 #include <torch/torch.h>
+
+#include "smoothlab/core/error.h"
 
 namespace smoothlab::train {
 
@@ -44,8 +48,19 @@ torch::Tensor GradScaler::state() const {
   return torch::tensor({scale_, double(good_steps_)}, torch::kFloat64);
 }
 
+bool GradScaler::valid_state(const torch::Tensor& state) {
+  if (!state.defined() || state.numel() != 2 || !state.is_floating_point())
+    return false;
+  const auto s = state.to(torch::kFloat64).contiguous();
+  const double scale = s[0].item<double>(), steps = s[1].item<double>();
+  return std::isfinite(scale) && scale > 0 && std::isfinite(steps) && steps >= 0 && steps == std::floor(steps);
+}
+
 void GradScaler::load_state(const torch::Tensor& state) {
-  TORCH_CHECK(state.numel() == 2, "grad scaler state: expected [scale, steps]");
+  if (!valid_state(state))
+    throw Error(
+        "grad scaler state: expected [scale > 0, steps ≥ 0] (a damaged checkpoint)",
+        "rerun training with --force to start over");
   const auto s = state.to(torch::kFloat64).contiguous();
   scale_ = s[0].item<double>();
   good_steps_ = int64_t(s[1].item<double>());

@@ -35,7 +35,9 @@ class GradScaler {
   // [S, steps since the last change] as float64, what a checkpoint keeps (GradScaler.state_dict's scale and
   // _growth_tracker), and its inverse: a resumed fp16 run continues with the scale it had reached.
   torch::Tensor state() const;
-  void load_state(const torch::Tensor& state);
+  void load_state(const torch::Tensor& state); // throws Error (exit 2) for a state valid_state() refuses
+  // A state() a checkpoint can hold: [scale, steps], scale finite and > 0, steps a whole number ≥ 0.
+  static bool valid_state(const torch::Tensor& state);
 
  private:
   bool enabled_;
