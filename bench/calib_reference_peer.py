@@ -36,10 +36,8 @@ import contextlib
 import io
 import math
 import pathlib
-import subprocess
 import sys
 import time
-import types
 
 import numpy as np
 import scipy
@@ -47,32 +45,15 @@ import sklearn
 import torch
 from sklearn.isotonic import IsotonicRegression
 
+from calib_peer import data  # noqa: E402  (this folder: the [N, K] logits both peers and calib_bench draw)
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "scripts" / "golden"))
+from calibrators_golden import commit_of  # noqa: E402
+from spline_golden import stand_in  # noqa: E402
+
 torch.set_num_threads(2)
 N, K, BINS, MIN_CLASS_COUNT = 50000, 1000, 15, 15
 ALL = ["temperature", "ets", "histogram", "isotonic", "spline", "vector", "matrix", "dirichlet"]
-
-
-def data():
-    torch.manual_seed(0)
-    z = torch.randn(N, K) * 2
-    y = torch.randint(0, K, (N,))
-    z[torch.arange(N), y] += 5
-    return z, y
-
-
-def commit_of(path):
-    try:
-        return subprocess.check_output(["git", "-C", str(path), "rev-parse", "HEAD"], text=True).strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
-def stand_in(name, **attributes):
-    module = types.ModuleType(name)
-    for key, value in attributes.items():
-        setattr(module, key, value)
-    sys.modules[name] = module
-    return module
 
 
 def load_references(a):
@@ -172,6 +153,21 @@ def top_label_per_class(p, y, fit_apply):
     return out, maps
 
 
+def top_label_fit(refs, name):
+    """The reference's top-label map for `name` (isotonic | histogram) as fit_apply(p_rows, y_rows) of
+    top_label_per_class: fitted on those rows and applied to them."""
+    if name == "isotonic":
+        def fit_apply(pr, yr):
+            c, hit = pr.max(1), (pr.argmax(1) == yr).astype(np.float64)
+            return IsotonicRegression(out_of_bounds="clip").fit(c, hit).predict(c)
+    else:
+        def fit_apply(pr, yr):
+            h = refs["verified"].HistogramTopCalibrator(len(pr), BINS)
+            h.train_calibration(pr, yr)
+            return h.calibrate(pr)
+    return fit_apply
+
+
 def run_method(refs, name, z, y):
     """Fit + apply on the float64 numpy logits; returns (calibrated probabilities, parameters, fit seconds,
     apply seconds)."""
@@ -189,25 +185,9 @@ def run_method(refs, name, z, y):
         t_fit = time.perf_counter() - t0
         t0 = time.perf_counter()
         q = softmax(z / t) if name == "temperature" else w[0] * softmax(z / t) + w[1] * softmax(z) + w[2] / K
-    elif name == "isotonic":
+    elif name in ("isotonic", "histogram"):
         p = softmax(z)
-
-        def fit_apply(pr, yr):
-            c, hit = pr.max(1), (pr.argmax(1) == yr).astype(np.float64)
-            return IsotonicRegression(out_of_bounds="clip").fit(c, hit).predict(c)
-        c, params["class_maps"] = top_label_per_class(p, y, fit_apply)
-        t_fit = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        q = renormalise_top(p, c)
-    elif name == "histogram":
-        p = softmax(z)
-        cal = refs["verified"]
-
-        def fit_apply(pr, yr):
-            h = cal.HistogramTopCalibrator(len(pr), BINS)
-            h.train_calibration(pr, yr)
-            return h.calibrate(pr)
-        c, params["class_maps"] = top_label_per_class(p, y, fit_apply)
+        c, params["class_maps"] = top_label_per_class(p, y, top_label_fit(refs, name))
         t_fit = time.perf_counter() - t0
         t0 = time.perf_counter()
         q = renormalise_top(p, c)

@@ -16,7 +16,6 @@
 #include "smoothlab/calib/histogram_binning.h"
 #include "smoothlab/calib/inputs.h"
 #include "smoothlab/calib/isotonic.h"
-#include "smoothlab/calib/lbfgs.h"
 #include "smoothlab/calib/spline.h"
 #include "smoothlab/calib/temperature.h"
 #include "smoothlab/calib/vector_scaling.h"

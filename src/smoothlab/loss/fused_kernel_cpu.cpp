@@ -19,6 +19,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <optional>
 #include <string>
 #include <type_traits>
 
@@ -469,15 +470,7 @@ void fused_backward_cpu(
 }
 
 const char* fused_cpu_isa() {
-  switch (static_cast<Isa>(isa_state().load())) {
-    case Isa::Avx512:
-      return "avx512";
-    case Isa::Avx2:
-      return "avx2";
-    case Isa::Scalar:
-      break;
-  }
-  return "scalar";
+  return isa_name(static_cast<Isa>(isa_state().load()));
 }
 
 namespace test_only {
@@ -487,22 +480,10 @@ int64_t set_fused_stream_threshold(int64_t bytes) {
 }
 
 bool set_fused_cpu_isa(const std::string& name) {
-  const Isa best = best_isa();
-  Isa want;
-  if (name == "scalar") {
-    want = Isa::Scalar;
-  } else if (name == "avx2") {
-    want = Isa::Avx2;
-  } else if (name == "avx512") {
-    want = Isa::Avx512;
-  } else if (name == "best") {
-    want = active_isa();
-  } else {
+  const auto want = name == "best" ? std::optional<Isa>(active_isa()) : parse_isa(name);
+  if (!want || !(*want <= best_isa()))
     return false;
-  }
-  if (static_cast<int>(want) > static_cast<int>(best))
-    return false;
-  isa_state().store(static_cast<int>(want));
+  isa_state().store(static_cast<int>(*want));
   return true;
 }
 
