@@ -194,6 +194,13 @@ debiased_squared_ce = _metric("debiased_squared_ce")
 debiased_squared_ce.__doc__ = "Kumar et al.'s (2019) debiased squared calibration error over equal-mass bins."
 ace_netcal = _metric("ace_netcal")
 ace_netcal.__doc__ = "netcal's bin-averaged 'ACE' (unweighted mean over equal-width bins; not the adaptive ECE)."
+aurc = _metric("aurc")
+aurc.__doc__ = ("Area under the risk–coverage curve of the top-label confidence, (1/N) Σ_i e_i/i (Geifman et al. "
+                "2019); ties in confidence are averaged over their orders.")
+e_aurc = _metric("e_aurc")
+e_aurc.__doc__ = "AURC minus the exact AURC of the oracle that ranks every correct prediction first."
+augrc = _metric("augrc")
+augrc.__doc__ = "Area under the generalised risk–coverage curve, (1/N) Σ_i e_i/N (Traub et al. 2024)."
 classwise_smooth_ece = _metric("classwise_smooth_ece")
 classwise_smooth_ece.__doc__ = "Mean over classes k of the smooth ECE of (p_ik, [y_i = k]) (NaN beyond 100 classes)."
 classwise_ks_error = _metric("classwise_ks_error")

@@ -96,6 +96,50 @@ def test_new_metrics_in_the_meter_and_as_functions():
     assert 0 < m["classwise_smooth_ece"] < 1 and m["classwise_debiased_l2_ce"] >= 0
 
 
+def _aurc_by_definition(conf, correct):
+    """AURC, E-AURC and AUGRC summed position by position: e_i the errors among the i most confident, each tie block's
+    e_i replaced by its mean over the block's orders (errors spread evenly over the block)."""
+    n, errors = len(conf), int((~correct).sum())
+    e = np.empty(n)
+    done = 0
+    for value in np.unique(conf)[::-1]:
+        block = conf == value
+        m, wrong = int(block.sum()), float((~correct[block]).sum())
+        e[done:done + m] = (e[done - 1] if done else 0.0) + wrong * np.arange(1, m + 1) / m
+        done += m
+    i = np.arange(1, n + 1)
+    aurc = float(np.mean(e / i))
+    oracle = float(np.mean(np.maximum(i - (n - errors), 0) / i))
+    return aurc, aurc - oracle, float(np.sum(e) / n / n)
+
+
+def test_selective_metrics_against_their_definitions():
+    # No ties: random logits (the meter's float32 confidences may order near-equal pairs differently: ~1e-7).
+    z, y = source(3000, 10, 5)
+    p = np.exp(log_softmax(z))
+    m = cal.metrics(z, y)
+    aurc, e_aurc, augrc = _aurc_by_definition(p.max(1), p.argmax(1) == y)
+    assert m["aurc"] == pytest.approx(aurc, abs=1e-6)
+    assert m["e_aurc"] == pytest.approx(e_aurc, abs=1e-6)
+    assert m["augrc"] == pytest.approx(augrc, abs=1e-6)
+    assert cal.aurc(z, y) == m["aurc"] and cal.e_aurc(z, y) == m["e_aurc"] and cal.augrc(z, y) == m["augrc"]
+    # Many ties: rows (a, 0, 0, 0, 0) with a one of 9 levels, so that the confidence e^a/(e^a + 4) is the same in both
+    # codes exactly when a is, whatever the rounding (the top class stays in one place: the float32 sum's order too).
+    rng = np.random.RandomState(6)
+    zt = np.zeros((2000, 5), np.float32)
+    zt[:, 0] = rng.randint(0, 9, size=2000) / 2
+    yt = np.where(rng.uniform(size=2000) < 0.6, 0, rng.randint(1, 5, size=2000))
+    pt = np.exp(log_softmax(zt.astype(np.float64)))
+    aurc, e_aurc, augrc = _aurc_by_definition(pt.max(1), pt.argmax(1) == yt)
+    mt = cal.metrics(zt, yt)
+    assert mt["aurc"] == pytest.approx(aurc, abs=1e-12)
+    assert mt["e_aurc"] == pytest.approx(e_aurc, abs=1e-12)
+    assert mt["augrc"] == pytest.approx(augrc, abs=1e-12)
+    # ... and do not depend on the input order.
+    perm = rng.permutation(2000)
+    assert cal.aurc(zt[perm], yt[perm]) == pytest.approx(mt["aurc"], abs=1e-14)
+
+
 def test_compare_ranks_and_reports_intervals():
     shift = [0.8, 0, -0.4, 0]
     zf, yf = source(2000, 4, 5, shift=shift)

@@ -10,6 +10,7 @@
 #include <torch/torch.h>
 
 #include "smoothlab/calib/estimators.h"
+#include "smoothlab/calib/selective.h"
 #include "smoothlab/calib/smooth_ece.h"
 #include "smoothlab/core/error.h"
 
@@ -195,6 +196,10 @@ CalibrationMetrics CalibrationMeter::value() const {
   m.debiased_squared_ce = debiased.squared;
   m.debiased_l2_ce = debiased.l2;
   m.ace_netcal = calib::netcal_ace(confidence_, outcome, m.bins);
+  const auto selective = selective_metrics(rank_scores(confidence_), correct_);
+  m.aurc = selective.aurc;
+  m.e_aurc = selective.e_aurc;
+  m.augrc = selective.augrc;
   if (keep_probabilities_) {
     const auto c = classwise_estimates(probabilities_, labels_, classes_, m.bins);
     m.classwise_smooth_ece = c.smooth_ece;
@@ -239,6 +244,9 @@ nlohmann::json to_json(const CalibrationMetrics& m, bool with_bins) {
       {"debiased_squared_ce", num(m.debiased_squared_ce)},
       {"debiased_l2_ce", num(m.debiased_l2_ce)},
       {"ace_netcal", num(m.ace_netcal)},
+      {"aurc", num(m.aurc)},
+      {"e_aurc", num(m.e_aurc)},
+      {"augrc", num(m.augrc)},
       {"classwise_smooth_ece", num(m.classwise_smooth_ece)},
       {"classwise_ks_error", num(m.classwise_ks_error)},
       {"classwise_debiased_squared_ce", num(m.classwise_debiased_squared_ce)},
@@ -281,6 +289,9 @@ CalibrationMetrics metrics_from_json(const nlohmann::json& j) {
   m.debiased_squared_ce = optional("debiased_squared_ce");
   m.debiased_l2_ce = optional("debiased_l2_ce");
   m.ace_netcal = optional("ace_netcal");
+  m.aurc = optional("aurc");
+  m.e_aurc = optional("e_aurc");
+  m.augrc = optional("augrc");
   m.classwise_smooth_ece = optional("classwise_smooth_ece");
   m.classwise_ks_error = optional("classwise_ks_error");
   m.classwise_debiased_squared_ce = optional("classwise_debiased_squared_ce");

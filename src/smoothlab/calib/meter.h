@@ -14,6 +14,7 @@
 //   as relplot computes it), the KS error, Kumar et al.'s debiased squared calibration error and its L2 root, and
 //   netcal's "ACE" (the unweighted mean over non-empty equal-width bins — not the adaptive ECE, which is
 //   ece_equal_mass) (estimators.h).
+//   Selective classification by p̂_i (selective.h): AURC, E-AURC (exact oracle) and AUGRC, ties averaged.
 //   Their class-wise variants (of (p_ik, [y_i = k]) for each class k, averaged over the K classes): smECE (each class
 //   at its own bandwidth), KS, and the debiased squared error with its L2 form as Kumar et al.'s
 //   get_calibration_error(mode="marginal") computes it: sqrt(mean_k max(squared_k, 0)). They need every p_ik, so the
@@ -62,6 +63,7 @@ struct CalibrationMetrics {
   double ks_error = 0; // top-label Kolmogorov–Smirnov calibration error
   double debiased_squared_ce = 0, debiased_l2_ce = 0; // Kumar et al., `bins` equal-mass bins
   double ace_netcal = 0; // netcal's bin-averaged "ACE" over `bins` equal-width bins
+  double aurc = 0, e_aurc = 0, augrc = 0; // selective classification by the top-label confidence (selective.h)
   // Class-wise means (NaN when not computed, see above).
   double classwise_smooth_ece = 0, classwise_ks_error = 0;
   double classwise_debiased_squared_ce = 0, classwise_debiased_l2_ce = 0;
