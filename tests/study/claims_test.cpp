@@ -3,6 +3,7 @@
 // temperature re-fit against its closed form, and the choices made on validation.
 #include <cmath>
 #include <memory>
+#include <random>
 
 #include <fmt/format.h>
 
@@ -420,6 +421,93 @@ TEST(StudyWhen, BestPostHocCalibratorAgainstTheValidationChoice) {
   const auto none = study::when_answers(t).at(0);
   EXPECT_TRUE(none.posthoc_method.empty());
   EXPECT_FALSE(none.val_vs_posthoc);
+}
+
+// n examples, the first `hits` correct, scored so that the correct ones come first (`correct_first`) or in a seeded
+// random order; the normalised max logit ranks them the other way round (p = 2).
+RunPredictions ranked(int64_t n, int64_t hits, bool correct_first, bool logit_norm_correct_first = true) {
+  RunPredictions p = preds(n, hits, 0.9f);
+  std::mt19937 gen(5);
+  std::uniform_real_distribution<float> u(0.5f, 1.0f);
+  auto scores = [&](bool first) {
+    std::vector<float> s(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i)
+      s[size_t(i)] = first ? (p.correct[size_t(i)] ? 2.0f : 1.0f) - float(i) / float(n) : u(gen);
+    return s;
+  };
+  p.ranked = calib::rank_scores(scores(correct_first));
+  p.ranked_logit_norm = calib::rank_scores(scores(logit_norm_correct_first));
+  p.logit_norm_p = 2;
+  return p;
+}
+
+// The regime tables with the selective-classification rows present (their means are only printed).
+Tables selective_tables(RunPredictions hard, RunPredictions smooth) {
+  auto t = regime_tables(std::move(hard), std::move(smooth));
+  for (auto& c : t.calibration)
+    c.aurc = c.e_aurc = c.augrc = c.aurc_logit_norm = one(0.05);
+  return t;
+}
+
+TEST(StudyClaims, LabelSmoothingWorsensSelectiveClassification) {
+  auto verdict = [](bool hard_first, bool smooth_first) {
+    return verdict_of(
+        selective_tables(ranked(2000, 1800, hard_first), ranked(2000, 1800, smooth_first)), "selective_teacher");
+  };
+  EXPECT_EQ(verdict(true, false), Verdict::Held); // the oracle against a random ranking
+  EXPECT_EQ(verdict(true, true), Verdict::Inconclusive); // Δ = 0 in every resample
+  EXPECT_EQ(verdict(false, true), Verdict::NotHeld);
+  // The evidence is the AURC difference itself: the oracle's AURC against the random ranking's.
+  auto t = selective_tables(ranked(2000, 1800, true), ranked(2000, 1800, false));
+  const auto& e = *find(study::claims(t), "selective_teacher").evidence;
+  const auto hard = study::selective(*t.runs[0].predictions, {}), smooth = study::selective(*t.runs[1].predictions, {});
+  EXPECT_NEAR(hard.e_aurc, 0, 1e-15);
+  EXPECT_DOUBLE_EQ(e.interval.estimate, smooth.aurc - hard.aurc);
+  EXPECT_EQ(e.scale, 1000);
+}
+
+TEST(StudyClaims, LogitNormalisationRecoversSelectiveClassification) {
+  auto verdict = [](bool msp_first, bool norm_first) {
+    return verdict_of(
+        selective_tables(ranked(2000, 1800, true), ranked(2000, 1800, msp_first, norm_first)), "logit_norm_teacher");
+  };
+  EXPECT_EQ(verdict(false, true), Verdict::Held);
+  EXPECT_EQ(verdict(true, true), Verdict::Inconclusive);
+  EXPECT_EQ(verdict(true, false), Verdict::NotHeld);
+  // Without a p (no validation split) there is no claim.
+  auto t = selective_tables(ranked(2000, 1800, true), ranked(2000, 1800, false));
+  t.calibration[1].aurc_logit_norm = Stat{};
+  EXPECT_THROW(find(study::claims(t), "logit_norm_teacher"), std::runtime_error);
+}
+
+// After temperature scaling: ECE |0.9 − conf_ts| for 90% accuracy; the claim holds unless smoothing is better by 0.01.
+TEST(StudyClaims, AfterTemperatureScalingSmoothingCalibratesNoBetter) {
+  auto verdict = [](float hard_ts, float smooth_ts) {
+    return verdict_of(
+        selective_tables(preds(10000, 9000, 0.95f, hard_ts), preds(10000, 9000, 0.85f, smooth_ts)),
+        "calibratable_teacher");
+  };
+  EXPECT_EQ(verdict(0.9f, 0.95f), Verdict::Held); // Δ ≈ +0.05: smoothing worse
+  EXPECT_EQ(verdict(0.905f, 0.9f), Verdict::Held); // Δ ≈ −0.005: within the margin
+  EXPECT_EQ(verdict(0.91f, 0.9f), Verdict::Inconclusive); // Δ ≈ −0.01 ± noise
+  EXPECT_EQ(verdict(0.95f, 0.9f), Verdict::NotHeld); // Δ ≈ −0.05: smoothing calibrates better
+}
+
+TEST(StudyWhen, BeyondCalibrationNamesTheClaimsItRestsOn) {
+  auto t = selective_tables(ranked(2000, 1800, true), ranked(2000, 1800, false));
+  const auto verdicts = study::claims(t);
+  const auto a = study::when_answers(t, verdicts);
+  ASSERT_EQ(a.size(), 1u);
+  EXPECT_NE(a[0].beyond_calibration.find("hurt selective classification"), std::string::npos)
+      << a[0].beyond_calibration;
+  EXPECT_NE(a[0].beyond_calibration.find("; selective_teacher)"), std::string::npos);
+  EXPECT_NE(a[0].beyond_calibration.find("logit_norm_teacher"), std::string::npos);
+  EXPECT_NE(a[0].beyond_calibration.find("calibratable_teacher"), std::string::npos);
+  EXPECT_NE(a[0].short_answer.find("ε = 0.1 hurt: selective classification (selective_teacher)"), std::string::npos)
+      << a[0].short_answer;
+  EXPECT_TRUE(study::when_answers(t).at(0).beyond_calibration.empty()); // without the verdicts
+  EXPECT_EQ(study::claim_headline("selective_overconf"), "LS worsens selective classification (AURC)");
+  EXPECT_EQ(study::claim_headline("projection_similar"), "LS tightens the training clusters (similar classes)");
 }
 
 TEST(StudyClaims, NoClaimWithoutItsRows) {

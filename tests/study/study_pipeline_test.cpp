@@ -98,6 +98,14 @@ TEST(StudyPipeline, SummaryHasEveryTableFigureAndClaim) {
     EXPECT_LE(acc, 1.0);
     EXPECT_EQ(r["test"]["count"], 300);
     EXPECT_GT(r["temperature_scaled"]["temperature"].get<double>(), 0.0);
+    // Selective classification: between the oracle and all-wrong, p chosen in 1..8 on validation.
+    const auto& sc = r["selective"];
+    EXPECT_GE(sc["e_aurc"].get<double>(), -1e-12) << r["name"];
+    EXPECT_LE(sc["aurc"].get<double>(), 1.0);
+    EXPECT_GE(sc["augrc"].get<double>(), 0.0);
+    EXPECT_GE(sc["logit_norm"]["p"].get<int>(), 1);
+    EXPECT_LE(sc["logit_norm"]["p"].get<int>(), 8);
+    EXPECT_GE(sc["logit_norm"]["e_aurc"].get<double>(), -1e-12);
   }
   // Students record their teacher's γ; the ε = 0.1 teacher at T = 1 is smoother than the hard one at T = 1.
   double g_hard = -1, g_smooth = -1;
@@ -130,7 +138,8 @@ TEST(StudyPipeline, SummaryHasEveryTableFigureAndClaim) {
         "projection_dissimilar",
         "projection_similar",
         "distillation",
-        "mutual_information"}) {
+        "mutual_information",
+        "risk_coverage"}) {
     ASSERT_TRUE(summary["figures"].contains(fig)) << fig;
     EXPECT_GT(fs::file_size(out / summary["figures"][fig].get<std::string>()), 1000u) << fig;
   }
@@ -166,6 +175,16 @@ TEST(StudyPipeline, SummaryHasEveryTableFigureAndClaim) {
       }
       if (c["id"] == "accuracy_" + group) {
         EXPECT_NEAR(e["estimate"].get<double>(), table(group, 0.1, "accuracy") - table(group, 0.0, "accuracy"), 1e-9);
+      }
+      if (c["id"] == "selective_" + group) {
+        EXPECT_NEAR(e["estimate"].get<double>(), table(group, 0.1, "aurc") - table(group, 0.0, "aurc"), 1e-12);
+      }
+      if (c["id"] == "logit_norm_" + group) {
+        EXPECT_NEAR(
+            e["estimate"].get<double>(), table(group, 0.1, "aurc") - table(group, 0.1, "aurc_logit_norm"), 1e-12);
+      }
+      if (c["id"] == "calibratable_" + group) {
+        EXPECT_NEAR(e["estimate"].get<double>(), table(group, 0.1, "ece_ts") - table(group, 0.0, "ece_ts"), 1e-4);
       }
       if (c["id"] == "overconfident_" + group) {
         EXPECT_NEAR(e["estimate"].get<double>(), table(group, 0.0, "temperature") - 1, 2e-3);
@@ -219,7 +238,12 @@ TEST(StudyPipeline, SummaryHasEveryTableFigureAndClaim) {
         "distill_hard_teacher",
         "distill_shen",
         "distill_vs_direct",
-        "mi_falls"})
+        "mi_falls",
+        "selective_teacher",
+        "selective_overconf",
+        "logit_norm_teacher",
+        "calibratable_teacher",
+        "calibratable_overconf"})
     EXPECT_TRUE(ids.count(id)) << id;
   // Provenance.
   EXPECT_EQ(summary["provenance"]["threads"], 2);
@@ -369,8 +393,10 @@ window.addEventListener('load', () => {
   const cells = [...document.querySelectorAll('td, th')].filter(c => c.textContent.trim() === '').length;
   const tables = [...document.querySelectorAll('table')].filter(t => t.querySelectorAll('tbody tr').length === 0).length;
   const pre = document.createElement('pre'); pre.id = 'probe';
+  const bottom = sel => { const e = document.querySelector(sel); return e ? Math.ceil(e.getBoundingClientRect().bottom) : -1; };
   pre.textContent = 'PROBE images=' + imgs.length + ' loaded=' + imgs.reduce((a, b) => a + b, 0) + ' emptycells=' +
-      cells + ' emptytables=' + tables + ' errors=' + window.__errors.length + ' END';
+      cells + ' emptytables=' + tables + ' errors=' + window.__errors.length + ' answer=' + bottom('div.answer') +
+      ' board=' + bottom('table.board') + ' width=' + window.innerWidth + 'x' + window.innerHeight + ' END';
   document.body.appendChild(pre);
 });
 </script>)";
@@ -380,7 +406,7 @@ window.addEventListener('load', () => {
       "--headless --no-sandbox --disable-gpu --disable-quic --no-first-run "
       "--disable-background-networking --disable-component-update --disable-sync "
       "--user-data-dir=" +
-      (tmp / "profile").string() + " --virtual-time-budget=5000 ";
+      (tmp / "profile").string() + " --virtual-time-budget=5000 --window-size=1280,800 ";
   const auto dom = tmp / "dom.html", log = tmp / "log.txt";
   std::system(("timeout 120 /usr/bin/chromium " + flags + "--enable-logging=stderr --v=0 --dump-dom 'file://" +
                (tmp / "probe.html").string() + "' >'" + dom.string() + "' 2>'" + log.string() + "'")
@@ -388,7 +414,10 @@ window.addEventListener('load', () => {
   const auto text = read_file(dom);
   std::smatch m;
   ASSERT_TRUE(std::regex_search(
-      text, m, std::regex(R"(PROBE images=(\d+) loaded=(\d+) emptycells=(\d+) emptytables=(\d+) errors=(\d+) END)")))
+      text,
+      m,
+      std::regex(R"(PROBE images=(\d+) loaded=(\d+) emptycells=(\d+) emptytables=(\d+) errors=(\d+) )"
+                 R"(answer=(-?\d+) board=(-?\d+) width=(\d+)x(\d+) END)")))
       << text.substr(0, 500) << "\n"
       << read_file(log);
   const auto summary = json::parse(read_file(out / "summary.json"));
@@ -397,12 +426,18 @@ window.addEventListener('load', () => {
   EXPECT_EQ(m[3], "0") << "empty table cells";
   EXPECT_EQ(m[4], "0") << "empty tables";
   EXPECT_EQ(m[5], "0") << "page errors";
+  // The first screen at 1280×800 holds the answer and the whole board (issue 30): their bottoms are inside it.
+  // (Layout depends on the width alone; the height --dump-dom reports is the window's less its frame.)
+  EXPECT_EQ(m[8], "1280") << "answer " << m[6] << ", board " << m[7];
+  EXPECT_GT(std::stoi(m[6]), 0) << "no answer";
+  EXPECT_GT(std::stoi(m[7]), std::stoi(m[6])) << "no board below the answer";
+  EXPECT_LE(std::stoi(m[7]), 800) << "the board ends below the first screen";
   const auto log_text = read_file(log);
   EXPECT_EQ(log_text.find(":CONSOLE"), std::string::npos) << "console message in " << log_text;
   // A screenshot of the page.
   const fs::path shot = out / "report_screenshot.png";
-  std::system(("timeout 120 /usr/bin/chromium " + flags + "--window-size=1200,2400 --screenshot='" + shot.string() +
-               "' 'file://" + (out / "report.html").string() + "' >/dev/null 2>&1")
+  std::system(("timeout 120 /usr/bin/chromium " + flags + "--screenshot='" + shot.string() + "' 'file://" +
+               (out / "report.html").string() + "' >/dev/null 2>&1")
                   .c_str());
   ASSERT_TRUE(fs::exists(shot));
   EXPECT_GT(fs::file_size(shot), 10000u);

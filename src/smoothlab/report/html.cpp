@@ -104,6 +104,8 @@ img.fig { max-width: 100%; border: 1px solid #eee; margin: .5em 0; }
 .held { color: #1a7f37; font-weight: bold; } .failed { color: #c62828; font-weight: bold; }
 .untested { color: #8a6d00; font-weight: bold; } .inconclusive { color: #5c6bc0; font-weight: bold; }
 .note { background: #fff8e1; border-left: 4px solid #f0b400; padding: .5em 1em; }
+table.board { font-size: .82em; margin: .4em 0; } table.board td { text-align: left; }
+p.sub { margin: -.4em 0 .6em; color: #555; font-size: .9em; } .answer p { margin: .35em 0; font-size: .95em; }
 code, pre { background: #f6f8fa; font-size: .9em; } pre { padding: .6em; overflow-x: auto; white-space: pre-wrap; }
 )";
   return fmt::format(

@@ -11,6 +11,28 @@ namespace smoothlab::study {
 
 using json = nlohmann::json;
 
+// The board's words for a claim, by its id without the regime.
+std::string claim_headline(const std::string& id) {
+  static const std::vector<std::pair<std::string, std::string>> words = {
+      {"accuracy_", "LS does not hurt accuracy"},
+      {"overconfident_", "without LS the model is over-confident"},
+      {"temperature_scaling_", "temperature scaling lowers the ECE"},
+      {"ls_calibrates_", "LS lowers the ECE"},
+      {"ls_vs_ts_", "LS calibrates about as well as temperature scaling"},
+      {"selective_", "LS worsens selective classification (AURC)"},
+      {"logit_norm_", "logit normalisation recovers it"},
+      {"calibratable_", "after temperature scaling LS is no better calibrated"},
+      {"projection_", "LS tightens the training clusters"},
+      {"distill_hard_teacher", "hard teacher at its best T distils best (Müller)"},
+      {"distill_shen", "smoothed teacher distils best at T = 1 (Shen)"},
+      {"distill_vs_direct", "a smoothed teacher's student is no better than LS itself"},
+      {"mi_falls", "LS lowers the information in the logits (Î)"}};
+  for (const auto& [prefix, text] : words)
+    if (id.rfind(prefix, 0) == 0)
+      return id.rfind("projection_", 0) == 0 ? text + " (" + id.substr(prefix.size()) + " classes)" : text;
+  return id;
+}
+
 json to_json(const Claim& c) {
   json j = {
       {"id", c.id},
@@ -20,7 +42,8 @@ json to_json(const Claim& c) {
       {"measured", c.measured},
       {"verdict", verdict_name(c.verdict)},
       {"regime", c.regime},
-      {"note", c.note}};
+      {"note", c.note},
+      {"headline", claim_headline(c.id)}};
   j["evidence"] = c.evidence ? to_json(*c.evidence) : json(nullptr);
   return j;
 }
@@ -62,6 +85,10 @@ Statistic ece_stat(int64_t bins, bool at_fitted_temperature = false) {
   return [bins, at_fitted_temperature](const RunPredictions& p, const Resample& r) {
     return ece(p, r, bins, at_fitted_temperature);
   };
+}
+
+Statistic aurc_stat(bool logit_norm = false) {
+  return [logit_norm](const RunPredictions& p, const Resample& r) { return selective(p, r, logit_norm).aurc; };
 }
 
 Statistic ece_posthoc_stat(int64_t bins) {
@@ -175,7 +202,7 @@ void regime_claims(const Tables& t, const Regime& g, std::vector<Claim>& out) {
        regime,
        overconfident ? "this regime is the one the paper's calibration claim is about"
                      : "this regime does not produce a clearly over-confident hard-target model, so the paper's "
-                       "calibration claim is not about it (paper-methods §7)",
+                       "calibration claim (made of over-confident networks trained to convergence) is not about it",
        over});
 
   auto ts = evidence_of(
@@ -260,6 +287,116 @@ void regime_claims(const Tables& t, const Regime& g, std::vector<Claim>& out) {
          regime,
          reading(vs, "", "label smoothing calibrates worse than temperature scaling by more than 0.01"),
          vs});
+  }
+}
+
+// The claims of the literature since 2019 that need no training beyond the regime's runs: selective classification
+// (Xia et al. 2025, Zhu et al. 2022), logit normalisation, and calibratability after temperature scaling (Wang et al.
+// 2021).
+void hurts_claims(const Tables& t, const Regime& g, std::vector<Claim>& out) {
+  const double ce = t.claim_epsilon;
+  const CalibRow* h = t.calibration_row(g.group, 0.0);
+  const CalibRow* l = t.calibration_row(g.group, ce);
+  if (!h || !l || h->aurc.n == 0 || l->aurc.n == 0)
+    return;
+  const auto hard = t.select(g.group, 0.0), smooth = t.select(g.group, ce);
+  const std::string eps = format_epsilon(ce);
+  auto sc = evidence_of(
+      t,
+      fmt::format("Δ = AURC(ε = {}) − AURC(ε = 0), max-softmax confidence", eps),
+      "×10⁻³",
+      1000,
+      0,
+      {smooth, hard},
+      {{aurc_stat(), 1}, {aurc_stat(), -1}});
+  out.push_back(
+      {"selective_" + g.group,
+       "Xia et al., ICLR 2025; Zhu et al., ECCV 2022",
+       fmt::format(
+           "Label smoothing (ε = {}) worsens selective classification: rejecting the least confident predictions "
+           "removes fewer errors (higher AURC)",
+           eps),
+       "qualitative: AURC rises with ε on CIFAR-10/100 and ImageNet, most at low coverage",
+       fmt::format(
+           "AURC {:.4f} → {:.4f}; E-AURC (ranking only) {:.4f} → {:.4f}; accuracy {} → {}",
+           h->aurc.mean,
+           l->aurc.mean,
+           h->e_aurc.mean,
+           l->e_aurc.mean,
+           pct(h->accuracy),
+           pct(l->accuracy)),
+       verdict_of(sc),
+       g.description,
+       reading(sc, "", "smoothing improved selective classification here"),
+       sc});
+
+  if (l->aurc_logit_norm.n > 0) {
+    std::vector<std::string> ps;
+    for (const auto* r : smooth)
+      if (r->predictions && r->predictions->logit_norm_p > 0)
+        ps.push_back(std::to_string(r->predictions->logit_norm_p));
+    auto ln = evidence_of(
+        t,
+        fmt::format("Δ = AURC(ε = {}, max softmax) − AURC(ε = {}, max z/‖z‖_p)", eps, eps),
+        "×10⁻³",
+        1000,
+        0,
+        {smooth, smooth},
+        {{aurc_stat(), 1}, {aurc_stat(true), -1}});
+    out.push_back(
+        {"logit_norm_" + g.group,
+         "Xia et al., ICLR 2025 (after Cattelan and Silva, UAI 2024)",
+         fmt::format(
+             "Normalising the logits (κ = max_k z_k/‖z‖_p, p chosen on validation) recovers the selective "
+             "classification of the ε = {} model (lowers its AURC)",
+             eps),
+         "qualitative: recovers most of the loss for LS models, not for hard-target ones",
+         fmt::format(
+             "ε = {}: AURC {:.4f} → {:.4f} (p = {}); ε = 0 for comparison: {:.4f} → {:.4f}",
+             eps,
+             l->aurc.mean,
+             l->aurc_logit_norm.mean,
+             join(ps, ", "),
+             h->aurc.mean,
+             h->aurc_logit_norm.mean),
+         verdict_of(ln),
+         g.description,
+         reading(ln, "", "the normalised logit ranks the errors worse than the softmax confidence"),
+         ln});
+  }
+
+  if (h->ece_ts.n > 0 && l->ece_ts.n > 0) {
+    const int64_t bins = t.bootstrap.bins;
+    auto cal = evidence_of(
+        t,
+        fmt::format("Δ = ECE(ε = {}, T̂) − ECE(ε = 0, T̂), each at its own temperature", eps),
+        "",
+        1,
+        -kEceMargin,
+        {smooth, hard},
+        {{ece_stat(bins, true), 1}, {ece_stat(bins, true), -1}});
+    out.push_back(
+        {"calibratable_" + g.group,
+         "Wang, Feng and Zhang, NeurIPS 2021",
+         fmt::format(
+             "After temperature scaling, label smoothing (ε = {}) calibrates no better than hard targets (ECE not "
+             "lower by more than 0.01)",
+             eps),
+         "qualitative: regularised models are better calibrated before, not after, post-hoc calibration",
+         fmt::format(
+             "after temperature scaling: ECE {:.4f} (ε = 0, T = {:.2f}) vs {:.4f} (ε = {}, T = {:.2f}); NLL {:.4f} vs "
+             "{:.4f}",
+             h->ece_ts.mean,
+             h->temperature.mean,
+             l->ece_ts.mean,
+             eps,
+             l->temperature.mean,
+             h->nll_ts.mean,
+             l->nll_ts.mean),
+         verdict_of(cal),
+         g.description,
+         reading(cal, "", "the smoothed model calibrates better than the hard-target one after temperature scaling"),
+         cal});
   }
 }
 
@@ -498,6 +635,8 @@ std::vector<Claim> claims(const Tables& t) {
   std::vector<Claim> out;
   for (const auto& g : t.regimes)
     regime_claims(t, g, out);
+  for (const auto& g : t.regimes)
+    hurts_claims(t, g, out);
   projection_claims(t, out);
   distillation_claims(t, out);
   mi_claims(t, out);
@@ -532,7 +671,124 @@ std::string distillation_conclusion(const std::vector<Claim>& cs) {
          "claim is supported or refuted here.";
 }
 
-std::vector<RegimeAnswer> when_answers(const Tables& t) {
+namespace {
+
+// The sentence of RegimeAnswer::beyond_calibration.
+std::string beyond_calibration(const Tables& t, const std::string& group, const std::vector<Claim>& verdicts) {
+  auto find = [&](const std::string& prefix) -> const Claim* {
+    for (const auto& c : verdicts)
+      if (c.id == prefix + group)
+        return &c;
+    return nullptr;
+  };
+  const std::string eps = format_epsilon(t.claim_epsilon);
+  const CalibRow* h = t.calibration_row(group, 0.0);
+  const CalibRow* l = t.calibration_row(group, t.claim_epsilon);
+  std::string s;
+  if (const Claim* c = find("selective_"); c && h && l) {
+    const std::string numbers = fmt::format("AURC {:.4f} → {:.4f}", h->aurc.mean, l->aurc.mean);
+    s += c->verdict == Verdict::Held ? fmt::format(
+                                           "Label smoothing (ε = {}) hurt selective classification: rejecting the "
+                                           "least confident predictions removes fewer errors ({}; {}). ",
+                                           eps,
+                                           numbers,
+                                           c->id)
+        : c->verdict == Verdict::NotHeld
+        ? fmt::format("Label smoothing (ε = {}) improved selective classification ({}; {}). ", eps, numbers, c->id)
+        : fmt::format(
+              "Whether label smoothing (ε = {}) hurts selective classification cannot be told from noise ({}; {}). ",
+              eps,
+              numbers,
+              c->id);
+    if (const Claim* n = find("logit_norm_"); n && c->verdict == Verdict::Held)
+      s += n->verdict == Verdict::Held
+          ? fmt::format(
+                "Normalising the logits recovers part of it (AURC {:.4f}; {}). ", l->aurc_logit_norm.mean, n->id)
+          : fmt::format("Normalising the logits does not recover it ({}). ", n->id);
+  }
+  if (const Claim* c = find("calibratable_"); c && h && l)
+    s += c->verdict == Verdict::Held
+        ? fmt::format(
+              "After temperature scaling the smoothed model is no better calibrated (within 0.01) than "
+              "the hard-target one (ECE {:.4f} vs {:.4f}; {}).",
+              l->ece_ts.mean,
+              h->ece_ts.mean,
+              c->id)
+        : c->verdict == Verdict::NotHeld
+        ? fmt::format(
+              "Even after temperature scaling the smoothed model is better calibrated "
+              "(ECE {:.4f} vs {:.4f}; {}).",
+              l->ece_ts.mean,
+              h->ece_ts.mean,
+              c->id)
+        : fmt::format("After temperature scaling the two cannot be told apart by ECE ({}).", c->id);
+  while (!s.empty() && s.back() == ' ')
+    s.pop_back();
+  return s;
+}
+
+// RegimeAnswer::short_answer: a clause per question, each verdict named by its claim's id.
+std::string short_answer(const Tables& t, const RegimeAnswer& a, const std::vector<Claim>& verdicts) {
+  auto verdict = [&](const std::string& prefix) {
+    for (const auto& c : verdicts)
+      if (c.id == prefix + a.group)
+        return c.verdict;
+    return Verdict::NotTested;
+  };
+  std::vector<std::string> parts;
+  const std::string state = a.rows.empty() ? "" : a.rows[0].state;
+  if (!state.empty())
+    parts.push_back(fmt::format("Without smoothing the model is {} (T̂ = {:.2f}).", state, a.temperature));
+  const std::string eps = format_epsilon(t.claim_epsilon);
+  if (a.val_epsilon == 0)
+    parts.push_back("No ε > 0 lowers the validation ECE: smoothing does not help calibration here.");
+  else if (std::isfinite(a.val_epsilon) && a.val_vs_ts) {
+    const Verdict v = verdict_of(a.val_vs_ts);
+    parts.push_back(fmt::format(
+        "ε = {}, chosen on validation, {}.",
+        format_epsilon(a.val_epsilon),
+        v == Verdict::Held          ? "calibrates as well as temperature scaling (within 0.01)"
+            : v == Verdict::NotHeld ? "calibrates worse than temperature scaling"
+                                    : "cannot be told apart from temperature scaling"));
+  }
+  for (const auto& r : a.rows)
+    if (state != "under-confident" && r.epsilon > 0 && r.state == "under-confident") {
+      parts.push_back(fmt::format("ε = {} and above make it under-confident.", format_epsilon(r.epsilon)));
+      break;
+    }
+  // What each verdict says about ε = c: where it helped, where it hurt, and what this data cannot tell.
+  struct Reading {
+    const char* prefix;
+    const char* if_held; // "+text": helped, "-text": hurt, "": nothing to say
+    const char* if_not_held;
+  };
+  static const Reading readings[] = {
+      {"accuracy_", "", "-accuracy"},
+      {"ls_calibrates_", "+calibration (ECE)", "-calibration (ECE)"},
+      {"selective_", "-selective classification", "+selective classification"},
+      {"calibratable_", "", "+calibration even after temperature scaling"}};
+  std::vector<std::string> helped, hurt, open;
+  for (const auto& r : readings) {
+    const Verdict v = verdict(r.prefix);
+    const std::string id = r.prefix + a.group;
+    if (v == Verdict::Inconclusive)
+      open.push_back(id);
+    const std::string what = v == Verdict::Held ? r.if_held : v == Verdict::NotHeld ? r.if_not_held : "";
+    if (!what.empty())
+      (what[0] == '+' ? helped : hurt).push_back(what.substr(1) + " (" + id + ")");
+  }
+  if (!helped.empty())
+    parts.push_back(fmt::format("ε = {} helped: {}.", eps, join(helped, "; ")));
+  if (!hurt.empty())
+    parts.push_back(fmt::format("ε = {} hurt: {}.", eps, join(hurt, "; ")));
+  if (!open.empty())
+    parts.push_back(fmt::format("This data cannot tell: {}.", join(open, ", ")));
+  return join(parts, " ");
+}
+
+} // namespace
+
+std::vector<RegimeAnswer> when_answers(const Tables& t, const std::vector<Claim>& verdicts) {
   std::vector<RegimeAnswer> out;
   for (const auto& g : t.regimes) {
     const CalibRow* h = t.calibration_row(g.group, 0.0);
@@ -674,6 +930,9 @@ std::vector<RegimeAnswer> when_answers(const Tables& t) {
         break;
       }
     a.conclusion = c;
+    a.beyond_calibration = beyond_calibration(t, g.group, verdicts);
+    if (!verdicts.empty())
+      a.short_answer = short_answer(t, a, verdicts);
     out.push_back(a);
   }
   return out;
@@ -710,7 +969,9 @@ json to_json(const RegimeAnswer& a) {
       {"posthoc_method", a.posthoc_method.empty() ? json(nullptr) : json(a.posthoc_method)},
       {"ece_posthoc", num(a.ece_posthoc)},
       {"val_vs_posthoc", a.val_vs_posthoc ? to_json(*a.val_vs_posthoc) : json(nullptr)},
-      {"conclusion", a.conclusion}};
+      {"conclusion", a.conclusion},
+      {"beyond_calibration", a.beyond_calibration},
+      {"short_answer", a.short_answer}};
 }
 
 } // namespace smoothlab::study

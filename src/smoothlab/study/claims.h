@@ -20,6 +20,11 @@
 //                            teacher, T = 1); β = 1, no hard term                        > 0
 //   distill_vs_direct        Δ = acc(student trained with ε = c) − acc(student of the ε = c teacher) > −0.5 points
 //   mi_falls                 Δ = Î(0) − Î(c) at the end of training, over seeds (one seed: inconclusive) > 0
+// and what the literature since 2019 says label smoothing hurts, from the same runs' test logits (no training):
+//   selective_<g>            [Xia 2025]: Δ = AURC(c) − AURC(0), max-softmax confidence (calib/selective.h)     > 0
+//   logit_norm_<g>           [Xia 2025]: Δ = AURC(c) − AURC(c, max z/‖z‖_p), p chosen on validation            > 0
+//   calibratable_<g>         [Wang 2021]: Δ = ECE(c, T̂_c) − ECE(0, T̂_0), each at its own fitted temperature > −0.01
+//                            ("no better after temperature scaling")
 #pragma once
 
 #include <optional>
@@ -47,6 +52,9 @@ struct Claim {
   std::string note;
   std::optional<Evidence> evidence; // none for a claim that could not be tested
 };
+
+// A few words for a claim on the report's first-screen board, by its id: "LS does not hurt accuracy".
+std::string claim_headline(const std::string& id);
 
 std::vector<Claim> claims(const Tables& tables);
 
@@ -76,8 +84,15 @@ struct RegimeAnswer {
   double ece_posthoc = NAN;
   std::optional<Evidence> val_vs_posthoc;
   std::string conclusion; // plain language
+  // Where label smoothing hurt on this regime's runs beyond calibration (selective classification, calibratability
+  // after temperature scaling; from the claims' verdicts, each named by its id): plain language, empty without them.
+  std::string beyond_calibration;
+  // The report's first screen: a few short sentences (the hard model's state, the ε chosen on validation against
+  // temperature scaling, and what ε = c helped and hurt by the claims' verdicts, each named by its id).
+  std::string short_answer;
 };
-std::vector<RegimeAnswer> when_answers(const Tables& tables);
+// `verdicts`: claims(tables), for beyond_calibration (empty: not written).
+std::vector<RegimeAnswer> when_answers(const Tables& tables, const std::vector<Claim>& verdicts = {});
 
 nlohmann::json to_json(const Claim& claim);
 nlohmann::json to_json(const RegimeAnswer& answer);

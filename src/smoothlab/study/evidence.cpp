@@ -79,6 +79,13 @@ RunPredictions make_predictions(
   }
   p.val_logits = val_logits;
   p.val_labels = val_labels;
+  p.ranked = calib::rank_scores(p.confidence);
+  if (!val_labels.empty()) {
+    p.logit_norm_p =
+        calib::choose_logit_norm(val_logits.data(), val_labels.data(), int64_t(val_labels.size()), classes).p;
+    p.ranked_logit_norm = calib::rank_scores(
+        calib::normalised_max_logit(test_logits.data(), int64_t(test_labels.size()), classes, p.logit_norm_p));
+  }
   return p;
 }
 
@@ -182,6 +189,13 @@ double fitted_temperature(const RunPredictions& p, const Resample& r) {
       break;
   }
   return 1.0 / t;
+}
+
+calib::SelectiveMetrics selective(const RunPredictions& p, const Resample& r, bool logit_norm) {
+  const auto& ranked = logit_norm ? p.ranked_logit_norm : p.ranked;
+  if (ranked.size() != p.correct.size())
+    return calib::selective_metrics(calib::RankedScores{{}, {0}}, {});
+  return calib::selective_metrics(ranked, p.correct, r.test ? r.test->data() : nullptr);
 }
 
 namespace {

@@ -22,6 +22,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "smoothlab/calib/selective.h"
+
 namespace smoothlab::study {
 
 enum class Verdict { Held, NotHeld, Inconclusive, NotTested };
@@ -42,6 +44,12 @@ struct RunPredictions {
   std::vector<int64_t> val_labels;
   int64_t classes = 0;
   double temperature = 1; // the run's own fit (the starting point of each re-fit)
+  // Selective classification (calib/selective.h): the test examples ranked by max-softmax confidence, and by the
+  // normalised max logit κ_p with p chosen on the validation split (by its AURC; held fixed in the resamples; p = 0
+  // and no ranking without a validation split).
+  calib::RankedScores ranked;
+  calib::RankedScores ranked_logit_norm;
+  int logit_norm_p = 0;
 };
 
 // Softmax confidences, correctness and the validation logits of a run's outputs (logits row-major [n, classes]).
@@ -73,6 +81,8 @@ double ece(const RunPredictions& p, const Resample& r, int64_t bins, bool at_fit
 double ece_posthoc(const RunPredictions& p, const Resample& r, int64_t bins);
 double overconfidence(const RunPredictions& p, const Resample& r); // mean confidence − accuracy (T = 1)
 double fitted_temperature(const RunPredictions& p, const Resample& r); // NLL on val, Newton on 1/T
+// AURC, E-AURC and AUGRC of the max-softmax confidence, or of the normalised max logit (NaN metrics without its p).
+calib::SelectiveMetrics selective(const RunPredictions& p, const Resample& r, bool logit_norm = false);
 
 using Statistic = std::function<double(const RunPredictions&, const Resample&)>;
 

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "smoothlab/calib/selective.h"
 #include "smoothlab/represent/project_runs.h"
 #include "smoothlab/viz/figure.h"
 #include "smoothlab/viz/reliability.h"
@@ -230,10 +231,62 @@ void student_curves_figure(const Tables& t, const fs::path& fig_dir, json& figur
 
 } // namespace
 
+// Risk–coverage curves of the first seed's ε = 0 and claim-ε runs per regime (Xia et al. 2025, Fig. 1): max-softmax
+// confidence solid, the normalised max logit dashed.
+void risk_coverage_figure(const Tables& t, const fs::path& fig_dir, json& figures) {
+  std::vector<const Regime*> shown;
+  for (const auto& g : t.regimes) {
+    const auto hard = t.select(g.group, 0.0), ls = t.select(g.group, t.claim_epsilon);
+    if (!hard.empty() && !ls.empty() && hard[0]->predictions && ls[0]->predictions)
+      shown.push_back(&g);
+  }
+  if (shown.empty())
+    return;
+  viz::Figure fig(550 * int(shown.size()), 420, 1, int(shown.size()));
+  for (size_t gi = 0; gi < shown.size(); ++gi) {
+    const auto& g = *shown[gi];
+    auto& ax = fig.axes(0, int(gi));
+    ax.title = regime_label(g.group);
+    ax.xlabel = "coverage (share of test examples accepted)";
+    ax.ylabel = "selective risk (error rate of the accepted)";
+    ax.legend_position = "upper left";
+    const std::pair<double, const RunRow*> arms[] = {
+        {0.0, t.select(g.group, 0.0)[0]}, {t.claim_epsilon, t.select(g.group, t.claim_epsilon)[0]}};
+    for (size_t a = 0; a < 2; ++a) {
+      const auto& p = *arms[a].second->predictions;
+      const auto color = viz::palette(a);
+      const auto msp = calib::risk_coverage(p.ranked, p.correct);
+      ax.line(
+          msp.coverage,
+          msp.risk,
+          line_style(
+              color,
+              fmt::format("ε = {}: AURC {:.4f}", format_epsilon(arms[a].first), arms[a].second->selective().aurc)));
+      if (p.ranked_logit_norm.size() == p.correct.size() && p.logit_norm_p > 0) {
+        const auto norm = calib::risk_coverage(p.ranked_logit_norm, p.correct);
+        ax.line(
+            norm.coverage,
+            norm.risk,
+            line_style(
+                color,
+                fmt::format(
+                    "ε = {}, logit norm p = {}: {:.4f}",
+                    format_epsilon(arms[a].first),
+                    p.logit_norm_p,
+                    arms[a].second->selective(true).aurc),
+                true));
+      }
+    }
+  }
+  fig.suptitle = "Risk against coverage: accept the most confident, reject the rest (first seed)";
+  save_figure(fig, fig_dir, "risk_coverage", figures);
+}
+
 json write_figures(const Tables& tables, const std::vector<RegimeAnswer>& when, const fs::path& fig_dir) {
   json figures = json::object();
   reliability_figures(tables, fig_dir, figures);
   calibration_figure(tables, when, fig_dir, figures);
+  risk_coverage_figure(tables, fig_dir, figures);
   projection_figures(tables, fig_dir, figures);
   distillation_figure(tables, fig_dir, figures);
   student_curves_figure(tables, fig_dir, figures);

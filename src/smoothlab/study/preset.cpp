@@ -148,7 +148,7 @@ StudyPreset make_preset(const std::string& name) {
     p.teacher.mi_every = 40; // 157 steps an epoch: Î at 12 points within the run, and at each epoch's end
     p.teacher_regime =
         "short schedule: cnn, 3 epochs on 20 000 training images, cosine lr 0.1, weight decay 5e-4, "
-        "crop + flip (paper-methods §7: such a model is NOT over-confident)";
+        "crop + flip (too short a schedule to make the model over-confident)";
     p.epsilons = {0.0, 0.1};
     p.seeds = {0};
     p.overconf = base("mlp", 20, 20000);
@@ -174,7 +174,7 @@ StudyPreset make_preset(const std::string& name) {
     p.teacher.mi_every = 100; // 157 steps an epoch: Î at 10 points within the run, and at each epoch's end
     p.teacher_regime =
         "short schedule: resnet20, 6 epochs on 20 000 training images, cosine lr 0.1, weight decay "
-        "5e-4, crop + flip (paper-methods §7: calibrated without smoothing)";
+        "5e-4, crop + flip (too short a schedule to make the model over-confident)";
     p.epsilons = {0.0, 0.05, 0.1, 0.3};
     p.seeds = {0, 1, 2};
     p.overconf = base("cnn", 12, 4000);

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 
 #include <fmt/format.h>
 
@@ -38,24 +39,90 @@ std::string group_name(const std::string& g) {
   return g == "teacher" ? "short schedule (teachers)" : g == "overconf" ? "over-confident regime" : g;
 }
 
+// A regime's description without the label it starts with ("short schedule: cnn, …" → "cnn, …"), where the report
+// has just written the label.
+std::string without_label(const std::string& description) {
+  for (const char* label : {"short schedule: ", "over-confident regime: "})
+    if (description.rfind(label, 0) == 0)
+      return description.substr(std::char_traits<char>::length(label));
+  return description;
+}
+
+std::string verdict_class(const std::string& v) {
+  return v == "held" ? "held" : v == "not held" ? "failed" : v == "inconclusive" ? "inconclusive" : "untested";
+}
+
+// The first screen: the answer per regime in a few sentences, and the board of every claim (verdict · Δ [interval])
+// with one column per regime; claims that are not per regime (projection, distillation, Î) are the teacher regime's.
+std::string answer_section(const json& summary) {
+  std::string b = "<div class=\"answer\" id=\"answer\">";
+  std::vector<std::string> groups;
+  if (summary.contains("when"))
+    for (const auto& w : summary["when"]) {
+      groups.push_back(w["group"].get<std::string>());
+      std::string text = w.value("short_answer", std::string());
+      if (text.empty())
+        text = w["conclusion"].get<std::string>();
+      b += "<p><b>" + html_escape(group_name(groups.back())) + ".</b> " + html_escape(text) + "</p>\n";
+    }
+  b += "</div>\n";
+  if (groups.empty() || summary["claims"].empty())
+    return b;
+  std::vector<std::string> rows; // headlines, in the order of first appearance
+  std::map<std::pair<std::string, std::string>, std::string> cells;
+  for (const auto& c : summary["claims"]) {
+    const std::string id = c["id"], headline = c.value("headline", id);
+    std::string group = groups[0];
+    for (const auto& g : groups)
+      if (id.size() > g.size() && id.compare(id.size() - g.size() - 1, g.size() + 1, "_" + g) == 0)
+        group = g;
+    if (std::find(rows.begin(), rows.end(), headline) == rows.end())
+      rows.push_back(headline);
+    const std::string v = c["verdict"];
+    std::string cell = "<span class=\"" + verdict_class(v) + "\">" + html_escape(v) + "</span>";
+    if (c["evidence"].is_object())
+      cell += " " + html_escape(c["evidence"]["text"].get<std::string>());
+    cells[{headline, group}] = cell;
+  }
+  b += "<table class=\"board\">\n<thead><tr><th>claim</th>";
+  for (const auto& g : groups)
+    b += "<th>" + html_escape(group_name(g)) + ": verdict · Δ [95% interval]</th>";
+  b += "</tr></thead>\n<tbody>\n";
+  for (const auto& r : rows) {
+    b += "<tr><th scope=\"row\">" + html_escape(r) + "</th>";
+    for (const auto& g : groups) {
+      const auto it = cells.find({r, g});
+      b += "<td>" + (it == cells.end() ? std::string("—") : it->second) + "</td>";
+    }
+    b += "</tr>\n";
+  }
+  b += "</tbody></table>\n<p><small>Each Δ is oriented so that larger means \"as the claim says\"; the rule, the "
+       "quantities and the papers' numbers are in <a href=\"#claims\">the claims below</a>.</small></p>\n";
+  return b;
+}
+
 } // namespace
 
 std::string render_report(const json& summary, const fs::path& out_dir) {
   const auto& preset = summary["preset"];
   std::string b;
   b += fmt::format(
-      "<h1>When does label smoothing help? — smoothlab study ({} preset, {})</h1>\n",
+      "<h1>When does label smoothing help on this data?</h1>\n<p class=\"sub\">smoothlab study, {} preset, {}; details "
+      "<a href=\"#when\">per regime</a> and <a href=\"#claims\">per claim</a> below.</p>\n",
       html_escape(preset["name"].get<std::string>()),
       html_escape(summary["data"].get<std::string>()));
+  b += answer_section(summary);
+  b += "<h2 id=\"about\">About this study</h2>\n";
   b += "<p>" + html_escape(preset["description"].get<std::string>()) +
       ". Reproduces Müller, Kornblith &amp; Hinton, <i>When Does Label Smoothing Help?</i> (NeurIPS 2019) on the data "
       "at hand. Every number below comes from the runs in <code>runs/</code>; all of them are also in "
       "<code>summary.json</code>.</p>\n";
   b += "<div class=\"note\"><b>Regimes.</b> Each number says which training regime it comes from:<ul>";
-  b += "<li><b>short schedule</b>: " + html_escape(summary["regimes"]["teacher"].get<std::string>()) + "</li>";
+  b += "<li><b>short schedule</b>: " + html_escape(without_label(summary["regimes"]["teacher"].get<std::string>())) +
+      "</li>";
   if (!summary["regimes"]["overconf"].get<std::string>().empty())
-    b +=
-        "<li><b>over-confident regime</b>: " + html_escape(summary["regimes"]["overconf"].get<std::string>()) + "</li>";
+    b += "<li><b>over-confident regime</b>: " +
+        html_escape(without_label(summary["regimes"]["overconf"].get<std::string>())) + "</li>";
   b +=
       "</ul>The paper's calibration claim is about networks that are <i>over</i>-confident after long training. A short "
       "schedule on an easy task does not produce one, and then label smoothing makes the model under-confident. "
@@ -83,10 +150,7 @@ std::string render_report(const json& summary, const fs::path& out_dir) {
         "<th>Δ [interval]</th><th>verdict</th><th>regime</th></tr></thead>\n<tbody>\n";
     for (const auto& c : summary["claims"]) {
       const std::string v = c["verdict"];
-      const std::string cls = v == "held" ? "held"
-          : v == "not held"               ? "failed"
-          : v == "inconclusive"           ? "inconclusive"
-                                          : "untested";
+      const std::string cls = verdict_class(v);
       std::string note = c["note"].get<std::string>();
       std::string evidence = "no interval";
       if (c.contains("evidence") && c["evidence"].is_object()) {
@@ -112,10 +176,16 @@ std::string render_report(const json& summary, const fs::path& out_dir) {
       table += "<tr><td colspan=\"6\">no claim could be tested</td></tr>\n";
     table += "</tbody></table>\n";
     b += table;
-    b += "<p class=\"note\">Sources: [M] Müller, Kornblith &amp; Hinton, <i>When Does Label Smoothing Help?</i> "
-         "(NeurIPS 2019); [G] Guo, Pleiss, Sun &amp; Weinberger, <i>On Calibration of Modern Neural Networks</i> "
-         "(ICML 2017); [S] Shen, Liu, Xu, Savvides, Cheng &amp; Xing, <i>Is Label Smoothing Truly Incompatible with "
-         "Knowledge Distillation? An Empirical Study</i> (ICLR 2021).</p>\n";
+    b +=
+        "<p class=\"note\">Sources: [M] Müller, Kornblith &amp; Hinton, <i>When Does Label Smoothing Help?</i> "
+        "(NeurIPS 2019); [G] Guo, Pleiss, Sun &amp; Weinberger, <i>On Calibration of Modern Neural Networks</i> "
+        "(ICML 2017); [S] Shen, Liu, Xu, Savvides, Cheng &amp; Xing, <i>Is Label Smoothing Truly Incompatible with "
+        "Knowledge Distillation? An Empirical Study</i> (ICLR 2021); Xia, Laurent, Franchi &amp; Bouganis, <i>Towards "
+        "Understanding Why Label Smoothing Degrades Selective Classification and How to Fix It</i> (ICLR 2025); Zhu, "
+        "Cheng, Zhang &amp; Liu, <i>Rethinking Confidence Calibration for Failure Prediction</i> (ECCV 2022); Cattelan "
+        "&amp; Silva, <i>How to Fix a Broken Confidence Estimator</i> (UAI 2024); Wang, Feng &amp; Zhang, "
+        "<i>Rethinking Calibration of Deep Neural Networks: Do Not Be Afraid of Overconfidence</i> (NeurIPS 2021)."
+        "</p>\n";
   }
 
   // When does it help: per regime.
@@ -123,7 +193,7 @@ std::string render_report(const json& summary, const fs::path& out_dir) {
   if (summary.contains("when"))
     for (const auto& w : summary["when"]) {
       b += "<h3>" + html_escape(group_name(w["group"])) + "</h3>\n<p><small>" +
-          html_escape(w["description"].get<std::string>()) + "</small></p>\n";
+          html_escape(without_label(w["description"].get<std::string>())) + "</small></p>\n";
       std::vector<std::vector<std::string>> rows;
       auto num = [](const json& v, int digits) {
         return v.is_number() ? fmt::format("{:.{}f}", v.get<double>(), digits) : std::string("—");
@@ -188,6 +258,8 @@ std::string render_report(const json& summary, const fs::path& out_dir) {
                     "fitted once and held fixed in the resamples)"
                                             : "");
       b += "</ul>\n<p><b>" + html_escape(w["conclusion"].get<std::string>()) + "</b></p>\n";
+      if (w.contains("beyond_calibration") && !w["beyond_calibration"].get<std::string>().empty())
+        b += "<p><b>" + html_escape(w["beyond_calibration"].get<std::string>()) + "</b></p>\n";
       for (const auto& run : summary["runs"]) // the ranking of the first ε = 0 run's calibrators
         if (run["group"] == w["group"] && run["epsilon"] == 0.0 && run.contains("best_posthoc")) {
           std::vector<std::vector<std::string>> ranked;
@@ -243,6 +315,34 @@ std::string render_report(const json& summary, const fs::path& out_dir) {
     b += html_table(
         {"regime", "ε", "ECE", "NLL", "mean confidence", "accuracy", "fitted T", "ECE after TS", "NLL after TS"}, rows);
   }
+  b += "<h2 id=\"selective\">Selective classification: rejecting the least confident predictions</h2>\n";
+  b +=
+      "<p>Accept the test examples of highest confidence, reject the rest. AURC is the mean selective risk over "
+      "every coverage, (1/N) Σ<sub>i</sub> e<sub>i</sub>/i with e<sub>i</sub> the errors among the i most confident "
+      "(lower is better); E-AURC subtracts the AURC of an oracle that accepts every correct prediction first, so it "
+      "measures the ranking alone; ties in confidence are averaged over their orders. Logit normalisation scores an "
+      "example by max<sub>k</sub> z<sub>k</sub>/‖z‖<sub>p</sub> instead of its softmax probability, with p ∈ {1, …, 8} "
+      "chosen per model by the AURC on the validation split.</p>\n";
+  {
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& r : summary["tables"]["calibration"])
+      if (r.contains("aurc") && r["aurc"].value("n", 0) > 0)
+        rows.push_back(
+            {group_name(r["group"]),
+             fmt::format("{:g}", r["epsilon"].get<double>()),
+             stat_cell(r["accuracy"], 2, true),
+             stat_cell(r["aurc"]),
+             stat_cell(r["e_aurc"]),
+             stat_cell(r["augrc"]),
+             stat_cell(r["aurc_logit_norm"])});
+    b += html_table({"regime", "ε", "accuracy", "AURC", "E-AURC", "AUGRC", "AURC, logit normalisation"}, rows);
+  }
+  b += figure(
+      summary,
+      out_dir,
+      "risk_coverage",
+      "Selective risk against coverage, ε = 0 and the claim's ε; dashed: after logit normalisation");
+
   b += "<h2 id=\"reliability\">Reliability diagrams (paper Fig. 2)</h2>\n";
   b += figure(summary, out_dir, "reliability_teacher", "Reliability, short schedule: hard, hard + TS, label smoothing");
   if (summary["figures"].contains("reliability_overconf"))

@@ -314,7 +314,7 @@ StudyResult run_study(const StudyOptions& options, const StudyHooks& hooks) {
   for (const auto& c : verdicts)
     summary["claims"].push_back(to_json(c));
   summary["distillation_conclusion"] = distillation_conclusion(verdicts);
-  const auto when = when_answers(tables);
+  const auto when = when_answers(tables, verdicts);
   summary["when"] = json::array();
   for (const auto& a : when)
     summary["when"].push_back(to_json(a));

@@ -63,6 +63,11 @@ double RunRow::nll_ts() const {
 double RunRow::val_ece() const {
   return eval.val ? eval.val->ece : NAN;
 }
+calib::SelectiveMetrics RunRow::selective(bool logit_norm) const {
+  if (!predictions)
+    return study::selective(RunPredictions{}, Resample{});
+  return study::selective(*predictions, Resample{}, logit_norm);
+}
 double RunRow::gamma() const {
   return record.distill ? record.distill->teacher_gamma : NAN;
 }
@@ -179,6 +184,10 @@ CalibRow calibration_row(const std::string& group, double eps, const std::vector
   row.ece_ts = stat_over(sel, [](auto& r) { return r.ece_ts(); });
   row.nll_ts = stat_over(sel, [](auto& r) { return r.nll_ts(); });
   row.val_ece = stat_over(sel, [](auto& r) { return r.val_ece(); });
+  row.aurc = stat_over(sel, [](auto& r) { return r.selective().aurc; });
+  row.e_aurc = stat_over(sel, [](auto& r) { return r.selective().e_aurc; });
+  row.augrc = stat_over(sel, [](auto& r) { return r.selective().augrc; });
+  row.aurc_logit_norm = stat_over(sel, [](auto& r) { return r.selective(true).aurc; });
   for (auto* r : sel)
     row.test_count = r->eval.test.count;
   return row;
@@ -446,6 +455,21 @@ json to_json(const Tables& t) {
     if (r.scaled())
       j["temperature_scaled"] = {{"temperature", r.temperature()}, {"ece", r.ece_ts()}, {"nll", r.nll_ts()}};
     j["val_ece"] = std::isfinite(r.val_ece()) ? json(r.val_ece()) : json(nullptr);
+    if (r.predictions) {
+      const auto msp = r.selective(), norm = r.selective(true);
+      auto num = [](double v) { return std::isfinite(v) ? json(v) : json(nullptr); };
+      j["selective"] = {
+          {"score", "max softmax probability"},
+          {"aurc", num(msp.aurc)},
+          {"e_aurc", num(msp.e_aurc)},
+          {"augrc", num(msp.augrc)},
+          {"logit_norm",
+           {{"score", "max_k z_k / ||z||_p, p chosen on validation by AURC"},
+            {"p", r.predictions->logit_norm_p > 0 ? json(r.predictions->logit_norm_p) : json(nullptr)},
+            {"aurc", num(norm.aurc)},
+            {"e_aurc", num(norm.e_aurc)},
+            {"augrc", num(norm.augrc)}}}};
+    }
     if (r.posthoc)
       j["best_posthoc"] = {
           {"method", r.posthoc->method},
@@ -479,7 +503,11 @@ json to_json(const Tables& t) {
          {"temperature", to_json(c.temperature)},
          {"ece_ts", to_json(c.ece_ts)},
          {"nll_ts", to_json(c.nll_ts)},
-         {"val_ece", to_json(c.val_ece)}});
+         {"val_ece", to_json(c.val_ece)},
+         {"aurc", to_json(c.aurc)},
+         {"e_aurc", to_json(c.e_aurc)},
+         {"augrc", to_json(c.augrc)},
+         {"aurc_logit_norm", to_json(c.aurc_logit_norm)}});
   json distillation = json::array();
   for (const auto& d : t.distillation) {
     json row = {

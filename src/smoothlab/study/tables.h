@@ -59,6 +59,9 @@ struct RunRow {
   double ece_ts() const; // test ECE at the fitted temperature, NaN without one
   double nll_ts() const;
   double val_ece() const; // NaN without a validation split
+  // On the test split, from the predictions (evidence.h, selective): NaN metrics without them (or, for the
+  // normalised max logit, without a validation split to choose p on).
+  calib::SelectiveMetrics selective(bool logit_norm = false) const;
   double gamma() const; // the teacher's γ of a distilled run, NaN otherwise
   double train_accuracy() const; // the last epoch's running training accuracy, NaN without epochs
   std::optional<double> val_accuracy() const; // the last epoch's
@@ -79,6 +82,7 @@ struct CalibRow {
   std::string group;
   double epsilon = 0;
   Stat accuracy, nll, ece, mean_confidence, temperature, ece_ts, nll_ts, val_ece;
+  Stat aurc, e_aurc, augrc, aurc_logit_norm; // selective classification (RunRow::selective)
   int64_t test_count = 0; // test images per run
 };
 
