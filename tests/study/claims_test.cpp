@@ -510,6 +510,29 @@ TEST(StudyWhen, BeyondCalibrationNamesTheClaimsItRestsOn) {
   EXPECT_EQ(study::claim_headline("projection_similar"), "LS tightens the training clusters (similar classes)");
 }
 
+TEST(StudyClaims, NeuralCollapseFollowsItsInterval) {
+  Tables t;
+  t.claim_epsilon = 0.1;
+  t.teacher_regime = "short";
+  study::CollapseRow hard, smooth;
+  hard.nc.nc1 = 2.0;
+  smooth.nc.nc1 = 1.5;
+  hard.nc.count = smooth.nc.count = 2000;
+  t.collapse = {hard, smooth};
+  auto verdict = [&](double low, double high) {
+    t.nc1_difference = interval(low, high);
+    return find(study::claims(t), "neural_collapse").verdict;
+  };
+  EXPECT_EQ(verdict(0.2, 0.8), Verdict::Held);
+  EXPECT_EQ(verdict(-0.1, 0.8), Verdict::Inconclusive);
+  EXPECT_EQ(verdict(-0.8, -0.2), Verdict::NotHeld);
+  t.nc1_difference = Interval{}; // no interval: not tested
+  EXPECT_EQ(find(study::claims(t), "neural_collapse").verdict, Verdict::NotTested);
+  EXPECT_NE(find(study::claims(t), "neural_collapse").measured.find("NC1 2.000 → 1.500"), std::string::npos);
+  t.collapse.pop_back(); // one teacher: no claim
+  EXPECT_THROW(find(study::claims(t), "neural_collapse"), std::runtime_error);
+}
+
 TEST(StudyClaims, NoClaimWithoutItsRows) {
   Tables t; // no regimes, students or Î: only the two projection claims, not tested
   const auto claims = study::claims(t);

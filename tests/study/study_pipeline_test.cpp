@@ -130,6 +130,12 @@ TEST(StudyPipeline, SummaryHasEveryTableFigureAndClaim) {
     EXPECT_EQ(matched, 1) << row.dump();
   }
   EXPECT_EQ(summary["tables"]["mutual_information"].size(), 2u);
+  ASSERT_EQ(summary["tables"]["neural_collapse"].size(), 2u); // the ε = 0 and ε = 0.1 teachers
+  for (const auto& c : summary["tables"]["neural_collapse"]) {
+    EXPECT_GT(c["nc1"].get<double>(), 0.0);
+    EXPECT_EQ(c["classes"], 10);
+    EXPECT_GE(c["nc2_equiangular"].get<double>(), 0.0);
+  }
   EXPECT_EQ(summary["tables"]["distillation"].size(), 2u + 1u + 2u);
   for (const char* fig :
        {"reliability_teacher",
@@ -243,7 +249,8 @@ TEST(StudyPipeline, SummaryHasEveryTableFigureAndClaim) {
         "selective_overconf",
         "logit_norm_teacher",
         "calibratable_teacher",
-        "calibratable_overconf"})
+        "calibratable_overconf",
+        "neural_collapse"})
     EXPECT_TRUE(ids.count(id)) << id;
   // Provenance.
   EXPECT_EQ(summary["provenance"]["threads"], 2);

@@ -100,6 +100,14 @@ torch::Tensor select_examples(
     const std::array<int64_t, 3>& classes,
     int64_t per_class,
     uint64_t seed) {
+  return select_examples_of(labels, std::vector<int64_t>(classes.begin(), classes.end()), per_class, seed);
+}
+
+torch::Tensor select_examples_of(
+    const torch::Tensor& labels,
+    const std::vector<int64_t>& classes,
+    int64_t per_class,
+    uint64_t seed) {
   check(per_class > 0, "--per-class: must be positive, got {}", per_class);
   auto l = labels.to(torch::kCPU, torch::kInt64).contiguous();
   const int64_t n = l.numel();

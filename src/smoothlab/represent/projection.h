@@ -19,6 +19,7 @@
 
 #include <array>
 #include <cstdint>
+#include <vector>
 
 #include <torch/types.h>
 
@@ -55,6 +56,12 @@ torch::Tensor project(const Plane& plane, const torch::Tensor& points);
 torch::Tensor select_examples(
     const torch::Tensor& labels,
     const std::array<int64_t, 3>& classes,
+    int64_t per_class,
+    uint64_t seed);
+// The same for any number of classes.
+torch::Tensor select_examples_of(
+    const torch::Tensor& labels,
+    const std::vector<int64_t>& classes,
     int64_t per_class,
     uint64_t seed);
 

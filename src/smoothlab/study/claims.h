@@ -23,6 +23,8 @@
 // and what the literature since 2019 says label smoothing hurts, from the same runs' test logits (no training):
 //   selective_<g>            [Xia 2025]: Δ = AURC(c) − AURC(0), max-softmax confidence (calib/selective.h)     > 0
 //   logit_norm_<g>           [Xia 2025]: Δ = AURC(c) − AURC(c, max z/‖z‖_p), p chosen on validation            > 0
+//   neural_collapse          [Guo 2025]: Δ = NC1(0) − NC1(c) on the first seed's teachers' training features,
+//                            resampling the (paired) examples                                                    > 0
 //   calibratable_<g>         [Wang 2021]: Δ = ECE(c, T̂_c) − ECE(0, T̂_0), each at its own fitted temperature > −0.01
 //                            ("no better after temperature scaling")
 #pragma once

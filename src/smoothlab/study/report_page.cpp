@@ -364,6 +364,25 @@ std::string render_report(const json& summary, const fs::path& out_dir) {
       b += "<p>" + html_escape(summary["projection"][kind]["comparison"]["verdict"].get<std::string>()) + "</p>\n";
   }
 
+  if (summary["tables"].contains("neural_collapse") && !summary["tables"]["neural_collapse"].empty()) {
+    b += "<h3 id=\"collapse\">Neural collapse of the teachers' penultimate features</h3>\n";
+    b += "<p>On the same un-augmented training examples of every class (first seed): NC1 = tr(Σ<sub>W</sub> "
+         "Σ<sub>B</sub><sup>+</sup>)/K, the within-class variability against the spread of the class means (lower = "
+         "more collapsed); NC2 equinorm, the coefficient of variation of the centred class means' norms, and "
+         "equiangularity, the mean |cos + 1/(K−1)| between them (both 0 for a simplex equiangular tight frame). The "
+         "global mean is the mean of the class means (Papyan, Han and Donoho 2020).</p>\n";
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& c : summary["tables"]["neural_collapse"])
+      rows.push_back(
+          {fmt::format("{:g}", c["epsilon"].get<double>()),
+           fmt::format("{:.4f}", c["nc1"].get<double>()),
+           fmt::format("{:.4f}", c["nc2_equinorm"].get<double>()),
+           fmt::format("{:.4f}", c["nc2_equiangular"].get<double>()),
+           std::to_string(c["count"].get<int64_t>()),
+           std::to_string(c["dim"].get<int64_t>())});
+    b += html_table({"teacher ε", "NC1", "NC2 equinorm", "NC2 equiangularity", "examples", "feature dimension"}, rows);
+  }
+
   b += "<h2 id=\"distillation\">Distillation (paper Fig. 5)</h2>\n";
   if (summary["tables"]["distillation"].empty()) {
     b += "<p class=\"note\">This preset has no distillation runs.</p>\n";

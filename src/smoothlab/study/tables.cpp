@@ -3,7 +3,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <map>
+#include <numeric>
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
@@ -15,6 +17,9 @@
 #include "smoothlab/core/error.h"
 #include "smoothlab/data/npy.h"
 #include "smoothlab/represent/cluster_stats.h"
+#include "smoothlab/represent/feature_model.h"
+#include "smoothlab/represent/neural_collapse.h"
+#include "smoothlab/represent/projection.h"
 
 namespace smoothlab::study {
 
@@ -193,6 +198,35 @@ CalibRow calibration_row(const std::string& group, double eps, const std::vector
   return row;
 }
 
+// Percentile interval of Δ(rows) over resamples of n paired examples (rows: int64 indices drawn with replacement;
+// undefined: the full sample). A resample whose Δ throws Error (it lost a class entirely) is skipped.
+Interval rows_interval(
+    int64_t n,
+    const std::function<double(const torch::Tensor&)>& delta,
+    const BootstrapSettings& s) {
+  Interval out;
+  out.estimate = delta(torch::Tensor());
+  std::vector<double> values;
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(s.seed);
+  for (int64_t r = 0; r < s.resamples; ++r) {
+    const auto rows = torch::randint(n, {n}, gen, torch::kInt64);
+    try {
+      values.push_back(delta(rows));
+    } catch (const Error&) {
+    }
+  }
+  if (values.size() < 2)
+    return out;
+  std::sort(values.begin(), values.end());
+  out.low = calib::sorted_quantile(values, (1 - s.level) / 2);
+  out.high = calib::sorted_quantile(values, (1 + s.level) / 2);
+  out.resamples = int64_t(values.size());
+  out.level = s.level;
+  out.seeds = 1;
+  out.test_examples = n;
+  return out;
+}
+
 // Paired bootstrap of tightness(run 0) − tightness(run 1) on the training panels of a projection: the same examples
 // (rows) in both runs, resampled with replacement.
 Interval tightness_interval(const represent::ProjectResult& result, const BootstrapSettings& s) {
@@ -208,27 +242,8 @@ Interval tightness_interval(const represent::ProjectResult& result, const Bootst
     const auto labels = rows.defined() ? p.labels.index_select(0, rows) : p.labels;
     return represent::cluster_stats(coords, torch::Tensor(), labels, result.classes).tightness_plane;
   };
-  out.estimate = tightness(a, {}) - tightness(b, {});
-  const int64_t n = a.labels.numel();
-  std::vector<double> values;
-  auto gen = at::make_generator<at::CPUGeneratorImpl>(s.seed);
-  for (int64_t r = 0; r < s.resamples; ++r) {
-    const auto rows = torch::randint(n, {n}, gen, torch::kInt64);
-    try {
-      values.push_back(tightness(a, rows) - tightness(b, rows));
-    } catch (const Error&) { // a resample that lost a class entirely (tiny projections): skipped
-    }
-  }
-  if (values.size() < 2)
-    return out;
-  std::sort(values.begin(), values.end());
-  out.low = calib::sorted_quantile(values, (1 - s.level) / 2);
-  out.high = calib::sorted_quantile(values, (1 + s.level) / 2);
-  out.resamples = int64_t(values.size());
-  out.level = s.level;
-  out.seeds = 1;
-  out.test_examples = n;
-  return out;
+  return rows_interval(
+      a.labels.numel(), [&](const torch::Tensor& rows) { return tightness(a, rows) - tightness(b, rows); }, s);
 }
 
 void add_projections(Tables& t, const StudyPreset& preset, const std::string& data) {
@@ -264,6 +279,45 @@ void add_projections(Tables& t, const StudyPreset& preset, const std::string& da
     }
     t.projection.push_back(std::move(row));
   }
+}
+
+// NC1 and NC2 of the first seed's ε = 0 and claim-ε teachers on the same un-augmented training examples
+// (collapse_per_class of each class), and the paired interval of NC1(0) − NC1(ε).
+void add_neural_collapse(Tables& t, const StudyPreset& preset) {
+  auto hard = t.select("teacher", 0.0), ls = t.select("teacher", preset.claim_epsilon);
+  if (hard.empty() || ls.empty() || t.num_classes < 2)
+    return;
+  std::vector<torch::Tensor> features;
+  torch::Tensor labels;
+  try {
+    for (const RunRow* r : {hard[0], ls[0]}) {
+      auto run = train::load_run(r->dir, "");
+      std::vector<int64_t> classes(static_cast<size_t>(t.num_classes));
+      std::iota(classes.begin(), classes.end(), int64_t(0));
+      const auto rows = represent::select_examples_of(run.data.train.labels, classes, kCollapsePerClass, 0);
+      auto model = represent::classifier_feature_model(run.model, run.device);
+      auto set = represent::collect_features(*model, run.data.train.subset(rows), run.data.mean, run.data.std);
+      features.push_back(set.features.narrow(1, 0, set.features.size(1) - 1)); // without the bias column
+      labels = set.labels;
+      t.collapse.push_back({r->spec.epsilon, represent::neural_collapse(features.back(), labels, t.num_classes)});
+    }
+  } catch (const Error& e) {
+    t.notes.push_back(fmt::format("neural collapse skipped: {}", e.what()));
+    t.collapse.clear();
+    return;
+  }
+  const int64_t k = t.num_classes;
+  t.nc1_difference = rows_interval(
+      labels.numel(),
+      [&](const torch::Tensor& rows) {
+        auto nc1 = [&](const torch::Tensor& f) {
+          return rows.defined()
+              ? represent::neural_collapse(f.index_select(0, rows), labels.index_select(0, rows), k).nc1
+              : represent::neural_collapse(f, labels, k).nc1;
+        };
+        return nc1(features[0]) - nc1(features[1]);
+      },
+      t.bootstrap);
 }
 
 void add_distillation(Tables& t, const StudyPreset& preset) {
@@ -436,6 +490,7 @@ Tables make_tables(
       t.calibration.push_back(calibration_row(g.group, eps, t.select(g.group, eps)));
   add_posthoc(t);
   add_projections(t, preset, data);
+  add_neural_collapse(t, preset);
   add_distillation(t, preset);
   add_mutual_information(t, preset);
   return t;
@@ -532,6 +587,12 @@ json to_json(const Tables& t) {
       points.push_back({{"step", p.step}, {"epoch", p.epoch}, {"mi", to_json(p.mi)}});
     mi.push_back({{"epsilon", m.epsilon}, {"points", points}});
   }
+  json collapse = json::array();
+  for (const auto& c : t.collapse) {
+    json j = represent::to_json(c.nc);
+    j["epsilon"] = c.epsilon;
+    collapse.push_back(j);
+  }
   json projection = json::object();
   for (const auto& p : t.projection) {
     json j = {{"classes", p.classes}};
@@ -541,7 +602,11 @@ json to_json(const Tables& t) {
   }
   return {
       {"runs", runs},
-      {"tables", {{"calibration", calibration}, {"distillation", distillation}, {"mutual_information", mi}}},
+      {"tables",
+       {{"calibration", calibration},
+        {"distillation", distillation},
+        {"mutual_information", mi},
+        {"neural_collapse", collapse}}},
       {"projection", projection},
       {"notes", t.notes}};
 }

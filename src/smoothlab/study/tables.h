@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "smoothlab/represent/neural_collapse.h"
 #include "smoothlab/represent/project_runs.h"
 #include "smoothlab/study/evidence.h"
 #include "smoothlab/study/preset.h"
@@ -123,6 +124,13 @@ struct ProjectionRow {
   std::shared_ptr<represent::ProjectResult> result; // for the figure (null in hand-made tables)
 };
 
+// NC1/NC2 of a teacher's penultimate features on training examples (represent/neural_collapse.h).
+struct CollapseRow {
+  double epsilon = 0;
+  represent::NeuralCollapse nc;
+};
+inline constexpr int64_t kCollapsePerClass = 200; // training examples per class the collapse is measured on
+
 struct Tables {
   // What the claims are checked at.
   double claim_epsilon = 0.1;
@@ -139,6 +147,9 @@ struct Tables {
   std::vector<DistillRow> distillation;
   std::vector<MiRow> mutual_information;
   std::vector<ProjectionRow> projection;
+  // The first seed's ε = 0 and claim-ε teachers, and NC1(0) − NC1(claim ε) resampling the (paired) examples.
+  std::vector<CollapseRow> collapse;
+  Interval nc1_difference;
   std::vector<std::string> notes;
 
   const CalibRow* calibration_row(const std::string& group, double epsilon) const;
