@@ -99,36 +99,33 @@ def independent(conf, correct):
     return {"errors": e, "risk_n": e / n, "aurc_exact": aurc, "oracle_exact": oracle, "eaurc_exact": aurc - oracle}
 
 
+def stub_if_missing(package, submodule, **attributes):
+    """Installs empty stand-in modules `package` and `package.submodule` (with `attributes` on the latter) when
+    `package.submodule` cannot be imported: the references import them for code paths this script does not run."""
+    try:
+        importlib.import_module(f"{package}.{submodule}")
+    except ImportError:
+        top, sub = types.ModuleType(package), types.ModuleType(f"{package}.{submodule}")
+        for name, value in attributes.items():
+            setattr(sub, name, value)
+        setattr(top, submodule, sub)
+        sys.modules[package], sys.modules[f"{package}.{submodule}"] = top, sub
+
+
 def main():
     fmfp_dir, xia_dir = (pathlib.Path(p).resolve() for p in sys.argv[1:3])
     out_path = pathlib.Path(sys.argv[3]) if len(sys.argv) > 3 else \
         pathlib.Path(__file__).resolve().parents[2] / "tests" / "golden" / "selective_golden.json"
 
     # FMFP: utils/metrics.py (their utils/ has no __init__.py; imported as a namespace package).
-    try:
-        importlib.import_module("sklearn.metrics")
-    except ImportError:
-        sk = types.ModuleType("sklearn")
-        sk.metrics = types.ModuleType("sklearn.metrics")
-        sys.modules["sklearn"], sys.modules["sklearn.metrics"] = sk, sk.metrics
+    stub_if_missing("sklearn", "metrics")
     sys.path.insert(0, str(fmfp_dir))
     from utils import metrics as fmfp_metrics
     assert pathlib.Path(fmfp_metrics.__file__).resolve() == fmfp_dir / "utils" / "metrics.py", fmfp_metrics.__file__
 
     # Xia et al.: torch_uncertainty_ls/utils.py, entered without the package's __init__.py.
-    try:
-        importlib.import_module("matplotlib.pyplot")
-    except ImportError:
-        mpl = types.ModuleType("matplotlib")
-        mpl.pyplot = types.ModuleType("matplotlib.pyplot")
-        sys.modules["matplotlib"], sys.modules["matplotlib.pyplot"] = mpl, mpl.pyplot
-    try:
-        importlib.import_module("torch_uncertainty.routines")
-    except ImportError:
-        tu = types.ModuleType("torch_uncertainty")
-        tu.routines = types.ModuleType("torch_uncertainty.routines")
-        tu.routines.ClassificationRoutine = object
-        sys.modules["torch_uncertainty"], sys.modules["torch_uncertainty.routines"] = tu, tu.routines
+    stub_if_missing("matplotlib", "pyplot")
+    stub_if_missing("torch_uncertainty", "routines", ClassificationRoutine=object)
     pkg = types.ModuleType("torch_uncertainty_ls")
     pkg.__path__ = [str(xia_dir / "torch_uncertainty_ls")]
     sys.modules["torch_uncertainty_ls"] = pkg

@@ -64,10 +64,16 @@ TEST(NeuralCollapse, ClosedForms) {
   const auto y2 = torch::tensor({0, 0, 1, 1}, torch::kInt64);
   const auto h2 = torch::tensor({-1.5, -0.5, 0.5, 1.5}, torch::kFloat64).unsqueeze(1);
   EXPECT_NEAR(represent::neural_collapse(h2, y2, 2).nc1, 0.25 / 2, 1e-15);
-  // Unequal norms: means at distances 1 and 3 from their mean → CoV = std/mean = 1/2.
+  // Two classes: their centred means always have equal norms.
   const auto y3 = torch::tensor({0, 1}, torch::kInt64);
   const auto h3 = torch::tensor({{0.0}, {4.0}}, torch::kFloat64);
-  EXPECT_NEAR(represent::neural_collapse(h3, y3, 2).nc2_equinorm, 0, 1e-15); // two classes: always equal norms
+  EXPECT_NEAR(represent::neural_collapse(h3, y3, 2).nc2_equinorm, 0, 1e-15);
+  // Three classes on a line at 0, 1, 5: centred −2, −1, 3, norms 2, 1, 3 → CoV = √(2/3)/2 (population std); cosines
+  // +1, −1, −1 → mean |cos + 1/2| over ordered pairs = (1.5 + 0.5 + 0.5)/3.
+  const auto line = represent::neural_collapse(
+      torch::tensor({{0.0}, {1.0}, {5.0}}, torch::kFloat64), torch::tensor({0, 1, 2}, torch::kInt64), 3);
+  EXPECT_NEAR(line.nc2_equinorm, std::sqrt(2.0 / 3) / 2, 1e-15);
+  EXPECT_NEAR(line.nc2_equiangular, 2.5 / 3, 1e-15);
   EXPECT_THROW(represent::neural_collapse(h3, y3, 3), Error); // class 2 has no example
   EXPECT_THROW(represent::neural_collapse(h3, y3, 1), Error);
 }

@@ -489,8 +489,17 @@ TEST(StudyClaims, AfterTemperatureScalingSmoothingCalibratesNoBetter) {
   };
   EXPECT_EQ(verdict(0.9f, 0.95f), Verdict::Held); // Δ ≈ +0.05: smoothing worse
   EXPECT_EQ(verdict(0.905f, 0.9f), Verdict::Held); // Δ ≈ −0.005: within the margin
-  EXPECT_EQ(verdict(0.91f, 0.9f), Verdict::Inconclusive); // Δ ≈ −0.01 ± noise
+  EXPECT_EQ(verdict(0.915f, 0.9f), Verdict::Inconclusive); // Δ ∈ about [−0.015, −0.003]
   EXPECT_EQ(verdict(0.95f, 0.9f), Verdict::NotHeld); // Δ ≈ −0.05: smoothing calibrates better
+  // Held with the whole interval above +0.01 is worse, not merely no better: the answer lists it as a harm.
+  auto t = selective_tables(preds(10000, 9000, 0.95f, 0.9f), preds(10000, 9000, 0.85f, 0.95f));
+  const auto verdicts = study::claims(t);
+  const auto a = study::when_answers(t, verdicts).at(0);
+  EXPECT_NE(
+      a.short_answer.find("hurt: calibration after temperature scaling (calibratable_teacher)"), std::string::npos)
+      << a.short_answer;
+  EXPECT_NE(a.beyond_calibration.find("calibrated worse, by more than 0.01"), std::string::npos)
+      << a.beyond_calibration;
 }
 
 TEST(StudyWhen, BeyondCalibrationNamesTheClaimsItRestsOn) {

@@ -2,6 +2,7 @@
 #include "smoothlab/represent/neural_collapse.h"
 
 #include <ATen/ATen.h>
+#include <ATen/TensorIndexing.h>
 
 #include "smoothlab/core/error.h"
 
@@ -20,23 +21,21 @@ NeuralCollapse neural_collapse(const torch::Tensor& features, const torch::Tenso
       "neural collapse: labels outside [0, {})",
       classes);
   const auto counts = torch::bincount(y, {}, classes).to(torch::kFloat64);
-  for (int64_t c = 0; c < classes; ++c)
-    if (counts[c].item<double>() == 0)
-      throw Error(fmt::format("neural collapse: class {} has no example", c));
+  if ((counts == 0).any().item<bool>())
+    throw Error(
+        fmt::format("neural collapse: class {} has no example", (counts == 0).nonzero().flatten()[0].item<int64_t>()));
   const auto means = torch::zeros({classes, d}, h.options()).index_add_(0, y, h) / counts.unsqueeze(1);
   const auto m = means - means.mean(0, true); // [K, D] rows m_c
   const auto centred = h - means.index_select(0, y); // [N, D]
   const auto gram = m.matmul(m.t()) / double(classes);
   const auto [eigenvalues, eigenvectors] = at::linalg_eigh(gram, "L");
-  const double top = eigenvalues.max().item<double>();
-  double trace = 0;
-  for (int64_t j = 0; j < classes; ++j) {
-    const double lambda = eigenvalues[j].item<double>();
-    if (!(lambda > 1e-10 * top))
-      continue;
-    const auto u = m.t().matmul(eigenvectors.select(1, j)) / std::sqrt(double(classes) * lambda); // unit, [D]
-    trace += centred.matmul(u).pow(2).mean().item<double>() / lambda; // u Σ_W uᵀ / λ
-  }
+  // Keep the eigenpairs above the tolerance; u_j = Mᵀ v_j / √(K λ_j), and u_jᵀ Σ_W u_j / λ_j = ‖centred·u_j‖²/(N λ_j):
+  // one matmul with the columns u_j / √λ_j = Mᵀ v_j / (√K λ_j).
+  const auto kept = eigenvalues > 1e-10 * eigenvalues.max().item<double>();
+  const auto lambda = eigenvalues.index({kept});
+  const auto scaled =
+      m.t().matmul(eigenvectors.index({at::indexing::Slice(), kept})) / (std::sqrt(double(classes)) * lambda);
+  const double trace = centred.matmul(scaled).pow(2).sum().item<double>() / double(n);
   NeuralCollapse out;
   out.count = n;
   out.classes = classes;

@@ -129,6 +129,23 @@ std::optional<Evidence> evidence_of(
   return e;
 }
 
+// The evidence of a Δ > 0 claim whose interval resamples the training examples of the first seed's two teachers (the
+// same in both runs: paired); none without a valid interval.
+std::optional<Evidence> paired_training_evidence(std::string quantity, const Interval& interval, const char* examples) {
+  if (!interval.valid())
+    return std::nullopt;
+  Evidence e;
+  e.quantity = std::move(quantity);
+  e.threshold = 0;
+  e.interval = interval;
+  e.resampled = fmt::format(
+      "{} resamples of the {} {} (the same in both runs: paired), first seed",
+      interval.resamples,
+      interval.test_examples,
+      examples);
+  return e;
+}
+
 Verdict verdict_of(const std::optional<Evidence>& e) {
   return e ? decide(e->interval, e->threshold) : Verdict::NotTested;
 }
@@ -420,19 +437,12 @@ void projection_claims(const Tables& t, std::vector<Claim>& out) {
            std::nullopt});
       continue;
     }
-    Evidence e;
-    e.quantity = fmt::format(
-        "Δ = tightness(ε = 0) − tightness(ε = {}) (within-class spread / centroid distance, plane, train)",
-        format_epsilon(t.claim_epsilon));
-    e.threshold = 0;
-    e.interval = p->tightness_difference;
-    e.resampled = fmt::format(
-        "{} resamples of the {} projected training examples (the same in both runs: paired), first seed",
-        e.interval.resamples,
-        e.interval.test_examples);
-    std::optional<Evidence> ev;
-    if (e.interval.valid())
-      ev = e;
+    const auto ev = paired_training_evidence(
+        fmt::format(
+            "Δ = tightness(ε = 0) − tightness(ε = {}) (within-class spread / centroid distance, plane, train)",
+            format_epsilon(t.claim_epsilon)),
+        p->tightness_difference,
+        "projected training examples");
     out.push_back(
         {std::string("projection_") + kind,
          "[M] §2, Fig. 1",
@@ -457,21 +467,14 @@ void collapse_claim(const Tables& t, std::vector<Claim>& out) {
     return;
   const auto& h = t.collapse[0].nc;
   const auto& l = t.collapse[1].nc;
-  Evidence e;
-  e.quantity = fmt::format(
-      "Δ = NC1(ε = 0) − NC1(ε = {}), NC1 = tr(Σ_W Σ_B⁺)/K of the penultimate features on {} training examples "
-      "(un-augmented)",
-      format_epsilon(t.claim_epsilon),
-      h.count);
-  e.threshold = 0;
-  e.interval = t.nc1_difference;
-  e.resampled = fmt::format(
-      "{} resamples of the {} training examples (the same in both runs: paired), first seed",
-      e.interval.resamples,
-      e.interval.test_examples);
-  std::optional<Evidence> ev;
-  if (e.interval.valid())
-    ev = e;
+  const auto ev = paired_training_evidence(
+      fmt::format(
+          "Δ = NC1(ε = 0) − NC1(ε = {}), NC1 = tr(Σ_W Σ_B⁺)/K of the penultimate features on {} training examples "
+          "(un-augmented)",
+          format_epsilon(t.claim_epsilon),
+          h.count),
+      t.nc1_difference,
+      "training examples");
   out.push_back(
       {"neural_collapse",
        "Guo et al., TMLR 2025; NC1 and NC2 of Papyan, Han and Donoho, PNAS 2020",
@@ -716,6 +719,13 @@ std::string distillation_conclusion(const std::vector<Claim>& cs) {
 
 namespace {
 
+// calibratable_<g> held with its whole interval above +0.01: the smoothed model calibrates worse after temperature
+// scaling, not merely no better.
+bool calibrates_worse_after_ts(const Claim& c) {
+  return c.id.rfind("calibratable_", 0) == 0 && c.verdict == Verdict::Held && c.evidence &&
+      c.evidence->interval.low > kEceMargin;
+}
+
 // The sentence of RegimeAnswer::beyond_calibration.
 std::string beyond_calibration(const Tables& t, const std::string& group, const std::vector<Claim>& verdicts) {
   auto find = [&](const std::string& prefix) -> const Claim* {
@@ -728,43 +738,47 @@ std::string beyond_calibration(const Tables& t, const std::string& group, const 
   const CalibRow* h = t.calibration_row(group, 0.0);
   const CalibRow* l = t.calibration_row(group, t.claim_epsilon);
   std::string s;
-  if (const Claim* c = find("selective_"); c && h && l) {
+  if (const Claim* c = find("selective_"); c && h && l && c->verdict != Verdict::NotTested) {
     const std::string numbers = fmt::format("AURC {:.4f} → {:.4f}", h->aurc.mean, l->aurc.mean);
-    s += c->verdict == Verdict::Held ? fmt::format(
-                                           "Label smoothing (ε = {}) hurt selective classification: rejecting the "
-                                           "least confident predictions removes fewer errors ({}; {}). ",
-                                           eps,
-                                           numbers,
-                                           c->id)
-        : c->verdict == Verdict::NotHeld
-        ? fmt::format("Label smoothing (ε = {}) improved selective classification ({}; {}). ", eps, numbers, c->id)
-        : fmt::format(
-              "Whether label smoothing (ε = {}) hurts selective classification cannot be told from noise ({}; {}). ",
-              eps,
-              numbers,
-              c->id);
-    if (const Claim* n = find("logit_norm_"); n && c->verdict == Verdict::Held)
-      s += n->verdict == Verdict::Held
-          ? fmt::format(
-                "Normalising the logits recovers part of it (AURC {:.4f}; {}). ", l->aurc_logit_norm.mean, n->id)
-          : fmt::format("Normalising the logits does not recover it ({}). ", n->id);
+    if (c->verdict == Verdict::Held)
+      s += fmt::format(
+          "Label smoothing (ε = {}) hurt selective classification: rejecting the least confident predictions removes "
+          "fewer errors ({}; {}). ",
+          eps,
+          numbers,
+          c->id);
+    else if (c->verdict == Verdict::NotHeld)
+      s += fmt::format("Label smoothing (ε = {}) improved selective classification ({}; {}). ", eps, numbers, c->id);
+    else
+      s += fmt::format(
+          "Whether label smoothing (ε = {}) hurts selective classification cannot be told from noise ({}; {}). ",
+          eps,
+          numbers,
+          c->id);
+    if (const Claim* n = find("logit_norm_"); n && c->verdict == Verdict::Held && n->verdict != Verdict::NotTested)
+      s += n->verdict == Verdict::Held ? fmt::format(
+                                             "Normalising its logits lowers its AURC to {:.4f} (ε = 0: {:.4f}; {}). ",
+                                             l->aurc_logit_norm.mean,
+                                             h->aurc.mean,
+                                             n->id)
+          : n->verdict == Verdict::NotHeld
+          ? fmt::format("Normalising its logits raises its AURC ({}). ", n->id)
+          : fmt::format("Whether normalising its logits lowers its AURC cannot be told from noise ({}). ", n->id);
   }
-  if (const Claim* c = find("calibratable_"); c && h && l)
-    s += c->verdict == Verdict::Held
-        ? fmt::format(
-              "After temperature scaling the smoothed model is no better calibrated (within 0.01) than "
-              "the hard-target one (ECE {:.4f} vs {:.4f}; {}).",
-              l->ece_ts.mean,
-              h->ece_ts.mean,
-              c->id)
-        : c->verdict == Verdict::NotHeld
-        ? fmt::format(
-              "Even after temperature scaling the smoothed model is better calibrated "
-              "(ECE {:.4f} vs {:.4f}; {}).",
-              l->ece_ts.mean,
-              h->ece_ts.mean,
-              c->id)
-        : fmt::format("After temperature scaling the two cannot be told apart by ECE ({}).", c->id);
+  if (const Claim* c = find("calibratable_"); c && h && l && c->verdict != Verdict::NotTested) {
+    const std::string numbers =
+        fmt::format("ECE {:.4f} against {:.4f} for ε = 0; {}", l->ece_ts.mean, h->ece_ts.mean, c->id);
+    if (calibrates_worse_after_ts(*c))
+      s += fmt::format(
+          "After temperature scaling the smoothed model is calibrated worse, by more than 0.01 ({}).", numbers);
+    else if (c->verdict == Verdict::Held)
+      s += fmt::format(
+          "After temperature scaling the smoothed model is calibrated no better (not by more than 0.01; {}).", numbers);
+    else if (c->verdict == Verdict::NotHeld)
+      s += fmt::format("Even after temperature scaling the smoothed model is calibrated better ({}).", numbers);
+    else
+      s += fmt::format("After temperature scaling the two cannot be told apart by ECE ({}).", numbers);
+  }
   while (!s.empty() && s.back() == ' ')
     s.pop_back();
   return s;
@@ -772,11 +786,11 @@ std::string beyond_calibration(const Tables& t, const std::string& group, const 
 
 // RegimeAnswer::short_answer: a clause per question, each verdict named by its claim's id.
 std::string short_answer(const Tables& t, const RegimeAnswer& a, const std::vector<Claim>& verdicts) {
-  auto verdict = [&](const std::string& prefix) {
+  auto claim = [&](const std::string& prefix) -> const Claim* {
     for (const auto& c : verdicts)
       if (c.id == prefix + a.group)
-        return c.verdict;
-    return Verdict::NotTested;
+        return &c;
+    return nullptr;
   };
   std::vector<std::string> parts;
   const std::string state = a.rows.empty() ? "" : a.rows[0].state;
@@ -784,7 +798,7 @@ std::string short_answer(const Tables& t, const RegimeAnswer& a, const std::vect
     parts.push_back(fmt::format("Without smoothing the model is {} (T̂ = {:.2f}).", state, a.temperature));
   const std::string eps = format_epsilon(t.claim_epsilon);
   if (a.val_epsilon == 0)
-    parts.push_back("No ε > 0 lowers the validation ECE: smoothing does not help calibration here.");
+    parts.push_back("No ε > 0 lowers the validation ECE, so validation chooses no smoothing.");
   else if (std::isfinite(a.val_epsilon) && a.val_vs_ts) {
     const Verdict v = verdict_of(a.val_vs_ts);
     parts.push_back(fmt::format(
@@ -812,11 +826,14 @@ std::string short_answer(const Tables& t, const RegimeAnswer& a, const std::vect
       {"calibratable_", "", "+calibration even after temperature scaling"}};
   std::vector<std::string> helped, hurt, open;
   for (const auto& r : readings) {
-    const Verdict v = verdict(r.prefix);
+    const Claim* c = claim(r.prefix);
+    const Verdict v = c ? c->verdict : Verdict::NotTested;
     const std::string id = r.prefix + a.group;
     if (v == Verdict::Inconclusive)
       open.push_back(id);
-    const std::string what = v == Verdict::Held ? r.if_held : v == Verdict::NotHeld ? r.if_not_held : "";
+    std::string what = v == Verdict::Held ? r.if_held : v == Verdict::NotHeld ? r.if_not_held : "";
+    if (c && calibrates_worse_after_ts(*c))
+      what = "-calibration after temperature scaling";
     if (!what.empty())
       (what[0] == '+' ? helped : hurt).push_back(what.substr(1) + " (" + id + ")");
   }

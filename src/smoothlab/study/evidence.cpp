@@ -33,19 +33,40 @@ const char* verdict_name(Verdict v) {
 
 namespace {
 
-// Top softmax probability of each row of logits (row-major [n, k]) at inverse temperature t, in double.
-std::vector<float> top_confidence(const std::vector<float>& logits, int64_t k, double t) {
+// Per row of logits (row-major [n, k]) at inverse temperature t: s = Σ_{j ≠ top} exp(t·(z_j − z_top)), computed in
+// double without the top term, so that the top softmax probability is 1/(1 + s) and −s ranks the rows by it with
+// full relative precision even where that probability rounds to 1 (a saturated model's confidences would otherwise
+// tie).
+std::vector<double> rest_mass(const std::vector<float>& logits, int64_t k, double t) {
   const size_t n = logits.size() / size_t(k);
-  std::vector<float> out(n);
+  std::vector<double> out(n);
   for (size_t i = 0; i < n; ++i) {
     const float* z = logits.data() + i * size_t(k);
-    const double m = *std::max_element(z, z + k);
+    const auto top = std::max_element(z, z + k) - z;
     double sum = 0;
     for (int64_t j = 0; j < k; ++j)
-      sum += std::exp(t * (double(z[j]) - m));
-    out[i] = float(1.0 / sum); // the top class's exp is exp(0) = 1
+      if (j != top)
+        sum += std::exp(t * (double(z[j]) - double(z[top])));
+    out[i] = sum;
   }
   return out;
+}
+
+// Top softmax probability of each row at inverse temperature t.
+std::vector<float> top_confidence(const std::vector<float>& logits, int64_t k, double t) {
+  const auto rest = rest_mass(logits, k, t);
+  std::vector<float> out(rest.size());
+  for (size_t i = 0; i < rest.size(); ++i)
+    out[i] = float(1.0 / (1.0 + rest[i]));
+  return out;
+}
+
+// A ranking of finite scores; empty (the selective metrics are then NaN) when one is not finite.
+calib::RankedScores rank_if_finite(const std::vector<double>& score) {
+  for (double v : score)
+    if (!std::isfinite(v))
+      return {};
+  return calib::rank_scores(score);
 }
 
 double weight(const std::vector<uint32_t>* counts, size_t i) {
@@ -79,11 +100,15 @@ RunPredictions make_predictions(
   }
   p.val_logits = val_logits;
   p.val_labels = val_labels;
-  p.ranked = calib::rank_scores(p.confidence);
-  if (!val_labels.empty()) {
+  auto msp = rest_mass(test_logits, classes, 1.0); // ranked by −s: the confidence 1/(1 + s) without its rounding
+  for (auto& v : msp)
+    v = -v;
+  p.ranked = rank_if_finite(msp);
+  const bool finite = std::all_of(val_logits.begin(), val_logits.end(), [](float v) { return std::isfinite(v); });
+  if (!val_labels.empty() && finite) {
     p.logit_norm_p =
         calib::choose_logit_norm(val_logits.data(), val_labels.data(), int64_t(val_labels.size()), classes).p;
-    p.ranked_logit_norm = calib::rank_scores(
+    p.ranked_logit_norm = rank_if_finite(
         calib::normalised_max_logit(test_logits.data(), int64_t(test_labels.size()), classes, p.logit_norm_p));
   }
   return p;

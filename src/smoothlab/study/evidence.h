@@ -44,9 +44,10 @@ struct RunPredictions {
   std::vector<int64_t> val_labels;
   int64_t classes = 0;
   double temperature = 1; // the run's own fit (the starting point of each re-fit)
-  // Selective classification (calib/selective.h): the test examples ranked by max-softmax confidence, and by the
-  // normalised max logit κ_p with p chosen on the validation split (by its AURC; held fixed in the resamples; p = 0
-  // and no ranking without a validation split).
+  // Selective classification (calib/selective.h): the test examples ranked by max-softmax confidence (computed in
+  // double from the logits, so that confidences that round to 1 in float32 keep their order), and by the normalised
+  // max logit κ_p with p chosen on the validation split (by its AURC; held fixed in the resamples; p = 0 and no
+  // ranking without a validation split). No ranking (NaN metrics) when a logit is not finite.
   calib::RankedScores ranked;
   calib::RankedScores ranked_logit_norm;
   int logit_norm_p = 0;

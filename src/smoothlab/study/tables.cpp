@@ -282,13 +282,12 @@ void add_projections(Tables& t, const StudyPreset& preset, const std::string& da
 }
 
 // NC1 and NC2 of the first seed's ε = 0 and claim-ε teachers on the same un-augmented training examples
-// (collapse_per_class of each class), and the paired interval of NC1(0) − NC1(ε).
+// (up to kCollapsePerClass of each class), and the paired interval of NC1(0) − NC1(ε).
 void add_neural_collapse(Tables& t, const StudyPreset& preset) {
   auto hard = t.select("teacher", 0.0), ls = t.select("teacher", preset.claim_epsilon);
   if (hard.empty() || ls.empty() || t.num_classes < 2)
     return;
-  std::vector<torch::Tensor> features;
-  torch::Tensor labels;
+  std::vector<torch::Tensor> features, labels_of;
   try {
     for (const RunRow* r : {hard[0], ls[0]}) {
       auto run = train::load_run(r->dir, "");
@@ -298,14 +297,20 @@ void add_neural_collapse(Tables& t, const StudyPreset& preset) {
       auto model = represent::classifier_feature_model(run.model, run.device);
       auto set = represent::collect_features(*model, run.data.train.subset(rows), run.data.mean, run.data.std);
       features.push_back(set.features.narrow(1, 0, set.features.size(1) - 1)); // without the bias column
-      labels = set.labels;
-      t.collapse.push_back({r->spec.epsilon, represent::neural_collapse(features.back(), labels, t.num_classes)});
+      labels_of.push_back(set.labels);
+      t.collapse.push_back({r->spec.epsilon, represent::neural_collapse(features.back(), set.labels, t.num_classes)});
     }
   } catch (const Error& e) {
     t.notes.push_back(fmt::format("neural collapse skipped: {}", e.what()));
     t.collapse.clear();
     return;
   }
+  // Paired: the same training examples in both runs (the runs' splits agree), or no interval.
+  if (!labels_of[0].equal(labels_of[1])) {
+    t.notes.push_back("neural collapse: the two teachers' training splits differ, so NC1 has no paired interval");
+    return;
+  }
+  const auto& labels = labels_of[0];
   const int64_t k = t.num_classes;
   t.nc1_difference = rows_interval(
       labels.numel(),
