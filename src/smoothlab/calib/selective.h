@@ -25,7 +25,7 @@ namespace smoothlab::calib {
 // Build it once per score vector; every metric below walks it in O(N).
 struct RankedScores {
   std::vector<int64_t> order;
-  std::vector<int64_t> block_begin; // size blocks + 1 (the last entry is N)
+  std::vector<int64_t> block_begin; // size blocks + 1 (the last entry is N); a default one ranks nothing
   size_t size() const {
     return order.size();
   }

@@ -719,6 +719,14 @@ std::string distillation_conclusion(const std::vector<Claim>& cs) {
 
 namespace {
 
+// The claim `prefix` + group among the verdicts, or null.
+const Claim* regime_claim(const std::vector<Claim>& verdicts, const std::string& prefix, const std::string& group) {
+  for (const auto& c : verdicts)
+    if (c.id == prefix + group)
+      return &c;
+  return nullptr;
+}
+
 // calibratable_<g> held with its whole interval above +0.01: the smoothed model calibrates worse after temperature
 // scaling, not merely no better.
 bool calibrates_worse_after_ts(const Claim& c) {
@@ -728,12 +736,7 @@ bool calibrates_worse_after_ts(const Claim& c) {
 
 // The sentence of RegimeAnswer::beyond_calibration.
 std::string beyond_calibration(const Tables& t, const std::string& group, const std::vector<Claim>& verdicts) {
-  auto find = [&](const std::string& prefix) -> const Claim* {
-    for (const auto& c : verdicts)
-      if (c.id == prefix + group)
-        return &c;
-    return nullptr;
-  };
+  auto find = [&](const std::string& prefix) { return regime_claim(verdicts, prefix, group); };
   const std::string eps = format_epsilon(t.claim_epsilon);
   const CalibRow* h = t.calibration_row(group, 0.0);
   const CalibRow* l = t.calibration_row(group, t.claim_epsilon);
@@ -786,12 +789,7 @@ std::string beyond_calibration(const Tables& t, const std::string& group, const 
 
 // RegimeAnswer::short_answer: a clause per question, each verdict named by its claim's id.
 std::string short_answer(const Tables& t, const RegimeAnswer& a, const std::vector<Claim>& verdicts) {
-  auto claim = [&](const std::string& prefix) -> const Claim* {
-    for (const auto& c : verdicts)
-      if (c.id == prefix + a.group)
-        return &c;
-    return nullptr;
-  };
+  auto claim = [&](const std::string& prefix) { return regime_claim(verdicts, prefix, a.group); };
   std::vector<std::string> parts;
   const std::string state = a.rows.empty() ? "" : a.rows[0].state;
   if (!state.empty())

@@ -52,9 +52,8 @@ std::vector<double> rest_mass(const std::vector<float>& logits, int64_t k, doubl
   return out;
 }
 
-// Top softmax probability of each row at inverse temperature t.
-std::vector<float> top_confidence(const std::vector<float>& logits, int64_t k, double t) {
-  const auto rest = rest_mass(logits, k, t);
+// Top softmax probability 1/(1 + s) of each row from its rest mass s.
+std::vector<float> top_confidence(const std::vector<double>& rest) {
   std::vector<float> out(rest.size());
   for (size_t i = 0; i < rest.size(); ++i)
     out[i] = float(1.0 / (1.0 + rest[i]));
@@ -90,9 +89,10 @@ RunPredictions make_predictions(
   RunPredictions p;
   p.classes = classes;
   p.temperature = std::isfinite(temperature) ? temperature : 1.0;
-  p.confidence = top_confidence(test_logits, classes, 1.0);
+  auto rest = rest_mass(test_logits, classes, 1.0);
+  p.confidence = top_confidence(rest);
   if (std::isfinite(temperature))
-    p.confidence_ts = top_confidence(test_logits, classes, 1.0 / temperature);
+    p.confidence_ts = top_confidence(rest_mass(test_logits, classes, 1.0 / temperature));
   p.correct.resize(test_labels.size());
   for (size_t i = 0; i < test_labels.size(); ++i) {
     const float* z = test_logits.data() + i * size_t(classes);
@@ -100,10 +100,9 @@ RunPredictions make_predictions(
   }
   p.val_logits = val_logits;
   p.val_labels = val_labels;
-  auto msp = rest_mass(test_logits, classes, 1.0); // ranked by −s: the confidence 1/(1 + s) without its rounding
-  for (auto& v : msp)
+  for (auto& v : rest) // ranked by −s: the confidence 1/(1 + s) without its float32 rounding
     v = -v;
-  p.ranked = rank_if_finite(msp);
+  p.ranked = rank_if_finite(rest);
   const bool finite = std::all_of(val_logits.begin(), val_logits.end(), [](float v) { return std::isfinite(v); });
   if (!val_labels.empty() && finite) {
     p.logit_norm_p =
@@ -219,13 +218,10 @@ double fitted_temperature(const RunPredictions& p, const Resample& r) {
 calib::SelectiveMetrics selective(const RunPredictions& p, const Resample& r, bool logit_norm) {
   const auto& ranked = logit_norm ? p.ranked_logit_norm : p.ranked;
   if (ranked.size() != p.correct.size())
-    return calib::selective_metrics(calib::RankedScores{{}, {0}}, {});
+    return calib::selective_metrics({}, {}); // no ranking: NaN metrics
   return calib::selective_metrics(ranked, p.correct, r.test ? r.test->data() : nullptr);
 }
 
-namespace {
-
-// The percentile interval of the resampled Δs into out (with the number of resamples and the level).
 void set_percentiles(Interval& out, std::vector<double> values, const BootstrapSettings& s) {
   std::sort(values.begin(), values.end());
   out.low = calib::sorted_quantile(values, (1 - s.level) / 2);
@@ -233,8 +229,6 @@ void set_percentiles(Interval& out, std::vector<double> values, const BootstrapS
   out.resamples = int64_t(values.size());
   out.level = s.level;
 }
-
-} // namespace
 
 Interval bootstrap(const std::vector<Term>& terms, const BootstrapSettings& s) {
   check(!terms.empty(), "bootstrap: no terms");

@@ -111,6 +111,9 @@ Interval bootstrap(const std::vector<Term>& terms, const BootstrapSettings& sett
 // percentile interval over seeds drawn with replacement; with one seed an estimate without an interval (not valid).
 Interval seed_bootstrap(const std::vector<double>& per_seed, const BootstrapSettings& settings);
 
+// The level-`s.level` percentile interval of resampled Δs into out (low, high, resamples, level).
+void set_percentiles(Interval& out, std::vector<double> values, const BootstrapSettings& s);
+
 // The rule (above). An interval that is not valid gives NotTested.
 Verdict decide(const Interval& interval, double threshold);
 

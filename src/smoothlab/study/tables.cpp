@@ -70,7 +70,7 @@ double RunRow::val_ece() const {
 }
 calib::SelectiveMetrics RunRow::selective(bool logit_norm) const {
   if (!predictions)
-    return study::selective(RunPredictions{}, Resample{});
+    return calib::selective_metrics({}, {}); // NaN metrics
   return study::selective(*predictions, Resample{}, logit_norm);
 }
 double RunRow::gamma() const {
@@ -217,11 +217,7 @@ Interval rows_interval(
   }
   if (values.size() < 2)
     return out;
-  std::sort(values.begin(), values.end());
-  out.low = calib::sorted_quantile(values, (1 - s.level) / 2);
-  out.high = calib::sorted_quantile(values, (1 + s.level) / 2);
-  out.resamples = int64_t(values.size());
-  out.level = s.level;
+  set_percentiles(out, std::move(values), s);
   out.seeds = 1;
   out.test_examples = n;
   return out;
