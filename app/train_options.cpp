@@ -28,6 +28,14 @@ void add_train_options(CLI::App& sub, TrainArgs& a) {
       ->capture_default_str();
   sub.add_option("--limit-test", c.limit_test, "use only the first this-many test examples (0: all)")
       ->capture_default_str();
+  sub.add_option(
+      "--classes",
+      c.classes,
+      "train and evaluate on these classes only (names or indices, comma-separated), relabelled in this order");
+  sub.add_option(
+      "--label-noise",
+      c.label_noise,
+      "share of training and validation labels replaced by a uniformly drawn other class (test stays clean)");
   sub.add_flag("--no-augment", a.no_augment, "turn off random crop and horizontal flip");
   sub.add_option("--crop-padding", a.crop_padding, "padding of the random crop (default: 2 for cnn, 4 for the others)");
   sub.add_option("--model", c.model, join(model::model_names(), " | "))->capture_default_str();

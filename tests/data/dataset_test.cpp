@@ -58,6 +58,60 @@ TEST(LoadData, IdxFolderSplitsAndNormalisation) {
   EXPECT_EQ(b.class_names, (std::vector<std::string>{"0", "1", "2"}));
 }
 
+// --classes keeps the listed classes' examples of every split (the same held-out examples as without it), relabelled
+// in the list's order.
+TEST(LoadData, ClassSubsetKeepsTheSplitsAndRelabels) {
+  TempDir dir;
+  write_idx_folder(dir.path(), 60, 12, 8, 8, 3, true);
+  data::DataOptions o;
+  o.spec = "idx:" + dir.path().string();
+  o.val_size = 12;
+  const auto all = data::load_data(o);
+  o.classes = "2,0";
+  const auto b = data::load_data(o);
+  EXPECT_EQ(b.num_classes, 2);
+  EXPECT_EQ(b.class_names, (std::vector<std::string>{"2", "0"}));
+  for (const auto* split : {&all.train, &all.val, &all.test}) {
+    const auto& sub = split == &all.train ? b.train : split == &all.val ? b.val : b.test;
+    const auto keep = (split->labels == 2).logical_or(split->labels == 0);
+    ASSERT_EQ(sub.size(), keep.sum().item<int64_t>());
+    EXPECT_TRUE(sub.images.equal(split->images.index({keep})));
+    EXPECT_TRUE(sub.labels.equal((split->labels.index({keep}) == 0).to(torch::kInt64))); // 2 → 0, 0 → 1
+  }
+  EXPECT_TRUE(b.train_index.equal(all.train_index.index({(all.train.labels != 1)})));
+  EXPECT_EQ(b.mean, all.mean); // the whole training split's
+  o.classes = "2";
+  EXPECT_ERROR_MENTIONS(data::load_data(o), "--classes 2", "at least 2");
+  o.classes = "0,0";
+  EXPECT_ERROR_MENTIONS(data::load_data(o), "listed twice");
+  o.classes = "0,7";
+  EXPECT_ERROR_MENTIONS(data::load_data(o), "--classes", "unknown class '7'");
+}
+
+// --label-noise: exactly round(share · n) training and validation labels are wrong, each wrong label is one of the
+// other classes, the test labels stay clean, and the same split seed gives the same noise.
+TEST(LoadData, SymmetricLabelNoiseOnExactlyTheShare) {
+  TempDir dir;
+  write_idx_folder(dir.path(), 600, 60, 4, 4, 5, true);
+  data::DataOptions o;
+  o.spec = "idx:" + dir.path().string();
+  o.val_size = 100;
+  const auto clean = data::load_data(o);
+  o.label_noise = 0.4;
+  const auto noisy = data::load_data(o);
+  EXPECT_EQ(noisy.train.labels.ne(clean.train.labels).sum().item<int64_t>(), 200); // 0.4 · 500
+  EXPECT_EQ(noisy.val.labels.ne(clean.val.labels).sum().item<int64_t>(), 40);
+  EXPECT_TRUE(noisy.test.labels.equal(clean.test.labels));
+  EXPECT_TRUE(noisy.train.images.equal(clean.train.images));
+  EXPECT_TRUE(data::load_data(o).train.labels.equal(noisy.train.labels));
+  // Each of the K − 1 other classes about equally often: 200 flips over 4 offsets, 50 ± 3·√(200·¼·¾).
+  const auto offset = (noisy.train.labels - clean.train.labels).remainder(5);
+  for (int64_t d = 1; d < 5; ++d)
+    EXPECT_NEAR(offset.eq(d).sum().item<int64_t>(), 50, 19) << "offset " << d;
+  o.label_noise = 1.0;
+  EXPECT_ERROR_MENTIONS(data::load_data(o), "--label-noise", "[0, 1)");
+}
+
 TEST(LoadData, ErrorsNameTheProblem) {
   TempDir dir;
   auto load = [](const std::string& spec) {

@@ -441,7 +441,72 @@ DataBundle load_data(const DataOptions& options) {
     throw Error(fmt::format("--data: unknown data source '{}'", kind), fmt::format("known: {}", join(source_names())));
   if (entry->needs_dir && dir.empty())
     throw Error(fmt::format("--data {}: needs a folder, as in --data {}", options.spec, entry->usage), entry->dir_hint);
-  return entry->load(options, dir);
+  check(
+      options.label_noise >= 0 && options.label_noise < 1,
+      "--label-noise must be in [0, 1), got {}",
+      options.label_noise);
+  DataBundle bundle = entry->load(options, dir);
+  if (!options.classes.empty())
+    keep_classes(bundle, options.classes);
+  if (options.label_noise > 0)
+    add_label_noise(bundle, options.label_noise, options.split_seed);
+  return bundle;
+}
+
+void keep_classes(DataBundle& b, const std::string& classes) {
+  const auto kept = parse_classes(classes, b.class_names, "--classes");
+  std::vector<int64_t> relabel(size_t(b.num_classes), -1);
+  for (size_t i = 0; i < kept.size(); ++i) {
+    if (relabel[size_t(kept[i])] >= 0)
+      throw Error(fmt::format("--classes {}: class '{}' is listed twice", classes, b.class_names[size_t(kept[i])]));
+    relabel[size_t(kept[i])] = int64_t(i);
+  }
+  if (kept.size() < 2)
+    throw Error(fmt::format("--classes {}: needs at least 2 classes", classes));
+  const auto map = torch::tensor(relabel, torch::kInt64);
+  auto restrict = [&](Dataset& d, torch::Tensor* index) {
+    if (d.size() == 0)
+      return;
+    const auto mapped = map.index_select(0, d.labels.to(torch::kInt64));
+    const auto rows = torch::nonzero(mapped >= 0).flatten();
+    Dataset out = d.subset(rows);
+    out.labels = mapped.index_select(0, rows);
+    d = std::move(out);
+    if (index && index->defined() && index->numel() > 0)
+      *index = index->index_select(0, rows);
+  };
+  restrict(b.train, &b.train_index);
+  restrict(b.val, &b.val_index);
+  restrict(b.test, nullptr);
+  std::vector<std::string> names;
+  for (int64_t k : kept)
+    names.push_back(b.class_names[size_t(k)]);
+  b.class_names = std::move(names);
+  b.num_classes = int64_t(kept.size());
+}
+
+void add_label_noise(DataBundle& b, double share, uint64_t seed) {
+  const int64_t k = b.num_classes;
+  int64_t salt = 0;
+  for (Dataset* d : {&b.train, &b.val}) {
+    ++salt;
+    const int64_t n = d->size();
+    const int64_t flipped = int64_t(std::llround(share * double(n)));
+    if (flipped == 0)
+      continue;
+    std::mt19937_64 gen(seed * 0x9E3779B97F4A7C15ull + 0x401CEull + uint64_t(salt));
+    std::vector<int64_t> order(static_cast<size_t>(n));
+    std::iota(order.begin(), order.end(), int64_t(0));
+    for (int64_t i = 0; i < flipped; ++i) // partial Fisher–Yates: the first `flipped` positions are the sample
+      std::swap(order[size_t(i)], order[size_t(i + int64_t(gen() % uint64_t(n - i)))]);
+    auto labels = d->labels.to(torch::kInt64).clone().contiguous();
+    int64_t* y = labels.data_ptr<int64_t>();
+    for (int64_t i = 0; i < flipped; ++i) {
+      const size_t at = size_t(order[size_t(i)]);
+      y[at] = (y[at] + 1 + int64_t(gen() % uint64_t(k - 1))) % k; // uniform over the other K − 1 classes
+    }
+    d->labels = labels;
+  }
 }
 
 namespace {

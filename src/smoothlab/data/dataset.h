@@ -55,6 +55,15 @@ struct DataOptions {
   uint64_t split_seed = 0; // fixes which examples are held out
   int64_t limit_train = 0; // > 0: keep only this many (stratified) training examples, for tests and smoke runs
   int64_t limit_test = 0; // > 0: keep only the first this-many test examples
+  // After the splits (so every class subset sees the same held-out examples): "" all classes, else a comma-separated
+  // list of class names or indices; only their examples are kept in every split, relabelled 0..k−1 in the list's
+  // order (class_names follow). Normalisation (mean, std) stays that of the whole training split.
+  std::string classes;
+  // Symmetric label noise on the training and validation splits (the test split stays clean): exactly
+  // round(label_noise · n) examples of each, drawn without replacement, get a label drawn uniformly from the K − 1
+  // other classes — so label_noise is the share of wrong labels (Lukasik et al. draw from all K: their ρ is this
+  // share · K/(K − 1)). Fixed by split_seed, so every run on the same split sees the same noisy labels. In [0, 1).
+  double label_noise = 0;
   // Image folders only: decoding and views, and whether the training split augments (random views).
   FolderOptions folder;
   bool augment = true;
@@ -87,6 +96,10 @@ std::pair<torch::Tensor, torch::Tensor> stratified_split(
     int64_t num_classes,
     int64_t held_out,
     uint64_t seed);
+
+// DataOptions::classes and ::label_noise on a loaded bundle (load_data applies them); exposed for tests.
+void keep_classes(DataBundle& bundle, const std::string& classes);
+void add_label_noise(DataBundle& bundle, double share, uint64_t seed);
 
 // Resolves a comma-separated list of class names or indices ("Shirt,Pullover" or "6,2") to indices.
 std::vector<int64_t> parse_classes(

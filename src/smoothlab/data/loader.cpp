@@ -35,9 +35,7 @@ bool TensorSource::read_example(int64_t index, int64_t epoch, uint64_t seed, flo
 }
 
 std::shared_ptr<const ExampleSource> make_source(const Dataset& dataset) {
-  if (dataset.source)
-    return dataset.source;
-  return std::make_shared<TensorSource>(dataset);
+  return std::make_shared<TensorSource>(dataset); // a lazy dataset's labels too come from Dataset::labels
 }
 
 void to_json(nlohmann::json& j, const LoaderStats& s) {

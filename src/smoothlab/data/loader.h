@@ -59,7 +59,8 @@ class TensorSource : public ExampleSource {
   Dataset dataset_;
 };
 
-// The source to load a Dataset from: its own (lazy datasets) or a TensorSource over its tensors.
+// The source to load a Dataset from: a TensorSource over its tensors, or over its own source for a lazy dataset
+// (labels from Dataset::labels either way, so a subset can relabel: data::keep_classes, add_label_noise).
 std::shared_ptr<const ExampleSource> make_source(const Dataset& dataset);
 
 // The order in which an epoch visits examples. Subclasses: sequential, seeded random, and the distributed shard of

@@ -58,6 +58,10 @@ void to_json(nlohmann::json& j, const TrainConfig& c) {
 #define X(name) j[#name] = c.name;
   SMOOTHLAB_CONFIG_FIELDS(X)
 #undef X
+  if (!c.classes.empty())
+    j["classes"] = c.classes;
+  if (c.label_noise != 0)
+    j["label_noise"] = c.label_noise;
 }
 
 nlohmann::json result_settings(const TrainConfig& c) {
@@ -81,6 +85,10 @@ void from_json(const nlohmann::json& j, TrainConfig& c) {
     j.at(#name).get_to(c.name);
   SMOOTHLAB_CONFIG_FIELDS(X)
 #undef X
+  if (j.contains("classes"))
+    j.at("classes").get_to(c.classes);
+  if (j.contains("label_noise"))
+    j.at("label_noise").get_to(c.label_noise);
 }
 
 void TrainConfig::validate() const {
@@ -102,6 +110,7 @@ void TrainConfig::validate() const {
   check(threads >= 0, "--threads must be non-negative, got {}", threads);
   check(workers >= 0, "--workers must be non-negative, got {}", workers);
   check(val_size >= -1, "--val-size must be non-negative, got {}", val_size);
+  check(label_noise >= 0 && label_noise < 1, "--label-noise must be in [0, 1), got {}", label_noise);
   check(crop_padding >= 0, "--crop-padding must be non-negative, got {}", crop_padding);
   check(bins >= 1, "--bins must be at least 1, got {}", bins);
   check(

@@ -16,6 +16,10 @@ struct TrainConfig {
   int64_t val_size = -1; // -1: data::default_val_size (5000 for Fashion-MNIST, MNIST, CIFAR; else 10%)
   uint64_t split_seed = 0;
   int64_t limit_train = 0, limit_test = 0;
+  // Class subset and symmetric label noise (data::DataOptions::classes, ::label_noise; a study's transfer and
+  // label-noise regimes): written to config.json only when set, so the runs of earlier versions keep their keys.
+  std::string classes;
+  double label_noise = 0;
   bool augment = true; // random crop (padding crop_padding) + horizontal flip
   int64_t crop_padding = 4;
   // model and loss

@@ -462,6 +462,8 @@ data::DataOptions data_options(const TrainConfig& c) {
   o.split_seed = c.split_seed;
   o.limit_train = c.limit_train;
   o.limit_test = c.limit_test;
+  o.classes = c.classes;
+  o.label_noise = c.label_noise;
   // image folders (data/image_folder.h)
   o.augment = c.augment;
   o.folder.image_size = c.image_size;
