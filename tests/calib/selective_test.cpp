@@ -6,6 +6,7 @@
 #include <random>
 
 #include "smoothlab/calib/selective.h"
+#include "smoothlab/core/error.h"
 #include "support/support.h"
 
 namespace smoothlab::testing {
