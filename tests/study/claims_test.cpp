@@ -542,6 +542,80 @@ TEST(StudyClaims, NeuralCollapseFollowsItsInterval) {
   EXPECT_THROW(find(study::claims(t), "neural_collapse"), std::runtime_error);
 }
 
+TEST(StudyClaims, TransferAndUnseenClassesFollowTheirIntervals) {
+  Tables t;
+  t.claim_epsilon = 0.1;
+  study::TransferTable tt;
+  tt.seen = "a,b";
+  tt.unseen = "c,d";
+  tt.regime = "transfer: mlp";
+  study::TransferRow hard, smooth;
+  hard.epsilon = 0;
+  smooth.epsilon = 0.1;
+  hard.probe.test_accuracy = 0.80;
+  smooth.probe.test_accuracy = 0.75;
+  hard.detection = {{calib::OpenSetScore::MaxSoftmax, {0.90, 0.40, 100, 100}}};
+  smooth.detection = {{calib::OpenSetScore::MaxSoftmax, {0.85, 0.50, 100, 100}}};
+  tt.rows = {hard, smooth};
+  t.transfer = tt;
+  auto verdicts = [&](double low, double high) {
+    t.transfer->probe_difference = interval(low, high);
+    t.transfer->auroc_difference = interval(-high, -low); // the opposite side
+    const auto cs = study::claims(t);
+    return std::make_pair(find(cs, "transfer").verdict, find(cs, "unseen_classes").verdict);
+  };
+  EXPECT_EQ(verdicts(0.01, 0.09), std::make_pair(Verdict::Held, Verdict::NotHeld));
+  EXPECT_EQ(verdicts(-0.01, 0.09), std::make_pair(Verdict::Inconclusive, Verdict::Inconclusive));
+  EXPECT_EQ(verdicts(-0.09, -0.01), std::make_pair(Verdict::NotHeld, Verdict::Held));
+  const auto cs = study::claims(t);
+  EXPECT_NE(find(cs, "transfer").measured.find("accuracy 80.00% (ε = 0"), std::string::npos)
+      << find(cs, "transfer").measured;
+  EXPECT_EQ(find(cs, "transfer").evidence->scale, 100); // points
+  EXPECT_NE(find(cs, "unseen_classes").measured.find("msp 90.00% (FPR@95 40.0%)"), std::string::npos);
+  const auto beyond = study::answer_beyond_regimes(t, cs);
+  EXPECT_NE(beyond.find("transferred better to the unseen classes (transfer: "), std::string::npos) << beyond;
+  EXPECT_NE(beyond.find("harder to detect (unseen_classes: "), std::string::npos) << beyond;
+  t.transfer->probe_difference = Interval{}; // no interval: not tested
+  EXPECT_EQ(find(study::claims(t), "transfer").verdict, Verdict::NotTested);
+}
+
+// Noisy regime: ε ∈ {0, 0.1, 0.3}; ε = 0.3 has the best noisy-validation accuracy, so it is compared with ε = 0 on
+// the clean test split: 10 000 examples, 80% right at ε = 0, 80% + k/10⁴ at ε = 0.3 (standard error ≈ √k/10⁴).
+TEST(StudyClaims, LabelNoiseComparesTheEpsilonChosenOnNoisyValidation) {
+  auto tables = [](int64_t k) {
+    Tables t;
+    t.label_noise = 0.4;
+    t.noisy_regime = "label noise: mlp";
+    t.bootstrap.resamples = 400;
+    for (auto [eps, val] : {std::pair{0.0, 0.50}, {0.1, 0.52}, {0.3, 0.55}}) {
+      study::NoiseRow r;
+      r.epsilon = eps;
+      r.val_accuracy = one(val);
+      r.accuracy = one(0.8);
+      t.noise.push_back(r);
+    }
+    t.runs = {
+        run("noisy", 0.0, preds(10000, 8000, 0.9f)),
+        run("noisy", 0.1, preds(10000, 7000, 0.9f)), // far worse on test: must not be the one compared
+        run("noisy", 0.3, preds(10000, 8000 + k, 0.9f))};
+    return t;
+  };
+  EXPECT_EQ(find(study::claims(tables(100)), "label_noise").verdict, Verdict::Held); // +1.0 ± 0.2 points
+  EXPECT_EQ(find(study::claims(tables(0)), "label_noise").verdict, Verdict::Inconclusive);
+  EXPECT_EQ(find(study::claims(tables(-100)), "label_noise").verdict, Verdict::NotHeld);
+  const auto c = find(study::claims(tables(100)), "label_noise");
+  EXPECT_NEAR(c.evidence->interval.estimate, 0.01, 1e-12);
+  EXPECT_NE(c.evidence->quantity.find("acc(ε = 0.3) − acc(ε = 0)"), std::string::npos) << c.evidence->quantity;
+  EXPECT_NE(c.claim.find("With 40% of the training labels wrong"), std::string::npos) << c.claim;
+  const auto beyond = study::answer_beyond_regimes(tables(100), study::claims(tables(100)));
+  EXPECT_NE(
+      beyond.find("ε = 0.3 chosen on noisy validation helped clean accuracy (label_noise: +1.00 points"),
+      std::string::npos)
+      << beyond;
+  EXPECT_EQ(
+      study::claim_headline("label_noise"), "under label noise, LS (ε chosen on noisy validation) improves accuracy");
+}
+
 TEST(StudyClaims, NoClaimWithoutItsRows) {
   Tables t; // no regimes, students or Î: only the two projection claims, not tested
   const auto claims = study::claims(t);

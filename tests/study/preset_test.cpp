@@ -2,6 +2,7 @@
 // and the quick preset fits 10 minutes on 2 cores by the cost model.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 
@@ -20,20 +21,26 @@ int64_t count(const std::vector<RunSpec>& plan, const std::string& group) {
   return n;
 }
 
-TEST(StudyPreset, QuickPlanHasEveryGroupAndFitsFiveMinutes) {
+TEST(StudyPreset, QuickPlanHasEveryGroupAndFitsThreeMinutes) {
   const auto preset = make_preset("quick");
   const auto plan = make_plan(preset, "fashion-mnist");
   // 2 ε × 1 seed teachers; 6 over-confident runs (the fine grid); hard teacher at T ∈ {1,2,4} + the ε = 0.1 teacher;
-  // 2 direct.
+  // 2 direct; the transfer pair on the first 5 classes; 3 ε under 40% label noise.
   EXPECT_EQ(preset.overconf_epsilons, (std::vector<double>{0, 0.01, 0.02, 0.05, 0.1, 0.2}));
   EXPECT_EQ(count(plan, "teacher"), 2);
   EXPECT_EQ(count(plan, "overconf"), 6);
   EXPECT_EQ(count(plan, "student"), 4);
   EXPECT_EQ(count(plan, "direct"), 2);
-  double seconds = 0;
+  EXPECT_EQ(count(plan, "transfer"), 2);
+  EXPECT_EQ(count(plan, "noisy"), 3);
+  for (const auto& r : plan) {
+    EXPECT_EQ(r.config.classes, r.group == "transfer" ? "0,1,2,3,4" : "") << r.name;
+    EXPECT_EQ(r.config.label_noise, r.group == "noisy" ? 0.4 : 0.0) << r.name;
+  }
+  double seconds = analysis_seconds(preset, plan);
   for (const auto& r : plan)
     seconds += r.cost_seconds;
-  EXPECT_LT(seconds, 300.0) << "quick must finish in 5 minutes on 2 idle cores";
+  EXPECT_LT(seconds, 180.0) << "quick must finish in 3 minutes on 2 idle cores";
   // Î from step 0 within the teachers' runs; students on un-augmented images (cached teacher logits).
   EXPECT_GT(preset.teacher.mi_every, 0);
   EXPECT_FALSE(preset.student.augment);
@@ -61,7 +68,9 @@ TEST(StudyPreset, StandardPlanMatchesTheIssue) {
   EXPECT_EQ(count(plan, "overconf"), 18);
   EXPECT_EQ(count(plan, "student"), 3 * (4 + 3)); // per seed: hard teacher at 4 T + 3 smoothed teachers at T = 1
   EXPECT_EQ(count(plan, "direct"), 12);
-  double seconds = 0;
+  EXPECT_EQ(count(plan, "transfer"), 3 * 2);
+  EXPECT_EQ(count(plan, "noisy"), 3 * 5);
+  double seconds = analysis_seconds(p, plan);
   for (const auto& r : plan)
     seconds += r.cost_seconds;
   EXPECT_LT(seconds, 120 * 60.0) << "standard must finish in 2 hours on 2 idle cores";
@@ -69,6 +78,8 @@ TEST(StudyPreset, StandardPlanMatchesTheIssue) {
   EXPECT_EQ(paper.teacher.model, "resnet56");
   EXPECT_EQ(paper.student.model, "alexnet");
   EXPECT_EQ(paper.seeds.size(), 5u);
+  EXPECT_EQ(count(make_plan(paper, "cifar10:/data"), "transfer"), 0); // [M]'s experiments only
+  EXPECT_EQ(count(make_plan(paper, "cifar10:/data"), "noisy"), 0);
 }
 
 TEST(StudyPreset, KeysFollowTheConfigurationOnly) {
@@ -100,6 +111,13 @@ TEST(StudyPreset, ClassChoicesPerData) {
   EXPECT_EQ(choose_classes("fashion-mnist").similar, "T-shirt/top,Shirt,Pullover");
   EXPECT_EQ(choose_classes("cifar100:/x").similar, "4,30,55"); // beaver, dolphin, otter
   EXPECT_EQ(choose_classes("cifar10:/x").mi_pair, "0,5"); // airplane, dog ([M] Fig. 6)
+  // The transfer regime's seen half: the first half of the classes where the study knows them, else none.
+  EXPECT_EQ(choose_classes("fashion-mnist").seen, "0,1,2,3,4");
+  EXPECT_EQ(choose_classes("cifar100:/x").seen.substr(0, 10), "0,1,2,3,4,");
+  const std::string half100 = choose_classes("cifar100:/x").seen;
+  EXPECT_EQ(std::count(half100.begin(), half100.end(), ','), 49);
+  EXPECT_EQ(choose_classes("folder:/x").seen, "");
+  EXPECT_EQ(count(make_plan(make_preset("quick"), "folder:/x"), "transfer"), 0);
 }
 
 TEST(StudyPreset, StatisticsClosedForm) {

@@ -17,6 +17,7 @@
 
 #include "smoothlab/core/error.h"
 #include "smoothlab/core/files.h"
+#include "smoothlab/data/image_decode.h"
 #include "smoothlab/study/study.h"
 #include "support/support.h"
 
@@ -96,7 +97,12 @@ TEST(StudyPipeline, SummaryHasEveryTableFigureAndClaim) {
     const double acc = r["test"]["accuracy"];
     EXPECT_GT(acc, 0.12) << r["name"]; // 10 classes: chance is 0.1 (the tiny runs measured 0.21–0.71)
     EXPECT_LE(acc, 1.0);
-    EXPECT_EQ(r["test"]["count"], 300);
+    if (r["group"] == "transfer") { // the first 300 test images, of the 5 seen classes
+      EXPECT_GT(r["test"]["count"].get<int64_t>(), 100) << r["name"];
+      EXPECT_LT(r["test"]["count"].get<int64_t>(), 200) << r["name"];
+    } else {
+      EXPECT_EQ(r["test"]["count"], 300);
+    }
     EXPECT_GT(r["temperature_scaled"]["temperature"].get<double>(), 0.0);
     // Selective classification: between the oracle and all-wrong, p chosen in 1..8 on validation.
     const auto& sc = r["selective"];
@@ -137,6 +143,25 @@ TEST(StudyPipeline, SummaryHasEveryTableFigureAndClaim) {
     EXPECT_GE(c["nc2_equiangular"].get<double>(), 0.0);
   }
   EXPECT_EQ(summary["tables"]["distillation"].size(), 2u + 1u + 2u);
+  // Transfer: the ε = 0 and 0.1 models of the first half of the classes, probed and tested on the other half.
+  const auto& tr = summary["tables"]["transfer"];
+  ASSERT_TRUE(tr.is_object()) << summary["notes"].dump();
+  EXPECT_EQ(tr["seen_classes"], "T-shirt/top,Trouser,Pullover,Dress,Coat");
+  EXPECT_EQ(tr["unseen_classes"], "Sandal,Shirt,Sneaker,Bag,Ankle boot");
+  ASSERT_EQ(tr["rows"].size(), 2u);
+  for (const auto& row : tr["rows"]) {
+    EXPECT_GT(row["probe"]["test_accuracy"].get<double>(), 0.2) << row.dump(); // chance over 5 classes
+    EXPECT_EQ(row["probe"]["val_accuracy"].size(), represent::kProbeL2Grid.size());
+    EXPECT_EQ(row["probe"]["test_count"], tr["unseen_test_examples"]);
+    for (const char* score : {"msp", "max_logit", "energy"}) {
+      EXPECT_GE(row["detection"][score]["auroc"].get<double>(), 0.0);
+      EXPECT_LE(row["detection"][score]["auroc"].get<double>(), 1.0);
+    }
+  }
+  EXPECT_EQ(tr["seen_test_examples"].get<int64_t>() + tr["unseen_test_examples"].get<int64_t>(), 300);
+  // Label noise: ε ∈ {0, 0.1} at 40%.
+  EXPECT_EQ(summary["tables"]["label_noise"]["share_of_wrong_labels"], 0.4);
+  EXPECT_EQ(summary["tables"]["label_noise"]["rows"].size(), 2u);
   for (const char* fig :
        {"reliability_teacher",
         "reliability_overconf",
@@ -191,6 +216,27 @@ TEST(StudyPipeline, SummaryHasEveryTableFigureAndClaim) {
       }
       if (c["id"] == "calibratable_" + group) {
         EXPECT_NEAR(e["estimate"].get<double>(), table(group, 0.1, "ece_ts") - table(group, 0.0, "ece_ts"), 1e-4);
+      }
+      if (c["id"] == "label_noise" && group == "teacher") { // ε = 0.1, the only ε > 0 of the tiny grid
+        double a0 = 0, a1 = 0;
+        for (const auto& r : summary["runs"])
+          if (r["group"] == "noisy")
+            (r["epsilon"] == 0.0 ? a0 : a1) = r["test"]["accuracy"].get<double>();
+        EXPECT_NEAR(e["estimate"].get<double>(), a1 - a0, 1e-9);
+      }
+      if (c["id"] == "transfer" && group == "teacher") {
+        const auto& rows = summary["tables"]["transfer"]["rows"];
+        EXPECT_NEAR(
+            e["estimate"].get<double>(),
+            rows[0]["probe"]["test_accuracy"].get<double>() - rows[1]["probe"]["test_accuracy"].get<double>(),
+            1e-12);
+      }
+      if (c["id"] == "unseen_classes" && group == "teacher") {
+        const auto& rows = summary["tables"]["transfer"]["rows"];
+        EXPECT_NEAR(
+            e["estimate"].get<double>(),
+            rows[0]["detection"]["msp"]["auroc"].get<double>() - rows[1]["detection"]["msp"]["auroc"].get<double>(),
+            1e-12);
       }
       if (c["id"] == "overconfident_" + group) {
         EXPECT_NEAR(e["estimate"].get<double>(), table(group, 0.0, "temperature") - 1, 2e-3);
@@ -250,11 +296,37 @@ TEST(StudyPipeline, SummaryHasEveryTableFigureAndClaim) {
         "logit_norm_teacher",
         "calibratable_teacher",
         "calibratable_overconf",
-        "neural_collapse"})
+        "neural_collapse",
+        "transfer",
+        "unseen_classes",
+        "label_noise"})
     EXPECT_TRUE(ids.count(id)) << id;
   // Provenance.
   EXPECT_EQ(summary["provenance"]["threads"], 2);
   EXPECT_FALSE(summary["provenance"]["versions"]["libtorch"].get<std::string>().empty());
+}
+
+// Every figure lies fully inside its image (issue 30): nothing is drawn on its outermost two pixels, which stay the
+// white background, so no title, label or legend runs off an edge.
+TEST(StudyPipeline, EveryFigureLiesInsideItsImage) {
+  if (testing::fashion_mnist_dir().empty())
+    GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  const auto out = tiny_study();
+  const auto summary = json::parse(read_file(out / "summary.json"));
+  ASSERT_GE(summary["figures"].size(), 8u);
+  for (const auto& [key, file] : summary["figures"].items()) {
+    const auto bytes = data::read_bytes((out / file.get<std::string>()).string());
+    const auto img = data::decode_image(bytes.data(), bytes.size(), key);
+    int64_t inked = 0;
+    for (int64_t y = 0; y < img.height; ++y)
+      for (int64_t x = 0; x < img.width; ++x) {
+        if (x >= 2 && x < img.width - 2 && y >= 2 && y < img.height - 2)
+          continue;
+        for (int64_t c = 0; c < 3; ++c)
+          inked += img.pixels[size_t((y * img.width + x) * 3 + c)] < 250 ? 1 : 0;
+      }
+    EXPECT_EQ(inked, 0) << key << ": drawn on its edge (" << img.width << "×" << img.height << ")";
+  }
 }
 
 TEST(StudyPipeline, ReportIsSelfContained) {

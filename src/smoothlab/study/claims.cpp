@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include "smoothlab/core/error.h"
+
 namespace smoothlab::study {
 
 using json = nlohmann::json;
@@ -24,6 +26,9 @@ std::string claim_headline(const std::string& id) {
       {"calibratable_", "after temperature scaling LS is no better calibrated"},
       {"projection_", "LS tightens the training clusters"},
       {"neural_collapse", "LS collapses the classes further (NC1)"},
+      {"transfer", "LS features transfer worse to new classes (linear probe)"},
+      {"unseen_classes", "LS hurts detecting unseen classes (AUROC, max softmax)"},
+      {"label_noise", "under label noise, LS (ε chosen on noisy validation) improves accuracy"},
       {"distill_hard_teacher", "hard teacher at its best T distils best (Müller)"},
       {"distill_shen", "smoothed teacher distils best at T = 1 (Shen)"},
       {"distill_vs_direct", "a smoothed teacher's student is no better than LS itself"},
@@ -496,6 +501,131 @@ void collapse_claim(const Tables& t, std::vector<Claim>& out) {
        ev});
 }
 
+std::string detection_text(const TransferRow& r) {
+  std::vector<std::string> parts;
+  for (const auto& [score, m] : r.detection)
+    parts.push_back(fmt::format("{} {:.2f}% (FPR@95 {:.1f}%)", calib::score_name(score), 100 * m.auroc, 100 * m.fpr95));
+  return join(parts, ", ");
+}
+
+void transfer_claims(const Tables& t, std::vector<Claim>& out) {
+  if (!t.transfer || t.transfer->rows.size() < 2)
+    return;
+  const auto& tt = *t.transfer;
+  const auto& h = tt.rows[0];
+  const auto& l = tt.rows[1];
+  const std::string eps = format_epsilon(t.claim_epsilon);
+  auto probe = paired_training_evidence(
+      fmt::format(
+          "Δ = probe accuracy(ε = 0) − probe accuracy(ε = {}) on the unseen classes' test images (L2 multinomial "
+          "logistic regression on {} frozen training features, λ by validation accuracy)",
+          eps,
+          tt.probe_train),
+      tt.probe_difference,
+      "test examples of the unseen classes");
+  if (probe) {
+    probe->unit = "points";
+    probe->scale = 100;
+  }
+  out.push_back(
+      {"transfer",
+       "Kornblith, Chen, Lee and Norouzi, NeurIPS 2021",
+       fmt::format(
+           "Features learnt with label smoothing (ε = {}) transfer worse: a linear probe on the frozen penultimate "
+           "features of the classes the model never saw is less accurate",
+           eps),
+       "ImageNet ResNet-50: LS and the other better losses give fixed features that transfer substantially worse",
+       fmt::format(
+           "trained on {}; probed on {}: accuracy {:.2f}% (ε = 0, λ = {:g}) vs {:.2f}% (ε = {}, λ = {:g})",
+           tt.seen,
+           tt.unseen,
+           100 * h.probe.test_accuracy,
+           h.probe.fit.l2,
+           100 * l.probe.test_accuracy,
+           eps,
+           l.probe.fit.l2),
+       verdict_of(probe),
+       tt.regime,
+       reading(probe, "", "the smoothed model's features transfer better here"),
+       probe});
+
+  auto detect = paired_training_evidence(
+      fmt::format("Δ = AUROC(ε = 0) − AUROC(ε = {}), max-softmax score, seen classes' test images as positives", eps),
+      tt.auroc_difference,
+      "test examples of the seen and the unseen classes");
+  if (detect) {
+    detect->unit = "points";
+    detect->scale = 100;
+  }
+  out.push_back(
+      {"unseen_classes",
+       "Xu et al. 2024 (LS degrades OOD detection) vs Vaze et al., ICLR 2022 (closed-set accuracy decides)",
+       fmt::format(
+           "Label smoothing (ε = {}) hurts telling images of unseen classes from the seen ones (lower AUROC of the "
+           "max-softmax score)",
+           eps),
+       "disputed: Xu et al. find LS caps the max probability and logit and degrades detection; Vaze et al. use LS "
+       "in their strongest open-set baseline",
+       fmt::format(
+           "AUROC ε = 0: {}; ε = {}: {} ({} seen, {} unseen test images)",
+           detection_text(h),
+           eps,
+           detection_text(l),
+           tt.seen_test,
+           tt.unseen_test),
+       verdict_of(detect),
+       tt.regime,
+       reading(detect, "", "the smoothed model tells the unseen classes apart better here"),
+       detect});
+}
+
+// The label-noise regime's ε > 0 with the highest noisy-validation accuracy (ties: the smaller ε); null without one.
+const NoiseRow* noise_choice(const Tables& t) {
+  const NoiseRow* best = nullptr;
+  for (const auto& r : t.noise)
+    if (r.epsilon > 0 && r.val_accuracy.n > 0 && (!best || r.val_accuracy.mean > best->val_accuracy.mean))
+      best = &r;
+  return best;
+}
+
+void noise_claim(const Tables& t, std::vector<Claim>& out) {
+  const bool has_hard = std::any_of(t.noise.begin(), t.noise.end(), [](const NoiseRow& r) { return r.epsilon == 0; });
+  const NoiseRow* best = noise_choice(t);
+  if (!has_hard || !best)
+    return;
+  const std::string eps = format_epsilon(best->epsilon);
+  auto ev = evidence_of(
+      t,
+      fmt::format(
+          "Δ = acc(ε = {}) − acc(ε = 0) on the clean test split; ε = {} has the highest noisy-validation accuracy of "
+          "ε > 0",
+          eps,
+          eps),
+      "points",
+      100,
+      0,
+      {t.select("noisy", best->epsilon), t.select("noisy", 0.0)},
+      {{acc_stat(), 1}, {acc_stat(), -1}});
+  std::vector<std::string> grid;
+  for (const auto& r : t.noise)
+    grid.push_back(fmt::format(
+        "ε = {}: {} (noisy validation {})", format_epsilon(r.epsilon), pct(r.accuracy), pct(r.val_accuracy)));
+  out.push_back(
+      {"label_noise",
+       "Lukasik et al., ICML 2020; Wei et al., ICML 2022",
+       fmt::format(
+           "With {:g}% of the training labels wrong, label smoothing (ε chosen on a noisy validation split) improves "
+           "accuracy on clean test labels",
+           100 * t.label_noise),
+       "CIFAR-10/100 at 20% symmetric noise: LS competitive with loss correction (Lukasik); its gain vanishes at high "
+       "noise, where negative LS does better (Wei)",
+       join(grid, "; "),
+       verdict_of(ev),
+       t.noisy_regime,
+       reading(ev, "", "label smoothing lowered the clean accuracy under this noise"),
+       ev});
+}
+
 // The row of a series with the highest validation accuracy (test accuracy when no validation was recorded).
 const DistillRow* best_row(const Tables& t, const std::string& series) {
   const DistillRow* best = nullptr;
@@ -684,6 +814,8 @@ std::vector<Claim> claims(const Tables& t) {
     hurts_claims(t, g, out);
   projection_claims(t, out);
   collapse_claim(t, out);
+  transfer_claims(t, out);
+  noise_claim(t, out);
   distillation_claims(t, out);
   mi_claims(t, out);
   return out;
@@ -994,6 +1126,64 @@ std::vector<RegimeAnswer> when_answers(const Tables& t, const std::vector<Claim>
     out.push_back(a);
   }
   return out;
+}
+
+std::string answer_beyond_regimes(const Tables& t, const std::vector<Claim>& verdicts) {
+  auto find = [&](const std::string& id) -> const Claim* {
+    for (const auto& c : verdicts)
+      if (c.id == id)
+        return &c;
+    return nullptr;
+  };
+  const std::string eps = format_epsilon(t.claim_epsilon);
+  // One sentence per claim: what held, what did not, what this data cannot tell.
+  auto sentence = [&](const Claim* c, const std::string& held, const std::string& not_held, const std::string& what) {
+    if (!c || c->verdict == Verdict::NotTested)
+      return std::string();
+    const std::string text = c->verdict == Verdict::Held ? held
+        : c->verdict == Verdict::NotHeld                 ? not_held
+                                                         : "Whether " + what + " cannot be told from noise";
+    return fmt::format("{} ({}{}).", text, c->id, c->evidence ? ": " + c->evidence->interval_text() : "");
+  };
+  std::vector<std::string> parts;
+  if (const Claim* c = find("label_noise")) {
+    const NoiseRow* best = noise_choice(t);
+    const std::string chosen = best ? format_epsilon(best->epsilon) : "?";
+    parts.push_back(sentence(
+        c,
+        fmt::format(
+            "With {:g}% wrong training labels, ε = {} chosen on noisy validation helped clean accuracy",
+            100 * t.label_noise,
+            chosen),
+        fmt::format(
+            "With {:g}% wrong training labels, ε = {} chosen on noisy validation hurt clean accuracy",
+            100 * t.label_noise,
+            chosen),
+        fmt::format("label smoothing helps under {:g}% label noise", 100 * t.label_noise)));
+  }
+  parts.push_back(sentence(
+      find("transfer"),
+      fmt::format("Features learnt with ε = {} transferred worse to the unseen classes", eps),
+      fmt::format("Features learnt with ε = {} transferred better to the unseen classes", eps),
+      fmt::format("ε = {} changes how features transfer to unseen classes", eps)));
+  parts.push_back(sentence(
+      find("unseen_classes"),
+      fmt::format("ε = {} made images of unseen classes harder to detect", eps),
+      fmt::format("ε = {} made images of unseen classes easier to detect", eps),
+      fmt::format("ε = {} changes detecting unseen classes", eps)));
+  {
+    std::vector<std::string> d;
+    for (const char* id : {"distill_hard_teacher", "distill_shen"})
+      if (const Claim* c = find(id); c && c->verdict != Verdict::NotTested)
+        d.push_back(fmt::format("{} {}", id, verdict_name(c->verdict)));
+    if (!d.empty())
+      parts.push_back(fmt::format("Distillation from smoothed teachers: {}.", join(d, ", ")));
+  }
+  std::vector<std::string> kept;
+  for (auto& p : parts)
+    if (!p.empty())
+      kept.push_back(std::move(p));
+  return join(kept, " ");
 }
 
 json to_json(const RegimeAnswer& a) {

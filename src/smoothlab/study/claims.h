@@ -27,6 +27,13 @@
 //                            resampling the (paired) examples                                                    > 0
 //   calibratable_<g>         [Wang 2021]: Δ = ECE(c, T̂_c) − ECE(0, T̂_0), each at its own fitted temperature > −0.01
 //                            ("no better after temperature scaling")
+// and from the transfer and label-noise regimes (preset.h):
+//   transfer                 [Kornblith 2021]: Δ = probe acc(0) − probe acc(c) on the unseen classes' test images
+//                            (first seed; resampling those examples, paired)                                    > 0
+//   unseen_classes           [Xu 2024 vs Vaze 2022]: Δ = AUROC(0) − AUROC(c), max-softmax score, seen classes'
+//                            test images against the unseen ones' (first seed; resampling both, paired)         > 0
+//   label_noise              [Lukasik 2020]: Δ = acc(ε̂) − acc(0) on the clean test split, ε̂ > 0 the ε of the
+//                            highest noisy-validation accuracy                                                   > 0
 #pragma once
 
 #include <optional>
@@ -95,6 +102,10 @@ struct RegimeAnswer {
 };
 // `verdicts`: claims(tables), for beyond_calibration (empty: not written).
 std::vector<RegimeAnswer> when_answers(const Tables& tables, const std::vector<Claim>& verdicts = {});
+
+// The first screen's sentences on what the regimes' own claims found beyond calibration: label noise, transfer to
+// unseen classes, detecting them, distillation — each pointing at its claim's id; "" when none was tested.
+std::string answer_beyond_regimes(const Tables& tables, const std::vector<Claim>& verdicts);
 
 nlohmann::json to_json(const Claim& claim);
 nlohmann::json to_json(const RegimeAnswer& answer);

@@ -50,7 +50,8 @@ double val_images(const train::TrainConfig& c) {
 
 double train_images(const train::TrainConfig& c) {
   const double full = all_train_images(c) - val_images(c);
-  return c.limit_train > 0 ? std::min<double>(double(c.limit_train), full) : full;
+  const double kept = c.limit_train > 0 ? std::min<double>(double(c.limit_train), full) : full;
+  return c.classes.empty() ? kept : kept / 2; // the transfer regime trains on half the classes
 }
 
 double data_factor(const train::TrainConfig& c) {
@@ -140,30 +141,50 @@ StudyPreset make_preset(const std::string& name) {
     p.temperatures = {1.0, 2.0};
     p.student_epsilons = {0.0, 0.1};
     p.projection_per_class = 20;
+    p.transfer = p.teacher;
+    p.transfer.mi_classes.clear();
+    p.transfer.mi_every = 0;
+    p.transfer_regime = "tiny: mlp, 1 epoch on the first half of the classes";
+    p.noisy = p.overconf;
+    p.noisy_regime = "tiny: mlp, 2 epochs, 40% of the training labels wrong";
+    p.noise_epsilons = {0.0, 0.1};
   } else if (name == "quick") {
     p.description =
-        "a first look in about 5 minutes on 2 CPU cores: small cnn teachers (3 epochs on 20k images), "
-        "an over-confident mlp regime on a fine ε grid, mlp students trained to a plateau, one seed";
-    p.teacher = base("cnn", 3, 20000);
-    p.teacher.mi_every = 40; // 157 steps an epoch: Î at 12 points within the run, and at each epoch's end
+        "a first look in about 3 minutes on 2 CPU cores: small cnn teachers (3 epochs on 15k images), "
+        "an over-confident mlp regime on a fine ε grid, mlp students trained to a plateau, mlp transfer and "
+        "label-noise regimes, one seed";
+    p.teacher = base("cnn", 3, 15000);
+    p.teacher.mi_every = 30; // 118 steps an epoch: Î at 12 points within the run, and at each epoch's end
     p.teacher_regime =
-        "short schedule: cnn, 3 epochs on 20 000 training images, cosine lr 0.1, weight decay 5e-4, "
+        "short schedule: cnn, 3 epochs on 15 000 training images, cosine lr 0.1, weight decay 5e-4, "
         "crop + flip (too short a schedule to make the model over-confident)";
     p.epsilons = {0.0, 0.1};
     p.seeds = {0};
-    p.overconf = base("mlp", 20, 20000);
+    p.overconf = base("mlp", 15, 15000);
     p.overconf.augment = false;
     p.overconf.weight_decay = 1e-4;
     p.overconf.lr = 0.05;
-    p.overconf_regime = "over-confident regime: mlp, 20 epochs on 20 000 images, no augmentation, weight decay 1e-4";
+    p.overconf_regime = "over-confident regime: mlp, 15 epochs on 15 000 images, no augmentation, weight decay 1e-4";
     p.overconf_epsilons = {0.0, 0.01, 0.02, 0.05, 0.1, 0.2};
     // Students see un-augmented images, so the teacher's logits are computed once (distill/training.h): cheap
     // enough to train to a plateau.
-    p.student = base("mlp", 10, 20000);
+    p.student = base("mlp", 8, 20000);
     p.student.augment = false;
     p.temperatures = {1.0, 2.0, 4.0};
     p.student_epsilons = {0.0, 0.1};
     p.projection_per_class = 100;
+    p.transfer = base("mlp", 8, 20000);
+    p.transfer.augment = false;
+    p.transfer_regime =
+        "transfer: mlp, 8 epochs on the first half of the classes (about 10 000 images), no augmentation";
+    p.noisy = base("mlp", 12, 10000);
+    p.noisy.augment = false;
+    p.noisy.weight_decay = 1e-4;
+    p.noisy.lr = 0.05;
+    p.noisy_regime =
+        "label noise: mlp, 12 epochs on 10 000 images with 40% of the training and validation labels wrong, "
+        "no augmentation, weight decay 1e-4";
+    p.noise_epsilons = {0.0, 0.1, 0.3};
   } else if (name == "standard") {
     // Measured 2026-12-02: 49 min wall time for the 63 runs and the analysis (45.5 min of it training, 27.5 min the 12
     // teachers). Subsets are stratified, so every class keeps its share.
@@ -186,6 +207,15 @@ StudyPreset make_preset(const std::string& name) {
     p.student.augment = false; // the teachers' logits are cached
     p.temperatures = {1.0, 2.0, 4.0, 8.0};
     p.student_epsilons = p.epsilons;
+    p.transfer = base("cnn", 6, 20000);
+    p.transfer_regime = "transfer: cnn, 6 epochs on the first half of the classes (about 10 000 images), crop + flip";
+    p.noisy = base("cnn", 12, 8000);
+    p.noisy.augment = false;
+    p.noisy.weight_decay = 1e-4;
+    p.noisy_regime =
+        "label noise: cnn, 12 epochs on 8 000 images with 40% of the training and validation labels "
+        "wrong, no augmentation, weight decay 1e-4";
+    p.noise_epsilons = {0.0, 0.05, 0.1, 0.2, 0.4};
   } else if (name == "paper") {
     p.description =
         "[M]'s models and schedules: ResNet-56 teachers (He et al. CIFAR schedule, 164 epochs), the "
@@ -208,6 +238,8 @@ StudyPreset make_preset(const std::string& name) {
     p.student.lr = 0.05;
     p.temperatures = {1.0, 2.0, 3.0, 4.0, 8.0, 12.0, 16.0};
     p.student_epsilons = {0.0, 0.15, 0.3, 0.45, 0.6, 0.75};
+    p.transfer.epochs = 0; // [M]'s experiments only: the newer questions are the quick and standard presets'
+    p.noisy.epochs = 0;
   } else {
     throw Error(fmt::format("--preset: unknown preset '{}'", name), "known: " + join(known_presets()));
   }
@@ -215,13 +247,20 @@ StudyPreset make_preset(const std::string& name) {
 }
 
 ClassChoice choose_classes(const std::string& data) {
+  const std::string half10 = "0,1,2,3,4";
   if (data == "fashion-mnist" || data.rfind("fashion-mnist:", 0) == 0)
-    return {"Trouser,Bag,Sneaker", "T-shirt/top,Shirt,Pullover", "T-shirt/top,Trouser"};
+    return {"Trouser,Bag,Sneaker", "T-shirt/top,Shirt,Pullover", "T-shirt/top,Trouser", half10};
   if (data.rfind("cifar10:", 0) == 0) // airplane, automobile, bird | cat, deer, dog; [M] Fig. 6: airplane, dog
-    return {"0,1,2", "3,4,5", "0,5"};
-  if (data.rfind("cifar100:", 0) == 0) // apple, bicycle, cloud | beaver, dolphin, otter ([M] Fig. 1)
-    return {"0,8,23", "4,30,55", "0,1"};
-  return {"0,1,2", "3,4,5", "0,1"};
+    return {"0,1,2", "3,4,5", "0,5", half10};
+  if (data.rfind("cifar100:", 0) == 0) { // apple, bicycle, cloud | beaver, dolphin, otter ([M] Fig. 1)
+    std::string half100;
+    for (int k = 0; k < 50; ++k)
+      half100 += (k ? "," : "") + std::to_string(k);
+    return {"0,8,23", "4,30,55", "0,1", half100};
+  }
+  if (data.rfind("mnist:", 0) == 0)
+    return {"0,1,2", "3,4,5", "0,1", half10};
+  return {"0,1,2", "3,4,5", "0,1", ""};
 }
 
 std::string config_key(const train::TrainConfig& config) {
@@ -305,7 +344,32 @@ std::vector<RunSpec> make_plan(const StudyPreset& preset, const std::string& dat
       for (double eps : preset.student_epsilons)
         add("direct", preset.student, eps, seed);
   }
+  if (preset.transfer.epochs > 0 && !classes.seen.empty())
+    for (uint64_t seed : preset.seeds)
+      for (double eps : {0.0, preset.claim_epsilon}) {
+        auto c = preset.transfer;
+        c.classes = classes.seen;
+        add("transfer", c, eps, seed);
+      }
+  if (preset.noisy.epochs > 0)
+    for (uint64_t seed : preset.seeds)
+      for (double eps : preset.noise_epsilons) {
+        auto c = preset.noisy;
+        c.label_noise = preset.label_noise;
+        add("noisy", c, eps, seed);
+      }
   return plan;
+}
+
+double analysis_seconds(const StudyPreset& preset, const std::vector<RunSpec>& plan) {
+  double seconds = 10;
+  for (const auto& r : plan) {
+    if (r.epsilon == 0 && (r.group == "teacher" || r.group == "overconf"))
+      seconds += 8 * val_images(r.config) / 5000.0;
+    if (r.group == "transfer" && r.epsilon == 0 && r.seed == preset.seeds.front())
+      seconds += 8;
+  }
+  return seconds;
 }
 
 json to_json(const StudyPreset& p) {
@@ -322,11 +386,19 @@ json to_json(const StudyPreset& p) {
       {"temperatures", p.temperatures},
       {"student_epsilons", p.student_epsilons},
       {"projection_per_class", p.projection_per_class},
+      {"transfer_regime", p.transfer_regime},
+      {"noisy_regime", p.noisy_regime},
+      {"label_noise", p.label_noise},
+      {"noise_epsilons", p.noise_epsilons},
       {"estimated_minutes", p.estimated_minutes}};
   if (p.overconf.epochs > 0)
     j["overconf"] = p.overconf;
   if (p.student.epochs > 0)
     j["student"] = p.student;
+  if (p.transfer.epochs > 0)
+    j["transfer"] = p.transfer;
+  if (p.noisy.epochs > 0)
+    j["noisy"] = p.noisy;
   return j;
 }
 

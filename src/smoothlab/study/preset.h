@@ -12,6 +12,11 @@
 //             the hard teacher at every T in temperatures and from each smoothed teacher at T = 1, per seed: Müller's
 //             protocol (hard teacher at its best T) and Shen's (every teacher at T = 1) read the same runs
 //   direct    the student model trained directly with each ε (the paper's "students trained with LS")
+//   transfer  the transfer model trained on the first half of the classes (ClassChoice::seen) at ε = 0 and the claim
+//             ε, per seed: its frozen features are probed on the other half (Kornblith et al. 2021) and its logits
+//             tell the other half's test images from its own (unseen-class detection)
+//   noisy     the label-noise model at each noise_epsilons, per seed, on training and validation labels of which
+//             label_noise are wrong (data::DataOptions::label_noise); the test labels stay clean
 #pragma once
 
 #include <cstdint>
@@ -38,6 +43,13 @@ struct StudyPreset {
   std::vector<double> temperatures; // the hard teacher is distilled at each T
   std::vector<double> student_epsilons; // direct students (LS on the student itself)
   int64_t projection_per_class = 100;
+  train::TrainConfig
+      transfer; // transfer.epochs == 0: no transfer regime (nor one for data without a ClassChoice::seen)
+  std::string transfer_regime;
+  train::TrainConfig noisy; // noisy.epochs == 0: no label-noise regime
+  std::string noisy_regime;
+  double label_noise = 0.4;
+  std::vector<double> noise_epsilons;
   double estimated_minutes = 0; // on 2 idle CPU cores (set by make_plan's cost model)
 };
 
@@ -48,7 +60,7 @@ std::vector<std::string> known_presets();
 
 // One run of the plan.
 struct RunSpec {
-  std::string group; // teacher | overconf | student | direct
+  std::string group; // teacher | overconf | student | direct | transfer | noisy
   std::string name; // folder name under STUDY/runs: e.g. teacher_cnn_eps0.1_seed0_3fa2c9d1
   train::TrainConfig config;
   double epsilon = 0; // the run's own label smoothing
@@ -63,10 +75,17 @@ struct RunSpec {
 // mi_classes and the projection triples come from choose_classes().
 std::vector<RunSpec> make_plan(const StudyPreset& preset, const std::string& data);
 
+// The analysis after training (tables, claims, figures) on 2 idle cores: the best post-hoc calibrator of every ε = 0
+// run of a calibration regime (5-fold cross-validation of every calibrator, ~8 s each at 5 000 validation examples),
+// the transfer regime's probes (~8 s), the rest ~10 s (measured on the quick preset, 2026-12-04).
+double analysis_seconds(const StudyPreset& preset, const std::vector<RunSpec>& plan);
+
 // Class choices for the data set, by name where it is one the paper (or paper-methods.md) names, else by index:
 // dissimilar / similar triples for Fig. 1 and the pair for Î (Fig. 6).
+// seen: the transfer regime's training classes (the first half, by index), "" where the study does not know the
+// data's classes (then no transfer regime).
 struct ClassChoice {
-  std::string dissimilar, similar, mi_pair;
+  std::string dissimilar, similar, mi_pair, seen;
 };
 ClassChoice choose_classes(const std::string& data);
 

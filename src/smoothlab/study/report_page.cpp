@@ -48,6 +48,11 @@ std::string without_label(const std::string& description) {
   return description;
 }
 
+// The transfer and label-noise regimes' claims: trained on runs of their own, so not in a calibration regime's column.
+bool own_regime_claim(const std::string& id) {
+  return id == "transfer" || id == "unseen_classes" || id == "label_noise";
+}
+
 std::string verdict_class(const std::string& v) {
   return v == "held" ? "held" : v == "not held" ? "failed" : v == "inconclusive" ? "inconclusive" : "untested";
 }
@@ -65,13 +70,23 @@ std::string answer_section(const json& summary) {
         text = w["conclusion"].get<std::string>();
       b += "<p><b>" + html_escape(group_name(groups.back())) + ".</b> " + html_escape(text) + "</p>\n";
     }
+  if (const std::string beyond = summary.value("answer_beyond_regimes", std::string()); !beyond.empty())
+    b += "<p><b>Beyond calibration.</b> " + html_escape(beyond) + "</p>\n";
   b += "</div>\n";
   if (groups.empty() || summary["claims"].empty())
     return b;
   std::vector<std::string> rows; // headlines, in the order of first appearance
   std::map<std::pair<std::string, std::string>, std::string> cells;
+  std::map<std::string, std::string> spanning; // claims of a regime of their own: one cell across the columns
   for (const auto& c : summary["claims"]) {
     const std::string id = c["id"], headline = c.value("headline", id);
+    if (own_regime_claim(id)) {
+      const std::string v = c["verdict"];
+      spanning[headline] = "<span class=\"" + verdict_class(v) + "\">" + html_escape(v) + "</span>" +
+          (c["evidence"].is_object() ? " " + html_escape(c["evidence"]["text"].get<std::string>()) : "");
+      rows.push_back(headline);
+      continue;
+    }
     std::string group = groups[0];
     for (const auto& g : groups)
       if (id.size() > g.size() && id.compare(id.size() - g.size() - 1, g.size() + 1, "_" + g) == 0)
@@ -90,6 +105,10 @@ std::string answer_section(const json& summary) {
   b += "</tr></thead>\n<tbody>\n";
   for (const auto& r : rows) {
     b += "<tr><th scope=\"row\">" + html_escape(r) + "</th>";
+    if (const auto it = spanning.find(r); it != spanning.end()) {
+      b += fmt::format("<td colspan=\"{}\">{}</td></tr>\n", groups.size(), it->second);
+      continue;
+    }
     for (const auto& g : groups) {
       const auto it = cells.find({r, g});
       b += "<td>" + (it == cells.end() ? std::string("—") : it->second) + "</td>";
@@ -98,6 +117,67 @@ std::string answer_section(const json& summary) {
   }
   b += "</tbody></table>\n<p><small>Each Δ is oriented so that larger means \"as the claim says\"; the rule, the "
        "quantities and the papers' numbers are in <a href=\"#claims\">the claims below</a>.</small></p>\n";
+  return b;
+}
+
+std::string percent(const json& v) {
+  return v.is_number() ? fmt::format("{:.2f}%", 100 * v.get<double>()) : "—";
+}
+
+// The transfer regime: the linear probe on the unseen classes and the detection of their images.
+std::string transfer_section(const json& summary) {
+  const auto& tt = summary["tables"]["transfer"];
+  if (!tt.is_object())
+    return "";
+  std::string b = "<h2 id=\"transfer\">Transfer to unseen classes, and detecting them</h2>\n";
+  b += "<p>" + html_escape(tt["regime"].get<std::string>()) + ". Trained on " +
+      html_escape(tt["seen_classes"].get<std::string>()) + "; the other classes (" +
+      html_escape(tt["unseen_classes"].get<std::string>()) +
+      ") are never seen in training. <b>Linear probe</b> (Kornblith et al. 2021): the frozen penultimate features of " +
+      fmt::format("{} training images of the unseen classes", tt["probe_train_examples"].get<int64_t>()) +
+      ", standardised, fit an L2-regularised multinomial logistic regression (bias not penalised); λ is chosen by the "
+      "accuracy on the unseen classes' validation images, and the probe is scored on their test images. <b>Detection"
+      "</b>: the model's scores on the seen classes' test images against the unseen classes' (AUROC with the seen "
+      "ones as positives; FPR@95 = " +
+      html_escape(tt["fpr95_convention"].get<std::string>()) + "). First seed.</p>\n";
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& r : tt["rows"]) {
+    std::vector<std::string> row = {
+        fmt::format("{:g}", r["epsilon"].get<double>()),
+        percent(r["probe"]["test_accuracy"]),
+        fmt::format("{:g}", r["probe"]["l2"].get<double>())};
+    for (const char* score : {"msp", "max_logit", "energy"})
+      row.push_back(percent(r["detection"][score]["auroc"]) + " / " + percent(r["detection"][score]["fpr95"]));
+    rows.push_back(row);
+  }
+  b += html_table(
+      {"ε",
+       "probe accuracy",
+       "λ",
+       "max softmax: AUROC / FPR@95",
+       "max logit: AUROC / FPR@95",
+       "energy: AUROC / FPR@95"},
+      rows);
+  return b;
+}
+
+// The label-noise regime: accuracy on clean test labels against ε, and on the noisy validation split.
+std::string noise_section(const json& summary) {
+  const auto& n = summary["tables"]["label_noise"];
+  if (!n.is_object() || n["rows"].empty())
+    return "";
+  std::string b = "<h2 id=\"noise\">Label smoothing under label noise</h2>\n";
+  b += "<p>" + html_escape(n["regime"].get<std::string>()) +
+      ". Noise: " + html_escape(n["convention"].get<std::string>()) +
+      ". ε is chosen as a user must: by the accuracy on the noisy validation split, never on test.</p>\n";
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& r : n["rows"])
+    rows.push_back(
+        {fmt::format("{:g}", r["epsilon"].get<double>()),
+         stat_cell(r["accuracy"], 2, true),
+         stat_cell(r["val_accuracy"], 2, true),
+         stat_cell(r["ece"], 4)});
+  b += html_table({"ε", "clean test accuracy", "noisy validation accuracy", "test ECE"}, rows);
   return b;
 }
 
@@ -123,6 +203,9 @@ std::string render_report(const json& summary, const fs::path& out_dir) {
   if (!summary["regimes"]["overconf"].get<std::string>().empty())
     b += "<li><b>over-confident regime</b>: " +
         html_escape(without_label(summary["regimes"]["overconf"].get<std::string>())) + "</li>";
+  for (const char* g : {"transfer", "noisy"})
+    if (const auto& d = summary["regimes"].value(g, std::string()); !d.empty())
+      b += "<li>" + html_escape(d) + "</li>";
   b +=
       "</ul>The paper's calibration claim is about networks that are <i>over</i>-confident after long training. A short "
       "schedule on an easy task does not produce one, and then label smoothing makes the model under-confident. "
@@ -383,6 +466,8 @@ std::string render_report(const json& summary, const fs::path& out_dir) {
     b += html_table({"teacher ε", "NC1", "NC2 equinorm", "NC2 equiangularity", "examples", "feature dimension"}, rows);
   }
 
+  b += transfer_section(summary);
+  b += noise_section(summary);
   b += "<h2 id=\"distillation\">Distillation (paper Fig. 5)</h2>\n";
   if (summary["tables"]["distillation"].empty()) {
     b += "<p class=\"note\">This preset has no distillation runs.</p>\n";

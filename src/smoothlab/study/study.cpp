@@ -141,7 +141,7 @@ StudyResult run_study(const StudyOptions& options, const StudyHooks& hooks) {
   double total_cost = 0;
   for (const auto& r : plan)
     total_cost += r.cost_seconds;
-  preset.estimated_minutes = total_cost / 60.0;
+  preset.estimated_minutes = (total_cost + analysis_seconds(preset, plan)) / 60.0;
   const int64_t index = options.run_index();
   if (index >= int64_t(plan.size()))
     throw Error(
@@ -308,7 +308,11 @@ StudyResult run_study(const StudyOptions& options, const StudyHooks& hooks) {
   json summary = to_json(tables);
   summary["preset"] = to_json(preset);
   summary["data"] = options.data();
-  summary["regimes"] = {{"teacher", preset.teacher_regime}, {"overconf", preset.overconf_regime}};
+  summary["regimes"] = {
+      {"teacher", preset.teacher_regime},
+      {"overconf", preset.overconf_regime},
+      {"transfer", preset.transfer.epochs > 0 ? preset.transfer_regime : ""},
+      {"noisy", preset.noisy.epochs > 0 ? preset.noisy_regime : ""}};
   const auto verdicts = claims(tables);
   summary["claims"] = json::array();
   for (const auto& c : verdicts)
@@ -318,6 +322,7 @@ StudyResult run_study(const StudyOptions& options, const StudyHooks& hooks) {
   summary["when"] = json::array();
   for (const auto& a : when)
     summary["when"].push_back(to_json(a));
+  summary["answer_beyond_regimes"] = answer_beyond_regimes(tables, verdicts);
   summary["figures"] = write_figures(tables, when, fig_dir);
   summary["bootstrap"] = {
       {"resamples", tables.bootstrap.resamples},

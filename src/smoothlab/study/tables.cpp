@@ -321,6 +321,148 @@ void add_neural_collapse(Tables& t, const StudyPreset& preset) {
       t.bootstrap);
 }
 
+// Multiplicities of n examples in a resample's rows (undefined rows: the full sample, empty counts).
+std::vector<uint32_t> counts_of(const torch::Tensor& rows, int64_t n) {
+  std::vector<uint32_t> counts;
+  if (!rows.defined())
+    return counts;
+  counts.assign(static_cast<size_t>(n), 0);
+  const auto r = rows.contiguous();
+  for (int64_t i = 0; i < r.numel(); ++i)
+    counts[size_t(r.data_ptr<int64_t>()[i])] += 1;
+  return counts;
+}
+
+// One transfer model: its probe on the unseen classes and its detection scores; `known` gets the detection set's
+// seen (1) / unseen (0) flags, `unseen_labels` the unseen classes' test labels (to check that the two models' sets
+// are the same examples).
+TransferRow transfer_row(const RunRow& r, TransferTable& tt, torch::Tensor& unseen_labels) {
+  auto run = train::load_run(r.dir, "");
+  // The other half of the classes, on the same splits: every class of the data, then those the run did not see.
+  auto options = train::data_options(run.config);
+  options.classes.clear();
+  auto unseen = data::load_data(options);
+  const auto seen_idx = data::parse_classes(run.config.classes, unseen.class_names, "--classes");
+  std::vector<std::string> rest;
+  for (int64_t k = 0; k < unseen.num_classes; ++k)
+    if (std::find(seen_idx.begin(), seen_idx.end(), k) == seen_idx.end())
+      rest.push_back(std::to_string(k));
+  tt.seen = join(run.data.class_names, ",");
+  data::keep_classes(unseen, join(rest, ","));
+  tt.unseen = join(unseen.class_names, ",");
+  auto model = represent::classifier_feature_model(run.model, run.device);
+  auto features = [&](const data::Dataset& d) {
+    auto set = represent::collect_features(*model, d, run.data.mean, run.data.std);
+    set.features = set.features.narrow(1, 0, set.features.size(1) - 1); // without the bias column
+    return set;
+  };
+  std::vector<int64_t> all(static_cast<size_t>(unseen.num_classes));
+  std::iota(all.begin(), all.end(), int64_t(0));
+  const auto train_set =
+      features(unseen.train.subset(represent::select_examples_of(unseen.train.labels, all, kProbePerClass, 0)));
+  const auto val_set = features(unseen.val);
+  const auto test_set = features(unseen.test);
+  TransferRow row;
+  row.epsilon = r.spec.epsilon;
+  row.probe = represent::linear_probe(
+      train_set.features,
+      train_set.labels,
+      val_set.features,
+      val_set.labels,
+      test_set.features,
+      test_set.labels,
+      unseen.num_classes);
+  // Detection: the run's own test images (seen classes) against the unseen classes' test images.
+  const auto seen_logits = features(run.data.test).logits;
+  const auto logits = torch::cat({seen_logits, test_set.logits}).contiguous();
+  const int64_t n = logits.size(0), k = logits.size(1);
+  tt.known.assign(static_cast<size_t>(n), 0);
+  std::fill(tt.known.begin(), tt.known.begin() + seen_logits.size(0), uint8_t(1));
+  for (auto score : calib::kOpenSetScores) {
+    const auto ranked = calib::rank_scores(calib::open_set_score(logits.data_ptr<float>(), n, k, score));
+    row.detection.push_back({score, calib::detection_metrics(ranked, tt.known)});
+    if (score == calib::OpenSetScore::MaxSoftmax)
+      row.ranked_msp = ranked;
+  }
+  tt.probe_train = train_set.labels.numel();
+  tt.probe_val = val_set.labels.numel();
+  tt.seen_test = seen_logits.size(0);
+  tt.unseen_test = test_set.labels.numel();
+  unseen_labels = torch::cat({run.data.test.labels, test_set.labels});
+  return row;
+}
+
+// The transfer regime's first seed: both models' rows, and the paired intervals of the probe accuracy and the
+// max-softmax AUROC over the same test examples.
+void add_transfer(Tables& t, const StudyPreset& preset) {
+  auto hard = t.select("transfer", 0.0), ls = t.select("transfer", preset.claim_epsilon);
+  if (hard.empty() || ls.empty())
+    return;
+  TransferTable tt;
+  tt.regime = preset.transfer_regime;
+  torch::Tensor labels[2];
+  try {
+    tt.rows.push_back(transfer_row(*hard[0], tt, labels[0]));
+    tt.rows.push_back(transfer_row(*ls[0], tt, labels[1]));
+  } catch (const Error& e) {
+    t.notes.push_back(fmt::format("transfer and unseen-class detection skipped: {}", e.what()));
+    return;
+  }
+  if (!labels[0].equal(labels[1])) { // paired: the same test examples for both models, or no interval
+    t.notes.push_back("transfer: the two models' test splits differ, so the probe and AUROC have no paired interval");
+    t.transfer = std::move(tt);
+    return;
+  }
+  const auto& a = tt.rows[0];
+  const auto& b = tt.rows[1];
+  const auto m = int64_t(a.probe.test_correct.size());
+  tt.probe_difference = rows_interval(
+      m,
+      [&](const torch::Tensor& rows) {
+        const auto w = counts_of(rows, m);
+        double diff = 0, total = 0;
+        for (size_t i = 0; i < size_t(m); ++i) {
+          const double weight = w.empty() ? 1.0 : double(w[i]);
+          diff += weight * (double(a.probe.test_correct[i]) - double(b.probe.test_correct[i]));
+          total += weight;
+        }
+        return diff / total;
+      },
+      t.bootstrap);
+  const auto n = int64_t(tt.known.size());
+  tt.auroc_difference = rows_interval(
+      n,
+      [&](const torch::Tensor& rows) {
+        const auto w = counts_of(rows, n);
+        const uint32_t* weights = w.empty() ? nullptr : w.data();
+        const double d = calib::detection_metrics(a.ranked_msp, tt.known, weights).auroc -
+            calib::detection_metrics(b.ranked_msp, tt.known, weights).auroc;
+        if (!std::isfinite(d))
+          throw Error("a resample without seen or unseen examples");
+        return d;
+      },
+      t.bootstrap);
+  t.transfer = std::move(tt);
+}
+
+void add_noise(Tables& t, const StudyPreset& preset) {
+  if (preset.noisy.epochs <= 0)
+    return;
+  t.label_noise = preset.label_noise;
+  t.noisy_regime = preset.noisy_regime;
+  for (double eps : preset.noise_epsilons) {
+    const auto sel = t.select("noisy", eps);
+    if (sel.empty())
+      continue;
+    NoiseRow row;
+    row.epsilon = eps;
+    row.accuracy = stat_over(sel, [](auto& r) { return r.eval.test.accuracy; });
+    row.ece = stat_over(sel, [](auto& r) { return r.eval.test.ece; });
+    row.val_accuracy = stat_over(sel, [](auto& r) { return r.eval.val ? r.eval.val->accuracy : NAN; });
+    t.noise.push_back(row);
+  }
+}
+
 void add_distillation(Tables& t, const StudyPreset& preset) {
   if (preset.student.epochs <= 0)
     return;
@@ -492,6 +634,8 @@ Tables make_tables(
   add_posthoc(t);
   add_projections(t, preset, data);
   add_neural_collapse(t, preset);
+  add_transfer(t, preset);
+  add_noise(t, preset);
   add_distillation(t, preset);
   add_mutual_information(t, preset);
   return t;
@@ -594,6 +738,36 @@ json to_json(const Tables& t) {
     j["epsilon"] = c.epsilon;
     collapse.push_back(j);
   }
+  json transfer = nullptr;
+  if (t.transfer) {
+    const auto& tt = *t.transfer;
+    json rows = json::array();
+    for (const auto& r : tt.rows) {
+      json detection = json::object();
+      for (const auto& [score, m] : r.detection)
+        detection[calib::score_name(score)] = {{"auroc", m.auroc}, {"fpr95", m.fpr95}};
+      rows.push_back({{"epsilon", r.epsilon}, {"probe", represent::to_json(r.probe)}, {"detection", detection}});
+    }
+    transfer = {
+        {"regime", tt.regime},
+        {"seen_classes", tt.seen},
+        {"unseen_classes", tt.unseen},
+        {"probe_train_examples", tt.probe_train},
+        {"probe_val_examples", tt.probe_val},
+        {"seen_test_examples", tt.seen_test},
+        {"unseen_test_examples", tt.unseen_test},
+        {"fpr95_convention",
+         "seen classes positive: the share of unseen test images scoring at or above the highest threshold that "
+         "accepts at least 95% of the seen ones"},
+        {"rows", rows}};
+  }
+  json noise = json::array();
+  for (const auto& r : t.noise)
+    noise.push_back(
+        {{"epsilon", r.epsilon},
+         {"accuracy", to_json(r.accuracy)},
+         {"val_accuracy", to_json(r.val_accuracy)},
+         {"ece", to_json(r.ece)}});
   json projection = json::object();
   for (const auto& p : t.projection) {
     json j = {{"classes", p.classes}};
@@ -607,7 +781,15 @@ json to_json(const Tables& t) {
        {{"calibration", calibration},
         {"distillation", distillation},
         {"mutual_information", mi},
-        {"neural_collapse", collapse}}},
+        {"neural_collapse", collapse},
+        {"transfer", transfer},
+        {"label_noise",
+         {{"share_of_wrong_labels", t.label_noise},
+          {"regime", t.noisy_regime},
+          {"convention",
+           "that share of the training and validation labels replaced by a class drawn uniformly from the other K − 1; "
+           "the test labels clean"},
+          {"rows", noise}}}}},
       {"projection", projection},
       {"notes", t.notes}};
 }

@@ -12,6 +12,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "smoothlab/calib/open_set.h"
+#include "smoothlab/represent/linear_probe.h"
 #include "smoothlab/represent/neural_collapse.h"
 #include "smoothlab/represent/project_runs.h"
 #include "smoothlab/study/evidence.h"
@@ -131,6 +133,34 @@ struct CollapseRow {
 };
 inline constexpr int64_t kCollapsePerClass = 200; // training examples per class the collapse is measured on
 
+// The transfer regime (preset.h) on its first seed: the ε = 0 and claim-ε models trained on the seen classes, their
+// frozen penultimate features probed on the unseen classes (represent/linear_probe.h: up to kProbePerClass
+// un-augmented training examples per class, λ on the validation split, accuracy on test), and their logits telling
+// the unseen classes' test images from the seen ones' (calib/open_set.h).
+struct TransferRow {
+  double epsilon = 0;
+  represent::LinearProbe probe;
+  std::vector<std::pair<calib::OpenSetScore, calib::DetectionMetrics>> detection;
+  calib::RankedScores ranked_msp; // the test examples (seen, then unseen) by max-softmax score, for the interval
+};
+inline constexpr int64_t kProbePerClass = 1000;
+struct TransferTable {
+  std::string seen, unseen; // class names, comma-separated
+  std::string regime;
+  std::vector<TransferRow> rows; // ε = 0, claim ε
+  int64_t probe_train = 0, probe_val = 0, seen_test = 0, unseen_test = 0;
+  std::vector<uint8_t> known; // per detection test example: 1 seen, 0 unseen
+  Interval probe_difference; // probe acc(0) − acc(c), resampling the unseen classes' test examples (paired)
+  Interval auroc_difference; // AUROC_MSP(0) − AUROC_MSP(c), resampling the seen + unseen test examples (paired)
+};
+
+// The label-noise regime, per ε over seeds: accuracy on the clean test split, and on the noisy validation split
+// (what a user can select ε by).
+struct NoiseRow {
+  double epsilon = 0;
+  Stat accuracy, val_accuracy, ece;
+};
+
 struct Tables {
   // What the claims are checked at.
   double claim_epsilon = 0.1;
@@ -150,6 +180,10 @@ struct Tables {
   // The first seed's ε = 0 and claim-ε teachers, and NC1(0) − NC1(claim ε) resampling the (paired) examples.
   std::vector<CollapseRow> collapse;
   Interval nc1_difference;
+  std::optional<TransferTable> transfer;
+  double label_noise = 0; // share of wrong training and validation labels in the noisy regime
+  std::string noisy_regime;
+  std::vector<NoiseRow> noise;
   std::vector<std::string> notes;
 
   const CalibRow* calibration_row(const std::string& group, double epsilon) const;
