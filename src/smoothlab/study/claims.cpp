@@ -136,11 +136,18 @@ std::optional<Evidence> evidence_of(
 
 // The evidence of a Δ > 0 claim whose interval resamples the training examples of the first seed's two teachers (the
 // same in both runs: paired); none without a valid interval.
-std::optional<Evidence> paired_training_evidence(std::string quantity, const Interval& interval, const char* examples) {
+std::optional<Evidence> paired_training_evidence(
+    std::string quantity,
+    const Interval& interval,
+    const char* examples,
+    std::string unit = "",
+    double scale = 1) {
   if (!interval.valid())
     return std::nullopt;
   Evidence e;
   e.quantity = std::move(quantity);
+  e.unit = std::move(unit);
+  e.scale = scale;
   e.threshold = 0;
   e.interval = interval;
   e.resampled = fmt::format(
@@ -522,11 +529,9 @@ void transfer_claims(const Tables& t, std::vector<Claim>& out) {
           eps,
           tt.probe_train),
       tt.probe_difference,
-      "test examples of the unseen classes");
-  if (probe) {
-    probe->unit = "points";
-    probe->scale = 100;
-  }
+      "test examples of the unseen classes",
+      "points",
+      100);
   out.push_back(
       {"transfer",
        "Kornblith, Chen, Lee and Norouzi, NeurIPS 2021",
@@ -552,11 +557,9 @@ void transfer_claims(const Tables& t, std::vector<Claim>& out) {
   auto detect = paired_training_evidence(
       fmt::format("Δ = AUROC(ε = 0) − AUROC(ε = {}), max-softmax score, seen classes' test images as positives", eps),
       tt.auroc_difference,
-      "test examples of the seen and the unseen classes");
-  if (detect) {
-    detect->unit = "points";
-    detect->scale = 100;
-  }
+      "test examples of the seen and the unseen classes",
+      "points",
+      100);
   out.push_back(
       {"unseen_classes",
        "Xu et al. 2024 (LS degrades OOD detection) vs Vaze et al., ICLR 2022 (closed-set accuracy decides)",
