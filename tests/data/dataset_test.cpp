@@ -58,6 +58,40 @@ TEST(LoadData, IdxFolderSplitsAndNormalisation) {
   EXPECT_EQ(b.class_names, (std::vector<std::string>{"0", "1", "2"}));
 }
 
+// An in-memory source is decoded once per folder and its files (dataset.cpp, load_in_memory): a second load gives the
+// same tensors as its own copies (writing into one load's images changes no later load), and a rewritten file is
+// read again.
+TEST(LoadData, KeptSourceIsACopyAndFollowsItsFiles) {
+  TempDir dir;
+  write_idx_folder(dir.path(), 60, 12, 8, 8, 3, true);
+  data::DataOptions o;
+  o.spec = "idx:" + dir.path().string();
+  o.val_size = 12;
+  auto first = data::load_data(o);
+  const auto test_images = first.test.images.clone(), train_images = first.train.images.clone();
+  first.test.images.fill_(7);
+  first.train.images.fill_(7);
+  first.test.labels.fill_(0);
+  const auto second = data::load_data(o);
+  EXPECT_TRUE(second.test.images.equal(test_images));
+  EXPECT_TRUE(second.train.images.equal(train_images));
+  EXPECT_EQ(second.test.labels.max().item<int64_t>(), 2);
+  EXPECT_FALSE(second.test.images.data_ptr() == first.test.images.data_ptr());
+  // A rewritten test file (other content, size and inode) is decoded again.
+  data::write_idx(dir.path() / "t10k-images-idx3-ubyte.gz", torch::full({12, 8, 8}, 3, torch::kUInt8), true);
+  const auto third = data::load_data(o);
+  EXPECT_TRUE(third.test.images.equal(torch::full({12, 1, 8, 8}, 3, torch::kUInt8)));
+  EXPECT_TRUE(third.train.images.equal(train_images));
+  // Another folder with the same loader replaces the kept source; the first folder is then read again from disk.
+  TempDir other;
+  write_idx_folder(other.path(), 30, 6, 8, 8, 3, true);
+  data::DataOptions p = o;
+  p.spec = "idx:" + other.path().string();
+  p.val_size = 6;
+  EXPECT_EQ(data::load_data(p).test.size(), 6);
+  EXPECT_TRUE(data::load_data(o).test.images.equal(third.test.images));
+}
+
 // --classes keeps the listed classes' examples of every split (the same held-out examples as without it), relabelled
 // in the list's order.
 TEST(LoadData, ClassSubsetKeepsTheSplitsAndRelabels) {
