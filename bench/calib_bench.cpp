@@ -232,9 +232,10 @@ BENCHMARK_CAPTURE(BM_OdirEvaluation, dirichlet, true)->Unit(benchmark::kMillisec
 
 // The two ways odir_objective sums its rows (dirichlet.h, OdirPath) at the sizes of `smoothlab calibrate`'s CV fits
 // (N = 5000) and K around the switch (kOdirBlasMinClasses): one evaluation with gradient, at the TS starting point on
-// logits drawn like data()'s. Args: K, path (0 loops, 1 BLAS).
+// logits drawn like data()'s. Args: K, path (0 loops, 1 BLAS), LibTorch threads (1: as inside compare.cpp's
+// fold-parallel region, where nested regions run inline).
 void BM_OdirPath(benchmark::State& state) {
-  smoothlab::set_threads(2);
+  smoothlab::set_threads(int(state.range(2)));
   const int64_t n = 5000, k = state.range(0);
   torch::manual_seed(0);
   auto x = torch::randn({n, k}, torch::kFloat64) * 2;
@@ -249,8 +250,8 @@ void BM_OdirPath(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_OdirPath)
-    ->ArgsProduct({{10, 32, 64, 128, 256}, {0, 1}})
-    ->ArgNames({"K", "blas"})
+    ->ArgsProduct({{3, 10, 32, 64, 128, 256}, {0, 1}, {1, 2}})
+    ->ArgNames({"K", "blas", "threads"})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 

@@ -90,8 +90,9 @@ TEST(CalibDirichlet, WarmStartReachesTheColdOptimum) {
 
 TEST(CalibDirichlet, BlasPathMatchesTheLoops) {
   // The two ways odir_objective sums its rows (dirichlet.h, OdirPath) differ only in the order of the sums. 5000 rows:
-  // one full 4096-row block of the BLAS path and a partial one; K on both sides of kOdirBlasMinClasses; logits up to
-  // ~40 and log-probabilities far below 0 (rows past the e^−500 floor for Dirichlet's features).
+  // full blocks of the BLAS path and a partial one at every K (3276 rows at K = 10, 4096 from K = 256 on); K on both
+  // sides of kOdirBlasMinClasses and of 256; logits up to ~40 and log-probabilities far below 0 (rows past the e^−500
+  // floor for Dirichlet's features).
   torch::manual_seed(13);
   for (int64_t k : {3, 10, 70, 260}) {
     SCOPED_TRACE(k);
@@ -103,10 +104,8 @@ TEST(CalibDirichlet, BlasPathMatchesTheLoops) {
       const double lambda = 0.7, mu = 0.2;
       torch::Tensor gw_loop, gb_loop, gw_blas, gb_blas;
       using calib::detail::OdirPath;
-      const double loop =
-          calib::detail::odir_objective(x, y, w, b, lambda, mu, &gw_loop, &gb_loop, OdirPath::Loop);
-      const double blas =
-          calib::detail::odir_objective(x, y, w, b, lambda, mu, &gw_blas, &gb_blas, OdirPath::Blas);
+      const double loop = calib::detail::odir_objective(x, y, w, b, lambda, mu, &gw_loop, &gb_loop, OdirPath::Loop);
+      const double blas = calib::detail::odir_objective(x, y, w, b, lambda, mu, &gw_blas, &gb_blas, OdirPath::Blas);
       EXPECT_NEAR(blas, loop, 1e-12 * std::abs(loop));
       EXPECT_TENSOR_NEAR(gw_blas, gw_loop, 1e-11, 1e-14);
       EXPECT_TENSOR_NEAR(gb_blas, gb_loop, 1e-11, 1e-14);

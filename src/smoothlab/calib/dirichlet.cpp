@@ -21,6 +21,14 @@ namespace {
 constexpr int64_t kOdirRowsPerBlock = 256; // rows per partial sum of odir_objective
 constexpr double kOdirExpFloor = -500.0; // exp(d) for d below it is taken as 0 (odir_objective)
 constexpr int64_t kOdirBlasRowsPerBlock = 4096; // rows per block of the BLAS path (32 MB of float64 at K = 1000)
+constexpr int64_t kOdirSerialElements = 32768; // at::internal::GRAIN_SIZE: smaller element-wise ops run unsplit
+
+// Rows per block of the BLAS path: below 256 classes few enough that no element-wise op of a block reaches LibTorch's
+// grain size, so the block runs on the calling thread (a parallel region per op costs more than the op at this size,
+// and far more on a loaded machine); from 256 classes on, kOdirBlasRowsPerBlock and LibTorch's threads.
+int64_t odir_block_rows(int64_t k) {
+  return k >= 256 ? kOdirBlasRowsPerBlock : std::min(kOdirBlasRowsPerBlock, kOdirSerialElements / k);
+}
 
 // The canonical representative of (W, b) (dirichlet.h): Wc = W + 1 uᵀ with u_j = −Σ_{i≠j} W_ij / (K − 1),
 // bc = b − mean(b). w, wc: [K, K] row-major; b, bc: [K].
@@ -107,7 +115,7 @@ std::vector<double> odir_sums_loop(
   return total;
 }
 
-// The same sums through LibTorch's float64 matrix products (BLAS) in blocks of kOdirBlasRowsPerBlock rows, summed in
+// The same sums through LibTorch's float64 matrix products (BLAS) in blocks of odir_block_rows(K) rows, summed in
 // a fixed order: S = X Wcᵀ + bc, exp(S − max) with the same floor, G = softmax − onehot, Σ Gᵀ X and Σ G. O(N·K²) like
 // the loops, but at BLAS speed; the products use LibTorch's intra-op threads.
 std::vector<double> odir_sums_blas(
@@ -123,8 +131,9 @@ std::vector<double> odir_sums_blas(
   const auto bct = torch::from_blob(const_cast<double*>(bc.data()), {k}, f64);
   double nll = 0;
   auto gw = torch::zeros({k, k}, f64), gb = torch::zeros({k}, f64);
-  for (int64_t r0 = 0; r0 < n; r0 += kOdirBlasRowsPerBlock) {
-    const int64_t r1 = std::min(n, r0 + kOdirBlasRowsPerBlock);
+  const int64_t rows = odir_block_rows(k);
+  for (int64_t r0 = 0; r0 < n; r0 += rows) {
+    const int64_t r1 = std::min(n, r0 + rows);
     const auto xb = x.slice(0, r0, r1);
     const auto yb = labels.slice(0, r0, r1).unsqueeze(1);
     auto d = torch::addmm(bct, xb, wct);

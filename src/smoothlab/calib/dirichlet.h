@@ -69,16 +69,18 @@ namespace detail {
 // The canonical representative of (W, b): Wc = W + 1 uᵀ with u_j = −Σ_{i≠j} W_ij / (K − 1), bc = b − mean(b) (the
 // same map, the smallest penalty).
 std::pair<torch::Tensor, torch::Tensor> odir_canonical(const torch::Tensor& w, const torch::Tensor& b);
-// How odir_objective sums its rows. Auto: Loop below kOdirBlasMinClasses classes, Blas from there on (at N = 5000,
-// 2 threads, load ≈ 2.3: loops 0.59 / 11 / 50 / 223 ms at K = 10 / 64 / 128 / 256, BLAS 121 / 201 / 211 / 195 ms —
-// each of its ~25 tensor ops pays a parallel region; calib_bench's BM_OdirPath).
+// How odir_objective sums its rows. Auto: Loop below kOdirBlasMinClasses classes, Blas from there on (calib_bench's
+// BM_OdirPath, N = 5000, idle 2-core AMD EPYC, 2026-12-04: at K = 3 / 10 / 32 / 64 loops 0.23 / 0.67 / 3.6 / 12 ms,
+// BLAS 0.33 / 0.39 / 1.3 / 3.6 ms on 1 thread, as in compare.cpp's fold-parallel fits; 2 threads alike).
 //   Loop: hand-written float64 loops on the calling thread, blocks of 256 rows summed in a fixed order.
-//   Blas: blocks of 4096 rows through LibTorch's float64 addmm / exp (S = X Wcᵀ + bc, G = softmax − onehot, Σ Gᵀ X),
-//         summed in a fixed order; the products use LibTorch's intra-op threads. At K = 1000, N = 50000 one
-//         evaluation took 5.5 s against the loops' 58 s (docs/performance.md). The two agree to 1e-12 relative
-//         (tests/calib/dirichlet_test.cpp); only the order of the sums differs.
+//   Blas: blocks of rows through LibTorch's float64 addmm / exp (S = X Wcᵀ + bc, G = softmax − onehot, Σ Gᵀ X),
+//         summed in a fixed order. Below 256 classes a block stays under LibTorch's grain size, so its element-wise
+//         ops run on the calling thread (an earlier version split every op between threads and took 121 ms at K = 10
+//         on a loaded machine); from 256 classes on, blocks of 4096 rows use LibTorch's intra-op threads. At K = 1000,
+//         N = 50000 one evaluation took 5.5 s against the loops' 58 s (docs/performance.md). The two agree to 1e-12
+//         relative (tests/calib/dirichlet_test.cpp); only the order of the sums differs.
 enum class OdirPath { Auto, Loop, Blas };
-inline constexpr int64_t kOdirBlasMinClasses = 256;
+inline constexpr int64_t kOdirBlasMinClasses = 8;
 // The fitted objective at (W, b): with (Wc, bc) = odir_canonical(W, b),
 //   mean_i −log softmax(Wc x_i + bc)_{y_i} + λ/(K(K−1)) Σ_{i≠j} Wc_ij² + μ/K Σ_j bc_j²,
 // and, when grad_w and grad_b are given, its gradient with respect to W and b (written into them; undefined tensors
