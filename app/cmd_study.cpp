@@ -72,8 +72,8 @@ const bool registered_study = register_command(
        sub.add_option(
               "--preset",
               args->preset,
-              "quick (≤ 10 min on 2 cores) | standard (hours: resnet20, 3 seeds) | paper ([M]'s models, "
-              "CIFAR, GPU) | tiny (seconds, a pipeline check)")
+              "quick (≤ 3 min on 2 cores) | standard (about an hour on 2 cores: resnet20, 3 seeds) | paper "
+              "([M]'s models, CIFAR, GPU) | tiny (seconds, a pipeline check)")
            ->capture_default_str();
        sub.add_option("--data", args->data, join(data::source_names(), " | "))->capture_default_str();
        sub.add_option("--out", args->out, "study folder (default: study-<preset>); rerun with it to continue");

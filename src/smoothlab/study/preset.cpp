@@ -165,7 +165,7 @@ StudyPreset make_preset(const std::string& name) {
     p.overconf.weight_decay = 1e-4;
     p.overconf.lr = 0.05;
     p.overconf_regime = "over-confident regime: mlp, 15 epochs on 15 000 images, no augmentation, weight decay 1e-4";
-    p.overconf_epsilons = {0.0, 0.01, 0.02, 0.05, 0.1, 0.2};
+    p.overconf_epsilons = {0.0, 0.01, 0.02, 0.05, 0.1}; // from 0.05 on already under-confident
     // Students see un-augmented images, so the teacher's logits are computed once (distill/training.h): cheap
     // enough to train to a plateau.
     p.student = base("mlp", 8, 20000);
@@ -186,11 +186,13 @@ StudyPreset make_preset(const std::string& name) {
         "no augmentation, weight decay 1e-4";
     p.noise_epsilons = {0.0, 0.1, 0.3};
   } else if (name == "standard") {
-    // Measured 2026-12-02: 49 min wall time for the 63 runs and the analysis (45.5 min of it training, 27.5 min the 12
-    // teachers). Subsets are stratified, so every class keeps its share.
+    // Measured 2026-12-04: 64 min wall time for the 84 runs and the analysis (62 min of it training), while a build
+    // and short profiling runs shared the cores for about 25 of those minutes (docs/performance.md). Subsets are
+    // stratified, so every class keeps its share.
     p.description =
-        "about 50 minutes on 2 CPU cores: resnet20 teachers (6 epochs on 20 000 images), cnn students trained to a "
-        "plateau, ε ∈ {0, 0.05, 0.1, 0.3}, T ∈ {1, 2, 4, 8}, a fine over-confident ε grid, 3 seeds";
+        "about an hour on 2 CPU cores: resnet20 teachers (6 epochs on 20 000 images), cnn students trained to a "
+        "plateau, ε ∈ {0, 0.05, 0.1, 0.3}, T ∈ {1, 2, 4, 8}, a fine over-confident ε grid, cnn transfer and "
+        "label-noise regimes, 3 seeds";
     p.teacher = base("resnet20", 6, 20000);
     p.teacher.mi_every = 100; // 157 steps an epoch: Î at 10 points within the run, and at each epoch's end
     p.teacher_regime =

@@ -6,8 +6,10 @@
 #include <functional>
 #include <map>
 #include <numeric>
+#include <optional>
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Parallel.h>
 #include <torch/torch.h>
 
 #include <fmt/format.h>
@@ -540,8 +542,29 @@ void add_mutual_information(Tables& t, const StudyPreset& preset) {
   }
 }
 
+// The comparison of every post-hoc calibrator on one run's validation (fit) and test (evaluation) logits.
+calib::Comparison compare_posthoc(const RunRow& r, const BootstrapSettings& bootstrap) {
+  const train::RunDir dir(r.dir);
+  const auto& p = *r.predictions;
+  const auto val_n = int64_t(p.val_labels.size());
+  const auto val_logits =
+      torch::from_blob(const_cast<float*>(p.val_logits.data()), {val_n, p.classes}, torch::kFloat32);
+  const auto val_labels = torch::from_blob(const_cast<int64_t*>(p.val_labels.data()), {val_n}, torch::kInt64);
+  calib::CompareOptions o;
+  o.bins = bootstrap.bins;
+  o.bootstrap = 0; // the study's own paired bootstrap gives the intervals (claims.h)
+  o.seed = bootstrap.seed;
+  return calib::compare_calibrators(
+      val_logits,
+      val_labels,
+      data::read_npy(dir.outputs_file("test", "logits")),
+      data::read_npy(dir.outputs_file("test", "labels")),
+      o);
+}
+
 // PostHocChoice of every ε = 0 run of a regime that kept its validation split (tables.h).
 void add_posthoc(Tables& t) {
+  std::vector<RunRow*> todo;
   for (auto& r : t.runs) {
     if (r.spec.epsilon != 0 || !r.predictions || r.predictions->val_labels.empty())
       continue;
@@ -550,36 +573,39 @@ void add_posthoc(Tables& t) {
       in_regime = in_regime || g.group == r.spec.group;
     if (!in_regime)
       continue;
-    const train::RunDir dir(r.dir);
-    const auto& p = *r.predictions;
-    const auto val_n = int64_t(p.val_labels.size());
-    const auto val_logits =
-        torch::from_blob(const_cast<float*>(p.val_logits.data()), {val_n, p.classes}, torch::kFloat32);
-    const auto val_labels = torch::from_blob(const_cast<int64_t*>(p.val_labels.data()), {val_n}, torch::kInt64);
-    calib::CompareOptions o;
-    o.bins = t.bootstrap.bins;
-    o.bootstrap = 0; // the study's own paired bootstrap gives the intervals (claims.h)
-    o.seed = t.bootstrap.seed;
-    if (val_n < o.folds) {
+    const auto val_n = int64_t(r.predictions->val_labels.size());
+    const int64_t folds = calib::CompareOptions{}.folds;
+    if (val_n < folds) {
       t.notes.push_back(fmt::format(
           "{}: no best post-hoc calibrator (its {} validation examples are fewer than the {} folds)",
           r.spec.name,
           val_n,
-          o.folds));
+          folds));
       continue;
     }
-    calib::Comparison c;
-    try {
-      c = calib::compare_calibrators(
-          val_logits,
-          val_labels,
-          data::read_npy(dir.outputs_file("test", "logits")),
-          data::read_npy(dir.outputs_file("test", "labels")),
-          o);
-    } catch (const Error& e) { // e.g. a single-class split: the comparison is left out, the rest of the study stands
-      t.notes.push_back(fmt::format("{}: no best post-hoc calibrator: {}", r.spec.name, e.what()));
+    todo.push_back(&r);
+  }
+  // The comparisons are independent: one task each. A task's folds then run on its own thread (a nested parallel
+  // region runs inline), so the regimes' comparisons share the cores instead of queueing behind each other's last
+  // fold; a comparison's numbers do not depend on the thread count (compare.h).
+  std::vector<std::optional<calib::Comparison>> done(todo.size());
+  std::vector<std::string> failed(todo.size());
+  at::parallel_for(0, int64_t(todo.size()), 1, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) {
+      try {
+        done[size_t(i)] = compare_posthoc(*todo[size_t(i)], t.bootstrap);
+      } catch (const Error& e) { // e.g. a single-class split: the comparison is left out, the rest of the study stands
+        failed[size_t(i)] = e.what();
+      }
+    }
+  });
+  for (size_t i = 0; i < todo.size(); ++i) {
+    RunRow& r = *todo[i];
+    if (!done[i]) {
+      t.notes.push_back(fmt::format("{}: no best post-hoc calibrator: {}", r.spec.name, failed[i]));
       continue;
     }
+    const calib::Comparison& c = *done[i];
     std::vector<const calib::MethodResult*> by_cv;
     for (const auto& m : c.rows)
       if (std::isfinite(m.cv_nll))
@@ -598,7 +624,7 @@ void add_posthoc(Tables& t) {
     for (const auto* m : by_cv)
       choice.ranking.push_back(
           {{"method", m->name}, {"cv_nll", m->cv_nll}, {"ece", m->metrics.ece}, {"nll", m->metrics.nll}});
-    auto with = std::make_shared<RunPredictions>(p);
+    auto with = std::make_shared<RunPredictions>(*r.predictions);
     with->confidence_posthoc.assign(best.confidence.begin(), best.confidence.end());
     with->correct_posthoc = best.correct;
     r.predictions = std::move(with);
