@@ -392,7 +392,8 @@ RawData own_copy(const RawData& r) {
 // An in-memory source (IDX, CIFAR, NPY) is decoded once per process while its files stay the same: a study trains,
 // evaluates and analyses dozens of runs of one data set in one process, and decompressing Fashion-MNIST's IDX files
 // on every load took about a tenth of the quick preset's time. Each loader keeps its last source, keyed by its
-// folder's fingerprint (a rewritten file is read again), and hands out copies.
+// folder's fingerprint (a rewritten file is read again; one rewritten in place at the same size within the file
+// system's timestamp granularity, a few milliseconds, would not be noticed), and hands out copies.
 template <RawData (*Load)(const std::string&)>
 DataBundle load_in_memory(const DataOptions& options, const std::string& dir) {
   static std::mutex mutex;
