@@ -70,8 +70,10 @@ namespace detail {
 // same map, the smallest penalty).
 std::pair<torch::Tensor, torch::Tensor> odir_canonical(const torch::Tensor& w, const torch::Tensor& b);
 // How odir_objective sums its rows. Auto: Loop below kOdirBlasMinClasses classes, Blas from there on (calib_bench's
-// BM_OdirPath, N = 5000, idle 2-core AMD EPYC, 2026-12-04: at K = 3 / 10 / 32 / 64 loops 0.23 / 0.67 / 3.6 / 12 ms,
-// BLAS 0.33 / 0.39 / 1.3 / 3.6 ms on 1 thread, as in compare.cpp's fold-parallel fits; 2 threads alike).
+// BM_OdirPath, N = 5000, idle 2-core AMD EPYC, 2026-12-04: at K = 3 / 10 / 32 / 64 loops 0.23 / 0.67 / 3.5 / 12 ms,
+// BLAS 0.32 / 0.40 / 1.4 / 3.5 ms on 1 thread, as in compare.cpp's fold-parallel fits and the study's comparisons; on
+// 2 threads loops 0.63 / 3.0 / 11 ms and BLAS 0.86 / 2.5 / 4.7 ms at K = 10 / 32 / 64, so a top-level fit at K ≈ 10
+// is slower by BLAS, by a fraction of a millisecond per evaluation).
 //   Loop: hand-written float64 loops on the calling thread, blocks of 256 rows summed in a fixed order.
 //   Blas: blocks of rows through LibTorch's float64 addmm / exp (S = X Wcᵀ + bc, G = softmax − onehot, Σ Gᵀ X),
 //         summed in a fixed order. Below 256 classes a block stays under LibTorch's grain size, so its element-wise
