@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -130,8 +131,10 @@ void draw_axes(cairo_t* cr, const Axes& ax, Box cell) {
       cell.x + 62, cell.y + (ax.title.empty() ? 14 : 34), cell.w - 62 - 16, cell.h - (ax.title.empty() ? 14 : 34) - 48};
   if (plot.w < 10 || plot.h < 10)
     return;
-  auto [x0, x1] = ax.x_range();
-  auto [y0, y1] = ax.y_range();
+  // Plain variables, not structured bindings: C++17 lambdas (px, py) cannot capture those (clang refuses).
+  double x0, x1, y0, y1;
+  std::tie(x0, x1) = ax.x_range();
+  std::tie(y0, y1) = ax.y_range();
   if (ax.equal_aspect) {
     const double sx = (x1 - x0) / plot.w, sy = (y1 - y0) / plot.h, s = std::max(sx, sy);
     const double cx = 0.5 * (x0 + x1), cy = 0.5 * (y0 + y1);
