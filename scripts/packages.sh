@@ -17,6 +17,9 @@ TEST_PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev python3-pytest
   python3-pil python3-torchvision mate-backgrounds
 )
+# The fuzz targets (scripts/fuzz.sh, the host leg only): clang with libFuzzer and the sanitizers' runtimes, and LLVM's
+# OpenMP runtime (the library is built with OpenMP).
+FUZZ_PACKAGES=(clang libclang-rt-dev libomp-dev)
 # Headless Chromium: the report-rendering tests (the host leg only; elsewhere they are skipped).
 BROWSER_PACKAGES=(chromium)
 # `pip install .` (scikit-build-core is Debian 13's; the Debian 13 leg tests the installed package in a venv).

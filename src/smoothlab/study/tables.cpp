@@ -153,6 +153,8 @@ std::shared_ptr<const RunPredictions> read_predictions(const train::RunDir& dir,
       make_predictions(floats_of(tl), longs_of(data::read_npy(test_labels)), vl, vy, classes, temperature));
 }
 
+} // namespace
+
 RunRow read_run(const RunSpec& spec, const fs::path& runs_dir) {
   RunRow r;
   r.spec = spec;
@@ -167,6 +169,8 @@ RunRow read_run(const RunSpec& spec, const fs::path& runs_dir) {
   r.predictions = read_predictions(dir, r.record.data.num_classes, r.temperature());
   return r;
 }
+
+namespace {
 
 template <typename F>
 Stat stat_over(const std::vector<const RunRow*>& runs, F f) {

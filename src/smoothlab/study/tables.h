@@ -195,6 +195,10 @@ struct Tables {
       std::optional<double> temperature = std::nullopt) const;
 };
 
+// One run of a plan as make_tables reads it from runs_dir/<spec.name>: config.json, eval.json, calibration.json,
+// metrics.jsonl and the test (and val) outputs. Throws Error naming the file that is missing or unreadable.
+RunRow read_run(const RunSpec& spec, const std::filesystem::path& runs_dir);
+
 // Reads every run of `plan` under runs_dir (all finished and evaluated) and builds the tables; projects the first
 // seed's hard and claim-ε teachers on the data's class triples (choose_classes). Throws Error naming a run's file
 // when it is missing or unreadable.
