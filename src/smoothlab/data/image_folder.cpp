@@ -113,8 +113,9 @@ bool read_index(
     return false;
   files.clear();
   local_labels.clear();
-  files.reserve(n);
-  local_labels.reserve(n);
+  // n is the file's claim: reserve no more than a million lines up front (a garbled count is found out at the end).
+  files.reserve(std::min(n, size_t(1) << 20));
+  local_labels.reserve(std::min(n, size_t(1) << 20));
   std::vector<int64_t> seen(k, 0);
   for (size_t i = 0; i < n; ++i) {
     if (!std::getline(in, line))

@@ -101,7 +101,8 @@ torch::Tensor read_npy(const std::filesystem::path& path) {
         have,
         have < want ? "truncated" : "trailing bytes"));
   auto out = torch::empty(shape, info->type);
-  std::memcpy(out.data_ptr(), bytes.data() + offset + header_len, want);
+  if (want > 0) // an empty tensor's data pointer may be null, which memcpy must not get even for 0 bytes
+    std::memcpy(out.data_ptr(), bytes.data() + offset + header_len, want);
   return out;
 }
 
