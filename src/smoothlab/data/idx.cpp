@@ -1,5 +1,8 @@
 #include "smoothlab/data/idx.h"
 
+#include <cerrno>
+#include <cstring>
+
 #include <zlib.h>
 
 #include <fmt/ranges.h>
@@ -108,9 +111,10 @@ void write_idx(const std::filesystem::path& path, const torch::Tensor& values, b
   write_atomic_with(path, [&](const std::filesystem::path& tmp) {
     gzFile file = gzopen(tmp.c_str(), "wb");
     if (!file)
-      throw Error(fmt::format("cannot write {}", tmp.string()));
-    gzwrite(file, bytes.data(), static_cast<unsigned>(bytes.size()));
-    gzclose(file);
+      throw Error(fmt::format("{}: cannot write: {}", path.string(), std::strerror(errno)));
+    const bool written = gzwrite(file, bytes.data(), static_cast<unsigned>(bytes.size())) == int(bytes.size());
+    if (gzclose(file) != Z_OK || !written) // the writer names a full disk as such (core/files.h)
+      throw Error(fmt::format("{}: cannot write", path.string()));
   });
 }
 

@@ -409,6 +409,8 @@ OpenedRun open_run(const fs::path& out, ExistingRun mode, const TrainConfig& req
   OpenedRun run{RunDir(out), requested, false, std::nullopt, false};
   if (fs::exists(out) && !fs::is_directory(out))
     throw Error(fmt::format("--out {}: exists and is not a folder", out.string()));
+  if (fs::is_directory(out))
+    remove_dead_temp_files(out); // a folder that a kill left with only a half-written file is empty
   if (fs::exists(out) && !fs::is_empty(out)) {
     if (mode == ExistingRun::Refuse) {
       // The same command again continues its unfinished run (a crash, a killed rank, a torchrun restart, a requeued

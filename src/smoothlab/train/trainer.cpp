@@ -6,6 +6,7 @@
 
 #include "smoothlab/calib/metrics.h"
 #include "smoothlab/core/error.h"
+#include "smoothlab/core/files.h"
 #include "smoothlab/loss/label_smoothing.h"
 #include "smoothlab/model/predict.h"
 #include "smoothlab/model/sync_batch_norm.h"
@@ -21,15 +22,6 @@ namespace {
 
 loss::LabelSmoothingOptions loss_options(const TrainConfig& c) {
   return loss::LabelSmoothingOptions().smoothing(c.smoothing).implementation(loss::parse_implementation(c.loss_impl));
-}
-
-// Temp files of a write that a kill interrupted (see core/files.h) are never read: remove them.
-void remove_stale_temp_files(const fs::path& dir) {
-  for (const auto& entry : fs::directory_iterator(dir)) {
-    const auto name = entry.path().filename().string();
-    if (name.rfind('.', 0) == 0 && name.find(".tmp.") != std::string::npos)
-      fs::remove(entry.path());
-  }
 }
 
 // What must agree between the ranks of one run: the result settings, and whether each rank resumes.
@@ -86,7 +78,7 @@ TrainResult train(
       for (const auto& entry : fs::directory_iterator(run_dir))
         fs::remove_all(entry.path());
     fs::create_directories(run_dir);
-    remove_stale_temp_files(run_dir);
+    remove_dead_temp_files(run_dir); // a kill in a write left them (core/files.h)
   }
 
   const torch::Device device = parse_device(config.device);
