@@ -176,7 +176,7 @@ int64_t open_checkpoint(const std::filesystem::path& path, torch::serialize::Inp
   ZipRecords(path).verify();
   try {
     archive.load_from(path.string());
-  } catch (const c10::Error&) {
+  } catch (const std::exception&) { // c10::Error, or torch::jit::ErrorReport for damaged code in the archive
     throw Error(
         fmt::format("{}: not a readable checkpoint (corrupt or truncated)", path.string()),
         "rerun training with --force to start over");
