@@ -8,8 +8,6 @@
 
 SMOOTHLAB_FUZZ_TARGET(study_plan) {
   namespace fuzz = smoothlab::fuzz;
-  if (size == 0)
-    return;
   static const std::filesystem::path runs = [] {
     const auto r = fuzz::scratch_path("study_plan") / "runs";
     fuzz::write_run_folder(r / "run");
@@ -20,6 +18,8 @@ SMOOTHLAB_FUZZ_TARGET(study_plan) {
                            calibration = fuzz::read_whole(run.calibration_file());
   fuzz::write_input(run.eval_file(), eval);
   fuzz::write_input(run.calibration_file(), calibration);
+  if (size == 0)
+    return; // the warm-up run (fuzz_main.cpp): the folder is made
   fuzz::write_input(data[0] % 2 == 0 ? run.eval_file() : run.calibration_file(), data + 1, size - 1);
   smoothlab::study::run_finished(run.path(), fuzz::kRunEpochs);
   smoothlab::study::RunSpec spec;
