@@ -348,6 +348,37 @@ TEST(Faults, FullTmpfsStopsARunWithTheFileNamedAndItsFilesAsTheyWere) {
   EXPECT_EQ(temp_files(out / "run"), std::vector<std::string>{});
 }
 
+// A batch that cannot fit in this machine's memory is refused before the first step, with the batch that fits; a
+// batch that fits trains. (resnet20 on the whole of Fashion-MNIST's training set in one batch needs about 97 GB.)
+TEST(Faults, ABatchTooLargeForMemoryIsRefusedBeforeItRuns) {
+  if (fashion_mnist_dir().empty())
+    GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  TempDir dir;
+  const std::vector<std::string> args = {
+      "train", "--model", "resnet20", "--epochs", "1", "--threads", "2", "--out", (dir / "run").string()};
+  auto huge = args;
+  huge.insert(huge.end(), {"--batch-size", "1000000000"});
+  const auto r = run_cli(huge);
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_EQ(count_lines_starting(r.err, "error: "), 1) << r.err;
+  EXPECT_NE(
+      r.err.find("error: --batch-size 1000000000: a training step of resnet20 on 55000 examples needs about"),
+      std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("hint: about "), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(dir / "run" / "checkpoint.pt"));
+  // The batch the hint names is refused no more (its step is measured the same way).
+  const auto at = r.err.find("pass --batch-size ");
+  ASSERT_NE(at, std::string::npos) << r.err;
+  const int64_t fits = std::stoll(r.err.substr(at + 18));
+  EXPECT_GE(fits, 64);
+  auto fitting = args;
+  fitting.insert(
+      fitting.end(), {"--batch-size", std::to_string(fits), "--limit-train", "128", "--val-size", "0", "--force"});
+  const auto ok = run_cli(fitting);
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+}
+
 // The tiny study (Fashion-MNIST): killed while writing summary.json, out of space for report.html, then a rerun on a
 // full disk after it finished.
 TEST(Faults, StudyKilledOrOutOfSpaceInItsSummaryOrReportLosesNothing) {

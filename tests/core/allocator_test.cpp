@@ -1,9 +1,13 @@
 // keep_freed_memory(): a freed large block is handed out again without the kernel mapping fresh pages.
 #include <sys/resource.h>
 
+#include <unistd.h>
+
+#include <cstdio>
 #include <cstdlib>
 
 #include <gtest/gtest.h>
+#include <torch/torch.h>
 
 #include "smoothlab/core/allocator.h"
 
@@ -44,6 +48,53 @@ TEST(Allocator, FreedBlocksAreReusedWithoutFreshPages) {
 #else
   EXPECT_FALSE(keep_freed_memory());
 #endif
+}
+
+TEST(Allocator, PeakCountsTheTensorsHeldAtOnce) {
+  const auto outside = torch::ones({1000}); // held before: not counted
+  int64_t peak = 0;
+  {
+    CpuAllocationPeak measure;
+    {
+      auto a = torch::empty({1 << 20}, torch::kFloat); // 4 MiB
+      auto b = torch::empty({1 << 19}, torch::kDouble); // 4 MiB
+    }
+    auto c = torch::empty({1 << 20}, torch::kByte); // 1 MiB, after a and b are freed
+    peak = measure.bytes();
+  }
+  EXPECT_GE(peak, int64_t(8) << 20);
+  EXPECT_LT(peak, (int64_t(8) << 20) + 4096);
+  // A tensor made under the measure and freed after it is released through the allocator it came from.
+  torch::Tensor kept;
+  {
+    CpuAllocationPeak measure;
+    kept = torch::ones({256});
+  }
+  kept = torch::Tensor();
+  CpuAllocationPeak again; // and a second measure may follow the first
+  EXPECT_EQ(again.bytes(), 0);
+}
+
+TEST(Allocator, AvailableMemoryIsPositiveAndHonoursTheAddressSpaceLimit) {
+  const int64_t available = available_memory_bytes();
+  EXPECT_GT(available, 0);
+  rlimit before{};
+  ASSERT_EQ(getrlimit(RLIMIT_AS, &before), 0);
+  rlimit tight = before;
+  // 1 GiB above what is mapped now (read the same way as the function does).
+  long pages = 0;
+  FILE* statm = std::fopen("/proc/self/statm", "r");
+  ASSERT_NE(statm, nullptr);
+  ASSERT_EQ(std::fscanf(statm, "%ld", &pages), 1);
+  std::fclose(statm);
+  tight.rlim_cur = rlim_t(pages) * rlim_t(sysconf(_SC_PAGESIZE)) + (rlim_t(1) << 30);
+  if (before.rlim_max != RLIM_INFINITY && tight.rlim_cur > before.rlim_max)
+    GTEST_SKIP() << "the hard address-space limit is lower";
+  ASSERT_EQ(setrlimit(RLIMIT_AS, &tight), 0);
+  const int64_t limited = available_memory_bytes();
+  setrlimit(RLIMIT_AS, &before);
+  EXPECT_LE(limited, int64_t(1) << 30);
+  EXPECT_GT(limited, int64_t(1) << 29);
 }
 
 } // namespace

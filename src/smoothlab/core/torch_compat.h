@@ -11,6 +11,14 @@
 #define SMOOTHLAB_TORCH_AT_LEAST(major, minor) \
   (TORCH_VERSION_MAJOR > (major) || (TORCH_VERSION_MAJOR == (major) && TORCH_VERSION_MINOR >= (minor)))
 
+// c10::Allocator::allocate is const up to LibTorch 2.2 and not from 2.3 on (which also made copy_data pure virtual;
+// an allocator defines it in every version: without `override` it is a plain member on 1.13).
+#if SMOOTHLAB_TORCH_AT_LEAST(2, 3)
+#define SMOOTHLAB_ALLOCATE_CONST
+#else
+#define SMOOTHLAB_ALLOCATE_CONST const
+#endif
+
 namespace smoothlab::compat {
 
 // Autocast's state for one device type (kCPU or kCUDA). LibTorch 2.4 replaced the per-device functions

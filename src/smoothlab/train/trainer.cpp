@@ -2,9 +2,12 @@
 
 #include <chrono>
 
+#include <ATen/CPUGeneratorImpl.h>
+
 #include <torch/torch.h>
 
 #include "smoothlab/calib/metrics.h"
+#include "smoothlab/core/allocator.h"
 #include "smoothlab/core/error.h"
 #include "smoothlab/core/files.h"
 #include "smoothlab/loss/label_smoothing.h"
@@ -22,6 +25,71 @@ namespace {
 
 loss::LabelSmoothingOptions loss_options(const TrainConfig& c) {
   return loss::LabelSmoothingOptions().smoothing(c.smoothing).implementation(loss::parse_implementation(c.loss_impl));
+}
+
+// A batch that cannot fit in memory is refused before the first step, not by the kernel's OOM killer after minutes
+// (CPU): a forward and backward pass at 8 and at 16 examples measure what one more example costs, at fp32 (autocast
+// needs less), plus the loader's prefetched batches. The probe leaves the weights, batch-norm statistics and RNG as
+// they were. Batches of at most 64 examples are not probed.
+void check_batch_fits(
+    model::ClassifierImpl& model,
+    const TrainConfig& config,
+    const data::DataBundle& bundle,
+    int64_t examples_per_rank) {
+  const int64_t batch = std::min(config.batch_size, examples_per_rank);
+  if (batch <= 64)
+    return;
+  const int64_t available = available_memory_bytes();
+  if (available < 0)
+    return;
+  auto step_bytes = [&](int64_t b) {
+    CpuAllocationPeak peak;
+    {
+      auto logits = model.forward(torch::zeros({b, bundle.channels, bundle.height, bundle.width}));
+      torch::nn::functional::cross_entropy(logits, torch::zeros({b}, torch::kLong)).backward();
+    }
+    for (auto& p : model.parameters())
+      p.mutable_grad() = torch::Tensor();
+    return peak.bytes();
+  };
+  std::vector<torch::Tensor> buffers;
+  for (const auto& b : model.buffers())
+    buffers.push_back(b.clone());
+  auto generator = at::detail::getDefaultCPUGenerator();
+  const auto rng = generator.get_state();
+  const bool training = model.is_training();
+  model.train();
+  const int64_t at8 = step_bytes(8), at16 = step_bytes(16);
+  model.train(training);
+  generator.set_state(rng);
+  {
+    torch::NoGradGuard no_grad;
+    const auto now = model.buffers();
+    for (size_t i = 0; i < now.size(); ++i)
+      now[i].copy_(buffers[i]);
+  }
+  const double image_bytes = 4.0 * double(bundle.channels * bundle.height * bundle.width);
+  // The allocator's count misses what oneDNN, BLAS and the heap's fragmentation add: resnet20 on Fashion-MNIST at batch
+  // 8192 counted 9.7 GB and peaked at 13.1 GB of resident memory (docs/performance.md), so each example counts 1.5×.
+  const double per_example = 1.5 * double(std::max<int64_t>(at16 - at8, 0)) / 8 + 5 * image_bytes; // + 4 ahead
+  const double needed = double(at16) + per_example * double(batch - 16);
+  const double room = 0.9 * double(available);
+  if (needed <= room)
+    return;
+  const int64_t fits = std::max<int64_t>(1, int64_t((room - double(at16)) / per_example) + 16);
+  int64_t hint = 1;
+  while (hint * 2 <= fits)
+    hint *= 2;
+  throw Error(
+      fmt::format(
+          "--batch-size {}: a training step of {} on {} examples needs about {:.1f} GB of memory; {:.1f} GB are "
+          "available",
+          config.batch_size,
+          config.model,
+          batch,
+          needed / 1e9,
+          double(available) / 1e9),
+      fmt::format("about {} examples fit in a batch here: pass --batch-size {} or less", fits, hint));
 }
 
 // What must agree between the ranks of one run: the result settings, and whether each rank resumes.
@@ -90,6 +158,8 @@ TrainResult train(
   torch::manual_seed(config.seed);
   auto model = model::make_model(config.model, {bundle.channels, bundle.height, bundle.width, bundle.num_classes});
   model->to(device);
+  if (device.is_cpu())
+    check_batch_fits(*model, config, bundle, (bundle.train.size() + world - 1) / world);
   torch::optim::SGD optimizer(
       model->parameters(),
       torch::optim::SGDOptions(config.lr)
