@@ -1,17 +1,6 @@
-// Logits and labels as CSV (calib/inputs.h load_logits, load_labels: `smoothlab calibrate --logits x.csv`), then
-// the checks calibrate applies to what they return.
-#include "fuzz/fuzz_target.h"
-#include "smoothlab/calib/inputs.h"
-#include "smoothlab/core/error.h"
+// Logits and labels as .csv (`smoothlab calibrate --logits x.csv`): fuzz/calib_inputs.h.
+#include "fuzz/calib_inputs.h"
 
 SMOOTHLAB_FUZZ_TARGET(calib_csv) {
-  const auto path = smoothlab::fuzz::scratch_path("calib_csv") / "outputs.csv";
-  smoothlab::fuzz::write_input(path, data, size);
-  try {
-    const auto logits = smoothlab::calib::load_logits(path);
-    smoothlab::calib::check_logits(logits, path.string());
-  } catch (const smoothlab::Error&) {
-  }
-  const auto labels = smoothlab::calib::load_labels(path);
-  smoothlab::calib::check_labels(labels, labels.size(0), 10, path.string(), "logits");
+  smoothlab::fuzz::read_calibration_inputs("calib_csv", ".csv", data, size);
 }

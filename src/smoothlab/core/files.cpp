@@ -150,16 +150,14 @@ void write_atomic_with(const fs::path& path, const std::function<void(const fs::
   try {
     try {
       write(tmp);
-    } catch (const Error&) {
-      if (disk_full(path.parent_path()))
-        throw write_error(path, ENOSPC);
-      throw;
     } catch (const std::bad_alloc&) {
       throw;
     } catch (const std::exception& e) {
-      // LibTorch's serializer and other writers: name the file and the reason instead of an internal error.
       if (disk_full(path.parent_path()))
         throw write_error(path, ENOSPC);
+      if (dynamic_cast<const Error*>(&e))
+        throw;
+      // LibTorch's serializer and other writers: name the file and the reason instead of an internal error.
       std::string what = e.what();
       throw Error(fmt::format("{}: cannot write: {}", path.string(), what.substr(0, what.find('\n'))));
     }

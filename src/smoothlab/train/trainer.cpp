@@ -9,7 +9,6 @@
 #include "smoothlab/calib/metrics.h"
 #include "smoothlab/core/allocator.h"
 #include "smoothlab/core/error.h"
-#include "smoothlab/core/files.h"
 #include "smoothlab/loss/label_smoothing.h"
 #include "smoothlab/model/predict.h"
 #include "smoothlab/model/sync_batch_norm.h"
@@ -145,8 +144,7 @@ TrainResult train(
     if (run.wipe && fs::exists(run_dir))
       for (const auto& entry : fs::directory_iterator(run_dir))
         fs::remove_all(entry.path());
-    fs::create_directories(run_dir);
-    remove_dead_temp_files(run_dir); // a kill in a write left them (core/files.h)
+    fs::create_directories(run_dir); // open_run and every write remove a killed write's temp files (core/files.h)
   }
 
   const torch::Device device = parse_device(config.device);
