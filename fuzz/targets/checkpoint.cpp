@@ -1,6 +1,6 @@
 // The checkpoint loader's own checks (train/checkpoint.h): checkpoint_epochs (resume's look at a run) and
-// load_checkpoint into a model and an SGD optimizer with momentum, on the input as RUN/checkpoint.pt. The archive
-// format itself is LibTorch's (PyTorchStreamReader); the target covers what smoothlab does with what it returns.
+// load_checkpoint into a model and an SGD optimizer with momentum, on the input as RUN/checkpoint.safetensors.
+// smoothlab parses the whole file itself (safetensors layout), so the target covers every byte.
 #include <torch/torch.h>
 
 #include "fuzz/fuzz_target.h"
@@ -17,7 +17,7 @@ struct Trained {
 } // namespace smoothlab::fuzz::checkpoint
 
 SMOOTHLAB_FUZZ_TARGET(checkpoint) {
-  const auto path = smoothlab::fuzz::scratch_path("checkpoint") / "checkpoint.pt";
+  const auto path = smoothlab::fuzz::scratch_path("checkpoint") / "checkpoint.safetensors";
   smoothlab::fuzz::write_input(path, data, size);
   smoothlab::train::checkpoint_epochs(path);
   smoothlab::fuzz::checkpoint::Trained trained;

@@ -53,7 +53,7 @@ TEST(Cli, BadOptionsExitTwoWithOneErrorLine) {
       "--precision fp16 needs a CUDA device");
   EXPECT_FALSE(fs::exists(dir / "r5"));
   // Nothing was created for rejected runs.
-  EXPECT_FALSE(fs::exists(dir / "r1" / "checkpoint.pt"));
+  EXPECT_FALSE(fs::exists(dir / "r1" / "checkpoint.safetensors"));
   EXPECT_FALSE(fs::exists(dir / "r2" / "config.json"));
 }
 
@@ -243,7 +243,7 @@ TEST(Cli, KilledRunResumesWithEveryEpochOnce) {
     // Wait for the first checkpoint, then kill mid-way through a later epoch. A child that exits first (bad
     // options, diverged training) fails the test at once with its own message.
     CliProcess child(args);
-    const bool checkpointed = child.wait_until([&] { return fs::exists(run / "checkpoint.pt"); }, 180);
+    const bool checkpointed = child.wait_until([&] { return fs::exists(run / "checkpoint.safetensors"); }, 180);
     if (!checkpointed) {
       child.kill(SIGKILL);
       const auto r = child.finish();
@@ -254,7 +254,7 @@ TEST(Cli, KilledRunResumesWithEveryEpochOnce) {
     const auto killed = child.finish();
     EXPECT_TRUE(killed.exit_code == 128 + SIGKILL || killed.exit_code == 0) << killed.err;
   }
-  ASSERT_TRUE(fs::exists(run / "checkpoint.pt"));
+  ASSERT_TRUE(fs::exists(run / "checkpoint.safetensors"));
   auto resumed = args;
   resumed.push_back("--resume");
   auto r = run_cli(resumed);

@@ -125,11 +125,11 @@ TEST(Faults, KillInAnyWriteOfATrainingRunLeavesWholeFilesAndTheSameCommandContin
     const auto again = run_cli(args);
     ASSERT_EQ(again.exit_code, 0) << "after a kill in write " << n << ":\n" << again.err;
     EXPECT_EQ(temp_files(run), std::vector<std::string>{});
-    EXPECT_EQ(train::checkpoint_epochs(run / "checkpoint.pt"), 2);
+    EXPECT_EQ(train::checkpoint_epochs(run / "checkpoint.safetensors"), 2);
     // Each epoch once, and the same epochs as the run that was never killed (the same data, seed and thread).
     EXPECT_EQ(losses(run), losses(dir / "clean")) << "after a kill in write " << n;
   }
-  // config.json, metrics.jsonl, then metrics.jsonl and checkpoint.pt after each of the two epochs.
+  // config.json, metrics.jsonl, then metrics.jsonl and checkpoint.safetensors after each of the two epochs.
   EXPECT_EQ(killed, 6);
 }
 
@@ -166,14 +166,14 @@ TEST(Faults, KillInAnEvaluationsWritesLeavesWholeFilesAndEvalRedoesIt) {
 }
 
 // A run that a kill stopped after its first epoch: config.json, metrics.jsonl (two epochs: the metrics are written
-// before the checkpoint), checkpoint.pt (one epoch); the kill's temp file removed.
+// before the checkpoint), checkpoint.safetensors (one epoch); the kill's temp file removed.
 fs::path interrupted_run(const fs::path& dir) {
   write_idx_folder(dir / "data", 300, 60, 8, 8, 3);
   const fs::path run = dir / "run";
-  const auto r = run_cli(train_args(dir / "data", run), "SMOOTHLAB_TEST_FAULT=kill:2:checkpoint.pt");
+  const auto r = run_cli(train_args(dir / "data", run), "SMOOTHLAB_TEST_FAULT=kill:2:checkpoint.safetensors");
   EXPECT_EQ(r.exit_code, 128 + SIGKILL) << r.err;
   remove_dead_temp_files(run);
-  EXPECT_EQ(train::checkpoint_epochs(run / "checkpoint.pt"), 1);
+  EXPECT_EQ(train::checkpoint_epochs(run / "checkpoint.safetensors"), 1);
   return run;
 }
 
@@ -196,15 +196,15 @@ TEST(Faults, FullDiskStopsRunEvalAndCalibrateAndLeavesTheirFilesAsTheyWere) {
   EXPECT_EQ(snapshot(run), before);
   EXPECT_EQ(temp_files(run), std::vector<std::string>{});
   // The disk fills in the middle of the continued run: at the second epoch's checkpoint.
-  r = run_cli(args, "SMOOTHLAB_TEST_FAULT=enospc:1:checkpoint.pt");
+  r = run_cli(args, "SMOOTHLAB_TEST_FAULT=enospc:1:checkpoint.safetensors");
   expect_disk_full(r, run);
-  EXPECT_NE(r.err.find("checkpoint.pt: no space"), std::string::npos) << r.err;
-  EXPECT_EQ(read_bytes(run / "checkpoint.pt"), before["checkpoint.pt"]);
+  EXPECT_NE(r.err.find("checkpoint.safetensors: no space"), std::string::npos) << r.err;
+  EXPECT_EQ(read_bytes(run / "checkpoint.safetensors"), before["checkpoint.safetensors"]);
   expect_whole_files(run, "after a full disk");
   // With space again, the same command finishes the run.
   r = run_cli(args);
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(train::checkpoint_epochs(run / "checkpoint.pt"), 2);
+  EXPECT_EQ(train::checkpoint_epochs(run / "checkpoint.safetensors"), 2);
 
   // Evaluation: once done, a second one on a full disk leaves eval.json, calibration.json and the rest as they were.
   ASSERT_EQ(run_cli({"eval", run.string(), "--threads", "1"}).exit_code, 0);
@@ -281,14 +281,15 @@ TEST(Faults, DamagedRunStateIsRefusedWithAHint) {
       EXPECT_NE(r.err.find(hint), std::string::npos) << r.err;
     }
   };
-  const std::string ckpt = (run / "checkpoint.pt").string();
+  const std::string ckpt = (run / "checkpoint.safetensors").string();
+  const std::string checkpoint = "checkpoint.safetensors";
   damaged(
-      "checkpoint.pt", [](std::string& b) { b.resize(b.size() / 2); }, {ckpt, "not a readable checkpoint"}, "--force");
-  // One weight's byte changed: LibTorch's reader would load it; the records' checksums do not match.
+      checkpoint, [](std::string& b) { b.resize(b.size() / 2); }, {ckpt, "not a readable checkpoint"}, "--force");
+  // One byte of the tensors changed (the data fill the file's last part): the data's checksum does not match.
   damaged(
-      "checkpoint.pt", [](std::string& b) { b[b.size() / 3] ^= 0x40; }, {ckpt, "fails its checksum"}, "--force");
+      checkpoint, [](std::string& b) { b[b.size() * 3 / 4] ^= 0x40; }, {ckpt, "fail their checksum"}, "--force");
   damaged(
-      "checkpoint.pt", [](std::string& b) { b = "not a zip file"; }, {ckpt, "not a readable checkpoint"}, "--force");
+      checkpoint, [](std::string& b) { b = "not a checkpoint"; }, {ckpt, "not a readable checkpoint"}, "--force");
   damaged(
       "metrics.jsonl",
       [](std::string& b) { b.resize(b.size() - 40); },
@@ -366,7 +367,7 @@ TEST(Faults, ABatchTooLargeForMemoryIsRefusedBeforeItRuns) {
       std::string::npos)
       << r.err;
   EXPECT_NE(r.err.find("hint: about "), std::string::npos) << r.err;
-  EXPECT_FALSE(fs::exists(dir / "run" / "checkpoint.pt"));
+  EXPECT_FALSE(fs::exists(dir / "run" / "checkpoint.safetensors"));
   // The batch the hint names is refused no more (its step is measured the same way).
   const auto at = r.err.find("pass --batch-size ");
   ASSERT_NE(at, std::string::npos) << r.err;

@@ -20,7 +20,7 @@ void expect_refused(const std::string& spec, const fs::path& file, const std::st
   EXPECT_EQ(count_lines_starting(r.err, "error: "), 1) << r.err;
   EXPECT_NE(r.err.find(file.string()), std::string::npos) << r.err;
   EXPECT_NE(r.err.find(what), std::string::npos) << r.err;
-  EXPECT_FALSE(fs::exists(out / "checkpoint.pt"));
+  EXPECT_FALSE(fs::exists(out / "checkpoint.safetensors"));
 }
 
 std::string be32(uint32_t v) {

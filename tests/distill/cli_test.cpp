@@ -178,7 +178,7 @@ TEST_F(DistillCli, TorchScriptExportOfARunTeachesLikeTheRun) {
   {
     auto config = json::parse(read_file(fs::path(teacher) / "config.json"));
     auto m = model::make_model("mlp", {1, 8, 8, 3});
-    train::load_checkpoint(fs::path(teacher) / "checkpoint.pt", *m, nullptr);
+    train::load_checkpoint(fs::path(teacher) / "checkpoint.safetensors", *m, nullptr);
     const auto mean = config["data_info"]["mean"].get<std::vector<float>>();
     const auto std = config["data_info"]["std"].get<std::vector<float>>();
     torch::jit::Module exported("ExportedMlp");
@@ -248,7 +248,7 @@ TEST_F(DistillCli, ChanceLevelTorchScriptTeacherIsRefused) {
   EXPECT_EQ(r.exit_code, 2) << r.err;
   EXPECT_NE(r.err.find("about chance"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("hint: a TorchScript teacher takes pixels in [0, 1]"), std::string::npos) << r.err;
-  EXPECT_FALSE(fs::exists(dir_ / "s" / "checkpoint.pt"));
+  EXPECT_FALSE(fs::exists(dir_ / "s" / "checkpoint.safetensors"));
 }
 
 TEST_F(DistillCli, BadInputsExitWithTwo) {

@@ -59,7 +59,7 @@ TEST_F(DistillResume, ResumeTrainsWithTheSavedSmoothingAndDistillationSettings) 
   EXPECT_EQ(meta["distill"]["hard_loss_impl"], "libtorch");
 
   // Killed before its first checkpoint: config.json is there, nothing else.
-  fs::remove(student / "checkpoint.pt");
+  fs::remove(student / "checkpoint.safetensors");
   fs::remove(student / "metrics.jsonl");
   r = run(
       {"distill",
@@ -113,7 +113,7 @@ TEST_F(DistillResume, StudentsAndPlainRunsResumeOnlyWithTheirOwnCommand) {
   EXPECT_NE(r.err.find("the run was not trained by distill"), std::string::npos) << r.err;
 
   // Killed before its first checkpoint: the same command continues the student, another T is refused by name.
-  fs::remove(fs::path(student) / "checkpoint.pt");
+  fs::remove(fs::path(student) / "checkpoint.safetensors");
   fs::remove(fs::path(student) / "metrics.jsonl");
   const std::vector<std::string> again = {
       "distill", "--teacher", teacher(), "--model", "mlp", "--epochs", "1", "--lr", "0.05", "--out", student};

@@ -32,8 +32,8 @@ struct Interrupt {};
 std::map<std::string, fs::file_time_type> checkpoint_times(const fs::path& runs) {
   std::map<std::string, fs::file_time_type> t;
   for (const auto& e : fs::directory_iterator(runs))
-    if (fs::exists(e.path() / "checkpoint.pt"))
-      t[e.path().filename().string()] = fs::last_write_time(e.path() / "checkpoint.pt");
+    if (fs::exists(e.path() / "checkpoint.safetensors"))
+      t[e.path().filename().string()] = fs::last_write_time(e.path() / "checkpoint.safetensors");
   return t;
 }
 
@@ -79,7 +79,7 @@ TEST(StudyPipeline, InterruptedStudyContinuesWithoutRecomputing) {
   for (int64_t i = 0; i < total; ++i)
     EXPECT_EQ(seen[i].second, i < 3) << seen[i].first;
   for (const auto& [name, time] : before)
-    EXPECT_EQ(fs::last_write_time(tmp / "s" / "runs" / name / "checkpoint.pt"), time) << name << " was recomputed";
+    EXPECT_EQ(fs::last_write_time(tmp / "s" / "runs" / name / "checkpoint.safetensors"), time) << name << " was recomputed";
   // A third call trains nothing.
   result = run_study(options);
   EXPECT_EQ(result.runs_reused, total);
@@ -375,7 +375,7 @@ TEST(StudyPipeline, KilledCliStudyResumes) {
   EXPECT_EQ(std::stoul(m[2]), finished.size()) << r.out;
   EXPECT_EQ(std::stoul(m[2]) + std::stoul(m[3]), std::stoul(m[1]));
   for (const auto& name : finished)
-    EXPECT_EQ(fs::last_write_time(tmp / "s" / "runs" / name / "checkpoint.pt"), before.at(name)) << name;
+    EXPECT_EQ(fs::last_write_time(tmp / "s" / "runs" / name / "checkpoint.safetensors"), before.at(name)) << name;
   EXPECT_NE(r.out.find("report: " + out + "/report.html"), std::string::npos) << r.out;
   EXPECT_NE(r.err.find("done already:"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("ETA"), std::string::npos) << r.err;

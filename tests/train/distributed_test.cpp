@@ -290,7 +290,7 @@ TEST_F(DistFixture, AKilledRunResumesWithAnotherWorldSizeAndRecordsEveryEpochOnc
     const auto out = dir / name;
     CliProcess p(plus(args("mlp", name, 4, 6), {"--nproc-per-node", "2"}));
     ASSERT_TRUE(p.wait_until(
-        [&] { return fs::exists(out / "checkpoint.pt") && !read_jsonl(out / "metrics.jsonl").empty(); }, 120));
+        [&] { return fs::exists(out / "checkpoint.safetensors") && !read_jsonl(out / "metrics.jsonl").empty(); }, 120));
     p.kill(SIGKILL); // the launcher; its ranks die with it (PR_SET_PDEATHSIG)
     p.finish();
     for (int i = 0; i < 500 && (find_rank(0, out.string()) > 0 || find_rank(1, out.string()) > 0); ++i)
@@ -335,7 +335,7 @@ TEST_F(DistFixture, TorchrunRestartsAKilledRankAndTheSameCommandResumes) {
   std::thread launcher([&] { status = std::system(("timeout 240 " + cmd).c_str()); });
   int killed = -1;
   for (int i = 0; i < 6000 && killed < 0; ++i) {
-    if (fs::exists(out / "checkpoint.pt"))
+    if (fs::exists(out / "checkpoint.safetensors"))
       if (const int pid = find_rank(1, out.string()); pid > 0 && ::kill(pid, SIGKILL) == 0)
         killed = pid;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));

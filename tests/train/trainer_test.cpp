@@ -66,8 +66,8 @@ TEST(Trainer, ResumedRunEndsWithTheSameParameters) {
   EXPECT_EQ(result.epochs_done, 3);
 
   auto a = model::make_model("mlp", {1, 8, 8, 3}), b = model::make_model("mlp", {1, 8, 8, 3});
-  train::load_checkpoint(dir / "full" / "checkpoint.pt", *a, nullptr);
-  train::load_checkpoint(dir / "resumed" / "checkpoint.pt", *b, nullptr);
+  train::load_checkpoint(dir / "full" / "checkpoint.safetensors", *a, nullptr);
+  train::load_checkpoint(dir / "resumed" / "checkpoint.safetensors", *b, nullptr);
   auto pa = a->named_parameters(), pb = b->named_parameters();
   for (const auto& item : pa)
     EXPECT_TRUE(item.value().equal(pb[item.key()])) << item.key();
@@ -87,7 +87,7 @@ TEST(Trainer, ResumedRunEndsWithTheSameParameters) {
       {"--resume", "--force"}));
   EXPECT_EQ(train::train(config, dir / "rerun", train::ExistingRun::Refuse).epochs_done, 3);
   auto c = model::make_model("mlp", {1, 8, 8, 3});
-  train::load_checkpoint(dir / "rerun" / "checkpoint.pt", *c, nullptr);
+  train::load_checkpoint(dir / "rerun" / "checkpoint.safetensors", *c, nullptr);
   auto pc = c->named_parameters();
   for (const auto& item : pa)
     EXPECT_TRUE(item.value().equal(pc[item.key()])) << item.key();
@@ -110,8 +110,8 @@ TEST(Trainer, ExistingRunFolderNeedsResumeOrForce) {
   train::train(config, dir / "run", train::ExistingRun::Force);
   EXPECT_EQ(read_jsonl(dir / "run" / "metrics.jsonl").size(), 1u);
   // A corrupt checkpoint is reported with its path.
-  std::ofstream(dir / "run" / "checkpoint.pt") << "garbage";
-  EXPECT_TRUE(error_mentions([&] { train::load_run(dir / "run"); }, {"checkpoint.pt"}));
+  std::ofstream(dir / "run" / "checkpoint.safetensors") << "garbage";
+  EXPECT_TRUE(error_mentions([&] { train::load_run(dir / "run"); }, {"checkpoint.safetensors"}));
 }
 
 // 2 epochs, ε = 0.1, on 6 000 training images (1 000 of them held out) and the first 2 000 test images, no

@@ -6,7 +6,12 @@
 #include <ATen/autocast_mode.h>
 #include <c10/core/DeviceType.h>
 #include <c10/core/ScalarType.h>
+#include <torch/optim/optimizer.h>
 #include <torch/version.h>
+
+#include <sstream>
+#include <string>
+#include <type_traits>
 
 #define SMOOTHLAB_TORCH_AT_LEAST(major, minor) \
   (TORCH_VERSION_MAJOR > (major) || (TORCH_VERSION_MAJOR == (major) && TORCH_VERSION_MINOR >= (minor)))
@@ -50,5 +55,20 @@ inline void set_autocast_dtype(c10::DeviceType d, c10::ScalarType t) {
   d == c10::kCUDA ? at::autocast::set_autocast_gpu_dtype(t) : at::autocast::set_autocast_cpu_dtype(t);
 }
 #endif
+
+// The key of an optimizer's per-parameter state (Optimizer::state()): the parameter's TensorImpl address printed as a
+// string in LibTorch 1.13, the address itself in 2.x. Decided from the map's own key type.
+using OptimizerStateKey = std::decay_t<decltype(std::declval<torch::optim::Optimizer&>().state())>::key_type;
+template <typename Key = OptimizerStateKey>
+Key optimizer_state_key(const at::Tensor& parameter) {
+  void* impl = parameter.unsafeGetTensorImpl();
+  if constexpr (std::is_same_v<Key, std::string>) {
+    std::ostringstream os; // as c10::guts::to_string(TensorImpl*), which LibTorch 1.13's optimizers use
+    os << impl;
+    return os.str();
+  } else {
+    return impl;
+  }
+}
 
 } // namespace smoothlab::compat

@@ -82,19 +82,19 @@ Teacher Teacher::load(const fs::path& path, const torch::Device& device) {
       throw Error(
           fmt::format("--teacher {}: not a TorchScript archive", path.string()),
           "export the teacher from PyTorch with torch.jit.save(torch.jit.script(model), path), or pass its "
-          "smoothlab run folder (a checkpoint.pt is not a TorchScript module)");
+          "smoothlab run folder (a checkpoint.safetensors is not a TorchScript module)");
     try {
       impl.script = std::make_shared<torch::jit::Module>(torch::jit::load(path.string(), device));
     } catch (const c10::Error& e) {
       std::string what = e.what_without_backtrace();
       throw Error(
           fmt::format("--teacher {}: cannot load as TorchScript ({})", path.string(), what.substr(0, what.find('\n'))),
-          "a smoothlab checkpoint.pt is not TorchScript: pass its run folder instead");
+          "a smoothlab checkpoint.safetensors is not TorchScript: pass its run folder instead");
     }
     if (!impl.script->find_method("forward"))
       throw Error(
           fmt::format("--teacher {}: the TorchScript module has no forward method", path.string()),
-          "a smoothlab checkpoint.pt is not a TorchScript module: pass its run folder instead");
+          "a smoothlab checkpoint.safetensors is not a TorchScript module: pass its run folder instead");
     impl.kind = Kind::TorchScript;
   }
   freeze(impl);

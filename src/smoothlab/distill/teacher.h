@@ -1,6 +1,6 @@
 // A frozen teacher for distillation ([M] §4): a smoothlab run folder or a TorchScript module.
 //
-//   Teacher::load("runs/resnet20_eps0")   run folder: config.json + checkpoint.pt (train::load_run), knows its
+//   Teacher::load("runs/resnet20_eps0")   run folder: config.json + checkpoint.safetensors (train::load_run), knows its
 //                                         classes and its input normalisation (its training split's mean/std)
 //   Teacher::load("teacher.pt")           TorchScript (torch.jit.save in PyTorch, or torch::jit::Module::save):
 //                                         forward(x: [B, C, H, W] float pixels in [0, 1]) -> logits [B, K]; the

@@ -4,7 +4,8 @@
 //   RUN_DIR/config.json        RunRecord: the effective TrainConfig, the data's facts, versions, the command line,
 //                              distillation and MI-logging facts (written when the run starts)
 //   RUN_DIR/metrics.jsonl      one EpochRecord per finished epoch, rewritten atomically after each epoch
-//   RUN_DIR/checkpoint.pt      model + optimizer + epochs done + RNG state (train/checkpoint.h), after the metrics
+//   RUN_DIR/checkpoint.safetensors   model + optimizer + epochs done + RNG state (train/checkpoint.h), after the
+//                              metrics
 //   RUN_DIR/eval.json          EvalRecord (`smoothlab eval`): metrics of val and test, temperature, γ
 //   RUN_DIR/calibration.json   the calibration report (calib::to_json(CalibrationReport)): CalibrationRecord
 //   RUN_DIR/reliability*.png|svg, RUN_DIR/{val,test}_{logits,labels,features}.npy   eval's figures and outputs
@@ -153,7 +154,7 @@ class RunDir {
     return dir_ / "metrics.jsonl";
   }
   std::filesystem::path checkpoint_file() const {
-    return dir_ / "checkpoint.pt";
+    return dir_ / "checkpoint.safetensors";
   }
   std::filesystem::path eval_file() const {
     return dir_ / "eval.json";
