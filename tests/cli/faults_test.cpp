@@ -285,7 +285,7 @@ TEST(Faults, DamagedRunStateIsRefusedWithAHint) {
   const std::string checkpoint = "checkpoint.safetensors";
   damaged(
       checkpoint, [](std::string& b) { b.resize(b.size() / 2); }, {ckpt, "not a readable checkpoint"}, "--force");
-  // One byte of the tensors changed (the data fill the file's last part): the data's checksum does not match.
+  // One byte of the tensors changed (the data fill the file's last part): the file's checksum does not match.
   damaged(
       checkpoint, [](std::string& b) { b[b.size() * 3 / 4] ^= 0x40; }, {ckpt, "fail their checksum"}, "--force");
   damaged(

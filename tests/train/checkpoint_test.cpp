@@ -148,6 +148,7 @@ TEST(Checkpoint, DamagedHeadersAreRefusedNamingTheFile) {
   refused([](auto& h) { h["__metadata__"]["format"] = "other"; }, "not a smoothlab checkpoint");
   refused([](auto& h) { h["__metadata__"]["version"] = "3"; }, "version 3 is newer");
   refused([](auto& h) { h["__metadata__"]["crc32"] = "00000000"; }, "fail their checksum");
+  refused([](auto& h) { h["__metadata__"]["epochs_done"] = "5"; }, "fail their checksum"); // the header is covered too
   // A version-1 file (LibTorch's zip archive) starts "PK\3\4": its header size is absurd.
   write_bytes(path, std::string("PK\x03\x04", 4) + std::string(100, '\0'));
   EXPECT_ERROR_MENTIONS(train::checkpoint_epochs(path), path.string(), "not a readable checkpoint");

@@ -44,14 +44,14 @@ const std::vector<std::pair<std::string, torch::Dtype>>& dtype_names() {
   return names;
 }
 
-uint32_t crc32_of(const char* data, uint64_t size) {
-  uLong sum = crc32(0L, Z_NULL, 0);
+// The CRC-32 of size bytes at data, continuing from sum (0 to start).
+uint32_t crc32_of(const char* data, uint64_t size, uint32_t sum = 0) {
   for (uint64_t done = 0; done < size;) {
     const uint64_t n = std::min<uint64_t>(size - done, 1 << 30);
-    sum = crc32(sum, reinterpret_cast<const Bytef*>(data + done), uInt(n));
+    sum = uint32_t(crc32(sum, reinterpret_cast<const Bytef*>(data + done), uInt(n)));
     done += n;
   }
-  return uint32_t(sum);
+  return sum;
 }
 
 // The parameters' names by their TensorImpl, to name the optimizer's per-parameter state.
@@ -68,8 +68,11 @@ std::map<const void*, std::string> parameter_names(torch::nn::Module& model) {
       "rerun training with --force to start over");
 }
 
+// The checksum covers the whole file, its header included, with the checksum's own 8 hex digits read as "00000000".
+constexpr const char* kUnsetCrc = "00000000";
+
 // A checkpoint file, every byte checked: the header's JSON, each tensor's dtype, shape and byte range (the ranges tile
-// the data exactly, as safetensors requires), the format and version, and the data's CRC-32.
+// the data exactly, as safetensors requires), the format and version, and the file's CRC-32.
 class CheckpointFile {
  public:
   explicit CheckpointFile(const std::filesystem::path& path) : path_(path) {
@@ -122,11 +125,18 @@ class CheckpointFile {
     }
     if (end != bytes_.size() - data_)
       unreadable(path_, fmt::format("its tensors take {} bytes of {}", end, bytes_.size() - data_));
+    // The stored digits, found where the writer put them ("crc32":"…" once in the raw header), are read as zeros.
     const auto crc = meta->find("crc32");
-    if (crc == meta->end() || !crc->is_string() ||
-        crc->get<std::string>() != fmt::format("{:08x}", crc32_of(bytes_.data() + data_, end)))
+    const std::string stored = crc != meta->end() && crc->is_string() ? crc->get<std::string>() : "";
+    std::string head = bytes_.substr(0, data_);
+    const std::string field = fmt::format("\"crc32\":\"{}\"", stored);
+    const size_t at = stored.size() == 8 ? head.find(field) : std::string::npos;
+    if (at != std::string::npos && head.find(field, at + 1) == std::string::npos)
+      head.replace(at + 9, 8, kUnsetCrc);
+    const uint32_t sum = crc32_of(bytes_.data() + data_, end, crc32_of(head.data(), head.size()));
+    if (at == std::string::npos || stored != fmt::format("{:08x}", sum))
       throw Error(
-          fmt::format("{}: damaged checkpoint: the tensors' bytes fail their checksum (crc32)", path_.string()),
+          fmt::format("{}: damaged checkpoint: its bytes fail their checksum (crc32)", path_.string()),
           "the file was changed after it was written; rerun training with --force to start over");
   }
 
@@ -289,7 +299,7 @@ void save_checkpoint(
       {"format", kCheckpointFormat},
       {"version", std::to_string(kCheckpointVersion)},
       {"epochs_done", std::to_string(epochs_done)},
-      {"crc32", fmt::format("{:08x}", crc32_of(data.data(), data.size()))},
+      {"crc32", kUnsetCrc},
   };
   std::string json = header.dump();
   json.append((8 - json.size() % 8) % 8, ' '); // the data starts 8-byte aligned, as safetensors writes it
@@ -297,6 +307,10 @@ void save_checkpoint(
   std::string bytes(8, '\0');
   std::memcpy(bytes.data(), &header_size, 8);
   bytes += json;
+  const uint32_t sum = crc32_of(data.data(), data.size(), crc32_of(bytes.data(), bytes.size()));
+  const size_t at = bytes.find(fmt::format("\"crc32\":\"{}\"", kUnsetCrc));
+  check(at != std::string::npos, "save_checkpoint: no crc32 field in the header");
+  bytes.replace(at + 9, 8, fmt::format("{:08x}", sum));
   bytes += data;
   write_file_atomic(path, bytes);
 }

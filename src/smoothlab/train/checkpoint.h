@@ -7,7 +7,8 @@
 //   optimizer.momentum_buffer.<parameter>     SGD's momentum of each parameter that has one
 //   grad_scaler                               the fp16 loss scaler's [scale, steps], when the run has one
 //   rng_state                                 LibTorch's default CPU generator
-// and __metadata__: format "smoothlab_checkpoint", version, epochs_done and crc32 (of the tensors' bytes).
+// and __metadata__: format "smoothlab_checkpoint", version, epochs_done and crc32 (of the whole file, header included,
+// with its own 8 hex digits read as zeros).
 // smoothlab checks every byte of the file itself before a tensor reaches LibTorch: no TorchScript or pickle is parsed,
 // so a damaged or hostile file is refused with an Error, never handed to a parser that may crash on it.
 #pragma once
