@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <tuple>
 
 #include <fmt/format.h>
@@ -406,29 +407,45 @@ Axes& Figure::axes(int row, int col) {
   return axes_[size_t(row * cols_ + col)];
 }
 
+namespace {
+
+// Cairo's objects, released however the scope is left (a failed write throws).
+struct CairoDeleter {
+  void operator()(cairo_surface_t* s) const {
+    cairo_surface_destroy(s);
+  }
+  void operator()(cairo_t* cr) const {
+    cairo_destroy(cr);
+  }
+};
+using Surface = std::unique_ptr<cairo_surface_t, CairoDeleter>;
+using Context = std::unique_ptr<cairo_t, CairoDeleter>;
+
+} // namespace
+
 void Figure::save_png(const std::filesystem::path& path) const {
-  cairo_surface_t* surface = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, width_, height_);
-  cairo_t* cr = cairo_create(surface);
-  render(cr, width_, height_, rows_, cols_, axes_, suptitle);
-  cairo_destroy(cr);
-  cairo_surface_flush(surface);
+  const Surface surface(cairo_image_surface_create(CAIRO_FORMAT_ARGB32, width_, height_));
+  {
+    const Context cr(cairo_create(surface.get()));
+    render(cr.get(), width_, height_, rows_, cols_, axes_, suptitle);
+  }
+  cairo_surface_flush(surface.get());
   write_atomic_with(path, [&](const std::filesystem::path& tmp) {
-    const auto status = cairo_surface_write_to_png(surface, tmp.c_str());
+    const auto status = cairo_surface_write_to_png(surface.get(), tmp.c_str());
     if (status != CAIRO_STATUS_SUCCESS)
       throw Error(fmt::format("cannot write {}: {}", path.string(), cairo_status_to_string(status)));
   });
-  cairo_surface_destroy(surface);
 }
 
 void Figure::save_svg(const std::filesystem::path& path) const {
   write_atomic_with(path, [&](const std::filesystem::path& tmp) {
-    cairo_surface_t* surface = cairo_svg_surface_create(tmp.c_str(), width_, height_);
-    cairo_t* cr = cairo_create(surface);
-    render(cr, width_, height_, rows_, cols_, axes_, suptitle);
-    cairo_destroy(cr);
-    cairo_surface_finish(surface);
-    const auto status = cairo_surface_status(surface);
-    cairo_surface_destroy(surface);
+    const Surface surface(cairo_svg_surface_create(tmp.c_str(), width_, height_));
+    {
+      const Context cr(cairo_create(surface.get()));
+      render(cr.get(), width_, height_, rows_, cols_, axes_, suptitle);
+    }
+    cairo_surface_finish(surface.get());
+    const auto status = cairo_surface_status(surface.get());
     if (status != CAIRO_STATUS_SUCCESS)
       throw Error(fmt::format("cannot write {}: {}", path.string(), cairo_status_to_string(status)));
   });
