@@ -459,7 +459,8 @@ TEST(StudyClaims, LabelSmoothingWorsensSelectiveClassification) {
   EXPECT_EQ(verdict(false, true), Verdict::NotHeld);
   // The evidence is the AURC difference itself: the oracle's AURC against the random ranking's.
   auto t = selective_tables(ranked(2000, 1800, true), ranked(2000, 1800, false));
-  const auto& e = *find(study::claims(t), "selective_teacher").evidence;
+  const auto all = study::claims(t); // held here: the evidence refers into it
+  const auto& e = *find(all, "selective_teacher").evidence;
   const auto hard = study::selective(*t.runs[0].predictions, {}), smooth = study::selective(*t.runs[1].predictions, {});
   EXPECT_NEAR(hard.e_aurc, 0, 1e-15);
   EXPECT_DOUBLE_EQ(e.interval.estimate, smooth.aurc - hard.aurc);
