@@ -15,6 +15,8 @@ cmake --build "$prefix/build" -j"$(nproc)" >/dev/null
 "$prefix/build/downstream"
 site=$(find "$prefix/install" -type d -name site-packages | head -n 1)
 if [ -n "$site" ] && [ -d "$site/smoothlab" ]; then
-  (cd "$prefix" && PYTHONPATH="$site" /usr/bin/python3 -c \
+  # SMOOTHLAB_PYTHON_PRELOAD: ASan's runtime and libstdc++, for a package built with it (scripts/test.sh --sanitize)
+  (cd "$prefix" && PYTHONPATH="$site" LD_PRELOAD="${SMOOTHLAB_PYTHON_PRELOAD:-}" \
+    ASAN_OPTIONS="${SMOOTHLAB_PYTHON_PRELOAD:+detect_leaks=0}" /usr/bin/python3 -c \
     "import smoothlab, torch; print('installed python package', smoothlab.__version__, smoothlab.__file__)")
 fi
