@@ -325,7 +325,8 @@ int64_t load_checkpoint(
     torch::optim::SGD* optimizer,
     torch::Tensor* scaler_state) {
   const CheckpointFile file(path);
-  // Nothing is changed until the whole file fits: a checkpoint of another model leaves this one as it was.
+  // The names are checked before anything is changed: a checkpoint of another model leaves this one as it was. (A
+  // tensor of another shape or dtype under the same name is refused when it is reached.)
   size_t expected = 0;
   for (const auto& p : model.named_parameters())
     expected += file.has(kModelPrefix + p.key()) ? 1 : 0;
