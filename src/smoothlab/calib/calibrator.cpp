@@ -20,6 +20,7 @@
 #include "smoothlab/calib/temperature.h"
 #include "smoothlab/calib/vector_scaling.h"
 #include "smoothlab/core/error.h"
+#include "smoothlab/core/json_int.h"
 
 namespace smoothlab::calib {
 
@@ -39,12 +40,12 @@ FitReport fit_report_from_json(const nlohmann::json& j) {
   FitReport r;
   r.converged = j.at("converged").get<bool>();
   r.exact = j.at("exact").get<bool>();
-  r.iterations = j.at("iterations").get<int64_t>();
+  r.iterations = json_int(j.at("iterations"));
   r.tolerance = j.at("tolerance").get<double>();
   r.gradient_norm = j.at("gradient_norm").get<double>();
   r.objective_before = j.at("objective_before").get<double>();
   r.objective_after = j.at("objective_after").get<double>();
-  r.count = j.at("count").get<int64_t>();
+  r.count = json_int(j.at("count"));
   return r;
 }
 
@@ -117,7 +118,7 @@ std::unique_ptr<Calibrator> load_calibrator(const nlohmann::json& state, const s
     } catch (const Error& e) {
       throw Error(fmt::format("{}: {}", source, e.what()), e.hint());
     }
-    out->load_parameters(state.at("parameters"), state.at("classes").get<int64_t>());
+    out->load_parameters(state.at("parameters"), json_int(state.at("classes")));
     return out;
   } catch (const nlohmann::json::exception& e) {
     throw Error(fmt::format("{}: not a saved calibrator ({})", source, e.what()), "write one with --save or save()");

@@ -13,6 +13,7 @@
 #include "smoothlab/calib/selective.h"
 #include "smoothlab/calib/smooth_ece.h"
 #include "smoothlab/core/error.h"
+#include "smoothlab/core/json_int.h"
 
 namespace smoothlab::calib {
 
@@ -269,8 +270,8 @@ nlohmann::json to_json(const CalibrationMetrics& m, bool with_bins) {
 CalibrationMetrics metrics_from_json(const nlohmann::json& j) {
   auto num = [&](const char* key) { return j.at(key).is_null() ? std::nan("") : j.at(key).get<double>(); };
   CalibrationMetrics m;
-  m.count = j.at("count").get<int64_t>();
-  m.classes = j.at("classes").get<int64_t>();
+  m.count = json_int(j.at("count"));
+  m.classes = json_int(j.at("classes"));
   m.temperature = num("temperature");
   m.accuracy = num("accuracy");
   m.nll = num("nll");
@@ -296,7 +297,7 @@ CalibrationMetrics metrics_from_json(const nlohmann::json& j) {
   m.classwise_ks_error = optional("classwise_ks_error");
   m.classwise_debiased_squared_ce = optional("classwise_debiased_squared_ce");
   m.classwise_debiased_l2_ce = optional("classwise_debiased_l2_ce");
-  m.bins = j.at("bins").get<int64_t>();
+  m.bins = json_int(j.at("bins"));
   m.binning = parse_binning(j.at("binning").get<std::string>());
   if (j.contains("reliability")) {
     const auto& rel = j.at("reliability");

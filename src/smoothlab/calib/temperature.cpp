@@ -8,6 +8,7 @@
 #include "smoothlab/calib/inputs.h"
 #include "smoothlab/calib/kernels.h"
 #include "smoothlab/core/error.h"
+#include "smoothlab/core/json_int.h"
 
 namespace smoothlab::calib {
 
@@ -145,10 +146,10 @@ TemperatureFit fit_from_json(const nlohmann::json& j) {
   fit.temperature = j.at("temperature").get<double>();
   fit.nll_before = j.at("nll_before").get<double>();
   fit.nll_after = j.at("nll_after").get<double>();
-  fit.iterations = j.at("iterations").get<int64_t>();
+  fit.iterations = json_int(j.at("iterations"));
   fit.converged = j.at("converged").get<bool>();
   fit.at_bound = j.at("at_bound").get<bool>();
-  fit.count = j.at("count").get<int64_t>();
+  fit.count = json_int(j.at("count"));
   return fit;
 }
 

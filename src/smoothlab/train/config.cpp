@@ -4,6 +4,7 @@
 
 #include "smoothlab/core/error.h"
 #include "smoothlab/core/json_diff.h"
+#include "smoothlab/core/json_int.h"
 #include "smoothlab/loss/label_smoothing.h"
 #include "smoothlab/model/precision.h"
 
@@ -82,7 +83,7 @@ std::optional<std::string> first_difference(const nlohmann::json& saved, const n
 void from_json(const nlohmann::json& j, TrainConfig& c) {
 #define X(name)          \
   if (j.contains(#name)) \
-    j.at(#name).get_to(c.name);
+    json_get(j.at(#name), c.name);
   SMOOTHLAB_CONFIG_FIELDS(X)
 #undef X
   if (j.contains("classes"))

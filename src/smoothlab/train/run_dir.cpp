@@ -9,6 +9,7 @@
 
 #include "smoothlab/core/error.h"
 #include "smoothlab/core/files.h"
+#include "smoothlab/core/json_int.h"
 #include "smoothlab/data/npy.h"
 #include "smoothlab/train/checkpoint.h"
 
@@ -49,14 +50,14 @@ DataInfo data_info_from(const json& j) {
   DataInfo d;
   d.name = j.at("name").get<std::string>();
   d.spec = j.at("spec").get<std::string>();
-  d.num_classes = j.at("num_classes").get<int64_t>();
+  d.num_classes = json_int(j.at("num_classes"));
   d.class_names = j.at("class_names").get<std::vector<std::string>>();
-  d.shape = j.at("shape").get<std::vector<int64_t>>();
+  d.shape = json_ints(j.at("shape"));
   d.mean = j.at("mean").get<std::vector<float>>();
   d.std = j.at("std").get<std::vector<float>>();
-  d.train_size = j.at("train_size").get<int64_t>();
-  d.val_size = j.at("val_size").get<int64_t>();
-  d.test_size = j.at("test_size").get<int64_t>();
+  d.train_size = json_int(j.at("train_size"));
+  d.val_size = json_int(j.at("val_size"));
+  d.test_size = json_int(j.at("test_size"));
   return d;
 }
 
@@ -74,13 +75,13 @@ json mi_json(const MiFacts& m) {
 
 MiFacts mi_from(const json& j) {
   MiFacts m;
-  m.classes = j.at("classes").get<std::vector<int64_t>>();
+  m.classes = json_ints(j.at("classes"));
   m.class_names = j.at("class_names").get<std::vector<std::string>>();
-  m.examples_per_class = j.at("examples_per_class").get<int64_t>();
-  m.views = j.at("views").get<int64_t>();
-  m.crop_padding = j.at("crop_padding").get<int64_t>();
+  m.examples_per_class = json_int(j.at("examples_per_class"));
+  m.views = json_int(j.at("views"));
+  m.crop_padding = json_int(j.at("crop_padding"));
   m.hflip = j.at("hflip").get<bool>();
-  m.seed = j.at("seed").get<uint64_t>();
+  m.seed = json_uint(j.at("seed"));
   m.split = j.at("split").get<std::string>();
   return m;
 }
@@ -147,8 +148,8 @@ void from_json(const json& j, DistillFacts& d) {
     d.teacher_run = TeacherRunFacts{
         t.at("model").get<std::string>(),
         t.at("smoothing").get<double>(),
-        t.at("epochs").get<int64_t>(),
-        t.at("seed").get<uint64_t>()};
+        json_int(t.at("epochs")),
+        json_uint(t.at("seed"))};
   }
 }
 
@@ -214,7 +215,7 @@ void to_json(json& j, const EpochRecord& r) {
 }
 
 void from_json(const json& j, EpochRecord& r) {
-  r.epoch = j.at("epoch").get<int64_t>();
+  r.epoch = json_int(j.at("epoch"));
   r.lr = j.at("lr").get<double>();
   r.train_loss = j.at("train_loss").get<double>();
   r.train_accuracy = j.at("train_accuracy").get<double>();
@@ -224,7 +225,7 @@ void from_json(const json& j, EpochRecord& r) {
   get(j, "val_accuracy", r.val_accuracy);
   get(j, "val_ece", r.val_ece);
   r.loader = j.value("loader", json::object());
-  r.bad_images = j.value("bad_images", int64_t(0));
+  r.bad_images = json_int(j, "bad_images", 0);
   get(j, "teacher_gamma", r.teacher_gamma);
   get(j, "mi", r.mi);
   get(j, "mi_raw", r.mi_raw);
@@ -232,13 +233,13 @@ void from_json(const json& j, EpochRecord& r) {
   if (j.contains("mi_steps"))
     for (const auto& m : j.at("mi_steps"))
       r.mi_steps.push_back(
-          {m.at("step").get<int64_t>(),
+          {json_int(m.at("step")),
            m.at("mi").get<double>(),
            m.at("mi_raw").get<double>(),
            m.at("mi_sigma2").get<double>()});
-  r.steps = j.value("steps", int64_t(0));
+  r.steps = json_int(j, "steps", 0);
   if (j.contains("world_size"))
-    r.world_size = j.at("world_size").get<int64_t>();
+    r.world_size = json_int(j.at("world_size"));
   r.seconds = j.at("seconds").get<double>();
 }
 
@@ -261,8 +262,8 @@ void to_json(json& j, const EvalRecord& r) {
 }
 
 void from_json(const json& j, EvalRecord& r) {
-  r.epochs_done = j.at("epochs_done").get<int64_t>();
-  r.bins = j.at("bins").get<int64_t>();
+  r.epochs_done = json_int(j.at("epochs_done"));
+  r.bins = json_int(j.at("bins"));
   r.precision = j.value("precision", std::string("fp32"));
   if (j.contains("val"))
     r.val = calib::metrics_from_json(j.at("val"));
@@ -337,6 +338,10 @@ std::vector<EpochRecord> RunDir::read_metrics() const {
     try {
       records.push_back(json::parse(line).get<EpochRecord>());
     } catch (const json::exception& e) {
+      throw Error(
+          fmt::format("{}:{}: unreadable epoch record ({})", path.string(), line_number, e.what()),
+          "the file is rewritten atomically, so this is damage from outside: rerun with --force");
+    } catch (const Error& e) {
       throw Error(
           fmt::format("{}:{}: unreadable epoch record ({})", path.string(), line_number, e.what()),
           "the file is rewritten atomically, so this is damage from outside: rerun with --force");
