@@ -136,6 +136,45 @@ TEST(RunDir, ADamagedFileIsAnErrorNamingIt) {
   EXPECT_NE(what.find("no such run folder"), std::string::npos) << what;
 }
 
+// Numbers outside their field's type (converting them would be undefined behaviour: found by fuzz/metrics and
+// fuzz/run_config) are Errors naming the file and line.
+TEST(RunDir, ANumberOutOfItsFieldsRangeIsAnErrorNamingIt) {
+  TempDir dir;
+  const train::RunDir run(dir.path());
+  json epoch = train::EpochRecord{};
+  auto metrics_with_epoch = [&](const json& value) {
+    json e = epoch;
+    e["epoch"] = value;
+    return epoch.dump() + "\n" + e.dump() + "\n";
+  };
+  write_bytes(run.metrics_file(), metrics_with_epoch(2e23));
+  std::string what = error_of([&] { run.read_metrics(); });
+  EXPECT_NE(what.find(run.metrics_file().string() + ":2: unreadable epoch record"), std::string::npos) << what;
+  EXPECT_NE(what.find("not an integer in range"), std::string::npos) << what;
+  write_bytes(run.metrics_file(), metrics_with_epoch(1.5));
+  EXPECT_NE(error_of([&] { run.read_metrics(); }).find("not an integer in range"), std::string::npos);
+  write_bytes(run.metrics_file(), metrics_with_epoch(3.0)); // a whole number written as a float is one
+  EXPECT_EQ(run.read_metrics().at(1).epoch, 3);
+
+  json record = sample_record();
+  record["data_info"]["std"] = {1e300};
+  write_bytes(run.config_file(), record.dump());
+  what = error_of([&] { run.read_config(); });
+  EXPECT_NE(what.find(run.config_file().string() + ": unreadable run configuration"), std::string::npos) << what;
+  EXPECT_NE(what.find("out of a float's range"), std::string::npos) << what;
+  record["data_info"]["std"] = {0.5};
+  record["config"]["epochs"] = 1e30;
+  write_bytes(run.config_file(), record.dump());
+  EXPECT_NE(error_of([&] { run.read_config(); }).find("not an integer in range"), std::string::npos);
+  record["config"]["epochs"] = 7;
+  record["world_size"] = -1e300;
+  write_bytes(run.config_file(), record.dump());
+  EXPECT_NE(error_of([&] { run.read_config(); }).find("not an integer in range"), std::string::npos);
+  record.erase("world_size");
+  write_bytes(run.config_file(), record.dump());
+  EXPECT_EQ(run.read_config().data.std, std::vector<float>{0.5f});
+}
+
 TEST(RunDir, OpenRunDecidesOnceAndTouchesNoFile) {
   TempDir dir;
   train::TrainConfig requested;

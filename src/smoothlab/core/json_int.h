@@ -1,4 +1,4 @@
-// An integer field of a JSON record, read without undefined behaviour.
+// An integer field of a JSON record (and a float32 one), read without undefined behaviour.
 // nlohmann's get<int64_t>() static_casts a float, which is undefined outside int64's range
 // ({"epoch": 2e23} — found by fuzz/metrics and fuzz/run_config). json_int takes an integer,
 // or a float that is a whole number in range; anything else is an Error the readers turn into
@@ -70,6 +70,18 @@ void json_get(const nlohmann::json& j, T& out) {
   } else {
     j.get_to(out);
   }
+}
+
+// An array of float32 values (a normalisation's mean and std): each a number within float's range,
+// since converting a double outside it to float is undefined as well.
+inline std::vector<float> json_floats(const nlohmann::json& j) {
+  std::vector<float> out;
+  for (const auto& v : j.get_ref<const nlohmann::json::array_t&>()) {
+    const double d = v.get<double>();
+    check(!(std::fabs(d) > double(std::numeric_limits<float>::max())), "{} is out of a float's range", d);
+    out.push_back(static_cast<float>(d));
+  }
+  return out;
 }
 
 // j[key] as an integer; `fallback` when the key is absent.

@@ -53,8 +53,8 @@ DataInfo data_info_from(const json& j) {
   d.num_classes = json_int(j.at("num_classes"));
   d.class_names = j.at("class_names").get<std::vector<std::string>>();
   d.shape = json_ints(j.at("shape"));
-  d.mean = j.at("mean").get<std::vector<float>>();
-  d.std = j.at("std").get<std::vector<float>>();
+  d.mean = json_floats(j.at("mean"));
+  d.std = json_floats(j.at("std"));
   d.train_size = json_int(j.at("train_size"));
   d.val_size = json_int(j.at("val_size"));
   d.test_size = json_int(j.at("test_size"));
@@ -86,18 +86,27 @@ MiFacts mi_from(const json& j) {
   return m;
 }
 
+// f(), with a parse or conversion failure (nlohmann's exception or our Error) rethrown as one Error
+// that begins with `where` (the file, and the line where there is one).
+template <typename F>
+auto rethrow_naming(const std::string& where, const char* hint, F f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const json::exception& e) {
+    throw Error(fmt::format("{} ({})", where, e.what()), hint);
+  } catch (const Error& e) {
+    throw Error(fmt::format("{} ({})", where, e.what()), hint);
+  }
+}
+
 // Reads `path` as JSON and converts it with `convert`; any failure is an Error naming the file.
 template <typename T, typename F>
 T read_record(const fs::path& path, const char* what, const char* hint, F convert) {
   if (!fs::exists(path))
     throw Error(fmt::format("{}: no such file ({})", path.string(), what), hint);
-  try {
+  return rethrow_naming(fmt::format("{}: unreadable {}", path.string(), what), hint, [&] {
     return convert(json::parse(read_file(path)));
-  } catch (const json::exception& e) {
-    throw Error(fmt::format("{}: unreadable {} ({})", path.string(), what, e.what()), hint);
-  } catch (const Error& e) {
-    throw Error(fmt::format("{}: unreadable {} ({})", path.string(), what, e.what()), hint);
-  }
+  });
 }
 
 } // namespace
@@ -174,7 +183,7 @@ void from_json(const json& j, RunRecord& r) {
   r.config = j.at("config").get<TrainConfig>();
   r.data = data_info_from(j.at("data_info"));
   r.versions = j.value("versions", json::object());
-  r.world_size = j.value("world_size", int64_t(1));
+  r.world_size = json_int(j, "world_size", 1);
   if (j.contains("distill"))
     r.distill = j.at("distill").get<DistillFacts>();
   if (j.contains("mi"))
@@ -335,17 +344,10 @@ std::vector<EpochRecord> RunDir::read_metrics() const {
     ++line_number;
     if (line.empty())
       continue;
-    try {
-      records.push_back(json::parse(line).get<EpochRecord>());
-    } catch (const json::exception& e) {
-      throw Error(
-          fmt::format("{}:{}: unreadable epoch record ({})", path.string(), line_number, e.what()),
-          "the file is rewritten atomically, so this is damage from outside: rerun with --force");
-    } catch (const Error& e) {
-      throw Error(
-          fmt::format("{}:{}: unreadable epoch record ({})", path.string(), line_number, e.what()),
-          "the file is rewritten atomically, so this is damage from outside: rerun with --force");
-    }
+    records.push_back(rethrow_naming(
+        fmt::format("{}:{}: unreadable epoch record", path.string(), line_number),
+        "the file is rewritten atomically, so this is damage from outside: rerun with --force",
+        [&] { return json::parse(line).get<EpochRecord>(); }));
   }
   return records;
 }
