@@ -20,15 +20,29 @@ namespace smoothlab::testing {
 namespace {
 
 TEST(Schedule, WarmupCosineAndStep) {
-  train::ScheduleOptions o{"cosine", 0.2, 1.0, {}, 0.1, 5, 10};
+  train::ScheduleOptions o{train::ScheduleKind::Cosine, 0.2, 1.0, {}, 0.1, 5, 10};
   EXPECT_DOUBLE_EQ(train::learning_rate(o, 0), 0.2 * 1 / 10); // warm-up step 1 of 10
   EXPECT_DOUBLE_EQ(train::learning_rate(o, 9), 0.2); // end of warm-up
   EXPECT_DOUBLE_EQ(train::learning_rate(o, 10), 0.2); // cosine starts at the peak
   EXPECT_NEAR(train::learning_rate(o, 30), 0.1, 1e-12); // halfway through 40 post-warm-up steps
-  o = {"step", 1.0, 0.0, {2, 4}, 0.1, 5, 10};
+  o = {train::ScheduleKind::Step, 1.0, 0.0, {2, 4}, 0.1, 5, 10};
   EXPECT_DOUBLE_EQ(train::learning_rate(o, 19), 1.0);
   EXPECT_DOUBLE_EQ(train::learning_rate(o, 20), 0.1);
   EXPECT_NEAR(train::learning_rate(o, 45), 0.01, 1e-15);
+  o.kind = train::ScheduleKind::Constant;
+  EXPECT_DOUBLE_EQ(train::learning_rate(o, 45), 1.0);
+}
+
+// The names are parsed once into the kind; an unknown one is refused there (it used to fall through to constant).
+TEST(Schedule, KindsParseByNameAndAnUnknownOneIsRefused) {
+  for (const auto kind : {train::ScheduleKind::Cosine, train::ScheduleKind::Step, train::ScheduleKind::Constant})
+    EXPECT_EQ(train::parse_schedule_kind(train::schedule_kind_name(kind)), kind);
+  EXPECT_STREQ(train::schedule_kind_name(train::ScheduleKind::Step), "step");
+  const std::string what = error_of([] { train::parse_schedule_kind("Cosine"); });
+  EXPECT_EQ(what, "--schedule: unknown schedule 'Cosine' (known: cosine, step, constant)");
+  train::TrainConfig c;
+  c.schedule = "linear";
+  EXPECT_NE(error_of([&] { c.validate(); }).find("unknown schedule 'linear'"), std::string::npos);
 }
 
 train::TrainConfig tiny_config(const fs::path& data) {

@@ -7,6 +7,7 @@
 #include "smoothlab/core/json_int.h"
 #include "smoothlab/loss/label_smoothing.h"
 #include "smoothlab/model/precision.h"
+#include "smoothlab/train/schedule.h"
 
 namespace smoothlab::train {
 
@@ -99,10 +100,7 @@ void TrainConfig::validate() const {
   check(lr > 0 && std::isfinite(lr), "--lr must be positive, got {}", lr);
   check(momentum >= 0 && momentum < 1, "--momentum must be in [0, 1), got {}", momentum);
   check(weight_decay >= 0, "--weight-decay must be non-negative, got {}", weight_decay);
-  check(
-      schedule == "cosine" || schedule == "step" || schedule == "constant",
-      "--schedule: unknown schedule '{}' (known: cosine, step, constant)",
-      schedule);
+  parse_schedule_kind(schedule);
   check(
       warmup_epochs >= 0 && warmup_epochs < double(epochs),
       "--warmup-epochs must be in [0, epochs), got {}",

@@ -7,8 +7,15 @@
 
 namespace smoothlab::train {
 
+enum class ScheduleKind { Cosine, Step, Constant };
+
+// "cosine" | "step" | "constant" (the --schedule and config.json spelling); any other name is an Error naming
+// `option` and listing the known ones.
+ScheduleKind parse_schedule_kind(const std::string& name, const char* option = "--schedule");
+const char* schedule_kind_name(ScheduleKind kind);
+
 struct ScheduleOptions {
-  std::string kind = "cosine";
+  ScheduleKind kind = ScheduleKind::Cosine;
   double base_lr = 0.1;
   double warmup_epochs = 0.0;
   std::vector<int64_t> milestones;

@@ -224,7 +224,7 @@ TrainResult train(
               : nullptr);
 
   ScheduleOptions so{
-      config.schedule,
+      parse_schedule_kind(config.schedule),
       config.lr,
       config.warmup_epochs,
       config.milestones,
