@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fuzzes every file reader (fuzz/targets/: IDX, CIFAR, NPY, calibrate's CSV/NPY inputs, images, the image-folder
 # index, config.json, metrics.jsonl, a study's run records and locks, checkpoints) with libFuzzer under ASan + UBSan.
-# Usage: scripts/fuzz.sh [SECONDS]   (default 600: each target runs that long, two at a time)
+# Usage: scripts/fuzz.sh [SECONDS [TARGET...]]   (default 600: each target runs that long, two at a time; all
+#        targets, or the ones named, e.g. `scripts/fuzz.sh 600 metrics run_config` after a fix to those readers)
 # Set-up as scripts/setup.sh's `fuzz` profile (clang's packages, build folder build-fuzz or $SMOOTHLAB_FUZZ_BUILD_DIR).
 # Each target starts from its seeds (fuzz/corpus/<target>/) and regression inputs (tests/fuzz/regressions/<target>/),
 # copied into a working corpus kept in the build folder between runs (the checked-in seeds are never written).
@@ -12,6 +13,19 @@ set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
 SECONDS_EACH=${1:-600}
 case $SECONDS_EACH in ''|*[!0-9]*) echo "error: scripts/fuzz.sh: SECONDS must be a whole number, got '$SECONDS_EACH'" >&2; exit 2 ;; esac
+targets=()
+if [ $# -gt 1 ]; then
+  for t in "${@:2}"; do
+    if [ ! -f "fuzz/targets/$t.cpp" ]; then
+      echo "error: scripts/fuzz.sh: no fuzz target '$t'" >&2
+      echo "hint: the targets are $(cd fuzz/targets && ls *.cpp | sed 's/\.cpp$//' | tr '\n' ' ')" >&2
+      exit 2
+    fi
+    targets+=("$t")
+  done
+else
+  for source in fuzz/targets/*.cpp; do targets+=("$(basename "$source" .cpp)"); done
+fi
 BUILD_DIR=${SMOOTHLAB_FUZZ_BUILD_DIR:-build-fuzz}
 t0=$SECONDS
 scripts/setup.sh "$BUILD_DIR" fuzz || { echo "error: scripts/fuzz.sh: the fuzz build failed" >&2; exit 1; }
@@ -39,8 +53,6 @@ timeout_s() {
 
 work=$BUILD_DIR/fuzz-work findings=$BUILD_DIR/fuzz-findings
 mkdir -p "$work/logs" "$findings"
-targets=()
-for source in fuzz/targets/*.cpp; do targets+=("$(basename "$source" .cpp)"); done
 
 run_target() {
   local t=$1 corpus=$work/corpus/$1 dict=fuzz/dicts/$1.dict
