@@ -7,6 +7,7 @@
 
 #include "command.h"
 #include "smoothlab/calib/report.h"
+#include "smoothlab/core/note.h"
 #include "smoothlab/eval/evaluate.h"
 
 namespace smoothlab::cli {
@@ -58,7 +59,7 @@ const bool registered_eval = register_command(
          options.seed = args->seed;
          options.train_gamma = true;
          options.diagrams = !args->no_diagrams;
-         options.on_note = [](const std::string& s) { std::cerr << s << "\n"; };
+         options.on_note = [](const Note& n) { std::cerr << n.text << "\n"; };
          auto result = eval::evaluate_run(args->run_dir, options);
          if (result.val)
            print_metrics("val", *result.val);

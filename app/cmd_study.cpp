@@ -13,6 +13,7 @@
 #include "command.h"
 #include "launch.h"
 #include "smoothlab/core/error.h"
+#include "smoothlab/core/note.h"
 #include "smoothlab/data/dataset.h"
 #include "smoothlab/model/precision.h"
 #include "smoothlab/study/study.h"
@@ -160,9 +161,9 @@ const bool registered_study = register_command(
                !slow.empty())
              status_line("note: " + slow, true);
          study::StudyHooks hooks;
-         hooks.on_note = [](const std::string& s) {
-           if (s.rfind("resuming", 0) == 0 || s.rfind("study", 0) == 0)
-             status_line(s, true);
+         hooks.on_note = [](const Note& n) { // the data and precision notes were said once, above
+           if (n.kind == NoteKind::Resume || n.kind == NoteKind::Study)
+             status_line(n.text, true);
          };
          const bool tty = ::isatty(2);
          hooks.on_progress = [tty,

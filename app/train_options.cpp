@@ -1,5 +1,7 @@
 #include "train_options.h"
 
+#include <unistd.h>
+
 #include <iostream>
 #include <thread>
 
@@ -10,6 +12,7 @@
 #include "command.h"
 #include "launch.h"
 #include "smoothlab/core/error.h"
+#include "smoothlab/core/note.h"
 #include "smoothlab/distill/training.h"
 #include "smoothlab/model/classifier.h"
 
@@ -188,7 +191,7 @@ train::TrainResult run_training(const PreparedRun& prepared, train::TrainHooks h
                              : "",
         table);
   hooks.record.command = command_line();
-  hooks.on_note = [](const std::string& s) { std::cerr << s << "\n"; };
+  hooks.on_note = [](const Note& n) { std::cerr << n.text << "\n"; };
   if (prepared.group && rank0)
     std::cerr << fmt::format(
         "data-parallel: {} ranks × batch {} = global batch {}{}, {}\n",

@@ -7,6 +7,7 @@
 #include <torch/torch.h>
 
 #include "smoothlab/core/error.h"
+#include "smoothlab/core/note.h"
 #include "smoothlab/data/npy.h"
 #include "smoothlab/eval/evaluate.h"
 #include "smoothlab/model/classifier.h"
@@ -76,8 +77,28 @@ TEST(Trainer, ResumedRunEndsWithTheSameParameters) {
   EXPECT_THROW(train::train(config, dir / "resumed", train::ExistingRun::Refuse, stop_after_first), std::runtime_error);
   auto changed = config;
   changed.lr = 123.0; // ignored on resume: the saved config wins
-  auto result = train::train(changed, dir / "resumed", train::ExistingRun::Resume);
+  std::vector<Note> notes;
+  train::TrainHooks keep_notes;
+  keep_notes.on_note = [&](const Note& n) { notes.push_back(n); };
+  auto result = train::train(changed, dir / "resumed", train::ExistingRun::Resume, keep_notes);
   EXPECT_EQ(result.epochs_done, 3);
+  // The front ends choose notes by kind (the study shows Resume and Study notes only).
+  auto of_kind = [&](NoteKind kind) {
+    std::vector<std::string> texts;
+    for (const auto& n : notes)
+      if (n.kind == kind)
+        texts.push_back(n.text);
+    return texts;
+  };
+  ASSERT_EQ(of_kind(NoteKind::Resume).size(), 1u);
+  EXPECT_EQ(of_kind(NoteKind::Resume)[0].rfind("resuming ", 0), 0u) << of_kind(NoteKind::Resume)[0];
+  EXPECT_TRUE(of_kind(NoteKind::Finished).empty());
+  notes.clear();
+  EXPECT_EQ(train::train(config, dir / "full", train::ExistingRun::Resume, keep_notes).epochs_done, 3);
+  ASSERT_EQ(of_kind(NoteKind::Finished).size(), 1u);
+  EXPECT_NE(of_kind(NoteKind::Finished)[0].find("already finished its 3 epochs"), std::string::npos);
+  ASSERT_EQ(of_kind(NoteKind::Resume).size(), 1u); // it resumes from its last checkpoint first
+  EXPECT_NE(of_kind(NoteKind::Resume)[0].find("after epoch 3 of 3"), std::string::npos) << of_kind(NoteKind::Resume)[0];
 
   auto a = model::make_model("mlp", {1, 8, 8, 3}), b = model::make_model("mlp", {1, 8, 8, 3});
   train::load_checkpoint(dir / "full" / "checkpoint.safetensors", *a, nullptr);

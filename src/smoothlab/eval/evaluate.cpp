@@ -40,7 +40,7 @@ train::EvalRecord evaluate_run(const fs::path& run_dir, const EvalOptions& optio
   const auto precision = model::parse_precision(run.config.precision);
   model::check_precision(precision, run.device);
   if (const auto slow = model::precision_note(precision, run.device); !slow.empty() && options.on_note)
-    options.on_note(slow);
+    options.on_note({NoteKind::Precision, slow});
   const auto& dir = run.dir;
   auto outputs = predict_splits(run);
   train::EvalRecord result;

@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "smoothlab/core/note.h"
 #include "smoothlab/model/predict.h"
 #include "smoothlab/train/trainer.h"
 
@@ -30,7 +31,7 @@ struct EvalOptions {
   // The equivalent smoothing γ ([M] Fig. 5) at T = 1 is always reported for val and test; with train_gamma also
   // over the (un-augmented) training split, as distillation records it — one more pass over the training data.
   bool train_gamma = false;
-  std::function<void(const std::string&)> on_note; // one-line notes (emulated bf16: model::precision_note)
+  NoteHook on_note; // one-line notes (emulated bf16: model::precision_note)
 
   // Throws Error naming the option (--bootstrap) for values out of range; evaluate_run calls it before loading.
   void validate() const;

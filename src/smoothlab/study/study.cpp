@@ -134,7 +134,7 @@ StudyResult run_study(const StudyOptions& options, const StudyHooks& hooks) {
   const auto start = clock::now();
   auto note = [&](const std::string& s) {
     if (hooks.on_note)
-      hooks.on_note(s);
+      hooks.on_note({NoteKind::Study, s});
   };
   StudyPreset preset = make_preset(options.preset());
   const auto plan = study_plan(options);
@@ -224,7 +224,7 @@ StudyResult run_study(const StudyOptions& options, const StudyHooks& hooks) {
     }
     th.record.command = options.command_line();
     th.record.study = {{"preset", preset.name}, {"group", spec.group}, {"run", to_json(spec)}};
-    th.on_note = note;
+    th.on_note = hooks.on_note;
     th.on_progress = [&](const train::Progress& p) {
       progress.run = p;
       const double fraction = p.epochs > 0

@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/arg.h>
 
+#include "smoothlab/core/note.h"
 #include "smoothlab/study/preset.h"
 #include "smoothlab/train/trainer.h"
 
@@ -55,7 +56,7 @@ struct StudyProgress {
 
 struct StudyHooks {
   std::function<void(const StudyProgress&)> on_progress;
-  std::function<void(const std::string&)> on_note;
+  NoteHook on_note;
   // After each run is finished and evaluated; reused = it was already done before this call.
   std::function<void(const RunSpec&, bool reused)> on_run_done;
 };

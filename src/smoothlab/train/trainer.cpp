@@ -133,9 +133,9 @@ TrainResult train(
   const fs::path& run_dir = dir.path();
   const bool writer = !group || group->rank() == 0; // rank 0 alone writes the run folder
   const int world = group ? group->size() : 1;
-  auto note = [&](const std::string& s) {
+  auto note = [&](NoteKind kind, std::string text) {
     if (hooks.on_note && writer)
-      hooks.on_note(s);
+      hooks.on_note({kind, std::move(text)});
   };
   const bool resuming = run.resuming() && dir.has_checkpoint();
   if (group) // before anything is written: a rank started with other settings stops all of them
@@ -150,9 +150,9 @@ TrainResult train(
   const torch::Device device = parse_device(config.device);
   const model::Precision precision = model::parse_precision(config.precision);
   for (const auto& n : bundle.notes)
-    note(n);
+    note(NoteKind::Data, n);
   if (const auto slow = model::precision_note(precision, device); !slow.empty())
-    note(slow);
+    note(NoteKind::Precision, slow);
   torch::manual_seed(config.seed);
   auto model = model::make_model(config.model, {bundle.channels, bundle.height, bundle.width, bundle.num_classes});
   model->to(device);
@@ -176,7 +176,9 @@ TrainResult train(
           records.push_back(r);
       dir.write_metrics(records);
     }
-    note(fmt::format("resuming {} after epoch {} of {}", run_dir.string(), start_epoch, config.epochs));
+    note(
+        NoteKind::Resume,
+        fmt::format("resuming {} after epoch {} of {}", run_dir.string(), start_epoch, config.epochs));
   } else if (writer) {
     RunRecord record = hooks.record;
     record.config = config;
@@ -240,7 +242,7 @@ TrainResult train(
   if (!records.empty())
     result.last_record = records.back();
   if (start_epoch >= config.epochs) {
-    note(fmt::format("{} already finished its {} epochs", run_dir.string(), config.epochs));
+    note(NoteKind::Finished, fmt::format("{} already finished its {} epochs", run_dir.string(), config.epochs));
     return result;
   }
   using clock = std::chrono::steady_clock;

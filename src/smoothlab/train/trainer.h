@@ -18,6 +18,7 @@
 
 #include <torch/types.h>
 
+#include "smoothlab/core/note.h"
 #include "smoothlab/data/dataset.h"
 #include "smoothlab/data/loader.h"
 #include "smoothlab/dist/group.h"
@@ -36,7 +37,7 @@ struct Progress {
 struct TrainHooks {
   std::function<void(const Progress&)> on_progress;
   std::function<void(const EpochRecord&)> on_epoch;
-  std::function<void(const std::string&)> on_note;
+  NoteHook on_note;
   // Replaces the label-smoothed loss, e.g. with a distillation loss. Gets the student logits and the batch.
   std::function<torch::Tensor(const torch::Tensor& logits, const data::Batch& batch)> loss;
   // Adds fields to an epoch's record (after validation).
