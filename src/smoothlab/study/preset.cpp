@@ -266,9 +266,8 @@ ClassChoice choose_classes(const std::string& data) {
 }
 
 std::string config_key(const train::TrainConfig& config) {
-  json j = config;
-  for (const char* k : {"threads", "workers", "device", "eval_batch_size"})
-    j.erase(k);
+  json j = train::result_settings(config); // the settings that decide a run's result (train/config.h), less
+  j.erase("eval_batch_size"); // the evaluation's batching, fixed by each preset
   if (config.precision == "fp32") // the key of an fp32 run is what it was before --precision existed
     j.erase("precision");
   if (!config.sync_bn) // likewise for distributed training's --sync-bn
