@@ -44,14 +44,14 @@ const bool registered_mi = register_command(
          auto r = distill::run_mutual_information(args->run_dir, o);
          std::cout << fmt::format(
              "Î = {:.4f} nats (raw {:.4f}, log N = {:.4f}, N = {}, L = {}, σ² = {:.4g})  {} vs {}\n",
-             r["mi"].get<double>(),
-             r["mi_raw"].get<double>(),
-             r["log_n"].get<double>(),
-             r["examples"].get<int64_t>(),
-             r["views"].get<int64_t>(),
-             r["sigma2"].get<double>(),
-             r["class_names"][0].get<std::string>(),
-             r["class_names"][1].get<std::string>());
+             r.estimate.mi,
+             r.estimate.mi_raw,
+             r.estimate.log_n,
+             r.estimate.examples,
+             r.estimate.views,
+             r.estimate.sigma2,
+             r.class_names[0],
+             r.class_names[1]);
          std::cout << fmt::format(
              "wrote {}\n", train::RunDir(args->out.empty() ? args->run_dir : args->out).mi_file().string());
          return 0;

@@ -118,6 +118,10 @@ int main(int argc, char** argv) {
     if (!e.hint().empty())
       std::cerr << "hint: " << e.hint() << "\n";
     return 2;
+  } catch (const smoothlab::InternalError& e) {
+    std::cerr << "\nerror: " << rank << "internal error: " << e.what() << "\n"
+              << "hint: this is a bug in smoothlab, not in your input: please report it with the command line\n";
+    return 1;
   } catch (const c10::Error& e) {
     std::string what = e.what_without_backtrace();
     std::cerr << "\nerror: " << rank << what.substr(0, what.find('\n')) << "\n";

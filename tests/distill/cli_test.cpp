@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <fstream>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <torch/script.h>
 #include <torch/torch.h>
@@ -151,6 +152,9 @@ TEST_F(DistillCli, TrainDistillAndMi) {
       {"mi", teacher, "--classes", "2,0", "--examples", "6", "--views", "4", "--crop-padding", "1", "--threads", "1"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto mi = json::parse(read_file(fs::path(teacher) / "mi.json"));
+  EXPECT_NE(r.out.find(fmt::format("Î = {:.4f} nats", mi["mi"].get<double>())), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("N = 12, L = 4"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("2 vs 0"), std::string::npos) << r.out;
   EXPECT_EQ(mi["examples"], 12);
   EXPECT_EQ(mi["views"], 4);
   EXPECT_EQ(mi["class_names"], json({"2", "0"}));

@@ -30,6 +30,27 @@ inline void check(bool cond, fmt::format_string<Args...> format, Args&&... args)
     throw Error(fmt::format(format, std::forward<Args>(args)...));
 }
 
+// A broken invariant of smoothlab itself — no input, option or file can cause it: the CLI says "internal error" and
+// exits 1 (not 2, which means bad input). Thrown by SMOOTHLAB_ASSERT.
+class InternalError : public std::logic_error {
+ public:
+  using std::logic_error::logic_error;
+};
+
+namespace detail {
+[[noreturn]] inline void internal_error(const char* file, int line, const char* condition, const std::string& what) {
+  throw InternalError(fmt::format("{}:{}: {} ({} is false)", file, line, what, condition));
+}
+} // namespace detail
+
+// SMOOTHLAB_ASSERT(cond, "what {}", args...): an invariant, checked in every build; throws InternalError naming the
+// source line. Bad input is check()'s (Error); this is for what only a bug in smoothlab can break.
+#define SMOOTHLAB_ASSERT(cond, ...)                                                             \
+  do {                                                                                          \
+    if (!(cond))                                                                                \
+      ::smoothlab::detail::internal_error(__FILE__, __LINE__, #cond, fmt::format(__VA_ARGS__)); \
+  } while (0)
+
 // Joins names for "known: a, b, c" hints.
 template <typename Range>
 std::string join(const Range& items, const std::string& sep = ", ") {

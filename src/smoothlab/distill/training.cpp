@@ -225,7 +225,25 @@ void RunMiOptions::validate() const {
   check(crop_padding >= 0, "--crop-padding must be non-negative, got {}", crop_padding);
 }
 
-json run_mutual_information(const fs::path& run_dir, const RunMiOptions& o) {
+json to_json(const RunMiResult& r) {
+  json j = to_json(r.estimate);
+  j["run"] = r.run.string();
+  j["epochs_done"] = r.epochs_done;
+  j["classes"] = r.classes;
+  j["class_names"] = r.class_names;
+  j["split"] = r.split;
+  j["examples_per_class"] = r.examples_per_class;
+  j["crop_padding"] = r.crop_padding;
+  j["hflip"] = r.hflip;
+  j["seed"] = r.seed;
+  j["mean_gap"] = r.mean_gap;
+  j["estimator"] =
+      "gaussian mixture, y_x = each of the L views, mu_x = mean of the L views, sigma2 pooled within examples over "
+      "N(L-1); mi clamped to [0, log N]";
+  return j;
+}
+
+RunMiResult run_mutual_information(const fs::path& run_dir, const RunMiOptions& o) {
   o.validate();
   const train::RunDir out(o.out.empty() ? run_dir : o.out);
   if (fs::exists(out.path()) && !fs::is_directory(out.path()))
@@ -250,26 +268,23 @@ json run_mutual_information(const fs::path& run_dir, const RunMiOptions& o) {
                      .batch_size(run.config.eval_batch_size);
   MiProbe probe(dataset, run.data.num_classes, run.data.mean, run.data.std, options);
   auto gaps = probe.gaps(*run.model, run.device);
-  const auto estimate = estimate_mutual_information(gaps);
   auto name = [&](int64_t k) {
     return size_t(k) < run.data.class_names.size() ? run.data.class_names[size_t(k)] : std::to_string(k);
   };
   auto mu = gaps.mean(1);
   const int64_t n = o.examples;
-  json result = to_json(estimate);
-  result["run"] = run_dir.string();
-  result["epochs_done"] = run.epochs_done;
-  result["classes"] = {classes[0], classes[1]};
-  result["class_names"] = {name(classes[0]), name(classes[1])};
-  result["split"] = o.split;
-  result["examples_per_class"] = n;
-  result["crop_padding"] = o.crop_padding;
-  result["hflip"] = o.hflip;
-  result["seed"] = o.seed;
-  result["mean_gap"] = {mu.slice(0, 0, n).mean().item<double>(), mu.slice(0, n).mean().item<double>()};
-  result["estimator"] =
-      "gaussian mixture, y_x = each of the L views, mu_x = mean of the L views, sigma2 pooled within examples over "
-      "N(L-1); mi clamped to [0, log N]";
+  RunMiResult result;
+  result.estimate = estimate_mutual_information(gaps);
+  result.run = run_dir;
+  result.epochs_done = run.epochs_done;
+  result.classes = {classes[0], classes[1]};
+  result.class_names = {name(classes[0]), name(classes[1])};
+  result.split = o.split;
+  result.examples_per_class = n;
+  result.crop_padding = o.crop_padding;
+  result.hflip = o.hflip;
+  result.seed = o.seed;
+  result.mean_gap = {mu.slice(0, 0, n).mean().item<double>(), mu.slice(0, n).mean().item<double>()};
   std::error_code ec;
   fs::create_directories(out.path(), ec);
   if (ec)
@@ -278,7 +293,7 @@ json run_mutual_information(const fs::path& run_dir, const RunMiOptions& o) {
     data::write_npy(out.mi_gaps_file(), gaps);
     data::write_npy(out.mi_labels_file(), dataset.labels.index_select(0, probe.positions()));
   }
-  write_file_atomic(out.mi_file(), result.dump(2) + "\n");
+  write_file_atomic(out.mi_file(), to_json(result).dump(2) + "\n");
   return result;
 }
 

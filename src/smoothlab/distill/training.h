@@ -11,6 +11,8 @@
 // data, loaded once by the caller.
 #pragma once
 
+#include <array>
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <string>
@@ -79,10 +81,27 @@ struct RunMiOptions {
   void validate() const;
 };
 
+// What `smoothlab mi` measured: the estimate, the settings it was measured with, the run's epochs and each class's
+// mean gap. to_json gives mi.json: the estimate's fields (to_json(MiEstimate)) beside the others.
+struct RunMiResult {
+  MiEstimate estimate;
+  std::filesystem::path run;
+  int64_t epochs_done = 0;
+  std::array<int64_t, 2> classes{};
+  std::array<std::string, 2> class_names;
+  std::string split;
+  int64_t examples_per_class = 0, crop_padding = 0;
+  bool hflip = true;
+  uint64_t seed = 0;
+  std::array<double, 2> mean_gap{};
+};
+
+nlohmann::json to_json(const RunMiResult& result);
+
 // Loads the run, measures Î on the first `examples` examples of each class of the split, writes OUT/mi.json
-// (atomically; OUT is created) and returns it: the estimate (to_json(MiEstimate)), the settings, the run's epochs,
-// per-class mean gap. Throws Error for an unknown class, a split without enough examples, or bad options.
-nlohmann::json run_mutual_information(const std::filesystem::path& run_dir, const RunMiOptions& options);
+// (atomically; OUT is created) and returns what it wrote. Throws Error for an unknown class, a split without enough
+// examples, or bad options.
+RunMiResult run_mutual_information(const std::filesystem::path& run_dir, const RunMiOptions& options);
 
 // Chains two epoch_extras functions (either may be empty).
 EpochExtras chain(EpochExtras first, EpochExtras second);

@@ -239,7 +239,7 @@ Interval bootstrap(const std::vector<Term>& terms, const BootstrapSettings& s) {
   const RunPredictions& first = *terms[0].runs[0];
   const size_t n_test = first.correct.size(), n_val = first.val_labels.size();
   for (const auto& term : terms) {
-    check(term.runs.size() == seeds, "bootstrap: terms with {} and {} seeds", seeds, term.runs.size());
+    SMOOTHLAB_ASSERT(term.runs.size() == seeds, "bootstrap: terms with {} and {} seeds", seeds, term.runs.size());
     for (const auto* run : term.runs)
       check(
           run && run->correct.size() == n_test && run->val_labels.size() == n_val,

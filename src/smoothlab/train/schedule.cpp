@@ -22,7 +22,7 @@ const char* schedule_kind_name(ScheduleKind kind) {
     case ScheduleKind::Constant:
       return "constant";
   }
-  return "?";
+  SMOOTHLAB_ASSERT(false, "schedule kind {}", int(kind));
 }
 
 double learning_rate(const ScheduleOptions& o, int64_t step) {
