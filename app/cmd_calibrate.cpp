@@ -98,7 +98,7 @@ int run_compare(const CalibrateArgs& a) {
   write_file_atomic(out / "comparison.json", json.dump(2) + "\n");
   std::vector<fs::path> written{out / "comparison.json"};
   // One overlay of every method: smooth curves without bands (they would hide each other).
-  const auto binning = calib::parse_binning(a.binning);
+  const auto binning = calib::parse_binning(a.binning, "--binning");
   std::vector<viz::ReliabilityCurve> curves{
       viz::make_reliability_curve("uncalibrated", c.confidence, c.correct, a.bins, binning, 0)};
   for (const auto& r : c.rows) {
@@ -126,7 +126,7 @@ int run_calibrate(const CalibrateArgs& a) {
     throw Error(
         fmt::format("{} --compare-logits but {} --compare-labels", a.compare_logits.size(), a.compare_labels.size()),
         "give one --compare-labels per --compare-logits");
-  const auto binning = calib::parse_binning(a.binning);
+  const auto binning = calib::parse_binning(a.binning, "--binning");
   auto options = calib::ReportOptions()
                      .bins(a.bins)
                      .binning(binning)

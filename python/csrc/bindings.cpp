@@ -21,6 +21,7 @@
 #include "smoothlab/calib/meter.h"
 #include "smoothlab/calib/temperature.h"
 #include "smoothlab/core/error.h"
+#include "smoothlab/core/names.h"
 #include "smoothlab/distill/loss.h"
 #include "smoothlab/distill/mutual_information.h"
 #include "smoothlab/loss/label_smoothing.h"
@@ -34,13 +35,21 @@ namespace smoothlab::python {
 namespace {
 
 loss::Reduction parse_reduction(const std::string& name) {
-  if (name == "mean")
-    return loss::Reduction::Mean;
-  if (name == "sum")
-    return loss::Reduction::Sum;
-  if (name == "none")
-    return loss::Reduction::None;
-  throw Error(fmt::format("reduction: unknown reduction '{}'", name), "known: none, mean, sum");
+  static constexpr Named<loss::Reduction> kReductions[] = {
+      {loss::Reduction::None, "none"},
+      {loss::Reduction::Mean, "mean"},
+      {loss::Reduction::Sum, "sum"},
+  };
+  return parse_named(kReductions, name, "reduction", "reduction");
+}
+
+// spread="others": ε over the K − 1 wrong classes (LabelSmoothingOptions::wrong_class_only).
+bool parse_spread(const std::string& name) {
+  static constexpr Named<bool> kSpreads[] = {
+      {false, "all", "ε over all K classes, PyTorch's convention"},
+      {true, "others", "ε over the K − 1 wrong ones"},
+  };
+  return parse_named(kSpreads, name, "spread", "spread");
 }
 
 // The loss with torch.nn.functional.cross_entropy's arguments (plus spread and prior), on our fused kernel.
@@ -53,28 +62,17 @@ torch::Tensor label_smoothing_cross_entropy(
     double smoothing,
     const std::string& spread_name,
     const c10::optional<torch::Tensor>& prior) {
-  if (spread_name != "all" && spread_name != "others")
-    throw Error(
-        fmt::format("spread: unknown spread '{}'", spread_name),
-        "'all' spreads ε over all K classes (PyTorch's convention), 'others' over the K − 1 wrong ones");
+  const bool wrong_class_only = parse_spread(spread_name);
   auto options = loss::LabelSmoothingOptions()
                      .smoothing(smoothing)
                      .reduction(parse_reduction(reduction))
                      .ignore_index(ignore_index)
-                     .wrong_class_only(spread_name == "others");
+                     .wrong_class_only(wrong_class_only);
   if (weight && weight->defined())
     options.weight(*weight);
   if (prior && prior->defined())
     options.prior(*prior);
   return loss::fused_label_smoothing_cross_entropy(input, target, options);
-}
-
-calib::Binning parse_binning_option(const std::string& name) {
-  if (name == "equal-width" || name == "equal_width")
-    return calib::Binning::EqualWidth;
-  if (name == "equal-mass" || name == "equal_mass")
-    return calib::Binning::EqualMass;
-  throw Error(fmt::format("binning: unknown binning '{}'", name), "known: equal-width, equal-mass");
 }
 
 void check_labeled_logits(const torch::Tensor& logits, const torch::Tensor& labels) {
@@ -84,7 +82,7 @@ void check_labeled_logits(const torch::Tensor& logits, const torch::Tensor& labe
 
 // Checked by the library (MeterOptions::validate: "--bins must be at least 1, got 0").
 calib::MeterOptions meter_options(int64_t bins, const std::string& binning) {
-  auto options = calib::MeterOptions().bins(bins).binning(parse_binning_option(binning));
+  auto options = calib::MeterOptions().bins(bins).binning(calib::parse_binning(binning, "binning"));
   options.validate();
   return options;
 }
@@ -125,7 +123,8 @@ std::string compare_json(
     int64_t bootstrap,
     uint64_t seed) {
   if (eval_logits.has_value() != eval_labels.has_value())
-    throw Error("compare(): eval_logits and eval_labels go together", "give both, or neither to report on the fit pair");
+    throw Error(
+        "compare(): eval_logits and eval_labels go together", "give both, or neither to report on the fit pair");
   calib::CompareOptions options;
   options.methods = calib::parse_methods(methods);
   options.folds = folds;
@@ -133,11 +132,7 @@ std::string compare_json(
   options.bootstrap = bootstrap;
   options.seed = seed;
   const auto c = calib::compare_calibrators(
-      fit_logits,
-      fit_labels,
-      eval_logits.value_or(torch::Tensor()),
-      eval_labels.value_or(torch::Tensor()),
-      options);
+      fit_logits, fit_labels, eval_logits.value_or(torch::Tensor()), eval_labels.value_or(torch::Tensor()), options);
   auto j = calib::to_json(c);
   j["table"] = calib::format_comparison(c);
   for (size_t i = 0; i < c.rows.size(); ++i)

@@ -8,19 +8,28 @@
 #include "smoothlab/calib/kernels.h"
 #include "smoothlab/core/error.h"
 #include "smoothlab/core/int128.h"
+#include "smoothlab/core/names.h"
 
 namespace smoothlab::calib {
 
-Binning parse_binning(const std::string& name) {
-  if (name == "equal-width" || name == "width")
-    return Binning::EqualWidth;
-  if (name == "equal-mass" || name == "mass" || name == "adaptive")
-    return Binning::EqualMass;
-  throw Error(fmt::format("unknown binning '{}'", name), "known: equal-width, equal-mass");
+namespace {
+constexpr Named<Binning> kBinnings[] = {
+    {Binning::EqualWidth, "equal-width"},
+    {Binning::EqualMass, "equal-mass"},
+    {Binning::EqualWidth, "width"},
+    {Binning::EqualWidth, "equal_width"}, // Python's spelling
+    {Binning::EqualMass, "mass"},
+    {Binning::EqualMass, "adaptive"},
+    {Binning::EqualMass, "equal_mass"},
+};
+} // namespace
+
+Binning parse_binning(const std::string& name, const std::string& option) {
+  return parse_named(kBinnings, name, option, "binning");
 }
 
 const char* binning_name(Binning binning) {
-  return binning == Binning::EqualWidth ? "equal-width" : "equal-mass";
+  return name_of(kBinnings, binning);
 }
 
 int64_t equal_width_bin_index(double confidence, int64_t bins) {

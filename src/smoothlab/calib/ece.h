@@ -23,8 +23,9 @@ namespace smoothlab::calib {
 
 enum class Binning { EqualWidth, EqualMass };
 
-// "equal-width" | "equal-mass" (also "adaptive"); throws Error listing the known names.
-Binning parse_binning(const std::string& name);
+// "equal-width" | "equal-mass" (also "width", "mass", "adaptive" and Python's "equal_width", "equal_mass"); any other
+// name is an Error naming `option` (when given), with the known names in its hint.
+Binning parse_binning(const std::string& name, const std::string& option = "");
 const char* binning_name(Binning binning);
 
 // Per-bin sums of a top-label reliability diagram. lower/upper: the bin's interval (equal-width), or the

@@ -5,19 +5,17 @@
 #include <cmath>
 
 #include "smoothlab/core/error.h"
+#include "smoothlab/core/names.h"
 
 namespace smoothlab::calib {
 
 const char* score_name(OpenSetScore score) {
-  switch (score) {
-    case OpenSetScore::MaxSoftmax:
-      return "msp";
-    case OpenSetScore::MaxLogit:
-      return "max_logit";
-    case OpenSetScore::Energy:
-      return "energy";
-  }
-  return "?";
+  static constexpr Named<OpenSetScore> kNames[] = {
+      {OpenSetScore::MaxSoftmax, "msp"},
+      {OpenSetScore::MaxLogit, "max_logit"},
+      {OpenSetScore::Energy, "energy"},
+  };
+  return name_of(kNames, score);
 }
 
 std::vector<double> open_set_score(const float* logits, int64_t n, int64_t classes, OpenSetScore score) {

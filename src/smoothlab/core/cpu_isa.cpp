@@ -6,30 +6,26 @@
 #include <fmt/format.h>
 
 #include "smoothlab/core/error.h"
+#include "smoothlab/core/names.h"
 #include "smoothlab/core/simd_exp.h"
 
 namespace smoothlab {
 
+namespace {
+constexpr Named<Isa> kIsas[] = {
+    {Isa::Scalar, "scalar"},
+    {Isa::Avx2, "avx2"},
+    {Isa::Avx512, "avx512"},
+    {Isa::Scalar, "default"},
+};
+} // namespace
+
 const char* isa_name(Isa isa) {
-  switch (isa) {
-    case Isa::Avx512:
-      return "avx512";
-    case Isa::Avx2:
-      return "avx2";
-    case Isa::Scalar:
-      break;
-  }
-  return "scalar";
+  return name_of(kIsas, isa);
 }
 
 std::optional<Isa> parse_isa(const std::string& name) {
-  if (name == "scalar" || name == "default")
-    return Isa::Scalar;
-  if (name == "avx2")
-    return Isa::Avx2;
-  if (name == "avx512")
-    return Isa::Avx512;
-  return std::nullopt;
+  return find_named(kIsas, name);
 }
 
 Isa best_isa() {

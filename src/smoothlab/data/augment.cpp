@@ -5,20 +5,20 @@
 #include <cmath>
 
 #include "smoothlab/core/error.h"
+#include "smoothlab/core/names.h"
 
 namespace smoothlab::data {
 
+namespace {
+constexpr Named<TransformKind> kTransformKinds[] = {
+    {TransformKind::RandomResizedCrop, "rrc", "RandomResizedCrop + flip, ImageNet"},
+    {TransformKind::PadCrop, "pad-crop", "resize + padded crop + flip, CIFAR"},
+    {TransformKind::Center, "center", "resize + centre crop, no randomness"},
+};
+} // namespace
+
 TransformKind parse_transform_kind(const std::string& name) {
-  if (name == "rrc")
-    return TransformKind::RandomResizedCrop;
-  if (name == "center")
-    return TransformKind::Center;
-  if (name == "pad-crop")
-    return TransformKind::PadCrop;
-  throw Error(
-      fmt::format("--folder-augment: unknown augmentation '{}'", name),
-      "known: rrc (RandomResizedCrop + flip, ImageNet), pad-crop (resize + padded crop + flip, CIFAR), "
-      "center (resize + centre crop, no randomness)");
+  return parse_named(kTransformKinds, name, "--folder-augment", "augmentation");
 }
 
 Box random_resized_crop_box(

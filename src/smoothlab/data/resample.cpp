@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "smoothlab/core/error.h"
+#include "smoothlab/core/names.h"
 
 namespace smoothlab::data {
 
@@ -90,13 +91,12 @@ Coefficients coefficients(int64_t in_size, double in0, double in1, int64_t out_s
 } // namespace
 
 ResizeFilter parse_resize_filter(const std::string& name) {
-  if (name == "bilinear")
-    return ResizeFilter::Bilinear;
-  if (name == "bicubic")
-    return ResizeFilter::Bicubic;
-  if (name == "lanczos")
-    return ResizeFilter::Lanczos;
-  throw Error(fmt::format("--resize-filter: unknown filter '{}'", name), "known: bilinear, bicubic, lanczos");
+  static constexpr Named<ResizeFilter> kFilters[] = {
+      {ResizeFilter::Bilinear, "bilinear"},
+      {ResizeFilter::Bicubic, "bicubic"},
+      {ResizeFilter::Lanczos, "lanczos"},
+  };
+  return parse_named(kFilters, name, "--resize-filter", "filter");
 }
 
 void resample_to_chw(

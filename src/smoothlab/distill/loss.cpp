@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include "smoothlab/core/error.h"
+#include "smoothlab/core/names.h"
 
 namespace smoothlab::distill {
 
@@ -110,18 +111,19 @@ torch::Tensor distillation_loss(
   return per_sample.mean();
 }
 
+namespace {
+constexpr Named<SoftTerm> kSoftTerms[] = {
+    {SoftTerm::CrossEntropy, "ce", "cross-entropy with the teacher's targets"},
+    {SoftTerm::KL, "kl", "KL divergence; same gradient"},
+};
+} // namespace
+
 const char* soft_term_name(SoftTerm term) {
-  return term == SoftTerm::KL ? "kl" : "ce";
+  return name_of(kSoftTerms, term);
 }
 
 SoftTerm parse_soft_term(const std::string& name) {
-  if (name == "ce")
-    return SoftTerm::CrossEntropy;
-  if (name == "kl")
-    return SoftTerm::KL;
-  throw Error(
-      fmt::format("--soft-term: unknown term '{}'", name),
-      "known: ce (cross-entropy with the teacher's targets), kl (KL divergence; same gradient)");
+  return parse_named(kSoftTerms, name, "--soft-term", "term");
 }
 
 } // namespace smoothlab::distill

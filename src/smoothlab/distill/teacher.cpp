@@ -8,6 +8,7 @@
 #include <torch/torch.h>
 
 #include "smoothlab/core/error.h"
+#include "smoothlab/core/names.h"
 #include "smoothlab/data/loader.h"
 #include "smoothlab/train/run_dir.h"
 
@@ -235,15 +236,12 @@ const std::vector<std::string>& Teacher::class_names() const {
 }
 
 const char* teacher_kind_name(Teacher::Kind kind) {
-  switch (kind) {
-    case Teacher::Kind::Run:
-      return "run";
-    case Teacher::Kind::TorchScript:
-      return "torchscript";
-    case Teacher::Kind::Model:
-      return "model";
-  }
-  return "model";
+  static constexpr Named<Teacher::Kind> kKinds[] = {
+      {Teacher::Kind::Run, "run"},
+      {Teacher::Kind::TorchScript, "torchscript"},
+      {Teacher::Kind::Model, "model"},
+  };
+  return name_of(kKinds, kind);
 }
 
 } // namespace smoothlab::distill

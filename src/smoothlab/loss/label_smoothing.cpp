@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "smoothlab/core/error.h"
+#include "smoothlab/core/names.h"
 #include "smoothlab/loss/fused_kernel.h"
 #include "smoothlab/model/precision.h"
 
@@ -467,16 +468,19 @@ torch::Tensor label_smoothing_cross_entropy(
   return fused_label_smoothing_cross_entropy(logits, target, options);
 }
 
+namespace {
+constexpr Named<Implementation> kImplementations[] = {
+    {Implementation::Fused, "fused"},
+    {Implementation::LibTorch, "libtorch"},
+};
+} // namespace
+
 Implementation parse_implementation(const std::string& name) {
-  if (name == "fused")
-    return Implementation::Fused;
-  if (name == "libtorch")
-    return Implementation::LibTorch;
-  throw Error(fmt::format("--loss-impl: unknown implementation '{}'", name), "known: fused, libtorch");
+  return parse_named(kImplementations, name, "--loss-impl", "implementation");
 }
 
 const char* implementation_name(Implementation impl) {
-  return impl == Implementation::Fused ? "fused" : "libtorch";
+  return name_of(kImplementations, impl);
 }
 
 } // namespace smoothlab::loss

@@ -12,23 +12,20 @@
 #include "smoothlab/calib/bootstrap.h"
 #include "smoothlab/calib/kernels.h"
 #include "smoothlab/core/error.h"
+#include "smoothlab/core/names.h"
 
 namespace smoothlab::study {
 
 using json = nlohmann::json;
 
 const char* verdict_name(Verdict v) {
-  switch (v) {
-    case Verdict::Held:
-      return "held";
-    case Verdict::NotHeld:
-      return "not held";
-    case Verdict::Inconclusive:
-      return "inconclusive";
-    case Verdict::NotTested:
-      return "not tested";
-  }
-  return "not tested";
+  static constexpr Named<Verdict> kVerdicts[] = {
+      {Verdict::Held, "held"},
+      {Verdict::NotHeld, "not held"},
+      {Verdict::Inconclusive, "inconclusive"},
+      {Verdict::NotTested, "not tested"},
+  };
+  return name_of(kVerdicts, v);
 }
 
 namespace {

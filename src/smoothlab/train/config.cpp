@@ -5,6 +5,8 @@
 #include "smoothlab/core/error.h"
 #include "smoothlab/core/json_diff.h"
 #include "smoothlab/core/json_int.h"
+#include "smoothlab/data/augment.h"
+#include "smoothlab/data/resample.h"
 #include "smoothlab/loss/label_smoothing.h"
 #include "smoothlab/model/precision.h"
 #include "smoothlab/train/schedule.h"
@@ -112,29 +114,20 @@ void TrainConfig::validate() const {
   check(label_noise >= 0 && label_noise < 1, "--label-noise must be in [0, 1), got {}", label_noise);
   check(crop_padding >= 0, "--crop-padding must be non-negative, got {}", crop_padding);
   check(bins >= 1, "--bins must be at least 1, got {}", bins);
-  check(
-      loss_impl == "fused" || loss_impl == "libtorch",
-      "--loss-impl: unknown implementation '{}' (known: fused, libtorch)",
-      loss_impl);
+  loss::parse_implementation(loss_impl);
   check(mi_examples >= 1, "--mi-examples must be at least 1, got {}", mi_examples);
   check(mi_every >= 0, "--mi-every must be non-negative (0: once per epoch), got {}", mi_every);
   check(mi_views >= 2, "--mi-views must be at least 2 (σ² is pooled over views), got {}", mi_views);
   check(image_size >= 1, "--image-size must be positive, got {}", image_size);
   check(image_channels == 1 || image_channels == 3, "--image-channels must be 1 or 3, got {}", image_channels);
-  check(
-      folder_augment == "rrc" || folder_augment == "pad-crop" || folder_augment == "center",
-      "--folder-augment: unknown augmentation '{}' (known: rrc, pad-crop, center)",
-      folder_augment);
+  data::parse_transform_kind(folder_augment);
   check(
       rrc_scale.size() == 2 && rrc_scale[0] > 0 && rrc_scale[0] <= rrc_scale[1] && rrc_scale[1] <= 1,
       "--rrc-scale must be MIN,MAX with 0 < MIN <= MAX <= 1");
   check(
       rrc_ratio.size() == 2 && rrc_ratio[0] > 0 && rrc_ratio[0] <= rrc_ratio[1],
       "--rrc-ratio must be MIN,MAX with 0 < MIN <= MAX");
-  check(
-      resize_filter == "bilinear" || resize_filter == "bicubic" || resize_filter == "lanczos",
-      "--resize-filter: unknown filter '{}' (known: bilinear, bicubic, lanczos)",
-      resize_filter);
+  data::parse_resize_filter(resize_filter);
   check(
       device == "cpu" || device.rfind("cuda", 0) == 0,
       "--device: unknown device '{}' (known: cpu, cuda, cuda:N)",

@@ -3,26 +3,24 @@
 #include <cmath>
 
 #include "smoothlab/core/error.h"
+#include "smoothlab/core/names.h"
 
 namespace smoothlab::train {
 
+namespace {
+constexpr Named<ScheduleKind> kScheduleKinds[] = {
+    {ScheduleKind::Cosine, "cosine"},
+    {ScheduleKind::Step, "step"},
+    {ScheduleKind::Constant, "constant"},
+};
+} // namespace
+
 ScheduleKind parse_schedule_kind(const std::string& name, const char* option) {
-  for (const auto kind : {ScheduleKind::Cosine, ScheduleKind::Step, ScheduleKind::Constant})
-    if (name == schedule_kind_name(kind))
-      return kind;
-  throw Error(fmt::format("{}: unknown schedule '{}' (known: cosine, step, constant)", option, name));
+  return parse_named(kScheduleKinds, name, option, "schedule");
 }
 
 const char* schedule_kind_name(ScheduleKind kind) {
-  switch (kind) {
-    case ScheduleKind::Cosine:
-      return "cosine";
-    case ScheduleKind::Step:
-      return "step";
-    case ScheduleKind::Constant:
-      return "constant";
-  }
-  SMOOTHLAB_ASSERT(false, "schedule kind {}", int(kind));
+  return name_of(kScheduleKinds, kind);
 }
 
 double learning_rate(const ScheduleOptions& o, int64_t step) {

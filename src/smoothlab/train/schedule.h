@@ -10,7 +10,7 @@ namespace smoothlab::train {
 enum class ScheduleKind { Cosine, Step, Constant };
 
 // "cosine" | "step" | "constant" (the --schedule and config.json spelling); any other name is an Error naming
-// `option` and listing the known ones.
+// `option`, with the known ones in its hint.
 ScheduleKind parse_schedule_kind(const std::string& name, const char* option = "--schedule");
 const char* schedule_kind_name(ScheduleKind kind);
 
