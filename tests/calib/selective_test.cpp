@@ -193,5 +193,22 @@ TEST(Selective, ChooseLogitNormPicksTheLowestAurc) {
       best);
 }
 
+TEST(Selective, SoftmaxRestMassByClosedForm) {
+  // Row 0: logits (0, log 3, 0): the top is class 1 and s = 2·exp(−β log 3); at β = 1, 2/3 and p̂ = 0.6; at β = 2,
+  // 2/9 and p̂ = 9/11. Row 1: (0, 100), saturated: p̂ rounds to 1 but s = exp(−100β) still ranks it.
+  const std::vector<float> z{0.0f, float(std::log(3.0)), 0.0f, 0.0f, 100.0f, 0.0f};
+  const double l3 = double(float(std::log(3.0)));
+  for (double beta : {1.0, 2.0}) {
+    const auto s = calib::softmax_rest_mass(z.data(), 2, 3, beta);
+    ASSERT_EQ(s.size(), 2u);
+    EXPECT_NEAR(s[0], 2 * std::exp(-beta * l3), 1e-15);
+    EXPECT_NEAR(s[1], 2 * std::exp(-100 * beta), 1e-15 * std::exp(-100 * beta));
+    const auto p = calib::top_confidence(s);
+    EXPECT_FLOAT_EQ(p[0], float(1 / (1 + 2 * std::exp(-beta * l3))));
+    EXPECT_EQ(p[1], 1.0f);
+  }
+  EXPECT_NEAR(calib::top_confidence(calib::softmax_rest_mass(z.data(), 1, 3, 1.0))[0], 0.6, 1e-7);
+}
+
 } // namespace
 } // namespace smoothlab::testing

@@ -38,7 +38,8 @@ int64_t equal_width_bin_index(double confidence, int64_t bins) {
 
 namespace {
 
-void check_inputs(const std::vector<double>& confidence, const std::vector<uint8_t>& correct, int64_t bins) {
+template <typename Confidence>
+void check_inputs(const std::vector<Confidence>& confidence, const std::vector<uint8_t>& correct, int64_t bins) {
   check(bins >= 1, "number of bins must be at least 1, got {}", bins);
   check(
       confidence.size() == correct.size(),
@@ -58,26 +59,50 @@ ReliabilityBins empty_bins(int64_t bins, Binning binning) {
   return out;
 }
 
-} // namespace
-
-ReliabilityBins equal_width_bins(
-    const std::vector<double>& confidence,
+// Equal-width bins with example i counted weights[i] times (nullptr: once each).
+template <typename Confidence>
+ReliabilityBins fill_equal_width(
+    const std::vector<Confidence>& confidence,
     const std::vector<uint8_t>& correct,
-    int64_t bins) {
+    int64_t bins,
+    const uint32_t* weights) {
   check_inputs(confidence, correct, bins);
   auto out = empty_bins(bins, Binning::EqualWidth);
   for (int64_t b = 0; b < bins; ++b) {
     out.lower[size_t(b)] = double(b) / double(bins);
     out.upper[size_t(b)] = double(b + 1) / double(bins);
   }
+  int64_t total = 0;
   for (size_t i = 0; i < confidence.size(); ++i) {
-    const auto b = size_t(detail::equal_width_bin(confidence[i], bins));
-    out.count[b] += 1;
-    out.confidence_sum[b] += confidence[i];
-    out.correct_sum[b] += correct[i] ? 1.0 : 0.0;
+    const uint32_t w = weights ? weights[i] : 1u;
+    if (w == 0)
+      continue;
+    const double p = double(confidence[i]);
+    const auto b = size_t(detail::equal_width_bin(p, bins));
+    out.count[b] += double(w);
+    out.confidence_sum[b] += double(w) * p;
+    out.correct_sum[b] += correct[i] ? double(w) : 0.0;
+    total += int64_t(w);
   }
-  out.total = int64_t(confidence.size());
+  out.total = total;
   return out;
+}
+
+} // namespace
+
+ReliabilityBins equal_width_bins(
+    const std::vector<double>& confidence,
+    const std::vector<uint8_t>& correct,
+    int64_t bins) {
+  return fill_equal_width(confidence, correct, bins, nullptr);
+}
+
+ReliabilityBins weighted_equal_width_bins(
+    const std::vector<float>& confidence,
+    const std::vector<uint8_t>& correct,
+    int64_t bins,
+    const uint32_t* weights) {
+  return fill_equal_width(confidence, correct, bins, weights);
 }
 
 ReliabilityBins equal_mass_bins(

@@ -52,6 +52,13 @@ ReliabilityBins equal_width_bins(
     const std::vector<double>& confidence,
     const std::vector<uint8_t>& correct,
     int64_t bins);
+// The equal-width bins of a resample without building it: float32 confidences, example i counted weights[i] times
+// (bootstrap multiplicities; nullptr: once each); total is Σ weights.
+ReliabilityBins weighted_equal_width_bins(
+    const std::vector<float>& confidence,
+    const std::vector<uint8_t>& correct,
+    int64_t bins,
+    const uint32_t* weights);
 ReliabilityBins equal_mass_bins(
     const std::vector<double>& confidence,
     const std::vector<uint8_t>& correct,

@@ -103,6 +103,7 @@ template <typename Exp>
 SMOOTHLAB_INLINE void nll_rows(
     const float* z,
     const int64_t* labels,
+    const uint32_t* weights,
     int64_t row0,
     int64_t row1,
     int64_t k,
@@ -111,6 +112,9 @@ SMOOTHLAB_INLINE void nll_rows(
   const vf vb = splat(beta);
   NllSums sums;
   for (int64_t i = row0; i < row1; ++i) {
+    const double w = weights ? double(weights[i]) : 1.0;
+    if (w == 0)
+      continue;
     const float* row = z + i * k;
     const float m = row_max(row, k);
     const vf vm = splat(m);
@@ -134,9 +138,9 @@ SMOOTHLAB_INLINE void nll_rows(
     const double S = hsum(s), A = hsum(a), B = hsum(b);
     const double uy = double(row[labels[i]]) - double(m);
     const double mean_u = A / S;
-    sums.nll += std::log(S) - double(beta) * uy;
-    sums.d1 += mean_u - uy;
-    sums.d2 += std::max(0.0, B / S - mean_u * mean_u);
+    sums.nll += w * (std::log(S) - double(beta) * uy);
+    sums.d1 += w * (mean_u - uy);
+    sums.d2 += w * std::max(0.0, B / S - mean_u * mean_u);
   }
   *out = sums;
 }
@@ -267,12 +271,13 @@ SMOOTHLAB_INLINE void scan_rows(const float* x, int64_t n, ValueScan* out) {
 __attribute__((flatten)) void nll_block_baseline(
     const float* z,
     const int64_t* labels,
+    const uint32_t* weights,
     int64_t row0,
     int64_t row1,
     int64_t k,
     float beta,
     NllSums* out) {
-  nll_rows<ScalarExp>(z, labels, row0, row1, k, beta, out);
+  nll_rows<ScalarExp>(z, labels, weights, row0, row1, k, beta, out);
 }
 __attribute__((flatten)) void metrics_block_baseline(
     const float* z,
@@ -294,12 +299,13 @@ __attribute__((flatten)) void scan_block_baseline(const float* x, int64_t n, Val
 __attribute__((target("avx2,fma"), flatten)) void nll_block_avx2(
     const float* z,
     const int64_t* labels,
+    const uint32_t* weights,
     int64_t row0,
     int64_t row1,
     int64_t k,
     float beta,
     NllSums* out) {
-  nll_rows<Avx2Exp>(z, labels, row0, row1, k, beta, out);
+  nll_rows<Avx2Exp>(z, labels, weights, row0, row1, k, beta, out);
 }
 __attribute__((target("avx2,fma"), flatten)) void metrics_block_avx2(
     const float* z,
@@ -324,12 +330,20 @@ bool use_avx2() {
   return yes;
 }
 
-void nll_block(const float* z, const int64_t* labels, int64_t row0, int64_t row1, int64_t k, float beta, NllSums* out) {
+void nll_block(
+    const float* z,
+    const int64_t* labels,
+    const uint32_t* weights,
+    int64_t row0,
+    int64_t row1,
+    int64_t k,
+    float beta,
+    NllSums* out) {
 #ifdef SMOOTHLAB_SIMD_X86
   if (use_avx2())
-    return nll_block_avx2(z, labels, row0, row1, k, beta, out);
+    return nll_block_avx2(z, labels, weights, row0, row1, k, beta, out);
 #endif
-  nll_block_baseline(z, labels, row0, row1, k, beta, out);
+  nll_block_baseline(z, labels, weights, row0, row1, k, beta, out);
 }
 
 void metrics_block(
@@ -396,13 +410,20 @@ void fast_exp_n(const float* x, float* out, int64_t n) {
   simd::exp_scalar_n(x, out, n);
 }
 
-NllSums nll_sums(const float* z, const int64_t* labels, int64_t n, int64_t k, double beta) {
+NllSums nll_sums(const float* z, const int64_t* labels, int64_t n, int64_t k, double beta, const uint32_t* weights) {
   const int64_t blocks = (n + kRowsPerBlock - 1) / kRowsPerBlock;
   std::vector<NllSums> partial(static_cast<size_t>(blocks));
   at::parallel_for(0, blocks, 1, [&](int64_t b0, int64_t b1) {
     for (int64_t b = b0; b < b1; ++b)
       nll_block(
-          z, labels, b * kRowsPerBlock, std::min(n, (b + 1) * kRowsPerBlock), k, float(beta), &partial[size_t(b)]);
+          z,
+          labels,
+          weights,
+          b * kRowsPerBlock,
+          std::min(n, (b + 1) * kRowsPerBlock),
+          k,
+          float(beta),
+          &partial[size_t(b)]);
   });
   NllSums total;
   for (const auto& p : partial) {

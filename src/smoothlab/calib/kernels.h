@@ -31,8 +31,15 @@ struct NllSums {
   double nll = 0, d1 = 0, d2 = 0; // sums over rows (divide by N for means)
 };
 
-// Sums of NLL, NLL' and NLL'' at inverse temperature beta. z: [N, K] row-major; labels in [0, K).
-NllSums nll_sums(const float* z, const int64_t* labels, int64_t n, int64_t k, double beta);
+// Sums of NLL, NLL' and NLL'' at inverse temperature beta. z: [N, K] row-major; labels in [0, K). weights: row i
+// counts weights[i] times (a bootstrap resample's multiplicities; nullptr: once each).
+NllSums nll_sums(
+    const float* z,
+    const int64_t* labels,
+    int64_t n,
+    int64_t k,
+    double beta,
+    const uint32_t* weights = nullptr);
 
 // Per-row outputs of the metrics pass at inverse temperature beta.
 struct RowOutputs {

@@ -129,6 +129,27 @@ RiskCoverage risk_coverage(const RankedScores& ranked, const std::vector<uint8_t
   return out;
 }
 
+std::vector<double> softmax_rest_mass(const float* logits, int64_t n, int64_t classes, double beta) {
+  std::vector<double> out(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) {
+    const float* z = logits + i * classes;
+    const auto top = std::max_element(z, z + classes) - z;
+    double sum = 0;
+    for (int64_t j = 0; j < classes; ++j)
+      if (j != top)
+        sum += std::exp(beta * (double(z[j]) - double(z[top])));
+    out[size_t(i)] = sum;
+  }
+  return out;
+}
+
+std::vector<float> top_confidence(const std::vector<double>& rest_mass) {
+  std::vector<float> out(rest_mass.size());
+  for (size_t i = 0; i < rest_mass.size(); ++i)
+    out[i] = float(1.0 / (1.0 + rest_mass[i]));
+  return out;
+}
+
 std::vector<double> normalised_max_logit(const float* logits, int64_t n, int64_t classes, double p) {
   check(p >= 1, "logit normalisation: p must be at least 1, got {}", p);
   check(classes >= 1, "logit normalisation needs at least one class");

@@ -56,6 +56,14 @@ struct RiskCoverage {
 };
 RiskCoverage risk_coverage(const RankedScores& ranked, const std::vector<uint8_t>& correct, int64_t points = 200);
 
+// Per row of logits (row-major [n, classes]) at inverse temperature beta: the softmax mass off the top class relative
+// to it, s = Σ_{j ≠ top} exp(β·(z_j − z_top)), in float64 without the top term, so that the top softmax probability
+// is 1/(1 + s) and −s ranks the rows by it with full relative precision even where that probability rounds to 1 (a
+// saturated model's confidences would otherwise tie).
+std::vector<double> softmax_rest_mass(const float* logits, int64_t n, int64_t classes, double beta);
+// The top softmax probability 1/(1 + s) of each row from its rest mass s, in float32.
+std::vector<float> top_confidence(const std::vector<double>& rest_mass);
+
 // κ_p of each row of logits (row-major [n, classes]), in float64; a row of zeros scores 0. p ≥ 1.
 std::vector<double> normalised_max_logit(const float* logits, int64_t n, int64_t classes, double p);
 

@@ -14,12 +14,28 @@ namespace smoothlab::calib {
 
 namespace {
 
+// The rows a fit sees: logits [n, k] row-major, row i counted weights[i] times (nullptr: once each), `total` rows in
+// all.
+struct Rows {
+  const float* logits = nullptr;
+  const int64_t* labels = nullptr;
+  const uint32_t* weights = nullptr;
+  int64_t n = 0, k = 0;
+  double total = 0;
+  NllPoint at(double beta) const {
+    const auto s = detail::nll_sums(logits, labels, n, k, beta, weights);
+    return {s.nll / total, s.d1 / total, s.d2 / total};
+  }
+};
+
 struct Prepared {
   torch::Tensor logits, labels; // float32 [N, K] and int64 [N], contiguous CPU
   int64_t n = 0, k = 0;
+  Rows rows() const {
+    return {logits.data_ptr<float>(), labels.data_ptr<int64_t>(), nullptr, n, k, double(n)};
+  }
   NllPoint at(double beta) const {
-    const auto s = detail::nll_sums(logits.data_ptr<float>(), labels.data_ptr<int64_t>(), n, k, beta);
-    return {s.nll / double(n), s.d1 / double(n), s.d2 / double(n)};
+    return rows().at(beta);
   }
 };
 
@@ -51,14 +67,12 @@ void TemperatureOptions::validate() const {
   check(max_iterations() >= 1, "temperature fit: max_iterations must be at least 1, got {}", max_iterations());
 }
 
-TemperatureFit fit_temperature(
-    const torch::Tensor& logits,
-    const torch::Tensor& labels,
-    const TemperatureOptions& options) {
-  options.validate();
-  const auto data = prepare(logits, labels);
+namespace {
+
+// The safeguarded Newton iteration of temperature.h over the rows' mean NLL.
+TemperatureFit solve(const Rows& data, const TemperatureOptions& options) {
   TemperatureFit fit;
-  fit.count = data.n;
+  fit.count = int64_t(data.total);
   const double beta_min = 1.0 / options.max_temperature(), beta_max = 1.0 / options.min_temperature();
   double lo = beta_min, hi = beta_max;
   double g_lo = 0, g_hi = 0;
@@ -128,6 +142,36 @@ TemperatureFit fit_temperature(
     fit.nll_after = fit.nll_before;
   }
   return fit;
+}
+
+} // namespace
+
+TemperatureFit fit_temperature(
+    const torch::Tensor& logits,
+    const torch::Tensor& labels,
+    const TemperatureOptions& options) {
+  options.validate();
+  const auto data = prepare(logits, labels);
+  return solve(data.rows(), options);
+}
+
+TemperatureFit fit_temperature(
+    const float* logits,
+    const int64_t* labels,
+    const uint32_t* weights,
+    int64_t n,
+    int64_t k,
+    const TemperatureOptions& options) {
+  options.validate();
+  check(n >= 1 && k >= 1 && logits && labels, "temperature fit: no logits ({} rows of {} classes)", n, k);
+  double total = double(n);
+  if (weights) {
+    total = 0;
+    for (int64_t i = 0; i < n; ++i)
+      total += double(weights[i]);
+  }
+  check(total > 0, "temperature fit: every row has weight 0");
+  return solve({logits, labels, weights, n, k, total}, options);
 }
 
 nlohmann::json to_json(const TemperatureFit& fit) {

@@ -53,6 +53,18 @@ TemperatureFit fit_temperature(
     const torch::Tensor& labels,
     const TemperatureOptions& options = {});
 
+// The same fit on row-major float32 logits [n, k] with labels in [0, k), row i counted weights[i] times (a bootstrap
+// resample's multiplicities without building it; nullptr: once each): the paired bootstrap of study/evidence.h refits
+// the temperature on each resample of the validation split. The caller vouches for the values (finite logits, labels
+// in range), which the tensor overload checks; count is Σ weights.
+TemperatureFit fit_temperature(
+    const float* logits,
+    const int64_t* labels,
+    const uint32_t* weights,
+    int64_t n,
+    int64_t k,
+    const TemperatureOptions& options = {});
+
 // Mean NLL of softmax(z/T) and its derivatives with respect to β = 1/T (for checks and grid searches).
 struct NllPoint {
   double nll = 0, d_beta = 0, d2_beta = 0;

@@ -10,7 +10,8 @@
 #include <fmt/format.h>
 
 #include "smoothlab/calib/bootstrap.h"
-#include "smoothlab/calib/kernels.h"
+#include "smoothlab/calib/temperature.h"
+#include "smoothlab/calib/weighted.h"
 #include "smoothlab/core/error.h"
 #include "smoothlab/core/names.h"
 
@@ -30,43 +31,12 @@ const char* verdict_name(Verdict v) {
 
 namespace {
 
-// Per row of logits (row-major [n, k]) at inverse temperature t: s = Σ_{j ≠ top} exp(t·(z_j − z_top)), computed in
-// double without the top term, so that the top softmax probability is 1/(1 + s) and −s ranks the rows by it with
-// full relative precision even where that probability rounds to 1 (a saturated model's confidences would otherwise
-// tie).
-std::vector<double> rest_mass(const std::vector<float>& logits, int64_t k, double t) {
-  const size_t n = logits.size() / size_t(k);
-  std::vector<double> out(n);
-  for (size_t i = 0; i < n; ++i) {
-    const float* z = logits.data() + i * size_t(k);
-    const auto top = std::max_element(z, z + k) - z;
-    double sum = 0;
-    for (int64_t j = 0; j < k; ++j)
-      if (j != top)
-        sum += std::exp(t * (double(z[j]) - double(z[top])));
-    out[i] = sum;
-  }
-  return out;
-}
-
-// Top softmax probability 1/(1 + s) of each row from its rest mass s.
-std::vector<float> top_confidence(const std::vector<double>& rest) {
-  std::vector<float> out(rest.size());
-  for (size_t i = 0; i < rest.size(); ++i)
-    out[i] = float(1.0 / (1.0 + rest[i]));
-  return out;
-}
-
 // A ranking of finite scores; empty (the selective metrics are then NaN) when one is not finite.
 calib::RankedScores rank_if_finite(const std::vector<double>& score) {
   for (double v : score)
     if (!std::isfinite(v))
       return {};
   return calib::rank_scores(score);
-}
-
-double weight(const std::vector<uint32_t>* counts, size_t i) {
-  return counts ? double((*counts)[i]) : 1.0;
 }
 
 } // namespace
@@ -86,10 +56,11 @@ RunPredictions make_predictions(
   RunPredictions p;
   p.classes = classes;
   p.temperature = std::isfinite(temperature) ? temperature : 1.0;
-  auto rest = rest_mass(test_logits, classes, 1.0);
-  p.confidence = top_confidence(rest);
+  auto rest = calib::softmax_rest_mass(test_logits.data(), int64_t(test_labels.size()), classes, 1.0);
+  p.confidence = calib::top_confidence(rest);
   if (std::isfinite(temperature))
-    p.confidence_ts = top_confidence(rest_mass(test_logits, classes, 1.0 / temperature));
+    p.confidence_ts = calib::top_confidence(
+        calib::softmax_rest_mass(test_logits.data(), int64_t(test_labels.size()), classes, 1.0 / temperature));
   p.correct.resize(test_labels.size());
   for (size_t i = 0; i < test_labels.size(); ++i) {
     const float* z = test_logits.data() + i * size_t(classes);
@@ -100,8 +71,8 @@ RunPredictions make_predictions(
   for (auto& v : rest) // ranked by −s: the confidence 1/(1 + s) without its float32 rounding
     v = -v;
   p.ranked = rank_if_finite(rest);
-  const bool finite = std::all_of(val_logits.begin(), val_logits.end(), [](float v) { return std::isfinite(v); });
-  if (!val_labels.empty() && finite) {
+  p.val_finite = std::all_of(val_logits.begin(), val_logits.end(), [](float v) { return std::isfinite(v); });
+  if (!val_labels.empty() && p.val_finite) {
     p.logit_norm_p =
         calib::choose_logit_norm(val_logits.data(), val_labels.data(), int64_t(val_labels.size()), classes).p;
     p.ranked_logit_norm = rank_if_finite(
@@ -110,106 +81,36 @@ RunPredictions make_predictions(
   return p;
 }
 
-double accuracy(const RunPredictions& p, const Resample& r) {
-  double hits = 0, total = 0;
-  for (size_t i = 0; i < p.correct.size(); ++i) {
-    const double w = weight(r.test, i);
-    hits += w * p.correct[i];
-    total += w;
-  }
-  return total > 0 ? hits / total : NAN;
-}
-
-double overconfidence(const RunPredictions& p, const Resample& r) {
-  double sum = 0, total = 0;
-  for (size_t i = 0; i < p.correct.size(); ++i) {
-    const double w = weight(r.test, i);
-    sum += w * (double(p.confidence[i]) - p.correct[i]);
-    total += w;
-  }
-  return total > 0 ? sum / total : NAN;
-}
-
 namespace {
 
-// Equal-width binned ECE of (confidence, correct) pairs weighted by the resample's multiplicities.
-double binned_ece(
-    const std::vector<float>& conf,
-    const std::vector<uint8_t>& correct,
-    const Resample& r,
-    int64_t bins) {
-  if (conf.empty())
-    return NAN;
-  const auto nb = static_cast<size_t>(bins);
-  std::vector<double> count(nb), conf_sum(nb), hits(nb);
-  double total = 0;
-  for (size_t i = 0; i < conf.size(); ++i) {
-    const double w = weight(r.test, i);
-    if (w == 0)
-      continue;
-    const auto b = size_t(calib::detail::equal_width_bin(conf[i], bins));
-    count[b] += w;
-    conf_sum[b] += w * conf[i];
-    hits[b] += w * correct[i];
-    total += w;
-  }
-  double e = 0;
-  for (size_t b = 0; b < nb; ++b)
-    if (count[b] > 0)
-      e += std::abs(hits[b] - conf_sum[b]) / total;
-  return e;
+const uint32_t* weights(const std::vector<uint32_t>* counts) {
+  return counts ? counts->data() : nullptr;
 }
 
 } // namespace
 
+double accuracy(const RunPredictions& p, const Resample& r) {
+  return calib::weighted_accuracy(p.correct, weights(r.test));
+}
+
+double overconfidence(const RunPredictions& p, const Resample& r) {
+  return calib::weighted_overconfidence(p.confidence, p.correct, weights(r.test));
+}
+
 double ece(const RunPredictions& p, const Resample& r, int64_t bins, bool at_fitted_temperature) {
-  return binned_ece(at_fitted_temperature ? p.confidence_ts : p.confidence, p.correct, r, bins);
+  return calib::weighted_ece(at_fitted_temperature ? p.confidence_ts : p.confidence, p.correct, bins, weights(r.test));
 }
 
 double ece_posthoc(const RunPredictions& p, const Resample& r, int64_t bins) {
-  return binned_ece(p.confidence_posthoc, p.correct_posthoc, r, bins);
+  return calib::weighted_ece(p.confidence_posthoc, p.correct_posthoc, bins, weights(r.test));
 }
 
 double fitted_temperature(const RunPredictions& p, const Resample& r) {
-  const auto k = size_t(p.classes);
   const size_t n = p.val_labels.size();
-  if (n == 0)
+  if (n == 0 || !p.val_finite)
     return NAN;
-  // NLL(t) = Σ w [logsumexp(t·z) − t·z_y] is convex in t = 1/T: Newton from the run's own fit.
-  double t = 1.0 / p.temperature;
-  std::vector<double> e(k);
-  for (int iter = 0; iter < 30; ++iter) {
-    double g = 0, h = 0;
-    for (size_t i = 0; i < n; ++i) {
-      const double w = weight(r.val, i);
-      if (w == 0)
-        continue;
-      const float* z = p.val_logits.data() + i * k;
-      const double m = *std::max_element(z, z + k);
-      double sum = 0, mean = 0, second = 0;
-      for (size_t j = 0; j < k; ++j) {
-        e[j] = std::exp(t * (double(z[j]) - m));
-        sum += e[j];
-      }
-      for (size_t j = 0; j < k; ++j) {
-        const double q = e[j] / sum, zj = double(z[j]);
-        mean += q * zj;
-        second += q * zj * zj;
-      }
-      g += w * (mean - double(z[size_t(p.val_labels[i])]));
-      h += w * (second - mean * mean);
-    }
-    if (!(h > 0))
-      break;
-    double next = t - g / h;
-    if (!(next > 0))
-      next = t / 2;
-    const bool done = std::abs(next - t) <= 1e-10 * t;
-    t = next;
-    if (done)
-      break;
-  }
-  return 1.0 / t;
+  return calib::fit_temperature(p.val_logits.data(), p.val_labels.data(), weights(r.val), int64_t(n), p.classes)
+      .temperature;
 }
 
 calib::SelectiveMetrics selective(const RunPredictions& p, const Resample& r, bool logit_norm) {

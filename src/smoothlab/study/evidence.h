@@ -42,8 +42,9 @@ struct RunPredictions {
   // validation split, for re-fitting the temperature on each resample: logits row-major [n_val, classes]
   std::vector<float> val_logits;
   std::vector<int64_t> val_labels;
+  bool val_finite = true; // every validation logit is finite (make_predictions checks; else the re-fit is NaN)
   int64_t classes = 0;
-  double temperature = 1; // the run's own fit (the starting point of each re-fit)
+  double temperature = 1; // the run's own fit
   // Selective classification (calib/selective.h): the test examples ranked by max-softmax confidence (computed in
   // double from the logits, so that confidences that round to 1 in float32 keep their order), and by the normalised
   // max logit κ_p with p chosen on the validation split (by its AURC; held fixed in the resamples; p = 0 and no
@@ -81,7 +82,7 @@ double ece(const RunPredictions& p, const Resample& r, int64_t bins, bool at_fit
 // After the best post-hoc calibrator (held fixed: fitted once on the full validation split); NaN without one.
 double ece_posthoc(const RunPredictions& p, const Resample& r, int64_t bins);
 double overconfidence(const RunPredictions& p, const Resample& r); // mean confidence − accuracy (T = 1)
-double fitted_temperature(const RunPredictions& p, const Resample& r); // NLL on val, Newton on 1/T
+double fitted_temperature(const RunPredictions& p, const Resample& r); // calib::fit_temperature on the resampled val
 // AURC, E-AURC and AUGRC of the max-softmax confidence, or of the normalised max logit (NaN metrics without its p).
 calib::SelectiveMetrics selective(const RunPredictions& p, const Resample& r, bool logit_norm = false);
 
