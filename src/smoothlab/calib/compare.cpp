@@ -83,6 +83,148 @@ std::vector<double> candidates(const std::string& name, const CompareOptions& o)
   return {};
 }
 
+// Throws Error on bad input: the fit pair, the evaluation pair (el, ey: the fit pair when none is given) against it,
+// and the options.
+void check_compare_inputs(
+    const torch::Tensor& fit_logits,
+    const torch::Tensor& fit_labels,
+    const torch::Tensor& el,
+    const torch::Tensor& ey,
+    const CompareOptions& o) {
+  check_logits(fit_logits, "fit logits");
+  check_labels(fit_labels, fit_logits.size(0), fit_logits.size(1), "fit labels", "fit logits");
+  check_logits(el, "evaluation logits");
+  check(
+      el.size(1) == fit_logits.size(1),
+      "evaluation logits have K = {} classes, the fit logits K = {}",
+      el.size(1),
+      fit_logits.size(1));
+  check_labels(ey, el.size(0), el.size(1), "evaluation labels", "evaluation logits");
+  const int64_t n = fit_logits.size(0);
+  if (o.folds < 2)
+    throw Error(fmt::format("--folds must be at least 2, got {}", o.folds));
+  if (n < o.folds)
+    throw Error(
+        fmt::format("--folds {} exceeds the {} fit examples", o.folds, n), "use fewer folds or more fit examples");
+  check(o.bootstrap >= 0, "--bootstrap must be ≥ 0, got {}", o.bootstrap);
+  check(o.level > 0 && o.level < 1, "the interval level must lie in (0, 1), got {}", o.level);
+}
+
+// The k folds' fit and held-out example indices.
+struct Folds {
+  std::vector<torch::Tensor> train_index, test_index;
+};
+
+// Folds: a seeded permutation, position i in fold i mod k.
+Folds make_folds(int64_t n, const CompareOptions& o) {
+  std::vector<int64_t> order(static_cast<size_t>(n));
+  std::iota(order.begin(), order.end(), int64_t(0));
+  std::mt19937_64 rng(o.seed);
+  std::shuffle(order.begin(), order.end(), rng);
+  Folds folds;
+  for (int64_t f = 0; f < o.folds; ++f) {
+    std::vector<int64_t> train, test;
+    for (int64_t i = 0; i < n; ++i)
+      (i % o.folds == f ? test : train).push_back(order[size_t(i)]);
+    folds.train_index.push_back(torch::tensor(train, torch::kInt64));
+    folds.test_index.push_back(torch::tensor(test, torch::kInt64));
+  }
+  return folds;
+}
+
+// The summed held-out NLL of method `name` at each grid value on each fold, at [value * folds + fold].
+std::vector<double> fold_nll(
+    const std::string& name,
+    const std::vector<double>& grid,
+    const CompareOptions& o,
+    const torch::Tensor& z,
+    const torch::Tensor& y,
+    const Folds& folds) {
+  // Matrix and Dirichlet: each fold's fits run along the grid from the largest λ = μ down, each starting from the
+  // fold's solution at the previous value (the first from TS) — the same optima, in fewer evaluations.
+  const bool warm = name == "matrix" || name == "dirichlet";
+  std::vector<size_t> visit(grid.size());
+  std::iota(visit.begin(), visit.end(), size_t(0));
+  if (warm)
+    std::stable_sort(visit.begin(), visit.end(), [&](size_t a, size_t b) { return grid[a] > grid[b]; });
+  // The folds are independent: one task each (the fits inside run on their task's thread). Each (value, fold)
+  // score lands in its own slot and the slots are summed in a fixed order, so scores do not depend on threads.
+  std::vector<double> held_nll(grid.size() * size_t(o.folds), 0.0);
+  at::parallel_for(0, o.folds, 1, [&](int64_t f0, int64_t f1) {
+    for (int64_t f = f0; f < f1; ++f) {
+      const auto& train = folds.train_index[size_t(f)];
+      const auto& test = folds.test_index[size_t(f)];
+      const auto zf = z.index_select(0, train), yf = y.index_select(0, train);
+      const auto zt = z.index_select(0, test), yt = y.index_select(0, test);
+      torch::Tensor previous_w, previous_b;
+      for (size_t v : visit) {
+        auto cal = make_with(name, o, grid[v]);
+        auto* linear = warm ? dynamic_cast<LinearCalibrator*>(cal.get()) : nullptr;
+        if (linear && previous_w.defined())
+          linear->warm_start(previous_w, previous_b);
+        cal->fit(zf, yf);
+        if (linear) {
+          previous_w = linear->weight();
+          previous_b = linear->bias();
+        }
+        held_nll[v * size_t(o.folds) + size_t(f)] =
+            torch::nll_loss(cal->log_probs(zt), yt).item<double>() * double(test.numel());
+      }
+    }
+  });
+  return held_nll;
+}
+
+// Cross-validates method `name` on the fit split (z, y; n examples): sets row.cv_nll and, for a tuned method,
+// row.chosen; returns the chosen hyper-parameter (NaN for a method without one).
+double cross_validate(
+    const std::string& name,
+    const CompareOptions& o,
+    const torch::Tensor& z,
+    const torch::Tensor& y,
+    const Folds& folds,
+    int64_t n,
+    MethodResult& row) {
+  // Every method is cross-validated on the fit split: its CV NLL (MethodResult::cv_nll) is what a choice among the
+  // methods may use without touching the evaluation split. A method without hyper-parameters has one candidate.
+  const auto tuned = candidates(name, o);
+  const std::vector<double> grid = tuned.empty() ? std::vector<double>{NAN} : tuned;
+  double best_value = NAN;
+  const auto held_nll = fold_nll(name, grid, o, z, y, folds);
+  std::vector<double> totals(grid.size(), 0.0);
+  for (size_t v = 0; v < grid.size(); ++v)
+    for (int64_t f = 0; f < o.folds; ++f)
+      totals[v] += held_nll[v * size_t(o.folds) + size_t(f)];
+  double best = INFINITY;
+  nlohmann::json scores = nlohmann::json::array();
+  for (size_t v = 0; v < grid.size(); ++v) {
+    const double mean = totals[v] / double(n);
+    scores.push_back({{"value", grid[v]}, {"cv_nll", mean}});
+    if (mean < best) { // a NaN score never wins
+      best = mean;
+      best_value = grid[v];
+    }
+  }
+  row.cv_nll = std::isfinite(best) ? best : NAN;
+  if (!tuned.empty())
+    row.chosen = {{name == "histogram" ? "bins" : "odir_lambda_mu", best_value}, {"candidates", scores}};
+  return best_value;
+}
+
+// Paired intervals of every method's per-example NLL and Brier score against temperature scaling's (if compared).
+void add_intervals(Comparison& c, const std::vector<Evaluated>& evaluated, const CompareOptions& o) {
+  const auto ts = std::find(o.methods.begin(), o.methods.end(), "temperature");
+  if (ts == o.methods.end())
+    return;
+  const auto& reference = evaluated[size_t(ts - o.methods.begin())];
+  for (size_t i = 0; i < c.rows.size(); ++i) {
+    if (c.rows[i].name == "temperature")
+      continue;
+    c.rows[i].nll_vs_ts = paired_interval(reference.nll, evaluated[i].nll, o);
+    c.rows[i].brier_vs_ts = paired_interval(reference.brier, evaluated[i].brier, o);
+  }
+}
+
 } // namespace
 
 std::vector<std::string> parse_methods(const std::string& text) {
@@ -113,27 +255,12 @@ Comparison compare_calibrators(
     const torch::Tensor& eval_logits,
     const torch::Tensor& eval_labels,
     const CompareOptions& o) {
-  check_logits(fit_logits, "fit logits");
-  check_labels(fit_labels, fit_logits.size(0), fit_logits.size(1), "fit labels", "fit logits");
   Comparison c;
   c.evaluated_on_fit_split = !eval_logits.defined();
   const auto& el = c.evaluated_on_fit_split ? fit_logits : eval_logits;
   const auto& ey = c.evaluated_on_fit_split ? fit_labels : eval_labels;
-  check_logits(el, "evaluation logits");
-  check(
-      el.size(1) == fit_logits.size(1),
-      "evaluation logits have K = {} classes, the fit logits K = {}",
-      el.size(1),
-      fit_logits.size(1));
-  check_labels(ey, el.size(0), el.size(1), "evaluation labels", "evaluation logits");
+  check_compare_inputs(fit_logits, fit_labels, el, ey, o);
   const int64_t n = fit_logits.size(0);
-  if (o.folds < 2)
-    throw Error(fmt::format("--folds must be at least 2, got {}", o.folds));
-  if (n < o.folds)
-    throw Error(
-        fmt::format("--folds {} exceeds the {} fit examples", o.folds, n), "use fewer folds or more fit examples");
-  check(o.bootstrap >= 0, "--bootstrap must be ≥ 0, got {}", o.bootstrap);
-  check(o.level > 0 && o.level < 1, "the interval level must lie in (0, 1), got {}", o.level);
   const auto z = fit_logits.detach().to(torch::kCPU, torch::kFloat64).contiguous();
   const auto y = fit_labels.detach().to(torch::kCPU, torch::kInt64).contiguous();
   const auto ze = el.detach().to(torch::kCPU, torch::kFloat64).contiguous();
@@ -149,20 +276,7 @@ Comparison compare_calibrators(
     c.confidence = meter.confidence();
     c.correct = meter.correct();
   }
-
-  // Folds: a seeded permutation, position i in fold i mod k.
-  std::vector<int64_t> order(static_cast<size_t>(n));
-  std::iota(order.begin(), order.end(), int64_t(0));
-  std::mt19937_64 rng(o.seed);
-  std::shuffle(order.begin(), order.end(), rng);
-  std::vector<torch::Tensor> train_index, test_index;
-  for (int64_t f = 0; f < o.folds; ++f) {
-    std::vector<int64_t> train, test;
-    for (int64_t i = 0; i < n; ++i)
-      (i % o.folds == f ? test : train).push_back(order[size_t(i)]);
-    train_index.push_back(torch::tensor(train, torch::kInt64));
-    test_index.push_back(torch::tensor(test, torch::kInt64));
-  }
+  const Folds folds = make_folds(n, o);
 
   std::vector<Evaluated> evaluated;
   for (const auto& name : o.methods) {
@@ -170,62 +284,7 @@ Comparison compare_calibrators(
     MethodResult row;
     row.name = name;
     row.chosen = nlohmann::json::object();
-    // Every method is cross-validated on the fit split: its CV NLL (MethodResult::cv_nll) is what a choice among the
-    // methods may use without touching the evaluation split. A method without hyper-parameters has one candidate.
-    const auto tuned = candidates(name, o);
-    const std::vector<double> grid = tuned.empty() ? std::vector<double>{NAN} : tuned;
-    double best_value = NAN;
-    {
-      // Matrix and Dirichlet: each fold's fits run along the grid from the largest λ = μ down, each starting from the
-      // fold's solution at the previous value (the first from TS) — the same optima, in fewer evaluations.
-      const bool warm = name == "matrix" || name == "dirichlet";
-      std::vector<size_t> visit(grid.size());
-      std::iota(visit.begin(), visit.end(), size_t(0));
-      if (warm)
-        std::stable_sort(visit.begin(), visit.end(), [&](size_t a, size_t b) { return grid[a] > grid[b]; });
-      // The folds are independent: one task each (the fits inside run on their task's thread). Each (value, fold)
-      // score lands in its own slot and the slots are summed in a fixed order, so scores do not depend on threads.
-      std::vector<double> held_nll(grid.size() * size_t(o.folds), 0.0);
-      at::parallel_for(0, o.folds, 1, [&](int64_t f0, int64_t f1) {
-        for (int64_t f = f0; f < f1; ++f) {
-          const auto& train = train_index[size_t(f)];
-          const auto& test = test_index[size_t(f)];
-          const auto zf = z.index_select(0, train), yf = y.index_select(0, train);
-          const auto zt = z.index_select(0, test), yt = y.index_select(0, test);
-          torch::Tensor previous_w, previous_b;
-          for (size_t v : visit) {
-            auto cal = make_with(name, o, grid[v]);
-            auto* linear = warm ? dynamic_cast<LinearCalibrator*>(cal.get()) : nullptr;
-            if (linear && previous_w.defined())
-              linear->warm_start(previous_w, previous_b);
-            cal->fit(zf, yf);
-            if (linear) {
-              previous_w = linear->weight();
-              previous_b = linear->bias();
-            }
-            held_nll[v * size_t(o.folds) + size_t(f)] =
-                torch::nll_loss(cal->log_probs(zt), yt).item<double>() * double(test.numel());
-          }
-        }
-      });
-      std::vector<double> totals(grid.size(), 0.0);
-      for (size_t v = 0; v < grid.size(); ++v)
-        for (int64_t f = 0; f < o.folds; ++f)
-          totals[v] += held_nll[v * size_t(o.folds) + size_t(f)];
-      double best = INFINITY;
-      nlohmann::json scores = nlohmann::json::array();
-      for (size_t v = 0; v < grid.size(); ++v) {
-        const double mean = totals[v] / double(n);
-        scores.push_back({{"value", grid[v]}, {"cv_nll", mean}});
-        if (mean < best) { // a NaN score never wins
-          best = mean;
-          best_value = grid[v];
-        }
-      }
-      row.cv_nll = std::isfinite(best) ? best : NAN;
-      if (!tuned.empty())
-        row.chosen = {{name == "histogram" ? "bins" : "odir_lambda_mu", best_value}, {"candidates", scores}};
-    }
+    const double best_value = cross_validate(name, o, z, y, folds, n, row);
     auto cal = make_with(name, o, best_value);
     row.fit = cal->fit(z, y);
     const auto log_q = cal->log_probs(ze);
@@ -240,16 +299,7 @@ Comparison compare_calibrators(
     row.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     c.rows.push_back(std::move(row));
   }
-  const auto ts = std::find(o.methods.begin(), o.methods.end(), "temperature");
-  if (ts != o.methods.end()) {
-    const auto& reference = evaluated[size_t(ts - o.methods.begin())];
-    for (size_t i = 0; i < c.rows.size(); ++i) {
-      if (c.rows[i].name == "temperature")
-        continue;
-      c.rows[i].nll_vs_ts = paired_interval(reference.nll, evaluated[i].nll, o);
-      c.rows[i].brier_vs_ts = paired_interval(reference.brier, evaluated[i].brier, o);
-    }
-  }
+  add_intervals(c, evaluated, o);
   std::stable_sort(
       c.rows.begin(), c.rows.end(), [](const auto& a, const auto& b) { return a.metrics.nll < b.metrics.nll; });
   return c;

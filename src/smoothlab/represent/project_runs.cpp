@@ -98,31 +98,33 @@ std::string fmt_eps(const Source& s) {
   return std::isnan(s.smoothing) ? s.name : fmt::format("{} (ε = {:g})", s.name, s.smoothing);
 }
 
-} // namespace
-
-ProjectResult project_runs(const std::vector<fs::path>& sources, const ProjectOptions& o) {
+void check_options(const std::vector<fs::path>& sources, const ProjectOptions& o) {
   check(!sources.empty(), "project: no run folders given");
   check(o.per_class() > 0, "--per-class: must be positive, got {}", o.per_class());
   check(!o.splits().empty(), "--splits: give at least one of train, val, test");
   for (const auto& split : o.splits())
     if (split != "train" && split != "val" && split != "test")
       throw Error(fmt::format("--splits: unknown split '{}'", split), "known: train, val, test");
-  std::vector<Source> runs;
-  for (const auto& path : sources)
-    runs.push_back(open_source(path, o));
-  ProjectResult result;
-  result.class_names = runs[0].data.class_names;
+}
+
+// Every run must have the first run's classes, in the same order.
+void check_same_classes(const std::vector<Source>& runs) {
+  const auto& class_names = runs[0].data.class_names;
   for (const auto& r : runs)
-    if (r.data.class_names != result.class_names)
+    if (r.data.class_names != class_names)
       throw Error(
           fmt::format(
               "{}: its classes ({}) differ from those of {} ({})",
               r.path.string(),
               join(r.data.class_names),
               runs[0].path.string(),
-              join(result.class_names)),
+              join(class_names)),
           "project runs trained on the same data");
-  auto parsed = data::parse_classes(o.classes(), result.class_names, "--classes");
+}
+
+// --classes: exactly three different classes, by name or label.
+std::array<int64_t, 3> three_classes(const ProjectOptions& o, const std::vector<std::string>& class_names) {
+  auto parsed = data::parse_classes(o.classes(), class_names, "--classes");
   if (parsed.size() != 3)
     throw Error(
         fmt::format("--classes: need exactly three classes, got {} ('{}')", parsed.size(), o.classes()),
@@ -130,23 +132,28 @@ ProjectResult project_runs(const std::vector<fs::path>& sources, const ProjectOp
             "e.g. --classes \"{}\"; known: {}",
             join(
                 std::vector<std::string>(
-                    result.class_names.begin(),
-                    result.class_names.begin() + std::min<size_t>(3, result.class_names.size())),
+                    class_names.begin(), class_names.begin() + std::min<size_t>(3, class_names.size())),
                 ","),
-            join(result.class_names)));
+            join(class_names)));
   const std::array<int64_t, 3> classes{parsed[0], parsed[1], parsed[2]};
   for (int i = 0; i < 3; ++i)
     for (int j = 0; j < i; ++j)
       check(
           classes[i] != classes[j],
           "--classes: '{}' is given twice; three different classes are needed",
-          result.class_names[classes[i]]);
-  result.classes = classes;
+          class_names[classes[i]]);
+  return classes;
+}
 
-  json& out = result.json;
+// The JSON's description of the study: the classes, the frame of the plane and the options.
+void describe_study(
+    json& out,
+    const std::array<int64_t, 3>& classes,
+    const std::vector<std::string>& class_names,
+    const ProjectOptions& o) {
   out["classes"] = json::array();
   for (auto c : classes)
-    out["classes"].push_back({{"label", c}, {"name", result.class_names[c]}});
+    out["classes"].push_back({{"label", c}, {"name", class_names[c]}});
   out["frame"] =
       "origin at the templates' centroid (w_a + w_b + w_c)/3; x axis along w_b − w_a; y axis towards w_c "
       "(Gram–Schmidt); templates and features bias-augmented; classes in the order given";
@@ -154,53 +161,87 @@ ProjectResult project_runs(const std::vector<fs::path>& sources, const ProjectOp
   out["seed"] = o.seed();
   out["splits"] = o.splits();
   out["runs"] = json::array();
-  std::vector<std::vector<ClusterStats>> all_stats;
-  for (auto& run : runs) {
-    auto templates = run.model->templates();
-    auto plane = template_plane(templates, classes);
-    json r = run.info;
-    r["name"] = run.name;
-    r["source"] = run.path.string();
-    r["kind"] = run.kind;
-    r["vertices"] = tensor_rows(plane.vertices);
-    r["template_distances"] = {
-        (templates[classes[0]] - templates[classes[1]]).norm().item<double>(),
-        (templates[classes[1]] - templates[classes[2]]).norm().item<double>(),
-        (templates[classes[0]] - templates[classes[2]]).norm().item<double>()};
-    r["splits"] = json::object();
-    std::vector<ClusterStats> stats;
-    std::vector<ProjectedSplit> row;
-    for (const auto& split : o.splits()) {
-      const auto& dataset = split_of(run, split);
-      auto indices = select_examples(dataset.labels, classes, o.per_class(), o.seed());
-      auto set = collect_features(*run.model, dataset.subset(indices), run.mean, run.std, o.batch_size());
-      auto coords = project(plane, set.features);
-      auto s = cluster_stats(coords, set.features, set.labels, classes);
-      r["splits"][split] = {
-          {"count", indices.numel()},
-          {"indices", int_list(indices)},
-          {"labels", int_list(set.labels)},
-          {"coords", tensor_rows(coords)},
-          {"stats", to_json(s, result.class_names)}};
-      ProjectedSplit panel;
-      panel.title = fmt::format("{} — {}", fmt_eps(run), split);
-      panel.coords = coords;
-      panel.labels = set.labels;
-      panel.vertices = plane.vertices;
-      panel.note = fmt::format(
-          "tightness {:.3f}  regularity {:.2f}  mean |p| {:.3g}", s.tightness_plane, s.regularity, s.mean_norm);
-      row.push_back(std::move(panel));
-      stats.push_back(s);
-    }
-    r["held_out_shift"] = json::object();
-    for (size_t k = 1; k < stats.size(); ++k)
-      r["held_out_shift"][o.splits()[k]] = to_json(held_out_shift(stats[0], stats[k]), result.class_names);
-    out["runs"].push_back(r);
-    all_stats.push_back(stats);
-    result.panels.push_back(std::move(row));
-  }
+}
 
-  // The verdict: smallest ε against largest ε on the first split.
+// A run's features on one split projected on the plane: the split's JSON entry; its panel and statistics are
+// appended to `row` and `stats`.
+json project_split(
+    const Source& run,
+    const std::string& split,
+    const Plane& plane,
+    const std::array<int64_t, 3>& classes,
+    const std::vector<std::string>& class_names,
+    const ProjectOptions& o,
+    std::vector<ProjectedSplit>& row,
+    std::vector<ClusterStats>& stats) {
+  const auto& dataset = split_of(run, split);
+  auto indices = select_examples(dataset.labels, classes, o.per_class(), o.seed());
+  auto set = collect_features(*run.model, dataset.subset(indices), run.mean, run.std, o.batch_size());
+  auto coords = project(plane, set.features);
+  auto s = cluster_stats(coords, set.features, set.labels, classes);
+  json entry = {
+      {"count", indices.numel()},
+      {"indices", int_list(indices)},
+      {"labels", int_list(set.labels)},
+      {"coords", tensor_rows(coords)},
+      {"stats", to_json(s, class_names)}};
+  ProjectedSplit panel;
+  panel.title = fmt::format("{} — {}", fmt_eps(run), split);
+  panel.coords = coords;
+  panel.labels = set.labels;
+  panel.vertices = plane.vertices;
+  panel.note =
+      fmt::format("tightness {:.3f}  regularity {:.2f}  mean |p| {:.3g}", s.tightness_plane, s.regularity, s.mean_norm);
+  row.push_back(std::move(panel));
+  stats.push_back(s);
+  return entry;
+}
+
+// One run on every split: its JSON entry; its panels and per-split statistics are appended to `row` and `stats`.
+json project_run(
+    const Source& run,
+    const std::array<int64_t, 3>& classes,
+    const std::vector<std::string>& class_names,
+    const ProjectOptions& o,
+    std::vector<ProjectedSplit>& row,
+    std::vector<ClusterStats>& stats) {
+  auto templates = run.model->templates();
+  auto plane = template_plane(templates, classes);
+  json r = run.info;
+  r["name"] = run.name;
+  r["source"] = run.path.string();
+  r["kind"] = run.kind;
+  r["vertices"] = tensor_rows(plane.vertices);
+  r["template_distances"] = {
+      (templates[classes[0]] - templates[classes[1]]).norm().item<double>(),
+      (templates[classes[1]] - templates[classes[2]]).norm().item<double>(),
+      (templates[classes[0]] - templates[classes[2]]).norm().item<double>()};
+  r["splits"] = json::object();
+  for (const auto& split : o.splits())
+    r["splits"][split] = project_split(run, split, plane, classes, class_names, o, row, stats);
+  r["held_out_shift"] = json::object();
+  for (size_t k = 1; k < stats.size(); ++k)
+    r["held_out_shift"][o.splits()[k]] = to_json(held_out_shift(stats[0], stats[k]), class_names);
+  return r;
+}
+
+// A run and its statistics on the first split, as the verdict reports them.
+json verdict_side(const Source& run, const ClusterStats& s) {
+  return {
+      {"run", run.name},
+      {"smoothing", run.smoothing},
+      {"tightness_plane", s.tightness_plane},
+      {"tightness_full", s.tightness_full},
+      {"regularity", s.regularity},
+      {"mean_norm", s.mean_norm}};
+}
+
+// The verdict: smallest ε against largest ε on the first split (none unless two runs have different ε).
+void add_comparison(
+    json& out,
+    const std::vector<Source>& runs,
+    const std::vector<std::vector<ClusterStats>>& all_stats,
+    const ProjectOptions& o) {
   size_t base = runs.size(), smooth = runs.size();
   for (size_t i = 0; i < runs.size(); ++i) {
     if (std::isnan(runs[i].smoothing))
@@ -210,46 +251,58 @@ ProjectResult project_runs(const std::vector<fs::path>& sources, const ProjectOp
     if (smooth == runs.size() || runs[i].smoothing > runs[smooth].smoothing)
       smooth = i;
   }
-  if (base != runs.size() && runs[smooth].smoothing > runs[base].smoothing) {
-    const auto& b = all_stats[base][0];
-    const auto& s = all_stats[smooth][0];
-    const bool tighter = s.tightness_plane < b.tightness_plane;
-    out["comparison"] = {
-        {"split", o.splits()[0]},
-        {"metric",
-         "tightness_plane = mean within-class spread / mean distance between class centroids, in the "
-         "plane (lower = tighter)"},
-        {"baseline",
-         {{"run", runs[base].name},
-          {"smoothing", runs[base].smoothing},
-          {"tightness_plane", b.tightness_plane},
-          {"tightness_full", b.tightness_full},
-          {"regularity", b.regularity},
-          {"mean_norm", b.mean_norm}}},
-        {"smoothed",
-         {{"run", runs[smooth].name},
-          {"smoothing", runs[smooth].smoothing},
-          {"tightness_plane", s.tightness_plane},
-          {"tightness_full", s.tightness_full},
-          {"regularity", s.regularity},
-          {"mean_norm", s.mean_norm}}},
-        {"tightness_ratio", s.tightness_plane / b.tightness_plane},
-        {"smoothed_tighter", tighter},
-        {"smoothed_tighter_full", s.tightness_full < b.tightness_full},
-        {"smoothed_more_regular", s.regularity > b.regularity},
-        {"smoothed_smaller_norm", s.mean_norm < b.mean_norm},
-        {"verdict",
-         fmt::format(
-             "{} {}: {} clusters are {} than {}'s (tightness {:.4f} vs {:.4f}, ratio {:.3f})",
-             tighter ? "consistent with [M] §2" : "NOT consistent with [M] §2",
-             o.splits()[0],
-             fmt_eps(runs[smooth]),
-             tighter ? "tighter" : "not tighter",
-             fmt_eps(runs[base]),
-             s.tightness_plane,
-             b.tightness_plane,
-             s.tightness_plane / b.tightness_plane)}};
+  if (base == runs.size() || !(runs[smooth].smoothing > runs[base].smoothing))
+    return;
+  const auto& b = all_stats[base][0];
+  const auto& s = all_stats[smooth][0];
+  const bool tighter = s.tightness_plane < b.tightness_plane;
+  out["comparison"] = {
+      {"split", o.splits()[0]},
+      {"metric",
+       "tightness_plane = mean within-class spread / mean distance between class centroids, in the "
+       "plane (lower = tighter)"},
+      {"baseline", verdict_side(runs[base], b)},
+      {"smoothed", verdict_side(runs[smooth], s)},
+      {"tightness_ratio", s.tightness_plane / b.tightness_plane},
+      {"smoothed_tighter", tighter},
+      {"smoothed_tighter_full", s.tightness_full < b.tightness_full},
+      {"smoothed_more_regular", s.regularity > b.regularity},
+      {"smoothed_smaller_norm", s.mean_norm < b.mean_norm},
+      {"verdict",
+       fmt::format(
+           "{} {}: {} clusters are {} than {}'s (tightness {:.4f} vs {:.4f}, ratio {:.3f})",
+           tighter ? "consistent with [M] §2" : "NOT consistent with [M] §2",
+           o.splits()[0],
+           fmt_eps(runs[smooth]),
+           tighter ? "tighter" : "not tighter",
+           fmt_eps(runs[base]),
+           s.tightness_plane,
+           b.tightness_plane,
+           s.tightness_plane / b.tightness_plane)}};
+}
+
+} // namespace
+
+ProjectResult project_runs(const std::vector<fs::path>& sources, const ProjectOptions& o) {
+  check_options(sources, o);
+  std::vector<Source> runs;
+  for (const auto& path : sources)
+    runs.push_back(open_source(path, o));
+  ProjectResult result;
+  result.class_names = runs[0].data.class_names;
+  check_same_classes(runs);
+  result.classes = three_classes(o, result.class_names);
+  json& out = result.json;
+  describe_study(out, result.classes, result.class_names, o);
+  std::vector<std::vector<ClusterStats>> all_stats;
+  for (auto& run : runs) {
+    std::vector<ClusterStats> stats;
+    std::vector<ProjectedSplit> row;
+    out["runs"].push_back(project_run(run, result.classes, result.class_names, o, row, stats));
+    all_stats.push_back(stats);
+    result.panels.push_back(std::move(row));
   }
+  add_comparison(out, runs, all_stats, o);
   return result;
 }
 

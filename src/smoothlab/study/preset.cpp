@@ -104,6 +104,212 @@ train::TrainConfig base(const std::string& model, int64_t epochs, int64_t limit_
   return c;
 }
 
+// A pipeline check for the test suite: mlp, one epoch on a few hundred examples.
+void fill_tiny_preset(StudyPreset& p) {
+  p.description = "pipeline check for the test suite: a few hundred examples, one epoch, mlp (seconds)";
+  p.teacher = base("mlp", 1, 600);
+  p.teacher.val_size = 200;
+  p.teacher.limit_test = 300;
+  p.teacher.batch_size = 64;
+  p.teacher.lr = model::default_lr("mlp", 64);
+  p.teacher.eval_batch_size = 300;
+  p.teacher.workers = 1;
+  p.teacher.mi_examples = 20;
+  p.teacher.mi_views = 2;
+  p.teacher.mi_every = 4;
+  p.teacher_regime = "tiny: mlp, 1 epoch on 600 examples (a pipeline check; its numbers mean nothing)";
+  p.epsilons = {0.0, 0.1};
+  p.seeds = {0};
+  p.overconf = p.teacher;
+  p.overconf.epochs = 2;
+  p.overconf.augment = false;
+  p.overconf.weight_decay = 0;
+  p.overconf.mi_classes.clear();
+  p.overconf_regime = "tiny: mlp, 2 epochs, no augmentation, no weight decay";
+  p.overconf_epsilons = {0.0, 0.1};
+  p.student = p.teacher;
+  p.student.mi_classes.clear();
+  p.student.mi_every = 0;
+  p.temperatures = {1.0, 2.0};
+  p.student_epsilons = {0.0, 0.1};
+  p.projection_per_class = 20;
+  p.transfer = p.teacher;
+  p.transfer.mi_classes.clear();
+  p.transfer.mi_every = 0;
+  p.transfer_regime = "tiny: mlp, 1 epoch on the first half of the classes";
+  p.noisy = p.overconf;
+  p.noisy_regime = "tiny: mlp, 2 epochs, 40% of the training labels wrong";
+  p.noise_epsilons = {0.0, 0.1};
+}
+
+// A first look in about 3 minutes: small cnn teachers, mlp for everything else, one seed.
+void fill_quick_preset(StudyPreset& p) {
+  p.description =
+      "a first look in about 3 minutes on 2 CPU cores: small cnn teachers (3 epochs on 15k images), "
+      "an over-confident mlp regime on a fine ε grid, mlp students trained to a plateau, mlp transfer and "
+      "label-noise regimes, one seed";
+  p.teacher = base("cnn", 3, 15000);
+  p.teacher.mi_every = 30; // 118 steps an epoch: Î at 12 points within the run, and at each epoch's end
+  p.teacher_regime =
+      "short schedule: cnn, 3 epochs on 15 000 training images, cosine lr 0.1, weight decay 5e-4, "
+      "crop + flip (too short a schedule to make the model over-confident)";
+  p.epsilons = {0.0, 0.1};
+  p.seeds = {0};
+  p.overconf = base("mlp", 15, 15000);
+  p.overconf.augment = false;
+  p.overconf.weight_decay = 1e-4;
+  p.overconf.lr = 0.05;
+  p.overconf_regime = "over-confident regime: mlp, 15 epochs on 15 000 images, no augmentation, weight decay 1e-4";
+  p.overconf_epsilons = {0.0, 0.01, 0.02, 0.05, 0.1}; // from 0.05 on already under-confident
+  // Students see un-augmented images, so the teacher's logits are computed once (distill/training.h): cheap
+  // enough to train to a plateau.
+  p.student = base("mlp", 8, 20000);
+  p.student.augment = false;
+  p.temperatures = {1.0, 2.0, 4.0};
+  p.student_epsilons = {0.0, 0.1};
+  p.projection_per_class = 100;
+  p.transfer = base("mlp", 8, 20000);
+  p.transfer.augment = false;
+  p.transfer_regime = "transfer: mlp, 8 epochs on the first half of the classes (about 10 000 images), no augmentation";
+  p.noisy = base("mlp", 12, 10000);
+  p.noisy.augment = false;
+  p.noisy.weight_decay = 1e-4;
+  p.noisy.lr = 0.05;
+  p.noisy_regime =
+      "label noise: mlp, 12 epochs on 10 000 images with 40% of the training and validation labels wrong, "
+      "no augmentation, weight decay 1e-4";
+  p.noise_epsilons = {0.0, 0.1, 0.3};
+}
+
+// About an hour: resnet20 teachers, cnn students and regimes, 3 seeds.
+// Measured 2026-12-04: 64 min wall time for the 84 runs and the analysis (62 min of it training), while a build
+// and short profiling runs shared the cores for about 25 of those minutes (docs/performance.md). Subsets are
+// stratified, so every class keeps its share.
+void fill_standard_preset(StudyPreset& p) {
+  p.description =
+      "about an hour on 2 CPU cores: resnet20 teachers (6 epochs on 20 000 images), cnn students trained to a "
+      "plateau, ε ∈ {0, 0.05, 0.1, 0.3}, T ∈ {1, 2, 4, 8}, a fine over-confident ε grid, cnn transfer and "
+      "label-noise regimes, 3 seeds";
+  p.teacher = base("resnet20", 6, 20000);
+  p.teacher.mi_every = 100; // 157 steps an epoch: Î at 10 points within the run, and at each epoch's end
+  p.teacher_regime =
+      "short schedule: resnet20, 6 epochs on 20 000 training images, cosine lr 0.1, weight decay "
+      "5e-4, crop + flip (too short a schedule to make the model over-confident)";
+  p.epsilons = {0.0, 0.05, 0.1, 0.3};
+  p.seeds = {0, 1, 2};
+  p.overconf = base("cnn", 12, 4000);
+  p.overconf.augment = false;
+  p.overconf.weight_decay = 1e-4;
+  p.overconf_regime = "over-confident regime: cnn, 12 epochs on 4 000 images, no augmentation, weight decay 1e-4";
+  p.overconf_epsilons = {0.0, 0.01, 0.02, 0.05, 0.1, 0.2};
+  p.student = base("cnn", 8, 15000);
+  p.student.augment = false; // the teachers' logits are cached
+  p.temperatures = {1.0, 2.0, 4.0, 8.0};
+  p.student_epsilons = p.epsilons;
+  p.transfer = base("cnn", 6, 20000);
+  p.transfer_regime = "transfer: cnn, 6 epochs on the first half of the classes (about 10 000 images), crop + flip";
+  p.noisy = base("cnn", 12, 8000);
+  p.noisy.augment = false;
+  p.noisy.weight_decay = 1e-4;
+  p.noisy_regime =
+      "label noise: cnn, 12 epochs on 8 000 images with 40% of the training and validation labels "
+      "wrong, no augmentation, weight decay 1e-4";
+  p.noise_epsilons = {0.0, 0.05, 0.1, 0.2, 0.4};
+}
+
+// [M]'s models and schedules (ResNet-56 teachers, AlexNet students), for CIFAR and a GPU; no newer regimes.
+void fill_paper_preset(StudyPreset& p) {
+  p.description =
+      "[M]'s models and schedules: ResNet-56 teachers (He et al. CIFAR schedule, 164 epochs), the "
+      "CIFAR AlexNet student, [M]'s ε and T grids, 5 seeds — for CIFAR data and a GPU";
+  p.teacher = base("resnet56", 164, 0);
+  p.teacher.weight_decay = 1e-4;
+  p.teacher.schedule = "step";
+  p.teacher.milestones = {82, 123};
+  p.teacher.mi_every = 500; // 391 steps an epoch on CIFAR: Î from step 0, about every 1.3 epochs ([M] Fig. 6)
+  p.teacher_regime =
+      "long schedule ([M]/He et al.): resnet56, 164 epochs, lr 0.1 stepped ×0.1 at 82 and 123, "
+      "weight decay 1e-4, crop + flip — the over-confident regime of [G]";
+  p.epsilons = {0.0, 0.05, 0.1, 0.15, 0.3, 0.45, 0.6, 0.75};
+  p.seeds = {0, 1, 2, 3, 4};
+  p.overconf.epochs = 0; // the teachers are the over-confident regime
+  p.student = base("alexnet", 100, 0);
+  p.student.weight_decay = 5e-4;
+  p.student.schedule = "step";
+  p.student.milestones = {50, 75};
+  p.student.lr = 0.05;
+  p.temperatures = {1.0, 2.0, 3.0, 4.0, 8.0, 12.0, 16.0};
+  p.student_epsilons = {0.0, 0.15, 0.3, 0.45, 0.6, 0.75};
+  p.transfer.epochs = 0; // [M]'s experiments only: the newer questions are the quick and standard presets'
+  p.noisy.epochs = 0;
+}
+
+// Adds a run of `group`: configuration c on the study's data at smoothing eps and seed.
+void add_run(
+    std::vector<RunSpec>& plan,
+    const std::string& data,
+    const std::string& group,
+    train::TrainConfig c,
+    double eps,
+    uint64_t seed) {
+  set_data(c, data);
+  c.smoothing = eps;
+  c.seed = seed;
+  RunSpec r;
+  r.group = group;
+  r.config = c;
+  r.epsilon = eps;
+  r.seed = seed;
+  r.name = fmt::format("{}_{}_eps{}_seed{}_{}", group, c.model, fmt_num(eps), seed, config_key(c));
+  r.cost_seconds = run_cost(c);
+  plan.push_back(r);
+}
+
+// The teacher of the plan trained at smoothing eps with this seed (a copy: the plan grows while it is used).
+RunSpec teacher_of(const std::vector<RunSpec>& plan, const StudyPreset& preset, uint64_t seed, double eps) {
+  for (const auto& r : plan)
+    if (r.group == "teacher" && r.seed == seed && r.epsilon == eps)
+      return r;
+  throw Error(fmt::format("preset {}: no teacher with ε = {} for seed {}", preset.name, eps, seed));
+}
+
+// Adds a student distilled from `teacher` at `temperature`, named after its teacher and temperature.
+void add_student(
+    std::vector<RunSpec>& plan,
+    const StudyPreset& preset,
+    const std::string& data,
+    uint64_t seed,
+    const RunSpec& teacher,
+    double temperature) {
+  auto c = preset.student;
+  set_data(c, data);
+  c.smoothing = 0;
+  c.seed = seed;
+  RunSpec r;
+  r.group = "student";
+  r.config = c;
+  r.seed = seed;
+  r.teacher = teacher.name;
+  r.teacher_epsilon = teacher.epsilon;
+  r.temperature = temperature;
+  const std::string key =
+      fmt::format("{:08x}", fnv1a(config_key(c) + "|" + teacher.name + "|" + fmt_num(temperature)) & 0xffffffffull);
+  r.name = fmt::format(
+      "student_{}_from-eps{}_T{}_seed{}_{}", c.model, fmt_num(teacher.epsilon), fmt_num(temperature), seed, key);
+  r.cost_seconds = run_cost(c, teacher.config.model);
+  plan.push_back(r);
+}
+
+// One seed's students: of the hard-target teacher at each temperature, and of each smoothed teacher at T = 1.
+void add_students(std::vector<RunSpec>& plan, const StudyPreset& preset, const std::string& data, uint64_t seed) {
+  const auto hard = teacher_of(plan, preset, seed, 0.0);
+  for (double t : preset.temperatures)
+    add_student(plan, preset, data, seed, hard, t);
+  for (double eps : preset.epsilons)
+    if (eps > 0)
+      add_student(plan, preset, data, seed, teacher_of(plan, preset, seed, eps), 1.0);
+}
+
 } // namespace
 
 std::vector<std::string> known_presets() {
@@ -113,138 +319,16 @@ std::vector<std::string> known_presets() {
 StudyPreset make_preset(const std::string& name) {
   StudyPreset p;
   p.name = name;
-  if (name == "tiny") {
-    p.description = "pipeline check for the test suite: a few hundred examples, one epoch, mlp (seconds)";
-    p.teacher = base("mlp", 1, 600);
-    p.teacher.val_size = 200;
-    p.teacher.limit_test = 300;
-    p.teacher.batch_size = 64;
-    p.teacher.lr = model::default_lr("mlp", 64);
-    p.teacher.eval_batch_size = 300;
-    p.teacher.workers = 1;
-    p.teacher.mi_examples = 20;
-    p.teacher.mi_views = 2;
-    p.teacher.mi_every = 4;
-    p.teacher_regime = "tiny: mlp, 1 epoch on 600 examples (a pipeline check; its numbers mean nothing)";
-    p.epsilons = {0.0, 0.1};
-    p.seeds = {0};
-    p.overconf = p.teacher;
-    p.overconf.epochs = 2;
-    p.overconf.augment = false;
-    p.overconf.weight_decay = 0;
-    p.overconf.mi_classes.clear();
-    p.overconf_regime = "tiny: mlp, 2 epochs, no augmentation, no weight decay";
-    p.overconf_epsilons = {0.0, 0.1};
-    p.student = p.teacher;
-    p.student.mi_classes.clear();
-    p.student.mi_every = 0;
-    p.temperatures = {1.0, 2.0};
-    p.student_epsilons = {0.0, 0.1};
-    p.projection_per_class = 20;
-    p.transfer = p.teacher;
-    p.transfer.mi_classes.clear();
-    p.transfer.mi_every = 0;
-    p.transfer_regime = "tiny: mlp, 1 epoch on the first half of the classes";
-    p.noisy = p.overconf;
-    p.noisy_regime = "tiny: mlp, 2 epochs, 40% of the training labels wrong";
-    p.noise_epsilons = {0.0, 0.1};
-  } else if (name == "quick") {
-    p.description =
-        "a first look in about 3 minutes on 2 CPU cores: small cnn teachers (3 epochs on 15k images), "
-        "an over-confident mlp regime on a fine ε grid, mlp students trained to a plateau, mlp transfer and "
-        "label-noise regimes, one seed";
-    p.teacher = base("cnn", 3, 15000);
-    p.teacher.mi_every = 30; // 118 steps an epoch: Î at 12 points within the run, and at each epoch's end
-    p.teacher_regime =
-        "short schedule: cnn, 3 epochs on 15 000 training images, cosine lr 0.1, weight decay 5e-4, "
-        "crop + flip (too short a schedule to make the model over-confident)";
-    p.epsilons = {0.0, 0.1};
-    p.seeds = {0};
-    p.overconf = base("mlp", 15, 15000);
-    p.overconf.augment = false;
-    p.overconf.weight_decay = 1e-4;
-    p.overconf.lr = 0.05;
-    p.overconf_regime = "over-confident regime: mlp, 15 epochs on 15 000 images, no augmentation, weight decay 1e-4";
-    p.overconf_epsilons = {0.0, 0.01, 0.02, 0.05, 0.1}; // from 0.05 on already under-confident
-    // Students see un-augmented images, so the teacher's logits are computed once (distill/training.h): cheap
-    // enough to train to a plateau.
-    p.student = base("mlp", 8, 20000);
-    p.student.augment = false;
-    p.temperatures = {1.0, 2.0, 4.0};
-    p.student_epsilons = {0.0, 0.1};
-    p.projection_per_class = 100;
-    p.transfer = base("mlp", 8, 20000);
-    p.transfer.augment = false;
-    p.transfer_regime =
-        "transfer: mlp, 8 epochs on the first half of the classes (about 10 000 images), no augmentation";
-    p.noisy = base("mlp", 12, 10000);
-    p.noisy.augment = false;
-    p.noisy.weight_decay = 1e-4;
-    p.noisy.lr = 0.05;
-    p.noisy_regime =
-        "label noise: mlp, 12 epochs on 10 000 images with 40% of the training and validation labels wrong, "
-        "no augmentation, weight decay 1e-4";
-    p.noise_epsilons = {0.0, 0.1, 0.3};
-  } else if (name == "standard") {
-    // Measured 2026-12-04: 64 min wall time for the 84 runs and the analysis (62 min of it training), while a build
-    // and short profiling runs shared the cores for about 25 of those minutes (docs/performance.md). Subsets are
-    // stratified, so every class keeps its share.
-    p.description =
-        "about an hour on 2 CPU cores: resnet20 teachers (6 epochs on 20 000 images), cnn students trained to a "
-        "plateau, ε ∈ {0, 0.05, 0.1, 0.3}, T ∈ {1, 2, 4, 8}, a fine over-confident ε grid, cnn transfer and "
-        "label-noise regimes, 3 seeds";
-    p.teacher = base("resnet20", 6, 20000);
-    p.teacher.mi_every = 100; // 157 steps an epoch: Î at 10 points within the run, and at each epoch's end
-    p.teacher_regime =
-        "short schedule: resnet20, 6 epochs on 20 000 training images, cosine lr 0.1, weight decay "
-        "5e-4, crop + flip (too short a schedule to make the model over-confident)";
-    p.epsilons = {0.0, 0.05, 0.1, 0.3};
-    p.seeds = {0, 1, 2};
-    p.overconf = base("cnn", 12, 4000);
-    p.overconf.augment = false;
-    p.overconf.weight_decay = 1e-4;
-    p.overconf_regime = "over-confident regime: cnn, 12 epochs on 4 000 images, no augmentation, weight decay 1e-4";
-    p.overconf_epsilons = {0.0, 0.01, 0.02, 0.05, 0.1, 0.2};
-    p.student = base("cnn", 8, 15000);
-    p.student.augment = false; // the teachers' logits are cached
-    p.temperatures = {1.0, 2.0, 4.0, 8.0};
-    p.student_epsilons = p.epsilons;
-    p.transfer = base("cnn", 6, 20000);
-    p.transfer_regime = "transfer: cnn, 6 epochs on the first half of the classes (about 10 000 images), crop + flip";
-    p.noisy = base("cnn", 12, 8000);
-    p.noisy.augment = false;
-    p.noisy.weight_decay = 1e-4;
-    p.noisy_regime =
-        "label noise: cnn, 12 epochs on 8 000 images with 40% of the training and validation labels "
-        "wrong, no augmentation, weight decay 1e-4";
-    p.noise_epsilons = {0.0, 0.05, 0.1, 0.2, 0.4};
-  } else if (name == "paper") {
-    p.description =
-        "[M]'s models and schedules: ResNet-56 teachers (He et al. CIFAR schedule, 164 epochs), the "
-        "CIFAR AlexNet student, [M]'s ε and T grids, 5 seeds — for CIFAR data and a GPU";
-    p.teacher = base("resnet56", 164, 0);
-    p.teacher.weight_decay = 1e-4;
-    p.teacher.schedule = "step";
-    p.teacher.milestones = {82, 123};
-    p.teacher.mi_every = 500; // 391 steps an epoch on CIFAR: Î from step 0, about every 1.3 epochs ([M] Fig. 6)
-    p.teacher_regime =
-        "long schedule ([M]/He et al.): resnet56, 164 epochs, lr 0.1 stepped ×0.1 at 82 and 123, "
-        "weight decay 1e-4, crop + flip — the over-confident regime of [G]";
-    p.epsilons = {0.0, 0.05, 0.1, 0.15, 0.3, 0.45, 0.6, 0.75};
-    p.seeds = {0, 1, 2, 3, 4};
-    p.overconf.epochs = 0; // the teachers are the over-confident regime
-    p.student = base("alexnet", 100, 0);
-    p.student.weight_decay = 5e-4;
-    p.student.schedule = "step";
-    p.student.milestones = {50, 75};
-    p.student.lr = 0.05;
-    p.temperatures = {1.0, 2.0, 3.0, 4.0, 8.0, 12.0, 16.0};
-    p.student_epsilons = {0.0, 0.15, 0.3, 0.45, 0.6, 0.75};
-    p.transfer.epochs = 0; // [M]'s experiments only: the newer questions are the quick and standard presets'
-    p.noisy.epochs = 0;
-  } else {
+  if (name == "tiny")
+    fill_tiny_preset(p);
+  else if (name == "quick")
+    fill_quick_preset(p);
+  else if (name == "standard")
+    fill_standard_preset(p);
+  else if (name == "paper")
+    fill_paper_preset(p);
+  else
     throw Error(fmt::format("--preset: unknown preset '{}'", name), "known: " + join(known_presets()));
-  }
   return p;
 }
 
@@ -284,80 +368,36 @@ std::vector<RunSpec> make_plan(const StudyPreset& preset, const std::string& dat
       preset.name);
   const auto classes = choose_classes(data);
   std::vector<RunSpec> plan;
-  auto add = [&](const std::string& group, train::TrainConfig c, double eps, uint64_t seed) {
-    set_data(c, data);
-    c.smoothing = eps;
-    c.seed = seed;
-    RunSpec r;
-    r.group = group;
-    r.config = c;
-    r.epsilon = eps;
-    r.seed = seed;
-    r.name = fmt::format("{}_{}_eps{}_seed{}_{}", group, c.model, fmt_num(eps), seed, config_key(c));
-    r.cost_seconds = run_cost(c);
-    plan.push_back(r);
-  };
   for (uint64_t seed : preset.seeds)
     for (double eps : preset.epsilons) {
       auto c = preset.teacher;
       c.mi_classes = classes.mi_pair;
-      add("teacher", c, eps, seed);
+      add_run(plan, data, "teacher", c, eps, seed);
     }
   if (preset.overconf.epochs > 0)
     for (uint64_t seed : preset.seeds)
       for (double eps : preset.overconf_epsilons)
-        add("overconf", preset.overconf, eps, seed);
+        add_run(plan, data, "overconf", preset.overconf, eps, seed);
   if (preset.student.epochs > 0) {
-    for (uint64_t seed : preset.seeds) {
-      auto teacher_of = [&](double eps) {
-        for (const auto& r : plan)
-          if (r.group == "teacher" && r.seed == seed && r.epsilon == eps)
-            return r;
-        throw Error(fmt::format("preset {}: no teacher with ε = {} for seed {}", preset.name, eps, seed));
-      };
-      auto add_student = [&](const RunSpec& teacher, double temperature) {
-        auto c = preset.student;
-        set_data(c, data);
-        c.smoothing = 0;
-        c.seed = seed;
-        RunSpec r;
-        r.group = "student";
-        r.config = c;
-        r.seed = seed;
-        r.teacher = teacher.name;
-        r.teacher_epsilon = teacher.epsilon;
-        r.temperature = temperature;
-        const std::string key = fmt::format(
-            "{:08x}", fnv1a(config_key(c) + "|" + teacher.name + "|" + fmt_num(temperature)) & 0xffffffffull);
-        r.name = fmt::format(
-            "student_{}_from-eps{}_T{}_seed{}_{}", c.model, fmt_num(teacher.epsilon), fmt_num(temperature), seed, key);
-        r.cost_seconds = run_cost(c, teacher.config.model);
-        plan.push_back(r);
-      };
-      const auto hard = teacher_of(0.0);
-      for (double t : preset.temperatures)
-        add_student(hard, t);
-      for (double eps : preset.epsilons)
-        if (eps > 0)
-          add_student(teacher_of(eps), 1.0);
-    }
+    for (uint64_t seed : preset.seeds)
+      add_students(plan, preset, data, seed);
     for (uint64_t seed : preset.seeds)
       for (double eps : preset.student_epsilons)
-        add("direct", preset.student, eps, seed);
+        add_run(plan, data, "direct", preset.student, eps, seed);
   }
   if (preset.transfer.epochs > 0 && !classes.seen.empty())
     for (uint64_t seed : preset.seeds)
       for (double eps : {0.0, preset.claim_epsilon}) {
         auto c = preset.transfer;
         c.classes = classes.seen;
-        add("transfer", c, eps, seed);
+        add_run(plan, data, "transfer", c, eps, seed);
       }
   if (preset.noisy.epochs > 0)
     for (uint64_t seed : preset.seeds)
       for (double eps : preset.noise_epsilons) {
         auto c = preset.noisy;
         c.label_noise = preset.label_noise;
-        add("noisy", c, eps, seed);
+        add_run(plan, data, "noisy", c, eps, seed);
       }
   return plan;
 }

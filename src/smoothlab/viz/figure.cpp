@@ -127,131 +127,176 @@ struct Box {
   double x, y, w, h;
 };
 
-void draw_axes(cairo_t* cr, const Axes& ax, Box cell) {
-  const Box plot{
-      cell.x + 62, cell.y + (ax.title.empty() ? 14 : 34), cell.w - 62 - 16, cell.h - (ax.title.empty() ? 14 : 34) - 48};
-  if (plot.w < 10 || plot.h < 10)
-    return;
-  // Plain variables, not structured bindings: C++17 lambdas (px, py) cannot capture those (clang refuses).
+// The plot area of a cell and the data window it shows: maps data coordinates to pixels.
+struct Frame {
+  Box plot;
   double x0, x1, y0, y1;
-  std::tie(x0, x1) = ax.x_range();
-  std::tie(y0, y1) = ax.y_range();
-  if (ax.equal_aspect) {
-    const double sx = (x1 - x0) / plot.w, sy = (y1 - y0) / plot.h, s = std::max(sx, sy);
-    const double cx = 0.5 * (x0 + x1), cy = 0.5 * (y0 + y1);
-    x0 = cx - 0.5 * s * plot.w;
-    x1 = cx + 0.5 * s * plot.w;
-    y0 = cy - 0.5 * s * plot.h;
-    y1 = cy + 0.5 * s * plot.h;
+  double px(double x) const {
+    return plot.x + (x - x0) / (x1 - x0) * plot.w;
   }
-  auto px = [&](double x) { return plot.x + (x - x0) / (x1 - x0) * plot.w; };
-  auto py = [&](double y) { return plot.y + plot.h - (y - y0) / (y1 - y0) * plot.h; };
+  double py(double y) const {
+    return plot.y + plot.h - (y - y0) / (y1 - y0) * plot.h;
+  }
+};
 
-  // grid and ticks
+// The cell less the margins for the tick labels, the axis labels and (if any) the title.
+Box plot_area(const Axes& ax, Box cell) {
+  return {
+      cell.x + 62, cell.y + (ax.title.empty() ? 14 : 34), cell.w - 62 - 16, cell.h - (ax.title.empty() ? 14 : 34) - 48};
+}
+
+// The axes' ranges, widened in x or y for an equal aspect so that a data unit is as long on both axes.
+Frame data_frame(const Axes& ax, Box plot) {
+  Frame f{plot, 0, 0, 0, 0};
+  std::tie(f.x0, f.x1) = ax.x_range();
+  std::tie(f.y0, f.y1) = ax.y_range();
+  if (ax.equal_aspect) {
+    const double sx = (f.x1 - f.x0) / plot.w, sy = (f.y1 - f.y0) / plot.h, s = std::max(sx, sy);
+    const double cx = 0.5 * (f.x0 + f.x1), cy = 0.5 * (f.y0 + f.y1);
+    f.x0 = cx - 0.5 * s * plot.w;
+    f.x1 = cx + 0.5 * s * plot.w;
+    f.y0 = cy - 0.5 * s * plot.h;
+    f.y1 = cy + 0.5 * s * plot.h;
+  }
+  return f;
+}
+
+// Grid lines at "nice" steps, each with its tick label below (x) or left of (y) the plot.
+void draw_grid_and_ticks(cairo_t* cr, const Frame& f) {
+  const Box& plot = f.plot;
   cairo_set_line_width(cr, 1.0);
-  const double xs = nice_step(x1 - x0), ys = nice_step(y1 - y0);
-  for (double t = std::ceil(x0 / xs) * xs; t <= x1 + 1e-9 * xs; t += xs) {
+  const double xs = nice_step(f.x1 - f.x0), ys = nice_step(f.y1 - f.y0);
+  for (double t = std::ceil(f.x0 / xs) * xs; t <= f.x1 + 1e-9 * xs; t += xs) {
     set_color(cr, {0.9, 0.9, 0.9});
-    cairo_move_to(cr, px(t), plot.y);
-    cairo_line_to(cr, px(t), plot.y + plot.h);
+    cairo_move_to(cr, f.px(t), plot.y);
+    cairo_line_to(cr, f.px(t), plot.y + plot.h);
     cairo_stroke(cr);
     set_color(cr, kBlack);
-    show_text(cr, px(t), plot.y + plot.h + 5, fmt::format("{:g}", std::abs(t) < 1e-12 * xs ? 0.0 : t), 0.5, 0, 11);
+    show_text(cr, f.px(t), plot.y + plot.h + 5, fmt::format("{:g}", std::abs(t) < 1e-12 * xs ? 0.0 : t), 0.5, 0, 11);
   }
-  for (double t = std::ceil(y0 / ys) * ys; t <= y1 + 1e-9 * ys; t += ys) {
+  for (double t = std::ceil(f.y0 / ys) * ys; t <= f.y1 + 1e-9 * ys; t += ys) {
     set_color(cr, {0.9, 0.9, 0.9});
-    cairo_move_to(cr, plot.x, py(t));
-    cairo_line_to(cr, plot.x + plot.w, py(t));
+    cairo_move_to(cr, plot.x, f.py(t));
+    cairo_line_to(cr, plot.x + plot.w, f.py(t));
     cairo_stroke(cr);
     set_color(cr, kBlack);
-    show_text(cr, plot.x - 5, py(t), fmt::format("{:g}", std::abs(t) < 1e-12 * ys ? 0.0 : t), 1, 0.5, 11);
+    show_text(cr, plot.x - 5, f.py(t), fmt::format("{:g}", std::abs(t) < 1e-12 * ys ? 0.0 : t), 1, 0.5, 11);
   }
-  // series, clipped to the plot area
+}
+
+void draw_bars(cairo_t* cr, const Axes::Series& s, const Frame& f) {
+  const auto& st = s.style;
+  for (size_t i = 0; i < s.xs.size(); ++i) {
+    const double l = f.px(s.xs[i]), r = f.px(s.x2[i]), top = f.py(s.ys[i]), bot = f.py(s.bottom);
+    cairo_rectangle(cr, l, std::min(top, bot), r - l, std::abs(bot - top));
+    set_color(cr, st.color, st.alpha);
+    cairo_fill_preserve(cr);
+    set_color(cr, st.color, std::min(1.0, st.alpha + 0.3));
+    cairo_set_line_width(cr, 0.8);
+    cairo_stroke(cr);
+  }
+}
+
+// A polyline, broken where a point is not finite.
+void draw_line(cairo_t* cr, const Axes::Series& s, const Frame& f) {
+  const auto& st = s.style;
+  set_color(cr, st.color, st.alpha);
+  cairo_set_line_width(cr, st.line_width);
+  const double dash[] = {6.0, 4.0};
+  cairo_set_dash(cr, dash, st.dashed ? 2 : 0, 0);
+  bool pen = false;
+  for (size_t i = 0; i < s.xs.size(); ++i) {
+    if (!std::isfinite(s.xs[i]) || !std::isfinite(s.ys[i])) {
+      pen = false;
+      continue;
+    }
+    if (pen)
+      cairo_line_to(cr, f.px(s.xs[i]), f.py(s.ys[i]));
+    else
+      cairo_move_to(cr, f.px(s.xs[i]), f.py(s.ys[i]));
+    pen = true;
+  }
+  cairo_stroke(cr);
+  cairo_set_dash(cr, dash, 0, 0);
+}
+
+// The lower edge left to right, the upper one back; points with a non-finite edge are skipped.
+void draw_band(cairo_t* cr, const Axes::Series& s, const Frame& f) {
+  bool started = false;
+  for (size_t i = 0; i < s.xs.size(); ++i) {
+    if (!std::isfinite(s.xs[i]) || !std::isfinite(s.ys[i]) || !std::isfinite(s.x2[i]))
+      continue;
+    if (started)
+      cairo_line_to(cr, f.px(s.xs[i]), f.py(s.ys[i]));
+    else
+      cairo_move_to(cr, f.px(s.xs[i]), f.py(s.ys[i]));
+    started = true;
+  }
+  for (size_t i = s.xs.size(); i-- > 0;)
+    if (std::isfinite(s.xs[i]) && std::isfinite(s.ys[i]) && std::isfinite(s.x2[i]))
+      cairo_line_to(cr, f.px(s.xs[i]), f.py(s.x2[i]));
+  if (started) {
+    cairo_close_path(cr);
+    set_color(cr, s.style.color, s.style.alpha);
+    cairo_fill(cr);
+  }
+}
+
+// One circle per finite point, filled or outlined.
+void draw_scatter(cairo_t* cr, const Axes::Series& s, const Frame& f) {
+  const auto& st = s.style;
+  set_color(cr, st.color, st.alpha);
+  cairo_set_line_width(cr, 1.2);
+  for (size_t i = 0; i < s.xs.size(); ++i) {
+    if (!std::isfinite(s.xs[i]) || !std::isfinite(s.ys[i]))
+      continue;
+    cairo_new_sub_path(cr);
+    cairo_arc(cr, f.px(s.xs[i]), f.py(s.ys[i]), st.marker_size, 0, 2 * M_PI);
+    if (st.filled)
+      cairo_fill(cr);
+    else
+      cairo_stroke(cr);
+  }
+}
+
+// A text at its anchor point: aligned as given, or by default just above and right of it.
+void draw_text(cairo_t* cr, const Axes::Series& s, const Frame& f) {
+  set_color(cr, s.style.color, s.style.alpha);
+  if (s.align)
+    show_text(cr, f.px(s.xs[0]), f.py(s.ys[0]), s.text, (*s.align)[0], (*s.align)[1], 11, true);
+  else
+    show_text(cr, f.px(s.xs[0]) + 4, f.py(s.ys[0]) - 4, s.text, 0, 1, 11, true);
+}
+
+// Every series in the order added, clipped to the plot area.
+void draw_series(cairo_t* cr, const Axes& ax, const Frame& f) {
   cairo_save(cr);
-  cairo_rectangle(cr, plot.x, plot.y, plot.w, plot.h);
+  cairo_rectangle(cr, f.plot.x, f.plot.y, f.plot.w, f.plot.h);
   cairo_clip(cr);
   for (const auto& s : ax.series) {
-    const auto& st = s.style;
     switch (s.kind) {
       case Axes::Series::Bars:
-        for (size_t i = 0; i < s.xs.size(); ++i) {
-          const double l = px(s.xs[i]), r = px(s.x2[i]), top = py(s.ys[i]), bot = py(s.bottom);
-          cairo_rectangle(cr, l, std::min(top, bot), r - l, std::abs(bot - top));
-          set_color(cr, st.color, st.alpha);
-          cairo_fill_preserve(cr);
-          set_color(cr, st.color, std::min(1.0, st.alpha + 0.3));
-          cairo_set_line_width(cr, 0.8);
-          cairo_stroke(cr);
-        }
+        draw_bars(cr, s, f);
         break;
-      case Axes::Series::Line: {
-        set_color(cr, st.color, st.alpha);
-        cairo_set_line_width(cr, st.line_width);
-        const double dash[] = {6.0, 4.0};
-        cairo_set_dash(cr, dash, st.dashed ? 2 : 0, 0);
-        bool pen = false;
-        for (size_t i = 0; i < s.xs.size(); ++i) {
-          if (!std::isfinite(s.xs[i]) || !std::isfinite(s.ys[i])) {
-            pen = false;
-            continue;
-          }
-          if (pen)
-            cairo_line_to(cr, px(s.xs[i]), py(s.ys[i]));
-          else
-            cairo_move_to(cr, px(s.xs[i]), py(s.ys[i]));
-          pen = true;
-        }
-        cairo_stroke(cr);
-        cairo_set_dash(cr, dash, 0, 0);
+      case Axes::Series::Line:
+        draw_line(cr, s, f);
         break;
-      }
-      case Axes::Series::Band: {
-        // The lower edge left to right, the upper one back; points with a non-finite edge are skipped.
-        bool started = false;
-        for (size_t i = 0; i < s.xs.size(); ++i) {
-          if (!std::isfinite(s.xs[i]) || !std::isfinite(s.ys[i]) || !std::isfinite(s.x2[i]))
-            continue;
-          if (started)
-            cairo_line_to(cr, px(s.xs[i]), py(s.ys[i]));
-          else
-            cairo_move_to(cr, px(s.xs[i]), py(s.ys[i]));
-          started = true;
-        }
-        for (size_t i = s.xs.size(); i-- > 0;)
-          if (std::isfinite(s.xs[i]) && std::isfinite(s.ys[i]) && std::isfinite(s.x2[i]))
-            cairo_line_to(cr, px(s.xs[i]), py(s.x2[i]));
-        if (started) {
-          cairo_close_path(cr);
-          set_color(cr, st.color, st.alpha);
-          cairo_fill(cr);
-        }
+      case Axes::Series::Band:
+        draw_band(cr, s, f);
         break;
-      }
       case Axes::Series::Scatter:
-        set_color(cr, st.color, st.alpha);
-        cairo_set_line_width(cr, 1.2);
-        for (size_t i = 0; i < s.xs.size(); ++i) {
-          if (!std::isfinite(s.xs[i]) || !std::isfinite(s.ys[i]))
-            continue;
-          cairo_new_sub_path(cr);
-          cairo_arc(cr, px(s.xs[i]), py(s.ys[i]), st.marker_size, 0, 2 * M_PI);
-          if (st.filled)
-            cairo_fill(cr);
-          else
-            cairo_stroke(cr);
-        }
+        draw_scatter(cr, s, f);
         break;
       case Axes::Series::Text:
-        set_color(cr, st.color, st.alpha);
-        if (s.align)
-          show_text(cr, px(s.xs[0]), py(s.ys[0]), s.text, (*s.align)[0], (*s.align)[1], 11, true);
-        else
-          show_text(cr, px(s.xs[0]) + 4, py(s.ys[0]) - 4, s.text, 0, 1, 11, true);
+        draw_text(cr, s, f);
         break;
     }
   }
   cairo_restore(cr);
-  // frame, labels, title
+}
+
+// The plot's frame, the title centred on the plot, and the axis labels.
+void draw_frame_and_labels(cairo_t* cr, const Axes& ax, Box cell, Box plot) {
   set_color(cr, kBlack);
   cairo_set_line_width(cr, 1.0);
   cairo_rectangle(cr, plot.x, plot.y, plot.w, plot.h);
@@ -272,54 +317,66 @@ void draw_axes(cairo_t* cr, const Axes& ax, Box cell) {
     show_text(cr, plot.x + plot.w / 2, plot.y + plot.h + 24, ax.xlabel, 0.5, 0, 12);
   if (!ax.ylabel.empty())
     show_text(cr, cell.x + 6, plot.y + plot.h / 2, ax.ylabel, 0.5, 0, 12, false, -M_PI / 2);
-  // legend
+}
+
+// A legend entry's key centred at height cy: a dot (scatter), a swatch (bars, band) or a line sample.
+void draw_legend_key(cairo_t* cr, const Axes::Series& entry, double lx, double cy) {
+  const auto& st = entry.style;
+  set_color(cr, st.color, std::max(st.alpha, 0.6));
+  if (entry.kind == Axes::Series::Scatter) {
+    cairo_new_sub_path(cr);
+    cairo_arc(cr, lx + 16, cy, 4, 0, 2 * M_PI);
+    cairo_fill(cr);
+  } else if (entry.kind == Axes::Series::Bars || entry.kind == Axes::Series::Band) {
+    cairo_rectangle(cr, lx + 8, cy - 5, 16, 10);
+    cairo_fill(cr);
+  } else {
+    cairo_set_line_width(cr, st.line_width);
+    const double dash[] = {5.0, 3.0};
+    cairo_set_dash(cr, dash, st.dashed ? 2 : 0, 0);
+    cairo_move_to(cr, lx + 6, cy);
+    cairo_line_to(cr, lx + 26, cy);
+    cairo_stroke(cr);
+    cairo_set_dash(cr, dash, 0, 0);
+  }
+}
+
+// The labelled series in a box in the corner named by legend_position (none if legend is off or nothing is labelled).
+void draw_legend(cairo_t* cr, const Axes& ax, Box plot) {
   std::vector<const Axes::Series*> entries;
   for (const auto& s : ax.series)
     if (!s.style.label.empty())
       entries.push_back(&s);
-  if (ax.legend && !entries.empty()) {
-    cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
-    cairo_set_font_size(cr, 11);
-    double text_w = 0;
-    for (auto* e : entries) {
-      cairo_text_extents_t ext;
-      cairo_text_extents(cr, e->style.label.c_str(), &ext);
-      text_w = std::max(text_w, ext.x_advance);
-    }
-    const double row = 16, w = text_w + 40, h = row * double(entries.size()) + 8;
-    const bool right = ax.legend_position.find("right") != std::string::npos;
-    const bool lower = ax.legend_position.find("lower") != std::string::npos;
-    const double lx = right ? plot.x + plot.w - w - 8 : plot.x + 8;
-    const double ly = lower ? plot.y + plot.h - h - 8 : plot.y + 8;
-    cairo_rectangle(cr, lx, ly, w, h);
-    cairo_set_source_rgba(cr, 1, 1, 1, 0.85);
-    cairo_fill_preserve(cr);
-    set_color(cr, {0.7, 0.7, 0.7});
-    cairo_stroke(cr);
-    for (size_t i = 0; i < entries.size(); ++i) {
-      const auto& st = entries[i]->style;
-      const double cy = ly + 4 + row * (double(i) + 0.5);
-      set_color(cr, st.color, std::max(st.alpha, 0.6));
-      if (entries[i]->kind == Axes::Series::Scatter) {
-        cairo_new_sub_path(cr);
-        cairo_arc(cr, lx + 16, cy, 4, 0, 2 * M_PI);
-        cairo_fill(cr);
-      } else if (entries[i]->kind == Axes::Series::Bars || entries[i]->kind == Axes::Series::Band) {
-        cairo_rectangle(cr, lx + 8, cy - 5, 16, 10);
-        cairo_fill(cr);
-      } else {
-        cairo_set_line_width(cr, st.line_width);
-        const double dash[] = {5.0, 3.0};
-        cairo_set_dash(cr, dash, st.dashed ? 2 : 0, 0);
-        cairo_move_to(cr, lx + 6, cy);
-        cairo_line_to(cr, lx + 26, cy);
-        cairo_stroke(cr);
-        cairo_set_dash(cr, dash, 0, 0);
-      }
-      set_color(cr, kBlack);
-      show_text(cr, lx + 32, cy, st.label, 0, 0.5, 11);
-    }
+  if (!ax.legend || entries.empty())
+    return;
+  cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+  cairo_set_font_size(cr, 11);
+  double text_w = 0;
+  for (auto* e : entries) {
+    cairo_text_extents_t ext;
+    cairo_text_extents(cr, e->style.label.c_str(), &ext);
+    text_w = std::max(text_w, ext.x_advance);
   }
+  const double row = 16, w = text_w + 40, h = row * double(entries.size()) + 8;
+  const bool right = ax.legend_position.find("right") != std::string::npos;
+  const bool lower = ax.legend_position.find("lower") != std::string::npos;
+  const double lx = right ? plot.x + plot.w - w - 8 : plot.x + 8;
+  const double ly = lower ? plot.y + plot.h - h - 8 : plot.y + 8;
+  cairo_rectangle(cr, lx, ly, w, h);
+  cairo_set_source_rgba(cr, 1, 1, 1, 0.85);
+  cairo_fill_preserve(cr);
+  set_color(cr, {0.7, 0.7, 0.7});
+  cairo_stroke(cr);
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const double cy = ly + 4 + row * (double(i) + 0.5);
+    draw_legend_key(cr, *entries[i], lx, cy);
+    set_color(cr, kBlack);
+    show_text(cr, lx + 32, cy, entries[i]->style.label, 0, 0.5, 11);
+  }
+}
+
+// The notes stacked in the plot's lower right corner, the last one lowest.
+void draw_notes(cairo_t* cr, const Axes& ax, Box plot) {
   for (size_t i = 0; i < ax.notes.size(); ++i) {
     set_color(cr, kBlack);
     show_text(
@@ -332,6 +389,18 @@ void draw_axes(cairo_t* cr, const Axes& ax, Box cell) {
         12,
         true);
   }
+}
+
+void draw_axes(cairo_t* cr, const Axes& ax, Box cell) {
+  const Box plot = plot_area(ax, cell);
+  if (plot.w < 10 || plot.h < 10)
+    return;
+  const Frame frame = data_frame(ax, plot);
+  draw_grid_and_ticks(cr, frame);
+  draw_series(cr, ax, frame);
+  draw_frame_and_labels(cr, ax, cell, plot);
+  draw_legend(cr, ax, plot);
+  draw_notes(cr, ax, plot);
 }
 
 void render(
