@@ -177,36 +177,38 @@ std::string reading(const std::optional<Evidence>& e, const std::string& held, c
   return "";
 }
 
-void regime_claims(const Tables& t, const Regime& g, std::vector<Claim>& out) {
-  const double ce = t.claim_epsilon;
-  const CalibRow* h = t.calibration_row(g.group, 0.0);
-  const CalibRow* l = t.calibration_row(g.group, ce);
-  if (!h || !l || h->accuracy.n == 0 || l->accuracy.n == 0)
-    return;
-  const std::string& regime = g.description;
-  const auto hard = t.select(g.group, 0.0), smooth = t.select(g.group, ce);
-  const int64_t bins = t.bootstrap.bins;
-  const std::string eps = format_epsilon(ce);
+// A calibration regime's two arms, as its claims compare them: ε = 0 (hard) and the claim's ε (smooth).
+struct Arms {
+  const Regime& g;
+  const CalibRow* h; // the ε = 0 row
+  const CalibRow* l; // the claim's ε row
+  std::vector<const RunRow*> hard, smooth;
+  std::string eps; // the claim's ε, formatted
+};
 
+void accuracy_claim(const Tables& t, const Arms& a, std::vector<Claim>& out) {
   auto acc = evidence_of(
       t,
-      fmt::format("Δ = accuracy(ε = {}) − accuracy(ε = 0)", eps),
+      fmt::format("Δ = accuracy(ε = {}) − accuracy(ε = 0)", a.eps),
       "points",
       100,
       -kAccuracyMargin,
-      {smooth, hard},
+      {a.smooth, a.hard},
       {{acc_stat(), 1}, {acc_stat(), -1}});
   out.push_back(
-      {"accuracy_" + g.group,
+      {"accuracy_" + a.g.group,
        "[M] §1, Table 2",
-       fmt::format("Label smoothing (ε = {}) does not hurt accuracy (by more than 0.5 points)", eps),
+       fmt::format("Label smoothing (ε = {}) does not hurt accuracy (by more than 0.5 points)", a.eps),
        "ε = 0 / 0.1: AlexNet/CIFAR-10 86.8 / 86.7%, ResNet-56/CIFAR-100 72.1 / 72.7%, Inception-v4/ImageNet 80.9 / 80.9%",
-       fmt::format("{} → {}", pct(h->accuracy), pct(l->accuracy)),
+       fmt::format("{} → {}", pct(a.h->accuracy), pct(a.l->accuracy)),
        verdict_of(acc),
-       regime,
+       a.g.description,
        reading(acc, "", "smoothing hurt accuracy by more than the margin"),
        acc});
+}
 
+void overconfident_claim(const Tables& t, const Arms& a, std::vector<Claim>& out) {
+  const CalibRow* h = a.h;
   const Statistic one = [](const RunPredictions&, const Resample&) { return 1.0; };
   auto over = evidence_of(
       t,
@@ -214,12 +216,12 @@ void regime_claims(const Tables& t, const Regime& g, std::vector<Claim>& out) {
       "",
       1,
       0,
-      {hard, hard},
+      {a.hard, a.hard},
       {{fitted_temperature, 1}, {one, -1}},
       true);
   const bool overconfident = verdict_of(over) == Verdict::Held;
   out.push_back(
-      {"overconfident_" + g.group,
+      {"overconfident_" + a.g.group,
        "[G] §3, [M] §3 Table 3",
        "Without smoothing the network is over-confident (temperature scaling fits T > 1)",
        "ResNet-56/CIFAR-100: T = 1.9; Inception-v4/ImageNet: T = 1.4",
@@ -229,43 +231,52 @@ void regime_claims(const Tables& t, const Regime& g, std::vector<Claim>& out) {
            h->mean_confidence.mean,
            h->accuracy.mean),
        verdict_of(over),
-       regime,
+       a.g.description,
        overconfident ? "this regime is the one the paper's calibration claim is about"
                      : "this regime does not produce a clearly over-confident hard-target model, so the paper's "
                        "calibration claim (made of over-confident networks trained to convergence) is not about it",
        over});
+}
 
+void temperature_scaling_claim(const Tables& t, const Arms& a, std::vector<Claim>& out) {
+  const CalibRow* h = a.h;
+  const int64_t bins = t.bootstrap.bins;
   auto ts = evidence_of(
       t,
       "Δ = ECE(ε = 0, T = 1) − ECE(ε = 0, T̂)",
       "",
       1,
       0,
-      {hard, hard},
+      {a.hard, a.hard},
       {{ece_stat(bins), 1}, {ece_stat(bins, true), -1}});
   out.push_back(
-      {"temperature_scaling_" + g.group,
+      {"temperature_scaling_" + a.g.group,
        "[G] §4.2, [M] Table 3",
        "Temperature scaling (fitted on validation) lowers the test ECE of the hard-target network",
        "ResNet-56/CIFAR-100 ECE 0.150 → 0.021; Inception-v4 0.071 → 0.022",
        fmt::format("ECE {:.4f} → {:.4f} (T = {:.3f})", h->ece.mean, h->ece_ts.mean, h->temperature.mean),
        verdict_of(ts),
-       regime,
+       a.g.description,
        reading(ts, "", "temperature scaling raised the ECE"),
        ts});
+}
 
+void ls_calibrates_claim(const Tables& t, const Arms& a, std::vector<Claim>& out) {
+  const CalibRow* h = a.h;
+  const CalibRow* l = a.l;
+  const int64_t bins = t.bootstrap.bins;
   auto ls = evidence_of(
       t,
-      fmt::format("Δ = ECE(ε = 0) − ECE(ε = {})", eps),
+      fmt::format("Δ = ECE(ε = 0) − ECE(ε = {})", a.eps),
       "",
       1,
       0,
-      {hard, smooth},
+      {a.hard, a.smooth},
       {{ece_stat(bins), 1}, {ece_stat(bins), -1}});
   out.push_back(
-      {"ls_calibrates_" + g.group,
+      {"ls_calibrates_" + a.g.group,
        "[M] §3, Table 3, Fig. 2",
-       fmt::format("Label smoothing (ε = {}) lowers the ECE of the hard-target network", eps),
+       fmt::format("Label smoothing (ε = {}) lowers the ECE of the hard-target network", a.eps),
        "ResNet-56/CIFAR-100 ECE 0.150 → 0.024 (ε = 0.05); Inception-v4/ImageNet 0.071 → 0.035 (ε = 0.1)",
        fmt::format(
            "ECE {:.4f} → {:.4f}; NLL {:.4f} → {:.4f}; mean confidence {:.4f} → {:.4f}",
@@ -276,16 +287,19 @@ void regime_claims(const Tables& t, const Regime& g, std::vector<Claim>& out) {
            h->mean_confidence.mean,
            l->mean_confidence.mean),
        verdict_of(ls),
-       regime,
+       a.g.description,
        l->mean_confidence.mean < l->accuracy.mean
            ? fmt::format(
                  "with ε = {} the model is under-confident (mean confidence below accuracy): see the "
                  "\"when\" section for the ε that calibrates",
-                 eps)
+                 a.eps)
            : reading(ls, "", "smoothing raised the ECE"),
        ls});
+}
 
-  // The ε > 0 with the lowest validation ECE (chosen without looking at test).
+// ls_vs_ts: the ε > 0 with the lowest validation ECE (chosen without looking at test) against temperature scaling.
+void ls_vs_ts_claim(const Tables& t, const Arms& a, std::vector<Claim>& out) {
+  const Regime& g = a.g;
   double best_eps = 0, best_val = INFINITY;
   for (double e : g.epsilons)
     if (const CalibRow* r = t.calibration_row(g.group, e);
@@ -293,31 +307,157 @@ void regime_claims(const Tables& t, const Regime& g, std::vector<Claim>& out) {
       best_val = r->val_ece.mean;
       best_eps = e;
     }
-  if (best_eps > 0) {
-    const CalibRow* best = t.calibration_row(g.group, best_eps);
-    auto vs = evidence_of(
-        t,
-        fmt::format("Δ = ECE(ε = 0, T̂) − ECE(ε = {})", format_epsilon(best_eps)),
-        "",
-        1,
-        -kEceMargin,
-        {hard, t.select(g.group, best_eps)},
-        {{ece_stat(bins, true), 1}, {ece_stat(bins), -1}});
-    out.push_back(
-        {"ls_vs_ts_" + g.group,
-         "[M] §3, Table 3",
-         "Label smoothing calibrates about as well as temperature scaling (ECE within 0.01)",
-         "CIFAR-100: LS 0.024 vs TS 0.021; ImageNet: LS 0.035 vs TS 0.022",
-         fmt::format(
-             "LS (ε = {}, chosen on validation) {:.4f} vs TS {:.4f}",
-             format_epsilon(best_eps),
-             best->ece.mean,
-             h->ece_ts.mean),
-         verdict_of(vs),
-         regime,
-         reading(vs, "", "label smoothing calibrates worse than temperature scaling by more than 0.01"),
-         vs});
-  }
+  if (best_eps <= 0)
+    return;
+  const int64_t bins = t.bootstrap.bins;
+  const CalibRow* best = t.calibration_row(g.group, best_eps);
+  auto vs = evidence_of(
+      t,
+      fmt::format("Δ = ECE(ε = 0, T̂) − ECE(ε = {})", format_epsilon(best_eps)),
+      "",
+      1,
+      -kEceMargin,
+      {a.hard, t.select(g.group, best_eps)},
+      {{ece_stat(bins, true), 1}, {ece_stat(bins), -1}});
+  out.push_back(
+      {"ls_vs_ts_" + g.group,
+       "[M] §3, Table 3",
+       "Label smoothing calibrates about as well as temperature scaling (ECE within 0.01)",
+       "CIFAR-100: LS 0.024 vs TS 0.021; ImageNet: LS 0.035 vs TS 0.022",
+       fmt::format(
+           "LS (ε = {}, chosen on validation) {:.4f} vs TS {:.4f}",
+           format_epsilon(best_eps),
+           best->ece.mean,
+           a.h->ece_ts.mean),
+       verdict_of(vs),
+       g.description,
+       reading(vs, "", "label smoothing calibrates worse than temperature scaling by more than 0.01"),
+       vs});
+}
+
+void regime_claims(const Tables& t, const Regime& g, std::vector<Claim>& out) {
+  const double ce = t.claim_epsilon;
+  const CalibRow* h = t.calibration_row(g.group, 0.0);
+  const CalibRow* l = t.calibration_row(g.group, ce);
+  if (!h || !l || h->accuracy.n == 0 || l->accuracy.n == 0)
+    return;
+  const Arms a{g, h, l, t.select(g.group, 0.0), t.select(g.group, ce), format_epsilon(ce)};
+  accuracy_claim(t, a, out);
+  overconfident_claim(t, a, out);
+  temperature_scaling_claim(t, a, out);
+  ls_calibrates_claim(t, a, out);
+  ls_vs_ts_claim(t, a, out);
+}
+
+void selective_claim(const Tables& t, const Arms& a, std::vector<Claim>& out) {
+  const CalibRow* h = a.h;
+  const CalibRow* l = a.l;
+  auto sc = evidence_of(
+      t,
+      fmt::format("Δ = AURC(ε = {}) − AURC(ε = 0), max-softmax confidence", a.eps),
+      "×10⁻³",
+      1000,
+      0,
+      {a.smooth, a.hard},
+      {{aurc_stat(), 1}, {aurc_stat(), -1}});
+  out.push_back(
+      {"selective_" + a.g.group,
+       "Xia et al., ICLR 2025; Zhu et al., ECCV 2022",
+       fmt::format(
+           "Label smoothing (ε = {}) worsens selective classification: rejecting the least confident predictions "
+           "removes fewer errors (higher AURC)",
+           a.eps),
+       "qualitative: AURC rises with ε on CIFAR-10/100 and ImageNet, most at low coverage",
+       fmt::format(
+           "AURC {:.4f} → {:.4f}; E-AURC (ranking only) {:.4f} → {:.4f}; accuracy {} → {}",
+           h->aurc.mean,
+           l->aurc.mean,
+           h->e_aurc.mean,
+           l->e_aurc.mean,
+           pct(h->accuracy),
+           pct(l->accuracy)),
+       verdict_of(sc),
+       a.g.description,
+       reading(sc, "", "smoothing improved selective classification here"),
+       sc});
+}
+
+void logit_norm_claim(const Tables& t, const Arms& a, std::vector<Claim>& out) {
+  const CalibRow* h = a.h;
+  const CalibRow* l = a.l;
+  if (l->aurc_logit_norm.n <= 0)
+    return;
+  const std::string& eps = a.eps;
+  std::vector<std::string> ps;
+  for (const auto* r : a.smooth)
+    if (r->predictions && r->predictions->logit_norm_p > 0)
+      ps.push_back(std::to_string(r->predictions->logit_norm_p));
+  auto ln = evidence_of(
+      t,
+      fmt::format("Δ = AURC(ε = {}, max softmax) − AURC(ε = {}, max z/‖z‖_p)", eps, eps),
+      "×10⁻³",
+      1000,
+      0,
+      {a.smooth, a.smooth},
+      {{aurc_stat(), 1}, {aurc_stat(true), -1}});
+  out.push_back(
+      {"logit_norm_" + a.g.group,
+       "Xia et al., ICLR 2025 (after Cattelan and Silva, UAI 2024)",
+       fmt::format(
+           "Normalising the logits (κ = max_k z_k/‖z‖_p, p chosen on validation) recovers the selective "
+           "classification of the ε = {} model (lowers its AURC)",
+           eps),
+       "qualitative: recovers most of the loss for LS models, not for hard-target ones",
+       fmt::format(
+           "ε = {}: AURC {:.4f} → {:.4f} (p = {}); ε = 0 for comparison: {:.4f} → {:.4f}",
+           eps,
+           l->aurc.mean,
+           l->aurc_logit_norm.mean,
+           join(ps, ", "),
+           h->aurc.mean,
+           h->aurc_logit_norm.mean),
+       verdict_of(ln),
+       a.g.description,
+       reading(ln, "", "the normalised logit ranks the errors worse than the softmax confidence"),
+       ln});
+}
+
+void calibratable_claim(const Tables& t, const Arms& a, std::vector<Claim>& out) {
+  const CalibRow* h = a.h;
+  const CalibRow* l = a.l;
+  if (h->ece_ts.n <= 0 || l->ece_ts.n <= 0)
+    return;
+  const int64_t bins = t.bootstrap.bins;
+  auto cal = evidence_of(
+      t,
+      fmt::format("Δ = ECE(ε = {}, T̂) − ECE(ε = 0, T̂), each at its own temperature", a.eps),
+      "",
+      1,
+      -kEceMargin,
+      {a.smooth, a.hard},
+      {{ece_stat(bins, true), 1}, {ece_stat(bins, true), -1}});
+  out.push_back(
+      {"calibratable_" + a.g.group,
+       "Wang, Feng and Zhang, NeurIPS 2021",
+       fmt::format(
+           "After temperature scaling, label smoothing (ε = {}) calibrates no better than hard targets (ECE not "
+           "lower by more than 0.01)",
+           a.eps),
+       "qualitative: regularised models are better calibrated before, not after, post-hoc calibration",
+       fmt::format(
+           "after temperature scaling: ECE {:.4f} (ε = 0, T = {:.2f}) vs {:.4f} (ε = {}, T = {:.2f}); NLL {:.4f} vs "
+           "{:.4f}",
+           h->ece_ts.mean,
+           h->temperature.mean,
+           l->ece_ts.mean,
+           a.eps,
+           l->temperature.mean,
+           h->nll_ts.mean,
+           l->nll_ts.mean),
+       verdict_of(cal),
+       a.g.description,
+       reading(cal, "", "the smoothed model calibrates better than the hard-target one after temperature scaling"),
+       cal});
 }
 
 // The claims of the literature since 2019 that need no training beyond the regime's runs: selective classification
@@ -329,105 +469,10 @@ void hurts_claims(const Tables& t, const Regime& g, std::vector<Claim>& out) {
   const CalibRow* l = t.calibration_row(g.group, ce);
   if (!h || !l || h->aurc.n == 0 || l->aurc.n == 0)
     return;
-  const auto hard = t.select(g.group, 0.0), smooth = t.select(g.group, ce);
-  const std::string eps = format_epsilon(ce);
-  auto sc = evidence_of(
-      t,
-      fmt::format("Δ = AURC(ε = {}) − AURC(ε = 0), max-softmax confidence", eps),
-      "×10⁻³",
-      1000,
-      0,
-      {smooth, hard},
-      {{aurc_stat(), 1}, {aurc_stat(), -1}});
-  out.push_back(
-      {"selective_" + g.group,
-       "Xia et al., ICLR 2025; Zhu et al., ECCV 2022",
-       fmt::format(
-           "Label smoothing (ε = {}) worsens selective classification: rejecting the least confident predictions "
-           "removes fewer errors (higher AURC)",
-           eps),
-       "qualitative: AURC rises with ε on CIFAR-10/100 and ImageNet, most at low coverage",
-       fmt::format(
-           "AURC {:.4f} → {:.4f}; E-AURC (ranking only) {:.4f} → {:.4f}; accuracy {} → {}",
-           h->aurc.mean,
-           l->aurc.mean,
-           h->e_aurc.mean,
-           l->e_aurc.mean,
-           pct(h->accuracy),
-           pct(l->accuracy)),
-       verdict_of(sc),
-       g.description,
-       reading(sc, "", "smoothing improved selective classification here"),
-       sc});
-
-  if (l->aurc_logit_norm.n > 0) {
-    std::vector<std::string> ps;
-    for (const auto* r : smooth)
-      if (r->predictions && r->predictions->logit_norm_p > 0)
-        ps.push_back(std::to_string(r->predictions->logit_norm_p));
-    auto ln = evidence_of(
-        t,
-        fmt::format("Δ = AURC(ε = {}, max softmax) − AURC(ε = {}, max z/‖z‖_p)", eps, eps),
-        "×10⁻³",
-        1000,
-        0,
-        {smooth, smooth},
-        {{aurc_stat(), 1}, {aurc_stat(true), -1}});
-    out.push_back(
-        {"logit_norm_" + g.group,
-         "Xia et al., ICLR 2025 (after Cattelan and Silva, UAI 2024)",
-         fmt::format(
-             "Normalising the logits (κ = max_k z_k/‖z‖_p, p chosen on validation) recovers the selective "
-             "classification of the ε = {} model (lowers its AURC)",
-             eps),
-         "qualitative: recovers most of the loss for LS models, not for hard-target ones",
-         fmt::format(
-             "ε = {}: AURC {:.4f} → {:.4f} (p = {}); ε = 0 for comparison: {:.4f} → {:.4f}",
-             eps,
-             l->aurc.mean,
-             l->aurc_logit_norm.mean,
-             join(ps, ", "),
-             h->aurc.mean,
-             h->aurc_logit_norm.mean),
-         verdict_of(ln),
-         g.description,
-         reading(ln, "", "the normalised logit ranks the errors worse than the softmax confidence"),
-         ln});
-  }
-
-  if (h->ece_ts.n > 0 && l->ece_ts.n > 0) {
-    const int64_t bins = t.bootstrap.bins;
-    auto cal = evidence_of(
-        t,
-        fmt::format("Δ = ECE(ε = {}, T̂) − ECE(ε = 0, T̂), each at its own temperature", eps),
-        "",
-        1,
-        -kEceMargin,
-        {smooth, hard},
-        {{ece_stat(bins, true), 1}, {ece_stat(bins, true), -1}});
-    out.push_back(
-        {"calibratable_" + g.group,
-         "Wang, Feng and Zhang, NeurIPS 2021",
-         fmt::format(
-             "After temperature scaling, label smoothing (ε = {}) calibrates no better than hard targets (ECE not "
-             "lower by more than 0.01)",
-             eps),
-         "qualitative: regularised models are better calibrated before, not after, post-hoc calibration",
-         fmt::format(
-             "after temperature scaling: ECE {:.4f} (ε = 0, T = {:.2f}) vs {:.4f} (ε = {}, T = {:.2f}); NLL {:.4f} vs "
-             "{:.4f}",
-             h->ece_ts.mean,
-             h->temperature.mean,
-             l->ece_ts.mean,
-             eps,
-             l->temperature.mean,
-             h->nll_ts.mean,
-             l->nll_ts.mean),
-         verdict_of(cal),
-         g.description,
-         reading(cal, "", "the smoothed model calibrates better than the hard-target one after temperature scaling"),
-         cal});
-  }
+  const Arms a{g, h, l, t.select(g.group, 0.0), t.select(g.group, ce), format_epsilon(ce)};
+  selective_claim(t, a, out);
+  logit_norm_claim(t, a, out);
+  calibratable_claim(t, a, out);
 }
 
 void projection_claims(const Tables& t, std::vector<Claim>& out) {
@@ -652,103 +697,124 @@ std::vector<const RunRow*> students_of(const Tables& t, const DistillRow& r) {
   return t.select("student", std::nullopt, r.teacher_epsilon, r.temperature);
 }
 
-void distillation_claims(const Tables& t, std::vector<Claim>& out) {
-  if (t.distillation.empty())
-    return;
+// distill_hard_teacher: Müller et al.'s protocol, the hard teacher at its best T against the best smoothed teacher.
+void distill_hard_teacher_claim(
+    const Tables& t,
+    const DistillRow& hard_best,
+    const DistillRow& smooth_best,
+    std::vector<Claim>& out) {
+  auto e = evidence_of(
+      t,
+      fmt::format(
+          "Δ = accuracy(student of the hard teacher, T = {:g}) − accuracy(student of the ε = {} teacher, T = 1)",
+          hard_best.temperature,
+          format_epsilon(smooth_best.teacher_epsilon)),
+      "points",
+      100,
+      0,
+      {students_of(t, hard_best), students_of(t, smooth_best)},
+      {{acc_stat(), 1}, {acc_stat(), -1}});
+  out.push_back(
+      {"distill_hard_teacher",
+       "[M] §4, Fig. 5",
+       "Müller et al.'s protocol: students of the hard-target teacher (at its best T) are more accurate than students "
+       "of smoothed teachers (at T = 1)",
+       "ResNet-56 → AlexNet, CIFAR-10: every hard-teacher student (best T) beats the smoothed teachers' students",
+       fmt::format(
+           "hard teacher at T = {:g} (best by validation): {}; best smoothed teacher (ε = {}): {}",
+           hard_best.temperature,
+           pct(hard_best.student_accuracy),
+           format_epsilon(smooth_best.teacher_epsilon),
+           pct(smooth_best.student_accuracy)),
+       verdict_of(e),
+       t.teacher_regime,
+       reading(e, "", "the smoothed teacher's student is more accurate"),
+       e});
+}
+
+// distill_shen: Shen et al.'s protocol, the best smoothed teacher against the hard teacher, both at T = 1.
+void distill_shen_claim(
+    const Tables& t,
+    const DistillRow& hard_t1,
+    const DistillRow& smooth_best,
+    std::vector<Claim>& out) {
+  auto e = evidence_of(
+      t,
+      fmt::format(
+          "Δ = accuracy(student of the ε = {} teacher) − accuracy(student of the hard teacher), both at T = 1",
+          format_epsilon(smooth_best.teacher_epsilon)),
+      "points",
+      100,
+      0,
+      {students_of(t, smooth_best), students_of(t, hard_t1)},
+      {{acc_stat(), 1}, {acc_stat(), -1}});
+  out.push_back(
+      {"distill_shen",
+       "[S] §4, Tables 2–3",
+       "Shen et al.'s protocol: at T = 1 with β = 1 and no hard-label term, students of a smoothed teacher are more "
+       "accurate than students of the hard-target teacher",
+       "ImageNet ResNet-50 → ResNet-18: 71.43 → 71.82%; CUB-200 ResNet-18: 77.12 → 78.38%",
+       fmt::format(
+           "smoothed teacher (ε = {}, best by validation): {}; hard teacher: {}",
+           format_epsilon(smooth_best.teacher_epsilon),
+           pct(smooth_best.student_accuracy),
+           pct(hard_t1.student_accuracy)),
+       verdict_of(e),
+       t.teacher_regime,
+       reading(e, "", "the hard teacher's student is more accurate at T = 1"),
+       e});
+}
+
+// distill_vs_direct: the student of the claim's ε teacher against the student trained with that ε directly.
+void distill_vs_direct_claim(const Tables& t, std::vector<Claim>& out) {
   const double ce = t.claim_epsilon;
-  const DistillRow* hard_best = best_row(t, "hard teacher");
-  const DistillRow* smooth_best = best_row(t, "smoothed teacher");
-  const DistillRow* hard_t1 = row_at(t, "hard teacher", 0.0, 1.0);
-  if (hard_best && smooth_best) {
-    auto e = evidence_of(
-        t,
-        fmt::format(
-            "Δ = accuracy(student of the hard teacher, T = {:g}) − accuracy(student of the ε = {} teacher, T = 1)",
-            hard_best->temperature,
-            format_epsilon(smooth_best->teacher_epsilon)),
-        "points",
-        100,
-        0,
-        {students_of(t, *hard_best), students_of(t, *smooth_best)},
-        {{acc_stat(), 1}, {acc_stat(), -1}});
-    out.push_back(
-        {"distill_hard_teacher",
-         "[M] §4, Fig. 5",
-         "Müller et al.'s protocol: students of the hard-target teacher (at its best T) are more accurate than students "
-         "of smoothed teachers (at T = 1)",
-         "ResNet-56 → AlexNet, CIFAR-10: every hard-teacher student (best T) beats the smoothed teachers' students",
-         fmt::format(
-             "hard teacher at T = {:g} (best by validation): {}; best smoothed teacher (ε = {}): {}",
-             hard_best->temperature,
-             pct(hard_best->student_accuracy),
-             format_epsilon(smooth_best->teacher_epsilon),
-             pct(smooth_best->student_accuracy)),
-         verdict_of(e),
-         t.teacher_regime,
-         reading(e, "", "the smoothed teacher's student is more accurate"),
-         e});
-  }
-  if (hard_t1 && smooth_best) {
-    auto e = evidence_of(
-        t,
-        fmt::format(
-            "Δ = accuracy(student of the ε = {} teacher) − accuracy(student of the hard teacher), both at T = 1",
-            format_epsilon(smooth_best->teacher_epsilon)),
-        "points",
-        100,
-        0,
-        {students_of(t, *smooth_best), students_of(t, *hard_t1)},
-        {{acc_stat(), 1}, {acc_stat(), -1}});
-    out.push_back(
-        {"distill_shen",
-         "[S] §4, Tables 2–3",
-         "Shen et al.'s protocol: at T = 1 with β = 1 and no hard-label term, students of a smoothed teacher are more "
-         "accurate than students of the hard-target teacher",
-         "ImageNet ResNet-50 → ResNet-18: 71.43 → 71.82%; CUB-200 ResNet-18: 77.12 → 78.38%",
-         fmt::format(
-             "smoothed teacher (ε = {}, best by validation): {}; hard teacher: {}",
-             format_epsilon(smooth_best->teacher_epsilon),
-             pct(smooth_best->student_accuracy),
-             pct(hard_t1->student_accuracy)),
-         verdict_of(e),
-         t.teacher_regime,
-         reading(e, "", "the hard teacher's student is more accurate at T = 1"),
-         e});
-  }
   const DistillRow* from_ls = row_at(t, "smoothed teacher", ce, 1.0);
   const DistillRow* direct = nullptr;
   for (const auto& d : t.distillation)
     if (d.series == "trained with LS (no teacher)" && d.teacher_epsilon == ce)
       direct = &d;
-  if (from_ls && direct) {
-    auto e = evidence_of(
-        t,
-        fmt::format(
-            "Δ = accuracy(student trained with ε = {}) − accuracy(student of the ε = {} teacher)",
-            format_epsilon(ce),
-            format_epsilon(ce)),
-        "points",
-        100,
-        -kAccuracyMargin,
-        {t.select("direct", ce), students_of(t, *from_ls)},
-        {{acc_stat(), 1}, {acc_stat(), -1}});
-    out.push_back(
-        {"distill_vs_direct",
-         "[M] §4, Fig. 5",
-         "A smoothed teacher's student is no better (by more than 0.5 points) than the student trained with the same "
-         "label smoothing directly",
-         "CIFAR-10: students of LS teachers no better, sometimes worse, than LS students",
-         fmt::format(
-             "student of the ε = {} teacher {} vs student trained with ε = {} {}",
-             format_epsilon(ce),
-             pct(from_ls->student_accuracy),
-             format_epsilon(ce),
-             pct(direct->student_accuracy)),
-         verdict_of(e),
-         t.teacher_regime,
-         reading(e, "", "the teacher's student is better by more than the margin"),
-         e});
-  }
+  if (!from_ls || !direct)
+    return;
+  auto e = evidence_of(
+      t,
+      fmt::format(
+          "Δ = accuracy(student trained with ε = {}) − accuracy(student of the ε = {} teacher)",
+          format_epsilon(ce),
+          format_epsilon(ce)),
+      "points",
+      100,
+      -kAccuracyMargin,
+      {t.select("direct", ce), students_of(t, *from_ls)},
+      {{acc_stat(), 1}, {acc_stat(), -1}});
+  out.push_back(
+      {"distill_vs_direct",
+       "[M] §4, Fig. 5",
+       "A smoothed teacher's student is no better (by more than 0.5 points) than the student trained with the same "
+       "label smoothing directly",
+       "CIFAR-10: students of LS teachers no better, sometimes worse, than LS students",
+       fmt::format(
+           "student of the ε = {} teacher {} vs student trained with ε = {} {}",
+           format_epsilon(ce),
+           pct(from_ls->student_accuracy),
+           format_epsilon(ce),
+           pct(direct->student_accuracy)),
+       verdict_of(e),
+       t.teacher_regime,
+       reading(e, "", "the teacher's student is better by more than the margin"),
+       e});
+}
+
+void distillation_claims(const Tables& t, std::vector<Claim>& out) {
+  if (t.distillation.empty())
+    return;
+  const DistillRow* hard_best = best_row(t, "hard teacher");
+  const DistillRow* smooth_best = best_row(t, "smoothed teacher");
+  const DistillRow* hard_t1 = row_at(t, "hard teacher", 0.0, 1.0);
+  if (hard_best && smooth_best)
+    distill_hard_teacher_claim(t, *hard_best, *smooth_best, out);
+  if (hard_t1 && smooth_best)
+    distill_shen_claim(t, *hard_t1, *smooth_best, out);
+  distill_vs_direct_claim(t, out);
 }
 
 void mi_claims(const Tables& t, std::vector<Claim>& out) {
@@ -979,6 +1045,147 @@ std::string short_answer(const Tables& t, const RegimeAnswer& a, const std::vect
   return join(parts, " ");
 }
 
+// The ε = 0 model's figures after temperature scaling, its training accuracy, and the cap rule's ε.
+void hard_model_facts(const Tables& t, const Regime& g, const CalibRow& h, RegimeAnswer& a) {
+  a.ece_ts = h.ece_ts.n > 0 ? h.ece_ts.mean : NAN;
+  a.nll_ts = h.nll_ts.n > 0 ? h.nll_ts.mean : NAN;
+  a.temperature = h.temperature.n > 0 ? h.temperature.mean : NAN;
+  std::vector<double> train_acc;
+  for (const auto* r : t.select(g.group, 0.0))
+    if (std::isfinite(r->train_accuracy()))
+      train_acc.push_back(r->train_accuracy());
+  a.train_accuracy = train_acc.empty() ? NAN : stat_of(train_acc).mean;
+  if (t.num_classes > 1 && std::isfinite(a.train_accuracy))
+    a.cap_epsilon = std::clamp((1 - a.train_accuracy) / (1 - 1.0 / double(t.num_classes)), 0.0, 1.0);
+}
+
+// A row per ε of the grid that has runs (with its confidence state), and the ε of lowest validation ECE.
+void epsilon_rows(const Tables& t, const Regime& g, RegimeAnswer& a) {
+  double best_val = INFINITY;
+  for (double eps : g.epsilons) {
+    const CalibRow* r = t.calibration_row(g.group, eps);
+    if (!r || r->accuracy.n == 0)
+      continue;
+    EpsilonRow row;
+    row.epsilon = eps;
+    row.ece = r->ece.mean;
+    row.nll = r->nll.mean;
+    row.accuracy = r->accuracy.mean;
+    if (r->val_ece.n > 0) {
+      row.val_ece = r->val_ece.mean;
+      if (r->val_ece.mean < best_val) {
+        best_val = r->val_ece.mean;
+        a.val_epsilon = eps;
+      }
+    }
+    const auto aligned = align({t.select(g.group, eps)});
+    if (!aligned.empty())
+      row.overconfidence = bootstrap({{aligned[0], overconfidence, 1}}, t.bootstrap);
+    row.state = state_of(row.overconfidence);
+    a.rows.push_back(row);
+  }
+}
+
+// The best post-hoc calibrator of the ε = 0 runs, and its evidence against the ε chosen on validation.
+void posthoc_answer(const Tables& t, const Regime& g, RegimeAnswer& a) {
+  const auto hard = t.select(g.group, 0.0);
+  std::vector<std::string> methods;
+  std::vector<double> eces;
+  for (const auto* r : hard)
+    if (r->posthoc) {
+      if (std::find(methods.begin(), methods.end(), r->posthoc->method) == methods.end())
+        methods.push_back(r->posthoc->method);
+      eces.push_back(r->posthoc->ece);
+    }
+  if (hard.empty() || eces.size() != hard.size())
+    return;
+  a.posthoc_method = methods.size() == 1 ? methods[0] : "per seed: " + join(methods, ", ");
+  a.ece_posthoc = stat_of(eces).mean;
+  if (std::isfinite(a.val_epsilon))
+    a.val_vs_posthoc = evidence_of(
+        t,
+        fmt::format("Δ = ECE(ε = 0, {}) − ECE(ε = {})", a.posthoc_method, format_epsilon(a.val_epsilon)),
+        "",
+        1,
+        -kEceMargin,
+        {hard, t.select(g.group, a.val_epsilon)},
+        {{ece_posthoc_stat(t.bootstrap.bins), 1}, {ece_stat(t.bootstrap.bins), -1}});
+}
+
+// The conclusion's sentence on the best post-hoc calibrator against the ε chosen on validation ("" without them).
+std::string posthoc_sentence(const RegimeAnswer& a) {
+  if (a.posthoc_method.empty() || !std::isfinite(a.val_epsilon) || !a.val_vs_posthoc)
+    return "";
+  const Verdict v = verdict_of(a.val_vs_posthoc);
+  const std::string eps = format_epsilon(a.val_epsilon);
+  std::string verdict;
+  if (a.val_epsilon == 0)
+    verdict = v == Verdict::NotHeld ? "it calibrates the hard-target model better (by more than 0.01)"
+        : v == Verdict::Held        ? "it calibrates the hard-target model no better (within 0.01)"
+                                    : "whether it calibrates the hard-target model better cannot be told from noise";
+  else
+    verdict = v == Verdict::Held ? fmt::format("ε = {} calibrates as well as it (within 0.01)", eps)
+        : v == Verdict::NotHeld  ? fmt::format("it calibrates better than ε = {}", eps)
+                                 : fmt::format("the difference from ε = {} cannot be told from noise", eps);
+  return fmt::format(
+      "The best post-hoc calibrator, chosen on validation by cross-validated NLL ({}), reaches test ECE {:.4f}: "
+      "{}. ",
+      a.posthoc_method,
+      a.ece_posthoc,
+      verdict);
+}
+
+// RegimeAnswer::conclusion, in plain language, from the answer's figures.
+std::string conclusion_of(const RegimeAnswer& a) {
+  std::string c;
+  const std::string hard_state = a.rows.empty() ? "" : a.rows[0].state;
+  if (hard_state == "over-confident")
+    c += fmt::format(
+        "Without smoothing the model is over-confident (mean confidence above accuracy by {:.4f}; T̂ = {:.2f}). ",
+        a.rows[0].overconfidence.estimate,
+        a.temperature);
+  else if (hard_state == "under-confident")
+    c += "Without smoothing the model is already under-confident, so smoothing cannot help calibration. ";
+  else if (!hard_state.empty())
+    c += fmt::format(
+        "Without smoothing the model is calibrated within noise (T̂ = {:.2f}): there is little for smoothing or "
+        "temperature scaling to fix. ",
+        a.temperature);
+  if (a.val_epsilon == 0 && !a.rows.empty()) {
+    c += fmt::format(
+        "No smoothing (ε = 0) has the lowest validation ECE on this grid (test ECE {:.4f}; {:.4f} after temperature "
+        "scaling): here label smoothing does not improve calibration. ",
+        a.rows[0].ece,
+        a.ece_ts);
+  } else if (std::isfinite(a.val_epsilon) && a.val_vs_ts) {
+    const Verdict v = verdict_of(a.val_vs_ts);
+    const EpsilonRow* chosen = nullptr;
+    for (const auto& r : a.rows)
+      if (r.epsilon == a.val_epsilon)
+        chosen = &r;
+    c += fmt::format(
+        "ε = {} (lowest validation ECE) reaches test ECE {:.4f} against {:.4f} after temperature scaling: {}. ",
+        format_epsilon(a.val_epsilon),
+        chosen ? chosen->ece : NAN,
+        a.ece_ts,
+        v == Verdict::Held          ? "it calibrates as well as temperature scaling (within 0.01)"
+            : v == Verdict::NotHeld ? "temperature scaling calibrates better"
+                                    : "the difference cannot be told from noise");
+  }
+  c += posthoc_sentence(a);
+  if (std::isfinite(a.cap_epsilon))
+    c += fmt::format(
+        "The cap rule (1 − ε + ε/K = the training accuracy {:.2f}%) predicts ε ≈ {:.3f}. ",
+        100 * a.train_accuracy,
+        a.cap_epsilon);
+  for (const auto& r : a.rows)
+    if (r.epsilon > 0 && r.state == "under-confident") {
+      c += fmt::format("ε = {} and above make the model under-confident.", format_epsilon(r.epsilon));
+      break;
+    }
+  return c;
+}
+
 } // namespace
 
 std::vector<RegimeAnswer> when_answers(const Tables& t, const std::vector<Claim>& verdicts) {
@@ -990,39 +1197,8 @@ std::vector<RegimeAnswer> when_answers(const Tables& t, const std::vector<Claim>
     RegimeAnswer a;
     a.group = g.group;
     a.description = g.description;
-    a.ece_ts = h->ece_ts.n > 0 ? h->ece_ts.mean : NAN;
-    a.nll_ts = h->nll_ts.n > 0 ? h->nll_ts.mean : NAN;
-    a.temperature = h->temperature.n > 0 ? h->temperature.mean : NAN;
-    std::vector<double> train_acc;
-    for (const auto* r : t.select(g.group, 0.0))
-      if (std::isfinite(r->train_accuracy()))
-        train_acc.push_back(r->train_accuracy());
-    a.train_accuracy = train_acc.empty() ? NAN : stat_of(train_acc).mean;
-    if (t.num_classes > 1 && std::isfinite(a.train_accuracy))
-      a.cap_epsilon = std::clamp((1 - a.train_accuracy) / (1 - 1.0 / double(t.num_classes)), 0.0, 1.0);
-    double best_val = INFINITY;
-    for (double eps : g.epsilons) {
-      const CalibRow* r = t.calibration_row(g.group, eps);
-      if (!r || r->accuracy.n == 0)
-        continue;
-      EpsilonRow row;
-      row.epsilon = eps;
-      row.ece = r->ece.mean;
-      row.nll = r->nll.mean;
-      row.accuracy = r->accuracy.mean;
-      if (r->val_ece.n > 0) {
-        row.val_ece = r->val_ece.mean;
-        if (r->val_ece.mean < best_val) {
-          best_val = r->val_ece.mean;
-          a.val_epsilon = eps;
-        }
-      }
-      const auto aligned = align({t.select(g.group, eps)});
-      if (!aligned.empty())
-        row.overconfidence = bootstrap({{aligned[0], overconfidence, 1}}, t.bootstrap);
-      row.state = state_of(row.overconfidence);
-      a.rows.push_back(row);
-    }
+    hard_model_facts(t, g, *h, a);
+    epsilon_rows(t, g, a);
     if (std::isfinite(a.val_epsilon))
       a.val_vs_ts = evidence_of(
           t,
@@ -1032,97 +1208,8 @@ std::vector<RegimeAnswer> when_answers(const Tables& t, const std::vector<Claim>
           -kEceMargin,
           {t.select(g.group, 0.0), t.select(g.group, a.val_epsilon)},
           {{ece_stat(t.bootstrap.bins, true), 1}, {ece_stat(t.bootstrap.bins), -1}});
-    {
-      const auto hard = t.select(g.group, 0.0);
-      std::vector<std::string> methods;
-      std::vector<double> eces;
-      for (const auto* r : hard)
-        if (r->posthoc) {
-          if (std::find(methods.begin(), methods.end(), r->posthoc->method) == methods.end())
-            methods.push_back(r->posthoc->method);
-          eces.push_back(r->posthoc->ece);
-        }
-      if (!hard.empty() && eces.size() == hard.size()) {
-        a.posthoc_method = methods.size() == 1 ? methods[0] : "per seed: " + join(methods, ", ");
-        a.ece_posthoc = stat_of(eces).mean;
-        if (std::isfinite(a.val_epsilon))
-          a.val_vs_posthoc = evidence_of(
-              t,
-              fmt::format("Δ = ECE(ε = 0, {}) − ECE(ε = {})", a.posthoc_method, format_epsilon(a.val_epsilon)),
-              "",
-              1,
-              -kEceMargin,
-              {hard, t.select(g.group, a.val_epsilon)},
-              {{ece_posthoc_stat(t.bootstrap.bins), 1}, {ece_stat(t.bootstrap.bins), -1}});
-      }
-    }
-
-    // The conclusion, in plain language.
-    std::string c;
-    const std::string hard_state = a.rows.empty() ? "" : a.rows[0].state;
-    if (hard_state == "over-confident")
-      c += fmt::format(
-          "Without smoothing the model is over-confident (mean confidence above accuracy by {:.4f}; T̂ = {:.2f}). ",
-          a.rows[0].overconfidence.estimate,
-          a.temperature);
-    else if (hard_state == "under-confident")
-      c += "Without smoothing the model is already under-confident, so smoothing cannot help calibration. ";
-    else if (!hard_state.empty())
-      c += fmt::format(
-          "Without smoothing the model is calibrated within noise (T̂ = {:.2f}): there is little for smoothing or "
-          "temperature scaling to fix. ",
-          a.temperature);
-    if (a.val_epsilon == 0 && !a.rows.empty()) {
-      c += fmt::format(
-          "No smoothing (ε = 0) has the lowest validation ECE on this grid (test ECE {:.4f}; {:.4f} after temperature "
-          "scaling): here label smoothing does not improve calibration. ",
-          a.rows[0].ece,
-          a.ece_ts);
-    } else if (std::isfinite(a.val_epsilon) && a.val_vs_ts) {
-      const Verdict v = verdict_of(a.val_vs_ts);
-      const EpsilonRow* chosen = nullptr;
-      for (const auto& r : a.rows)
-        if (r.epsilon == a.val_epsilon)
-          chosen = &r;
-      c += fmt::format(
-          "ε = {} (lowest validation ECE) reaches test ECE {:.4f} against {:.4f} after temperature scaling: {}. ",
-          format_epsilon(a.val_epsilon),
-          chosen ? chosen->ece : NAN,
-          a.ece_ts,
-          v == Verdict::Held          ? "it calibrates as well as temperature scaling (within 0.01)"
-              : v == Verdict::NotHeld ? "temperature scaling calibrates better"
-                                      : "the difference cannot be told from noise");
-    }
-    if (!a.posthoc_method.empty() && std::isfinite(a.val_epsilon) && a.val_vs_posthoc) {
-      const Verdict v = verdict_of(a.val_vs_posthoc);
-      const std::string eps = format_epsilon(a.val_epsilon);
-      std::string verdict;
-      if (a.val_epsilon == 0)
-        verdict = v == Verdict::NotHeld ? "it calibrates the hard-target model better (by more than 0.01)"
-            : v == Verdict::Held        ? "it calibrates the hard-target model no better (within 0.01)"
-                                 : "whether it calibrates the hard-target model better cannot be told from noise";
-      else
-        verdict = v == Verdict::Held ? fmt::format("ε = {} calibrates as well as it (within 0.01)", eps)
-            : v == Verdict::NotHeld  ? fmt::format("it calibrates better than ε = {}", eps)
-                                     : fmt::format("the difference from ε = {} cannot be told from noise", eps);
-      c += fmt::format(
-          "The best post-hoc calibrator, chosen on validation by cross-validated NLL ({}), reaches test ECE {:.4f}: "
-          "{}. ",
-          a.posthoc_method,
-          a.ece_posthoc,
-          verdict);
-    }
-    if (std::isfinite(a.cap_epsilon))
-      c += fmt::format(
-          "The cap rule (1 − ε + ε/K = the training accuracy {:.2f}%) predicts ε ≈ {:.3f}. ",
-          100 * a.train_accuracy,
-          a.cap_epsilon);
-    for (const auto& r : a.rows)
-      if (r.epsilon > 0 && r.state == "under-confident") {
-        c += fmt::format("ε = {} and above make the model under-confident.", format_epsilon(r.epsilon));
-        break;
-      }
-    a.conclusion = c;
+    posthoc_answer(t, g, a);
+    a.conclusion = conclusion_of(a);
     a.beyond_calibration = beyond_calibration(t, g.group, verdicts);
     if (!verdicts.empty())
       a.short_answer = short_answer(t, a, verdicts);

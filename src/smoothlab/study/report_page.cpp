@@ -181,18 +181,19 @@ std::string noise_section(const json& summary) {
   return b;
 }
 
-} // namespace
-
-std::string render_report(const json& summary, const fs::path& out_dir) {
-  const auto& preset = summary["preset"];
-  std::string b;
-  b += fmt::format(
+// The heading and the first paragraph.
+std::string title_section(const json& summary) {
+  return fmt::format(
       "<h1>When does label smoothing help on this data?</h1>\n<p class=\"sub\">smoothlab study, {} preset, {}; details "
       "<a href=\"#when\">per regime</a> and <a href=\"#claims\">per claim</a> below.</p>\n",
-      html_escape(preset["name"].get<std::string>()),
+      html_escape(summary["preset"]["name"].get<std::string>()),
       html_escape(summary["data"].get<std::string>()));
-  b += answer_section(summary);
-  b += "<h2 id=\"about\">About this study</h2>\n";
+}
+
+// What the study reproduces, and the training regimes its numbers come from.
+std::string about_section(const json& summary) {
+  const auto& preset = summary["preset"];
+  std::string b = "<h2 id=\"about\">About this study</h2>\n";
   b += "<p>" + html_escape(preset["description"].get<std::string>()) +
       ". Reproduces Müller, Kornblith &amp; Hinton, <i>When Does Label Smoothing Help?</i> (NeurIPS 2019) on the data "
       "at hand. Every number below comes from the runs in <code>runs/</code>; all of them are also in "
@@ -210,195 +211,229 @@ std::string render_report(const json& summary, const fs::path& out_dir) {
       "</ul>The paper's calibration claim is about networks that are <i>over</i>-confident after long training. A short "
       "schedule on an easy task does not produce one, and then label smoothing makes the model under-confident. "
       "Read the calibration numbers with their regime.</div>\n";
+  return b;
+}
 
-  // Claims first: the verdicts.
-  b += "<h2 id=\"claims\">Claims of the paper, measured here</h2>\n";
-  {
-    const auto& bs = summary["bootstrap"];
-    b += fmt::format(
-        "<p><b>One rule for every claim.</b> Each claim is a quantity Δ, oriented so that larger means \"as the paper "
-        "says\", and a threshold: 0 for a directional claim, a stated margin for \"does not hurt\" or \"about as well "
-        "as\". Δ gets a {:g}% paired bootstrap interval ({} resamples, seed {}): the test examples are drawn with "
-        "replacement once per resample and shared by every run compared (they were all evaluated on the same "
-        "examples), and the seeds are drawn with replacement when there are several. The verdict is <span "
-        "class=\"held\">held</span> when the whole interval lies above the threshold, <span class=\"failed\">not "
-        "held</span> when it lies below, and <span class=\"inconclusive\">inconclusive</span> when it contains the "
-        "threshold. Choices (the best temperature, the best ε) are made on the validation split and kept fixed in "
-        "the resamples.</p>\n",
-        100 * bs.value("level", 0.95),
-        bs.value("resamples", int64_t(0)),
-        bs.value("seed", int64_t(0)));
-    std::string table =
-        "<table class=\"claims\">\n<thead><tr><th>claim</th><th>paper</th><th>measured here</th>"
-        "<th>Δ [interval]</th><th>verdict</th><th>regime</th></tr></thead>\n<tbody>\n";
-    for (const auto& c : summary["claims"]) {
-      const std::string v = c["verdict"];
-      const std::string cls = verdict_class(v);
-      std::string note = c["note"].get<std::string>();
-      std::string evidence = "no interval";
-      if (c.contains("evidence") && c["evidence"].is_object()) {
-        const auto& e = c["evidence"];
-        evidence = "<small>" + html_escape(e["quantity"].get<std::string>()) + "</small><br><b>" +
-            html_escape(e["text"].get<std::string>()) + "</b><br><small>" + html_escape(e["rule"].get<std::string>()) +
-            "; " + html_escape(e["resampled"].get<std::string>()) + "</small>";
-      }
-      table += fmt::format(
-          "<tr><th scope=\"row\">{} <small>({})</small></th><td>{}</td><td>{}{}</td><td>{}</td><td class=\"{}\">{}</td>"
-          "<td>{}</td></tr>\n",
-          html_escape(c["claim"].get<std::string>()),
-          html_escape(c["source"].get<std::string>()),
-          html_escape(c["paper"].get<std::string>()),
-          html_escape(c["measured"].get<std::string>()),
-          note.empty() ? "" : "<br><small>" + html_escape(note) + "</small>",
-          evidence,
-          cls,
-          html_escape(v),
-          html_escape(c["regime"].get<std::string>()));
+// The claims table: one row per claim, with the paper's numbers, ours, the interval and the verdict.
+std::string claims_table(const json& summary) {
+  std::string table =
+      "<table class=\"claims\">\n<thead><tr><th>claim</th><th>paper</th><th>measured here</th>"
+      "<th>Δ [interval]</th><th>verdict</th><th>regime</th></tr></thead>\n<tbody>\n";
+  for (const auto& c : summary["claims"]) {
+    const std::string v = c["verdict"];
+    const std::string cls = verdict_class(v);
+    std::string note = c["note"].get<std::string>();
+    std::string evidence = "no interval";
+    if (c.contains("evidence") && c["evidence"].is_object()) {
+      const auto& e = c["evidence"];
+      evidence = "<small>" + html_escape(e["quantity"].get<std::string>()) + "</small><br><b>" +
+          html_escape(e["text"].get<std::string>()) + "</b><br><small>" + html_escape(e["rule"].get<std::string>()) +
+          "; " + html_escape(e["resampled"].get<std::string>()) + "</small>";
     }
-    if (summary["claims"].empty())
-      table += "<tr><td colspan=\"6\">no claim could be tested</td></tr>\n";
-    table += "</tbody></table>\n";
-    b += table;
-    b +=
-        "<p class=\"note\">Sources: [M] Müller, Kornblith &amp; Hinton, <i>When Does Label Smoothing Help?</i> "
-        "(NeurIPS 2019); [G] Guo, Pleiss, Sun &amp; Weinberger, <i>On Calibration of Modern Neural Networks</i> "
-        "(ICML 2017); [S] Shen, Liu, Xu, Savvides, Cheng &amp; Xing, <i>Is Label Smoothing Truly Incompatible with "
-        "Knowledge Distillation? An Empirical Study</i> (ICLR 2021); Xia, Laurent, Franchi &amp; Bouganis, <i>Towards "
-        "Understanding Why Label Smoothing Degrades Selective Classification and How to Fix It</i> (ICLR 2025); Zhu, "
-        "Cheng, Zhang &amp; Liu, <i>Rethinking Confidence Calibration for Failure Prediction</i> (ECCV 2022); Cattelan "
-        "&amp; Silva, <i>How to Fix a Broken Confidence Estimator</i> (UAI 2024); Wang, Feng &amp; Zhang, "
-        "<i>Rethinking Calibration of Deep Neural Networks: Do Not Be Afraid of Overconfidence</i> (NeurIPS 2021)."
-        "</p>\n";
+    table += fmt::format(
+        "<tr><th scope=\"row\">{} <small>({})</small></th><td>{}</td><td>{}{}</td><td>{}</td><td class=\"{}\">{}</td>"
+        "<td>{}</td></tr>\n",
+        html_escape(c["claim"].get<std::string>()),
+        html_escape(c["source"].get<std::string>()),
+        html_escape(c["paper"].get<std::string>()),
+        html_escape(c["measured"].get<std::string>()),
+        note.empty() ? "" : "<br><small>" + html_escape(note) + "</small>",
+        evidence,
+        cls,
+        html_escape(v),
+        html_escape(c["regime"].get<std::string>()));
   }
+  if (summary["claims"].empty())
+    table += "<tr><td colspan=\"6\">no claim could be tested</td></tr>\n";
+  table += "</tbody></table>\n";
+  return table;
+}
 
-  // When does it help: per regime.
-  b += "<h2 id=\"when\">When does label smoothing help? Calibration against ε, per regime</h2>\n";
+// The claims of the paper: the one rule of the verdicts, the claims table and the sources.
+std::string claims_section(const json& summary) {
+  std::string b = "<h2 id=\"claims\">Claims of the paper, measured here</h2>\n";
+  const auto& bs = summary["bootstrap"];
+  b += fmt::format(
+      "<p><b>One rule for every claim.</b> Each claim is a quantity Δ, oriented so that larger means \"as the paper "
+      "says\", and a threshold: 0 for a directional claim, a stated margin for \"does not hurt\" or \"about as well "
+      "as\". Δ gets a {:g}% paired bootstrap interval ({} resamples, seed {}): the test examples are drawn with "
+      "replacement once per resample and shared by every run compared (they were all evaluated on the same "
+      "examples), and the seeds are drawn with replacement when there are several. The verdict is <span "
+      "class=\"held\">held</span> when the whole interval lies above the threshold, <span class=\"failed\">not "
+      "held</span> when it lies below, and <span class=\"inconclusive\">inconclusive</span> when it contains the "
+      "threshold. Choices (the best temperature, the best ε) are made on the validation split and kept fixed in "
+      "the resamples.</p>\n",
+      100 * bs.value("level", 0.95),
+      bs.value("resamples", int64_t(0)),
+      bs.value("seed", int64_t(0)));
+  b += claims_table(summary);
+  b += "<p class=\"note\">Sources: [M] Müller, Kornblith &amp; Hinton, <i>When Does Label Smoothing Help?</i> "
+       "(NeurIPS 2019); [G] Guo, Pleiss, Sun &amp; Weinberger, <i>On Calibration of Modern Neural Networks</i> "
+       "(ICML 2017); [S] Shen, Liu, Xu, Savvides, Cheng &amp; Xing, <i>Is Label Smoothing Truly Incompatible with "
+       "Knowledge Distillation? An Empirical Study</i> (ICLR 2021); Xia, Laurent, Franchi &amp; Bouganis, <i>Towards "
+       "Understanding Why Label Smoothing Degrades Selective Classification and How to Fix It</i> (ICLR 2025); Zhu, "
+       "Cheng, Zhang &amp; Liu, <i>Rethinking Confidence Calibration for Failure Prediction</i> (ECCV 2022); Cattelan "
+       "&amp; Silva, <i>How to Fix a Broken Confidence Estimator</i> (UAI 2024); Wang, Feng &amp; Zhang, "
+       "<i>Rethinking Calibration of Deep Neural Networks: Do Not Be Afraid of Overconfidence</i> (NeurIPS 2021)."
+       "</p>\n";
+  return b;
+}
+
+// A number with `digits` decimals, or a dash when it is missing.
+std::string fixed_or_dash(const json& v, int digits) {
+  return v.is_number() ? fmt::format("{:.{}f}", v.get<double>(), digits) : std::string("—");
+}
+
+// A regime's table of calibration against ε, with ε = 0 after temperature scaling as its last row.
+std::string regime_table(const json& w) {
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& r : w["rows"]) {
+    const auto& o = r["overconfidence"];
+    rows.push_back(
+        {fmt::format("{:g}", r["epsilon"].get<double>()),
+         fmt::format("{:.2f}%", 100 * r["accuracy"].get<double>()),
+         fixed_or_dash(r["ece"], 4),
+         fixed_or_dash(r["nll"], 4),
+         fixed_or_dash(r["val_ece"], 4),
+         o["resamples"].get<int64_t>() > 0 ? fmt::format(
+                                                 "{:+.4f} [{:+.4f}, {:+.4f}]",
+                                                 o["estimate"].get<double>(),
+                                                 o["low"].get<double>(),
+                                                 o["high"].get<double>())
+                                           : "—",
+         r["state"].get<std::string>().empty() ? "—" : r["state"].get<std::string>()});
+  }
+  rows.push_back(
+      {"0 + temperature scaling",
+       "(unchanged)",
+       fixed_or_dash(w["ece_ts"], 4),
+       fixed_or_dash(w["nll_ts"], 4),
+       "—",
+       "—",
+       w["temperature"].is_number() ? fmt::format("T̂ = {:.3f}", w["temperature"].get<double>()) : "—"});
+  return html_table(
+      {"ε", "test accuracy", "ECE (test)", "NLL (test)", "ECE (validation)", "confidence − accuracy [95%]", "state"},
+      rows);
+}
+
+// A regime's choices of ε (the cap rule, validation, the best post-hoc calibrator) and its conclusions.
+std::string regime_findings(const json& w) {
+  std::string b = "<ul>";
+  if (w["cap_epsilon"].is_number())
+    b += fmt::format(
+        "<li>Cap rule: training with ε caps the training confidence at 1 − ε + ε/K; it equals the hard-target "
+        "model's training accuracy ({:.2f}%) at <b>ε ≈ {:.3f}</b>.</li>",
+        100 * w["train_accuracy"].get<double>(),
+        w["cap_epsilon"].get<double>());
+  if (w["val_epsilon"].is_number())
+    b += fmt::format(
+        "<li>Chosen on validation (lowest validation ECE): <b>ε = {:g}</b>{}.</li>",
+        w["val_epsilon"].get<double>(),
+        w["val_vs_ts"].is_object()
+            ? "; against temperature scaling: " + html_escape(w["val_vs_ts"]["quantity"].get<std::string>()) + " = " +
+                html_escape(w["val_vs_ts"]["text"].get<std::string>()) + " (margin −0.01)"
+            : "");
+  if (w["posthoc_method"].is_string())
+    b += fmt::format(
+        "<li>Best post-hoc calibrator of the ε = 0 model, chosen on validation by 5-fold cross-validated NLL among "
+        "every calibrator of <code>smoothlab calibrate</code>: <b>{}</b>, test ECE {}{}.</li>",
+        html_escape(w["posthoc_method"].get<std::string>()),
+        fixed_or_dash(w["ece_posthoc"], 4),
+        w["val_vs_posthoc"].is_object() ? "; " + html_escape(w["val_vs_posthoc"]["quantity"].get<std::string>()) +
+                " = " + html_escape(w["val_vs_posthoc"]["text"].get<std::string>()) +
+                " (margin −0.01; the calibrator is "
+                "fitted once and held fixed in the resamples)"
+                                        : "");
+  b += "</ul>\n<p><b>" + html_escape(w["conclusion"].get<std::string>()) + "</b></p>\n";
+  if (w.contains("beyond_calibration") && !w["beyond_calibration"].get<std::string>().empty())
+    b += "<p><b>" + html_escape(w["beyond_calibration"].get<std::string>()) + "</b></p>\n";
+  return b;
+}
+
+// The ranking of the post-hoc calibrators of a regime's first ε = 0 run, folded ("" without one).
+std::string posthoc_ranking(const json& summary, const json& w) {
+  for (const auto& run : summary["runs"])
+    if (run["group"] == w["group"] && run["epsilon"] == 0.0 && run.contains("best_posthoc")) {
+      std::vector<std::vector<std::string>> ranked;
+      for (const auto& m : run["best_posthoc"]["ranking"])
+        ranked.push_back(
+            {html_escape(m["method"].get<std::string>()),
+             fixed_or_dash(m["cv_nll"], 4),
+             fixed_or_dash(m["nll"], 4),
+             fixed_or_dash(m["ece"], 4)});
+      std::string b = fmt::format(
+          "<details><summary>Every post-hoc calibrator of the ε = 0 model (seed {}), in the order of the choice"
+          "</summary>\n",
+          run["seed"].get<int64_t>());
+      b += html_table({"calibrator", "NLL, 5-fold CV on validation", "NLL (test)", "ECE (test)"}, ranked);
+      b += "</details>\n";
+      return b;
+    }
+  return "";
+}
+
+// When does it help: calibration against ε, per regime.
+std::string when_section(const json& summary, const fs::path& out_dir) {
+  std::string b = "<h2 id=\"when\">When does label smoothing help? Calibration against ε, per regime</h2>\n";
   if (summary.contains("when"))
     for (const auto& w : summary["when"]) {
       b += "<h3>" + html_escape(group_name(w["group"])) + "</h3>\n<p><small>" +
           html_escape(without_label(w["description"].get<std::string>())) + "</small></p>\n";
-      std::vector<std::vector<std::string>> rows;
-      auto num = [](const json& v, int digits) {
-        return v.is_number() ? fmt::format("{:.{}f}", v.get<double>(), digits) : std::string("—");
-      };
-      for (const auto& r : w["rows"]) {
-        const auto& o = r["overconfidence"];
-        rows.push_back(
-            {fmt::format("{:g}", r["epsilon"].get<double>()),
-             fmt::format("{:.2f}%", 100 * r["accuracy"].get<double>()),
-             num(r["ece"], 4),
-             num(r["nll"], 4),
-             num(r["val_ece"], 4),
-             o["resamples"].get<int64_t>() > 0 ? fmt::format(
-                                                     "{:+.4f} [{:+.4f}, {:+.4f}]",
-                                                     o["estimate"].get<double>(),
-                                                     o["low"].get<double>(),
-                                                     o["high"].get<double>())
-                                               : "—",
-             r["state"].get<std::string>().empty() ? "—" : r["state"].get<std::string>()});
-      }
-      rows.push_back(
-          {"0 + temperature scaling",
-           "(unchanged)",
-           num(w["ece_ts"], 4),
-           num(w["nll_ts"], 4),
-           "—",
-           "—",
-           w["temperature"].is_number() ? fmt::format("T̂ = {:.3f}", w["temperature"].get<double>()) : "—"});
-      b += html_table(
-          {"ε",
-           "test accuracy",
-           "ECE (test)",
-           "NLL (test)",
-           "ECE (validation)",
-           "confidence − accuracy [95%]",
-           "state"},
-          rows);
-      b += "<ul>";
-      if (w["cap_epsilon"].is_number())
-        b += fmt::format(
-            "<li>Cap rule: training with ε caps the training confidence at 1 − ε + ε/K; it equals the hard-target "
-            "model's training accuracy ({:.2f}%) at <b>ε ≈ {:.3f}</b>.</li>",
-            100 * w["train_accuracy"].get<double>(),
-            w["cap_epsilon"].get<double>());
-      if (w["val_epsilon"].is_number())
-        b += fmt::format(
-            "<li>Chosen on validation (lowest validation ECE): <b>ε = {:g}</b>{}.</li>",
-            w["val_epsilon"].get<double>(),
-            w["val_vs_ts"].is_object()
-                ? "; against temperature scaling: " + html_escape(w["val_vs_ts"]["quantity"].get<std::string>()) +
-                    " = " + html_escape(w["val_vs_ts"]["text"].get<std::string>()) + " (margin −0.01)"
-                : "");
-      if (w["posthoc_method"].is_string())
-        b += fmt::format(
-            "<li>Best post-hoc calibrator of the ε = 0 model, chosen on validation by 5-fold cross-validated NLL among "
-            "every calibrator of <code>smoothlab calibrate</code>: <b>{}</b>, test ECE {}{}.</li>",
-            html_escape(w["posthoc_method"].get<std::string>()),
-            num(w["ece_posthoc"], 4),
-            w["val_vs_posthoc"].is_object() ? "; " + html_escape(w["val_vs_posthoc"]["quantity"].get<std::string>()) +
-                    " = " + html_escape(w["val_vs_posthoc"]["text"].get<std::string>()) +
-                    " (margin −0.01; the calibrator is "
-                    "fitted once and held fixed in the resamples)"
-                                            : "");
-      b += "</ul>\n<p><b>" + html_escape(w["conclusion"].get<std::string>()) + "</b></p>\n";
-      if (w.contains("beyond_calibration") && !w["beyond_calibration"].get<std::string>().empty())
-        b += "<p><b>" + html_escape(w["beyond_calibration"].get<std::string>()) + "</b></p>\n";
-      for (const auto& run : summary["runs"]) // the ranking of the first ε = 0 run's calibrators
-        if (run["group"] == w["group"] && run["epsilon"] == 0.0 && run.contains("best_posthoc")) {
-          std::vector<std::vector<std::string>> ranked;
-          for (const auto& m : run["best_posthoc"]["ranking"])
-            ranked.push_back(
-                {html_escape(m["method"].get<std::string>()), num(m["cv_nll"], 4), num(m["nll"], 4), num(m["ece"], 4)});
-          b += fmt::format(
-              "<details><summary>Every post-hoc calibrator of the ε = 0 model (seed {}), in the order of the choice"
-              "</summary>\n",
-              run["seed"].get<int64_t>());
-          b += html_table({"calibrator", "NLL, 5-fold CV on validation", "NLL (test)", "ECE (test)"}, ranked);
-          b += "</details>\n";
-          break;
-        }
+      b += regime_table(w);
+      b += regime_findings(w);
+      b += posthoc_ranking(summary, w);
     }
   b += figure(
       summary,
       out_dir,
       "ece_nll_vs_eps",
       "ECE and NLL against ε, per regime; dashed: ε = 0 after temperature scaling; dotted: the cap rule's ε");
+  return b;
+}
 
-  // Table 2 and 3.
-  b += "<h2 id=\"accuracy\">Accuracy with and without label smoothing (paper Table 2)</h2>\n";
+// Paper Table 2: test accuracy per regime and ε.
+std::string accuracy_section(const json& summary) {
+  std::string b = "<h2 id=\"accuracy\">Accuracy with and without label smoothing (paper Table 2)</h2>\n";
   b += "<p>Test accuracy, mean ± standard deviation over seeds (n = number of seeds).</p>\n";
-  {
-    std::vector<std::vector<std::string>> rows;
-    for (const auto& r : summary["tables"]["calibration"])
-      rows.push_back(
-          {group_name(r["group"]),
-           fmt::format("{:g}", r["epsilon"].get<double>()),
-           stat_cell(r["accuracy"], 2, true),
-           std::to_string(r["accuracy"]["n"].get<int64_t>())});
-    b += html_table({"regime", "ε", "test accuracy", "n"}, rows);
-  }
-  b += "<h2 id=\"calibration\">Calibration (paper Table 3): baseline, temperature scaling, label smoothing</h2>\n";
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& r : summary["tables"]["calibration"])
+    rows.push_back(
+        {group_name(r["group"]),
+         fmt::format("{:g}", r["epsilon"].get<double>()),
+         stat_cell(r["accuracy"], 2, true),
+         std::to_string(r["accuracy"]["n"].get<int64_t>())});
+  b += html_table({"regime", "ε", "test accuracy", "n"}, rows);
+  return b;
+}
+
+// Paper Table 3: calibration of the baseline, after temperature scaling, and with label smoothing.
+std::string calibration_section(const json& summary) {
+  std::string b =
+      "<h2 id=\"calibration\">Calibration (paper Table 3): baseline, temperature scaling, label smoothing</h2>\n";
   b +=
       "<p>ECE with 15 equal-width bins on the test split. Temperature T fitted on the validation split (never on test) "
       "by minimising NLL. Paper Table 3: ResNet-56/CIFAR-100 baseline 0.150, TS 0.021 (T = 1.9), LS 0.024 "
       "(ε = 0.05); Inception-v4/ImageNet 0.071, 0.022 (T = 1.4), 0.035 (ε = 0.1).</p>\n";
-  {
-    std::vector<std::vector<std::string>> rows;
-    for (const auto& r : summary["tables"]["calibration"])
-      rows.push_back(
-          {group_name(r["group"]),
-           fmt::format("{:g}", r["epsilon"].get<double>()),
-           stat_cell(r["ece"]),
-           stat_cell(r["nll"]),
-           stat_cell(r["mean_confidence"]),
-           stat_cell(r["accuracy"]),
-           stat_cell(r["temperature"], 3),
-           stat_cell(r["ece_ts"]),
-           stat_cell(r["nll_ts"])});
-    b += html_table(
-        {"regime", "ε", "ECE", "NLL", "mean confidence", "accuracy", "fitted T", "ECE after TS", "NLL after TS"}, rows);
-  }
-  b += "<h2 id=\"selective\">Selective classification: rejecting the least confident predictions</h2>\n";
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& r : summary["tables"]["calibration"])
+    rows.push_back(
+        {group_name(r["group"]),
+         fmt::format("{:g}", r["epsilon"].get<double>()),
+         stat_cell(r["ece"]),
+         stat_cell(r["nll"]),
+         stat_cell(r["mean_confidence"]),
+         stat_cell(r["accuracy"]),
+         stat_cell(r["temperature"], 3),
+         stat_cell(r["ece_ts"]),
+         stat_cell(r["nll_ts"])});
+  b += html_table(
+      {"regime", "ε", "ECE", "NLL", "mean confidence", "accuracy", "fitted T", "ECE after TS", "NLL after TS"}, rows);
+  return b;
+}
+
+// Selective classification: AURC and its relatives per regime and ε, and the risk-coverage figure.
+std::string selective_section(const json& summary, const fs::path& out_dir) {
+  std::string b = "<h2 id=\"selective\">Selective classification: rejecting the least confident predictions</h2>\n";
   b +=
       "<p>Accept the test examples of highest confidence, reject the rest. AURC is the mean selective risk over "
       "every coverage, (1/N) Σ<sub>i</sub> e<sub>i</sub>/i with e<sub>i</sub> the errors among the i most confident "
@@ -406,27 +441,29 @@ std::string render_report(const json& summary, const fs::path& out_dir) {
       "measures the ranking alone; ties in confidence are averaged over their orders. Logit normalisation scores an "
       "example by max<sub>k</sub> z<sub>k</sub>/‖z‖<sub>p</sub> instead of its softmax probability, with p ∈ {1, …, 8} "
       "chosen per model by the AURC on the validation split.</p>\n";
-  {
-    std::vector<std::vector<std::string>> rows;
-    for (const auto& r : summary["tables"]["calibration"])
-      if (r.contains("aurc") && r["aurc"].value("n", 0) > 0)
-        rows.push_back(
-            {group_name(r["group"]),
-             fmt::format("{:g}", r["epsilon"].get<double>()),
-             stat_cell(r["accuracy"], 2, true),
-             stat_cell(r["aurc"]),
-             stat_cell(r["e_aurc"]),
-             stat_cell(r["augrc"]),
-             stat_cell(r["aurc_logit_norm"])});
-    b += html_table({"regime", "ε", "accuracy", "AURC", "E-AURC", "AUGRC", "AURC, logit normalisation"}, rows);
-  }
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& r : summary["tables"]["calibration"])
+    if (r.contains("aurc") && r["aurc"].value("n", 0) > 0)
+      rows.push_back(
+          {group_name(r["group"]),
+           fmt::format("{:g}", r["epsilon"].get<double>()),
+           stat_cell(r["accuracy"], 2, true),
+           stat_cell(r["aurc"]),
+           stat_cell(r["e_aurc"]),
+           stat_cell(r["augrc"]),
+           stat_cell(r["aurc_logit_norm"])});
+  b += html_table({"regime", "ε", "accuracy", "AURC", "E-AURC", "AUGRC", "AURC, logit normalisation"}, rows);
   b += figure(
       summary,
       out_dir,
       "risk_coverage",
       "Selective risk against coverage, ε = 0 and the claim's ε; dashed: after logit normalisation");
+  return b;
+}
 
-  b += "<h2 id=\"reliability\">Reliability diagrams (paper Fig. 2)</h2>\n";
+// Paper Fig. 2: the reliability diagrams of each calibration regime.
+std::string reliability_section(const json& summary, const fs::path& out_dir) {
+  std::string b = "<h2 id=\"reliability\">Reliability diagrams (paper Fig. 2)</h2>\n";
   b += figure(summary, out_dir, "reliability_teacher", "Reliability, short schedule: hard, hard + TS, label smoothing");
   if (summary["figures"].contains("reliability_overconf"))
     b += figure(
@@ -434,8 +471,12 @@ std::string render_report(const json& summary, const fs::path& out_dir) {
         out_dir,
         "reliability_overconf",
         "Reliability, over-confident regime: hard, hard + TS, label smoothing");
+  return b;
+}
 
-  b += "<h2 id=\"projection\">Penultimate-layer projections (paper Fig. 1)</h2>\n";
+// Paper Fig. 1: the penultimate-layer projections, with their comparison.
+std::string projection_section(const json& summary, const fs::path& out_dir) {
+  std::string b = "<h2 id=\"projection\">Penultimate-layer projections (paper Fig. 1)</h2>\n";
   b += "<p>Activations of the ε = 0 and smoothed teachers (first seed) projected on the plane through three class "
        "templates; training split (left) and held-out validation split (right).</p>\n";
   for (const auto& kind : {"dissimilar", "similar"}) {
@@ -446,184 +487,233 @@ std::string render_report(const json& summary, const fs::path& out_dir) {
     if (summary["projection"].contains(kind) && summary["projection"][kind].contains("comparison"))
       b += "<p>" + html_escape(summary["projection"][kind]["comparison"]["verdict"].get<std::string>()) + "</p>\n";
   }
+  return b;
+}
 
-  if (summary["tables"].contains("neural_collapse") && !summary["tables"]["neural_collapse"].empty()) {
-    b += "<h3 id=\"collapse\">Neural collapse of the teachers' penultimate features</h3>\n";
-    b += "<p>On the same un-augmented training examples of every class (first seed): NC1 = tr(Σ<sub>W</sub> "
-         "Σ<sub>B</sub><sup>+</sup>)/K, the within-class variability against the spread of the class means (lower = "
-         "more collapsed); NC2 equinorm, the coefficient of variation of the centred class means' norms, and "
-         "equiangularity, the mean |cos + 1/(K−1)| between them (both 0 for a simplex equiangular tight frame). The "
-         "global mean is the mean of the class means (Papyan, Han and Donoho 2020).</p>\n";
-    std::vector<std::vector<std::string>> rows;
-    for (const auto& c : summary["tables"]["neural_collapse"])
-      rows.push_back(
-          {fmt::format("{:g}", c["epsilon"].get<double>()),
-           fmt::format("{:.4f}", c["nc1"].get<double>()),
-           fmt::format("{:.4f}", c["nc2_equinorm"].get<double>()),
-           fmt::format("{:.4f}", c["nc2_equiangular"].get<double>()),
-           std::to_string(c["count"].get<int64_t>()),
-           std::to_string(c["dim"].get<int64_t>())});
-    b += html_table({"teacher ε", "NC1", "NC2 equinorm", "NC2 equiangularity", "examples", "feature dimension"}, rows);
+// Neural collapse of the teachers' penultimate features ("" without the table).
+std::string collapse_section(const json& summary) {
+  if (!summary["tables"].contains("neural_collapse") || summary["tables"]["neural_collapse"].empty())
+    return "";
+  std::string b = "<h3 id=\"collapse\">Neural collapse of the teachers' penultimate features</h3>\n";
+  b += "<p>On the same un-augmented training examples of every class (first seed): NC1 = tr(Σ<sub>W</sub> "
+       "Σ<sub>B</sub><sup>+</sup>)/K, the within-class variability against the spread of the class means (lower = "
+       "more collapsed); NC2 equinorm, the coefficient of variation of the centred class means' norms, and "
+       "equiangularity, the mean |cos + 1/(K−1)| between them (both 0 for a simplex equiangular tight frame). The "
+       "global mean is the mean of the class means (Papyan, Han and Donoho 2020).</p>\n";
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& c : summary["tables"]["neural_collapse"])
+    rows.push_back(
+        {fmt::format("{:g}", c["epsilon"].get<double>()),
+         fmt::format("{:.4f}", c["nc1"].get<double>()),
+         fmt::format("{:.4f}", c["nc2_equinorm"].get<double>()),
+         fmt::format("{:.4f}", c["nc2_equiangular"].get<double>()),
+         std::to_string(c["count"].get<int64_t>()),
+         std::to_string(c["dim"].get<int64_t>())});
+  b += html_table({"teacher ε", "NC1", "NC2 equinorm", "NC2 equiangularity", "examples", "feature dimension"}, rows);
+  return b;
+}
+
+// The distillation table: one row per series, teacher ε and temperature.
+std::string distillation_table(const json& summary) {
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& r : summary["tables"]["distillation"]) {
+    const bool direct = r["series"] == "trained with LS (no teacher)";
+    rows.push_back(
+        {r["series"].get<std::string>(),
+         fmt::format("{:g}", r["teacher_epsilon"].get<double>()),
+         direct ? "—" : fmt::format("{:g}", r["temperature"].get<double>()),
+         stat_cell(r["gamma"]),
+         direct ? "—" : stat_cell(r["teacher_accuracy"], 2, true),
+         stat_cell(r["student_val_accuracy"], 2, true),
+         stat_cell(r["student_accuracy"], 2, true),
+         stat_cell(r["student_ece"]),
+         fmt::format("{} of {}", r.value("plateaued_runs", int64_t(0)), r.value("runs", int64_t(0)))});
   }
+  return html_table(
+      {"student of",
+       "ε (teacher or own)",
+       "T",
+       "γ",
+       "teacher accuracy",
+       "student val accuracy",
+       "student test accuracy",
+       "student ECE",
+       "plateaued"},
+      rows);
+}
 
+// Paper Fig. 5: the two protocols of distillation, their table and figures.
+std::string distillation_section(const json& summary, const fs::path& out_dir) {
+  std::string b = "<h2 id=\"distillation\">Distillation (paper Fig. 5)</h2>\n";
+  if (summary["tables"]["distillation"].empty())
+    return b + "<p class=\"note\">This preset has no distillation runs.</p>\n";
+  b += "<p>Students trained with [M]'s loss H(softmax(z_t/T), softmax(z_s)) (β = 1, student at T = 1, no hard-label "
+       "term). γ: the teacher's equivalent label smoothing at T on the training split (wrong-class mass × K/(K−1)). "
+       "The same runs answer both protocols. <b>Müller et al.</b> [M] compare the hard teacher at its best "
+       "temperature with smoothed teachers at T = 1 and find the hard teacher's students better. <b>Shen et al.</b> "
+       "[S] compare every teacher at T = 1 with no hard term and find smoothed teachers' students better. Best T "
+       "and best ε are chosen by the students' validation accuracy.</p>\n";
+  if (summary.contains("distillation_conclusion") && !summary["distillation_conclusion"].get<std::string>().empty())
+    b += "<p><b>" + html_escape(summary["distillation_conclusion"].get<std::string>()) + "</b></p>\n";
+  b += distillation_table(summary);
+  b += "<p><small>Plateaued: every epoch of the last quarter (at least the one before the last) has a validation "
+       "accuracy within 2·√2 binomial standard errors of the last epoch's.</small></p>\n";
+  b += figure(summary, out_dir, "distillation", "Student accuracy against γ");
+  b += figure(summary, out_dir, "student_curves", "Students' validation accuracy per epoch (mean over seeds)");
+  return b;
+}
+
+// Paper Fig. 6: Î over training, figure and table.
+std::string mi_section(const json& summary, const fs::path& out_dir) {
+  std::string b = "<h2 id=\"mi\">Mutual information over training (paper Fig. 6)</h2>\n";
+  if (summary["tables"]["mutual_information"].empty())
+    return b + "<p class=\"note\">No Î was logged.</p>\n";
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& r : summary["tables"]["mutual_information"])
+    for (const auto& p : r["points"])
+      rows.push_back(
+          {fmt::format("ε = {:g}", r["epsilon"].get<double>()),
+           std::to_string(p.value("step", int64_t(0))),
+           fmt::format("{:.2f}", p["epoch"].get<double>()),
+           stat_cell(p["mi"], 3)});
+  b += figure(
+      summary,
+      out_dir,
+      "mutual_information",
+      "Î between example and logit gap over training, from step 0 (--mi-every) and at each epoch's end");
+  b += html_table({"teacher", "step", "epoch", "Î (nats)"}, rows);
+  return b;
+}
+
+std::string notes_section(const json& summary) {
+  if (summary["notes"].empty())
+    return "";
+  std::string b = "<h2>Notes</h2>\n<ul>";
+  for (const auto& n : summary["notes"])
+    b += "<li>" + html_escape(n.get<std::string>()) + "</li>";
+  b += "</ul>\n";
+  return b;
+}
+
+// Provenance: the command line, versions, machine and this call's time.
+std::string provenance_section(const json& summary) {
+  std::string b = "<h2 id=\"provenance\">Provenance</h2>\n";
+  if (!summary.contains("provenance"))
+    return b;
+  const auto& p = summary["provenance"];
+  std::vector<std::vector<std::string>> rows = {
+      {"command line", p["command_line"].get<std::string>()},
+      {"smoothlab", p["versions"].value("smoothlab", "")},
+      {"LibTorch", p["versions"].value("libtorch", "")},
+      {"BLAS", p["versions"].value("blas", "")},
+      {"compiler", p["versions"].value("compiler", "")},
+      {"machine",
+       fmt::format(
+           "{} — {} ({} cores, {})",
+           p["machine"]["host"].get<std::string>(),
+           p["machine"]["cpu"].get<std::string>(),
+           p["machine"]["cores"].get<int64_t>(),
+           p["machine"]["memory"].get<std::string>())},
+      {"threads", std::to_string(p["threads"].get<int64_t>())},
+      {"device", p["device"].get<std::string>()},
+      {"precision", p.value("precision", std::string("fp32"))},
+      {"this call",
+       fmt::format(
+           "{:.1f} s; {} runs reused, {} trained",
+           p["study_seconds_this_call"].get<double>(),
+           p["runs_reused"].get<int64_t>(),
+           p["runs_trained"].get<int64_t>())}};
+  b += html_table({"item", "value"}, rows);
+  return b;
+}
+
+// The cost table: what each group of runs was estimated to cost (on 2 idle cores) and what its training took.
+std::string cost_section(const json& summary) {
+  struct Cost {
+    std::string model;
+    int64_t runs = 0, epochs = 0;
+    double estimated = 0, measured = 0;
+  };
+  std::vector<std::pair<std::string, Cost>> groups;
+  Cost total;
+  for (const auto& r : summary["runs"]) {
+    const std::string g = r["group"];
+    auto it = std::find_if(groups.begin(), groups.end(), [&](const auto& p) { return p.first == g; });
+    if (it == groups.end()) {
+      groups.push_back({g, Cost{r["model"].get<std::string>()}});
+      it = groups.end() - 1;
+    }
+    for (Cost* c : {&it->second, &total}) {
+      ++c->runs;
+      c->epochs += r["epochs"].get<int64_t>();
+      c->estimated += r.value("cost_seconds", 0.0);
+      c->measured += r["train_seconds"].get<double>();
+    }
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& [g, c] : groups)
+    rows.push_back(
+        {g,
+         c.model,
+         std::to_string(c.runs),
+         std::to_string(c.epochs),
+         fmt::format("{:.1f}", c.estimated / 60),
+         fmt::format("{:.1f}", c.measured / 60)});
+  rows.push_back(
+      {"all",
+       "—",
+       std::to_string(total.runs),
+       std::to_string(total.epochs),
+       fmt::format("{:.1f}", total.estimated / 60),
+       fmt::format("{:.1f}", total.measured / 60)});
+  std::string b =
+      "<h3 id=\"cost\">Cost</h3>\n<p>Estimated: the preset's cost model, on 2 idle CPU cores. Measured: "
+      "the training time the runs recorded (evaluation and analysis not included), on the machine "
+      "above.</p>\n";
+  b += html_table({"group", "model", "runs", "epochs", "estimated minutes", "measured training minutes"}, rows);
+  return b;
+}
+
+// Every run, with its folder in runs/.
+std::string runs_section(const json& summary) {
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& r : summary["runs"])
+    rows.push_back(
+        {r["name"].get<std::string>(),
+         r["group"].get<std::string>(),
+         r["model"].get<std::string>(),
+         std::to_string(r["epochs"].get<int64_t>()),
+         fmt::format("{:.2f}%", 100 * r["test"]["accuracy"].get<double>()),
+         fmt::format("{:.4f}", r["test"]["ece"].get<double>()),
+         fmt::format("{:.1f} s", r["train_seconds"].get<double>())});
+  std::string b = "<h3>Runs</h3>\n";
+  b += html_table({"run (folder in runs/)", "group", "model", "epochs", "test accuracy", "ECE", "training time"}, rows);
+  return b;
+}
+
+} // namespace
+
+std::string render_report(const json& summary, const fs::path& out_dir) {
+  std::string b = title_section(summary);
+  b += answer_section(summary);
+  b += about_section(summary);
+  b += claims_section(summary); // claims first: the verdicts
+  b += when_section(summary, out_dir);
+  b += accuracy_section(summary);
+  b += calibration_section(summary);
+  b += selective_section(summary, out_dir);
+  b += reliability_section(summary, out_dir);
+  b += projection_section(summary, out_dir);
+  b += collapse_section(summary);
   b += transfer_section(summary);
   b += noise_section(summary);
-  b += "<h2 id=\"distillation\">Distillation (paper Fig. 5)</h2>\n";
-  if (summary["tables"]["distillation"].empty()) {
-    b += "<p class=\"note\">This preset has no distillation runs.</p>\n";
-  } else {
-    b += "<p>Students trained with [M]'s loss H(softmax(z_t/T), softmax(z_s)) (β = 1, student at T = 1, no hard-label "
-         "term). γ: the teacher's equivalent label smoothing at T on the training split (wrong-class mass × K/(K−1)). "
-         "The same runs answer both protocols. <b>Müller et al.</b> [M] compare the hard teacher at its best "
-         "temperature with smoothed teachers at T = 1 and find the hard teacher's students better. <b>Shen et al.</b> "
-         "[S] compare every teacher at T = 1 with no hard term and find smoothed teachers' students better. Best T "
-         "and best ε are chosen by the students' validation accuracy.</p>\n";
-    if (summary.contains("distillation_conclusion") && !summary["distillation_conclusion"].get<std::string>().empty())
-      b += "<p><b>" + html_escape(summary["distillation_conclusion"].get<std::string>()) + "</b></p>\n";
-    std::vector<std::vector<std::string>> rows;
-    for (const auto& r : summary["tables"]["distillation"]) {
-      const bool direct = r["series"] == "trained with LS (no teacher)";
-      rows.push_back(
-          {r["series"].get<std::string>(),
-           fmt::format("{:g}", r["teacher_epsilon"].get<double>()),
-           direct ? "—" : fmt::format("{:g}", r["temperature"].get<double>()),
-           stat_cell(r["gamma"]),
-           direct ? "—" : stat_cell(r["teacher_accuracy"], 2, true),
-           stat_cell(r["student_val_accuracy"], 2, true),
-           stat_cell(r["student_accuracy"], 2, true),
-           stat_cell(r["student_ece"]),
-           fmt::format("{} of {}", r.value("plateaued_runs", int64_t(0)), r.value("runs", int64_t(0)))});
-    }
-    b += html_table(
-        {"student of",
-         "ε (teacher or own)",
-         "T",
-         "γ",
-         "teacher accuracy",
-         "student val accuracy",
-         "student test accuracy",
-         "student ECE",
-         "plateaued"},
-        rows);
-    b += "<p><small>Plateaued: every epoch of the last quarter (at least the one before the last) has a validation "
-         "accuracy within 2·√2 binomial standard errors of the last epoch's.</small></p>\n";
-    b += figure(summary, out_dir, "distillation", "Student accuracy against γ");
-    b += figure(summary, out_dir, "student_curves", "Students' validation accuracy per epoch (mean over seeds)");
-  }
-
-  b += "<h2 id=\"mi\">Mutual information over training (paper Fig. 6)</h2>\n";
-  if (summary["tables"]["mutual_information"].empty()) {
-    b += "<p class=\"note\">No Î was logged.</p>\n";
-  } else {
-    std::vector<std::vector<std::string>> rows;
-    for (const auto& r : summary["tables"]["mutual_information"])
-      for (const auto& p : r["points"])
-        rows.push_back(
-            {fmt::format("ε = {:g}", r["epsilon"].get<double>()),
-             std::to_string(p.value("step", int64_t(0))),
-             fmt::format("{:.2f}", p["epoch"].get<double>()),
-             stat_cell(p["mi"], 3)});
-    b += figure(
-        summary,
-        out_dir,
-        "mutual_information",
-        "Î between example and logit gap over training, from step 0 (--mi-every) and at each epoch's end");
-    b += html_table({"teacher", "step", "epoch", "Î (nats)"}, rows);
-  }
-
-  if (!summary["notes"].empty()) {
-    b += "<h2>Notes</h2>\n<ul>";
-    for (const auto& n : summary["notes"])
-      b += "<li>" + html_escape(n.get<std::string>()) + "</li>";
-    b += "</ul>\n";
-  }
-
-  b += "<h2 id=\"provenance\">Provenance</h2>\n";
-  if (summary.contains("provenance")) {
-    const auto& p = summary["provenance"];
-    std::vector<std::vector<std::string>> rows = {
-        {"command line", p["command_line"].get<std::string>()},
-        {"smoothlab", p["versions"].value("smoothlab", "")},
-        {"LibTorch", p["versions"].value("libtorch", "")},
-        {"BLAS", p["versions"].value("blas", "")},
-        {"compiler", p["versions"].value("compiler", "")},
-        {"machine",
-         fmt::format(
-             "{} — {} ({} cores, {})",
-             p["machine"]["host"].get<std::string>(),
-             p["machine"]["cpu"].get<std::string>(),
-             p["machine"]["cores"].get<int64_t>(),
-             p["machine"]["memory"].get<std::string>())},
-        {"threads", std::to_string(p["threads"].get<int64_t>())},
-        {"device", p["device"].get<std::string>()},
-        {"precision", p.value("precision", std::string("fp32"))},
-        {"this call",
-         fmt::format(
-             "{:.1f} s; {} runs reused, {} trained",
-             p["study_seconds_this_call"].get<double>(),
-             p["runs_reused"].get<int64_t>(),
-             p["runs_trained"].get<int64_t>())}};
-    b += html_table({"item", "value"}, rows);
-  }
-  {
-    // The cost table: what each group of runs was estimated to cost (on 2 idle cores) and what its training took.
-    struct Cost {
-      std::string model;
-      int64_t runs = 0, epochs = 0;
-      double estimated = 0, measured = 0;
-    };
-    std::vector<std::pair<std::string, Cost>> groups;
-    Cost total;
-    for (const auto& r : summary["runs"]) {
-      const std::string g = r["group"];
-      auto it = std::find_if(groups.begin(), groups.end(), [&](const auto& p) { return p.first == g; });
-      if (it == groups.end()) {
-        groups.push_back({g, Cost{r["model"].get<std::string>()}});
-        it = groups.end() - 1;
-      }
-      for (Cost* c : {&it->second, &total}) {
-        ++c->runs;
-        c->epochs += r["epochs"].get<int64_t>();
-        c->estimated += r.value("cost_seconds", 0.0);
-        c->measured += r["train_seconds"].get<double>();
-      }
-    }
-    std::vector<std::vector<std::string>> rows;
-    for (const auto& [g, c] : groups)
-      rows.push_back(
-          {g,
-           c.model,
-           std::to_string(c.runs),
-           std::to_string(c.epochs),
-           fmt::format("{:.1f}", c.estimated / 60),
-           fmt::format("{:.1f}", c.measured / 60)});
-    rows.push_back(
-        {"all",
-         "—",
-         std::to_string(total.runs),
-         std::to_string(total.epochs),
-         fmt::format("{:.1f}", total.estimated / 60),
-         fmt::format("{:.1f}", total.measured / 60)});
-    b += "<h3 id=\"cost\">Cost</h3>\n<p>Estimated: the preset's cost model, on 2 idle CPU cores. Measured: the "
-         "training time the runs recorded (evaluation and analysis not included), on the machine above.</p>\n";
-    b += html_table({"group", "model", "runs", "epochs", "estimated minutes", "measured training minutes"}, rows);
-  }
-  {
-    std::vector<std::vector<std::string>> rows;
-    for (const auto& r : summary["runs"])
-      rows.push_back(
-          {r["name"].get<std::string>(),
-           r["group"].get<std::string>(),
-           r["model"].get<std::string>(),
-           std::to_string(r["epochs"].get<int64_t>()),
-           fmt::format("{:.2f}%", 100 * r["test"]["accuracy"].get<double>()),
-           fmt::format("{:.4f}", r["test"]["ece"].get<double>()),
-           fmt::format("{:.1f} s", r["train_seconds"].get<double>())});
-    b += "<h3>Runs</h3>\n";
-    b += html_table(
-        {"run (folder in runs/)", "group", "model", "epochs", "test accuracy", "ECE", "training time"}, rows);
-  }
-  return report::html_page("smoothlab study — " + preset["name"].get<std::string>(), b);
+  b += distillation_section(summary, out_dir);
+  b += mi_section(summary, out_dir);
+  b += notes_section(summary);
+  b += provenance_section(summary);
+  b += cost_section(summary);
+  b += runs_section(summary);
+  return report::html_page("smoothlab study — " + summary["preset"]["name"].get<std::string>(), b);
 }
 
 } // namespace smoothlab::study

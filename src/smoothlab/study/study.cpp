@@ -129,51 +129,77 @@ int stage_of(const RunSpec& run) {
   return run.teacher.empty() ? 0 : 1;
 }
 
-StudyResult run_study(const StudyOptions& options, const StudyHooks& hooks) {
+namespace {
+
+// One call of run_study: its plan and folders, what it trained, and the progress (with its ETA) it reports.
+struct StudyCall {
   using clock = std::chrono::steady_clock;
-  const auto start = clock::now();
-  auto note = [&](const std::string& s) {
-    if (hooks.on_note)
-      hooks.on_note({NoteKind::Study, s});
-  };
-  StudyPreset preset = make_preset(options.preset());
-  const auto plan = study_plan(options);
-  double total_cost = 0;
-  for (const auto& r : plan)
-    total_cost += r.cost_seconds;
-  preset.estimated_minutes = (total_cost + analysis_seconds(preset, plan)) / 60.0;
-  const int64_t index = options.run_index();
-  if (index >= int64_t(plan.size()))
-    throw Error(
-        fmt::format("--run-index {}: the plan has {} runs (0 to {})", index, plan.size(), plan.size() - 1),
-        "smoothlab study --list-runs prints them");
-  check(!(index >= 0 && options.report_only()), "--run-index and --report exclude each other");
 
-  const fs::path out = options.out(), runs_dir = out / "runs", fig_dir = out / "figures";
-  if (fs::exists(out) && !fs::is_directory(out))
-    throw Error(fmt::format("--out {}: exists and is not a folder", out.string()));
-  fs::create_directories(runs_dir);
-  fs::create_directories(fig_dir);
-  json plan_json = json::array();
-  for (const auto& r : plan)
-    plan_json.push_back(to_json(r));
-  write_file_atomic(
-      out / "study.json",
-      json{{"preset", to_json(preset)}, {"data", options.data()}, {"plan", plan_json}}.dump(2) + "\n");
-
+  const StudyOptions& options;
+  const StudyHooks& hooks;
+  const clock::time_point start = clock::now();
+  StudyPreset preset;
+  std::vector<RunSpec> plan;
+  int64_t index = -1; // --run-index, or < 0
+  fs::path out, runs_dir, fig_dir;
   StudyResult result;
-  result.runs_total = int64_t(plan.size());
   StudyProgress progress;
-  progress.runs_total = result.runs_total;
   // ETA: the cost model's estimate of what is left, scaled by how fast the runs trained so far actually were.
   double trained_cost = 0, trained_seconds = 0, remaining_cost = 0;
-  std::vector<bool> done(plan.size(), false);
-  for (size_t i = 0; i < plan.size(); ++i) {
-    done[i] = run_finished(runs_dir / plan[i].name, plan[i].config.epochs);
-    if (!done[i] && (index < 0 || int64_t(i) == index)) // the ETA is of what this call trains
-      remaining_cost += plan[i].cost_seconds;
+  std::vector<bool> done; // finished before this call
+
+  StudyCall(const StudyOptions& o, const StudyHooks& h) : options(o), hooks(h) {}
+
+  void note(const std::string& s) const {
+    if (hooks.on_note)
+      hooks.on_note({NoteKind::Study, s});
   }
-  if (options.report_only()) {
+
+  // The preset with its estimated minutes, the plan, and the checks of --run-index.
+  void make_study_plan() {
+    preset = make_preset(options.preset());
+    plan = study_plan(options);
+    double total_cost = 0;
+    for (const auto& r : plan)
+      total_cost += r.cost_seconds;
+    preset.estimated_minutes = (total_cost + analysis_seconds(preset, plan)) / 60.0;
+    index = options.run_index();
+    if (index >= int64_t(plan.size()))
+      throw Error(
+          fmt::format("--run-index {}: the plan has {} runs (0 to {})", index, plan.size(), plan.size() - 1),
+          "smoothlab study --list-runs prints them");
+    check(!(index >= 0 && options.report_only()), "--run-index and --report exclude each other");
+  }
+
+  // The output folders, and study.json (the preset, the data and the plan).
+  void write_study_json() {
+    out = options.out();
+    runs_dir = out / "runs";
+    fig_dir = out / "figures";
+    if (fs::exists(out) && !fs::is_directory(out))
+      throw Error(fmt::format("--out {}: exists and is not a folder", out.string()));
+    fs::create_directories(runs_dir);
+    fs::create_directories(fig_dir);
+    json plan_json = json::array();
+    for (const auto& r : plan)
+      plan_json.push_back(to_json(r));
+    write_file_atomic(
+        out / "study.json",
+        json{{"preset", to_json(preset)}, {"data", options.data()}, {"plan", plan_json}}.dump(2) + "\n");
+  }
+
+  // Which runs are finished already, the cost of what this call trains, and --report's refusal of pending runs.
+  void find_finished_runs() {
+    result.runs_total = int64_t(plan.size());
+    progress.runs_total = result.runs_total;
+    done.assign(plan.size(), false);
+    for (size_t i = 0; i < plan.size(); ++i) {
+      done[i] = run_finished(runs_dir / plan[i].name, plan[i].config.epochs);
+      if (!done[i] && (index < 0 || int64_t(i) == index)) // the ETA is of what this call trains
+        remaining_cost += plan[i].cost_seconds;
+    }
+    if (!options.report_only())
+      return;
     const auto pending = std::count(done.begin(), done.end(), false);
     if (pending > 0) {
       const auto first = size_t(std::find(done.begin(), done.end(), false) - done.begin());
@@ -188,17 +214,18 @@ StudyResult run_study(const StudyOptions& options, const StudyHooks& hooks) {
           "train them: smoothlab study --run-index I for each pending index, or smoothlab study without --report");
     }
   }
-  auto report_progress = [&](double current_fraction, double current_cost) {
+
+  void report_progress(double current_fraction, double current_cost) {
     if (!hooks.on_progress)
       return;
     const double speed = trained_cost > 0 ? trained_seconds / trained_cost : 1.0;
     progress.elapsed_seconds = std::chrono::duration<double>(clock::now() - start).count();
     progress.eta_seconds = std::max(0.0, (remaining_cost - current_fraction * current_cost) * speed);
     hooks.on_progress(progress);
-  };
+  }
 
   // Trains (or resumes) run i of the plan and evaluates it.
-  auto train_run = [&](size_t i) {
+  void train_run(size_t i) {
     const auto& spec = plan[i];
     const fs::path dir = runs_dir / spec.name;
     const auto run_start = clock::now();
@@ -244,10 +271,27 @@ StudyResult run_study(const StudyOptions& options, const StudyHooks& hooks) {
     report_progress(0, 0);
     if (hooks.on_run_done)
       hooks.on_run_done(spec, false);
-  };
+  }
 
-  std::unique_ptr<RunLock> report_lock; // a worker's, held while it writes the report
-  if (options.worker()) {
+  // One process: every run of the plan in its order (or run --run-index only), reusing the finished ones.
+  void train_in_order() {
+    for (size_t i = 0; i < plan.size(); ++i) {
+      if (index >= 0 && int64_t(i) != index)
+        continue;
+      if (done[i]) {
+        ++result.runs_reused;
+        ++progress.runs_done;
+        if (hooks.on_run_done)
+          hooks.on_run_done(plan[i], true);
+        continue;
+      }
+      train_run(i);
+    }
+  }
+
+  // --worker: claims and trains pending runs until none is left, then claims the report; null when another worker
+  // holds it.
+  std::unique_ptr<RunLock> train_as_worker() {
     check(index < 0 && !options.report_only(), "--worker excludes --run-index and --report");
     check(options.claim_timeout() > 0, "--claim-timeout must be positive, got {}", options.claim_timeout());
     const auto lease = std::chrono::milliseconds(int64_t(options.claim_timeout() * 1000));
@@ -273,81 +317,91 @@ StudyResult run_study(const StudyOptions& options, const StudyHooks& hooks) {
         std::this_thread::sleep_for(std::min(std::chrono::milliseconds(1000), lease / 4));
     }
     result.runs_reused = result.runs_total - result.runs_trained;
-    report_lock = RunLock::try_claim(out / "report.lock", owner, lease);
-    if (!report_lock) {
-      note("study: every run is finished; another worker writes the report");
-      return result;
-    }
-  } else {
-    for (size_t i = 0; i < plan.size(); ++i) {
-      if (index >= 0 && int64_t(i) != index)
-        continue;
-      if (done[i]) {
-        ++result.runs_reused;
-        ++progress.runs_done;
-        if (hooks.on_run_done)
-          hooks.on_run_done(plan[i], true);
-        continue;
-      }
-      train_run(i);
-    }
+    return RunLock::try_claim(out / "report.lock", owner, lease);
   }
 
-  if (index >= 0) {
-    note(fmt::format(
-        "study: run {} of {} ({}) finished; smoothlab study --report writes the report once all are",
-        index,
-        plan.size(),
-        plan[size_t(index)].name));
-    return result;
+  json provenance() const {
+    auto versions = train::version_info();
+    versions["blas"] = blas_info();
+    return {
+        {"command_line", options.command_line()},
+        {"versions", versions},
+        {"machine", machine_info()},
+        {"threads", options.threads() > 0 ? options.threads() : at::get_num_threads()},
+        {"device", options.device()},
+        {"precision", options.precision()},
+        {"study_seconds_this_call", std::chrono::duration<double>(clock::now() - start).count()},
+        {"runs_reused", result.runs_reused},
+        {"runs_trained", result.runs_trained},
+        {"estimated_minutes_on_2_idle_cores", preset.estimated_minutes}};
   }
-  note("study: all runs finished; analysing");
-  for (const auto& spec : plan)
-    ensure_outputs(runs_dir / spec.name);
-  const Tables tables = make_tables(preset, options.data(), plan, runs_dir);
-  json summary = to_json(tables);
-  summary["preset"] = to_json(preset);
-  summary["data"] = options.data();
-  summary["regimes"] = {
-      {"teacher", preset.teacher_regime},
-      {"overconf", preset.overconf_regime},
-      {"transfer", preset.transfer.epochs > 0 ? preset.transfer_regime : ""},
-      {"noisy", preset.noisy.epochs > 0 ? preset.noisy_regime : ""}};
-  const auto verdicts = claims(tables);
-  summary["claims"] = json::array();
-  for (const auto& c : verdicts)
-    summary["claims"].push_back(to_json(c));
-  summary["distillation_conclusion"] = distillation_conclusion(verdicts);
-  const auto when = when_answers(tables, verdicts);
-  summary["when"] = json::array();
-  for (const auto& a : when)
-    summary["when"].push_back(to_json(a));
-  summary["answer_beyond_regimes"] = answer_beyond_regimes(tables, verdicts);
-  summary["figures"] = write_figures(tables, when, fig_dir);
-  summary["bootstrap"] = {
-      {"resamples", tables.bootstrap.resamples},
-      {"level", tables.bootstrap.level},
-      {"seed", tables.bootstrap.seed},
-      {"bins", tables.bootstrap.bins}};
-  auto versions = train::version_info();
-  versions["blas"] = blas_info();
-  summary["provenance"] = {
-      {"command_line", options.command_line()},
-      {"versions", versions},
-      {"machine", machine_info()},
-      {"threads", options.threads() > 0 ? options.threads() : at::get_num_threads()},
-      {"device", options.device()},
-      {"precision", options.precision()},
-      {"study_seconds_this_call", std::chrono::duration<double>(clock::now() - start).count()},
-      {"runs_reused", result.runs_reused},
-      {"runs_trained", result.runs_trained},
-      {"estimated_minutes_on_2_idle_cores", preset.estimated_minutes}};
-  result.summary_path = out / "summary.json";
-  result.report = out / "report.html";
-  write_file_atomic(result.summary_path, summary.dump(2) + "\n");
-  write_file_atomic(result.report, render_report(summary, out));
-  result.summary = std::move(summary);
-  return result;
+
+  // The analysis of the finished runs: summary.json, the figures and report.html.
+  void write_summary_and_report() {
+    note("study: all runs finished; analysing");
+    for (const auto& spec : plan)
+      ensure_outputs(runs_dir / spec.name);
+    const Tables tables = make_tables(preset, options.data(), plan, runs_dir);
+    json summary = to_json(tables);
+    summary["preset"] = to_json(preset);
+    summary["data"] = options.data();
+    summary["regimes"] = {
+        {"teacher", preset.teacher_regime},
+        {"overconf", preset.overconf_regime},
+        {"transfer", preset.transfer.epochs > 0 ? preset.transfer_regime : ""},
+        {"noisy", preset.noisy.epochs > 0 ? preset.noisy_regime : ""}};
+    const auto verdicts = claims(tables);
+    summary["claims"] = json::array();
+    for (const auto& c : verdicts)
+      summary["claims"].push_back(to_json(c));
+    summary["distillation_conclusion"] = distillation_conclusion(verdicts);
+    const auto when = when_answers(tables, verdicts);
+    summary["when"] = json::array();
+    for (const auto& a : when)
+      summary["when"].push_back(to_json(a));
+    summary["answer_beyond_regimes"] = answer_beyond_regimes(tables, verdicts);
+    summary["figures"] = write_figures(tables, when, fig_dir);
+    summary["bootstrap"] = {
+        {"resamples", tables.bootstrap.resamples},
+        {"level", tables.bootstrap.level},
+        {"seed", tables.bootstrap.seed},
+        {"bins", tables.bootstrap.bins}};
+    summary["provenance"] = provenance();
+    result.summary_path = out / "summary.json";
+    result.report = out / "report.html";
+    write_file_atomic(result.summary_path, summary.dump(2) + "\n");
+    write_file_atomic(result.report, render_report(summary, out));
+    result.summary = std::move(summary);
+  }
+};
+
+} // namespace
+
+StudyResult run_study(const StudyOptions& options, const StudyHooks& hooks) {
+  StudyCall s(options, hooks);
+  s.make_study_plan();
+  s.write_study_json();
+  s.find_finished_runs();
+  std::unique_ptr<RunLock> report_lock; // a worker's, held while it writes the report
+  if (options.worker()) {
+    report_lock = s.train_as_worker();
+    if (!report_lock) {
+      s.note("study: every run is finished; another worker writes the report");
+      return std::move(s.result);
+    }
+  } else {
+    s.train_in_order();
+  }
+  if (s.index >= 0) {
+    s.note(fmt::format(
+        "study: run {} of {} ({}) finished; smoothlab study --report writes the report once all are",
+        s.index,
+        s.plan.size(),
+        s.plan[size_t(s.index)].name));
+    return std::move(s.result);
+  }
+  s.write_summary_and_report();
+  return std::move(s.result);
 }
 
 } // namespace smoothlab::study

@@ -671,56 +671,59 @@ Tables make_tables(
   return t;
 }
 
-json to_json(const Tables& t) {
-  json runs = json::array();
-  for (const auto& r : t.runs) {
-    json j = to_json(r.spec);
-    const auto& test = r.eval.test;
-    j["test"] = {
-        {"accuracy", test.accuracy},
-        {"nll", test.nll},
-        {"ece", test.ece},
-        {"mean_confidence", test.mean_confidence},
-        {"count", test.count}};
-    if (r.scaled())
-      j["temperature_scaled"] = {{"temperature", r.temperature()}, {"ece", r.ece_ts()}, {"nll", r.nll_ts()}};
-    j["val_ece"] = std::isfinite(r.val_ece()) ? json(r.val_ece()) : json(nullptr);
-    if (r.predictions) {
-      const auto msp = r.selective(), norm = r.selective(true);
-      auto num = [](double v) { return std::isfinite(v) ? json(v) : json(nullptr); };
-      j["selective"] = {
-          {"score", "max softmax probability"},
-          {"aurc", num(msp.aurc)},
-          {"e_aurc", num(msp.e_aurc)},
-          {"augrc", num(msp.augrc)},
-          {"logit_norm",
-           {{"score", "max_k z_k / ||z||_p, p chosen on validation by AURC"},
-            {"p", r.predictions->logit_norm_p > 0 ? json(r.predictions->logit_norm_p) : json(nullptr)},
-            {"aurc", num(norm.aurc)},
-            {"e_aurc", num(norm.e_aurc)},
-            {"augrc", num(norm.augrc)}}}};
-    }
-    if (r.posthoc)
-      j["best_posthoc"] = {
-          {"method", r.posthoc->method},
-          {"chosen_by", "lowest 5-fold cross-validated NLL on the validation split"},
-          {"cv_nll", r.posthoc->cv_nll},
-          {"ece", r.posthoc->ece},
-          {"nll", r.posthoc->nll},
-          {"accuracy", r.posthoc->accuracy},
-          {"ranking", r.posthoc->ranking}};
-    j["train_seconds"] = r.train_seconds;
-    j["train_accuracy"] = r.train_accuracy();
-    if (std::isfinite(r.gamma()))
-      j["teacher_gamma"] = r.gamma();
-    json mi = json::array();
-    for (const auto& e : r.epochs)
-      if (e.mi)
-        mi.push_back({{"epoch", e.epoch}, {"mi", *e.mi}});
-    if (!mi.empty())
-      j["mi"] = mi;
-    runs.push_back(j);
+namespace {
+
+// One run's entry in summary.json's "runs": its spec, test metrics, and what was derived from it.
+json run_json(const RunRow& r) {
+  json j = to_json(r.spec);
+  const auto& test = r.eval.test;
+  j["test"] = {
+      {"accuracy", test.accuracy},
+      {"nll", test.nll},
+      {"ece", test.ece},
+      {"mean_confidence", test.mean_confidence},
+      {"count", test.count}};
+  if (r.scaled())
+    j["temperature_scaled"] = {{"temperature", r.temperature()}, {"ece", r.ece_ts()}, {"nll", r.nll_ts()}};
+  j["val_ece"] = std::isfinite(r.val_ece()) ? json(r.val_ece()) : json(nullptr);
+  if (r.predictions) {
+    const auto msp = r.selective(), norm = r.selective(true);
+    auto num = [](double v) { return std::isfinite(v) ? json(v) : json(nullptr); };
+    j["selective"] = {
+        {"score", "max softmax probability"},
+        {"aurc", num(msp.aurc)},
+        {"e_aurc", num(msp.e_aurc)},
+        {"augrc", num(msp.augrc)},
+        {"logit_norm",
+         {{"score", "max_k z_k / ||z||_p, p chosen on validation by AURC"},
+          {"p", r.predictions->logit_norm_p > 0 ? json(r.predictions->logit_norm_p) : json(nullptr)},
+          {"aurc", num(norm.aurc)},
+          {"e_aurc", num(norm.e_aurc)},
+          {"augrc", num(norm.augrc)}}}};
   }
+  if (r.posthoc)
+    j["best_posthoc"] = {
+        {"method", r.posthoc->method},
+        {"chosen_by", "lowest 5-fold cross-validated NLL on the validation split"},
+        {"cv_nll", r.posthoc->cv_nll},
+        {"ece", r.posthoc->ece},
+        {"nll", r.posthoc->nll},
+        {"accuracy", r.posthoc->accuracy},
+        {"ranking", r.posthoc->ranking}};
+  j["train_seconds"] = r.train_seconds;
+  j["train_accuracy"] = r.train_accuracy();
+  if (std::isfinite(r.gamma()))
+    j["teacher_gamma"] = r.gamma();
+  json mi = json::array();
+  for (const auto& e : r.epochs)
+    if (e.mi)
+      mi.push_back({{"epoch", e.epoch}, {"mi", *e.mi}});
+  if (!mi.empty())
+    j["mi"] = mi;
+  return j;
+}
+
+json calibration_json(const Tables& t) {
   json calibration = json::array();
   for (const auto& c : t.calibration)
     calibration.push_back(
@@ -738,6 +741,10 @@ json to_json(const Tables& t) {
          {"e_aurc", to_json(c.e_aurc)},
          {"augrc", to_json(c.augrc)},
          {"aurc_logit_norm", to_json(c.aurc_logit_norm)}});
+  return calibration;
+}
+
+json distillation_json(const Tables& t) {
   json distillation = json::array();
   for (const auto& d : t.distillation) {
     json row = {
@@ -755,6 +762,10 @@ json to_json(const Tables& t) {
       row["teacher_accuracy"] = to_json(*d.teacher_accuracy);
     distillation.push_back(row);
   }
+  return distillation;
+}
+
+json mutual_information_json(const Tables& t) {
   json mi = json::array();
   for (const auto& m : t.mutual_information) {
     json points = json::array();
@@ -762,35 +773,46 @@ json to_json(const Tables& t) {
       points.push_back({{"step", p.step}, {"epoch", p.epoch}, {"mi", to_json(p.mi)}});
     mi.push_back({{"epsilon", m.epsilon}, {"points", points}});
   }
+  return mi;
+}
+
+json collapse_json(const Tables& t) {
   json collapse = json::array();
   for (const auto& c : t.collapse) {
     json j = represent::to_json(c.nc);
     j["epsilon"] = c.epsilon;
     collapse.push_back(j);
   }
-  json transfer = nullptr;
-  if (t.transfer) {
-    const auto& tt = *t.transfer;
-    json rows = json::array();
-    for (const auto& r : tt.rows) {
-      json detection = json::object();
-      for (const auto& [score, m] : r.detection)
-        detection[calib::score_name(score)] = {{"auroc", m.auroc}, {"fpr95", m.fpr95}};
-      rows.push_back({{"epsilon", r.epsilon}, {"probe", represent::to_json(r.probe)}, {"detection", detection}});
-    }
-    transfer = {
-        {"regime", tt.regime},
-        {"seen_classes", tt.seen},
-        {"unseen_classes", tt.unseen},
-        {"probe_train_examples", tt.probe_train},
-        {"probe_val_examples", tt.probe_val},
-        {"seen_test_examples", tt.seen_test},
-        {"unseen_test_examples", tt.unseen_test},
-        {"fpr95_convention",
-         "seen classes positive: the share of unseen test images scoring at or above the highest threshold that "
-         "accepts at least 95% of the seen ones"},
-        {"rows", rows}};
+  return collapse;
+}
+
+// The transfer table, or null when the preset has no transfer regime.
+json transfer_json(const Tables& t) {
+  if (!t.transfer)
+    return nullptr;
+  const auto& tt = *t.transfer;
+  json rows = json::array();
+  for (const auto& r : tt.rows) {
+    json detection = json::object();
+    for (const auto& [score, m] : r.detection)
+      detection[calib::score_name(score)] = {{"auroc", m.auroc}, {"fpr95", m.fpr95}};
+    rows.push_back({{"epsilon", r.epsilon}, {"probe", represent::to_json(r.probe)}, {"detection", detection}});
   }
+  return {
+      {"regime", tt.regime},
+      {"seen_classes", tt.seen},
+      {"unseen_classes", tt.unseen},
+      {"probe_train_examples", tt.probe_train},
+      {"probe_val_examples", tt.probe_val},
+      {"seen_test_examples", tt.seen_test},
+      {"unseen_test_examples", tt.unseen_test},
+      {"fpr95_convention",
+       "seen classes positive: the share of unseen test images scoring at or above the highest threshold that "
+       "accepts at least 95% of the seen ones"},
+      {"rows", rows}};
+}
+
+json label_noise_json(const Tables& t) {
   json noise = json::array();
   for (const auto& r : t.noise)
     noise.push_back(
@@ -798,6 +820,16 @@ json to_json(const Tables& t) {
          {"accuracy", to_json(r.accuracy)},
          {"val_accuracy", to_json(r.val_accuracy)},
          {"ece", to_json(r.ece)}});
+  return {
+      {"share_of_wrong_labels", t.label_noise},
+      {"regime", t.noisy_regime},
+      {"convention",
+       "that share of the training and validation labels replaced by a class drawn uniformly from the other K − 1; "
+       "the test labels clean"},
+      {"rows", noise}};
+}
+
+json projection_json(const Tables& t) {
   json projection = json::object();
   for (const auto& p : t.projection) {
     json j = {{"classes", p.classes}};
@@ -805,22 +837,25 @@ json to_json(const Tables& t) {
       j["comparison"] = p.comparison;
     projection[p.kind] = j;
   }
+  return projection;
+}
+
+} // namespace
+
+json to_json(const Tables& t) {
+  json runs = json::array();
+  for (const auto& r : t.runs)
+    runs.push_back(run_json(r));
   return {
       {"runs", runs},
       {"tables",
-       {{"calibration", calibration},
-        {"distillation", distillation},
-        {"mutual_information", mi},
-        {"neural_collapse", collapse},
-        {"transfer", transfer},
-        {"label_noise",
-         {{"share_of_wrong_labels", t.label_noise},
-          {"regime", t.noisy_regime},
-          {"convention",
-           "that share of the training and validation labels replaced by a class drawn uniformly from the other K − 1; "
-           "the test labels clean"},
-          {"rows", noise}}}}},
-      {"projection", projection},
+       {{"calibration", calibration_json(t)},
+        {"distillation", distillation_json(t)},
+        {"mutual_information", mutual_information_json(t)},
+        {"neural_collapse", collapse_json(t)},
+        {"transfer", transfer_json(t)},
+        {"label_noise", label_noise_json(t)}}},
+      {"projection", projection_json(t)},
       {"notes", t.notes}};
 }
 
