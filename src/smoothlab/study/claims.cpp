@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -335,13 +336,21 @@ void ls_vs_ts_claim(const Tables& t, const Arms& a, std::vector<Claim>& out) {
        vs});
 }
 
-void regime_claims(const Tables& t, const Regime& g, std::vector<Claim>& out) {
+// The ε = 0 and claim-ε arms of a regime; none when either row is missing or has no runs measuring `measured`.
+std::optional<Arms> arms_of(const Tables& t, const Regime& g, Stat CalibRow::*measured) {
   const double ce = t.claim_epsilon;
   const CalibRow* h = t.calibration_row(g.group, 0.0);
   const CalibRow* l = t.calibration_row(g.group, ce);
-  if (!h || !l || h->accuracy.n == 0 || l->accuracy.n == 0)
+  if (!h || !l || (h->*measured).n == 0 || (l->*measured).n == 0)
+    return std::nullopt;
+  return Arms{g, h, l, t.select(g.group, 0.0), t.select(g.group, ce), format_epsilon(ce)};
+}
+
+void regime_claims(const Tables& t, const Regime& g, std::vector<Claim>& out) {
+  const auto arms = arms_of(t, g, &CalibRow::accuracy);
+  if (!arms)
     return;
-  const Arms a{g, h, l, t.select(g.group, 0.0), t.select(g.group, ce), format_epsilon(ce)};
+  const Arms& a = *arms;
   accuracy_claim(t, a, out);
   overconfident_claim(t, a, out);
   temperature_scaling_claim(t, a, out);
@@ -464,12 +473,10 @@ void calibratable_claim(const Tables& t, const Arms& a, std::vector<Claim>& out)
 // (Xia et al. 2025, Zhu et al. 2022), logit normalisation, and calibratability after temperature scaling (Wang et al.
 // 2021).
 void hurts_claims(const Tables& t, const Regime& g, std::vector<Claim>& out) {
-  const double ce = t.claim_epsilon;
-  const CalibRow* h = t.calibration_row(g.group, 0.0);
-  const CalibRow* l = t.calibration_row(g.group, ce);
-  if (!h || !l || h->aurc.n == 0 || l->aurc.n == 0)
+  const auto arms = arms_of(t, g, &CalibRow::aurc);
+  if (!arms)
     return;
-  const Arms a{g, h, l, t.select(g.group, 0.0), t.select(g.group, ce), format_epsilon(ce)};
+  const Arms& a = *arms;
   selective_claim(t, a, out);
   logit_norm_claim(t, a, out);
   calibratable_claim(t, a, out);
