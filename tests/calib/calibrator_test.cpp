@@ -223,6 +223,42 @@ TEST(CalibCalibrator, TopLabelRenormalisationKeepsRatios) {
   EXPECT_TENSOR_NEAR(q, torch::tensor({{0.6, 0.4 * 0.6, 0.4 * 0.4}, {0.25, 0.25, 0.5}}, torch::kFloat64), 0, 1e-15);
 }
 
+// The fast path (probabilities given: 1 − p̂ as the others' summed probabilities, the logits shifted once per row)
+// against the exact one (the others' log-sum-exp of log_p): rows of ordinary logits, a tie for the top class, a row
+// whose others' mass is below 1e-250 (the fast path falls back) and one where it is ≈ 1e-200 (it does not).
+TEST(CalibCalibrator, TopLabelRenormalisationFromLogitsEqualsTheExactOne) {
+  torch::manual_seed(3);
+  auto z = torch::randn({6, 7}, torch::kFloat64) * 3;
+  z[1][4] = z[1].max().item<double>(); // a tie at the top: the lower index is the top class
+  z[2] =
+      torch::tensor({0.0, -700.0, -800.0, -650.0, -900.0, -720.0, -701.0}, torch::kFloat64); // 1 − p̂ ≈ e^−650 < 1e-250
+  z[3] =
+      torch::tensor({-460.0, 0.0, -470.0, -480.0, -500.0, -465.0, -490.0}, torch::kFloat64); // 1 − p̂ ≈ e^−460 ≈ 1e-200
+  const auto c = torch::tensor({0.3, 0.9, 0.5, 0.2, 0.999, 1e-6}, torch::kFloat64);
+  const auto exact = calib::detail::renormalise_top_label(torch::log_softmax(z, 1), c);
+  const auto p = torch::softmax(z, 1).contiguous();
+  auto fast = torch::empty_like(z);
+  calib::detail::renormalise_top_label_rows(
+      z.data_ptr<double>(), p.data_ptr<double>(), c.data_ptr<double>(), 6, 7, fast.data_ptr<double>());
+  EXPECT_TENSOR_NEAR(fast, exact, 1e-14, 0);
+  EXPECT_TENSOR_NEAR(exact.exp().sum(1), torch::ones({6}, torch::kFloat64), 1e-12, 0); // log-probabilities near −700
+}
+
+// Top-label calibrators take float32 logits a block of rows at a time, converting each block exactly: fit and apply
+// on float32 logits give the bits of the same on their float64 copy.
+TEST(CalibCalibrator, TopLabelFloat32LogitsGiveTheBitsOfTheirFloat64Copy) {
+  auto s = vector_source(700, 5, torch::full({5}, 0.6, torch::kFloat64), torch::zeros({5}, torch::kFloat64), 11);
+  const auto z32 = s.logits.to(torch::kFloat);
+  for (const std::string name : {"histogram", "isotonic", "spline"}) {
+    SCOPED_TRACE(name);
+    auto a = calib::make_calibrator(name), b = calib::make_calibrator(name);
+    a->fit(z32, s.labels);
+    b->fit(z32.to(torch::kFloat64), s.labels);
+    EXPECT_EQ(a->state().dump(), b->state().dump());
+    EXPECT_TENSOR_NEAR(a->log_probs(z32), b->log_probs(z32.to(torch::kFloat64)), 0, 0);
+  }
+}
+
 TEST(CalibCalibrator, SaveLoadApplyRoundTripsForEveryMethod) {
   auto s = vector_source(600, 4, torch::full({4}, 0.6, torch::kFloat64), torch::zeros({4}, torch::kFloat64), 7);
   auto held = vector_source(100, 4, torch::full({4}, 0.6, torch::kFloat64), torch::zeros({4}, torch::kFloat64), 8);

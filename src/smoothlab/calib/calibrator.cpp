@@ -52,7 +52,7 @@ FitReport fit_report_from_json(const nlohmann::json& j) {
 FitReport Calibrator::fit(const torch::Tensor& logits, const torch::Tensor& labels) {
   check_logits(logits, "logits");
   check_labels(labels, logits.size(0), logits.size(1), "labels", "logits");
-  auto z = logits.detach().to(torch::kCPU, torch::kFloat64).contiguous();
+  auto z = prepared(logits);
   auto y = labels.detach().to(torch::kCPU, torch::kInt64).contiguous();
   report_ = fit_impl(z, y);
   report_.count = z.size(0);
@@ -69,7 +69,13 @@ torch::Tensor Calibrator::log_probs(const torch::Tensor& logits) const {
       fmt::join(logits.sizes(), ", "),
       name(),
       classes_);
-  return log_probs_impl(detail::prepared_logits(logits, "logits"));
+  check_logits(logits, "logits");
+  return log_probs_impl(prepared(logits));
+}
+
+torch::Tensor Calibrator::prepared(const torch::Tensor& logits) const {
+  const auto dtype = takes_float32() && logits.scalar_type() == torch::kFloat ? torch::kFloat : torch::kFloat64;
+  return logits.detach().to(torch::kCPU, dtype).contiguous();
 }
 
 nlohmann::json Calibrator::state() const {
@@ -132,13 +138,7 @@ std::unique_ptr<Calibrator> load_calibrator(const nlohmann::json& state, const s
 
 namespace detail {
 
-torch::Tensor prepared_logits(const torch::Tensor& logits, const std::string& name) {
-  check_logits(logits, name);
-  return logits.detach().to(torch::kCPU, torch::kFloat64).contiguous();
-}
-
 torch::Tensor renormalise_top_label(const torch::Tensor& log_p, const torch::Tensor& c) {
-  constexpr double kFloor = 1e-12; // c is kept in [1e-12, 1 − 1e-12] so every log-probability is finite
   const auto lp = log_p.to(torch::kFloat64).contiguous();
   const auto cc = c.to(torch::kFloat64).contiguous();
   const int64_t n = lp.size(0), k = lp.size(1);
@@ -147,40 +147,94 @@ torch::Tensor renormalise_top_label(const torch::Tensor& log_p, const torch::Ten
   const double* in = lp.data_ptr<double>();
   const double* cp = cc.data_ptr<double>();
   double* o = out.data_ptr<double>();
-  const double uniform = -std::log(double(k - 1));
-  // One pass per row (rows in parallel): the top class (argmax, lowest index on ties), log(1 − p̂) as the max-shifted
-  // log-sum-exp of the other classes (exact where p̂ rounds to 1), then the other classes' share of 1 − c in
-  // proportion to their probabilities (uniformly where they are all 0), and log c for the top class.
   at::parallel_for(0, n, 64, [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r) {
-      const double* x = in + r * k;
-      double* y = o + r * k;
-      int64_t top = 0;
-      for (int64_t j = 1; j < k; ++j)
-        if (x[j] > x[top])
-          top = j;
+    renormalise_top_label_rows(in + r0 * k, nullptr, cp + r0, r1 - r0, k, o + r0 * k);
+  });
+  return out;
+}
+
+namespace {
+
+// The first index of the largest value of x[0, k) (k ≥ 1): its value in four running maxima (independent chains the
+// compiler can keep in vector lanes), then the first entry equal to it.
+int64_t first_argmax(const double* x, int64_t k) {
+  double m[4] = {x[0], x[0], x[0], x[0]};
+  int64_t j = 0;
+  for (; j + 4 <= k; j += 4)
+    for (int i = 0; i < 4; ++i)
+      m[i] = m[i] < x[j + i] ? x[j + i] : m[i];
+  for (; j < k; ++j)
+    m[0] = m[0] < x[j] ? x[j] : m[0];
+  const double best = std::max(std::max(m[0], m[1]), std::max(m[2], m[3]));
+  int64_t top = 0;
+  while (top + 1 < k && x[top] != best)
+    ++top;
+  return top;
+}
+
+// Σ x[j] over j ∈ [0, n), in four running sums.
+double sum4(const double* x, int64_t n) {
+  double s[4] = {0, 0, 0, 0};
+  int64_t j = 0;
+  for (; j + 4 <= n; j += 4)
+    for (int i = 0; i < 4; ++i)
+      s[i] += x[j + i];
+  for (; j < n; ++j)
+    s[0] += x[j];
+  return (s[0] + s[1]) + (s[2] + s[3]);
+}
+
+} // namespace
+
+void renormalise_top_label_rows(
+    const double* x,
+    const double* p,
+    const double* c,
+    int64_t rows,
+    int64_t k,
+    double* out) {
+  constexpr double kFloor = 1e-12; // c is kept in [1e-12, 1 − 1e-12] so every log-probability is finite
+  // Below this mass of the others, their summed probabilities may have lost terms to underflow: log(1 − p̂) then
+  // comes from x by the max-shifted log-sum-exp of the others.
+  constexpr double kSmallestRest = 1e-250;
+  const double uniform = -std::log(double(k - 1));
+  // Per row, in x's terms (log-probabilities up to the row's log-sum-exp `lse`): the top class (argmax, lowest index on
+  // ties), log_rest = lse + log(1 − p̂), then y_j = x_j − log_rest + log(1 − c): the other classes' share of 1 − c in
+  // proportion to their probabilities (uniformly where they are all 0), and log c for the top class.
+  for (int64_t r = 0; r < rows; ++r) {
+    const double* xr = x + r * k;
+    double* y = out + r * k;
+    const int64_t top = first_argmax(xr, k);
+    const double ci = std::clamp(c[r], kFloor, 1.0 - kFloor);
+    const double log1m = std::log1p(-ci);
+    double log_rest = 0;
+    const double* pr = p ? p + r * k : nullptr;
+    // Σ_{j≠top} p_j: the others' own probabilities, not 1 − p̂ (no cancellation where p̂ ≈ 1).
+    const double rest = pr ? sum4(pr, top) + sum4(pr + top + 1, k - top - 1) : 0;
+    if (pr && rest >= kSmallestRest) {
+      log_rest = (xr[top] - std::log(pr[top])) + std::log(rest); // lse = x_top − log p̂
+    } else { // the others' log-sum-exp in x's terms: lse + log(1 − p̂)
       double m = -std::numeric_limits<double>::infinity();
       for (int64_t j = 0; j < k; ++j)
         if (j != top)
-          m = std::max(m, x[j]);
-      const double ci = std::clamp(cp[r], kFloor, 1.0 - kFloor);
-      const double log1m = std::log1p(-ci);
+          m = std::max(m, xr[j]);
       if (std::isinf(m)) { // every other class has probability 0 (or −∞ log-probability)
         for (int64_t j = 0; j < k; ++j)
           y[j] = uniform + log1m;
-      } else {
-        double sum = 0;
-        for (int64_t j = 0; j < k; ++j)
-          if (j != top)
-            sum += std::exp(x[j] - m);
-        const double log_rest = std::log(sum) + m;
-        for (int64_t j = 0; j < k; ++j)
-          y[j] = (x[j] - log_rest) + log1m;
+        y[top] = std::log(ci);
+        continue;
       }
-      y[top] = std::log(ci);
+      double sum = 0;
+      for (int64_t j = 0; j < k; ++j)
+        if (j != top)
+          sum += std::exp(xr[j] - m);
+      log_rest = std::log(sum) + m;
     }
-  });
-  return out;
+    const double shift = log1m - log_rest;
+    for (int64_t j = 0; j < k; ++j)
+      y[j] = xr[j] + shift;
+    y[top] = std::log(ci);
+  }
 }
 
 std::vector<double> to_vector(const torch::Tensor& t) {

@@ -68,13 +68,20 @@ class Calibrator {
   }
 
  protected:
-  // Implementations: inputs are checked, float64, contiguous CPU; labels int64.
+  // Implementations: inputs are checked, contiguous CPU, float64 (float32 logits stay float32 where takes_float32());
+  // labels int64.
   virtual FitReport fit_impl(const torch::Tensor& logits, const torch::Tensor& labels) = 0;
   virtual torch::Tensor log_probs_impl(const torch::Tensor& logits) const = 0;
   virtual nlohmann::json parameters() const = 0;
   virtual void set_parameters(const nlohmann::json& parameters, int64_t classes) = 0;
+  // Whether fit_impl / log_probs_impl take float32 logits as they are (converting a block of rows at a time)
+  // instead of a float64 copy of the whole [N, K].
+  virtual bool takes_float32() const {
+    return false;
+  }
 
  private:
+  torch::Tensor prepared(const torch::Tensor& logits) const;
   int64_t classes_ = 0;
   FitReport report_;
 };
@@ -98,12 +105,21 @@ std::vector<std::string> calibrator_names();
 std::unique_ptr<Calibrator> load_calibrator(const nlohmann::json& state, const std::string& source = "calibrator");
 
 namespace detail {
-// Float64 contiguous CPU copies of checked inputs.
-torch::Tensor prepared_logits(const torch::Tensor& logits, const std::string& name);
 // Top-label re-normalisation (Gupta & Ramdas 2022, §2): the top class (argmax of log_p, lowest index on ties) gets
 // probability c ∈ [0, 1], the others share 1 − c in proportion to their probabilities (uniformly when they are all 0).
 // log_p: [N, K] float64 log-probabilities; c: [N] float64. Returns log-probabilities [N, K].
 torch::Tensor renormalise_top_label(const torch::Tensor& log_p, const torch::Tensor& c);
+// The same for `rows` rows of raw row-major [rows, K] arrays, written to out (on the calling thread). x: the rows'
+// log-probabilities, or (with p) any logits of them: log-probabilities up to a constant per row. p: softmax(x) or
+// nullptr; given, log(1 − p̂) is log Σ_{j≠top} p_j and the row's log-sum-exp x_top − log p̂ (no exp per entry; the
+// exact log-sum-exp of the others' x where that sum is below 1e-250, so terms lost to underflow do not matter).
+void renormalise_top_label_rows(
+    const double* x,
+    const double* p,
+    const double* c,
+    int64_t rows,
+    int64_t k,
+    double* out);
 // A tensor's values as a flat list (for state()), and back with a checked count and finite values.
 std::vector<double> to_vector(const torch::Tensor& t);
 torch::Tensor tensor_from_json(const nlohmann::json& j, const char* key, std::vector<int64_t> shape);

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <numeric>
 
+#include <ATen/Parallel.h>
 #include <torch/torch.h>
 
 #include "smoothlab/core/error.h"
@@ -34,13 +35,38 @@ struct TopLabel {
   std::vector<int64_t> prediction;
 };
 
+// Rows of logits [N, K] a block at a time, blocks in parallel on LibTorch's threads: f(r0, r1, z) with z the float64
+// copy of rows [r0, r1) (the ops on it run single-threaded inside the parallel region). The whole [N, K] float64
+// tensor is never built: each block's copy and softmax stay in cache, and a row's values are those of the same ops on
+// the whole tensor (they act row by row).
+constexpr int64_t kBlockRows = 32;
+
+template <typename F>
+void for_each_block(const torch::Tensor& logits, const F& f) {
+  at::parallel_for(0, logits.size(0), kBlockRows, [&](int64_t b0, int64_t b1) {
+    for (int64_t r0 = b0; r0 < b1; r0 += kBlockRows) {
+      const int64_t r1 = std::min(r0 + kBlockRows, b1);
+      f(r0, r1, logits.slice(0, r0, r1).to(torch::kFloat64).contiguous());
+    }
+  });
+}
+
+// The top-label confidence max_k p_k and its class of each row of probabilities p [rows, K] into conf and pred.
+void top_of(const torch::Tensor& p, double* conf, int64_t* pred) {
+  const auto [c, k] = p.max(1);
+  const auto cc = c.contiguous();
+  const auto kk = k.to(torch::kInt64).contiguous();
+  std::copy_n(cc.data_ptr<double>(), cc.numel(), conf);
+  std::copy_n(kk.data_ptr<int64_t>(), kk.numel(), pred);
+}
+
 TopLabel top_label(const torch::Tensor& logits) {
-  const auto [conf, pred] = torch::softmax(logits, 1).max(1);
-  auto c = conf.contiguous();
-  auto p = pred.to(torch::kInt64).contiguous();
-  return {
-      {c.data_ptr<double>(), c.data_ptr<double>() + c.numel()},
-      {p.data_ptr<int64_t>(), p.data_ptr<int64_t>() + p.numel()}};
+  const auto n = size_t(logits.size(0));
+  TopLabel t{std::vector<double>(n), std::vector<int64_t>(n)};
+  for_each_block(logits, [&](int64_t r0, int64_t, const torch::Tensor& z) {
+    top_of(torch::softmax(z, 1), t.confidence.data() + r0, t.prediction.data() + r0);
+  });
+  return t;
 }
 
 Map1d fit_sorted(const std::vector<size_t>& rows, const TopLabel& t, const std::vector<double>& hit, const Fit1d& f) {
@@ -98,19 +124,36 @@ void TopLabelMaps::fit(
       per_class[c] = fit_sorted(rows, t, hit, fit_1d);
 }
 
+double TopLabelMaps::map(double confidence, int64_t prediction) const {
+  const auto it = per_class.find(prediction);
+  return (it == per_class.end() ? pooled : it->second)(confidence);
+}
+
 torch::Tensor TopLabelMaps::confidence(const torch::Tensor& logits) const {
   const auto t = top_label(logits);
   auto out = torch::empty({int64_t(t.confidence.size())}, torch::kFloat64);
   auto* o = out.data_ptr<double>();
-  for (size_t i = 0; i < t.confidence.size(); ++i) {
-    const auto it = per_class.find(t.prediction[i]);
-    o[i] = (it == per_class.end() ? pooled : it->second)(t.confidence[i]);
-  }
+  for (size_t i = 0; i < t.confidence.size(); ++i)
+    o[i] = map(t.confidence[i], t.prediction[i]);
   return out;
 }
 
+// Per block: softmax (the confidence, and the others' mass 1 − p̂ summed without cancellation), the mapped
+// confidences, then the re-normalised rows straight from the logits into the output.
 torch::Tensor TopLabelMaps::log_probs(const torch::Tensor& logits) const {
-  return renormalise_top_label(torch::log_softmax(logits, 1), confidence(logits));
+  const int64_t k = logits.size(1);
+  auto out = torch::empty({logits.size(0), k}, torch::kFloat64);
+  double* o = out.data_ptr<double>();
+  for_each_block(logits, [&](int64_t r0, int64_t r1, const torch::Tensor& z) {
+    const auto p = torch::softmax(z, 1);
+    std::vector<double> c(size_t(r1 - r0));
+    std::vector<int64_t> pred(c.size());
+    top_of(p, c.data(), pred.data());
+    for (size_t r = 0; r < c.size(); ++r)
+      c[r] = map(c[r], pred[r]);
+    renormalise_top_label_rows(z.data_ptr<double>(), p.data_ptr<double>(), c.data(), r1 - r0, k, o + r0 * k);
+  });
+  return out;
 }
 
 nlohmann::json TopLabelMaps::to_json() const {

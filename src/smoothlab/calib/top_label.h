@@ -36,8 +36,10 @@ struct TopLabelMaps {
   Map1d pooled;
   std::map<int64_t, Map1d> per_class; // predicted classes with at least min_class_count fit examples
 
-  // logits: float64 [N, K]; labels int64 [N].
+  // logits: float32 or float64 [N, K], contiguous CPU (taken a block of rows at a time); labels int64 [N].
   void fit(const torch::Tensor& logits, const torch::Tensor& labels, int64_t min_class_count, const Fit1d& fit_1d);
+  // The calibrated top-label confidence of a row with confidence p̂ predicted as class `prediction`.
+  double map(double confidence, int64_t prediction) const;
   // Calibrated top-label confidence [N] of logits [N, K].
   torch::Tensor confidence(const torch::Tensor& logits) const;
   torch::Tensor log_probs(const torch::Tensor& logits) const;
@@ -72,6 +74,9 @@ class TopLabelCalibrator : public Calibrator {
   torch::Tensor log_probs_impl(const torch::Tensor& logits) const final;
   nlohmann::json parameters() const final;
   void set_parameters(const nlohmann::json& parameters, int64_t classes) final;
+  bool takes_float32() const final {
+    return true;
+  }
 
  private:
   detail::Map1d::Kind kind_;
