@@ -93,7 +93,17 @@ std::vector<std::string> calibrator_names() {
   return {"temperature", "vector", "matrix", "dirichlet", "ets", "histogram", "isotonic", "spline"};
 }
 
+void CalibratorOptions::validate() const {
+  check(tolerance > 0 && std::isfinite(tolerance), "calibrator tolerance must be a positive number, got {}", tolerance);
+  check(max_iterations >= 1, "calibrator max_iterations must be at least 1, got {}", max_iterations);
+  check(odir_lambda >= 0 && std::isfinite(odir_lambda), "ODIR lambda must be ≥ 0 and finite, got {}", odir_lambda);
+  check(odir_mu >= 0 && std::isfinite(odir_mu), "ODIR mu must be ≥ 0 and finite, got {}", odir_mu);
+  check(bins >= 1, "--bins must be at least 1, got {}", bins);
+  check(spline_knots >= 3, "spline knots must be at least 3, got {}", spline_knots);
+}
+
 std::unique_ptr<Calibrator> make_calibrator(const std::string& name, const CalibratorOptions& o) {
+  o.validate();
   if (name == "temperature")
     return std::make_unique<TemperatureCalibrator>();
   if (name == "vector")

@@ -94,6 +94,9 @@ struct CalibratorOptions {
   double odir_mu = 1e-3; // matrix / dirichlet: μ of the bias penalty
   int64_t bins = 15; // histogram: equal-mass bins of the top-label confidence
   int64_t spline_knots = 6; // spline: equally spaced knots of the natural cubic spline (Gupta et al.'s setting)
+
+  // Throws Error naming the option for a value out of range (make_calibrator calls it).
+  void validate() const;
 };
 
 // The registry: "temperature", "vector", "matrix", "dirichlet", "ets", "histogram", "isotonic", "spline". An unknown

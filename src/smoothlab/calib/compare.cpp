@@ -83,14 +83,15 @@ std::vector<double> candidates(const std::string& name, const CompareOptions& o)
   return {};
 }
 
-// Throws Error on bad input: the fit pair, the evaluation pair (el, ey: the fit pair when none is given) against it,
-// and the options.
+// Throws Error on bad input: the options, the fit pair, the evaluation pair (el, ey: the fit pair when none is given)
+// against it.
 void check_compare_inputs(
     const torch::Tensor& fit_logits,
     const torch::Tensor& fit_labels,
     const torch::Tensor& el,
     const torch::Tensor& ey,
     const CompareOptions& o) {
+  o.validate();
   check_logits(fit_logits, "fit logits");
   check_labels(fit_labels, fit_logits.size(0), fit_logits.size(1), "fit labels", "fit logits");
   check_logits(el, "evaluation logits");
@@ -101,13 +102,9 @@ void check_compare_inputs(
       fit_logits.size(1));
   check_labels(ey, el.size(0), el.size(1), "evaluation labels", "evaluation logits");
   const int64_t n = fit_logits.size(0);
-  if (o.folds < 2)
-    throw Error(fmt::format("--folds must be at least 2, got {}", o.folds));
   if (n < o.folds)
     throw Error(
         fmt::format("--folds {} exceeds the {} fit examples", o.folds, n), "use fewer folds or more fit examples");
-  check(o.bootstrap >= 0, "--bootstrap must be ≥ 0, got {}", o.bootstrap);
-  check(o.level > 0 && o.level < 1, "the interval level must lie in (0, 1), got {}", o.level);
 }
 
 // The k folds' fit and held-out example indices.
@@ -226,6 +223,24 @@ void add_intervals(Comparison& c, const std::vector<Evaluated>& evaluated, const
 }
 
 } // namespace
+
+void CompareOptions::validate() const {
+  check(folds >= 2, "--folds must be at least 2, got {}", folds);
+  check(bins >= 1, "--bins must be at least 1, got {}", bins);
+  check(bootstrap >= 0, "--bootstrap must be ≥ 0, got {}", bootstrap);
+  check(level > 0 && level < 1, "the interval level must lie in (0, 1), got {}", level);
+  check(!methods.empty(), "--methods names no calibrator");
+  const auto known = calibrator_names();
+  for (const auto& m : methods)
+    check(std::find(known.begin(), known.end(), m) != known.end(), "--methods: unknown calibrator '{}'", m);
+  check(!odir_grid.empty(), "the ODIR grid (λ = μ candidates) is empty");
+  for (double v : odir_grid)
+    check(v >= 0 && std::isfinite(v), "ODIR grid values must be ≥ 0 and finite, got {}", v);
+  check(!bin_grid.empty(), "the histogram bin grid is empty");
+  for (int64_t v : bin_grid)
+    check(v >= 1, "histogram bin grid values must be at least 1, got {}", v);
+  calibrator.validate();
+}
 
 std::vector<std::string> parse_methods(const std::string& text) {
   const auto known = calibrator_names();

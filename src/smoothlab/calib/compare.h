@@ -40,6 +40,10 @@ struct CompareOptions {
   std::vector<double> odir_grid = {1e-4, 1e-3, 1e-2, 1e-1, 1.0}; // λ = μ candidates
   std::vector<int64_t> bin_grid = {5, 10, 15, 20, 30}; // histogram binning candidates
   CalibratorOptions calibrator; // tolerance, iterations
+
+  // Throws Error naming the option for a value out of range (compare_calibrators calls it): folds ≥ 2, bins ≥ 1,
+  // bootstrap ≥ 0, level in (0, 1), known methods, grids non-empty with λ = μ ≥ 0 and bins ≥ 1, calibrator's own.
+  void validate() const;
 };
 
 // "all" or a comma-separated list of registry names; throws Error naming --methods on an unknown one.
