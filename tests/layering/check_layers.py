@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The library's folders form layers; every #include between folders must point down them (docs/design.md).
 
-Bottom to top: core, distributed, data, model, loss, calib, viz, report, train, eval, represent, distill, study. A file
+Bottom to top: core, distributed, data, model, loss, calib, viz, html, train, eval, represent, distill, study. A file
 may include its own folder and any folder below it; an include of a folder above, or of a folder this list does not
 know, fails with the file, the line and the arrow that runs back up.
 
@@ -13,7 +13,7 @@ import pathlib
 import re
 import sys
 
-LAYERS = ["core", "distributed", "data", "model", "loss", "calib", "viz", "report", "train", "eval", "represent",
+LAYERS = ["core", "distributed", "data", "model", "loss", "calib", "viz", "html", "train", "eval", "represent",
           "distill", "study"]
 RANK = {name: i for i, name in enumerate(LAYERS)}
 INCLUDE = re.compile(r'^\s*#\s*include\s+"smoothlab/([a-z_]+)/[^"]+"')
