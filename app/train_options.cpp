@@ -129,7 +129,7 @@ train::ExistingRun existing_run_mode(const TrainArgs& a) {
 }
 
 int world_size(const TrainArgs& a) {
-  if (const auto env = dist::launch_env())
+  if (const auto env = distributed::launch_env())
     return env->world_size;
   return a.nproc_per_node;
 }
@@ -147,7 +147,7 @@ PreparedRun prepare_training(TrainArgs& a) {
     a.out = default_run_dir(a.config);
   const auto mode = existing_run_mode(a);
   a.config.validate();
-  const auto env = dist::launch_env();
+  const auto env = distributed::launch_env();
   if (a.config.sync_bn && !(env && env->world_size > 1) && a.nproc_per_node <= 1)
     throw Error("--sync-bn needs a distributed run", "launch with torchrun or add --nproc-per-node N");
   PreparedRun prepared{train::open_run(a.out, mode, a.config), {}, nullptr};
@@ -159,7 +159,7 @@ PreparedRun prepare_training(TrainArgs& a) {
   if (env && env->world_size > 1) {
     if (prepared.run.config.device != "cpu" && prepared.run.config.device.find(':') == std::string::npos)
       prepared.run.config.device = fmt::format("cuda:{}", env->local_rank); // one GPU per local rank
-    prepared.group = std::make_shared<dist::Group>(
+    prepared.group = std::make_shared<distributed::Group>(
         *env,
         std::chrono::milliseconds(int64_t(a.dist_timeout * 1000)),
         train::parse_device(prepared.run.config.device));
@@ -169,7 +169,7 @@ PreparedRun prepare_training(TrainArgs& a) {
 }
 
 std::optional<int> launch_if_asked(const TrainArgs& a) {
-  if (a.nproc_per_node <= 1 || dist::launch_env())
+  if (a.nproc_per_node <= 1 || distributed::launch_env())
     return std::nullopt;
   return launch_local_ranks(a.nproc_per_node, a.dist_timeout);
 }

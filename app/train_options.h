@@ -7,7 +7,7 @@
 #include <optional>
 #include <string>
 
-#include "smoothlab/dist/group.h"
+#include "smoothlab/distributed/group.h"
 #include "smoothlab/train/config.h"
 #include "smoothlab/train/trainer.h"
 
@@ -42,7 +42,7 @@ void resolve_train_options(TrainArgs& args);
 struct PreparedRun {
   train::OpenedRun run; // run.config is the effective configuration: the saved one with --resume
   data::DataBundle data;
-  std::shared_ptr<dist::Group> group; // set when launched as one rank of a data-parallel run
+  std::shared_ptr<distributed::Group> group; // set when launched as one rank of a data-parallel run
 };
 
 // With --nproc-per-node N > 1 (and no launcher's WORLD_SIZE): runs this command line as N local ranks and returns the

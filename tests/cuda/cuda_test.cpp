@@ -10,7 +10,7 @@
 
 #include <torch/torch.h>
 
-#include "smoothlab/dist/group.h"
+#include "smoothlab/distributed/group.h"
 #include "smoothlab/loss/label_smoothing.h"
 #include "support/support.h"
 
@@ -120,11 +120,11 @@ TEST(Cuda, AutocastBf16LossIsFloat32) {
 TEST(Cuda, AGroupOfOneOnTheGpuReducesCudaTensors) {
   if (!have_gpu())
     GTEST_SKIP() << "no CUDA device";
-  if (!dist::available())
+  if (!distributed::available())
     GTEST_SKIP() << "built without c10d";
-  dist::LaunchEnv env;
+  distributed::LaunchEnv env;
   env.master_port = free_port();
-  dist::Group group(env, std::chrono::seconds(60), torch::Device(torch::kCUDA, 0));
+  distributed::Group group(env, std::chrono::seconds(60), torch::Device(torch::kCUDA, 0));
   std::cout << "[ backend  ] " << group.backend() << "\n";
   auto t = torch::tensor({1.5F, -2.0F}).cuda();
   group.all_reduce_sum({t});

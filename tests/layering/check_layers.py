@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """The library's folders form layers; every #include between folders must point down them (docs/design.md).
 
-Bottom to top: core, dist, data, model, loss, calib, viz, report, train, eval, represent, distill, study. A file may include
-its own folder and any folder below it; an include of a folder above, or of a folder this list does not know, fails
-with the file, the line and the arrow that runs back up.
+Bottom to top: core, distributed, data, model, loss, calib, viz, html, train, eval, represent, distill, study. A file
+may include its own folder and any folder below it; an include of a folder above, or of a folder this list does not
+know, fails with the file, the line and the arrow that runs back up.
 
 The LibTorch version seam: a test of LibTorch's version (TORCH_VERSION_MAJOR/MINOR, SMOOTHLAB_TORCH_AT_LEAST) may
 appear only in core/torch_compat.h and core/torch_compat_c10d.h, in every C++ file of the project (src, app, python,
@@ -13,7 +13,8 @@ import pathlib
 import re
 import sys
 
-LAYERS = ["core", "dist", "data", "model", "loss", "calib", "viz", "report", "train", "eval", "represent", "distill", "study"]
+LAYERS = ["core", "distributed", "data", "model", "loss", "calib", "viz", "html", "train", "eval", "represent",
+          "distill", "study"]
 RANK = {name: i for i, name in enumerate(LAYERS)}
 INCLUDE = re.compile(r'^\s*#\s*include\s+"smoothlab/([a-z_]+)/[^"]+"')
 VERSION_TEST = re.compile(r"TORCH_VERSION_(MAJOR|MINOR|PATCH)|SMOOTHLAB_TORCH_AT_LEAST")

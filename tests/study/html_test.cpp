@@ -1,12 +1,12 @@
-// Tests of report/html.h: base64 against RFC 4648's test vectors, escaping, PNG embedding, tables.
+// Tests of html/html.h: base64 against RFC 4648's test vectors, escaping, PNG embedding, tables.
 #include <gtest/gtest.h>
 
 #include "smoothlab/core/error.h"
 #include "smoothlab/core/files.h"
-#include "smoothlab/report/html.h"
+#include "smoothlab/html/html.h"
 #include "support/support.h"
 
-namespace smoothlab::report {
+namespace smoothlab::html {
 namespace {
 
 TEST(StudyHtml, Base64MatchesRfc4648Vectors) {
@@ -52,4 +52,4 @@ TEST(StudyHtml, TablesNeverHaveBlankCells) {
 }
 
 } // namespace
-} // namespace smoothlab::report
+} // namespace smoothlab::html

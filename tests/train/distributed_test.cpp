@@ -13,7 +13,7 @@
 #include <torch/torch.h>
 
 #include "smoothlab/data/loader.h"
-#include "smoothlab/dist/group.h"
+#include "smoothlab/distributed/group.h"
 #include "smoothlab/train/run_dir.h"
 #include "support/support.h"
 
@@ -48,7 +48,7 @@ TEST(DistributedSampler, ShardsAreDisjointEqualAndCoverTheEpochPaddedLikePyTorch
 TEST(DistributedBuckets, SplitAtTheCapAndNeverMixDtypes) {
   std::vector<torch::Tensor> t = {
       torch::zeros({100}), torch::zeros({100}), torch::zeros({300}), torch::zeros({10}, torch::kFloat64)};
-  const auto b = dist::make_buckets(t, 800); // 800 bytes = 200 floats
+  const auto b = distributed::make_buckets(t, 800); // 800 bytes = 200 floats
   ASSERT_EQ(b.size(), 3u);
   EXPECT_EQ(b[0], (std::vector<size_t>{0, 1}));
   EXPECT_EQ(b[1], (std::vector<size_t>{2})); // larger than the cap: a bucket of its own
@@ -102,14 +102,14 @@ const std::string& torchrun_unusable() {
 // the classic server where it has not (Debian's 2.x) or before 2.2 — a group of one forms, and its collectives work,
 // either way.
 TEST(DistRendezvous, AGroupOfOneFormsWithOrWithoutLibuv) {
-  if (!dist::available())
+  if (!distributed::available())
     GTEST_SKIP() << "built without c10d Gloo (libgloo-dev)";
   for (const bool libuv : {true, false}) {
     SCOPED_TRACE(libuv ? "USE_LIBUV=1" : "USE_LIBUV=0");
-    dist::LaunchEnv env;
+    distributed::LaunchEnv env;
     env.master_port = free_port();
     env.libuv = libuv;
-    dist::Group group(env, std::chrono::seconds(30));
+    distributed::Group group(env, std::chrono::seconds(30));
     EXPECT_EQ(group.backend(), "gloo");
     auto t = torch::tensor({1.5F, -2.0F});
     group.all_reduce_sum({t});
@@ -122,7 +122,7 @@ TEST(DistRendezvous, UseLibuvFollowsTorchrunsRule) {
   for (const auto& [value, expected] :
        std::vector<std::pair<const char*, bool>>{{nullptr, true}, {"1", true}, {"0", false}}) {
     ScopedEnv v("USE_LIBUV", value);
-    const auto env = dist::launch_env();
+    const auto env = distributed::launch_env();
     ASSERT_TRUE(env.has_value());
     EXPECT_EQ(env->libuv, expected) << (value ? value : "unset");
   }
@@ -131,16 +131,16 @@ TEST(DistRendezvous, UseLibuvFollowsTorchrunsRule) {
 // A failed rendezvous names what failed: a timeout as one, with --dist-timeout; anything else (here LibTorch 2.6's
 // refusal of libuv, which used to be reported as a timeout that never happened) as itself.
 TEST(DistRendezvous, AFailureSaysWhatFailed) {
-  dist::LaunchEnv env;
+  distributed::LaunchEnv env;
   env.master_port = 41679;
   const auto timeout = std::chrono::seconds(300);
-  const auto libuv = dist::rendezvous_failure(
+  const auto libuv = distributed::rendezvous_failure(
       env, timeout, "use_libuv was requested but PyTorch was build without libuv support\nException raised from ...");
   EXPECT_EQ(
       libuv,
       "cannot join the rendezvous at 127.0.0.1:41679: use_libuv was requested but PyTorch was build "
       "without libuv support");
-  const auto timed_out = dist::rendezvous_failure(
+  const auto timed_out = distributed::rendezvous_failure(
       env, timeout, "The client socket has timed out after 300000ms while trying to connect to (127.0.0.1, 41679).");
   EXPECT_EQ(
       timed_out,
@@ -151,7 +151,7 @@ TEST(DistRendezvous, AFailureSaysWhatFailed) {
 // 8×8 synthetic images, 3 classes; 1 152 training examples after the 128 held out: 18 steps of 64 per epoch.
 struct DistFixture : public ::testing::Test {
   void SetUp() override {
-    if (!dist::available())
+    if (!distributed::available())
       GTEST_SKIP() << "built without c10d Gloo (libgloo-dev)";
     write_idx_folder(dir / "data", 1280, 64, 8, 8, 3);
   }

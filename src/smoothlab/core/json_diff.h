@@ -1,4 +1,4 @@
-// The first key in which two JSON objects differ: what a rank's configuration check (dist/group.h) and a rerun's
+// The first key in which two JSON objects differ: what a rank's configuration check (distributed/group.h) and a rerun's
 // check against the saved run (train/run_dir.h) name in their errors.
 #pragma once
 

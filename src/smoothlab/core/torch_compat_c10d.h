@@ -1,5 +1,5 @@
 // The c10d half of the LibTorch version seam (torch_compat.h has the rest): the base class that holds a process
-// group's backend, and the rendezvous store. Included only by the files that use c10d (dist/).
+// group's backend, and the rendezvous store. Included only by the files that use c10d (distributed/).
 #pragma once
 
 #include <string>

@@ -3,8 +3,8 @@
 // backward sums the statistics' gradients over the ranks, so 2 ranks × batch B compute what 1 process computes with
 // batch 2B. Running statistics are updated with the global mean and the unbiased global variance, as PyTorch does.
 //
-// The ranks' sum comes from the caller (train/ hands in dist::Group::all_reduce_sum), so the models do not depend on
-// the communication layer. Evaluation mode, and no scope, leave batch norm as LibTorch computes it.
+// The ranks' sum comes from the caller (train/ hands in distributed::Group::all_reduce_sum), so the models do not
+// depend on the communication layer. Evaluation mode, and no scope, leave batch norm as LibTorch computes it.
 #pragma once
 
 #include <functional>

@@ -7,14 +7,14 @@
 
 #include <fmt/format.h>
 
-#include "smoothlab/report/html.h"
+#include "smoothlab/html/html.h"
 
 namespace smoothlab::study {
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
-using report::html_escape;
-using report::html_table;
+using html::html_escape;
+using html::html_table;
 
 namespace {
 
@@ -31,8 +31,8 @@ std::string stat_cell(const json& s, int digits = 4, bool percent = false) {
 std::string figure(const json& summary, const fs::path& out_dir, const std::string& key, const std::string& caption) {
   if (!summary["figures"].contains(key))
     return "<p class=\"note\">figure not available: " + html_escape(key) + "</p>\n";
-  return "<figure>" + report::embed_png(out_dir / summary["figures"][key].get<std::string>(), caption) +
-      "<figcaption>" + html_escape(caption) + "</figcaption></figure>\n";
+  return "<figure>" + html::embed_png(out_dir / summary["figures"][key].get<std::string>(), caption) + "<figcaption>" +
+      html_escape(caption) + "</figcaption></figure>\n";
 }
 
 std::string group_name(const std::string& g) {
@@ -713,7 +713,7 @@ std::string render_report(const json& summary, const fs::path& out_dir) {
   b += provenance_section(summary);
   b += cost_section(summary);
   b += runs_section(summary);
-  return report::html_page("smoothlab study — " + summary["preset"]["name"].get<std::string>(), b);
+  return html::html_page("smoothlab study — " + summary["preset"]["name"].get<std::string>(), b);
 }
 
 } // namespace smoothlab::study

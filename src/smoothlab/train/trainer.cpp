@@ -107,7 +107,7 @@ std::vector<torch::Tensor> state_tensors(torch::nn::Module& m) {
 
 // The rows of every rank's shard (DistributedSampler without shuffling: rank r holds examples r, r + W, …, padded)
 // gathered back into the dataset's order, padding dropped: rank-major [W·m, …] → [n, …].
-torch::Tensor gather_shards(const torch::Tensor& local, int64_t n, const dist::Group& group) {
+torch::Tensor gather_shards(const torch::Tensor& local, int64_t n, const distributed::Group& group) {
   const auto g = group.all_gather(local.cpu().contiguous());
   std::vector<int64_t> shape = {group.size(), local.size(0)};
   for (int64_t d = 1; d < g.dim(); ++d)
@@ -127,7 +127,7 @@ TrainResult train(
     const OpenedRun& run,
     const data::DataBundle& bundle,
     const TrainHooks& hooks,
-    const dist::Group* group) {
+    const distributed::Group* group) {
   const TrainConfig& config = run.config;
   const RunDir& dir = run.dir;
   const fs::path& run_dir = dir.path();

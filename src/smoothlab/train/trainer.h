@@ -4,7 +4,7 @@
 // every epoch is recorded exactly once. Batches are a pure function of (seed, epoch), so a resumed run with one
 // thread ends with the same parameters as an uninterrupted one.
 //
-// Data-parallel (a dist::Group of W ranks), as PyTorch's DDP with a DistributedSampler: rank 0's parameters and
+// Data-parallel (a distributed::Group of W ranks), as PyTorch's DDP with a DistributedSampler: rank 0's parameters and
 // buffers are broadcast at the start, every rank trains on its shard of the epoch (every W-th index of the shared
 // permutation) with the per-rank batch size, gradients are averaged over the ranks after backward (bucketed
 // all-reduce), batch norm is per rank unless config.sync_bn. The epoch's metrics are sums over all ranks, validation
@@ -21,7 +21,7 @@
 #include "smoothlab/core/note.h"
 #include "smoothlab/data/dataset.h"
 #include "smoothlab/data/loader.h"
-#include "smoothlab/dist/group.h"
+#include "smoothlab/distributed/group.h"
 #include "smoothlab/model/classifier.h"
 #include "smoothlab/train/config.h"
 #include "smoothlab/train/run_dir.h"
@@ -62,7 +62,7 @@ TrainResult train(
     const OpenedRun& run,
     const data::DataBundle& data,
     const TrainHooks& hooks = {},
-    const dist::Group* group = nullptr);
+    const distributed::Group* group = nullptr);
 
 // open_run(run_dir, mode, config), loads the data, then trains: with ExistingRun::Refuse an existing run folder is an
 // Error; Resume continues it with its saved config (the given config is ignored); Force deletes it and starts over.

@@ -1,4 +1,4 @@
-// What group.cpp builds a process group from (internal to dist/): the c10d class every backend derives from (the
+// What group.cpp builds a process group from (internal to distributed/): the c10d class every backend derives from (the
 // version seam's compat::Collectives), and the NCCL backend's constructor for CUDA runs.
 #pragma once
 
@@ -6,7 +6,7 @@
 
 #include "smoothlab/core/torch_compat_c10d.h"
 
-namespace smoothlab::dist {
+namespace smoothlab::distributed {
 
 using Collectives = compat::Collectives;
 
@@ -21,4 +21,4 @@ c10::intrusive_ptr<Collectives> make_nccl(
     std::chrono::milliseconds timeout);
 #endif
 
-} // namespace smoothlab::dist
+} // namespace smoothlab::distributed

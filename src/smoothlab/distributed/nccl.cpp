@@ -1,7 +1,7 @@
 // The NCCL backend for `--device cuda` (backend.h). Its body is compiled only with SMOOTHLAB_WITH_NCCL, which CMake
 // sets after compiling this very file as a probe against the LibTorch at hand (a CUDA LibTorch built with NCCL):
 // where the probe fails, as with Debian's CPU LibTorch, CUDA runs use Gloo and the build is unchanged.
-#include "smoothlab/dist/backend.h"
+#include "smoothlab/distributed/backend.h"
 
 #if SMOOTHLAB_WITH_NCCL
 
@@ -9,7 +9,7 @@
 
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 
-namespace smoothlab::dist {
+namespace smoothlab::distributed {
 
 c10::intrusive_ptr<Collectives> make_nccl(
     const c10::intrusive_ptr<c10d::Store>& store,
@@ -23,6 +23,6 @@ c10::intrusive_ptr<Collectives> make_nccl(
   return c10::make_intrusive<c10d::ProcessGroupNCCL>(store, rank, size, options);
 }
 
-} // namespace smoothlab::dist
+} // namespace smoothlab::distributed
 
 #endif

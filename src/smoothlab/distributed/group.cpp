@@ -1,4 +1,4 @@
-#include "smoothlab/dist/group.h"
+#include "smoothlab/distributed/group.h"
 
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -15,7 +15,7 @@
 
 #if SMOOTHLAB_WITH_GLOO
 #include "smoothlab/core/torch_compat_c10d.h"
-#include "smoothlab/dist/backend.h"
+#include "smoothlab/distributed/backend.h"
 
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
@@ -24,7 +24,7 @@
 #include "smoothlab/core/error.h"
 #include "smoothlab/core/json_diff.h"
 
-namespace smoothlab::dist {
+namespace smoothlab::distributed {
 
 namespace {
 
@@ -373,4 +373,4 @@ void Group::barrier() const {}
 
 #endif
 
-} // namespace smoothlab::dist
+} // namespace smoothlab::distributed

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-namespace smoothlab::report {
+namespace smoothlab::html {
 
 // RFC 4648 base64 with '=' padding: 3 bytes → 4 characters ("Man" → "TWFu", "Ma" → "TWE=", "M" → "TQ==").
 std::string base64_encode(const std::string& bytes);
@@ -28,4 +28,4 @@ std::string html_table(
 // A whole page: <!doctype html>, UTF-8, the title, an inline style sheet, and `body` (already HTML).
 std::string html_page(const std::string& title, const std::string& body);
 
-} // namespace smoothlab::report
+} // namespace smoothlab::html

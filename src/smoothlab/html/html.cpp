@@ -1,12 +1,12 @@
 // HTML escaping, base64 and the page frame of smoothlab's self-contained reports.
-#include "smoothlab/report/html.h"
+#include "smoothlab/html/html.h"
 
 #include <fmt/format.h>
 
 #include "smoothlab/core/error.h"
 #include "smoothlab/core/files.h"
 
-namespace smoothlab::report {
+namespace smoothlab::html {
 
 std::string base64_encode(const std::string& bytes) {
   static const char* kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -116,4 +116,4 @@ code, pre { background: #f6f8fa; font-size: .9em; } pre { padding: .6em; overflo
       body);
 }
 
-} // namespace smoothlab::report
+} // namespace smoothlab::html

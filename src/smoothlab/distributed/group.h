@@ -4,8 +4,8 @@
 //   launch_env() ── RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT (torchrun's variables) ──▶ Group
 //   Group: TCPStore rendezvous (rank 0 hosts it, or torchrun's agent does: TORCHELASTIC_USE_AGENT_STORE=True, keys
 //          under /worker/attempt_<restart count>), then ProcessGroupNCCL for a CUDA run where this build has it
-//          (dist/nccl.cpp, enabled by a CMake compile probe), else ProcessGroupGloo over TCP (CPU tensors; CUDA tensors
-//          are copied through the host); every collective bounded by the group's timeout.
+//          (distributed/nccl.cpp, enabled by a CMake compile probe), else ProcessGroupGloo over TCP (CPU tensors;
+//          CUDA tensors are copied through the host); every collective bounded by the group's timeout.
 //
 // Failures never hang: a peer that never arrives, one that dies, a port in use, end in an exception within the
 // timeout. std::runtime_error for lost peers (exit 1), Error for bad settings (exit 2): a port in use, ranks whose
@@ -21,7 +21,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/types.h>
 
-namespace smoothlab::dist {
+namespace smoothlab::distributed {
 
 // torchrun's environment of one worker process.
 struct LaunchEnv {
@@ -97,4 +97,4 @@ class Group {
   std::unique_ptr<Impl> impl_;
 };
 
-} // namespace smoothlab::dist
+} // namespace smoothlab::distributed
