@@ -53,8 +53,10 @@ const bool registered_eval = register_command(
        return [args] {
          apply_threads(args->threads);
          eval::EvalOptions options;
-         options.device = args->device;
-         options.precision = args->precision;
+         if (!args->device.empty())
+           options.device = train::parse_device(args->device);
+         if (!args->precision.empty())
+           options.precision = model::parse_precision(args->precision);
          options.bootstrap = args->bootstrap;
          options.seed = args->seed;
          options.train_gamma = true;

@@ -13,6 +13,7 @@ namespace {
 struct MiArgs {
   std::string run_dir;
   distill::RunMiOptions options;
+  std::string device; // "" keeps the run's
   std::string out;
   bool no_flip = false, no_gaps = false;
   int threads = 0;
@@ -31,7 +32,7 @@ const bool registered_mi = register_command(
        sub.add_option("--crop-padding", o.crop_padding, "random-crop padding of the views")->capture_default_str();
        sub.add_flag("--no-flip", args->no_flip, "views without horizontal flips");
        sub.add_option("--seed", o.seed, "augmentation seed of the views")->capture_default_str();
-       sub.add_option("--device", o.device, "cpu | cuda (default: the run's)");
+       sub.add_option("--device", args->device, "cpu | cuda | cuda:N (default: the run's)");
        sub.add_option("--threads", args->threads, "LibTorch threads (0: all cores)");
        sub.add_option("--out", args->out, "output folder for mi.json, mi_gaps.npy, mi_labels.npy (default: RUN_DIR)");
        sub.add_flag("--no-gaps", args->no_gaps, "do not write mi_gaps.npy and mi_labels.npy");
@@ -41,6 +42,8 @@ const bool registered_mi = register_command(
          o.hflip = !args->no_flip;
          o.write_gaps = !args->no_gaps;
          o.out = args->out;
+         if (!args->device.empty())
+           o.device = train::parse_device(args->device);
          auto r = distill::run_mutual_information(args->run_dir, o);
          std::cout << fmt::format(
              "Î = {:.4f} nats (raw {:.4f}, log N = {:.4f}, N = {}, L = {}, σ² = {:.4g})  {} vs {}\n",

@@ -35,7 +35,7 @@ const bool registered_project = register_command(
            ->capture_default_str();
        sub.add_option("--seed", a->seed, "seed of the example choice")->capture_default_str();
        sub.add_option("--out", a->out, "output folder (projection.png, .svg, .json)")->capture_default_str();
-       sub.add_option("--device", a->device, "cpu | cuda (default: each run's)");
+       sub.add_option("--device", a->device, "cpu | cuda | cuda:N (default: each run's)");
        sub.add_option("--threads", a->threads, "LibTorch threads (0: all cores)");
        sub.add_option("--data", a->data, "data for TorchScript models (smoothlab runs use their own)")
            ->capture_default_str();
@@ -46,17 +46,17 @@ const bool registered_project = register_command(
        return [a] {
          apply_threads(a->threads);
          std::vector<std::filesystem::path> sources(a->sources.begin(), a->sources.end());
-         auto result = represent::project_runs(
-             sources,
-             represent::ProjectOptions()
-                 .classes(a->classes)
-                 .per_class(a->per_class)
-                 .splits(a->splits)
-                 .seed(a->seed)
-                 .device(a->device)
-                 .data(a->data)
-                 .features(a->features)
-                 .head(a->head));
+         auto options = represent::ProjectOptions()
+                            .classes(a->classes)
+                            .per_class(a->per_class)
+                            .splits(a->splits)
+                            .seed(a->seed)
+                            .data(a->data)
+                            .features(a->features)
+                            .head(a->head);
+         if (!a->device.empty())
+           options.device(train::parse_device(a->device));
+         auto result = represent::project_runs(sources, options);
          represent::write_projection(result, a->out);
          const auto& j = result.json;
          std::cout << fmt::format(

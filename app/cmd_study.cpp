@@ -24,7 +24,10 @@ namespace {
 namespace fs = std::filesystem;
 
 struct StudyArgs {
-  std::string preset = "quick", data = "fashion-mnist", out, device = "cpu", precision = "fp32";
+  std::string preset = "quick", data = "fashion-mnist", out;
+  // parsed when the command runs; the defaults are StudyOptions'
+  std::string device = train::device_name(study::StudyOptions().device()),
+              precision = model::precision_name(study::StudyOptions().precision());
   int threads = 0;
   bool list_runs = false, report = false, worker = false;
   int jobs = 1;
@@ -126,8 +129,8 @@ const bool registered_study = register_command(
          options.preset(args->preset)
              .data(args->data)
              .out(args->out)
-             .device(args->device)
-             .precision(args->precision)
+             .device(train::parse_device(args->device))
+             .precision(model::parse_precision(args->precision))
              .threads(threads)
              .report_only(args->report)
              .worker(args->worker)
@@ -156,9 +159,8 @@ const bool registered_study = register_command(
              threads,
              preset.description);
          // The one-line warning for emulated bf16 comes before any run.
-         if (args->device == "cpu")
-           if (const auto slow = model::precision_note(model::parse_precision(args->precision), torch::kCPU);
-               !slow.empty())
+         if (options.device().is_cpu())
+           if (const auto slow = model::precision_note(options.precision(), torch::kCPU); !slow.empty())
              status_line("note: " + slow, true);
          study::StudyHooks hooks;
          hooks.on_note = [](const Note& n) { // the data and precision notes were said once, above

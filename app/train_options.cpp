@@ -20,6 +20,12 @@ namespace smoothlab::cli {
 
 void add_train_options(CLI::App& sub, TrainArgs& a) {
   auto& c = a.config;
+  a.loss_impl = loss::implementation_name(c.loss_impl);
+  a.schedule = train::schedule_kind_name(c.schedule);
+  a.device = train::device_name(c.device);
+  a.precision = model::precision_name(c.precision);
+  a.folder_augment = data::transform_kind_name(c.folder_augment);
+  a.resize_filter = data::resize_filter_name(c.resize_filter);
   sub.add_option("--data", c.data, join(data::source_names(), " | "))->capture_default_str();
   sub.add_option(
       "--val-size",
@@ -44,7 +50,7 @@ void add_train_options(CLI::App& sub, TrainArgs& a) {
   sub.add_option("--model", c.model, join(model::model_names(), " | "))->capture_default_str();
   sub.add_option("--smoothing", c.smoothing, "label smoothing ε in [0, 1] (PyTorch's range): target (1−ε)·onehot + ε/K")
       ->capture_default_str();
-  sub.add_option("--loss-impl", c.loss_impl, "fused | libtorch (LibTorch's composite, for comparison)")
+  sub.add_option("--loss-impl", a.loss_impl, "fused | libtorch (LibTorch's composite, for comparison)")
       ->capture_default_str();
   sub.add_option("--epochs", c.epochs)->capture_default_str();
   sub.add_option("--batch-size", c.batch_size)->capture_default_str();
@@ -52,7 +58,7 @@ void add_train_options(CLI::App& sub, TrainArgs& a) {
   sub.add_option("--momentum", c.momentum)->capture_default_str();
   sub.add_option("--nesterov", c.nesterov, "Nesterov momentum (true/false)")->capture_default_str();
   sub.add_option("--weight-decay", c.weight_decay)->capture_default_str();
-  sub.add_option("--schedule", c.schedule, "cosine | step | constant")->capture_default_str();
+  sub.add_option("--schedule", a.schedule, "cosine | step | constant")->capture_default_str();
   sub.add_option("--warmup-epochs", c.warmup_epochs, "linear warm-up length (fractions allowed)")
       ->capture_default_str();
   sub.add_option("--milestones", c.milestones, "step schedule: epochs at which lr *= gamma")->delimiter(',');
@@ -61,10 +67,10 @@ void add_train_options(CLI::App& sub, TrainArgs& a) {
   sub.add_option("--seed", c.seed)->capture_default_str();
   sub.add_option("--threads", c.threads, "LibTorch threads (0: all cores)")->capture_default_str();
   sub.add_option("--workers", c.workers, "batch-assembling threads")->capture_default_str();
-  sub.add_option("--device", c.device, "cpu | cuda | cuda:N")->capture_default_str();
+  sub.add_option("--device", a.device, "cpu | cuda | cuda:N")->capture_default_str();
   sub.add_option(
          "--precision",
-         c.precision,
+         a.precision,
          "fp32 | bf16 (autocast: CPU with AVX-512 BF16 or AMX, CUDA) | fp16 (CUDA, with loss scaling); weights, "
          "optimizer, loss and metrics stay float32")
       ->capture_default_str();
@@ -104,13 +110,13 @@ void add_train_options(CLI::App& sub, TrainArgs& a) {
   sub.add_option("--image-channels", c.image_channels, "image folders: 3 (RGB) or 1 (gray)")->capture_default_str();
   sub.add_option(
          "--folder-augment",
-         c.folder_augment,
+         a.folder_augment,
          "image folders: training view rrc (RandomResizedCrop + flip) | pad-crop (resize, padded crop + flip) | "
          "center")
       ->capture_default_str();
   sub.add_option("--rrc-scale", c.rrc_scale, "RandomResizedCrop area range MIN,MAX")->delimiter(',')->expected(2);
   sub.add_option("--rrc-ratio", c.rrc_ratio, "RandomResizedCrop aspect range MIN,MAX")->delimiter(',')->expected(2);
-  sub.add_option("--resize-filter", c.resize_filter, "image folders: bilinear | bicubic | lanczos")
+  sub.add_option("--resize-filter", a.resize_filter, "image folders: bilinear | bicubic | lanczos")
       ->capture_default_str();
   sub.add_flag(
       "--skip-bad-images",
@@ -135,6 +141,13 @@ int world_size(const TrainArgs& a) {
 }
 
 void resolve_train_options(TrainArgs& a) {
+  auto& c = a.config;
+  c.loss_impl = loss::parse_implementation(a.loss_impl);
+  c.schedule = train::parse_schedule_kind(a.schedule);
+  c.device = train::parse_device(a.device);
+  c.precision = model::parse_precision(a.precision);
+  c.folder_augment = data::parse_transform_kind(a.folder_augment);
+  c.resize_filter = data::parse_resize_filter(a.resize_filter);
   if (a.no_augment)
     a.config.augment = false;
   a.config.lr = a.lr ? *a.lr : model::default_lr(a.config.model, a.config.batch_size * world_size(a));
@@ -157,12 +170,11 @@ PreparedRun prepare_training(TrainArgs& a) {
     threads = std::max(1, int(std::thread::hardware_concurrency()) / env->local_world_size);
   apply_threads(threads);
   if (env && env->world_size > 1) {
-    if (prepared.run.config.device != "cpu" && prepared.run.config.device.find(':') == std::string::npos)
-      prepared.run.config.device = fmt::format("cuda:{}", env->local_rank); // one GPU per local rank
+    auto& device = prepared.run.config.device;
+    if (device.is_cuda() && !device.has_index())
+      device = train::Device::cuda(env->local_rank); // one GPU per local rank
     prepared.group = std::make_shared<distributed::Group>(
-        *env,
-        std::chrono::milliseconds(int64_t(a.dist_timeout * 1000)),
-        train::parse_device(prepared.run.config.device));
+        *env, std::chrono::milliseconds(int64_t(a.dist_timeout * 1000)), train::torch_device(device));
   }
   prepared.data = data::load_data(train::data_options(prepared.run.config));
   return prepared;

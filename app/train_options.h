@@ -21,6 +21,9 @@ struct TrainArgs {
   std::optional<int64_t> crop_padding; // --crop-padding; unset: the model's (model::default_crop_padding)
   int nproc_per_node = 1; // > 1: spawn that many local ranks (launch.h) instead of training here
   double dist_timeout = 300; // seconds: rendezvous and every collective of a distributed run
+  // The enum-like options as given (defaults: the names of config's): resolve_train_options parses them into config,
+  // each with its one parser (an unknown name is an Error naming the option).
+  std::string loss_impl, schedule, device, precision, folder_augment, resize_filter;
 };
 
 // The ranks this process trains with: WORLD_SIZE when launched by torchrun/srun, --nproc-per-node when it will spawn
@@ -34,8 +37,8 @@ std::string default_run_dir(const train::TrainConfig& config);
 
 train::ExistingRun existing_run_mode(const TrainArgs& args);
 
-// Applies the options that depend on others (--no-augment, the model's default --lr at the global batch
-// --batch-size × world_size) to args.config.
+// Parses the enum-like options into args.config and applies the options that depend on others (--no-augment, the
+// model's default --lr at the global batch --batch-size × world_size).
 void resolve_train_options(TrainArgs& args);
 
 // A run folder opened for training (the resume/force/new decision, made once) and its data, loaded once.

@@ -51,6 +51,27 @@ TEST(Cli, BadOptionsExitTwoWithOneErrorLine) {
   expect_usage_error(
       {"study", "--preset", "tiny", "--data", data, "--precision", "fp16", "--out", (dir / "s").string()},
       "--precision fp16 needs a CUDA device");
+  // Every enum-like option: an unknown value is one line naming the option (the known values in the hint).
+  expect_usage_error(
+      {"train", "--data", data, "--schedule", "linear", "--out", (dir / "r5").string()},
+      "--schedule: unknown schedule 'linear'");
+  expect_usage_error(
+      {"train", "--data", data, "--loss-impl", "cudnn", "--out", (dir / "r5").string()},
+      "--loss-impl: unknown implementation 'cudnn'");
+  expect_usage_error(
+      {"train", "--data", data, "--folder-augment", "crop", "--out", (dir / "r5").string()},
+      "--folder-augment: unknown augmentation 'crop'");
+  expect_usage_error(
+      {"train", "--data", data, "--resize-filter", "nearest", "--out", (dir / "r5").string()},
+      "--resize-filter: unknown filter 'nearest'");
+  expect_usage_error(
+      {"train", "--data", data, "--device", "gpu", "--out", (dir / "r5").string()}, "--device: unknown device 'gpu'");
+  expect_usage_error(
+      {"eval", (dir / "missing").string(), "--precision", "fp8"}, "--precision: unknown precision 'fp8'");
+  expect_usage_error({"eval", (dir / "missing").string(), "--device", "gpu"}, "--device: unknown device 'gpu'");
+  expect_usage_error(
+      {"study", "--preset", "tiny", "--data", data, "--device", "gpu", "--out", (dir / "s").string()},
+      "--device: unknown device 'gpu'");
   EXPECT_FALSE(fs::exists(dir / "r5"));
   // Nothing was created for rejected runs.
   EXPECT_FALSE(fs::exists(dir / "r1" / "checkpoint.safetensors"));
@@ -78,7 +99,8 @@ TEST(Cli, ExistingRunIsNotOverwritten) {
   const std::string before((std::istreambuf_iterator<char>(in)), {});
   auto second = run_cli(train);
   EXPECT_EQ(second.exit_code, 2);
-  EXPECT_NE(second.err.find("holds a finished run of this configuration (epoch 1 of 1)"), std::string::npos) << second.err;
+  EXPECT_NE(second.err.find("holds a finished run of this configuration (epoch 1 of 1)"), std::string::npos)
+      << second.err;
   EXPECT_NE(second.err.find("hint: pass --force"), std::string::npos) << second.err;
   std::ifstream again(dir / "run" / "config.json");
   EXPECT_EQ(before, std::string((std::istreambuf_iterator<char>(again)), {}));

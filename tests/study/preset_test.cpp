@@ -87,19 +87,35 @@ TEST(StudyPreset, KeysFollowTheConfigurationOnly) {
   auto b = a;
   b.threads = 7;
   b.workers = 1;
-  b.device = "cuda";
+  b.device = train::Device::cuda();
   EXPECT_EQ(config_key(a), config_key(b)); // execution settings do not change the key
   auto c = a;
   c.smoothing = 0.1;
   EXPECT_NE(config_key(a), config_key(c));
   auto d = a;
-  d.precision = "bf16"; // a run at another precision is another run (another folder of the same study)
+  d.precision = model::Precision::Bf16; // a run at another precision is another run (another folder of the same study)
   EXPECT_NE(config_key(a), config_key(d));
   EXPECT_EQ(config_key(a).size(), 8u);
   const auto p1 = make_plan(make_preset("tiny"), "fashion-mnist"), p2 = make_plan(make_preset("tiny"), "fashion-mnist");
   ASSERT_EQ(p1.size(), p2.size());
   for (size_t i = 0; i < p1.size(); ++i)
     EXPECT_EQ(p1[i].name, p2[i].name);
+}
+
+// A run's folder name ends with its key: the keys of configurations that earlier versions wrote stay what they were
+// (the values of the string-typed TrainConfig), so a study finds its finished runs again.
+TEST(StudyPreset, KeysOfEarlierVersionsStay) {
+  EXPECT_EQ(config_key(train::TrainConfig{}), "5b346259");
+  train::TrainConfig c;
+  c.precision = model::Precision::Fp16;
+  c.loss_impl = loss::Implementation::LibTorch;
+  c.schedule = train::ScheduleKind::Step;
+  c.folder_augment = data::TransformKind::PadCrop;
+  c.resize_filter = data::ResizeFilter::Lanczos;
+  c.device = train::Device::cuda(1);
+  c.classes = "0,1";
+  c.milestones = {3, 5};
+  EXPECT_EQ(config_key(c), "3a107ac3");
 }
 
 TEST(StudyPreset, UnknownPresetListsKnownOnes) {

@@ -41,7 +41,7 @@ train::RunRecord sample_record() {
   d.t_squared = true;
   d.soft_term = "kl";
   d.hard_smoothing = 0.2;
-  d.hard_loss_impl = "libtorch";
+  d.hard_loss_impl = loss::Implementation::LibTorch;
   d.teacher_gamma = 0.125;
   d.teacher_gamma_t1 = 0.0625;
   d.teacher_train_accuracy = 0.875;
@@ -68,7 +68,7 @@ TEST(RunDir, RecordsSurviveAWriteAndARead) {
   const auto read = run.read_config();
   EXPECT_EQ(json(read), json(written));
   ASSERT_TRUE(read.distill && read.distill->teacher_run);
-  EXPECT_EQ(read.distill->hard_loss_impl, "libtorch");
+  EXPECT_EQ(read.distill->hard_loss_impl, loss::Implementation::LibTorch);
   EXPECT_EQ(read.distill->teacher_run->seed, 5u);
   EXPECT_EQ(read.config.smoothing, 0.2);
   EXPECT_EQ(read.data.mean, std::vector<float>{0.25f});

@@ -46,9 +46,15 @@ TEST(Schedule, KindsParseByNameAndAnUnknownOneIsRefused) {
     EXPECT_STREQ(e.what(), "--schedule: unknown schedule 'Cosine'");
     EXPECT_EQ(e.hint(), "known: cosine, step, constant");
   }
+  // config.json spells the kind by name: read through the same parser, written back by the same name.
   train::TrainConfig c;
-  c.schedule = "linear";
-  EXPECT_NE(error_of([&] { c.validate(); }).find("unknown schedule 'linear'"), std::string::npos);
+  c.schedule = train::ScheduleKind::Step;
+  const nlohmann::json j = c;
+  EXPECT_EQ(j.at("schedule"), "step");
+  EXPECT_EQ(j.get<train::TrainConfig>().schedule, train::ScheduleKind::Step);
+  auto unknown = j;
+  unknown["schedule"] = "linear";
+  EXPECT_NE(error_of([&] { unknown.get<train::TrainConfig>(); }).find("unknown schedule 'linear'"), std::string::npos);
 }
 
 train::TrainConfig tiny_config(const fs::path& data) {
@@ -203,7 +209,7 @@ TEST(Trainer, Bf16RunLearnsAsWellAsItsFp32Twin) {
   TempDir dir;
   train::TrainConfig c = short_fashion_mnist_run("cnn");
   if (!model::cpu_runs_bf16()) { // e.g. the suite's AVX2 pass (DNNL_MAX_CPU_ISA=AVX2): refused in one line, no crash
-    c.precision = "bf16";
+    c.precision = model::Precision::Bf16;
     EXPECT_TRUE(error_mentions(
         [&] { train::train(c, dir / "bf16", train::ExistingRun::Refuse); }, {"--precision bf16", "AVX-512"}, {"fp32"}));
     EXPECT_FALSE(fs::exists(dir / "bf16"));
@@ -211,13 +217,14 @@ TEST(Trainer, Bf16RunLearnsAsWellAsItsFp32Twin) {
   }
   std::map<std::string, train::EvalRecord> results;
   std::map<std::string, torch::Tensor> logits;
-  for (const std::string precision : {"fp32", "bf16"}) {
-    c.precision = precision;
+  for (const auto p : {model::Precision::Fp32, model::Precision::Bf16}) {
+    const std::string precision = model::precision_name(p);
+    c.precision = p;
     train::train(c, dir / precision, train::ExistingRun::Refuse);
     results[precision] = eval::evaluate_run(dir / precision);
     logits[precision] = data::read_npy(train::RunDir(dir / precision).outputs_file("test", "logits"));
-    EXPECT_EQ(train::RunDir(dir / precision).read_config().config.precision, precision);
-    EXPECT_EQ(results[precision].precision, precision);
+    EXPECT_EQ(train::RunDir(dir / precision).read_config().config.precision, p);
+    EXPECT_EQ(results[precision].precision, p);
   }
   const double a32 = results["fp32"].test.accuracy, a16 = results["bf16"].test.accuracy;
   EXPECT_GT(a32, 0.8);
@@ -226,11 +233,11 @@ TEST(Trainer, Bf16RunLearnsAsWellAsItsFp32Twin) {
   EXPECT_LT(std::abs(a32 - a16), 3.0 * se) << "fp32 " << a32 << ", bf16 " << a16;
   // eval --precision: the fp32 run evaluated at bf16 is recorded as such and classifies about as well.
   eval::EvalOptions at_bf16;
-  at_bf16.precision = "bf16";
+  at_bf16.precision = model::Precision::Bf16;
   at_bf16.write_npy = false;
   at_bf16.diagrams = false;
   const auto cross = eval::evaluate_run(dir / "fp32", at_bf16);
-  EXPECT_EQ(cross.precision, "bf16");
+  EXPECT_EQ(cross.precision, model::Precision::Bf16);
   EXPECT_LT(std::abs(cross.test.accuracy - a32), 3.0 * se);
   const auto widened = [](const torch::Tensor& t) { return t.to(torch::kBFloat16).to(torch::kFloat).equal(t); };
   EXPECT_TRUE(widened(logits["bf16"]));

@@ -21,6 +21,10 @@ TransformKind parse_transform_kind(const std::string& name) {
   return parse_named(kTransformKinds, name, "--folder-augment", "augmentation");
 }
 
+const char* transform_kind_name(TransformKind kind) {
+  return name_of(kTransformKinds, kind);
+}
+
 Box random_resized_crop_box(
     int64_t width,
     int64_t height,

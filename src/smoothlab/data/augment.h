@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "smoothlab/data/random.h"
 #include "smoothlab/data/resample.h"
@@ -23,7 +24,10 @@ namespace smoothlab::data {
 
 enum class TransformKind { RandomResizedCrop, Center, PadCrop };
 
-TransformKind parse_transform_kind(const std::string& name); // "rrc" | "center" | "pad-crop"
+// "rrc" | "pad-crop" | "center" (the --folder-augment and config.json spelling); any other name is an Error naming
+// --folder-augment, with the known ones in its hint.
+TransformKind parse_transform_kind(const std::string& name);
+const char* transform_kind_name(TransformKind kind);
 
 struct TransformOptions {
   TransformKind kind = TransformKind::Center;

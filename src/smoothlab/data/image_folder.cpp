@@ -292,20 +292,19 @@ ImageFolderSource::ImageFolderSource(
       options.ratio_min,
       options.ratio_max);
   check(options.padding >= 0, "--crop-padding must be non-negative, got {}", options.padding);
-  const TransformKind kind = parse_transform_kind(options.augment);
   transform_.size = options.image_size;
-  transform_.filter = parse_resize_filter(options.filter);
+  transform_.filter = options.filter;
   transform_.scale_min = options.scale_min;
   transform_.scale_max = options.scale_max;
   transform_.ratio_min = options.ratio_min;
   transform_.ratio_max = options.ratio_max;
   transform_.padding = options.padding;
   if (augment) {
-    transform_.kind = kind;
+    transform_.kind = options.augment;
     transform_.hflip = true;
   } else {
     // Evaluation view: centre crop (ImageNet), or the whole image resized (CIFAR-style pad-crop training).
-    transform_.kind = kind == TransformKind::PadCrop ? TransformKind::PadCrop : TransformKind::Center;
+    transform_.kind = options.augment == TransformKind::PadCrop ? TransformKind::PadCrop : TransformKind::Center;
     transform_.padding = 0;
     transform_.hflip = false;
   }

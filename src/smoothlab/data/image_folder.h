@@ -38,11 +38,11 @@ namespace smoothlab::data {
 struct FolderOptions {
   int64_t image_size = 224; // output side of every split (--image-size)
   int64_t channels = 3; // 3 RGB, 1 gray (--image-channels)
-  std::string augment = "rrc"; // training view: rrc | pad-crop | center (--folder-augment)
+  TransformKind augment = TransformKind::RandomResizedCrop; // training view (--folder-augment)
   double scale_min = 0.08, scale_max = 1.0; // RandomResizedCrop area range (--rrc-scale)
   double ratio_min = 3.0 / 4.0, ratio_max = 4.0 / 3.0; // RandomResizedCrop aspect range (--rrc-ratio)
   int64_t padding = 4; // pad-crop padding (the trainer's --crop-padding)
-  std::string filter = "bilinear"; // bilinear | bicubic | lanczos (--resize-filter)
+  ResizeFilter filter = ResizeFilter::Bilinear; // --resize-filter
   bool skip_bad = false; // --skip-bad-images
   DctScaling scaling = DctScaling::PowersOfTwo;
   bool fast_dct = false;

@@ -12,6 +12,12 @@ namespace smoothlab::data {
 
 namespace {
 
+constexpr Named<ResizeFilter> kResizeFilters[] = {
+    {ResizeFilter::Bilinear, "bilinear"},
+    {ResizeFilter::Bicubic, "bicubic"},
+    {ResizeFilter::Lanczos, "lanczos"},
+};
+
 constexpr double kPi = 3.14159265358979323846;
 
 double bilinear(double x) {
@@ -91,12 +97,11 @@ Coefficients coefficients(int64_t in_size, double in0, double in1, int64_t out_s
 } // namespace
 
 ResizeFilter parse_resize_filter(const std::string& name) {
-  static constexpr Named<ResizeFilter> kFilters[] = {
-      {ResizeFilter::Bilinear, "bilinear"},
-      {ResizeFilter::Bicubic, "bicubic"},
-      {ResizeFilter::Lanczos, "lanczos"},
-  };
-  return parse_named(kFilters, name, "--resize-filter", "filter");
+  return parse_named(kResizeFilters, name, "--resize-filter", "filter");
+}
+
+const char* resize_filter_name(ResizeFilter filter) {
+  return name_of(kResizeFilters, filter);
 }
 
 void resample_to_chw(

@@ -20,7 +20,10 @@ enum class ResizeFilter {
   Lanczos, // Lanczos-3 (PIL LANCZOS)
 };
 
-ResizeFilter parse_resize_filter(const std::string& name); // "bilinear" | "bicubic" | "lanczos"
+// "bilinear" | "bicubic" | "lanczos" (the --resize-filter and config.json spelling); any other name is an Error naming
+// --resize-filter, with the known ones in its hint.
+ResizeFilter parse_resize_filter(const std::string& name);
+const char* resize_filter_name(ResizeFilter filter);
 
 // A region in source pixel coordinates: pixel (i, j) covers [j, j+1) × [i, i+1).
 struct Box {

@@ -61,7 +61,7 @@ bool is_zip_archive(const fs::path& path) {
 
 } // namespace
 
-Teacher Teacher::load(const fs::path& path, const torch::Device& device) {
+Teacher Teacher::load(const fs::path& path, const train::Device& device) {
   if (!fs::exists(path))
     throw Error(
         fmt::format("--teacher {}: no such run folder or file", path.string()),
@@ -70,9 +70,9 @@ Teacher Teacher::load(const fs::path& path, const torch::Device& device) {
   t.impl_ = std::make_shared<Impl>();
   auto& impl = *t.impl_;
   impl.source = path.string();
-  impl.device = device;
+  impl.device = train::torch_device(device);
   if (fs::is_directory(path)) {
-    auto run = train::load_run(path, device.str());
+    auto run = train::load_run(path, device);
     impl.kind = Kind::Run;
     impl.model = run.model;
     impl.mean = run.data.mean;
@@ -85,7 +85,7 @@ Teacher Teacher::load(const fs::path& path, const torch::Device& device) {
           "export the teacher from PyTorch with torch.jit.save(torch.jit.script(model), path), or pass its "
           "smoothlab run folder (a checkpoint.safetensors is not a TorchScript module)");
     try {
-      impl.script = std::make_shared<torch::jit::Module>(torch::jit::load(path.string(), device));
+      impl.script = std::make_shared<torch::jit::Module>(torch::jit::load(path.string(), impl.device));
     } catch (const c10::Error& e) {
       std::string what = e.what_without_backtrace();
       throw Error(

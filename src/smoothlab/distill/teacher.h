@@ -21,6 +21,7 @@
 
 #include "smoothlab/data/dataset.h"
 #include "smoothlab/model/classifier.h"
+#include "smoothlab/train/device.h"
 
 namespace smoothlab::distill {
 
@@ -29,8 +30,8 @@ class Teacher {
   enum class Kind { Run, TorchScript, Model };
 
   // Loads a run folder or a TorchScript file onto device. Throws Error naming the path when it is missing, is neither
-  // a run folder nor a TorchScript archive, or its checkpoint does not fit.
-  static Teacher load(const std::filesystem::path& path, const torch::Device& device = torch::kCPU);
+  // a run folder nor a TorchScript archive, or its checkpoint does not fit (and for a CUDA device without CUDA).
+  static Teacher load(const std::filesystem::path& path, const train::Device& device = train::Device::cpu());
   // Wraps an in-memory model (tests, programmatic use); it is frozen the same way. mean/std: its input normalisation
   // (empty: the student's).
   static Teacher from_model(model::Classifier model, std::vector<float> mean = {}, std::vector<float> std = {});

@@ -81,7 +81,7 @@ DistillRunOptions options_from(const train::DistillFacts& f) {
                .t_squared(f.t_squared)
                .soft_term(parse_soft_term(f.soft_term))
                .smoothing(f.hard_smoothing)
-               .implementation(loss::parse_implementation(f.hard_loss_impl));
+               .implementation(f.hard_loss_impl);
   o.cache_teacher = f.teacher_cached;
   return o;
 }
@@ -103,12 +103,12 @@ DistillSetup make_distillation(
     const data::DataBundle& bundle) {
   check(!options.teacher.empty(), "--teacher is required (a run folder or a TorchScript file)");
   auto loss_options = options.loss;
-  loss_options.smoothing(config.smoothing).implementation(loss::parse_implementation(config.loss_impl));
+  loss_options.smoothing(config.smoothing).implementation(config.loss_impl);
   loss_options.validate();
-  const torch::Device device = train::parse_device(config.device);
+  const torch::Device device = train::torch_device(config.device);
 
   auto state =
-      std::make_shared<DistillState>(DistillState{Teacher::load(options.teacher, device), loss_options, {}, 0});
+      std::make_shared<DistillState>(DistillState{Teacher::load(options.teacher, config.device), loss_options, {}, 0});
   state->teacher.set_student_normalisation(bundle.mean, bundle.std);
   state->teacher.check_compatible({bundle.channels, bundle.height, bundle.width, bundle.num_classes});
 
@@ -133,7 +133,7 @@ DistillSetup make_distillation(
   facts.t_squared = loss_options.t_squared();
   facts.soft_term = soft_term_name(loss_options.soft_term());
   facts.hard_smoothing = loss_options.smoothing();
-  facts.hard_loss_impl = loss::implementation_name(loss_options.implementation());
+  facts.hard_loss_impl = loss_options.implementation();
   facts.teacher_gamma = state->gamma;
   facts.teacher_gamma_t1 = gamma_t1;
   facts.teacher_gamma_split = "train";
@@ -185,7 +185,7 @@ void add_mi_logger(const train::TrainConfig& config, const data::DataBundle& bun
                      .seed(config.seed)
                      .batch_size(config.eval_batch_size);
   auto probe = std::make_shared<MiProbe>(bundle.train, bundle.num_classes, bundle.mean, bundle.std, options);
-  const torch::Device device = train::parse_device(config.device);
+  const torch::Device device = train::torch_device(config.device);
   {
     auto name = [&](int64_t k) {
       return size_t(k) < bundle.class_names.size() ? bundle.class_names[size_t(k)] : std::to_string(k);

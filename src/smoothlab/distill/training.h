@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -73,7 +74,7 @@ struct RunMiOptions {
   int64_t crop_padding = 4;
   bool hflip = true;
   uint64_t seed = 0;
-  std::string device; // "" keeps the run's
+  std::optional<train::Device> device; // nullopt keeps the run's
   std::filesystem::path out; // output folder; "" : RUN_DIR
   bool write_gaps = true; // also OUT/mi_gaps.npy (float64 [N, L]) and mi_labels.npy
 

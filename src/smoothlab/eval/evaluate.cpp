@@ -16,7 +16,7 @@ SplitOutputs predict_splits(train::LoadedRun& run) {
   SplitOutputs out;
   const int64_t batch = run.config.eval_batch_size;
   const int workers = run.config.workers;
-  const auto precision = model::parse_precision(run.config.precision);
+  const auto precision = run.config.precision;
   if (run.data.val.size() > 0) {
     auto loader = data::make_eval_loader(run.data.val, batch, run.data.mean, run.data.std, workers);
     out.val = model::predict(*run.model, *loader, run.device, true, precision);
@@ -28,16 +28,14 @@ SplitOutputs predict_splits(train::LoadedRun& run) {
 
 void EvalOptions::validate() const {
   calib::ReportOptions().bootstrap(bootstrap).seed(seed).validate();
-  if (!precision.empty())
-    model::parse_precision(precision);
 }
 
 train::EvalRecord evaluate_run(const fs::path& run_dir, const EvalOptions& options) {
   options.validate();
   auto run = train::load_run(run_dir, options.device);
-  if (!options.precision.empty())
-    run.config.precision = options.precision;
-  const auto precision = model::parse_precision(run.config.precision);
+  if (options.precision)
+    run.config.precision = *options.precision;
+  const auto precision = run.config.precision;
   model::check_precision(precision, run.device);
   if (const auto slow = model::precision_note(precision, run.device); !slow.empty() && options.on_note)
     options.on_note({NoteKind::Precision, slow});

@@ -10,19 +10,22 @@
 
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
 #include "smoothlab/core/note.h"
+#include "smoothlab/model/precision.h"
 #include "smoothlab/model/predict.h"
+#include "smoothlab/train/device.h"
 #include "smoothlab/train/trainer.h"
 
 namespace smoothlab::eval {
 
 struct EvalOptions {
-  std::string device; // "" keeps the run's
-  std::string precision; // fp32 | bf16 | fp16 of the forward passes; "" keeps the run's training precision
+  std::optional<train::Device> device; // nullopt keeps the run's
+  std::optional<model::Precision> precision; // of the forward passes; nullopt keeps the run's training precision
   bool write_npy = true;
   bool write_features = true; // with write_npy: the penultimate features too (the study keeps only logits, labels)
   bool diagrams = true; // reliability diagrams (PNG + SVG)

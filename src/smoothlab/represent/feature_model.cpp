@@ -99,7 +99,7 @@ std::shared_ptr<FeatureModel> load_torchscript_model(
     const std::filesystem::path& path,
     const TorchScriptOptions& options) {
   require_file(path, "TorchScript model");
-  const torch::Device device(options.device());
+  const torch::Device device = train::torch_device(options.device());
   torch::jit::Module module;
   try {
     module = torch::jit::load(path.string(), device);

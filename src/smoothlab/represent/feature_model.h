@@ -22,6 +22,7 @@
 
 #include "smoothlab/data/dataset.h"
 #include "smoothlab/model/classifier.h"
+#include "smoothlab/train/device.h"
 
 namespace smoothlab::represent {
 
@@ -47,7 +48,7 @@ struct TorchScriptOptions {
   TorchScriptOptions() {}
   TORCH_ARG(std::string, features) = "features"; // method or submodule giving the penultimate features
   TORCH_ARG(std::string, head) = ""; // "" : the first of head, fc, classifier, linear, last_linear
-  TORCH_ARG(std::string, device) = "cpu";
+  TORCH_ARG(train::Device, device);
 };
 
 // Loads a TorchScript file; throws Error naming the file when it cannot be read, has no such method/submodule,

@@ -57,7 +57,7 @@ Source open_source(const fs::path& path, const ProjectOptions& o) {
     s.kind = "torchscript";
     s.model = load_torchscript_model(
         path,
-        TorchScriptOptions().features(o.features()).head(o.head()).device(o.device().empty() ? "cpu" : o.device()));
+        TorchScriptOptions().features(o.features()).head(o.head()).device(o.device().value_or(train::Device::cpu())));
     data::DataOptions d;
     d.spec = o.data();
     // Hold out the default validation split only when it is drawn (small --data folders have no room for it).

@@ -18,12 +18,15 @@
 
 #include <array>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 #include <torch/arg.h>
 #include <torch/types.h>
+
+#include "smoothlab/train/device.h"
 
 namespace smoothlab::represent {
 
@@ -33,7 +36,7 @@ struct ProjectOptions {
   TORCH_ARG(int64_t, per_class) = 100; // examples per class and split ([M]: 100)
   TORCH_ARG(std::vector<std::string>, splits) = std::vector<std::string>{"train", "val"}; // train | val | test
   TORCH_ARG(uint64_t, seed) = 0; // example choice
-  TORCH_ARG(std::string, device) = ""; // "" : each run's own
+  TORCH_ARG(std::optional<train::Device>, device); // nullopt: each run's own (cpu for TorchScript)
   TORCH_ARG(std::string, data) = "fashion-mnist"; // data of TorchScript sources
   TORCH_ARG(std::string, features) = "features"; // TorchScript: features method/submodule
   TORCH_ARG(std::string, head) = ""; // TorchScript: last layer's name

@@ -91,7 +91,7 @@ void set_data(train::TrainConfig& c, const std::string& data) {
   if (data.rfind("folder:", 0) != 0)
     return;
   c.image_size = 32;
-  c.folder_augment = "pad-crop";
+  c.folder_augment = data::TransformKind::PadCrop;
 }
 
 train::TrainConfig base(const std::string& model, int64_t epochs, int64_t limit_train) {
@@ -224,7 +224,7 @@ void fill_paper_preset(StudyPreset& p) {
       "CIFAR AlexNet student, [M]'s ε and T grids, 5 seeds — for CIFAR data and a GPU";
   p.teacher = base("resnet56", 164, 0);
   p.teacher.weight_decay = 1e-4;
-  p.teacher.schedule = "step";
+  p.teacher.schedule = train::ScheduleKind::Step;
   p.teacher.milestones = {82, 123};
   p.teacher.mi_every = 500; // 391 steps an epoch on CIFAR: Î from step 0, about every 1.3 epochs ([M] Fig. 6)
   p.teacher_regime =
@@ -235,7 +235,7 @@ void fill_paper_preset(StudyPreset& p) {
   p.overconf.epochs = 0; // the teachers are the over-confident regime
   p.student = base("alexnet", 100, 0);
   p.student.weight_decay = 5e-4;
-  p.student.schedule = "step";
+  p.student.schedule = train::ScheduleKind::Step;
   p.student.milestones = {50, 75};
   p.student.lr = 0.05;
   p.temperatures = {1.0, 2.0, 3.0, 4.0, 8.0, 12.0, 16.0};
@@ -352,7 +352,7 @@ ClassChoice choose_classes(const std::string& data) {
 std::string config_key(const train::TrainConfig& config) {
   json j = train::result_settings(config); // the settings that decide a run's result (train/config.h), less
   j.erase("eval_batch_size"); // the evaluation's batching, fixed by each preset
-  if (config.precision == "fp32") // the key of an fp32 run is what it was before --precision existed
+  if (config.precision == model::Precision::Fp32) // the key of an fp32 run is what it was before --precision existed
     j.erase("precision");
   if (!config.sync_bn) // likewise for distributed training's --sync-bn
     j.erase("sync_bn");

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "smoothlab/html/html.h"
+#include "smoothlab/model/precision.h"
 
 namespace smoothlab::study {
 
@@ -616,7 +617,7 @@ std::string provenance_section(const json& summary) {
            p["machine"]["memory"].get<std::string>())},
       {"threads", std::to_string(p["threads"].get<int64_t>())},
       {"device", p["device"].get<std::string>()},
-      {"precision", p.value("precision", std::string("fp32"))},
+      {"precision", p.value("precision", std::string(model::precision_name(model::Precision::Fp32)))},
       {"this call",
        fmt::format(
            "{:.1f} s; {} runs reused, {} trained",

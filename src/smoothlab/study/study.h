@@ -20,7 +20,9 @@
 #include <torch/arg.h>
 
 #include "smoothlab/core/note.h"
+#include "smoothlab/model/precision.h"
 #include "smoothlab/study/preset.h"
+#include "smoothlab/train/device.h"
 #include "smoothlab/train/trainer.h"
 
 namespace smoothlab::study {
@@ -30,8 +32,8 @@ struct StudyOptions {
   TORCH_ARG(std::string, preset) = "quick";
   TORCH_ARG(std::string, data) = "fashion-mnist";
   TORCH_ARG(std::string, out) = "study";
-  TORCH_ARG(std::string, device) = "cpu";
-  TORCH_ARG(std::string, precision) = "fp32"; // every run's (train::TrainConfig::precision)
+  TORCH_ARG(train::Device, device); // every run's (train::TrainConfig::device)
+  TORCH_ARG(model::Precision, precision) = model::Precision::Fp32; // every run's (train::TrainConfig::precision)
   TORCH_ARG(int, threads) = 0; // recorded in each run's config (the caller sets LibTorch's threads)
   TORCH_ARG(std::string, command_line) = ""; // for provenance
   // For schedulers that hand out indices (a Slurm job array): ≥ 0 trains run `run_index` of the plan (study_plan)

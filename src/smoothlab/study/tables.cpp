@@ -292,7 +292,7 @@ void add_neural_collapse(Tables& t, const StudyPreset& preset) {
   std::vector<torch::Tensor> features, labels_of;
   try {
     for (const RunRow* r : {hard[0], ls[0]}) {
-      auto run = train::load_run(r->dir, "");
+      auto run = train::load_run(r->dir);
       std::vector<int64_t> classes(static_cast<size_t>(t.num_classes));
       std::iota(classes.begin(), classes.end(), int64_t(0));
       const auto rows = represent::select_examples_of(run.data.train.labels, classes, kCollapsePerClass, 0);
@@ -343,7 +343,7 @@ std::vector<uint32_t> counts_of(const torch::Tensor& rows, int64_t n) {
 // seen (1) / unseen (0) flags, `unseen_labels` the unseen classes' test labels (to check that the two models' sets
 // are the same examples).
 TransferRow transfer_row(const RunRow& r, TransferTable& tt, torch::Tensor& unseen_labels) {
-  auto run = train::load_run(r.dir, "");
+  auto run = train::load_run(r.dir);
   // The other half of the classes, on the same splits: every class of the data, then those the run did not see.
   auto options = train::data_options(run.config);
   options.classes.clear();

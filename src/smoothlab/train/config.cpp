@@ -1,15 +1,12 @@
 #include "smoothlab/train/config.h"
 
 #include <cmath>
+#include <string>
+#include <type_traits>
 
 #include "smoothlab/core/error.h"
 #include "smoothlab/core/json_diff.h"
 #include "smoothlab/core/json_int.h"
-#include "smoothlab/data/augment.h"
-#include "smoothlab/data/resample.h"
-#include "smoothlab/loss/label_smoothing.h"
-#include "smoothlab/model/precision.h"
-#include "smoothlab/train/schedule.h"
 
 namespace smoothlab::train {
 
@@ -58,8 +55,62 @@ namespace smoothlab::train {
   X(skip_bad_images)
 // clang-format on
 
+namespace {
+
+// A field's JSON value: an enum-like option by its name (as on the command line), anything else as nlohmann writes it.
+template <typename T>
+nlohmann::json config_field_json(const T& value) {
+  static_assert(!std::is_enum_v<T>, "an enum field is written by its name: add its overload");
+  return value;
+}
+nlohmann::json config_field_json(loss::Implementation value) {
+  return loss::implementation_name(value);
+}
+nlohmann::json config_field_json(ScheduleKind value) {
+  return schedule_kind_name(value);
+}
+nlohmann::json config_field_json(const Device& value) {
+  return device_name(value);
+}
+nlohmann::json config_field_json(model::Precision value) {
+  return model::precision_name(value);
+}
+nlohmann::json config_field_json(data::TransformKind value) {
+  return data::transform_kind_name(value);
+}
+nlohmann::json config_field_json(data::ResizeFilter value) {
+  return data::resize_filter_name(value);
+}
+
+// The inverse: an enum-like option through its parser (an unknown name is an Error naming the option).
+template <typename T>
+void config_field_from_json(const nlohmann::json& j, T& out) {
+  static_assert(!std::is_enum_v<T>, "an enum field is read by its name: add its overload");
+  json_get(j, out);
+}
+void config_field_from_json(const nlohmann::json& j, loss::Implementation& out) {
+  out = loss::parse_implementation(j.get<std::string>());
+}
+void config_field_from_json(const nlohmann::json& j, ScheduleKind& out) {
+  out = parse_schedule_kind(j.get<std::string>());
+}
+void config_field_from_json(const nlohmann::json& j, Device& out) {
+  out = parse_device(j.get<std::string>());
+}
+void config_field_from_json(const nlohmann::json& j, model::Precision& out) {
+  out = model::parse_precision(j.get<std::string>());
+}
+void config_field_from_json(const nlohmann::json& j, data::TransformKind& out) {
+  out = data::parse_transform_kind(j.get<std::string>());
+}
+void config_field_from_json(const nlohmann::json& j, data::ResizeFilter& out) {
+  out = data::parse_resize_filter(j.get<std::string>());
+}
+
+} // namespace
+
 void to_json(nlohmann::json& j, const TrainConfig& c) {
-#define X(name) j[#name] = c.name;
+#define X(name) j[#name] = config_field_json(c.name);
   SMOOTHLAB_CONFIG_FIELDS(X)
 #undef X
   if (!c.classes.empty())
@@ -86,7 +137,7 @@ std::optional<std::string> first_difference(const nlohmann::json& saved, const n
 void from_json(const nlohmann::json& j, TrainConfig& c) {
 #define X(name)          \
   if (j.contains(#name)) \
-    json_get(j.at(#name), c.name);
+    config_field_from_json(j.at(#name), c.name);
   SMOOTHLAB_CONFIG_FIELDS(X)
 #undef X
   if (j.contains("classes"))
@@ -102,7 +153,6 @@ void TrainConfig::validate() const {
   check(lr > 0 && std::isfinite(lr), "--lr must be positive, got {}", lr);
   check(momentum >= 0 && momentum < 1, "--momentum must be in [0, 1), got {}", momentum);
   check(weight_decay >= 0, "--weight-decay must be non-negative, got {}", weight_decay);
-  parse_schedule_kind(schedule);
   check(
       warmup_epochs >= 0 && warmup_epochs < double(epochs),
       "--warmup-epochs must be in [0, epochs), got {}",
@@ -114,26 +164,18 @@ void TrainConfig::validate() const {
   check(label_noise >= 0 && label_noise < 1, "--label-noise must be in [0, 1), got {}", label_noise);
   check(crop_padding >= 0, "--crop-padding must be non-negative, got {}", crop_padding);
   check(bins >= 1, "--bins must be at least 1, got {}", bins);
-  loss::parse_implementation(loss_impl);
   check(mi_examples >= 1, "--mi-examples must be at least 1, got {}", mi_examples);
   check(mi_every >= 0, "--mi-every must be non-negative (0: once per epoch), got {}", mi_every);
   check(mi_views >= 2, "--mi-views must be at least 2 (σ² is pooled over views), got {}", mi_views);
   check(image_size >= 1, "--image-size must be positive, got {}", image_size);
   check(image_channels == 1 || image_channels == 3, "--image-channels must be 1 or 3, got {}", image_channels);
-  data::parse_transform_kind(folder_augment);
   check(
       rrc_scale.size() == 2 && rrc_scale[0] > 0 && rrc_scale[0] <= rrc_scale[1] && rrc_scale[1] <= 1,
       "--rrc-scale must be MIN,MAX with 0 < MIN <= MAX <= 1");
   check(
       rrc_ratio.size() == 2 && rrc_ratio[0] > 0 && rrc_ratio[0] <= rrc_ratio[1],
       "--rrc-ratio must be MIN,MAX with 0 < MIN <= MAX");
-  data::parse_resize_filter(resize_filter);
-  check(
-      device == "cpu" || device.rfind("cuda", 0) == 0,
-      "--device: unknown device '{}' (known: cpu, cuda, cuda:N)",
-      device);
-  model::check_precision(
-      model::parse_precision(precision), device == "cpu" ? c10::Device(c10::kCPU) : c10::Device(c10::kCUDA));
+  model::check_precision(precision, device.is_cuda() ? c10::Device(c10::kCUDA) : c10::Device(c10::kCPU));
 }
 
 } // namespace smoothlab::train

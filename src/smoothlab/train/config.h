@@ -8,7 +8,17 @@
 
 #include <nlohmann/json.hpp>
 
+#include "smoothlab/data/augment.h"
+#include "smoothlab/data/resample.h"
+#include "smoothlab/loss/label_smoothing.h"
+#include "smoothlab/model/precision.h"
+#include "smoothlab/train/device.h"
+#include "smoothlab/train/schedule.h"
+
 namespace smoothlab::train {
+
+// The enum-like options are typed: parsed from their names once, where text comes in (the command line, from_json),
+// and written back by name (to_json), so config.json spells them as --loss-impl, --schedule, ... do.
 
 struct TrainConfig {
   // data
@@ -25,7 +35,7 @@ struct TrainConfig {
   // model and loss
   std::string model = "cnn";
   double smoothing = 0.0;
-  std::string loss_impl = "fused"; // fused | libtorch
+  loss::Implementation loss_impl = loss::Implementation::Fused; // fused | libtorch
   // optimisation
   int64_t epochs = 10;
   int64_t batch_size = 128;
@@ -33,7 +43,7 @@ struct TrainConfig {
   double momentum = 0.9;
   bool nesterov = true;
   double weight_decay = 5e-4;
-  std::string schedule = "cosine"; // cosine | step | constant
+  ScheduleKind schedule = ScheduleKind::Cosine; // cosine | step | constant
   double warmup_epochs = 0.0;
   std::vector<int64_t> milestones; // step schedule: epochs at which lr *= gamma
   double gamma = 0.1;
@@ -42,8 +52,8 @@ struct TrainConfig {
   uint64_t seed = 0;
   int threads = 0; // 0: all cores
   int workers = 2; // loader threads
-  std::string device = "cpu"; // cpu | cuda | cuda:N
-  std::string precision = "fp32"; // fp32 | bf16 | fp16: the forward pass under autocast (model/precision.h)
+  Device device; // cpu | cuda | cuda:N
+  model::Precision precision = model::Precision::Fp32; // fp32 | bf16 | fp16: the forward pass under autocast
   bool sync_bn = false; // distributed training: batch norm over the global batch (model/sync_batch_norm.h)
   int64_t eval_batch_size = 256; // activations stay cache-sized: faster than 1000 on CPU (docs/performance.md)
   int64_t bins = 15;
@@ -56,10 +66,10 @@ struct TrainConfig {
   // image folders (--data folder:DIR; data/image_folder.h): output size, channels, training view, decoding
   int64_t image_size = 224;
   int64_t image_channels = 3; // 3 RGB | 1 gray
-  std::string folder_augment = "rrc"; // rrc | pad-crop | center
+  data::TransformKind folder_augment = data::TransformKind::RandomResizedCrop; // rrc | pad-crop | center
   std::vector<double> rrc_scale = {0.08, 1.0};
   std::vector<double> rrc_ratio = {3.0 / 4.0, 4.0 / 3.0};
-  std::string resize_filter = "bilinear"; // bilinear | bicubic | lanczos
+  data::ResizeFilter resize_filter = data::ResizeFilter::Bilinear; // bilinear | bicubic | lanczos
   bool skip_bad_images = false; // skip unreadable files, list them in RUN_DIR/bad_images.txt
 
   // Throws Error naming the option for values out of range.

@@ -122,7 +122,7 @@ void to_json(json& j, const DistillFacts& d) {
       {"t_squared", d.t_squared},
       {"soft_term", d.soft_term},
       {"hard_smoothing", d.hard_smoothing},
-      {"hard_loss_impl", d.hard_loss_impl},
+      {"hard_loss_impl", loss::implementation_name(d.hard_loss_impl)},
       {"teacher_gamma", d.teacher_gamma},
       {"teacher_gamma_t1", d.teacher_gamma_t1},
       {"teacher_gamma_split", d.teacher_gamma_split},
@@ -146,7 +146,8 @@ void from_json(const json& j, DistillFacts& d) {
   d.t_squared = j.at("t_squared").get<bool>();
   d.soft_term = j.at("soft_term").get<std::string>();
   d.hard_smoothing = j.at("hard_smoothing").get<double>();
-  d.hard_loss_impl = j.value("hard_loss_impl", std::string("fused"));
+  if (j.contains("hard_loss_impl"))
+    d.hard_loss_impl = loss::parse_implementation(j.at("hard_loss_impl").get<std::string>());
   d.teacher_gamma = j.at("teacher_gamma").get<double>();
   d.teacher_gamma_t1 = j.at("teacher_gamma_t1").get<double>();
   d.teacher_gamma_split = j.at("teacher_gamma_split").get<std::string>();
@@ -256,7 +257,7 @@ void to_json(json& j, const EvalRecord& r) {
   j = json::object();
   j["epochs_done"] = r.epochs_done;
   j["bins"] = r.bins;
-  j["precision"] = r.precision;
+  j["precision"] = model::precision_name(r.precision);
   if (r.val)
     j["val"] = calib::to_json(*r.val, false);
   j["test"] = calib::to_json(r.test, false);
@@ -273,7 +274,8 @@ void to_json(json& j, const EvalRecord& r) {
 void from_json(const json& j, EvalRecord& r) {
   r.epochs_done = json_int(j.at("epochs_done"));
   r.bins = json_int(j.at("bins"));
-  r.precision = j.value("precision", std::string("fp32"));
+  if (j.contains("precision"))
+    r.precision = model::parse_precision(j.at("precision").get<std::string>());
   if (j.contains("val"))
     r.val = calib::metrics_from_json(j.at("val"));
   r.test = calib::metrics_from_json(j.at("test"));
@@ -451,19 +453,6 @@ OpenedRun open_run(const fs::path& out, ExistingRun mode, const TrainConfig& req
   return run;
 }
 
-torch::Device parse_device(const std::string& name) {
-  if (name == "cpu")
-    return torch::kCPU;
-  if (name.rfind("cuda", 0) == 0) {
-    if (!torch::cuda::is_available())
-      throw Error(
-          fmt::format("--device {}: CUDA is not available", name),
-          "this build uses a CPU LibTorch; configure with -DTorch_DIR=<a CUDA LibTorch> or use --device cpu");
-    return torch::Device(name);
-  }
-  throw Error(fmt::format("--device: unknown device '{}'", name), "known: cpu, cuda, cuda:N");
-}
-
 data::DataOptions data_options(const TrainConfig& c) {
   data::DataOptions o;
   o.spec = c.data;
@@ -497,12 +486,12 @@ json version_info() {
       {"threads", at::get_num_threads()}};
 }
 
-LoadedRun load_run(const fs::path& run_dir, const std::string& device_override) {
+LoadedRun load_run(const fs::path& run_dir, const std::optional<Device>& device_override) {
   LoadedRun run;
   run.dir = RunDir(run_dir);
   run.record = run.dir.read_config();
   run.config = run.record.config;
-  run.device = parse_device(device_override.empty() ? run.config.device : device_override);
+  run.device = torch_device(device_override.value_or(run.config.device));
   if (!run.dir.has_checkpoint())
     throw Error(
         fmt::format("{}: run has no checkpoint yet", run_dir.string()),

@@ -31,6 +31,7 @@
 #include "smoothlab/data/dataset.h"
 #include "smoothlab/model/classifier.h"
 #include "smoothlab/train/config.h"
+#include "smoothlab/train/device.h"
 
 namespace smoothlab::train {
 
@@ -65,7 +66,7 @@ struct DistillFacts {
   bool soften_student = false, t_squared = false;
   std::string soft_term = "ce"; // ce | kl
   double hard_smoothing = 0; // ε of the hard term (the run's --smoothing)
-  std::string hard_loss_impl = "fused"; // the run's --loss-impl, used by the hard term
+  loss::Implementation hard_loss_impl = loss::Implementation::Fused; // the run's --loss-impl, used by the hard term
   double teacher_gamma = 0, teacher_gamma_t1 = 0; // γ at T and at 1 over teacher_gamma_split
   std::string teacher_gamma_split = "train";
   double teacher_train_accuracy = 0;
@@ -124,7 +125,7 @@ struct GammaRecord {
 // eval.json.
 struct EvalRecord {
   int64_t epochs_done = 0, bins = 15;
-  std::string precision = "fp32"; // of the forward passes that made these logits
+  model::Precision precision = model::Precision::Fp32; // of the forward passes that made these logits
   std::optional<calib::CalibrationMetrics> val; // without bins
   calib::CalibrationMetrics test; // without bins
   std::optional<calib::TemperatureFit> temperature; // fitted on val; none without a validation split
@@ -238,11 +239,8 @@ struct LoadedRun {
   torch::Device device = torch::kCPU;
 };
 
-// device_override: "" keeps the run's.
-LoadedRun load_run(const std::filesystem::path& run_dir, const std::string& device_override = "");
-
-// Parses "cpu" / "cuda" / "cuda:N"; throws Error when CUDA is asked for but not available.
-torch::Device parse_device(const std::string& name);
+// device_override: nullopt keeps the run's. Throws Error for a CUDA device without CUDA (device.h torch_device).
+LoadedRun load_run(const std::filesystem::path& run_dir, const std::optional<Device>& device_override = std::nullopt);
 
 data::DataOptions data_options(const TrainConfig& config);
 

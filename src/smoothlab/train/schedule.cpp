@@ -42,9 +42,9 @@ double learning_rate(const ScheduleOptions& o, int64_t step) {
       return lr;
     }
     case ScheduleKind::Constant:
-      break;
+      return o.base_lr;
   }
-  return o.base_lr;
+  SMOOTHLAB_ASSERT(false, "schedule kind {} has no learning rate", static_cast<int>(o.kind)); // not constant's
 }
 
 } // namespace smoothlab::train

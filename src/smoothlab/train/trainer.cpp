@@ -23,7 +23,7 @@ namespace fs = std::filesystem;
 namespace {
 
 loss::LabelSmoothingOptions loss_options(const TrainConfig& c) {
-  return loss::LabelSmoothingOptions().smoothing(c.smoothing).implementation(loss::parse_implementation(c.loss_impl));
+  return loss::LabelSmoothingOptions().smoothing(c.smoothing).implementation(c.loss_impl);
 }
 
 // A batch that cannot fit in memory is refused before the first step, not by the kernel's OOM killer after minutes
@@ -147,8 +147,8 @@ TrainResult train(
     fs::create_directories(run_dir); // open_run and every write remove a killed write's temp files (core/files.h)
   }
 
-  const torch::Device device = parse_device(config.device);
-  const model::Precision precision = model::parse_precision(config.precision);
+  const torch::Device device = torch_device(config.device);
+  const model::Precision precision = config.precision;
   for (const auto& n : bundle.notes)
     note(NoteKind::Data, n);
   if (const auto slow = model::precision_note(precision, device); !slow.empty())
@@ -226,7 +226,7 @@ TrainResult train(
               : nullptr);
 
   ScheduleOptions so{
-      parse_schedule_kind(config.schedule),
+      config.schedule,
       config.lr,
       config.warmup_epochs,
       config.milestones,
