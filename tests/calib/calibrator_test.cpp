@@ -11,6 +11,7 @@
 #include "smoothlab/calib/ensemble_temperature.h"
 #include "smoothlab/calib/histogram_binning.h"
 #include "smoothlab/calib/isotonic.h"
+#include "smoothlab/calib/kernels.h"
 #include "smoothlab/calib/spline.h"
 #include "smoothlab/calib/temperature.h"
 #include "smoothlab/calib/vector_scaling.h"
@@ -223,10 +224,11 @@ TEST(CalibCalibrator, TopLabelRenormalisationKeepsRatios) {
   EXPECT_TENSOR_NEAR(q, torch::tensor({{0.6, 0.4 * 0.6, 0.4 * 0.4}, {0.25, 0.25, 0.5}}, torch::kFloat64), 0, 1e-15);
 }
 
-// The fast path (probabilities given: 1 − p̂ as the others' summed probabilities, the logits shifted once per row)
-// against the exact one (the others' log-sum-exp of log_p): rows of ordinary logits, a tie for the top class, a row
-// whose others' mass is below 1e-250 (the fast path falls back) and one where it is ≈ 1e-200 (it does not).
-TEST(CalibCalibrator, TopLabelRenormalisationFromLogitsEqualsTheExactOne) {
+// The re-normalisation from raw logits (kernels.h's top-label pass: the others' log-sum-exp as x_top + log rest,
+// exactly from x where rest < 1e-250) against LibTorch's log-sum-exp of the other classes: rows of ordinary logits,
+// a tie for the top class, a row whose others' relative mass is below 1e-250 (the exact path) and one where it is
+// ≈ 1e-200 (it is not); float32 logits as their float64 copy.
+TEST(CalibCalibrator, TopLabelRenormalisationFromLogitsEqualsLibTorchs) {
   torch::manual_seed(3);
   auto z = torch::randn({6, 7}, torch::kFloat64) * 3;
   z[1][4] = z[1].max().item<double>(); // a tie at the top: the lower index is the top class
@@ -235,13 +237,72 @@ TEST(CalibCalibrator, TopLabelRenormalisationFromLogitsEqualsTheExactOne) {
   z[3] =
       torch::tensor({-460.0, 0.0, -470.0, -480.0, -500.0, -465.0, -490.0}, torch::kFloat64); // 1 − p̂ ≈ e^−460 ≈ 1e-200
   const auto c = torch::tensor({0.3, 0.9, 0.5, 0.2, 0.999, 1e-6}, torch::kFloat64);
-  const auto exact = calib::detail::renormalise_top_label(torch::log_softmax(z, 1), c);
-  const auto p = torch::softmax(z, 1).contiguous();
-  auto fast = torch::empty_like(z);
+  const auto top = std::get<1>(z.max(1)); // the first of a tie, as LibTorch documents
+  const auto is_top = torch::zeros_like(z, torch::kBool).scatter_(1, top.unsqueeze(1), true);
+  const auto others_lse = torch::logsumexp(z.masked_fill(is_top, -INFINITY), 1, true);
+  const auto want = (z - others_lse + torch::log1p(-c).unsqueeze(1)).masked_scatter(is_top, torch::log(c));
+  const auto got = calib::detail::renormalise_top_label(z, c);
+  // Absolute: both sides subtract logits of up to 900 (an ulp of 900 is 1.1e-13) to get log-probabilities near −0.7.
+  EXPECT_TENSOR_NEAR(got, want, 1e-14, 5e-13);
+  EXPECT_TENSOR_NEAR(got.exp().sum(1), torch::ones({6}, torch::kFloat64), 1e-12, 0); // log-probabilities near −700
+  // The same from float32 logits and the top-label pass of them: the bits of their float64 copy.
+  const auto z32 = z.to(torch::kFloat);
+  const auto z64 = z32.to(torch::kFloat64);
+  std::vector<int64_t> t32(6), t64(6);
+  std::vector<double> r32(6), r64(6);
+  calib::detail::top_label_rows(z32.data_ptr<float>(), 6, 7, t32.data(), r32.data());
+  calib::detail::top_label_rows(z64.data_ptr<double>(), 6, 7, t64.data(), r64.data());
+  EXPECT_EQ(t32, t64);
+  EXPECT_EQ(r32, r64);
+  auto from32 = torch::empty_like(z), from64 = torch::empty_like(z);
   calib::detail::renormalise_top_label_rows(
-      z.data_ptr<double>(), p.data_ptr<double>(), c.data_ptr<double>(), 6, 7, fast.data_ptr<double>());
-  EXPECT_TENSOR_NEAR(fast, exact, 1e-14, 0);
-  EXPECT_TENSOR_NEAR(exact.exp().sum(1), torch::ones({6}, torch::kFloat64), 1e-12, 0); // log-probabilities near −700
+      z32.data_ptr<float>(), t32.data(), r32.data(), c.data_ptr<double>(), 6, 7, from32.data_ptr<double>());
+  calib::detail::renormalise_top_label_rows(
+      z64.data_ptr<double>(), t64.data(), r64.data(), c.data_ptr<double>(), 6, 7, from64.data_ptr<double>());
+  EXPECT_TENSOR_NEAR(from32, from64, 0, 0);
+}
+
+// The top-label pass against LibTorch's softmax: the top class (the first of a tie) and the others' mass relative to
+// the top class's, Σ_{j≠top} exp(z_j − z_top) = (1 − p̂)/p̂, on rows of K = 1 … 13 classes (every tail length of the
+// 4-lane sums, the top class at every position) and on rows whose others lie 700 (≈ e^−700 each) or 750 (exp taken as
+// 0) below the top.
+TEST(CalibKernels, TopLabelRowsGiveTheTopClassAndTheOthersRelativeMass) {
+  torch::manual_seed(5);
+  for (int64_t k = 1; k <= 13; ++k) {
+    SCOPED_TRACE(k);
+    auto z = torch::randn({3 * k + 2, k}, torch::kFloat64) * 4;
+    for (int64_t i = 0; i < k; ++i) // row i's top class is i
+      z[i][i] = 20.0;
+    if (k >= 2) {
+      z[k][k - 1] = 30.0; // a tie at the top: the first is the top class
+      z[k][0] = 30.0;
+      z[k + 1] = torch::full({k}, -700.0, torch::kFloat64); // the others at e^−700 relative to the top
+      z[k + 1][k / 2] = 0.0;
+      z[k + 2] = torch::full({k}, -750.0, torch::kFloat64); // below e^−708: counted as 0
+      z[k + 2][0] = 0.0;
+    }
+    const int64_t n = z.size(0);
+    std::vector<int64_t> top(size_t(n), -1);
+    std::vector<double> rest(size_t(n), -1);
+    calib::detail::top_label_rows(z.data_ptr<double>(), n, k, top.data(), rest.data());
+    const auto want_top = std::get<1>(z.max(1));
+    const auto p = torch::softmax(z, 1);
+    for (int64_t r = 0; r < n; ++r) {
+      SCOPED_TRACE(r);
+      const int64_t t = top[size_t(r)];
+      ASSERT_EQ(t, want_top[r].item<int64_t>());
+      const auto others = torch::ones({k}, torch::kBool).index_fill_(0, torch::tensor({t}), false);
+      const double want = (z[r] - z[r][t]).exp().masked_select(others).sum().item<double>();
+      if (k == 1 || (r == k + 2)) {
+        EXPECT_EQ(rest[size_t(r)], 0.0);
+      } else if (r == k + 1) {
+        EXPECT_NEAR(rest[size_t(r)] / (double(k - 1) * std::exp(-700.0)), 1.0, 1e-15);
+      } else {
+        EXPECT_NEAR(rest[size_t(r)] / want, 1.0, 1e-14);
+        EXPECT_NEAR(1.0 / (1.0 + rest[size_t(r)]), p[r][t].item<double>(), 1e-15);
+      }
+    }
+  }
 }
 
 // Top-label calibrators take float32 logits a block of rows at a time, converting each block exactly: fit and apply

@@ -25,6 +25,10 @@ __attribute__((target("avx512f,avx2,fma"))) void exp_avx512_n(const float* x, fl
 __attribute__((target("avx2,fma"))) void exp_avx2_n(const float* x, float* out, int64_t n) {
   simd::avx2::exp_n(x, out, n);
 }
+__attribute__((target("avx2,fma"))) void exp_nonpositive_avx2_n(const double* x, double* out, int64_t n) {
+  for (int64_t i = 0; i + 4 <= n; i += 4)
+    _mm256_storeu_pd(out + i, simd::avx2::exp_nonpositive(_mm256_loadu_pd(x + i)));
+}
 #endif
 
 class SimdExp : public ::testing::TestWithParam<std::string> {
@@ -148,6 +152,46 @@ TEST(CalibKernels, FastExpIsTheSharedExp) {
     EXPECT_EQ(out[i], simd::exp_scalar(x[i])) << x[i];
     EXPECT_EQ(calib::detail::fast_exp(x[i]), simd::exp_scalar(x[i])) << x[i];
   }
+}
+
+// The float64 exp of x ≤ 0 (the top-label pass): the scalar twin against std::exp over [−708, 0] (every 2^−12 of
+// the way and a sweep of tiny |x|), 0 below −708, for −∞ and NaN; and the AVX2 variant bit for bit against the twin.
+TEST(CalibSimdExp, NonpositiveDoubleExpIsAccurateAndItsVariantsAgree) {
+  std::vector<double> x;
+  for (double v = 0; v >= -708.0; v -= 1.0 / 4096)
+    x.push_back(v);
+  for (double v = -1e-300; v > -1.0; v *= 1.7)
+    x.push_back(v);
+  x.push_back(std::nextafter(-708.0, 0.0));
+  double worst = 0;
+  for (double v : x) {
+    const double want = std::exp(v);
+    worst = std::max(worst, std::abs(simd::exp_nonpositive_scalar(v) - want) / want);
+  }
+  EXPECT_LT(worst, 4e-16);
+  EXPECT_EQ(simd::exp_nonpositive_scalar(0.0), 1.0);
+  EXPECT_EQ(simd::exp_nonpositive_scalar(-708.5), 0.0);
+  EXPECT_EQ(simd::exp_nonpositive_scalar(-1e300), 0.0);
+  EXPECT_EQ(simd::exp_nonpositive_scalar(-std::numeric_limits<double>::infinity()), 0.0);
+  EXPECT_EQ(simd::exp_nonpositive_scalar(std::numeric_limits<double>::quiet_NaN()), 0.0);
+#ifdef SMOOTHLAB_SIMD_X86
+  if (!simd::cpu_has_avx2_fma())
+    GTEST_SKIP() << "this CPU has no AVX2+FMA: the twin alone was checked";
+  x.push_back(-708.5);
+  x.push_back(-std::numeric_limits<double>::infinity());
+  x.push_back(std::numeric_limits<double>::quiet_NaN());
+  while (x.size() % 4 != 0)
+    x.push_back(-1.0);
+  std::vector<double> out(x.size());
+  exp_nonpositive_avx2_n(x.data(), out.data(), int64_t(x.size()));
+  int64_t differ = 0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    const double twin = simd::exp_nonpositive_scalar(x[i]);
+    if (std::memcmp(&twin, &out[i], sizeof twin) != 0 && differ++ < 5)
+      ADD_FAILURE() << "exp(" << x[i] << "): AVX2 gives " << out[i] << ", the scalar twin " << twin;
+  }
+  EXPECT_EQ(differ, 0);
+#endif
 }
 
 } // namespace

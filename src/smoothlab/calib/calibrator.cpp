@@ -16,6 +16,7 @@
 #include "smoothlab/calib/histogram_binning.h"
 #include "smoothlab/calib/inputs.h"
 #include "smoothlab/calib/isotonic.h"
+#include "smoothlab/calib/kernels.h"
 #include "smoothlab/calib/spline.h"
 #include "smoothlab/calib/temperature.h"
 #include "smoothlab/calib/vector_scaling.h"
@@ -158,93 +159,88 @@ torch::Tensor renormalise_top_label(const torch::Tensor& log_p, const torch::Ten
   const double* cp = cc.data_ptr<double>();
   double* o = out.data_ptr<double>();
   at::parallel_for(0, n, 64, [&](int64_t r0, int64_t r1) {
-    renormalise_top_label_rows(in + r0 * k, nullptr, cp + r0, r1 - r0, k, o + r0 * k);
+    std::vector<int64_t> top(size_t(r1 - r0));
+    std::vector<double> rest(top.size());
+    top_label_rows(in + r0 * k, r1 - r0, k, top.data(), rest.data());
+    renormalise_top_label_rows(in + r0 * k, top.data(), rest.data(), cp + r0, r1 - r0, k, o + r0 * k);
   });
   return out;
 }
 
 namespace {
 
-// The first index of the largest value of x[0, k) (k ≥ 1): its value in four running maxima (independent chains the
-// compiler can keep in vector lanes), then the first entry equal to it.
-int64_t first_argmax(const double* x, int64_t k) {
-  double m[4] = {x[0], x[0], x[0], x[0]};
-  int64_t j = 0;
-  for (; j + 4 <= k; j += 4)
-    for (int i = 0; i < 4; ++i)
-      m[i] = m[i] < x[j + i] ? x[j + i] : m[i];
-  for (; j < k; ++j)
-    m[0] = m[0] < x[j] ? x[j] : m[0];
-  const double best = std::max(std::max(m[0], m[1]), std::max(m[2], m[3]));
-  int64_t top = 0;
-  while (top + 1 < k && x[top] != best)
-    ++top;
-  return top;
-}
-
-// Σ x[j] over j ∈ [0, n), in four running sums.
-double sum4(const double* x, int64_t n) {
-  double s[4] = {0, 0, 0, 0};
-  int64_t j = 0;
-  for (; j + 4 <= n; j += 4)
-    for (int i = 0; i < 4; ++i)
-      s[i] += x[j + i];
-  for (; j < n; ++j)
-    s[0] += x[j];
-  return (s[0] + s[1]) + (s[2] + s[3]);
-}
-
-} // namespace
-
-void renormalise_top_label_rows(
-    const double* x,
-    const double* p,
+template <typename T>
+void renormalise_rows(
+    const T* x,
+    const int64_t* top,
+    const double* rest,
     const double* c,
     int64_t rows,
     int64_t k,
     double* out) {
   constexpr double kFloor = 1e-12; // c is kept in [1e-12, 1 − 1e-12] so every log-probability is finite
-  // Below this mass of the others, their summed probabilities may have lost terms to underflow: log(1 − p̂) then
-  // comes from x by the max-shifted log-sum-exp of the others.
+  // Below this relative mass of the others, terms lost to underflow (e^−708) may matter: their log-sum-exp then comes
+  // from x exactly, shifted by their own maximum.
   constexpr double kSmallestRest = 1e-250;
   const double uniform = -std::log(double(k - 1));
-  // Per row, in x's terms (log-probabilities up to the row's log-sum-exp `lse`): the top class (argmax, lowest index on
-  // ties), log_rest = lse + log(1 − p̂), then y_j = x_j − log_rest + log(1 − c): the other classes' share of 1 − c in
-  // proportion to their probabilities (uniformly where they are all 0), and log c for the top class.
+  // Per row, in x's terms (log-probabilities up to a constant per row): the others' log-sum-exp log_rest, then
+  // y_j = x_j − log_rest + log(1 − c): the other classes' share of 1 − c in proportion to their probabilities
+  // (uniformly where they are all 0), and log c for the top class.
   for (int64_t r = 0; r < rows; ++r) {
-    const double* xr = x + r * k;
+    const T* xr = x + r * k;
     double* y = out + r * k;
-    const int64_t top = first_argmax(xr, k);
+    const int64_t t = top[r];
     const double ci = std::clamp(c[r], kFloor, 1.0 - kFloor);
     const double log1m = std::log1p(-ci);
     double log_rest = 0;
-    const double* pr = p ? p + r * k : nullptr;
-    // Σ_{j≠top} p_j: the others' own probabilities, not 1 − p̂ (no cancellation where p̂ ≈ 1).
-    const double rest = pr ? sum4(pr, top) + sum4(pr + top + 1, k - top - 1) : 0;
-    if (pr && rest >= kSmallestRest) {
-      log_rest = (xr[top] - std::log(pr[top])) + std::log(rest); // lse = x_top − log p̂
-    } else { // the others' log-sum-exp in x's terms: lse + log(1 − p̂)
+    if (rest[r] >= kSmallestRest) {
+      log_rest = double(xr[t]) + std::log(rest[r]);
+    } else {
       double m = -std::numeric_limits<double>::infinity();
       for (int64_t j = 0; j < k; ++j)
-        if (j != top)
-          m = std::max(m, xr[j]);
+        if (j != t)
+          m = std::max(m, double(xr[j]));
       if (std::isinf(m)) { // every other class has probability 0 (or −∞ log-probability)
         for (int64_t j = 0; j < k; ++j)
           y[j] = uniform + log1m;
-        y[top] = std::log(ci);
+        y[t] = std::log(ci);
         continue;
       }
       double sum = 0;
       for (int64_t j = 0; j < k; ++j)
-        if (j != top)
-          sum += std::exp(xr[j] - m);
+        if (j != t)
+          sum += std::exp(double(xr[j]) - m);
       log_rest = std::log(sum) + m;
     }
     const double shift = log1m - log_rest;
     for (int64_t j = 0; j < k; ++j)
-      y[j] = xr[j] + shift;
-    y[top] = std::log(ci);
+      y[j] = double(xr[j]) + shift;
+    y[t] = std::log(ci);
   }
+}
+
+} // namespace
+
+void renormalise_top_label_rows(
+    const float* x,
+    const int64_t* top,
+    const double* rest,
+    const double* c,
+    int64_t rows,
+    int64_t k,
+    double* out) {
+  renormalise_rows(x, top, rest, c, rows, k, out);
+}
+
+void renormalise_top_label_rows(
+    const double* x,
+    const int64_t* top,
+    const double* rest,
+    const double* c,
+    int64_t rows,
+    int64_t k,
+    double* out) {
+  renormalise_rows(x, top, rest, c, rows, k, out);
 }
 
 std::vector<double> to_vector(const torch::Tensor& t) {

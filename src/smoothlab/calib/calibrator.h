@@ -113,12 +113,21 @@ namespace detail {
 // log_p: [N, K] float64 log-probabilities; c: [N] float64. Returns log-probabilities [N, K].
 torch::Tensor renormalise_top_label(const torch::Tensor& log_p, const torch::Tensor& c);
 // The same for `rows` rows of raw row-major [rows, K] arrays, written to out (on the calling thread). x: the rows'
-// log-probabilities, or (with p) any logits of them: log-probabilities up to a constant per row. p: softmax(x) or
-// nullptr; given, log(1 − p̂) is log Σ_{j≠top} p_j and the row's log-sum-exp x_top − log p̂ (no exp per entry; the
-// exact log-sum-exp of the others' x where that sum is below 1e-250, so terms lost to underflow do not matter).
+// log-probabilities or any logits of them (log-probabilities up to a constant per row); top, rest: their top-label
+// pass (kernels.h: top_label_rows). The others' log-sum-exp is x_top + log rest, or, where rest is below 1e-250 (terms
+// lost to underflow may matter), computed from x shifted by the others' maximum.
+void renormalise_top_label_rows(
+    const float* x,
+    const int64_t* top,
+    const double* rest,
+    const double* c,
+    int64_t rows,
+    int64_t k,
+    double* out);
 void renormalise_top_label_rows(
     const double* x,
-    const double* p,
+    const int64_t* top,
+    const double* rest,
     const double* c,
     int64_t rows,
     int64_t k,

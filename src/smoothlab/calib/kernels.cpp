@@ -57,6 +57,10 @@ SMOOTHLAB_INLINE vf tail_mask(int64_t r) {
 
 // The exp of 8 lanes, one policy per instruction set (core/simd_exp.h). ScalarExp runs anywhere; Avx2Exp only inside
 // a function compiled for AVX2+FMA (the *_avx2 variants below, which inline everything they call).
+// The same for 4 float64 lanes x ≤ 0 (core/simd_exp.h's exp_nonpositive).
+typedef double vd __attribute__((vector_size(32)));
+constexpr int kLanesD = 4;
+
 struct ScalarExp {
   static SMOOTHLAB_INLINE vf exp(const vf& x) {
     vf out;
@@ -64,11 +68,20 @@ struct ScalarExp {
       out[i] = simd::exp_scalar(x[i]);
     return out;
   }
+  static SMOOTHLAB_INLINE vd exp_nonpositive(const vd& x) {
+    vd out;
+    for (int i = 0; i < kLanesD; ++i)
+      out[i] = simd::exp_nonpositive_scalar(x[i]);
+    return out;
+  }
 };
 #ifdef SMOOTHLAB_SIMD_X86
 struct Avx2Exp {
   __attribute__((target("avx2,fma"))) static inline vf exp(const vf& x) {
     return (vf)simd::avx2::exp((__m256)x);
+  }
+  __attribute__((target("avx2,fma"))) static inline vd exp_nonpositive(const vd& x) {
+    return (vd)simd::avx2::exp_nonpositive((__m256d)x);
   }
 };
 #endif
@@ -95,6 +108,58 @@ SMOOTHLAB_INLINE float row_max(const float* z, int64_t k) {
   for (int i = 1; i < kLanes; ++i)
     best = std::max(best, m[i]);
   return best;
+}
+
+// The first index of the largest of x[0, k) (k ≥ 1): its value in 8 running maxima, then the first entry equal to it.
+template <typename T>
+SMOOTHLAB_INLINE int64_t first_argmax(const T* x, int64_t k) {
+  T m[kLanes];
+  for (int i = 0; i < kLanes; ++i)
+    m[i] = x[0];
+  int64_t j = 0;
+  for (; j + kLanes <= k; j += kLanes)
+    for (int i = 0; i < kLanes; ++i)
+      m[i] = m[i] < x[j + i] ? x[j + i] : m[i];
+  for (; j < k; ++j)
+    m[0] = m[0] < x[j] ? x[j] : m[0];
+  T best = m[0];
+  for (int i = 1; i < kLanes; ++i)
+    best = best < m[i] ? m[i] : best;
+  int64_t top = 0;
+  while (top + 1 < k && x[top] != best)
+    ++top;
+  return top;
+}
+
+// acc + exp(x_j − top) for j ∈ [0, n) in 4 float64 lanes (x_j taken in float64; the last < 4 padded with −∞, whose exp
+// is 0).
+template <typename Exp, typename T>
+SMOOTHLAB_INLINE vd add_exp_shifted(const T* x, int64_t n, double top, vd acc) {
+  const vd vt = vd{top, top, top, top};
+  int64_t j = 0;
+  for (; j + kLanesD <= n; j += kLanesD)
+    acc += Exp::exp_nonpositive(vd{double(x[j]), double(x[j + 1]), double(x[j + 2]), double(x[j + 3])} - vt);
+  if (j < n) {
+    double buf[kLanesD];
+    for (int i = 0; i < kLanesD; ++i)
+      buf[i] = j + i < n ? double(x[j + i]) : -HUGE_VAL;
+    acc += Exp::exp_nonpositive(vd{buf[0], buf[1], buf[2], buf[3]} - vt);
+  }
+  return acc;
+}
+
+template <typename Exp, typename T>
+SMOOTHLAB_INLINE void top_label_rows_impl(const T* x, int64_t rows, int64_t k, int64_t* top, double* rest) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const T* row = x + r * k;
+    const int64_t t = first_argmax(row, k);
+    const double xt = double(row[t]);
+    vd acc = vd{0, 0, 0, 0};
+    acc = add_exp_shifted<Exp>(row, t, xt, acc); // the classes before the top one, then those after it
+    acc = add_exp_shifted<Exp>(row + t + 1, k - t - 1, xt, acc);
+    top[r] = t;
+    rest[r] = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+  }
 }
 
 constexpr int64_t kRowsPerBlock = 256;
@@ -294,6 +359,10 @@ __attribute__((flatten)) void metrics_block_baseline(
 __attribute__((flatten)) void scan_block_baseline(const float* x, int64_t n, ValueScan* out) {
   scan_rows(x, n, out);
 }
+template <typename T>
+__attribute__((flatten)) void top_label_baseline(const T* x, int64_t rows, int64_t k, int64_t* top, double* rest) {
+  top_label_rows_impl<ScalarExp>(x, rows, k, top, rest);
+}
 
 #ifdef SMOOTHLAB_SIMD_X86
 __attribute__((target("avx2,fma"), flatten)) void nll_block_avx2(
@@ -321,6 +390,15 @@ __attribute__((target("avx2,fma"), flatten)) void metrics_block_avx2(
 }
 __attribute__((target("avx2,fma"), flatten)) void scan_block_avx2(const float* x, int64_t n, ValueScan* out) {
   scan_rows(x, n, out);
+}
+template <typename T>
+__attribute__((target("avx2,fma"), flatten)) void top_label_avx2(
+    const T* x,
+    int64_t rows,
+    int64_t k,
+    int64_t* top,
+    double* rest) {
+  top_label_rows_impl<Avx2Exp>(x, rows, k, top, rest);
 }
 #endif
 
@@ -371,7 +449,24 @@ void scan_block(const float* x, int64_t n, ValueScan* out) {
   scan_block_baseline(x, n, out);
 }
 
+template <typename T>
+void top_label_block(const T* x, int64_t rows, int64_t k, int64_t* top, double* rest) {
+#ifdef SMOOTHLAB_SIMD_X86
+  if (use_avx2())
+    return top_label_avx2(x, rows, k, top, rest);
+#endif
+  top_label_baseline(x, rows, k, top, rest);
+}
+
 } // namespace
+
+void top_label_rows(const float* x, int64_t rows, int64_t k, int64_t* top, double* rest) {
+  top_label_block(x, rows, k, top, rest);
+}
+
+void top_label_rows(const double* x, int64_t rows, int64_t k, int64_t* top, double* rest) {
+  top_label_block(x, rows, k, top, rest);
+}
 
 const char* kernels_isa() {
   return use_avx2() ? "avx2" : "scalar";

@@ -69,6 +69,14 @@ void metrics_rows(
     const RowOutputs& out,
     ClasswiseHistogram* classwise);
 
+// The top-label pass of the top-label calibrators (top_label.cpp), on `rows` rows of logits x [rows, K] (float32 or
+// float64, taken in float64), on the calling thread. Per row: top = the first argmax, and the others' mass relative
+// to the top class's, rest = Σ_{j≠top} exp(x_j − x_top) in float64 (core/simd_exp.h's exp_nonpositive, 4 lanes
+// combined as (0 + 1) + (2 + 3); a term below e^−708 counts as 0). Then p̂ = 1/(1 + rest), and the others' log-sum-exp
+// is x_top + log rest wherever rest is not tiny. The AVX2 variant and the scalar one give the same bits.
+void top_label_rows(const float* x, int64_t rows, int64_t k, int64_t* top, double* rest);
+void top_label_rows(const double* x, int64_t rows, int64_t k, int64_t* top, double* rest);
+
 // One pass over n floats: whether all are finite, and their min and max (over the finite ones).
 struct ValueScan {
   bool finite = true;

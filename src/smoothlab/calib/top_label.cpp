@@ -8,6 +8,7 @@
 #include <ATen/Parallel.h>
 #include <torch/torch.h>
 
+#include "smoothlab/calib/kernels.h"
 #include "smoothlab/core/error.h"
 
 namespace smoothlab::calib::detail {
@@ -35,36 +36,46 @@ struct TopLabel {
   std::vector<int64_t> prediction;
 };
 
-// Rows of logits [N, K] a block at a time, blocks in parallel on LibTorch's threads: f(r0, r1, z) with z the float64
-// copy of rows [r0, r1) (the ops on it run single-threaded inside the parallel region). The whole [N, K] float64
-// tensor is never built: each block's copy and softmax stay in cache, and a row's values are those of the same ops on
-// the whole tensor (they act row by row).
+// Rows of logits [N, K] (float32 or float64) a block at a time, blocks in parallel on LibTorch's threads:
+// f(r0, r1, x, top, rest) with x the block's first row and top, rest the top-label pass of its rows
+// (kernels.h: top_label_rows). Nothing of size [N, K] is built.
 constexpr int64_t kBlockRows = 32;
 
-template <typename F>
-void for_each_block(const torch::Tensor& logits, const F& f) {
-  at::parallel_for(0, logits.size(0), kBlockRows, [&](int64_t b0, int64_t b1) {
+template <typename T, typename F>
+void for_each_block(const T* x, int64_t n, int64_t k, const F& f) {
+  at::parallel_for(0, n, kBlockRows, [&](int64_t b0, int64_t b1) {
+    int64_t top[kBlockRows];
+    double rest[kBlockRows];
     for (int64_t r0 = b0; r0 < b1; r0 += kBlockRows) {
       const int64_t r1 = std::min(r0 + kBlockRows, b1);
-      f(r0, r1, logits.slice(0, r0, r1).to(torch::kFloat64).contiguous());
+      top_label_rows(x + r0 * k, r1 - r0, k, top, rest);
+      f(r0, r1, x + r0 * k, top, rest);
     }
   });
 }
 
-// The top-label confidence max_k p_k and its class of each row of probabilities p [rows, K] into conf and pred.
-void top_of(const torch::Tensor& p, double* conf, int64_t* pred) {
-  const auto [c, k] = p.max(1);
-  const auto cc = c.contiguous();
-  const auto kk = k.to(torch::kInt64).contiguous();
-  std::copy_n(cc.data_ptr<double>(), cc.numel(), conf);
-  std::copy_n(kk.data_ptr<int64_t>(), kk.numel(), pred);
+template <typename F>
+void for_each_block(const torch::Tensor& logits, const F& f) {
+  const int64_t n = logits.size(0), k = logits.size(1);
+  if (logits.scalar_type() == torch::kFloat)
+    for_each_block(logits.data_ptr<float>(), n, k, f);
+  else
+    for_each_block(logits.data_ptr<double>(), n, k, f);
+}
+
+// The top-label confidence p̂ = max_k softmax(z)_k from the others' relative mass.
+double confidence_of(double rest) {
+  return 1.0 / (1.0 + rest);
 }
 
 TopLabel top_label(const torch::Tensor& logits) {
   const auto n = size_t(logits.size(0));
   TopLabel t{std::vector<double>(n), std::vector<int64_t>(n)};
-  for_each_block(logits, [&](int64_t r0, int64_t, const torch::Tensor& z) {
-    top_of(torch::softmax(z, 1), t.confidence.data() + r0, t.prediction.data() + r0);
+  for_each_block(logits, [&](int64_t r0, int64_t r1, const auto*, const int64_t* top, const double* rest) {
+    for (int64_t r = r0; r < r1; ++r) {
+      t.confidence[size_t(r)] = confidence_of(rest[r - r0]);
+      t.prediction[size_t(r)] = top[r - r0];
+    }
   });
   return t;
 }
@@ -138,20 +149,17 @@ torch::Tensor TopLabelMaps::confidence(const torch::Tensor& logits) const {
   return out;
 }
 
-// Per block: softmax (the confidence, and the others' mass 1 − p̂ summed without cancellation), the mapped
-// confidences, then the re-normalised rows straight from the logits into the output.
+// Per block: the top-label pass, the mapped confidences, then the re-normalised rows straight from the logits into
+// the output.
 torch::Tensor TopLabelMaps::log_probs(const torch::Tensor& logits) const {
   const int64_t k = logits.size(1);
   auto out = torch::empty({logits.size(0), k}, torch::kFloat64);
   double* o = out.data_ptr<double>();
-  for_each_block(logits, [&](int64_t r0, int64_t r1, const torch::Tensor& z) {
-    const auto p = torch::softmax(z, 1);
-    std::vector<double> c(size_t(r1 - r0));
-    std::vector<int64_t> pred(c.size());
-    top_of(p, c.data(), pred.data());
-    for (size_t r = 0; r < c.size(); ++r)
-      c[r] = map(c[r], pred[r]);
-    renormalise_top_label_rows(z.data_ptr<double>(), p.data_ptr<double>(), c.data(), r1 - r0, k, o + r0 * k);
+  for_each_block(logits, [&](int64_t r0, int64_t r1, const auto* x, const int64_t* top, const double* rest) {
+    double c[kBlockRows];
+    for (int64_t r = 0; r < r1 - r0; ++r)
+      c[r] = map(confidence_of(rest[r]), top[r]);
+    renormalise_top_label_rows(x, top, rest, c, r1 - r0, k, o + r0 * k);
   });
   return out;
 }

@@ -1,4 +1,6 @@
-// The one vectorised float32 exp of the CPU kernels (loss/fused_kernel_cpu.cpp, calib/kernels.cpp): Cephes' expf,
+// The vectorised exps of the CPU kernels, each with a bit-identical scalar twin.
+//
+// float32 (loss/fused_kernel_cpu.cpp, the metrics and temperature passes of calib/kernels.cpp): Cephes' expf,
 // exp(x) = 2^n·exp(r) with n = round(x·log2 e) and r = x − n·ln 2 (Cody–Waite: ln 2 split in two), exp(r) by a
 // degree-7 polynomial. Three variants doing the same operations with the same rounding (fused multiply-adds,
 // round-to-nearest-even), hence bit-identical results: avx512::exp (16 lanes), avx2::exp (8 lanes, AVX2 + FMA) and
@@ -6,6 +8,13 @@
 //
 // Relative error ≤ 3e−7 (≈ 2 ulp) for x ∈ [−87.3, 88]; x below ln(FLT_MIN) ≈ −87.34 gives exactly 0, x above 88 is
 // taken as 88 (≈ 1.65e38), NaN stays NaN.
+//
+// float64, for x ≤ 0 only (calib/kernels.cpp's top-label rows, Σ_j exp(z_j − max z) in double precision): Cephes'
+// exp, exp(x) = 2^n·exp(r) with n = round(x·log2 e), r = x − n·ln 2 (Cody–Waite), exp(r) = 1 + 2r·P(r²)/(Q(r²) −
+// r·P(r²)) (a Padé form); relative error < 4e−16 (under 2 ulp; the tests measure 3.1e−16 against std::exp). x below
+// −708 gives exactly 0 (so does −∞): the 2^n stays a normal number. avx2::exp_nonpositive (4 lanes) and the scalar twin
+// exp_nonpositive_scalar do the same operations (every multiply-add an explicit fused one, so the compiler cannot
+// contract differently in the two).
 //
 // The vector variants are compiled inside `#pragma GCC target` regions (clang: `#pragma clang attribute`), so this
 // header needs no -mavx2/-mavx512f; call them only from code compiled for that target (a function inside such a region
@@ -31,6 +40,33 @@ constexpr float kLn2Hi = 0.693359375f, kLn2Lo = -2.12194440e-4f; // kLn2Hi + kLn
 constexpr float kP0 = 1.9875691500e-4f, kP1 = 1.3981999507e-3f, kP2 = 8.3334519073e-3f, kP3 = 4.1665795894e-2f,
                 kP4 = 1.6666665459e-1f, kP5 = 5.0000001201e-1f;
 } // namespace exp_constants
+
+namespace exp_nonpositive_constants {
+constexpr double kLo = -708.0; // below it exp is taken as 0
+constexpr double kLog2e = 1.4426950408889634073599;
+constexpr double kLn2Hi = 6.93145751953125e-1, kLn2Lo = 1.42860682030941723212e-6; // kLn2Hi + kLn2Lo = ln 2
+constexpr double kP0 = 1.26177193074810590878e-4, kP1 = 3.02994407707441961300e-2, kP2 = 9.99999999999999999910e-1;
+constexpr double kQ0 = 3.00198505138664455042e-6, kQ1 = 2.52448340349684104192e-3, kQ2 = 2.27265548208155028766e-1,
+                 kQ3 = 2.00000000000000000009e0;
+} // namespace exp_nonpositive_constants
+
+// The float64 scalar twin (x ≤ 0; NaN gives 0, as the vector variant).
+inline double exp_nonpositive_scalar(double x) {
+  using namespace exp_nonpositive_constants;
+  if (!(x >= kLo))
+    return 0.0;
+  const double fx = std::nearbyint(x * kLog2e);
+  double r = std::fma(-fx, kLn2Hi, x);
+  r = std::fma(-fx, kLn2Lo, r);
+  const double rr = r * r;
+  const double p = std::fma(std::fma(kP0, rr, kP1), rr, kP2);
+  const double q = std::fma(std::fma(std::fma(kQ0, rr, kQ1), rr, kQ2), rr, kQ3);
+  const double y = std::fma(2.0, (r * p) / std::fma(-r, p, q), 1.0);
+  const uint64_t bits = uint64_t(int64_t(fx) + 1023) << 52; // 2^fx, fx ∈ [−1022, 0]
+  double scale;
+  std::memcpy(&scale, &bits, sizeof scale);
+  return y * scale;
+}
 
 // The scalar twin: the operations of the vector variants one lane at a time.
 inline float exp_scalar(float x) {
@@ -138,6 +174,29 @@ inline __m256 exp(__m256 x) {
   const __m256i n = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(fx), _mm256_set1_epi32(127)), 23);
   return _mm256_and_ps(_mm256_mul_ps(y, _mm256_castsi256_ps(n)), keep);
 }
+// 4 lanes of exp_nonpositive_scalar.
+inline __m256d exp_nonpositive(__m256d x) {
+  using namespace exp_nonpositive_constants;
+  const __m256d keep = _mm256_cmp_pd(x, _mm256_set1_pd(kLo), _CMP_GE_OQ); // x ≥ lo (not NaN)
+  const __m256d xc = _mm256_max_pd(_mm256_set1_pd(kLo), x); // −∞ and NaN → lo: finite arithmetic below
+  const __m256d fx =
+      _mm256_round_pd(_mm256_mul_pd(xc, _mm256_set1_pd(kLog2e)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256d r = _mm256_fnmadd_pd(fx, _mm256_set1_pd(kLn2Hi), xc);
+  r = _mm256_fnmadd_pd(fx, _mm256_set1_pd(kLn2Lo), r);
+  const __m256d rr = _mm256_mul_pd(r, r);
+  const __m256d p =
+      _mm256_fmadd_pd(_mm256_fmadd_pd(_mm256_set1_pd(kP0), rr, _mm256_set1_pd(kP1)), rr, _mm256_set1_pd(kP2));
+  const __m256d q = _mm256_fmadd_pd(
+      _mm256_fmadd_pd(_mm256_fmadd_pd(_mm256_set1_pd(kQ0), rr, _mm256_set1_pd(kQ1)), rr, _mm256_set1_pd(kQ2)),
+      rr,
+      _mm256_set1_pd(kQ3));
+  const __m256d y = _mm256_fmadd_pd(
+      _mm256_set1_pd(2.0), _mm256_div_pd(_mm256_mul_pd(r, p), _mm256_fnmadd_pd(r, p, q)), _mm256_set1_pd(1.0));
+  const __m256i n =
+      _mm256_slli_epi64(_mm256_add_epi64(_mm256_cvtepi32_epi64(_mm256_cvtpd_epi32(fx)), _mm256_set1_epi64x(1023)), 52);
+  return _mm256_and_pd(_mm256_mul_pd(y, _mm256_castsi256_pd(n)), keep);
+}
+
 inline void exp_n(const float* x, float* out, int64_t n) {
   int64_t i = 0;
   for (; i + 8 <= n; i += 8)
