@@ -110,21 +110,40 @@ SMOOTHLAB_INLINE float row_max(const float* z, int64_t k) {
   return best;
 }
 
-// The first index of the largest of x[0, k) (k ≥ 1): its value in 8 running maxima, then the first entry equal to it.
+// 4 values of a row as float64 lanes.
+typedef float vf4 __attribute__((vector_size(16)));
+SMOOTHLAB_INLINE vd load4(const double* p) {
+  vd v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+SMOOTHLAB_INLINE vd load4(const float* p) {
+  vf4 v;
+  std::memcpy(&v, p, sizeof v);
+  return __builtin_convertvector(v, vd);
+}
+
+// The largest of x[0, k) (k ≥ 1, finite values), in vector lanes.
+SMOOTHLAB_INLINE float row_max_of(const float* x, int64_t k) {
+  return row_max(x, k);
+}
+SMOOTHLAB_INLINE double row_max_of(const double* x, int64_t k) {
+  vd m = vd{x[0], x[0], x[0], x[0]};
+  int64_t j = 0;
+  for (; j + kLanesD <= k; j += kLanesD) {
+    const vd v = load4(x + j);
+    m = v > m ? v : m;
+  }
+  double best = std::max(std::max(m[0], m[1]), std::max(m[2], m[3]));
+  for (; j < k; ++j)
+    best = std::max(best, x[j]);
+  return best;
+}
+
+// The first index of the largest of x[0, k) (k ≥ 1, finite values).
 template <typename T>
 SMOOTHLAB_INLINE int64_t first_argmax(const T* x, int64_t k) {
-  T m[kLanes];
-  for (int i = 0; i < kLanes; ++i)
-    m[i] = x[0];
-  int64_t j = 0;
-  for (; j + kLanes <= k; j += kLanes)
-    for (int i = 0; i < kLanes; ++i)
-      m[i] = m[i] < x[j + i] ? x[j + i] : m[i];
-  for (; j < k; ++j)
-    m[0] = m[0] < x[j] ? x[j] : m[0];
-  T best = m[0];
-  for (int i = 1; i < kLanes; ++i)
-    best = best < m[i] ? m[i] : best;
+  const T best = row_max_of(x, k);
   int64_t top = 0;
   while (top + 1 < k && x[top] != best)
     ++top;
@@ -138,7 +157,7 @@ SMOOTHLAB_INLINE vd add_exp_shifted(const T* x, int64_t n, double top, vd acc) {
   const vd vt = vd{top, top, top, top};
   int64_t j = 0;
   for (; j + kLanesD <= n; j += kLanesD)
-    acc += Exp::exp_nonpositive(vd{double(x[j]), double(x[j + 1]), double(x[j + 2]), double(x[j + 3])} - vt);
+    acc += Exp::exp_nonpositive(load4(x + j) - vt);
   if (j < n) {
     double buf[kLanesD];
     for (int i = 0; i < kLanesD; ++i)
