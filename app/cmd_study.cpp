@@ -132,12 +132,12 @@ const bool registered_study = register_command(
              .device(train::parse_device(args->device))
              .precision(model::parse_precision(args->precision))
              .threads(threads)
-             .report_only(args->report)
-             .worker(args->worker)
-             .claim_timeout(args->claim_timeout)
+             .mode(study::StudyMode::from_flags(
+                 args->run_index.empty() ? -1 : parse_run_index(args->run_index),
+                 args->report,
+                 args->worker,
+                 args->claim_timeout))
              .command_line(command_line());
-         if (!args->run_index.empty())
-           options.run_index(parse_run_index(args->run_index));
          if (args->list_runs) {
            const auto plan = study::study_plan(options);
            for (size_t i = 0; i < plan.size(); ++i)
@@ -198,16 +198,12 @@ const bool registered_study = register_command(
            status_line(fmt::format("{} {}", reused ? "done already:" : "finished:", r.name), true);
          };
          const auto result = study::run_study(options, hooks);
-         if (options.run_index() >= 0 || result.report.empty()) // one run, or a worker that left the report to another
+         if (result.report.empty()) // one run, or a worker that left the report to another
            return 0;
          std::cout << fmt::format(
              "{} runs ({} reused, {} trained now)\n", result.runs_total, result.runs_reused, result.runs_trained);
-         for (const auto& c : result.summary["claims"])
-           std::cout << fmt::format(
-               "  [{}] {}: {}\n",
-               c["verdict"].get<std::string>(),
-               c["claim"].get<std::string>(),
-               c["measured"].get<std::string>());
+         for (const auto& c : result.claims)
+           std::cout << fmt::format("  [{}] {}: {}\n", study::verdict_name(c.verdict), c.claim, c.measured);
          std::cout << fmt::format("report: {}\nsummary: {}\n", result.report.string(), result.summary_path.string());
          return 0;
        };

@@ -51,6 +51,10 @@ TEST(Cli, BadOptionsExitTwoWithOneErrorLine) {
   expect_usage_error(
       {"study", "--preset", "tiny", "--data", data, "--precision", "fp16", "--out", (dir / "s").string()},
       "--precision fp16 needs a CUDA device");
+  // refused where the flags come in, before the study folder is made
+  expect_usage_error(
+      {"study", "--preset", "tiny", "--data", data, "--worker", "--report", "--out", (dir / "s2").string()},
+      "--run-index, --report and --worker exclude each other");
   // Every enum-like option: an unknown value is one line naming the option (the known values in the hint).
   expect_usage_error(
       {"train", "--data", data, "--schedule", "linear", "--out", (dir / "r5").string()},
@@ -73,6 +77,7 @@ TEST(Cli, BadOptionsExitTwoWithOneErrorLine) {
       {"study", "--preset", "tiny", "--data", data, "--device", "gpu", "--out", (dir / "s").string()},
       "--device: unknown device 'gpu'");
   EXPECT_FALSE(fs::exists(dir / "r5"));
+  EXPECT_FALSE(fs::exists(dir / "s2"));
   // Nothing was created for rejected runs.
   EXPECT_FALSE(fs::exists(dir / "r1" / "checkpoint.safetensors"));
   EXPECT_FALSE(fs::exists(dir / "r2" / "config.json"));

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <fstream>
 #include <thread>
 
@@ -112,6 +113,45 @@ json machine_info() {
 
 } // namespace
 
+StudyMode StudyMode::one_run(int64_t index) {
+  StudyMode m;
+  m.kind = Kind::OneRun;
+  m.index = index;
+  return m;
+}
+
+StudyMode StudyMode::report() {
+  StudyMode m;
+  m.kind = Kind::Report;
+  return m;
+}
+
+StudyMode StudyMode::worker(double claim_timeout) {
+  StudyMode m;
+  m.kind = Kind::Worker;
+  m.claim_timeout = claim_timeout;
+  return m;
+}
+
+StudyMode StudyMode::from_flags(int64_t run_index, bool report, bool worker, double claim_timeout) {
+  if (int(run_index >= 0) + int(report) + int(worker) > 1)
+    throw Error(
+        "--run-index, --report and --worker exclude each other",
+        "one way per call: a Slurm array's --run-index I, then --report; or --worker on each node");
+  StudyMode m = run_index >= 0 ? one_run(run_index) : report ? StudyMode::report() : StudyMode();
+  if (worker)
+    m = StudyMode::worker(claim_timeout);
+  m.validate();
+  return m;
+}
+
+void StudyMode::validate() const {
+  if (kind == Kind::OneRun)
+    check(index >= 0, "--run-index must be non-negative, got {}", index);
+  if (kind == Kind::Worker)
+    check(claim_timeout > 0 && std::isfinite(claim_timeout), "--claim-timeout must be positive, got {}", claim_timeout);
+}
+
 std::vector<RunSpec> study_plan(const StudyOptions& options) {
   if (options.data().empty())
     throw Error("--data: empty data spec", "e.g. --data fashion-mnist or cifar10:DIR");
@@ -163,12 +203,12 @@ struct StudyCall {
     for (const auto& r : plan)
       total_cost += r.cost_seconds;
     preset.estimated_minutes = (total_cost + analysis_seconds(preset, plan)) / 60.0;
-    index = options.run_index();
+    options.mode().validate();
+    index = options.mode().kind == StudyMode::Kind::OneRun ? options.mode().index : -1;
     if (index >= int64_t(plan.size()))
       throw Error(
           fmt::format("--run-index {}: the plan has {} runs (0 to {})", index, plan.size(), plan.size() - 1),
           "smoothlab study --list-runs prints them");
-    check(!(index >= 0 && options.report_only()), "--run-index and --report exclude each other");
   }
 
   // The output folders, and study.json (the preset, the data and the plan).
@@ -198,7 +238,7 @@ struct StudyCall {
       if (!done[i] && (index < 0 || int64_t(i) == index)) // the ETA is of what this call trains
         remaining_cost += plan[i].cost_seconds;
     }
-    if (!options.report_only())
+    if (options.mode().kind != StudyMode::Kind::Report)
       return;
     const auto pending = std::count(done.begin(), done.end(), false);
     if (pending > 0) {
@@ -292,9 +332,7 @@ struct StudyCall {
   // --worker: claims and trains pending runs until none is left, then claims the report; null when another worker
   // holds it.
   std::unique_ptr<RunLock> train_as_worker() {
-    check(index < 0 && !options.report_only(), "--worker excludes --run-index and --report");
-    check(options.claim_timeout() > 0, "--claim-timeout must be positive, got {}", options.claim_timeout());
-    const auto lease = std::chrono::milliseconds(int64_t(options.claim_timeout() * 1000));
+    const auto lease = std::chrono::milliseconds(int64_t(options.mode().claim_timeout * 1000));
     const std::string owner = lock_owner();
     for (;;) {
       bool pending = false, trained = false;
@@ -372,6 +410,7 @@ struct StudyCall {
     write_file_atomic(result.summary_path, summary.dump(2) + "\n");
     write_file_atomic(result.report, render_report(summary, out));
     result.summary = std::move(summary);
+    result.claims = verdicts;
   }
 };
 
@@ -383,22 +422,28 @@ StudyResult run_study(const StudyOptions& options, const StudyHooks& hooks) {
   s.write_study_json();
   s.find_finished_runs();
   std::unique_ptr<RunLock> report_lock; // a worker's, held while it writes the report
-  if (options.worker()) {
-    report_lock = s.train_as_worker();
-    if (!report_lock) {
-      s.note("study: every run is finished; another worker writes the report");
+  switch (options.mode().kind) {
+    case StudyMode::Kind::All:
+      s.train_in_order();
+      break;
+    case StudyMode::Kind::OneRun:
+      s.train_in_order();
+      s.note(fmt::format(
+          "study: run {} of {} ({}) finished; smoothlab study --report writes the report once all are",
+          s.index,
+          s.plan.size(),
+          s.plan[size_t(s.index)].name));
       return std::move(s.result);
-    }
-  } else {
-    s.train_in_order();
-  }
-  if (s.index >= 0) {
-    s.note(fmt::format(
-        "study: run {} of {} ({}) finished; smoothlab study --report writes the report once all are",
-        s.index,
-        s.plan.size(),
-        s.plan[size_t(s.index)].name));
-    return std::move(s.result);
+    case StudyMode::Kind::Report:
+      s.train_in_order(); // every run is finished (find_finished_runs): counts them as reused
+      break;
+    case StudyMode::Kind::Worker:
+      report_lock = s.train_as_worker();
+      if (!report_lock) {
+        s.note("study: every run is finished; another worker writes the report");
+        return std::move(s.result);
+      }
+      break;
   }
   s.write_summary_and_report();
   return std::move(s.result);

@@ -15,17 +15,49 @@
 #include <filesystem>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 #include <torch/arg.h>
 
 #include "smoothlab/core/note.h"
 #include "smoothlab/model/precision.h"
+#include "smoothlab/study/claims.h"
 #include "smoothlab/study/preset.h"
 #include "smoothlab/train/device.h"
 #include "smoothlab/train/trainer.h"
 
 namespace smoothlab::study {
+
+// How one call of run_study divides the study's work. The three ways other than All exclude each other; from_flags
+// checks that once, where the CLI's flags come in.
+struct StudyMode {
+  enum class Kind {
+    All, // trains every pending run of the plan in its order, reusing the finished ones, then writes the report
+    // For schedulers that hand out indices (a Slurm job array): trains run `index` of the plan (study_plan) and
+    // nothing else, and writes no report; a student whose teacher is not finished is an Error (run the teachers'
+    // indices, stage 0, first).
+    OneRun,
+    Report, // trains nothing: writes summary.json and report.html from OUT/runs/ alone; an Error while any run is
+            // unfinished
+    // One of several workers sharing OUT (run_lock.h): claims pending runs one at a time (a student once its teacher
+    // is finished), waits while the others' claims are live, takes over claims not renewed for `claim_timeout`
+    // seconds; the worker that finds every run finished writes the report (under OUT/report.lock).
+    Worker,
+  };
+  Kind kind = Kind::All;
+  int64_t index = -1; // OneRun: the run's index in the plan
+  double claim_timeout = 120; // Worker: seconds
+
+  static StudyMode one_run(int64_t index);
+  static StudyMode report();
+  static StudyMode worker(double claim_timeout = 120);
+  // From `smoothlab study`'s flags (run_index < 0: --run-index not given). Throws Error when more than one of
+  // --run-index, --report and --worker is given, and for the values validate() refuses.
+  static StudyMode from_flags(int64_t run_index, bool report, bool worker, double claim_timeout);
+  // Throws Error naming the option: OneRun's index < 0 (--run-index), Worker's claim_timeout ≤ 0 (--claim-timeout).
+  void validate() const;
+};
 
 struct StudyOptions {
   StudyOptions() {}
@@ -36,17 +68,7 @@ struct StudyOptions {
   TORCH_ARG(model::Precision, precision) = model::Precision::Fp32; // every run's (train::TrainConfig::precision)
   TORCH_ARG(int, threads) = 0; // recorded in each run's config (the caller sets LibTorch's threads)
   TORCH_ARG(std::string, command_line) = ""; // for provenance
-  // For schedulers that hand out indices (a Slurm job array): ≥ 0 trains run `run_index` of the plan (study_plan)
-  // and nothing else, and writes no report; a student whose teacher is not finished is an Error (run the teachers'
-  // indices, stage 0, first).
-  TORCH_ARG(int64_t, run_index) = -1;
-  // Trains nothing: writes summary.json and report.html from OUT/runs/ alone; an Error while any run is unfinished.
-  TORCH_ARG(bool, report_only) = false;
-  // One of several workers sharing OUT (run_lock.h): claims pending runs one at a time (a student once its teacher
-  // is finished), waits while the others' claims are live, takes over claims not renewed for `claim_timeout`
-  // seconds; the worker that finds every run finished writes the report (under OUT/report.lock).
-  TORCH_ARG(bool, worker) = false;
-  TORCH_ARG(double, claim_timeout) = 120;
+  TORCH_ARG(StudyMode, mode);
 };
 
 struct StudyProgress {
@@ -65,6 +87,7 @@ struct StudyHooks {
 
 struct StudyResult {
   nlohmann::json summary;
+  std::vector<Claim> claims; // the claims and their verdicts (summary's "claims", typed)
   std::filesystem::path report, summary_path;
   int64_t runs_total = 0, runs_reused = 0, runs_trained = 0;
 };
