@@ -23,9 +23,9 @@
 #include "smoothlab/core/error.h"
 #include "smoothlab/core/names.h"
 #include "smoothlab/distill/loss.h"
-#include "smoothlab/distill/mutual_information.h"
 #include "smoothlab/loss/label_smoothing.h"
 #include "smoothlab/represent/cluster_stats.h"
+#include "smoothlab/represent/mutual_information.h"
 #include "smoothlab/represent/projection.h"
 #include "smoothlab/viz/reliability.h"
 
@@ -211,7 +211,7 @@ py::tuple project(
 }
 
 std::string mutual_information_json(const torch::Tensor& gaps) {
-  return distill::to_json(distill::estimate_mutual_information(gaps)).dump();
+  return represent::to_json(represent::estimate_mutual_information(gaps)).dump();
 }
 
 torch::Tensor kd_loss(

@@ -17,6 +17,7 @@
 #include "smoothlab/core/files.h"
 #include "smoothlab/distill/training.h"
 #include "smoothlab/eval/evaluate.h"
+#include "smoothlab/represent/mi_probe.h"
 #include "smoothlab/study/claims.h"
 #include "smoothlab/study/figures.h"
 #include "smoothlab/study/report_page.h"
@@ -247,7 +248,7 @@ struct StudyCall {
             "students' job with --dependency=afterok on the teachers')");
       th = distill::make_distillation(d, opened.config, bundle).hooks;
     } else {
-      distill::add_mi_logger(opened.config, bundle, th);
+      represent::add_mi_logger(opened.config, bundle, th);
     }
     th.record.command = options.command_line();
     th.record.study = {{"preset", preset.name}, {"group", spec.group}, {"run", to_json(spec)}};

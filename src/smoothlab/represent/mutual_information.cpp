@@ -1,5 +1,5 @@
 // The Gaussian-mixture estimate of I(example; logit gap) and the probe that gathers augmented gaps (see the header).
-#include "smoothlab/distill/mutual_information.h"
+#include "smoothlab/represent/mutual_information.h"
 
 #include <cmath>
 
@@ -8,7 +8,7 @@
 #include "smoothlab/core/error.h"
 #include "smoothlab/data/loader.h"
 
-namespace smoothlab::distill {
+namespace smoothlab::represent {
 
 MiEstimate estimate_mutual_information(const torch::Tensor& gaps_in) {
   check(gaps_in.dim() == 2, "mutual information: gaps must be [N examples, L views], got {} dimensions", gaps_in.dim());
@@ -132,4 +132,4 @@ MiEstimate MiProbe::measure(model::ClassifierImpl& model, const torch::Device& d
   return estimate_mutual_information(gaps(model, device));
 }
 
-} // namespace smoothlab::distill
+} // namespace smoothlab::represent

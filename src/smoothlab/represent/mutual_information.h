@@ -27,7 +27,7 @@
 #include "smoothlab/data/dataset.h"
 #include "smoothlab/model/classifier.h"
 
-namespace smoothlab::distill {
+namespace smoothlab::represent {
 
 struct MiEstimate {
   double mi = 0; // clamped to [0, log N]
@@ -87,4 +87,4 @@ class MiProbe {
   MiOptions options_;
 };
 
-} // namespace smoothlab::distill
+} // namespace smoothlab::represent
