@@ -224,14 +224,17 @@ torch::Tensor kd_loss(
     double smoothing,
     const std::string& reduction) {
   distill::DistillationOptions options;
-  if (form == "paper") {
-    options = distill::DistillationOptions::paper(temperature);
-  } else if (form == "hinton") {
-    options = distill::DistillationOptions::hinton(temperature, 0.5);
-  } else {
-    throw Error(
-        fmt::format("form: unknown form '{}'", form),
-        "paper: [M] §4, H(softmax(z_t/T), softmax(z_s)); hinton: (1 − β)·CE + β·T²·KL at temperature T");
+  switch (distill::parse_form(form, "form")) {
+    case distill::Form::Paper:
+      options = distill::DistillationOptions::paper(temperature);
+      break;
+    case distill::Form::Hinton:
+      options = distill::DistillationOptions::hinton(temperature, 0.5);
+      break;
+    case distill::Form::Custom:
+      throw Error(
+          "form: 'custom' is a name runs' records may carry; kd_loss builds paper or hinton",
+          "paper: [M] §4, H(softmax(z_t/T), softmax(z_s)); hinton: (1 − β)·CE + β·T²·KL at temperature T");
   }
   if (beta)
     options.beta(*beta);

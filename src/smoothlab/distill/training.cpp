@@ -67,7 +67,7 @@ void check_teacher_accuracy(const Teacher& teacher, double accuracy, const torch
 DistillRunOptions options_from(const train::DistillFacts& f) {
   DistillRunOptions o;
   o.teacher = f.teacher;
-  o.form = f.form;
+  o.form = parse_form(f.form);
   o.loss = DistillationOptions()
                .temperature(f.temperature)
                .beta(f.beta)
@@ -83,7 +83,7 @@ DistillRunOptions options_from(const train::DistillFacts& f) {
 nlohmann::json result_settings(const DistillRunOptions& o) {
   return {
       {"teacher", o.teacher},
-      {"form", o.form},
+      {"form", form_name(o.form)},
       {"temperature", o.loss.temperature()},
       {"beta", o.loss.beta()},
       {"soften_student", o.loss.soften_student()},
@@ -120,7 +120,7 @@ DistillSetup make_distillation(
   train::DistillFacts facts;
   facts.teacher = options.teacher;
   facts.teacher_kind = teacher_kind_name(state->teacher.kind());
-  facts.form = options.form;
+  facts.form = form_name(options.form);
   facts.temperature = T;
   facts.beta = loss_options.beta();
   facts.soften_student = loss_options.soften_student();

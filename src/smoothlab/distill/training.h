@@ -26,11 +26,12 @@ namespace smoothlab::distill {
 struct DistillRunOptions {
   std::string teacher; // run folder or TorchScript file
   DistillationOptions loss; // its smoothing() and implementation() are the run's --smoothing and --loss-impl
-  std::string form = "paper"; // recorded name of the loss form: paper | hinton | custom
+  Form form = Form::Paper; // the loss form's recorded name (form_name)
   bool cache_teacher = true; // cache teacher logits when the run does not augment
 };
 
-// The options a saved student run was distilled with (its config.json), for --resume.
+// The options a saved student run was distilled with (its config.json), for --resume. Throws Error for a form or
+// soft term the record misspells.
 DistillRunOptions options_from(const train::DistillFacts& facts);
 
 // The settings that decide a student beyond its training configuration (teacher, form, T, β, …; not the teacher

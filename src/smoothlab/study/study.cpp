@@ -240,7 +240,7 @@ struct StudyCall {
       distill::DistillRunOptions d;
       d.teacher = (runs_dir / spec.teacher).string();
       d.loss = distill::DistillationOptions::paper(spec.temperature);
-      d.form = "paper";
+      d.form = distill::Form::Paper;
       if (!run_finished(runs_dir / spec.teacher, 1))
         throw Error(
             fmt::format("study: the teacher {} of {} is not finished", spec.teacher, spec.name),
