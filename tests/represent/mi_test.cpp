@@ -9,6 +9,7 @@
 #include "smoothlab/core/error.h"
 #include "smoothlab/data/dataset.h"
 #include "smoothlab/model/classifier.h"
+#include "smoothlab/represent/mi_probe.h"
 #include "smoothlab/represent/mutual_information.h"
 #include "support/support.h"
 
@@ -170,6 +171,23 @@ TEST(DistillMi, ProbeCollectsGapsOfFixedExamples) {
   EXPECT_THROW(represent::MiProbe(bundle.train, 3, bundle.mean, bundle.std, Opt(plain).class_b(2)), Error);
   EXPECT_THROW(represent::MiProbe(bundle.train, 3, bundle.mean, bundle.std, Opt(plain).class_b(3)), Error);
   EXPECT_THROW(represent::MiProbe(bundle.train, 3, bundle.mean, bundle.std, Opt(plain).views(1)), Error);
+}
+
+// The options refuse values out of range before any data is touched, naming the command line's option.
+TEST(DistillMi, OptionsValidateNameTheOption) {
+  EXPECT_ERROR_MENTIONS(
+      represent::MiOptions().views(1).validate(), "--views must be at least 2 (σ² is pooled over views), got 1");
+  represent::RunMiOptions run;
+  run.split = "holdout";
+  EXPECT_ERROR_MENTIONS(run.validate(), "--split: unknown split 'holdout' (known: train, val, test)");
+  run.split = "val";
+  run.crop_padding = -1;
+  EXPECT_ERROR_MENTIONS(run.validate(), "--crop-padding must be non-negative, got -1");
+  // run_mutual_information validates before it looks for the run
+  run.crop_padding = 4;
+  run.examples = 0;
+  EXPECT_ERROR_MENTIONS(
+      represent::run_mutual_information("/nonexistent/run", run), "--examples must be at least 1, got 0");
 }
 
 } // namespace

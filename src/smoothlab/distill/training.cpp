@@ -64,6 +64,11 @@ void check_teacher_accuracy(const Teacher& teacher, double accuracy, const torch
 
 } // namespace
 
+void DistillRunOptions::validate() const {
+  check(!teacher.empty(), "--teacher is required (a run folder or a TorchScript file)");
+  loss.validate();
+}
+
 DistillRunOptions options_from(const train::DistillFacts& f) {
   DistillRunOptions o;
   o.teacher = f.teacher;
@@ -95,10 +100,10 @@ DistillSetup make_distillation(
     const DistillRunOptions& options,
     const train::TrainConfig& config,
     const data::DataBundle& bundle) {
-  check(!options.teacher.empty(), "--teacher is required (a run folder or a TorchScript file)");
+  options.validate();
   auto loss_options = options.loss;
+  // The hard term's ε and implementation are the run's (TrainConfig::validate checked them).
   loss_options.smoothing(config.smoothing).implementation(config.loss_impl);
-  loss_options.validate();
   const torch::Device device = train::torch_device(config.device);
 
   auto state =

@@ -28,6 +28,10 @@ struct DistillRunOptions {
   DistillationOptions loss; // its smoothing() and implementation() are the run's --smoothing and --loss-impl
   Form form = Form::Paper; // the loss form's recorded name (form_name)
   bool cache_teacher = true; // cache teacher logits when the run does not augment
+
+  // Throws Error naming the option (--teacher; --temperature, --beta, --smoothing through
+  // DistillationOptions::validate) for a missing teacher or values out of range. make_distillation calls it first.
+  void validate() const;
 };
 
 // The options a saved student run was distilled with (its config.json), for --resume. Throws Error for a form or
@@ -46,7 +50,8 @@ struct DistillSetup {
 
 // Loads and checks the teacher against the run's data (class count, input shape), computes γ and the teacher's
 // accuracy on the training split. `config` is the run's effective configuration: its smoothing and loss_impl are the
-// hard term's. Throws Error for a missing/unloadable teacher or a class-count mismatch.
+// hard term's. Throws Error for bad options (DistillRunOptions::validate), an unloadable teacher or a class-count
+// mismatch.
 DistillSetup make_distillation(
     const DistillRunOptions& options,
     const train::TrainConfig& config,

@@ -33,6 +33,11 @@ EpochExtras chain_epoch_extras(EpochExtras first, EpochExtras second) {
   };
 }
 
+// The views' settings of `smoothlab mi` (the classes and the batch size come from the run).
+MiOptions run_view_options(const RunMiOptions& o) {
+  return MiOptions().examples(o.examples).views(o.views).crop_padding(o.crop_padding).hflip(o.hflip).seed(o.seed);
+}
+
 } // namespace
 
 void add_mi_logger(const train::TrainConfig& config, const data::DataBundle& bundle, train::TrainHooks& hooks) {
@@ -95,7 +100,7 @@ void RunMiOptions::validate() const {
       split == "train" || split == "val" || split == "test",
       "--split: unknown split '{}' (known: train, val, test)",
       split);
-  check(crop_padding >= 0, "--crop-padding must be non-negative, got {}", crop_padding);
+  run_view_options(*this).validate();
 }
 
 json to_json(const RunMiResult& r) {
@@ -130,15 +135,7 @@ RunMiResult run_mutual_information(const fs::path& run_dir, const RunMiOptions& 
         fmt::format("--classes {}: name exactly two classes, got {}", o.classes, classes.size()),
         "e.g. --classes Shirt,Pullover (Fashion-MNIST) or --classes airplane,dog (CIFAR-10)");
   const data::Dataset& dataset = o.split == "train" ? run.data.train : o.split == "val" ? run.data.val : run.data.test;
-  auto options = MiOptions()
-                     .class_a(classes[0])
-                     .class_b(classes[1])
-                     .examples(o.examples)
-                     .views(o.views)
-                     .crop_padding(o.crop_padding)
-                     .hflip(o.hflip)
-                     .seed(o.seed)
-                     .batch_size(run.config.eval_batch_size);
+  auto options = run_view_options(o).class_a(classes[0]).class_b(classes[1]).batch_size(run.config.eval_batch_size);
   MiProbe probe(dataset, run.data.num_classes, run.data.mean, run.data.std, options);
   auto gaps = probe.gaps(*run.model, run.device);
   auto name = [&](int64_t k) {

@@ -41,7 +41,8 @@ struct RunMiOptions {
   std::filesystem::path out; // output folder; "" : RUN_DIR
   bool write_gaps = true; // also OUT/mi_gaps.npy (float64 [N, L]) and mi_labels.npy
 
-  // Throws Error naming the option (--split, --crop-padding) for values out of range (MiOptions checks the rest).
+  // Throws Error naming the option (--split; --crop-padding, --examples, --views through MiOptions::validate) for
+  // values out of range. The classes are checked against the run's data by run_mutual_information.
   void validate() const;
 };
 
@@ -62,9 +63,9 @@ struct RunMiResult {
 
 nlohmann::json to_json(const RunMiResult& result);
 
-// Loads the run, measures Î on the first `examples` examples of each class of the split, writes OUT/mi.json
-// (atomically; OUT is created) and returns what it wrote. Throws Error for an unknown class, a split without enough
-// examples, or bad options.
+// Validates the options, loads the run, measures Î on the first `examples` examples of each class of the split,
+// writes OUT/mi.json (atomically; OUT is created) and returns what it wrote. Throws Error for an unknown class, a
+// split without enough examples, or bad options.
 RunMiResult run_mutual_information(const std::filesystem::path& run_dir, const RunMiOptions& options);
 
 } // namespace smoothlab::represent
