@@ -14,7 +14,7 @@ namespace {
 struct DistillArgs {
   TrainArgs train;
   std::string teacher;
-  std::string form = "paper";
+  std::string form = distill::form_name(distill::Form::Paper);
   double temperature = 1.0;
   double beta = -1; // < 0: the form's default (paper 1, hinton 0.5)
   std::string t_squared; // "": the form's default
@@ -25,17 +25,20 @@ struct DistillArgs {
 distill::DistillRunOptions resolve(const DistillArgs& a) {
   distill::DistillRunOptions o;
   o.teacher = a.teacher;
-  o.form = a.form;
-  if (a.form == "paper") {
-    o.loss = distill::DistillationOptions::paper(a.temperature);
-    if (a.beta >= 0)
-      o.loss.beta(a.beta);
-  } else if (a.form == "hinton") {
-    o.loss = distill::DistillationOptions::hinton(a.temperature, a.beta >= 0 ? a.beta : 0.5);
-  } else {
-    throw Error(
-        fmt::format("--form: unknown form '{}'", a.form),
-        "known: paper (H(softmax(z_t/T), softmax(z_s)), β = 1), hinton ((1−β)·CE + β·T²·KL at T)");
+  o.form = distill::parse_form(a.form);
+  switch (o.form) {
+    case distill::Form::Paper:
+      o.loss = distill::DistillationOptions::paper(a.temperature);
+      if (a.beta >= 0)
+        o.loss.beta(a.beta);
+      break;
+    case distill::Form::Hinton:
+      o.loss = distill::DistillationOptions::hinton(a.temperature, a.beta >= 0 ? a.beta : 0.5);
+      break;
+    case distill::Form::Custom:
+      throw Error(
+          "--form custom: a name runs' records may carry; the command line builds paper or hinton",
+          "start from a form and change --beta, --t-squared or --soft-term");
   }
   if (!a.t_squared.empty()) {
     if (a.t_squared != "true" && a.t_squared != "false")

@@ -4,7 +4,7 @@
 #include <fmt/format.h>
 
 #include "command.h"
-#include "smoothlab/distill/training.h"
+#include "smoothlab/represent/mi_probe.h"
 #include "smoothlab/train/run_dir.h"
 
 namespace smoothlab::cli {
@@ -12,7 +12,7 @@ namespace {
 
 struct MiArgs {
   std::string run_dir;
-  distill::RunMiOptions options;
+  represent::RunMiOptions options;
   std::string device; // "" keeps the run's
   std::string out;
   bool no_flip = false, no_gaps = false;
@@ -44,7 +44,7 @@ const bool registered_mi = register_command(
          o.out = args->out;
          if (!args->device.empty())
            o.device = train::parse_device(args->device);
-         auto r = distill::run_mutual_information(args->run_dir, o);
+         auto r = represent::run_mutual_information(args->run_dir, o);
          std::cout << fmt::format(
              "Î = {:.4f} nats (raw {:.4f}, log N = {:.4f}, N = {}, L = {}, σ² = {:.4g})  {} vs {}\n",
              r.estimate.mi,

@@ -13,8 +13,8 @@
 #include "launch.h"
 #include "smoothlab/core/error.h"
 #include "smoothlab/core/note.h"
-#include "smoothlab/distill/training.h"
 #include "smoothlab/model/classifier.h"
+#include "smoothlab/represent/mi_probe.h"
 
 namespace smoothlab::cli {
 
@@ -245,7 +245,7 @@ train::TrainResult run_training(const PreparedRun& prepared, train::TrainHooks h
     line += fmt::format("  {:.0f} img/s  {:.1f}s", r.images_per_second, r.seconds);
     status_line(line, true);
   };
-  distill::add_mi_logger(run.config, prepared.data, hooks);
+  represent::add_mi_logger(run.config, prepared.data, hooks);
   auto result = train::train(run, prepared.data, hooks, prepared.group.get());
   if (rank0)
     std::cout << fmt::format("run folder: {}\n", run.dir.path().string());

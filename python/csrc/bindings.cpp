@@ -23,9 +23,9 @@
 #include "smoothlab/core/error.h"
 #include "smoothlab/core/names.h"
 #include "smoothlab/distill/loss.h"
-#include "smoothlab/distill/mutual_information.h"
 #include "smoothlab/loss/label_smoothing.h"
 #include "smoothlab/represent/cluster_stats.h"
+#include "smoothlab/represent/mutual_information.h"
 #include "smoothlab/represent/projection.h"
 #include "smoothlab/viz/reliability.h"
 
@@ -211,7 +211,7 @@ py::tuple project(
 }
 
 std::string mutual_information_json(const torch::Tensor& gaps) {
-  return distill::to_json(distill::estimate_mutual_information(gaps)).dump();
+  return represent::to_json(represent::estimate_mutual_information(gaps)).dump();
 }
 
 torch::Tensor kd_loss(
@@ -224,14 +224,17 @@ torch::Tensor kd_loss(
     double smoothing,
     const std::string& reduction) {
   distill::DistillationOptions options;
-  if (form == "paper") {
-    options = distill::DistillationOptions::paper(temperature);
-  } else if (form == "hinton") {
-    options = distill::DistillationOptions::hinton(temperature, 0.5);
-  } else {
-    throw Error(
-        fmt::format("form: unknown form '{}'", form),
-        "paper: [M] §4, H(softmax(z_t/T), softmax(z_s)); hinton: (1 − β)·CE + β·T²·KL at temperature T");
+  switch (distill::parse_form(form, "form")) {
+    case distill::Form::Paper:
+      options = distill::DistillationOptions::paper(temperature);
+      break;
+    case distill::Form::Hinton:
+      options = distill::DistillationOptions::hinton(temperature, 0.5);
+      break;
+    case distill::Form::Custom:
+      throw Error(
+          "form: 'custom' is a name runs' records may carry; kd_loss builds paper or hinton",
+          "paper: [M] §4, H(softmax(z_t/T), softmax(z_s)); hinton: (1 − β)·CE + β·T²·KL at temperature T");
   }
   if (beta)
     options.beta(*beta);

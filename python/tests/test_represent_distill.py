@@ -1,6 +1,6 @@
 """smoothlab.represent.project and smoothlab.distill (teacher_gamma, mutual_information, kd_loss) against independent
 numpy / torch float64 computations of the definitions in src/smoothlab/{represent/projection.h,
-represent/cluster_stats.h, calib/gamma.h, distill/mutual_information.h, distill/loss.h}."""
+represent/cluster_stats.h, represent/mutual_information.h, calib/gamma.h, distill/loss.h}."""
 import math
 
 import numpy as np

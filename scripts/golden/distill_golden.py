@@ -1,9 +1,10 @@
 #!/usr/bin/python3
-"""Golden values for smoothlab's distillation loss and MI estimator (tests/distill/*_test.cpp).
+"""Golden values for smoothlab's distillation loss and MI estimator (tests/distill/loss_test.cpp,
+tests/represent/mi_test.cpp).
 
 Independent path: PyTorch 1.13's own F.kl_div(reduction='batchmean'), F.cross_entropy with probability targets and
 label_smoothing, autograd in float64; the MI estimate in plain numpy, written from the formula in
-src/smoothlab/distill/mutual_information.h. Run with Debian's python3-torch:
+src/smoothlab/represent/mutual_information.h. Run with Debian's python3-torch:
 
     /usr/bin/python3 scripts/golden/distill_golden.py > tests/golden/distill_golden.json
 """

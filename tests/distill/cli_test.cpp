@@ -276,7 +276,7 @@ TEST_F(DistillCli, BadInputsExitWithTwo) {
       "the teacher has 3 classes but the student has 4");
   expect_error(
       run({"distill", "--teacher", (dir_ / "t3").string(), "--form", "fancy", "--out", (dir_ / "d").string()}),
-      "--form");
+      "error: --form: unknown form 'fancy'\n");
   expect_error(run_cli({"mi", (dir_ / "t3").string(), "--classes", "0,7"}), "unknown class '7'");
   expect_error(run_cli({"mi", (dir_ / "t3").string(), "--classes", "0,1,2"}), "exactly two classes");
   expect_error(run_cli({"mi", (dir_ / "t3").string(), "--classes", "0,1", "--examples", "500"}), "has only");

@@ -184,5 +184,19 @@ TEST(DistillLoss, BadInputsNameTheProblem) {
   EXPECT_THROW(distill::parse_soft_term("mse"), Error);
 }
 
+// The loss form's names: the spelling config.json and result_settings carry ("paper", "hinton", "custom") is parsed
+// back to the same value, and an unknown name is the command line's error.
+TEST(DistillLoss, FormNamesRoundTripAndUnknownNamesAreRefused) {
+  using distill::Form;
+  for (const auto form : {Form::Paper, Form::Hinton, Form::Custom})
+    EXPECT_EQ(distill::parse_form(distill::form_name(form)), form);
+  EXPECT_STREQ(distill::form_name(Form::Paper), "paper");
+  EXPECT_STREQ(distill::form_name(Form::Hinton), "hinton");
+  EXPECT_STREQ(distill::form_name(Form::Custom), "custom");
+  EXPECT_TRUE(
+      error_mentions([] { distill::parse_form("fancy"); }, {"--form: unknown form 'fancy'"}, {"paper", "hinton"}));
+  EXPECT_ERROR_MENTIONS(distill::parse_form("Paper", "form"), "form: unknown form 'Paper'");
+}
+
 } // namespace
 } // namespace smoothlab::testing

@@ -182,6 +182,16 @@ TEST_F(DistillRun, TrainingLeavesTheTeacherFrozenAndRecordsGamma) {
   EXPECT_EQ(meta["distill"]["teacher_run"]["model"], "cnn");
 }
 
+// The run's options refuse an out-of-range value by the command line's name before any teacher is loaded.
+TEST(DistillTeacher, RunOptionsValidateNameTheOption) {
+  distill::DistillRunOptions options{"unused-teacher", distill::DistillationOptions::paper(2.0).beta(1.5)};
+  EXPECT_ERROR_MENTIONS(options.validate(), "--beta must be in [0, 1], got 1.5");
+  options.loss.beta(1.0);
+  EXPECT_NO_THROW(options.validate());
+  options.teacher.clear();
+  EXPECT_ERROR_MENTIONS(options.validate(), "--teacher is required");
+}
+
 TEST_F(DistillRun, ClassCountMismatchAndBadTemperatureAreErrors) {
   auto student_config = teacher_config_;
   student_config.data = "idx:" + (dir_ / "data4").string();

@@ -139,7 +139,7 @@ torch::Tensor finite_difference_gradient(
     const torch::Tensor& x,
     double h = 1e-6);
 
-// Î(example; gap) of distill/mutual_information.h computed the plain way, for checking the library's (chunked,
+// Î(example; gap) of represent/mutual_information.h computed the plain way, for checking the library's (chunked,
 // vectorised) estimator: gaps[x][l] view l of example x; the unclamped plug-in value mi_raw.
 double reference_mutual_information(const std::vector<std::vector<double>>& gaps);
 

@@ -126,4 +126,20 @@ SoftTerm parse_soft_term(const std::string& name) {
   return parse_named(kSoftTerms, name, "--soft-term", "term");
 }
 
+namespace {
+constexpr Named<Form> kForms[] = {
+    {Form::Paper, "paper", "H(softmax(z_t/T), softmax(z_s)), β = 1"},
+    {Form::Hinton, "hinton", "(1−β)·CE + β·T²·KL at T"},
+    {Form::Custom, "custom", "settings that follow neither, in a run's record only"},
+};
+} // namespace
+
+const char* form_name(Form form) {
+  return name_of(kForms, form);
+}
+
+Form parse_form(const std::string& name, const std::string& option) {
+  return parse_named(kForms, name, option, "form");
+}
+
 } // namespace smoothlab::distill

@@ -20,6 +20,8 @@
 // reduction='mean' on the [N, K] elementwise KL divides by N·K instead and silently shrinks the teacher term by K.
 #pragma once
 
+#include <string>
+
 #include <torch/arg.h>
 #include <torch/types.h>
 
@@ -30,6 +32,11 @@ namespace smoothlab::distill {
 using loss::Reduction;
 
 enum class SoftTerm { CrossEntropy, KL };
+
+// The name a distillation run records for its loss form: Paper and Hinton are DistillationOptions::paper and
+// ::hinton (what `smoothlab distill --form` builds); Custom names settings that follow neither (a record may carry it;
+// --form does not build it).
+enum class Form { Paper, Hinton, Custom };
 
 struct DistillationOptions {
   // [M] §4 (the default): β = 1, student temperature 1, no T², cross-entropy soft term.
@@ -60,5 +67,9 @@ torch::Tensor distillation_loss(
 
 const char* soft_term_name(SoftTerm term); // "ce" | "kl"
 SoftTerm parse_soft_term(const std::string& name); // throws Error for others
+
+const char* form_name(Form form); // "paper" | "hinton" | "custom"
+// Throws Error "OPTION: unknown form 'NAME'" (hint: the known forms) for others.
+Form parse_form(const std::string& name, const std::string& option = "--form");
 
 } // namespace smoothlab::distill

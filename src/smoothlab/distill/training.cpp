@@ -1,22 +1,16 @@
-// Distillation and MI-logging hooks for the training loop (see training.h).
+// Distillation hooks for the training loop (see training.h).
 #include "smoothlab/distill/training.h"
 
 #include <algorithm>
-#include <filesystem>
 
 #include <torch/torch.h>
 
 #include "smoothlab/calib/gamma.h"
 #include "smoothlab/core/error.h"
-#include "smoothlab/core/files.h"
-#include "smoothlab/data/npy.h"
 #include "smoothlab/distill/teacher.h"
 #include "smoothlab/loss/label_smoothing.h"
 
 namespace smoothlab::distill {
-
-namespace fs = std::filesystem;
-using json = nlohmann::json;
 
 namespace {
 
@@ -70,10 +64,15 @@ void check_teacher_accuracy(const Teacher& teacher, double accuracy, const torch
 
 } // namespace
 
+void DistillRunOptions::validate() const {
+  check(!teacher.empty(), "--teacher is required (a run folder or a TorchScript file)");
+  loss.validate();
+}
+
 DistillRunOptions options_from(const train::DistillFacts& f) {
   DistillRunOptions o;
   o.teacher = f.teacher;
-  o.form = f.form;
+  o.form = parse_form(f.form);
   o.loss = DistillationOptions()
                .temperature(f.temperature)
                .beta(f.beta)
@@ -89,7 +88,7 @@ DistillRunOptions options_from(const train::DistillFacts& f) {
 nlohmann::json result_settings(const DistillRunOptions& o) {
   return {
       {"teacher", o.teacher},
-      {"form", o.form},
+      {"form", form_name(o.form)},
       {"temperature", o.loss.temperature()},
       {"beta", o.loss.beta()},
       {"soften_student", o.loss.soften_student()},
@@ -101,10 +100,10 @@ DistillSetup make_distillation(
     const DistillRunOptions& options,
     const train::TrainConfig& config,
     const data::DataBundle& bundle) {
-  check(!options.teacher.empty(), "--teacher is required (a run folder or a TorchScript file)");
+  options.validate();
   auto loss_options = options.loss;
+  // The hard term's ε and implementation are the run's (TrainConfig::validate checked them).
   loss_options.smoothing(config.smoothing).implementation(config.loss_impl);
-  loss_options.validate();
   const torch::Device device = train::torch_device(config.device);
 
   auto state =
@@ -126,7 +125,7 @@ DistillSetup make_distillation(
   train::DistillFacts facts;
   facts.teacher = options.teacher;
   facts.teacher_kind = teacher_kind_name(state->teacher.kind());
-  facts.form = options.form;
+  facts.form = form_name(options.form);
   facts.temperature = T;
   facts.beta = loss_options.beta();
   facts.soften_student = loss_options.soften_student();
@@ -160,152 +159,6 @@ DistillSetup make_distillation(
     record.teacher_gamma = state->gamma;
   };
   return setup;
-}
-
-void add_mi_logger(const train::TrainConfig& config, const data::DataBundle& bundle, train::TrainHooks& hooks) {
-  if (config.mi_classes.empty())
-    return;
-  const auto classes = data::parse_classes(config.mi_classes, bundle.class_names, "--mi-classes");
-  if (classes.size() != 2)
-    throw Error(
-        fmt::format("--mi-classes {}: name exactly two classes, got {}", config.mi_classes, classes.size()),
-        "e.g. --mi-classes Shirt,Pullover (Fashion-MNIST) or --mi-classes airplane,dog (CIFAR-10)");
-  // The probe uses up to --mi-examples per class: a small data set (an image folder) may hold fewer; the number
-  // used is recorded in the run's record (MiFacts).
-  const auto labels = bundle.train.labels.to(torch::kCPU, torch::kInt64);
-  const int64_t available =
-      std::min(labels.eq(classes[0]).sum().item<int64_t>(), labels.eq(classes[1]).sum().item<int64_t>());
-  auto options = MiOptions()
-                     .class_a(classes[0])
-                     .class_b(classes[1])
-                     .examples(std::min(config.mi_examples, std::max<int64_t>(available, 1)))
-                     .views(config.mi_views)
-                     .crop_padding(config.crop_padding > 0 ? config.crop_padding : 4)
-                     .hflip(true)
-                     .seed(config.seed)
-                     .batch_size(config.eval_batch_size);
-  auto probe = std::make_shared<MiProbe>(bundle.train, bundle.num_classes, bundle.mean, bundle.std, options);
-  const torch::Device device = train::torch_device(config.device);
-  {
-    auto name = [&](int64_t k) {
-      return size_t(k) < bundle.class_names.size() ? bundle.class_names[size_t(k)] : std::to_string(k);
-    };
-    train::MiFacts facts;
-    facts.classes = {classes[0], classes[1]};
-    facts.class_names = {name(classes[0]), name(classes[1])};
-    facts.examples_per_class = options.examples();
-    facts.views = options.views();
-    facts.crop_padding = options.crop_padding();
-    facts.hflip = true;
-    facts.seed = options.seed();
-    facts.split = "train";
-    hooks.record.mi = facts;
-  }
-  hooks.epoch_extras =
-      chain(hooks.epoch_extras, [probe, device](model::ClassifierImpl& model, int64_t, train::EpochRecord& record) {
-        const auto e = probe->measure(model, device);
-        record.mi = e.mi;
-        record.mi_raw = e.mi_raw;
-        record.mi_sigma2 = e.sigma2;
-      });
-  if (config.mi_every > 0) {
-    hooks.step_extras_every = config.mi_every;
-    hooks.step_extras = [probe, device](model::ClassifierImpl& model, int64_t step, train::EpochRecord& record) {
-      const auto e = probe->measure(model, device);
-      record.mi_steps.push_back({step, e.mi, e.mi_raw, e.sigma2});
-    };
-  }
-}
-
-void RunMiOptions::validate() const {
-  check(
-      split == "train" || split == "val" || split == "test",
-      "--split: unknown split '{}' (known: train, val, test)",
-      split);
-  check(crop_padding >= 0, "--crop-padding must be non-negative, got {}", crop_padding);
-}
-
-json to_json(const RunMiResult& r) {
-  json j = to_json(r.estimate);
-  j["run"] = r.run.string();
-  j["epochs_done"] = r.epochs_done;
-  j["classes"] = r.classes;
-  j["class_names"] = r.class_names;
-  j["split"] = r.split;
-  j["examples_per_class"] = r.examples_per_class;
-  j["crop_padding"] = r.crop_padding;
-  j["hflip"] = r.hflip;
-  j["seed"] = r.seed;
-  j["mean_gap"] = r.mean_gap;
-  j["estimator"] =
-      "gaussian mixture, y_x = each of the L views, mu_x = mean of the L views, sigma2 pooled within examples over "
-      "N(L-1); mi clamped to [0, log N]";
-  return j;
-}
-
-RunMiResult run_mutual_information(const fs::path& run_dir, const RunMiOptions& o) {
-  o.validate();
-  const train::RunDir out(o.out.empty() ? run_dir : o.out);
-  if (fs::exists(out.path()) && !fs::is_directory(out.path()))
-    throw Error(
-        fmt::format("--out {}: exists and is not a folder", out.path().string()),
-        "--out names the folder that gets mi.json (and mi_gaps.npy, mi_labels.npy)");
-  auto run = train::load_run(run_dir, o.device);
-  const auto classes = data::parse_classes(o.classes, run.data.class_names, "--classes");
-  if (classes.size() != 2)
-    throw Error(
-        fmt::format("--classes {}: name exactly two classes, got {}", o.classes, classes.size()),
-        "e.g. --classes Shirt,Pullover (Fashion-MNIST) or --classes airplane,dog (CIFAR-10)");
-  const data::Dataset& dataset = o.split == "train" ? run.data.train : o.split == "val" ? run.data.val : run.data.test;
-  auto options = MiOptions()
-                     .class_a(classes[0])
-                     .class_b(classes[1])
-                     .examples(o.examples)
-                     .views(o.views)
-                     .crop_padding(o.crop_padding)
-                     .hflip(o.hflip)
-                     .seed(o.seed)
-                     .batch_size(run.config.eval_batch_size);
-  MiProbe probe(dataset, run.data.num_classes, run.data.mean, run.data.std, options);
-  auto gaps = probe.gaps(*run.model, run.device);
-  auto name = [&](int64_t k) {
-    return size_t(k) < run.data.class_names.size() ? run.data.class_names[size_t(k)] : std::to_string(k);
-  };
-  auto mu = gaps.mean(1);
-  const int64_t n = o.examples;
-  RunMiResult result;
-  result.estimate = estimate_mutual_information(gaps);
-  result.run = run_dir;
-  result.epochs_done = run.epochs_done;
-  result.classes = {classes[0], classes[1]};
-  result.class_names = {name(classes[0]), name(classes[1])};
-  result.split = o.split;
-  result.examples_per_class = n;
-  result.crop_padding = o.crop_padding;
-  result.hflip = o.hflip;
-  result.seed = o.seed;
-  result.mean_gap = {mu.slice(0, 0, n).mean().item<double>(), mu.slice(0, n).mean().item<double>()};
-  std::error_code ec;
-  fs::create_directories(out.path(), ec);
-  if (ec)
-    throw Error(fmt::format("--out {}: cannot create the folder ({})", out.path().string(), ec.message()));
-  if (o.write_gaps) {
-    data::write_npy(out.mi_gaps_file(), gaps);
-    data::write_npy(out.mi_labels_file(), dataset.labels.index_select(0, probe.positions()));
-  }
-  write_file_atomic(out.mi_file(), to_json(result).dump(2) + "\n");
-  return result;
-}
-
-EpochExtras chain(EpochExtras first, EpochExtras second) {
-  if (!first)
-    return second;
-  if (!second)
-    return first;
-  return [first, second](model::ClassifierImpl& model, int64_t epoch, train::EpochRecord& record) {
-    first(model, epoch, record);
-    second(model, epoch, record);
-  };
 }
 
 } // namespace smoothlab::distill

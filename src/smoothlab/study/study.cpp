@@ -18,6 +18,7 @@
 #include "smoothlab/core/files.h"
 #include "smoothlab/distill/training.h"
 #include "smoothlab/eval/evaluate.h"
+#include "smoothlab/represent/mi_probe.h"
 #include "smoothlab/study/claims.h"
 #include "smoothlab/study/figures.h"
 #include "smoothlab/study/report_page.h"
@@ -279,7 +280,7 @@ struct StudyCall {
       distill::DistillRunOptions d;
       d.teacher = (runs_dir / spec.teacher).string();
       d.loss = distill::DistillationOptions::paper(spec.temperature);
-      d.form = "paper";
+      d.form = distill::Form::Paper;
       if (!run_finished(runs_dir / spec.teacher, 1))
         throw Error(
             fmt::format("study: the teacher {} of {} is not finished", spec.teacher, spec.name),
@@ -287,7 +288,7 @@ struct StudyCall {
             "students' job with --dependency=afterok on the teachers')");
       th = distill::make_distillation(d, opened.config, bundle).hooks;
     } else {
-      distill::add_mi_logger(opened.config, bundle, th);
+      represent::add_mi_logger(opened.config, bundle, th);
     }
     th.record.command = options.command_line();
     th.record.study = {{"preset", preset.name}, {"group", spec.group}, {"run", to_json(spec)}};

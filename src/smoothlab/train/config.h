@@ -57,7 +57,7 @@ struct TrainConfig {
   bool sync_bn = false; // distributed training: batch norm over the global batch (model/sync_batch_norm.h)
   int64_t eval_batch_size = 256; // activations stay cache-sized: faster than 1000 on CPU (docs/performance.md)
   int64_t bins = 15;
-  // mutual-information logging ([M] §4, Fig. 6; distill/mutual_information.h): "" off, else "a,b" (names or indices)
+  // mutual-information logging ([M] §4, Fig. 6; represent/mutual_information.h): "" off, else "a,b" (names or indices)
   std::string mi_classes;
   int64_t mi_examples = 300; // per class
   int64_t mi_views = 5;

@@ -74,7 +74,7 @@ struct DistillFacts {
   std::optional<TeacherRunFacts> teacher_run;
 };
 
-// MI logging during training (config.json "mi"; distill/training.h make_mi_logger).
+// MI logging during training (config.json "mi"; represent/mi_probe.h add_mi_logger).
 struct MiFacts {
   std::vector<int64_t> classes;
   std::vector<std::string> class_names;

@@ -8,14 +8,15 @@
 
 #include "smoothlab/core/error.h"
 #include "smoothlab/data/dataset.h"
-#include "smoothlab/distill/mutual_information.h"
 #include "smoothlab/model/classifier.h"
+#include "smoothlab/represent/mi_probe.h"
+#include "smoothlab/represent/mutual_information.h"
 #include "support/support.h"
 
 namespace smoothlab::testing {
 namespace {
 
-using distill::estimate_mutual_information;
+using represent::estimate_mutual_information;
 
 TEST(DistillMi, MatchesNumpyGolden) {
   std::ifstream in(std::string(SMOOTHLAB_SOURCE_DIR) + "/tests/golden/distill_golden.json");
@@ -139,8 +140,8 @@ TEST(DistillMi, ProbeCollectsGapsOfFixedExamples) {
   torch::manual_seed(11);
   auto model = model::make_model("mlp", {1, 8, 8, 3});
   model->train(); // the probe must switch to eval and back
-  auto plain = distill::MiOptions().class_a(2).class_b(0).examples(4).views(3).crop_padding(0).hflip(false);
-  distill::MiProbe probe(bundle.train, 3, bundle.mean, bundle.std, plain);
+  auto plain = represent::MiOptions().class_a(2).class_b(0).examples(4).views(3).crop_padding(0).hflip(false);
+  represent::MiProbe probe(bundle.train, 3, bundle.mean, bundle.std, plain);
   // labels are i % 3: class 2 at 2, 5, 8, 11; class 0 at 0, 3, 6, 9
   EXPECT_TRUE(probe.positions().equal(torch::tensor({2, 5, 8, 11, 0, 3, 6, 9}, torch::kInt64)));
   auto gaps = probe.gaps(*model, torch::kCPU);
@@ -157,7 +158,7 @@ TEST(DistillMi, ProbeCollectsGapsOfFixedExamples) {
 
   auto augmented = plain;
   augmented.crop_padding(2).hflip(true).seed(3);
-  distill::MiProbe aug_probe(bundle.train, 3, bundle.mean, bundle.std, augmented);
+  represent::MiProbe aug_probe(bundle.train, 3, bundle.mean, bundle.std, augmented);
   auto g1 = aug_probe.gaps(*model, torch::kCPU), g2 = aug_probe.gaps(*model, torch::kCPU);
   EXPECT_TRUE(g1.equal(g2));
   EXPECT_GT((g1 - g1.mean(1, true)).abs().max().item<double>(), 1e-4);
@@ -165,11 +166,28 @@ TEST(DistillMi, ProbeCollectsGapsOfFixedExamples) {
   EXPECT_GT(e.sigma2, 0.0);
 
   // (TORCH_ARG setters modify in place: copy first)
-  using Opt = distill::MiOptions;
-  EXPECT_THROW(distill::MiProbe(bundle.train, 3, bundle.mean, bundle.std, Opt(plain).examples(11)), Error);
-  EXPECT_THROW(distill::MiProbe(bundle.train, 3, bundle.mean, bundle.std, Opt(plain).class_b(2)), Error);
-  EXPECT_THROW(distill::MiProbe(bundle.train, 3, bundle.mean, bundle.std, Opt(plain).class_b(3)), Error);
-  EXPECT_THROW(distill::MiProbe(bundle.train, 3, bundle.mean, bundle.std, Opt(plain).views(1)), Error);
+  using Opt = represent::MiOptions;
+  EXPECT_THROW(represent::MiProbe(bundle.train, 3, bundle.mean, bundle.std, Opt(plain).examples(11)), Error);
+  EXPECT_THROW(represent::MiProbe(bundle.train, 3, bundle.mean, bundle.std, Opt(plain).class_b(2)), Error);
+  EXPECT_THROW(represent::MiProbe(bundle.train, 3, bundle.mean, bundle.std, Opt(plain).class_b(3)), Error);
+  EXPECT_THROW(represent::MiProbe(bundle.train, 3, bundle.mean, bundle.std, Opt(plain).views(1)), Error);
+}
+
+// The options refuse values out of range before any data is touched, naming the command line's option.
+TEST(DistillMi, OptionsValidateNameTheOption) {
+  EXPECT_ERROR_MENTIONS(
+      represent::MiOptions().views(1).validate(), "--views must be at least 2 (σ² is pooled over views), got 1");
+  represent::RunMiOptions run;
+  run.split = "holdout";
+  EXPECT_ERROR_MENTIONS(run.validate(), "--split: unknown split 'holdout' (known: train, val, test)");
+  run.split = "val";
+  run.crop_padding = -1;
+  EXPECT_ERROR_MENTIONS(run.validate(), "--crop-padding must be non-negative, got -1");
+  // run_mutual_information validates before it looks for the run
+  run.crop_padding = 4;
+  run.examples = 0;
+  EXPECT_ERROR_MENTIONS(
+      represent::run_mutual_information("/nonexistent/run", run), "--examples must be at least 1, got 0");
 }
 
 } // namespace

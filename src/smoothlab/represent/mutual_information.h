@@ -27,7 +27,7 @@
 #include "smoothlab/data/dataset.h"
 #include "smoothlab/model/classifier.h"
 
-namespace smoothlab::distill {
+namespace smoothlab::represent {
 
 struct MiEstimate {
   double mi = 0; // clamped to [0, log N]
@@ -44,6 +44,10 @@ MiEstimate estimate_mutual_information(const torch::Tensor& gaps);
 nlohmann::json to_json(const MiEstimate& estimate);
 
 struct MiOptions {
+  // Throws Error naming the option (--examples, --views, --crop-padding) for values out of range; the classes are
+  // checked against the data set by MiProbe, which calls this first.
+  void validate() const;
+
   TORCH_ARG(int64_t, class_a) = 0;
   TORCH_ARG(int64_t, class_b) = 1;
   TORCH_ARG(int64_t, examples) = 300; // per class: N = 2·examples ([M]: 300 each)
@@ -59,8 +63,8 @@ struct MiOptions {
 // data::BatchLoader batches with crop/flip for epochs 0..L−1 (a pure function of (seed, view, example)).
 class MiProbe {
  public:
-  // mean/std: the model's input normalisation. Throws Error when a class has fewer than `examples` examples,
-  // a class is out of range or the two classes are equal.
+  // mean/std: the model's input normalisation. Throws Error for options out of range (MiOptions::validate), when a
+  // class has fewer than `examples` examples, a class is out of range or the two classes are equal.
   MiProbe(
       const data::Dataset& dataset,
       int64_t num_classes,
@@ -87,4 +91,4 @@ class MiProbe {
   MiOptions options_;
 };
 
-} // namespace smoothlab::distill
+} // namespace smoothlab::represent

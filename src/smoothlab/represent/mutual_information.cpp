@@ -1,5 +1,5 @@
 // The Gaussian-mixture estimate of I(example; logit gap) and the probe that gathers augmented gaps (see the header).
-#include "smoothlab/distill/mutual_information.h"
+#include "smoothlab/represent/mutual_information.h"
 
 #include <cmath>
 
@@ -8,7 +8,7 @@
 #include "smoothlab/core/error.h"
 #include "smoothlab/data/loader.h"
 
-namespace smoothlab::distill {
+namespace smoothlab::represent {
 
 MiEstimate estimate_mutual_information(const torch::Tensor& gaps_in) {
   check(gaps_in.dim() == 2, "mutual information: gaps must be [N examples, L views], got {} dimensions", gaps_in.dim());
@@ -54,6 +54,13 @@ nlohmann::json to_json(const MiEstimate& e) {
       {"views", e.views}};
 }
 
+void MiOptions::validate() const {
+  check(crop_padding() >= 0, "--crop-padding must be non-negative, got {}", crop_padding());
+  check(examples() >= 1, "--examples must be at least 1, got {}", examples());
+  check(views() >= 2, "--views must be at least 2 (σ² is pooled over views), got {}", views());
+  check(batch_size() >= 1, "mutual information: batch size must be positive");
+}
+
 MiProbe::MiProbe(
     const data::Dataset& dataset,
     int64_t num_classes,
@@ -61,6 +68,7 @@ MiProbe::MiProbe(
     std::vector<float> std,
     const MiOptions& options)
     : mean_(std::move(mean)), std_(std::move(std)), options_(options) {
+  options.validate();
   const int64_t a = options.class_a(), b = options.class_b();
   check(
       a >= 0 && a < num_classes && b >= 0 && b < num_classes,
@@ -69,9 +77,6 @@ MiProbe::MiProbe(
       b,
       num_classes);
   check(a != b, "--mi-classes: the two classes must differ, got {} twice", a);
-  check(options.examples() >= 1, "--examples must be at least 1, got {}", options.examples());
-  check(options.views() >= 2, "--views must be at least 2 (σ² is pooled over views), got {}", options.views());
-  check(options.batch_size() >= 1, "mutual information: batch size must be positive");
   auto labels = dataset.labels.to(torch::kCPU, torch::kInt64);
   std::vector<torch::Tensor> parts;
   for (int64_t k : {a, b}) {
@@ -132,4 +137,4 @@ MiEstimate MiProbe::measure(model::ClassifierImpl& model, const torch::Device& d
   return estimate_mutual_information(gaps(model, device));
 }
 
-} // namespace smoothlab::distill
+} // namespace smoothlab::represent
