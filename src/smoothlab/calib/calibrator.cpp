@@ -167,10 +167,8 @@ torch::Tensor renormalise_top_label(const torch::Tensor& log_p, const torch::Ten
   return out;
 }
 
-namespace {
-
 template <typename T>
-void renormalise_rows(
+void renormalise_top_label_rows(
     const T* x,
     const int64_t* top,
     const double* rest,
@@ -219,29 +217,10 @@ void renormalise_rows(
   }
 }
 
-} // namespace
-
-void renormalise_top_label_rows(
-    const float* x,
-    const int64_t* top,
-    const double* rest,
-    const double* c,
-    int64_t rows,
-    int64_t k,
-    double* out) {
-  renormalise_rows(x, top, rest, c, rows, k, out);
-}
-
-void renormalise_top_label_rows(
-    const double* x,
-    const int64_t* top,
-    const double* rest,
-    const double* c,
-    int64_t rows,
-    int64_t k,
-    double* out) {
-  renormalise_rows(x, top, rest, c, rows, k, out);
-}
+template void renormalise_top_label_rows<
+    float>(const float*, const int64_t*, const double*, const double*, int64_t, int64_t, double*);
+template void renormalise_top_label_rows<
+    double>(const double*, const int64_t*, const double*, const double*, int64_t, int64_t, double*);
 
 std::vector<double> to_vector(const torch::Tensor& t) {
   auto c = t.detach().to(torch::kCPU, torch::kFloat64).contiguous().reshape({-1});

@@ -116,16 +116,9 @@ torch::Tensor renormalise_top_label(const torch::Tensor& log_p, const torch::Ten
 // log-probabilities or any logits of them (log-probabilities up to a constant per row); top, rest: their top-label
 // pass (kernels.h: top_label_rows). The others' log-sum-exp is x_top + log rest, or, where rest is below 1e-250 (terms
 // lost to underflow may matter), computed from x shifted by the others' maximum.
+template <typename T> // float or double
 void renormalise_top_label_rows(
-    const float* x,
-    const int64_t* top,
-    const double* rest,
-    const double* c,
-    int64_t rows,
-    int64_t k,
-    double* out);
-void renormalise_top_label_rows(
-    const double* x,
+    const T* x,
     const int64_t* top,
     const double* rest,
     const double* c,
