@@ -17,11 +17,10 @@
 #include "smoothlab/data/dataset.h"
 #include "smoothlab/model/precision.h"
 #include "smoothlab/study/study.h"
+#include "smoothlab/study/study_dir.h"
 
 namespace smoothlab::cli {
 namespace {
-
-namespace fs = std::filesystem;
 
 struct StudyArgs {
   std::string preset = "quick", data = "fashion-mnist", out;
@@ -145,8 +144,7 @@ const bool registered_study = register_command(
                  "{}\t{}\t{}\t{}\n",
                  i,
                  study::stage_of(plan[i]),
-                 study::run_finished(fs::path(args->out) / "runs" / plan[i].name, plan[i].config.epochs) ? "done"
-                                                                                                         : "pending",
+                 study::StudyDir(args->out).finished(plan[i]) ? "done" : "pending",
                  plan[i].name);
            return 0;
          }

@@ -1,9 +1,9 @@
-// What a study reads of its plan's runs on disk (study/study.h run_finished: is the run done; study/tables.h
+// What a study reads of its plan's runs on disk (study/study_dir.h StudyDir::finished: is the run done; study/tables.h
 // read_run: its records, as the tables read them) in a valid run folder whose eval.json (first byte even) or
 // calibration.json (odd) is the rest of the input.
 #include "fuzz/fuzz_target.h"
 #include "fuzz/run_folder.h"
-#include "smoothlab/study/study.h"
+#include "smoothlab/study/study_dir.h"
 #include "smoothlab/study/tables.h"
 
 SMOOTHLAB_FUZZ_TARGET(study_plan) {
@@ -21,9 +21,9 @@ SMOOTHLAB_FUZZ_TARGET(study_plan) {
   if (size == 0)
     return; // the warm-up run (fuzz_main.cpp): the folder is made
   fuzz::write_input(data[0] % 2 == 0 ? run.eval_file() : run.calibration_file(), data + 1, size - 1);
-  smoothlab::study::run_finished(run.path(), fuzz::kRunEpochs);
   smoothlab::study::RunSpec spec;
   spec.name = "run";
   spec.config.epochs = fuzz::kRunEpochs;
+  smoothlab::study::StudyDir(runs.parent_path()).finished(spec);
   smoothlab::study::read_run(spec, runs);
 }

@@ -23,16 +23,13 @@
 #include "smoothlab/study/figures.h"
 #include "smoothlab/study/report_page.h"
 #include "smoothlab/study/run_lock.h"
+#include "smoothlab/study/study_dir.h"
 #include "smoothlab/study/tables.h"
 
 namespace smoothlab::study {
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
-
-bool run_finished(const fs::path& run_dir, int64_t epochs) {
-  return train::RunDir(run_dir).evaluated(epochs);
-}
 
 namespace {
 
@@ -182,14 +179,14 @@ struct StudyCall {
   StudyPreset preset;
   std::vector<RunSpec> plan;
   int64_t index = -1; // --run-index, or < 0
-  fs::path out, runs_dir, fig_dir;
+  StudyDir dir;
   StudyResult result;
   StudyProgress progress;
   // ETA: the cost model's estimate of what is left, scaled by how fast the runs trained so far actually were.
   double trained_cost = 0, trained_seconds = 0, remaining_cost = 0;
   std::vector<bool> done; // finished before this call
 
-  StudyCall(const StudyOptions& o, const StudyHooks& h) : options(o), hooks(h) {}
+  StudyCall(const StudyOptions& o, const StudyHooks& h) : options(o), hooks(h), dir(o.out()) {}
 
   void note(const std::string& s) const {
     if (hooks.on_note)
@@ -214,19 +211,12 @@ struct StudyCall {
 
   // The output folders, and study.json (the preset, the data and the plan).
   void write_study_json() {
-    out = options.out();
-    runs_dir = out / "runs";
-    fig_dir = out / "figures";
-    if (fs::exists(out) && !fs::is_directory(out))
-      throw Error(fmt::format("--out {}: exists and is not a folder", out.string()));
-    fs::create_directories(runs_dir);
-    fs::create_directories(fig_dir);
+    dir.create();
     json plan_json = json::array();
     for (const auto& r : plan)
       plan_json.push_back(to_json(r));
     write_file_atomic(
-        out / "study.json",
-        json{{"preset", to_json(preset)}, {"data", options.data()}, {"plan", plan_json}}.dump(2) + "\n");
+        dir.plan(), json{{"preset", to_json(preset)}, {"data", options.data()}, {"plan", plan_json}}.dump(2) + "\n");
   }
 
   // Which runs are finished already, the cost of what this call trains, and --report's refusal of pending runs.
@@ -235,7 +225,7 @@ struct StudyCall {
     progress.runs_total = result.runs_total;
     done.assign(plan.size(), false);
     for (size_t i = 0; i < plan.size(); ++i) {
-      done[i] = run_finished(runs_dir / plan[i].name, plan[i].config.epochs);
+      done[i] = dir.finished(plan[i]);
       if (!done[i] && (index < 0 || int64_t(i) == index)) // the ETA is of what this call trains
         remaining_cost += plan[i].cost_seconds;
     }
@@ -249,7 +239,7 @@ struct StudyCall {
               "--report: {} of the {} runs in {} are not finished (the first: index {}, {})",
               pending,
               plan.size(),
-              runs_dir.string(),
+              dir.runs().string(),
               first,
               plan[first].name),
           "train them: smoothlab study --run-index I for each pending index, or smoothlab study without --report");
@@ -268,20 +258,20 @@ struct StudyCall {
   // Trains (or resumes) run i of the plan and evaluates it.
   void train_run(size_t i) {
     const auto& spec = plan[i];
-    const fs::path dir = runs_dir / spec.name;
+    const fs::path run_dir = dir.run(spec.name);
     const auto run_start = clock::now();
     progress.current = spec.name;
     progress.run = {};
     report_progress(0, spec.cost_seconds);
-    const auto opened = train::open_run(dir, train::ExistingRun::Resume, spec.config);
+    const auto opened = train::open_run(run_dir, train::ExistingRun::Resume, spec.config);
     const auto bundle = data::load_data(train::data_options(opened.config));
     train::TrainHooks th;
     if (spec.group == "student") {
       distill::DistillRunOptions d;
-      d.teacher = (runs_dir / spec.teacher).string();
+      d.teacher = dir.run(spec.teacher).string();
       d.loss = distill::DistillationOptions::paper(spec.temperature);
       d.form = distill::Form::Paper;
-      if (!run_finished(runs_dir / spec.teacher, 1))
+      if (!dir.finished(spec.teacher, 1))
         throw Error(
             fmt::format("study: the teacher {} of {} is not finished", spec.teacher, spec.name),
             "with --run-index, train the stage-0 runs of smoothlab study --list-runs first (a Slurm array: the "
@@ -301,7 +291,7 @@ struct StudyCall {
       report_progress(fraction, spec.cost_seconds);
     };
     train::train(opened, bundle, th);
-    eval::evaluate_run(dir, study_eval_options());
+    eval::evaluate_run(run_dir, study_eval_options());
     const double seconds = std::chrono::duration<double>(clock::now() - run_start).count();
     trained_seconds += seconds;
     trained_cost += spec.cost_seconds;
@@ -339,13 +329,13 @@ struct StudyCall {
       bool pending = false, trained = false;
       for (size_t i = 0; i < plan.size() && !trained; ++i) {
         const auto& spec = plan[i];
-        if (run_finished(runs_dir / spec.name, spec.config.epochs))
+        if (dir.finished(spec))
           continue;
         pending = true;
-        if (!spec.teacher.empty() && !run_finished(runs_dir / spec.teacher, 1))
+        if (!spec.teacher.empty() && !dir.finished(spec.teacher, 1))
           continue; // its teacher is another worker's, still training
-        const auto lock = RunLock::try_claim(runs_dir / (spec.name + ".lock"), owner, lease);
-        if (!lock || run_finished(runs_dir / spec.name, spec.config.epochs))
+        const auto lock = RunLock::try_claim(dir.run_lock(spec.name), owner, lease);
+        if (!lock || dir.finished(spec))
           continue; // another worker's, or finished since the check
         train_run(i);
         trained = true; // rescan from the start: teachers come first
@@ -356,7 +346,7 @@ struct StudyCall {
         std::this_thread::sleep_for(std::min(std::chrono::milliseconds(1000), lease / 4));
     }
     result.runs_reused = result.runs_total - result.runs_trained;
-    return RunLock::try_claim(out / "report.lock", owner, lease);
+    return RunLock::try_claim(dir.report_lock(), owner, lease);
   }
 
   json provenance() const {
@@ -379,8 +369,8 @@ struct StudyCall {
   void write_summary_and_report() {
     note("study: all runs finished; analysing");
     for (const auto& spec : plan)
-      ensure_outputs(runs_dir / spec.name);
-    const Tables tables = make_tables(preset, options.data(), plan, runs_dir);
+      ensure_outputs(dir.run(spec.name));
+    const Tables tables = make_tables(preset, options.data(), plan, dir.runs());
     json summary = to_json(tables);
     summary["preset"] = to_json(preset);
     summary["data"] = options.data();
@@ -399,17 +389,17 @@ struct StudyCall {
     for (const auto& a : when)
       summary["when"].push_back(to_json(a));
     summary["answer_beyond_regimes"] = answer_beyond_regimes(tables, verdicts);
-    summary["figures"] = write_figures(tables, when, fig_dir);
+    summary["figures"] = write_figures(tables, when, dir.figures());
     summary["bootstrap"] = {
         {"resamples", tables.bootstrap.resamples},
         {"level", tables.bootstrap.level},
         {"seed", tables.bootstrap.seed},
         {"bins", tables.bootstrap.bins}};
     summary["provenance"] = provenance();
-    result.summary_path = out / "summary.json";
-    result.report = out / "report.html";
+    result.summary_path = dir.summary();
+    result.report = dir.report();
     write_file_atomic(result.summary_path, summary.dump(2) + "\n");
-    write_file_atomic(result.report, render_report(summary, out));
+    write_file_atomic(result.report, render_report(summary, dir.root()));
     result.summary = std::move(summary);
     result.claims = verdicts;
   }

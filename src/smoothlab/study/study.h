@@ -2,7 +2,7 @@
 //
 // run_study(options) expands the preset (preset.h) into runs, trains each one into OUT/runs/<name> with
 // train::ExistingRun::Resume semantics and evaluates it (eval/evaluate.h: eval.json, calibration.json), then analyses
-// them all (tables.h → claims.h, figures.h) and writes
+// them all (tables.h → claims.h, figures.h) and writes (the folder's layout: study_dir.h)
 //   OUT/study.json     the preset and the plan (written first)
 //   OUT/summary.json   every number of the report, the claims and their verdicts, provenance
 //   OUT/report.html    one self-contained page (figures embedded as data: URIs) — report_page.h
@@ -99,8 +99,5 @@ StudyResult run_study(const StudyOptions& options, const StudyHooks& hooks = {})
 // precision and threads applied. A run's stage is 1 when it needs a teacher of the plan (a student), else 0.
 std::vector<RunSpec> study_plan(const StudyOptions& options);
 int stage_of(const RunSpec& run);
-
-// True when run_dir holds a finished, evaluated run of `epochs` epochs.
-bool run_finished(const std::filesystem::path& run_dir, int64_t epochs);
 
 } // namespace smoothlab::study
