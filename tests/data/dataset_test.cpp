@@ -6,6 +6,7 @@
 #include "smoothlab/data/idx.h"
 #include "smoothlab/data/loader.h"
 #include "smoothlab/data/npy.h"
+#include "smoothlab/data/split.h"
 #include "support/support.h"
 
 namespace smoothlab::testing {
@@ -308,6 +309,27 @@ TEST(BatchLoader, DeterministicAcrossWorkersAndEpochsDiffer) {
   EXPECT_EQ(std::get<0>(torch::_unique(a_idx)).size(0), 50); // a permutation
   auto [c_images, c_idx] = run(0, 3);
   EXPECT_FALSE(a_idx.equal(c_idx));
+}
+
+// The splits are one type inside; their names are parsed where they come in and printed where they go out.
+TEST(Split, NamesRoundTripAndTheBundleLooksThemUp) {
+  for (const auto split : {data::Split::Train, data::Split::Val, data::Split::Test})
+    EXPECT_EQ(data::parse_split(data::split_name(split), "--split"), split);
+  EXPECT_STREQ(data::split_name(data::Split::Val), "val");
+  EXPECT_TRUE(error_mentions(
+      [] { data::parse_split("holdout", "--splits"); },
+      {"--splits: unknown split 'holdout'"},
+      {"known: train, val, test"}));
+  EXPECT_TRUE(error_mentions([] { data::parse_split("Train", "--split"); }, {"unknown split 'Train'"}));
+  TempDir dir;
+  write_idx_folder(dir.path(), 60, 12, 8, 8, 3, true);
+  data::DataOptions o;
+  o.spec = "idx:" + dir.path().string();
+  o.val_size = 12;
+  const auto b = data::load_data(o);
+  EXPECT_EQ(&b.split(data::Split::Train), &b.train);
+  EXPECT_EQ(&b.split(data::Split::Val), &b.val);
+  EXPECT_EQ(&b.split(data::Split::Test), &b.test);
 }
 
 } // namespace

@@ -505,6 +505,18 @@ std::pair<torch::Tensor, torch::Tensor> stratified_split(
   return {torch::tensor(kept, torch::kInt64), torch::tensor(out, torch::kInt64)};
 }
 
+const Dataset& DataBundle::split(Split which) const {
+  switch (which) {
+    case Split::Train:
+      return train;
+    case Split::Val:
+      return val;
+    case Split::Test:
+      return test;
+  }
+  SMOOTHLAB_ASSERT(false, "split {} has no dataset", static_cast<int>(which));
+}
+
 DataBundle load_data(const DataOptions& options) {
   const auto colon = options.spec.find(':');
   const std::string kind = options.spec.substr(0, colon);

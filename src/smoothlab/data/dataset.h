@@ -24,6 +24,7 @@
 
 #include "smoothlab/data/image_folder.h"
 #include "smoothlab/data/source.h"
+#include "smoothlab/data/split.h"
 
 namespace smoothlab::data {
 
@@ -80,6 +81,9 @@ struct DataBundle {
                                 // (image folders: the standard ImageNet values, folder_normalisation())
   std::shared_ptr<BadImageLog> bad_images; // image folders: unreadable files skipped so far (--skip-bad-images)
   std::vector<std::string> notes; // things worth telling the user (e.g. an index that was not cached)
+
+  // The train, val or test Dataset.
+  const Dataset& split(Split which) const;
 };
 
 // Loads the data named by options.spec and splits it. Throws Error for unknown names (listing the known
