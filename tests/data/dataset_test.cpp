@@ -332,5 +332,48 @@ TEST(Split, NamesRoundTripAndTheBundleLooksThemUp) {
   EXPECT_EQ(&b.split(data::Split::Test), &b.test);
 }
 
+// DataOptions refuse values out of range before any file is read, naming the command line's option.
+TEST(LoadData, OptionsValidateNameTheOption) {
+  data::DataOptions o;
+  EXPECT_NO_THROW(o.validate());
+  o.val_size = 0;
+  EXPECT_NO_THROW(o.validate());
+  o.val_size = -2;
+  EXPECT_ERROR_MENTIONS(o.validate(), "--val-size must be non-negative, got -2");
+  o.val_size = data::kAutoValSize;
+  o.limit_train = -1;
+  EXPECT_ERROR_MENTIONS(data::load_data(o), "--limit-train must be non-negative (0: all), got -1");
+  o.limit_train = 0;
+  o.label_noise = 1;
+  EXPECT_ERROR_MENTIONS(o.validate(), "--label-noise must be in [0, 1), got 1");
+  o.label_noise = 0;
+  o.folder.channels = 2; // the image folder's options too
+  EXPECT_ERROR_MENTIONS(o.validate(), "--image-channels must be 1 or 3, got 2");
+}
+
+// LoaderOptions refuse sizes out of range and a normalisation that would divide by zero or read past its end.
+TEST(BatchLoader, OptionsValidateNameTheOption) {
+  data::LoaderOptions o;
+  EXPECT_NO_THROW(o.validate());
+  o.batch_size = 0;
+  EXPECT_ERROR_MENTIONS(o.validate(), "--batch-size must be positive, got 0");
+  o.batch_size = 4;
+  o.workers = -1;
+  EXPECT_ERROR_MENTIONS(o.validate(), "--workers must be non-negative, got -1");
+  o.workers = 0;
+  o.mean = {0.5f};
+  o.std = {0.0f};
+  EXPECT_ERROR_MENTIONS(o.validate(), "normalisation: channel 0", "std positive and finite");
+  o.std = {};
+  EXPECT_ERROR_MENTIONS(o.validate(), "normalisation: mean has 1 channels, std has 0");
+  o.std = {0.25f};
+  o.crop_padding = -2;
+  auto d = ramp_dataset(4, 6, 6);
+  auto make = [&] {
+    data::BatchLoader loader(std::make_shared<data::TensorSource>(d), std::make_shared<data::SequentialSampler>(4), o);
+  };
+  EXPECT_ERROR_MENTIONS(make(), "--crop-padding must be non-negative, got -2"); // the loader validates first
+}
+
 } // namespace
 } // namespace smoothlab::testing

@@ -68,6 +68,11 @@ struct DataOptions {
   // Image folders only: decoding and views, and whether the training split augments (random views).
   FolderOptions folder;
   bool augment = true;
+
+  // Throws Error naming the option (--val-size, --limit-train, --limit-test, --label-noise; the image folder's
+  // through FolderOptions::validate) for values out of range. load_data calls it first; the spec and the classes are
+  // checked against the data by load_data.
+  void validate() const;
 };
 
 struct DataBundle {
@@ -86,8 +91,8 @@ struct DataBundle {
   const Dataset& split(Split which) const;
 };
 
-// Loads the data named by options.spec and splits it. Throws Error for unknown names (listing the known
-// ones), missing or corrupt files, labels out of range and shapes that disagree.
+// Loads the data named by options.spec and splits it. Throws Error for options out of range (DataOptions::validate),
+// unknown names (listing the known ones), missing or corrupt files, labels out of range and shapes that disagree.
 DataBundle load_data(const DataOptions& options);
 
 // The data sources as --data spells them ("fashion-mnist", "mnist:DIR", ..., "folder:DIR"), in the order of the
