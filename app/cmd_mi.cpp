@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "command.h"
+#include "smoothlab/data/split.h"
 #include "smoothlab/represent/mi_probe.h"
 #include "smoothlab/train/run_dir.h"
 
@@ -13,6 +14,7 @@ namespace {
 struct MiArgs {
   std::string run_dir;
   represent::RunMiOptions options;
+  std::string split = "train"; // --split, parsed into options.split
   std::string device; // "" keeps the run's
   std::string out;
   bool no_flip = false, no_gaps = false;
@@ -28,7 +30,7 @@ const bool registered_mi = register_command(
        sub.add_option("--examples", o.examples, "examples per class: the first ones of the split")
            ->capture_default_str();
        sub.add_option("--views", o.views, "augmented views L per example")->capture_default_str();
-       sub.add_option("--split", o.split, "train | val | test")->capture_default_str();
+       sub.add_option("--split", args->split, "train | val | test")->capture_default_str();
        sub.add_option("--crop-padding", o.crop_padding, "random-crop padding of the views")->capture_default_str();
        sub.add_flag("--no-flip", args->no_flip, "views without horizontal flips");
        sub.add_option("--seed", o.seed, "augmentation seed of the views")->capture_default_str();
@@ -39,6 +41,7 @@ const bool registered_mi = register_command(
        return [args] {
          apply_threads(args->threads);
          auto o = args->options;
+         o.split = data::parse_split(args->split, "--split");
          o.hflip = !args->no_flip;
          o.write_gaps = !args->no_gaps;
          o.out = args->out;

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "command.h"
+#include "smoothlab/data/split.h"
 #include "smoothlab/represent/project_runs.h"
 
 namespace smoothlab::cli {
@@ -46,10 +47,13 @@ const bool registered_project = register_command(
        return [a] {
          apply_threads(a->threads);
          std::vector<std::filesystem::path> sources(a->sources.begin(), a->sources.end());
+         std::vector<data::Split> splits;
+         for (const auto& name : a->splits)
+           splits.push_back(data::parse_split(name, "--splits"));
          auto options = represent::ProjectOptions()
                             .classes(a->classes)
                             .per_class(a->per_class)
-                            .splits(a->splits)
+                            .splits(splits)
                             .seed(a->seed)
                             .data(a->data)
                             .features(a->features)

@@ -6,6 +6,7 @@
 #include "smoothlab/data/idx.h"
 #include "smoothlab/data/loader.h"
 #include "smoothlab/data/npy.h"
+#include "smoothlab/data/split.h"
 #include "support/support.h"
 
 namespace smoothlab::testing {
@@ -308,6 +309,70 @@ TEST(BatchLoader, DeterministicAcrossWorkersAndEpochsDiffer) {
   EXPECT_EQ(std::get<0>(torch::_unique(a_idx)).size(0), 50); // a permutation
   auto [c_images, c_idx] = run(0, 3);
   EXPECT_FALSE(a_idx.equal(c_idx));
+}
+
+// The splits are one type inside; their names are parsed where they come in and printed where they go out.
+TEST(Split, NamesRoundTripAndTheBundleLooksThemUp) {
+  for (const auto split : {data::Split::Train, data::Split::Val, data::Split::Test})
+    EXPECT_EQ(data::parse_split(data::split_name(split), "--split"), split);
+  EXPECT_STREQ(data::split_name(data::Split::Val), "val");
+  EXPECT_TRUE(error_mentions(
+      [] { data::parse_split("holdout", "--splits"); },
+      {"--splits: unknown split 'holdout'"},
+      {"known: train, val, test"}));
+  EXPECT_TRUE(error_mentions([] { data::parse_split("Train", "--split"); }, {"unknown split 'Train'"}));
+  TempDir dir;
+  write_idx_folder(dir.path(), 60, 12, 8, 8, 3, true);
+  data::DataOptions o;
+  o.spec = "idx:" + dir.path().string();
+  o.val_size = 12;
+  const auto b = data::load_data(o);
+  EXPECT_EQ(&b.split(data::Split::Train), &b.train);
+  EXPECT_EQ(&b.split(data::Split::Val), &b.val);
+  EXPECT_EQ(&b.split(data::Split::Test), &b.test);
+}
+
+// DataOptions refuse values out of range before any file is read, naming the command line's option.
+TEST(LoadData, OptionsValidateNameTheOption) {
+  data::DataOptions o;
+  EXPECT_NO_THROW(o.validate());
+  o.val_size = 0;
+  EXPECT_NO_THROW(o.validate());
+  o.val_size = -2;
+  EXPECT_ERROR_MENTIONS(o.validate(), "--val-size must be non-negative, got -2");
+  o.val_size = data::kAutoValSize;
+  o.limit_train = -1;
+  EXPECT_ERROR_MENTIONS(data::load_data(o), "--limit-train must be non-negative (0: all), got -1");
+  o.limit_train = 0;
+  o.label_noise = 1;
+  EXPECT_ERROR_MENTIONS(o.validate(), "--label-noise must be in [0, 1), got 1");
+  o.label_noise = 0;
+  o.folder.channels = 2; // the image folder's options too
+  EXPECT_ERROR_MENTIONS(o.validate(), "--image-channels must be 1 or 3, got 2");
+}
+
+// LoaderOptions refuse sizes out of range and a normalisation that would divide by zero or read past its end.
+TEST(BatchLoader, OptionsValidateNameTheOption) {
+  data::LoaderOptions o;
+  EXPECT_NO_THROW(o.validate());
+  o.batch_size = 0;
+  EXPECT_ERROR_MENTIONS(o.validate(), "--batch-size must be positive, got 0");
+  o.batch_size = 4;
+  o.workers = -1;
+  EXPECT_ERROR_MENTIONS(o.validate(), "--workers must be non-negative, got -1");
+  o.workers = 0;
+  o.mean = {0.5f};
+  o.std = {0.0f};
+  EXPECT_ERROR_MENTIONS(o.validate(), "normalisation: channel 0", "std positive and finite");
+  o.std = {};
+  EXPECT_ERROR_MENTIONS(o.validate(), "normalisation: mean has 1 channels, std has 0");
+  o.std = {0.25f};
+  o.crop_padding = -2;
+  auto d = ramp_dataset(4, 6, 6);
+  auto make = [&] {
+    data::BatchLoader loader(std::make_shared<data::TensorSource>(d), std::make_shared<data::SequentialSampler>(4), o);
+  };
+  EXPECT_ERROR_MENTIONS(make(), "--crop-padding must be non-negative, got -2"); // the loader validates first
 }
 
 } // namespace

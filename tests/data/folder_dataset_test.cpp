@@ -2,6 +2,7 @@
 // loading, and bad files (error naming the file by default, skipped and listed with skip_bad).
 #include <cmath>
 #include <fstream>
+#include <limits>
 #include <thread>
 
 #include <torch/torch.h>
@@ -314,6 +315,35 @@ TEST(FolderLoader, BadFilesErrorOrAreSkippedAndListed) {
     EXPECT_NE(text.find("002.jpg"), std::string::npos) << text;
     EXPECT_NE(text.find("truncated"), std::string::npos) << text;
   }
+}
+
+// The folder's and the view's options refuse values that would crash or draw nonsense views (a log of a
+// non-positive ratio, a negative padding's draw), naming the command line's option.
+TEST(FolderAugment, OptionsValidateNameTheOption) {
+  data::TransformOptions t;
+  EXPECT_NO_THROW(t.validate());
+  t.ratio_min = 0;
+  EXPECT_ERROR_MENTIONS(t.validate(), "--rrc-ratio must satisfy 0 < min <= max, got 0,");
+  t.ratio_min = 0.75;
+  t.ratio_max = std::numeric_limits<double>::infinity();
+  EXPECT_ERROR_MENTIONS(t.validate(), "--rrc-ratio");
+  t.ratio_max = 4.0 / 3.0;
+  t.kind = data::TransformKind::PadCrop;
+  t.padding = -1;
+  EXPECT_ERROR_MENTIONS(data::draw_view(t, 10, 10, 0), "--crop-padding must be non-negative, got -1");
+  t.padding = 4;
+  t.size = 0;
+  EXPECT_ERROR_MENTIONS(t.validate(), "--image-size must be positive, got 0");
+
+  data::FolderOptions f;
+  EXPECT_NO_THROW(f.validate());
+  f.scale_min = 0.5;
+  f.scale_max = 0.25;
+  EXPECT_ERROR_MENTIONS(f.validate(), "--rrc-scale must satisfy 0 < min <= max <= 1, got 0.5,0.25");
+  f.scale_max = 1;
+  f.channels = 2;
+  EXPECT_ERROR_MENTIONS(
+      data::ImageFolderSource("/nonexistent", {}, {}, f, false, nullptr), "--image-channels must be 1 or 3, got 2");
 }
 
 } // namespace

@@ -212,5 +212,16 @@ TEST(JpegCorrupt, EveryCaseNamesTheFile) {
       [&] { data::read_bytes((dir / "missing.jpg").string()); }, {"cannot open", (dir / "missing.jpg").string()}));
 }
 
+// DecodeOptions refuse a channel count the decoders do not write, naming the command line's option.
+TEST(JpegDecode, OptionsValidateNameTheOption) {
+  data::DecodeOptions o;
+  EXPECT_NO_THROW(o.validate());
+  o.channels = 1;
+  EXPECT_NO_THROW(o.validate());
+  o.channels = 4;
+  EXPECT_ERROR_MENTIONS(o.validate(), "--image-channels must be 1 or 3, got 4");
+  EXPECT_ERROR_MENTIONS(decode_file("jpeg_gray.jpg", 2), "--image-channels must be 1 or 3, got 2");
+}
+
 } // namespace
 } // namespace smoothlab::testing

@@ -69,5 +69,13 @@ TEST(FeatureModelTest, CollectFeaturesOfASmoothlabModel) {
   EXPECT_TENSOR_NEAR(set.features.select(1, 256), torch::ones({7}, torch::kFloat64), 0, 0);
 }
 
+TEST(FeatureModelTest, TorchScriptOptionsValidateNameTheOption) {
+  EXPECT_NO_THROW(TorchScriptOptions().validate());
+  EXPECT_ERROR_MENTIONS(TorchScriptOptions().features("").validate(), "--features: empty");
+  // load_torchscript_model validates before it reads the file
+  EXPECT_ERROR_MENTIONS(
+      load_torchscript_model(kGolden + "no_such_model.pt", TorchScriptOptions().features("")), "--features");
+}
+
 } // namespace
 } // namespace smoothlab::represent

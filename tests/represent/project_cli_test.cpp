@@ -6,6 +6,8 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include "smoothlab/data/split.h"
+#include "smoothlab/represent/project_runs.h"
 #include "smoothlab/represent/projection.h"
 #include "smoothlab/train/trainer.h"
 #include "support/support.h"
@@ -221,6 +223,19 @@ TEST_F(ProjectCliTest, TorchScriptModel) {
        (*dir_ / "ts2").string()});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("embed"), std::string::npos) << r.err;
+}
+
+// ProjectOptions refuse sizes out of range, no split and a split drawn twice before any run is opened.
+TEST(ProjectOptions, ValidateNamesTheOption) {
+  using data::Split;
+  using represent::ProjectOptions;
+  EXPECT_NO_THROW(ProjectOptions().validate());
+  EXPECT_ERROR_MENTIONS(ProjectOptions().per_class(0).validate(), "--per-class: must be positive, got 0");
+  EXPECT_ERROR_MENTIONS(ProjectOptions().splits({}).validate(), "--splits: give at least one of train, val, test");
+  EXPECT_ERROR_MENTIONS(
+      represent::project_runs({"/nonexistent/run"}, ProjectOptions().splits({Split::Test, Split::Val, Split::Test})),
+      "--splits: 'test' is given twice");
+  EXPECT_ERROR_MENTIONS(ProjectOptions().batch_size(-1).validate(), "batch_size must be positive, got -1");
 }
 
 } // namespace

@@ -69,6 +69,24 @@ TEST(GradScaler, GrowsAfterTheIntervalOfFiniteSteps) {
   EXPECT_EQ(scaler.scale(), 16.0);
 }
 
+// The options torch.cuda.amp.GradScaler refuses (growth ≤ 1, backoff ≥ 1) and those that would make the scale 0, inf
+// or grow every step are refused too, by their torch names.
+TEST(GradScaler, OptionsValidateNameTheOption) {
+  train::GradScalerOptions o;
+  EXPECT_NO_THROW(o.validate());
+  o.backoff_factor = 1.0;
+  EXPECT_ERROR_MENTIONS(o.validate(), "backoff_factor must be in (0, 1), got 1");
+  o.backoff_factor = 0.5;
+  o.growth_factor = 1.0;
+  EXPECT_ERROR_MENTIONS(o.validate(), "growth_factor must be greater than 1 and finite, got 1");
+  o.growth_factor = 2.0;
+  o.growth_interval = 0;
+  EXPECT_ERROR_MENTIONS(GradScaler(true, o), "growth_interval must be at least 1, got 0");
+  o.growth_interval = 1;
+  o.init_scale = 0;
+  EXPECT_ERROR_MENTIONS(o.validate(), "init_scale must be positive and finite, got 0");
+}
+
 TEST(GradScaler, StateSurvivesACheckpoint) {
   train::GradScalerOptions o;
   o.growth_interval = 3;

@@ -34,6 +34,24 @@ TEST(Schedule, WarmupCosineAndStep) {
   EXPECT_DOUBLE_EQ(train::learning_rate(o, 45), 1.0);
 }
 
+// The schedule refuses values that would give a negative, infinite or NaN learning rate, naming the option.
+TEST(Schedule, OptionsValidateNameTheOption) {
+  train::ScheduleOptions o;
+  EXPECT_NO_THROW(o.validate());
+  o.gamma = -0.1;
+  EXPECT_ERROR_MENTIONS(o.validate(), "--gamma must be positive, got -0.1");
+  o.gamma = 0.1;
+  o.base_lr = std::nan("");
+  EXPECT_ERROR_MENTIONS(train::learning_rate(o, 0), "--lr must be positive, got nan");
+  o.base_lr = 0.1;
+  o.epochs = 2;
+  o.warmup_epochs = 2;
+  EXPECT_ERROR_MENTIONS(o.validate(), "--warmup-epochs must be in [0, epochs), got 2");
+  o.warmup_epochs = 0;
+  o.steps_per_epoch = 0;
+  EXPECT_ERROR_MENTIONS(o.validate(), "steps_per_epoch must be at least 1, got 0");
+}
+
 // The names are parsed once into the kind; an unknown one is refused there (it used to fall through to constant).
 TEST(Schedule, KindsParseByNameAndAnUnknownOneIsRefused) {
   for (const auto kind : {train::ScheduleKind::Cosine, train::ScheduleKind::Step, train::ScheduleKind::Constant})

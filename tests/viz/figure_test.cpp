@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "smoothlab/viz/figure.h"
+#include "smoothlab/viz/projection_plot.h"
 #include "support/support.h"
 
 namespace smoothlab::testing {
@@ -62,6 +63,15 @@ TEST(Figure, ExplicitLimitsPlaceBarsInTheRightPixels) {
 TEST(Figure, RejectsAxesOutsideTheGrid) {
   viz::Figure fig(100, 100, 1, 1);
   EXPECT_THROW(fig.axes(1, 0), std::exception);
+}
+
+TEST(ProjectionFigure, OptionsValidate) {
+  viz::ProjectionFigureOptions o;
+  EXPECT_NO_THROW(o.validate());
+  o.panel_height = 0;
+  EXPECT_ERROR_MENTIONS(o.validate(), "panel_width and panel_height must be positive, got 420x0");
+  viz::ProjectionPanel panel{"p", torch::zeros({1, 2}), torch::zeros({1}, torch::kInt64), torch::zeros({3, 2}), ""};
+  EXPECT_ERROR_MENTIONS(viz::projection_figure({{panel}}, {0, 1, 2}, {"a", "b", "c"}, o), "panel_width");
 }
 
 } // namespace

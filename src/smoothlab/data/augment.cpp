@@ -74,7 +74,23 @@ Box center_crop_box(int64_t width, int64_t height, int64_t size) {
   return {double(left) * sx, double(top) * sy, double(left + size) * sx, double(top + size) * sy};
 }
 
+void TransformOptions::validate() const {
+  check(size >= 1, "--image-size must be positive, got {}", size);
+  check(
+      scale_min > 0 && scale_min <= scale_max && scale_max <= 1,
+      "--rrc-scale must satisfy 0 < min <= max <= 1, got {},{}",
+      scale_min,
+      scale_max);
+  check(
+      ratio_min > 0 && ratio_min <= ratio_max && std::isfinite(ratio_max),
+      "--rrc-ratio must satisfy 0 < min <= max, got {},{}",
+      ratio_min,
+      ratio_max);
+  check(padding >= 0, "--crop-padding must be non-negative, got {}", padding);
+}
+
 View draw_view(const TransformOptions& o, int64_t width, int64_t height, uint64_t hash) {
+  o.validate();
   check(width > 0 && height > 0, "image of size {}x{} has no pixels", width, height);
   SplitMix rng(hash);
   View v;

@@ -37,6 +37,10 @@ struct TransformOptions {
   int64_t padding = 4;
   bool hflip = true;
   ResizeFilter filter = ResizeFilter::Bilinear;
+
+  // Throws Error naming the option (--image-size, --rrc-scale, --rrc-ratio, --crop-padding) for values out of range:
+  // size ≥ 1, 0 < scale_min ≤ scale_max ≤ 1, 0 < ratio_min ≤ ratio_max finite, padding ≥ 0. draw_view calls it.
+  void validate() const;
 };
 
 // One example's view: the source box to resample, the flip and (PadCrop) the shift.
@@ -46,7 +50,8 @@ struct View {
   int64_t dy = 0, dx = 0;
 };
 
-// The view of a width × height image under `options`, drawn from `hash`. Throws Error for an empty image.
+// The view of a width × height image under `options`, drawn from `hash`. Throws Error for an empty image or options
+// out of range (TransformOptions::validate).
 View draw_view(const TransformOptions& options, int64_t width, int64_t height, uint64_t hash);
 
 // The RandomResizedCrop box alone (integer pixel edges), as torchvision computes it.

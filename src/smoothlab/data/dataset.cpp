@@ -505,7 +505,28 @@ std::pair<torch::Tensor, torch::Tensor> stratified_split(
   return {torch::tensor(kept, torch::kInt64), torch::tensor(out, torch::kInt64)};
 }
 
+void DataOptions::validate() const {
+  check(val_size >= 0 || val_size == kAutoValSize, "--val-size must be non-negative, got {}", val_size);
+  check(limit_train >= 0, "--limit-train must be non-negative (0: all), got {}", limit_train);
+  check(limit_test >= 0, "--limit-test must be non-negative (0: all), got {}", limit_test);
+  check(label_noise >= 0 && label_noise < 1, "--label-noise must be in [0, 1), got {}", label_noise);
+  folder.validate();
+}
+
+const Dataset& DataBundle::split(Split which) const {
+  switch (which) {
+    case Split::Train:
+      return train;
+    case Split::Val:
+      return val;
+    case Split::Test:
+      return test;
+  }
+  SMOOTHLAB_ASSERT(false, "split {} has no dataset", static_cast<int>(which));
+}
+
 DataBundle load_data(const DataOptions& options) {
+  options.validate();
   const auto colon = options.spec.find(':');
   const std::string kind = options.spec.substr(0, colon);
   const std::string dir = colon == std::string::npos ? "" : options.spec.substr(colon + 1);
@@ -514,10 +535,6 @@ DataBundle load_data(const DataOptions& options) {
     throw Error(fmt::format("--data: unknown data source '{}'", kind), fmt::format("known: {}", join(source_names())));
   if (entry->needs_dir && dir.empty())
     throw Error(fmt::format("--data {}: needs a folder, as in --data {}", options.spec, entry->usage), entry->dir_hint);
-  check(
-      options.label_noise >= 0 && options.label_noise < 1,
-      "--label-noise must be in [0, 1), got {}",
-      options.label_noise);
   DataBundle bundle = entry->load(options, dir);
   if (!options.classes.empty())
     keep_classes(bundle, options.classes);

@@ -24,6 +24,7 @@
 
 #include "smoothlab/data/image_folder.h"
 #include "smoothlab/data/source.h"
+#include "smoothlab/data/split.h"
 
 namespace smoothlab::data {
 
@@ -67,6 +68,11 @@ struct DataOptions {
   // Image folders only: decoding and views, and whether the training split augments (random views).
   FolderOptions folder;
   bool augment = true;
+
+  // Throws Error naming the option (--val-size, --limit-train, --limit-test, --label-noise; the image folder's
+  // through FolderOptions::validate) for values out of range. load_data calls it first; the spec and the classes are
+  // checked against the data by load_data.
+  void validate() const;
 };
 
 struct DataBundle {
@@ -80,10 +86,13 @@ struct DataBundle {
                                 // (image folders: the standard ImageNet values, folder_normalisation())
   std::shared_ptr<BadImageLog> bad_images; // image folders: unreadable files skipped so far (--skip-bad-images)
   std::vector<std::string> notes; // things worth telling the user (e.g. an index that was not cached)
+
+  // The train, val or test Dataset.
+  const Dataset& split(Split which) const;
 };
 
-// Loads the data named by options.spec and splits it. Throws Error for unknown names (listing the known
-// ones), missing or corrupt files, labels out of range and shapes that disagree.
+// Loads the data named by options.spec and splits it. Throws Error for options out of range (DataOptions::validate),
+// unknown names (listing the known ones), missing or corrupt files, labels out of range and shapes that disagree.
 DataBundle load_data(const DataOptions& options);
 
 // The data sources as --data spells them ("fashion-mnist", "mnist:DIR", ..., "folder:DIR"), in the order of the

@@ -239,8 +239,12 @@ ImageInfo read_image_info(const uint8_t* data, size_t size, const std::string& n
   return info;
 }
 
+void DecodeOptions::validate() const {
+  check(channels == 1 || channels == 3, "--image-channels must be 1 or 3, got {}", channels);
+}
+
 DecodedImage decode_image(const uint8_t* data, size_t size, const std::string& name, const DecodeOptions& options) {
-  check(options.channels == 1 || options.channels == 3, "image channels must be 1 or 3, got {}", options.channels);
+  options.validate();
   return detect(data, size, name) == ImageFormat::Jpeg ? decode_jpeg(data, size, name, options)
                                                        : decode_png(data, size, name, options);
 }

@@ -40,6 +40,9 @@ struct DecodeOptions {
   double min_width = 0, min_height = 0;
   DctScaling scaling = DctScaling::PowersOfTwo;
   bool fast_dct = false; // TJFLAG_FASTDCT | TJFLAG_FASTUPSAMPLE: faster, not bit-exact with PIL
+
+  // Throws Error naming --image-channels unless channels is 1 or 3. decode_image calls it first.
+  void validate() const;
 };
 
 // Pixels uint8 [height, width, channels], row-major, interleaved.

@@ -265,6 +265,18 @@ void decode_view(
   }
 }
 
+void FolderOptions::validate() const {
+  check(channels == 1 || channels == 3, "--image-channels must be 1 or 3, got {}", channels);
+  TransformOptions view;
+  view.size = image_size;
+  view.scale_min = scale_min;
+  view.scale_max = scale_max;
+  view.ratio_min = ratio_min;
+  view.ratio_max = ratio_max;
+  view.padding = padding;
+  view.validate();
+}
+
 ImageFolderSource::ImageFolderSource(
     fs::path root,
     std::vector<std::string> files,
@@ -278,20 +290,8 @@ ImageFolderSource::ImageFolderSource(
       augment_(augment),
       skip_bad_(options.skip_bad),
       log_(log ? std::move(log) : std::make_shared<BadImageLog>()) {
+  options.validate();
   check(files_.size() == labels_.size(), "image folder: {} files but {} labels", files_.size(), labels_.size());
-  check(options.image_size >= 1, "--image-size must be positive, got {}", options.image_size);
-  check(options.channels == 1 || options.channels == 3, "--image-channels must be 1 or 3, got {}", options.channels);
-  check(
-      options.scale_min > 0 && options.scale_min <= options.scale_max && options.scale_max <= 1,
-      "--rrc-scale must satisfy 0 < min <= max <= 1, got {},{}",
-      options.scale_min,
-      options.scale_max);
-  check(
-      options.ratio_min > 0 && options.ratio_min <= options.ratio_max,
-      "--rrc-ratio must satisfy 0 < min <= max, got {},{}",
-      options.ratio_min,
-      options.ratio_max);
-  check(options.padding >= 0, "--crop-padding must be non-negative, got {}", options.padding);
   transform_.size = options.image_size;
   transform_.filter = options.filter;
   transform_.scale_min = options.scale_min;

@@ -47,6 +47,10 @@ struct FolderOptions {
   DctScaling scaling = DctScaling::PowersOfTwo;
   bool fast_dct = false;
   bool cache_index = true;
+
+  // Throws Error naming the option (--image-size, --image-channels, --rrc-scale, --rrc-ratio, --crop-padding) for
+  // values out of range. ImageFolderSource's constructor calls it first.
+  void validate() const;
 };
 
 // Unreadable files met while loading (skip_bad): thread-safe, shared by all splits of a bundle.

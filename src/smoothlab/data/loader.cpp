@@ -1,6 +1,7 @@
 #include "smoothlab/data/loader.h"
 
 #include <algorithm>
+#include <cmath>
 #include <numeric>
 #include <random>
 
@@ -83,12 +84,26 @@ std::vector<int64_t> RandomSampler::indices(int64_t epoch) const {
   return out;
 }
 
+void LoaderOptions::validate() const {
+  check(batch_size > 0, "--batch-size must be positive, got {}", batch_size);
+  check(crop_padding >= 0, "--crop-padding must be non-negative, got {}", crop_padding);
+  check(workers >= 0, "--workers must be non-negative, got {}", workers);
+  check(mean.size() == std.size(), "normalisation: mean has {} channels, std has {}", mean.size(), std.size());
+  for (size_t c = 0; c < std.size(); ++c)
+    check(
+        std::isfinite(mean[c]) && std::isfinite(std[c]) && std[c] > 0,
+        "normalisation: channel {} has mean {} and std {}; the mean must be finite and the std positive and finite",
+        c,
+        mean[c],
+        std[c]);
+}
+
 BatchLoader::BatchLoader(
     std::shared_ptr<const ExampleSource> source,
     std::shared_ptr<const Sampler> sampler,
     LoaderOptions options)
     : source_(std::move(source)), sampler_(std::move(sampler)), options_(std::move(options)) {
-  check(options_.batch_size > 0, "--batch-size must be positive, got {}", options_.batch_size);
+  options_.validate();
   const auto shape = source_->shape();
   check(
       options_.mean.empty() || options_.mean.size() == size_t(shape[0]),

@@ -120,6 +120,11 @@ struct LoaderOptions {
   uint64_t seed = 0; // augmentation seed
   std::vector<float> mean, std; // per channel; empty: no normalisation
   bool pin_memory = false; // allocate batches in page-locked memory (when CUDA is available) for fast copies
+
+  // Throws Error naming the option (--batch-size, --crop-padding, --workers) for values out of range, and for a
+  // normalisation whose mean and std differ in length or whose std is not positive and finite. BatchLoader's
+  // constructor calls it first (and checks the channel count against the source).
+  void validate() const;
 };
 
 // What the loader did since the last start_epoch(). The consumer waited wait_seconds in next() for batches

@@ -135,7 +135,7 @@ DistillSetup make_distillation(
   facts.hard_loss_impl = loss_options.implementation();
   facts.teacher_gamma = state->gamma;
   facts.teacher_gamma_t1 = gamma_t1;
-  facts.teacher_gamma_split = "train";
+  facts.teacher_gamma_split = data::Split::Train;
   facts.teacher_train_accuracy = teacher_accuracy;
   facts.teacher_cached = cached;
   if (state->teacher.kind() == Teacher::Kind::Run) {

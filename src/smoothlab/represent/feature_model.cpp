@@ -95,9 +95,17 @@ std::shared_ptr<FeatureModel> classifier_feature_model(model::Classifier model, 
   return std::make_shared<ClassifierFeatures>(std::move(model), device);
 }
 
+void TorchScriptOptions::validate() const {
+  if (features().empty())
+    throw Error(
+        "--features: empty; name the method or submodule that gives the penultimate features",
+        "e.g. --features features (the default)");
+}
+
 std::shared_ptr<FeatureModel> load_torchscript_model(
     const std::filesystem::path& path,
     const TorchScriptOptions& options) {
+  options.validate();
   require_file(path, "TorchScript model");
   const torch::Device device = train::torch_device(options.device());
   torch::jit::Module module;

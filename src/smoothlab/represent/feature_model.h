@@ -49,6 +49,10 @@ struct TorchScriptOptions {
   TORCH_ARG(std::string, features) = "features"; // method or submodule giving the penultimate features
   TORCH_ARG(std::string, head) = ""; // "" : the first of head, fc, classifier, linear, last_linear
   TORCH_ARG(train::Device, device);
+
+ public: // (TORCH_ARG leaves the section private)
+  // Throws Error naming --features when no features method or submodule is named. load_torchscript_model calls it.
+  void validate() const;
 };
 
 // Loads a TorchScript file; throws Error naming the file when it cannot be read, has no such method/submodule,

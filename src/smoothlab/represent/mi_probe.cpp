@@ -76,7 +76,7 @@ void add_mi_logger(const train::TrainConfig& config, const data::DataBundle& bun
     facts.crop_padding = options.crop_padding();
     facts.hflip = true;
     facts.seed = options.seed();
-    facts.split = "train";
+    facts.split = data::Split::Train;
     hooks.record.mi = facts;
   }
   hooks.epoch_extras = chain_epoch_extras(
@@ -96,10 +96,6 @@ void add_mi_logger(const train::TrainConfig& config, const data::DataBundle& bun
 }
 
 void RunMiOptions::validate() const {
-  check(
-      split == "train" || split == "val" || split == "test",
-      "--split: unknown split '{}' (known: train, val, test)",
-      split);
   run_view_options(*this).validate();
 }
 
@@ -109,7 +105,7 @@ json to_json(const RunMiResult& r) {
   j["epochs_done"] = r.epochs_done;
   j["classes"] = r.classes;
   j["class_names"] = r.class_names;
-  j["split"] = r.split;
+  j["split"] = data::split_name(r.split);
   j["examples_per_class"] = r.examples_per_class;
   j["crop_padding"] = r.crop_padding;
   j["hflip"] = r.hflip;
@@ -134,7 +130,7 @@ RunMiResult run_mutual_information(const fs::path& run_dir, const RunMiOptions& 
     throw Error(
         fmt::format("--classes {}: name exactly two classes, got {}", o.classes, classes.size()),
         "e.g. --classes Shirt,Pullover (Fashion-MNIST) or --classes airplane,dog (CIFAR-10)");
-  const data::Dataset& dataset = o.split == "train" ? run.data.train : o.split == "val" ? run.data.val : run.data.test;
+  const data::Dataset& dataset = run.data.split(o.split);
   auto options = run_view_options(o).class_a(classes[0]).class_b(classes[1]).batch_size(run.config.eval_batch_size);
   MiProbe probe(dataset, run.data.num_classes, run.data.mean, run.data.std, options);
   auto gaps = probe.gaps(*run.model, run.device);

@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "smoothlab/data/split.h"
 #include "smoothlab/represent/mutual_information.h"
 #include "smoothlab/train/config.h"
 #include "smoothlab/train/device.h"
@@ -31,7 +32,7 @@ void add_mi_logger(const train::TrainConfig& config, const data::DataBundle& dat
 // `smoothlab mi RUN_DIR`: Î for a trained run's latest checkpoint.
 struct RunMiOptions {
   std::string classes; // "a,b": names or indices
-  std::string split = "train"; // train | val | test
+  data::Split split = data::Split::Train; // --split train | val | test
   int64_t examples = 300; // per class
   int64_t views = 5;
   int64_t crop_padding = 4;
@@ -41,8 +42,8 @@ struct RunMiOptions {
   std::filesystem::path out; // output folder; "" : RUN_DIR
   bool write_gaps = true; // also OUT/mi_gaps.npy (float64 [N, L]) and mi_labels.npy
 
-  // Throws Error naming the option (--split; --crop-padding, --examples, --views through MiOptions::validate) for
-  // values out of range. The classes are checked against the run's data by run_mutual_information.
+  // Throws Error naming the option (--crop-padding, --examples, --views through MiOptions::validate) for values out
+  // of range. The classes are checked against the run's data by run_mutual_information.
   void validate() const;
 };
 
@@ -54,7 +55,7 @@ struct RunMiResult {
   int64_t epochs_done = 0;
   std::array<int64_t, 2> classes{};
   std::array<std::string, 2> class_names;
-  std::string split;
+  data::Split split = data::Split::Train;
   int64_t examples_per_class = 0, crop_padding = 0;
   bool hflip = true;
   uint64_t seed = 0;

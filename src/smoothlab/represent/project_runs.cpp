@@ -61,7 +61,7 @@ Source open_source(const fs::path& path, const ProjectOptions& o) {
     data::DataOptions d;
     d.spec = o.data();
     // Hold out the default validation split only when it is drawn (small --data folders have no room for it).
-    if (std::find(o.splits().begin(), o.splits().end(), "val") == o.splits().end())
+    if (std::find(o.splits().begin(), o.splits().end(), data::Split::Val) == o.splits().end())
       d.val_size = 0;
     s.data = data::load_data(d);
     s.info = {{"data", o.data()}};
@@ -70,15 +70,11 @@ Source open_source(const fs::path& path, const ProjectOptions& o) {
   return s;
 }
 
-const data::Dataset& split_of(const Source& s, const std::string& split) {
-  if (split == "train")
-    return s.data.train;
-  if (split == "test")
-    return s.data.test;
-  if (s.data.val.size() == 0)
+const data::Dataset& split_of(const Source& s, data::Split split) {
+  if (split == data::Split::Val && s.data.val.size() == 0)
     throw Error(
         fmt::format("{}: --splits val: the run has no validation split", s.path.string()), "use --splits train,test");
-  return s.data.val;
+  return s.data.split(split);
 }
 
 json tensor_rows(const torch::Tensor& t) { // [N, 2] → [[x, y], ...]
@@ -98,13 +94,11 @@ std::string fmt_eps(const Source& s) {
   return std::isnan(s.smoothing) ? s.name : fmt::format("{} (ε = {:g})", s.name, s.smoothing);
 }
 
-void check_options(const std::vector<fs::path>& sources, const ProjectOptions& o) {
-  check(!sources.empty(), "project: no run folders given");
-  check(o.per_class() > 0, "--per-class: must be positive, got {}", o.per_class());
-  check(!o.splits().empty(), "--splits: give at least one of train, val, test");
-  for (const auto& split : o.splits())
-    if (split != "train" && split != "val" && split != "test")
-      throw Error(fmt::format("--splits: unknown split '{}'", split), "known: train, val, test");
+std::vector<std::string> split_names(const std::vector<data::Split>& splits) {
+  std::vector<std::string> names;
+  for (auto split : splits)
+    names.emplace_back(data::split_name(split));
+  return names;
 }
 
 // Every run must have the first run's classes, in the same order.
@@ -159,7 +153,7 @@ void describe_study(
       "(Gram–Schmidt); templates and features bias-augmented; classes in the order given";
   out["per_class"] = o.per_class();
   out["seed"] = o.seed();
-  out["splits"] = o.splits();
+  out["splits"] = split_names(o.splits());
   out["runs"] = json::array();
 }
 
@@ -167,7 +161,7 @@ void describe_study(
 // appended to `row` and `stats`.
 json project_split(
     const Source& run,
-    const std::string& split,
+    data::Split split,
     const Plane& plane,
     const std::array<int64_t, 3>& classes,
     const std::vector<std::string>& class_names,
@@ -186,7 +180,7 @@ json project_split(
       {"coords", tensor_rows(coords)},
       {"stats", to_json(s, class_names)}};
   ProjectedSplit panel;
-  panel.title = fmt::format("{} — {}", fmt_eps(run), split);
+  panel.title = fmt::format("{} — {}", fmt_eps(run), data::split_name(split));
   panel.coords = coords;
   panel.labels = set.labels;
   panel.vertices = plane.vertices;
@@ -217,11 +211,11 @@ json project_run(
       (templates[classes[1]] - templates[classes[2]]).norm().item<double>(),
       (templates[classes[0]] - templates[classes[2]]).norm().item<double>()};
   r["splits"] = json::object();
-  for (const auto& split : o.splits())
-    r["splits"][split] = project_split(run, split, plane, classes, class_names, o, row, stats);
+  for (const auto split : o.splits())
+    r["splits"][data::split_name(split)] = project_split(run, split, plane, classes, class_names, o, row, stats);
   r["held_out_shift"] = json::object();
   for (size_t k = 1; k < stats.size(); ++k)
-    r["held_out_shift"][o.splits()[k]] = to_json(held_out_shift(stats[0], stats[k]), class_names);
+    r["held_out_shift"][data::split_name(o.splits()[k])] = to_json(held_out_shift(stats[0], stats[k]), class_names);
   return r;
 }
 
@@ -257,7 +251,7 @@ void add_comparison(
   const auto& s = all_stats[smooth][0];
   const bool tighter = s.tightness_plane < b.tightness_plane;
   out["comparison"] = {
-      {"split", o.splits()[0]},
+      {"split", data::split_name(o.splits()[0])},
       {"metric",
        "tightness_plane = mean within-class spread / mean distance between class centroids, in the "
        "plane (lower = tighter)"},
@@ -272,7 +266,7 @@ void add_comparison(
        fmt::format(
            "{} {}: {} clusters are {} than {}'s (tightness {:.4f} vs {:.4f}, ratio {:.3f})",
            tighter ? "consistent with [M] §2" : "NOT consistent with [M] §2",
-           o.splits()[0],
+           data::split_name(o.splits()[0]),
            fmt_eps(runs[smooth]),
            tighter ? "tighter" : "not tighter",
            fmt_eps(runs[base]),
@@ -283,8 +277,21 @@ void add_comparison(
 
 } // namespace
 
+void ProjectOptions::validate() const {
+  check(per_class() > 0, "--per-class: must be positive, got {}", per_class());
+  check(!splits().empty(), "--splits: give at least one of train, val, test");
+  for (size_t i = 0; i < splits().size(); ++i)
+    for (size_t j = 0; j < i; ++j)
+      check(
+          splits()[i] != splits()[j],
+          "--splits: '{}' is given twice; each split is drawn once",
+          data::split_name(splits()[i]));
+  check(batch_size() > 0, "project: batch_size must be positive, got {}", batch_size());
+}
+
 ProjectResult project_runs(const std::vector<fs::path>& sources, const ProjectOptions& o) {
-  check_options(sources, o);
+  o.validate();
+  check(!sources.empty(), "project: no run folders given");
   std::vector<Source> runs;
   for (const auto& path : sources)
     runs.push_back(open_source(path, o));

@@ -26,6 +26,7 @@
 #include <torch/arg.h>
 #include <torch/types.h>
 
+#include "smoothlab/data/split.h"
 #include "smoothlab/train/device.h"
 
 namespace smoothlab::represent {
@@ -34,13 +35,19 @@ struct ProjectOptions {
   ProjectOptions() {}
   TORCH_ARG(std::string, classes); // three names or indices, "Shirt,Pullover,6"
   TORCH_ARG(int64_t, per_class) = 100; // examples per class and split ([M]: 100)
-  TORCH_ARG(std::vector<std::string>, splits) = std::vector<std::string>{"train", "val"}; // train | val | test
+  TORCH_ARG(std::vector<data::Split>, splits) = std::vector<data::Split>{data::Split::Train, data::Split::Val};
   TORCH_ARG(uint64_t, seed) = 0; // example choice
   TORCH_ARG(std::optional<train::Device>, device); // nullopt: each run's own (cpu for TorchScript)
   TORCH_ARG(std::string, data) = "fashion-mnist"; // data of TorchScript sources
   TORCH_ARG(std::string, features) = "features"; // TorchScript: features method/submodule
   TORCH_ARG(std::string, head) = ""; // TorchScript: last layer's name
   TORCH_ARG(int64_t, batch_size) = 500;
+
+ public: // (TORCH_ARG leaves the section private)
+  // Throws Error naming the option (--per-class, --splits; batch_size) for values out of range: per_class and
+  // batch_size ≥ 1, at least one split and none twice. project_runs calls it first; the classes are checked against
+  // the runs' data there.
+  void validate() const;
 };
 
 // One run's projected examples of one split: what one panel of the figure shows.
@@ -59,8 +66,9 @@ struct ProjectResult {
   std::vector<std::string> class_names;
 };
 
-// Throws Error for unknown classes (the hint lists the valid names), fewer or more than three classes, unknown
-// splits, a run without a validation split asked for "val", and runs whose class lists differ.
+// Throws Error for options out of range (ProjectOptions::validate), unknown classes (the hint lists the valid names),
+// fewer or more than three classes, a run without a validation split asked for Split::Val, and runs whose class lists
+// differ.
 ProjectResult project_runs(const std::vector<std::filesystem::path>& sources, const ProjectOptions& options);
 
 // Writes out_dir/projection.json, projection.png and projection.svg (atomically; creates out_dir); the figure is

@@ -261,7 +261,10 @@ void add_projections(Tables& t, const StudyPreset& preset, const std::string& da
     try {
       row.result = std::make_shared<represent::ProjectResult>(represent::project_runs(
           {hard[0]->dir, ls[0]->dir},
-          represent::ProjectOptions().classes(triple).per_class(preset.projection_per_class).splits({"train", "val"})));
+          represent::ProjectOptions()
+              .classes(triple)
+              .per_class(preset.projection_per_class)
+              .splits({data::Split::Train, data::Split::Val})));
     } catch (const Error& e) {
       t.notes.push_back(fmt::format("projection ({}, classes {}) skipped: {}", kind, triple, e.what()));
       continue;

@@ -8,8 +8,20 @@
 
 namespace smoothlab::train {
 
+void GradScalerOptions::validate() const {
+  check(init_scale > 0 && std::isfinite(init_scale), "init_scale must be positive and finite, got {}", init_scale);
+  check(
+      growth_factor > 1 && std::isfinite(growth_factor),
+      "growth_factor must be greater than 1 and finite, got {}",
+      growth_factor);
+  check(backoff_factor > 0 && backoff_factor < 1, "backoff_factor must be in (0, 1), got {}", backoff_factor);
+  check(growth_interval >= 1, "growth_interval must be at least 1, got {}", growth_interval);
+}
+
 GradScaler::GradScaler(bool enabled, GradScalerOptions options)
-    : enabled_(enabled), options_(options), scale_(enabled ? options.init_scale : 1.0) {}
+    : enabled_(enabled), options_(options), scale_(enabled ? options.init_scale : 1.0) {
+  options_.validate();
+}
 
 torch::Tensor GradScaler::scale_loss(const torch::Tensor& loss) const {
   return enabled_ ? loss * scale_ : loss;

@@ -15,6 +15,10 @@ namespace smoothlab::train {
 struct GradScalerOptions {
   double init_scale = 65536.0, growth_factor = 2.0, backoff_factor = 0.5;
   int64_t growth_interval = 2000;
+
+  // Throws Error naming the option as torch.cuda.amp.GradScaler spells it unless init_scale is positive and finite,
+  // growth_factor > 1 and finite, backoff_factor in (0, 1) and growth_interval ≥ 1. GradScaler's constructor calls it.
+  void validate() const;
 };
 
 class GradScaler {

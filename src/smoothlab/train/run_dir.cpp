@@ -70,7 +70,7 @@ json mi_json(const MiFacts& m) {
       {"crop_padding", m.crop_padding},
       {"hflip", m.hflip},
       {"seed", m.seed},
-      {"split", m.split}};
+      {"split", data::split_name(m.split)}};
 }
 
 MiFacts mi_from(const json& j) {
@@ -82,7 +82,7 @@ MiFacts mi_from(const json& j) {
   m.crop_padding = json_int(j.at("crop_padding"));
   m.hflip = j.at("hflip").get<bool>();
   m.seed = json_uint(j.at("seed"));
-  m.split = j.at("split").get<std::string>();
+  m.split = data::parse_split(j.at("split").get<std::string>(), "mi.split");
   return m;
 }
 
@@ -125,7 +125,7 @@ void to_json(json& j, const DistillFacts& d) {
       {"hard_loss_impl", loss::implementation_name(d.hard_loss_impl)},
       {"teacher_gamma", d.teacher_gamma},
       {"teacher_gamma_t1", d.teacher_gamma_t1},
-      {"teacher_gamma_split", d.teacher_gamma_split},
+      {"teacher_gamma_split", data::split_name(d.teacher_gamma_split)},
       {"teacher_train_accuracy", d.teacher_train_accuracy},
       {"teacher_cached", d.teacher_cached}};
   if (d.teacher_run)
@@ -150,7 +150,8 @@ void from_json(const json& j, DistillFacts& d) {
     d.hard_loss_impl = loss::parse_implementation(j.at("hard_loss_impl").get<std::string>());
   d.teacher_gamma = j.at("teacher_gamma").get<double>();
   d.teacher_gamma_t1 = j.at("teacher_gamma_t1").get<double>();
-  d.teacher_gamma_split = j.at("teacher_gamma_split").get<std::string>();
+  d.teacher_gamma_split =
+      data::parse_split(j.at("teacher_gamma_split").get<std::string>(), "distill.teacher_gamma_split");
   d.teacher_train_accuracy = j.at("teacher_train_accuracy").get<double>();
   d.teacher_cached = j.at("teacher_cached").get<bool>();
   if (j.contains("teacher_run")) {

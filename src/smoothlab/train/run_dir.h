@@ -29,6 +29,7 @@
 #include "smoothlab/calib/meter.h"
 #include "smoothlab/calib/temperature.h"
 #include "smoothlab/data/dataset.h"
+#include "smoothlab/data/split.h"
 #include "smoothlab/model/classifier.h"
 #include "smoothlab/train/config.h"
 #include "smoothlab/train/device.h"
@@ -68,7 +69,7 @@ struct DistillFacts {
   double hard_smoothing = 0; // ε of the hard term (the run's --smoothing)
   loss::Implementation hard_loss_impl = loss::Implementation::Fused; // the run's --loss-impl, used by the hard term
   double teacher_gamma = 0, teacher_gamma_t1 = 0; // γ at T and at 1 over teacher_gamma_split
-  std::string teacher_gamma_split = "train";
+  data::Split teacher_gamma_split = data::Split::Train;
   double teacher_train_accuracy = 0;
   bool teacher_cached = false;
   std::optional<TeacherRunFacts> teacher_run;
@@ -81,7 +82,7 @@ struct MiFacts {
   int64_t examples_per_class = 0, views = 0, crop_padding = 0;
   bool hflip = true;
   uint64_t seed = 0;
-  std::string split = "train";
+  data::Split split = data::Split::Train;
 };
 
 // config.json.

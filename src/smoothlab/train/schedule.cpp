@@ -23,7 +23,19 @@ const char* schedule_kind_name(ScheduleKind kind) {
   return name_of(kScheduleKinds, kind);
 }
 
+void ScheduleOptions::validate() const {
+  check(base_lr > 0 && std::isfinite(base_lr), "--lr must be positive, got {}", base_lr);
+  check(epochs >= 1, "--epochs must be at least 1, got {}", epochs);
+  check(
+      warmup_epochs >= 0 && warmup_epochs < double(epochs),
+      "--warmup-epochs must be in [0, epochs), got {}",
+      warmup_epochs);
+  check(gamma > 0 && std::isfinite(gamma), "--gamma must be positive, got {}", gamma);
+  check(steps_per_epoch >= 1, "schedule: steps_per_epoch must be at least 1, got {}", steps_per_epoch);
+}
+
 double learning_rate(const ScheduleOptions& o, int64_t step) {
+  o.validate();
   const int64_t total = o.epochs * o.steps_per_epoch;
   const int64_t warmup = int64_t(std::llround(o.warmup_epochs * double(o.steps_per_epoch)));
   if (step < warmup)

@@ -22,9 +22,15 @@ struct ScheduleOptions {
   double gamma = 0.1;
   int64_t epochs = 1;
   int64_t steps_per_epoch = 1;
+
+  // Throws Error naming the option (--lr, --warmup-epochs, --gamma, --epochs; steps_per_epoch) for values out of
+  // range: base_lr and gamma positive and finite, epochs and steps_per_epoch ≥ 1, warmup_epochs in [0, epochs).
+  // learning_rate calls it.
+  void validate() const;
 };
 
-// lr at a step (0-based over the whole run). Warm-up: base·(step + 1)/warmup_steps.
+// lr at a step (0-based over the whole run). Warm-up: base·(step + 1)/warmup_steps. Throws Error for options out of
+// range (ScheduleOptions::validate).
 // cosine: base·½(1 + cos(π·t)) with t the fraction of post-warm-up steps done; step: base·γ^(#milestones ≤ epoch).
 double learning_rate(const ScheduleOptions& o, int64_t step);
 

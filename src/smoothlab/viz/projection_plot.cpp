@@ -19,11 +19,20 @@ std::vector<double> column(const torch::Tensor& t, int64_t col) {
 
 } // namespace
 
+void ProjectionFigureOptions::validate() const {
+  check(
+      panel_width > 0 && panel_height > 0,
+      "projection figure: panel_width and panel_height must be positive, got {}x{}",
+      panel_width,
+      panel_height);
+}
+
 Figure projection_figure(
     const std::vector<std::vector<ProjectionPanel>>& panels,
     const std::array<int64_t, 3>& classes,
     const std::vector<std::string>& class_names,
     const ProjectionFigureOptions& options) {
+  options.validate();
   check(!panels.empty() && !panels[0].empty(), "projection figure: no panels");
   const int rows = int(panels.size()), cols = int(panels[0].size());
   for (const auto& row : panels)

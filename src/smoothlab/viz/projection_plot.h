@@ -30,6 +30,9 @@ struct ProjectionFigureOptions {
   int panel_width = 420, panel_height = 400;
   std::string suptitle;
   bool triangle = true; // dashed triangle through the template vertices
+
+  // Throws Error unless panel_width and panel_height are positive. projection_figure calls it.
+  void validate() const;
 };
 
 // panels[row][col]; every row must have the same number of panels. class_names: names of all classes (indexed by
