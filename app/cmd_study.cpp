@@ -145,8 +145,9 @@ const bool registered_study = register_command(
                  "{}\t{}\t{}\t{}\n",
                  i,
                  study::stage_of(plan[i]),
-                 study::run_finished(fs::path(args->out) / "runs" / plan[i].name, plan[i].config.epochs) ? "done"
-                                                                                                         : "pending",
+                 study::run_finished(fs::path(args->out) / "runs" / plan[i].name, plan[i].config.optimiser.epochs)
+                     ? "done"
+                     : "pending",
                  plan[i].name);
            return 0;
          }

@@ -24,6 +24,6 @@ SMOOTHLAB_FUZZ_TARGET(study_plan) {
   smoothlab::study::run_finished(run.path(), fuzz::kRunEpochs);
   smoothlab::study::RunSpec spec;
   spec.name = "run";
-  spec.config.epochs = fuzz::kRunEpochs;
+  spec.config.optimiser.epochs = fuzz::kRunEpochs;
   smoothlab::study::read_run(spec, runs);
 }

@@ -158,9 +158,9 @@ std::vector<RunSpec> study_plan(const StudyOptions& options) {
     throw Error("--data: empty data spec", "e.g. --data fashion-mnist or cifar10:DIR");
   auto plan = make_plan(make_preset(options.preset()), options.data());
   for (auto& r : plan) {
-    r.config.device = options.device();
-    r.config.precision = options.precision();
-    r.config.threads = options.threads();
+    r.config.execution.device = options.device();
+    r.config.execution.precision = options.precision();
+    r.config.execution.threads = options.threads();
     r.config.validate();
   }
   return plan;
@@ -235,7 +235,7 @@ struct StudyCall {
     progress.runs_total = result.runs_total;
     done.assign(plan.size(), false);
     for (size_t i = 0; i < plan.size(); ++i) {
-      done[i] = run_finished(runs_dir / plan[i].name, plan[i].config.epochs);
+      done[i] = run_finished(runs_dir / plan[i].name, plan[i].config.optimiser.epochs);
       if (!done[i] && (index < 0 || int64_t(i) == index)) // the ETA is of what this call trains
         remaining_cost += plan[i].cost_seconds;
     }
@@ -339,13 +339,13 @@ struct StudyCall {
       bool pending = false, trained = false;
       for (size_t i = 0; i < plan.size() && !trained; ++i) {
         const auto& spec = plan[i];
-        if (run_finished(runs_dir / spec.name, spec.config.epochs))
+        if (run_finished(runs_dir / spec.name, spec.config.optimiser.epochs))
           continue;
         pending = true;
         if (!spec.teacher.empty() && !run_finished(runs_dir / spec.teacher, 1))
           continue; // its teacher is another worker's, still training
         const auto lock = RunLock::try_claim(runs_dir / (spec.name + ".lock"), owner, lease);
-        if (!lock || run_finished(runs_dir / spec.name, spec.config.epochs))
+        if (!lock || run_finished(runs_dir / spec.name, spec.config.optimiser.epochs))
           continue; // another worker's, or finished since the check
         train_run(i);
         trained = true; // rescan from the start: teachers come first
@@ -387,8 +387,8 @@ struct StudyCall {
     summary["regimes"] = {
         {"teacher", preset.teacher_regime},
         {"overconf", preset.overconf_regime},
-        {"transfer", preset.transfer.epochs > 0 ? preset.transfer_regime : ""},
-        {"noisy", preset.noisy.epochs > 0 ? preset.noisy_regime : ""}};
+        {"transfer", preset.transfer.optimiser.epochs > 0 ? preset.transfer_regime : ""},
+        {"noisy", preset.noisy.optimiser.epochs > 0 ? preset.noisy_regime : ""}};
     const auto verdicts = claims(tables);
     summary["claims"] = json::array();
     for (const auto& c : verdicts)
