@@ -147,40 +147,54 @@ void from_json(const nlohmann::json& j, TrainConfig& c) {
     j.at("label_noise").get_to(c.data.label_noise);
 }
 
+void TrainConfig::Data::validate() const {
+  check(val_size >= -1, "--val-size must be non-negative, got {}", val_size);
+  check(label_noise >= 0 && label_noise < 1, "--label-noise must be in [0, 1), got {}", label_noise);
+  check(crop_padding >= 0, "--crop-padding must be non-negative, got {}", crop_padding);
+  check(image_size >= 1, "--image-size must be positive, got {}", image_size);
+  check(image_channels == 1 || image_channels == 3, "--image-channels must be 1 or 3, got {}", image_channels);
+  check(
+      rrc_scale.size() == 2 && rrc_scale[0] > 0 && rrc_scale[0] <= rrc_scale[1] && rrc_scale[1] <= 1,
+      "--rrc-scale must be MIN,MAX with 0 < MIN <= MAX <= 1");
+  check(
+      rrc_ratio.size() == 2 && rrc_ratio[0] > 0 && rrc_ratio[0] <= rrc_ratio[1],
+      "--rrc-ratio must be MIN,MAX with 0 < MIN <= MAX");
+}
+
+void TrainConfig::Optimiser::validate() const {
+  check(epochs >= 1, "--epochs must be at least 1, got {}", epochs);
+  check(batch_size >= 1, "--batch-size must be at least 1, got {}", batch_size);
+  check(lr > 0 && std::isfinite(lr), "--lr must be positive, got {}", lr);
+  check(momentum >= 0 && momentum < 1, "--momentum must be in [0, 1), got {}", momentum);
+  check(weight_decay >= 0, "--weight-decay must be non-negative, got {}", weight_decay);
+  check(
+      warmup_epochs >= 0 && warmup_epochs < double(epochs),
+      "--warmup-epochs must be in [0, epochs), got {}",
+      warmup_epochs);
+  check(clip_grad_norm >= 0, "--clip-grad-norm must be non-negative, got {}", clip_grad_norm);
+}
+
+void TrainConfig::Execution::validate() const {
+  check(threads >= 0, "--threads must be non-negative, got {}", threads);
+  check(workers >= 0, "--workers must be non-negative, got {}", workers);
+  model::check_precision(precision, device.is_cuda() ? c10::Device(c10::kCUDA) : c10::Device(c10::kCPU));
+}
+
+void TrainConfig::Probe::validate() const {
+  check(bins >= 1, "--bins must be at least 1, got {}", bins);
+  check(mi_examples >= 1, "--mi-examples must be at least 1, got {}", mi_examples);
+  check(mi_every >= 0, "--mi-every must be non-negative (0: once per epoch), got {}", mi_every);
+  check(mi_views >= 2, "--mi-views must be at least 2 (σ² is pooled over views), got {}", mi_views);
+}
+
+// One bad value is reported as before the grouping; of several, the first in this order (the precision the device
+// cannot run now comes with the execution part, before the data's checks, where it used to come last).
 void TrainConfig::validate() const {
   loss::check_smoothing(smoothing, "--smoothing");
-  check(optimiser.epochs >= 1, "--epochs must be at least 1, got {}", optimiser.epochs);
-  check(optimiser.batch_size >= 1, "--batch-size must be at least 1, got {}", optimiser.batch_size);
-  check(optimiser.lr > 0 && std::isfinite(optimiser.lr), "--lr must be positive, got {}", optimiser.lr);
-  check(optimiser.momentum >= 0 && optimiser.momentum < 1, "--momentum must be in [0, 1), got {}", optimiser.momentum);
-  check(optimiser.weight_decay >= 0, "--weight-decay must be non-negative, got {}", optimiser.weight_decay);
-  check(
-      optimiser.warmup_epochs >= 0 && optimiser.warmup_epochs < double(optimiser.epochs),
-      "--warmup-epochs must be in [0, epochs), got {}",
-      optimiser.warmup_epochs);
-  check(optimiser.clip_grad_norm >= 0, "--clip-grad-norm must be non-negative, got {}", optimiser.clip_grad_norm);
-  check(execution.threads >= 0, "--threads must be non-negative, got {}", execution.threads);
-  check(execution.workers >= 0, "--workers must be non-negative, got {}", execution.workers);
-  check(data.val_size >= -1, "--val-size must be non-negative, got {}", data.val_size);
-  check(data.label_noise >= 0 && data.label_noise < 1, "--label-noise must be in [0, 1), got {}", data.label_noise);
-  check(data.crop_padding >= 0, "--crop-padding must be non-negative, got {}", data.crop_padding);
-  check(probe.bins >= 1, "--bins must be at least 1, got {}", probe.bins);
-  check(probe.mi_examples >= 1, "--mi-examples must be at least 1, got {}", probe.mi_examples);
-  check(probe.mi_every >= 0, "--mi-every must be non-negative (0: once per epoch), got {}", probe.mi_every);
-  check(probe.mi_views >= 2, "--mi-views must be at least 2 (σ² is pooled over views), got {}", probe.mi_views);
-  check(data.image_size >= 1, "--image-size must be positive, got {}", data.image_size);
-  check(
-      data.image_channels == 1 || data.image_channels == 3,
-      "--image-channels must be 1 or 3, got {}",
-      data.image_channels);
-  const auto& scale = data.rrc_scale;
-  check(
-      scale.size() == 2 && scale[0] > 0 && scale[0] <= scale[1] && scale[1] <= 1,
-      "--rrc-scale must be MIN,MAX with 0 < MIN <= MAX <= 1");
-  const auto& ratio = data.rrc_ratio;
-  check(ratio.size() == 2 && ratio[0] > 0 && ratio[0] <= ratio[1], "--rrc-ratio must be MIN,MAX with 0 < MIN <= MAX");
-  model::check_precision(
-      execution.precision, execution.device.is_cuda() ? c10::Device(c10::kCUDA) : c10::Device(c10::kCPU));
+  optimiser.validate();
+  execution.validate();
+  data.validate();
+  probe.validate();
 }
 
 } // namespace smoothlab::train

@@ -46,6 +46,9 @@ struct TrainConfig {
     std::vector<double> rrc_ratio = {3.0 / 4.0, 4.0 / 3.0};
     data::ResizeFilter resize_filter = data::ResizeFilter::Bilinear; // bilinear | bicubic | lanczos
     bool skip_bad_images = false; // skip unreadable files, list them in RUN_DIR/bad_images.txt
+
+    // Throws Error naming the option for values out of range.
+    void validate() const;
   };
 
   // How it is optimised: SGD with (Nesterov) momentum and weight decay, the learning-rate schedule, clipping.
@@ -61,6 +64,9 @@ struct TrainConfig {
     std::vector<int64_t> milestones; // step schedule: epochs at which lr *= gamma
     double gamma = 0.1;
     double clip_grad_norm = 0.0; // > 0: clip the global gradient norm
+
+    // Throws Error naming the option for values out of range.
+    void validate() const;
   };
 
   // Where and how this process runs it: threads, loader workers, device, precision, distributed batch norm, evaluation
@@ -72,6 +78,9 @@ struct TrainConfig {
     model::Precision precision = model::Precision::Fp32; // fp32 | bf16 | fp16: the forward pass under autocast
     bool sync_bn = false; // distributed training: batch norm over the global batch (model/sync_batch_norm.h)
     int64_t eval_batch_size = 256; // activations stay cache-sized: faster than 1000 on CPU (docs/performance.md)
+
+    // Throws Error naming the option for values out of range (and a precision the device cannot run).
+    void validate() const;
   };
 
   // What a run measures along the way: the ECE bins of its validation (and test) metrics, and the mutual-information
@@ -82,6 +91,9 @@ struct TrainConfig {
     int64_t mi_examples = 300; // per class
     int64_t mi_views = 5;
     int64_t mi_every = 0; // also every N optimizer steps from step 0 (Fig. 6's curve); 0: at each epoch's end only
+
+    // Throws Error naming the option for values out of range.
+    void validate() const;
   };
 
   Data data;
@@ -96,7 +108,7 @@ struct TrainConfig {
   Execution execution;
   Probe probe;
 
-  // Throws Error naming the option for values out of range.
+  // Throws Error naming the option for values out of range: the top-level fields', then each part's.
   void validate() const;
 };
 
