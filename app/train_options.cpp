@@ -21,29 +21,29 @@ namespace smoothlab::cli {
 void add_train_options(CLI::App& sub, TrainArgs& a) {
   auto& c = a.config;
   a.loss_impl = loss::implementation_name(c.loss_impl);
-  a.schedule = train::schedule_kind_name(c.schedule);
-  a.device = train::device_name(c.device);
-  a.precision = model::precision_name(c.precision);
-  a.folder_augment = data::transform_kind_name(c.folder_augment);
-  a.resize_filter = data::resize_filter_name(c.resize_filter);
-  sub.add_option("--data", c.data, join(data::source_names(), " | "))->capture_default_str();
+  a.schedule = train::schedule_kind_name(c.optimiser.schedule);
+  a.device = train::device_name(c.execution.device);
+  a.precision = model::precision_name(c.execution.precision);
+  a.folder_augment = data::transform_kind_name(c.data.folder_augment);
+  a.resize_filter = data::resize_filter_name(c.data.resize_filter);
+  sub.add_option("--data", c.data.source, join(data::source_names(), " | "))->capture_default_str();
   sub.add_option(
       "--val-size",
-      c.val_size,
+      c.data.val_size,
       "training examples held out for validation, stratified (default: 5000 for fashion-mnist, mnist and "
       "cifar, 10% of the training set for other sources)");
-  sub.add_option("--split-seed", c.split_seed, "seed fixing the validation split")->capture_default_str();
-  sub.add_option("--limit-train", c.limit_train, "use only this many training examples (0: all)")
+  sub.add_option("--split-seed", c.data.split_seed, "seed fixing the validation split")->capture_default_str();
+  sub.add_option("--limit-train", c.data.limit_train, "use only this many training examples (0: all)")
       ->capture_default_str();
-  sub.add_option("--limit-test", c.limit_test, "use only the first this-many test examples (0: all)")
+  sub.add_option("--limit-test", c.data.limit_test, "use only the first this-many test examples (0: all)")
       ->capture_default_str();
   sub.add_option(
       "--classes",
-      c.classes,
+      c.data.classes,
       "train and evaluate on these classes only (names or indices, comma-separated), relabelled in this order");
   sub.add_option(
       "--label-noise",
-      c.label_noise,
+      c.data.label_noise,
       "share of training and validation labels replaced by a uniformly drawn other class (test stays clean)");
   sub.add_flag("--no-augment", a.no_augment, "turn off random crop and horizontal flip");
   sub.add_option("--crop-padding", a.crop_padding, "padding of the random crop (default: 2 for cnn, 4 for the others)");
@@ -52,21 +52,22 @@ void add_train_options(CLI::App& sub, TrainArgs& a) {
       ->capture_default_str();
   sub.add_option("--loss-impl", a.loss_impl, "fused | libtorch (LibTorch's composite, for comparison)")
       ->capture_default_str();
-  sub.add_option("--epochs", c.epochs)->capture_default_str();
-  sub.add_option("--batch-size", c.batch_size)->capture_default_str();
+  sub.add_option("--epochs", c.optimiser.epochs)->capture_default_str();
+  sub.add_option("--batch-size", c.optimiser.batch_size)->capture_default_str();
   sub.add_option("--lr", a.lr, "peak learning rate (default: 0.1 at batch 128, times B/128 below it)");
-  sub.add_option("--momentum", c.momentum)->capture_default_str();
-  sub.add_option("--nesterov", c.nesterov, "Nesterov momentum (true/false)")->capture_default_str();
-  sub.add_option("--weight-decay", c.weight_decay)->capture_default_str();
+  sub.add_option("--momentum", c.optimiser.momentum)->capture_default_str();
+  sub.add_option("--nesterov", c.optimiser.nesterov, "Nesterov momentum (true/false)")->capture_default_str();
+  sub.add_option("--weight-decay", c.optimiser.weight_decay)->capture_default_str();
   sub.add_option("--schedule", a.schedule, "cosine | step | constant")->capture_default_str();
-  sub.add_option("--warmup-epochs", c.warmup_epochs, "linear warm-up length (fractions allowed)")
+  sub.add_option("--warmup-epochs", c.optimiser.warmup_epochs, "linear warm-up length (fractions allowed)")
       ->capture_default_str();
-  sub.add_option("--milestones", c.milestones, "step schedule: epochs at which lr *= gamma")->delimiter(',');
-  sub.add_option("--gamma", c.gamma, "step schedule factor")->capture_default_str();
-  sub.add_option("--clip-grad-norm", c.clip_grad_norm, "clip the gradient norm (0: off)")->capture_default_str();
+  sub.add_option("--milestones", c.optimiser.milestones, "step schedule: epochs at which lr *= gamma")->delimiter(',');
+  sub.add_option("--gamma", c.optimiser.gamma, "step schedule factor")->capture_default_str();
+  sub.add_option("--clip-grad-norm", c.optimiser.clip_grad_norm, "clip the gradient norm (0: off)")
+      ->capture_default_str();
   sub.add_option("--seed", c.seed)->capture_default_str();
-  sub.add_option("--threads", c.threads, "LibTorch threads (0: all cores)")->capture_default_str();
-  sub.add_option("--workers", c.workers, "batch-assembling threads")->capture_default_str();
+  sub.add_option("--threads", c.execution.threads, "LibTorch threads (0: all cores)")->capture_default_str();
+  sub.add_option("--workers", c.execution.workers, "batch-assembling threads")->capture_default_str();
   sub.add_option("--device", a.device, "cpu | cuda | cuda:N")->capture_default_str();
   sub.add_option(
          "--precision",
@@ -74,19 +75,20 @@ void add_train_options(CLI::App& sub, TrainArgs& a) {
          "fp32 | bf16 (autocast: CPU with AVX-512 BF16 or AMX, CUDA) | fp16 (CUDA, with loss scaling); weights, "
          "optimizer, loss and metrics stay float32")
       ->capture_default_str();
-  sub.add_option("--eval-batch-size", c.eval_batch_size)->capture_default_str();
-  sub.add_option("--bins", c.bins, "ECE bins")->capture_default_str();
+  sub.add_option("--eval-batch-size", c.execution.eval_batch_size)->capture_default_str();
+  sub.add_option("--bins", c.probe.bins, "ECE bins")->capture_default_str();
   sub.add_option(
       "--mi-classes",
-      c.mi_classes,
+      c.probe.mi_classes,
       "log Î(example; z_a − z_b) every epoch for two classes, e.g. Shirt,Pullover ([M] Fig. 6)");
-  sub.add_option("--mi-examples", c.mi_examples, "MI: training examples per class")->capture_default_str();
-  sub.add_option("--mi-views", c.mi_views, "MI: augmented views per example")->capture_default_str();
-  sub.add_option("--mi-every", c.mi_every, "MI: also every N optimizer steps from step 0 (0: each epoch's end only)")
+  sub.add_option("--mi-examples", c.probe.mi_examples, "MI: training examples per class")->capture_default_str();
+  sub.add_option("--mi-views", c.probe.mi_views, "MI: augmented views per example")->capture_default_str();
+  sub.add_option(
+         "--mi-every", c.probe.mi_every, "MI: also every N optimizer steps from step 0 (0: each epoch's end only)")
       ->capture_default_str();
   sub.add_flag(
       "--sync-bn",
-      c.sync_bn,
+      c.execution.sync_bn,
       "distributed: batch norm with the statistics of the global batch (PyTorch's SyncBatchNorm); default per rank");
   sub.add_option(
          "--nproc-per-node",
@@ -105,22 +107,25 @@ void add_train_options(CLI::App& sub, TrainArgs& a) {
   sub.add_flag("--force", a.force, "delete the run in --out and start over");
 
   // --- image folders (--data folder:DIR; src/smoothlab/data/image_folder.h) ---
-  sub.add_option("--image-size", c.image_size, "image folders: side of the square views fed to the model")
+  sub.add_option("--image-size", c.data.image_size, "image folders: side of the square views fed to the model")
       ->capture_default_str();
-  sub.add_option("--image-channels", c.image_channels, "image folders: 3 (RGB) or 1 (gray)")->capture_default_str();
+  sub.add_option("--image-channels", c.data.image_channels, "image folders: 3 (RGB) or 1 (gray)")
+      ->capture_default_str();
   sub.add_option(
          "--folder-augment",
          a.folder_augment,
          "image folders: training view rrc (RandomResizedCrop + flip) | pad-crop (resize, padded crop + flip) | "
          "center")
       ->capture_default_str();
-  sub.add_option("--rrc-scale", c.rrc_scale, "RandomResizedCrop area range MIN,MAX")->delimiter(',')->expected(2);
-  sub.add_option("--rrc-ratio", c.rrc_ratio, "RandomResizedCrop aspect range MIN,MAX")->delimiter(',')->expected(2);
+  sub.add_option("--rrc-scale", c.data.rrc_scale, "RandomResizedCrop area range MIN,MAX")->delimiter(',')->expected(2);
+  sub.add_option("--rrc-ratio", c.data.rrc_ratio, "RandomResizedCrop aspect range MIN,MAX")
+      ->delimiter(',')
+      ->expected(2);
   sub.add_option("--resize-filter", a.resize_filter, "image folders: bilinear | bicubic | lanczos")
       ->capture_default_str();
   sub.add_flag(
       "--skip-bad-images",
-      c.skip_bad_images,
+      c.data.skip_bad_images,
       "image folders: skip unreadable images (listed in RUN_DIR/bad_images.txt) instead of stopping");
 }
 
@@ -143,15 +148,16 @@ int world_size(const TrainArgs& a) {
 void resolve_train_options(TrainArgs& a) {
   auto& c = a.config;
   c.loss_impl = loss::parse_implementation(a.loss_impl);
-  c.schedule = train::parse_schedule_kind(a.schedule);
-  c.device = train::parse_device(a.device);
-  c.precision = model::parse_precision(a.precision);
-  c.folder_augment = data::parse_transform_kind(a.folder_augment);
-  c.resize_filter = data::parse_resize_filter(a.resize_filter);
+  c.optimiser.schedule = train::parse_schedule_kind(a.schedule);
+  c.execution.device = train::parse_device(a.device);
+  c.execution.precision = model::parse_precision(a.precision);
+  c.data.folder_augment = data::parse_transform_kind(a.folder_augment);
+  c.data.resize_filter = data::parse_resize_filter(a.resize_filter);
   if (a.no_augment)
-    a.config.augment = false;
-  a.config.lr = a.lr ? *a.lr : model::default_lr(a.config.model, a.config.batch_size * world_size(a));
-  a.config.crop_padding = a.crop_padding ? *a.crop_padding : model::default_crop_padding(a.config.model);
+    a.config.data.augment = false;
+  a.config.optimiser.lr =
+      a.lr ? *a.lr : model::default_lr(a.config.model, a.config.optimiser.batch_size * world_size(a));
+  a.config.data.crop_padding = a.crop_padding ? *a.crop_padding : model::default_crop_padding(a.config.model);
 }
 
 PreparedRun prepare_training(TrainArgs& a) {
@@ -161,16 +167,16 @@ PreparedRun prepare_training(TrainArgs& a) {
   const auto mode = existing_run_mode(a);
   a.config.validate();
   const auto env = distributed::launch_env();
-  if (a.config.sync_bn && !(env && env->world_size > 1) && a.nproc_per_node <= 1)
+  if (a.config.execution.sync_bn && !(env && env->world_size > 1) && a.nproc_per_node <= 1)
     throw Error("--sync-bn needs a distributed run", "launch with torchrun or add --nproc-per-node N");
   PreparedRun prepared{train::open_run(a.out, mode, a.config), {}, nullptr};
   // This process's threads: the command line's, also when resuming; by default the cores shared by the local ranks.
-  int threads = a.config.threads;
+  int threads = a.config.execution.threads;
   if (threads == 0 && env && env->local_world_size > 1)
     threads = std::max(1, int(std::thread::hardware_concurrency()) / env->local_world_size);
   apply_threads(threads);
   if (env && env->world_size > 1) {
-    auto& device = prepared.run.config.device;
+    auto& device = prepared.run.config.execution.device;
     if (device.is_cuda() && !device.has_index())
       device = train::Device::cuda(env->local_rank); // one GPU per local rank
     prepared.group = std::make_shared<distributed::Group>(
@@ -208,9 +214,9 @@ train::TrainResult run_training(const PreparedRun& prepared, train::TrainHooks h
     std::cerr << fmt::format(
         "data-parallel: {} ranks × batch {} = global batch {}{}, {}\n",
         prepared.group->size(),
-        run.config.batch_size,
-        run.config.batch_size * prepared.group->size(),
-        run.config.sync_bn ? ", synchronised batch norm" : "",
+        run.config.optimiser.batch_size,
+        run.config.optimiser.batch_size * prepared.group->size(),
+        run.config.execution.sync_bn ? ", synchronised batch norm" : "",
         prepared.group->backend());
   hooks.on_progress = [rank0, last = std::chrono::steady_clock::time_point{}](const train::Progress& p) mutable {
     if (!rank0)

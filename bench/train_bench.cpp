@@ -102,7 +102,7 @@ void BM_Eval(benchmark::State& state, const std::string& name, const std::string
 }
 
 void eval_batches(benchmark::internal::Benchmark* b) {
-  b->Arg(smoothlab::train::TrainConfig{}.eval_batch_size)->Arg(128)->Arg(1000);
+  b->Arg(smoothlab::train::TrainConfig::Execution{}.eval_batch_size)->Arg(128)->Arg(1000);
 }
 
 // BM_Train/<model>[_bf16] and BM_Eval/<model>[_bf16]/<batch>: the names bench/train_compare.sh reads.

@@ -27,7 +27,7 @@ inline void write_run_folder(const std::filesystem::path& dir) {
   const train::RunDir run(dir);
   train::RunRecord record;
   record.config.model = "mlp";
-  record.config.epochs = kRunEpochs;
+  record.config.optimiser.epochs = kRunEpochs;
   record.data.name = "fuzz";
   record.data.num_classes = kRunClasses;
   record.data.class_names = {"a", "b", "c"};

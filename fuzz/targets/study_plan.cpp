@@ -23,7 +23,7 @@ SMOOTHLAB_FUZZ_TARGET(study_plan) {
   fuzz::write_input(data[0] % 2 == 0 ? run.eval_file() : run.calibration_file(), data + 1, size - 1);
   smoothlab::study::RunSpec spec;
   spec.name = "run";
-  spec.config.epochs = fuzz::kRunEpochs;
+  spec.config.optimiser.epochs = fuzz::kRunEpochs;
   smoothlab::study::StudyDir(runs.parent_path()).finished(spec);
   smoothlab::study::read_run(spec, runs);
 }

@@ -85,17 +85,17 @@ class DistillRun : public ::testing::Test {
   void SetUp() override {
     write_idx_folder(dir_ / "data3", 150, 12, 8, 8, 3);
     write_idx_folder(dir_ / "data4", 150, 12, 8, 8, 4);
-    teacher_config_.data = "idx:" + (dir_ / "data3").string();
-    teacher_config_.val_size = 0;
+    teacher_config_.data.source = "idx:" + (dir_ / "data3").string();
+    teacher_config_.data.val_size = 0;
     teacher_config_.model = "cnn"; // batch norm: eval mode is visible in the logits
     // A teacher that has learnt the bands (distillation refuses one near chance): no augmentation (a 4-pixel crop
     // shift moves a band of these 8-row images onto another class's rows), a rate that cannot diverge.
-    teacher_config_.augment = false;
-    teacher_config_.epochs = 4;
-    teacher_config_.lr = 0.05;
-    teacher_config_.batch_size = 16;
-    teacher_config_.workers = 0;
-    teacher_config_.eval_batch_size = 7;
+    teacher_config_.data.augment = false;
+    teacher_config_.optimiser.epochs = 4;
+    teacher_config_.optimiser.lr = 0.05;
+    teacher_config_.optimiser.batch_size = 16;
+    teacher_config_.execution.workers = 0;
+    teacher_config_.execution.eval_batch_size = 7;
     const auto result = train::train(teacher_config_, dir_ / "teacher", train::ExistingRun::Refuse);
     ASSERT_EQ(result.epochs_done, 4);
   }
@@ -103,7 +103,7 @@ class DistillRun : public ::testing::Test {
   train::TrainConfig student_config() const {
     auto c = teacher_config_;
     c.model = "mlp";
-    c.lr = model::default_lr("mlp", c.batch_size);
+    c.optimiser.lr = model::default_lr("mlp", c.optimiser.batch_size);
     return c;
   }
   TempDir dir_;
@@ -115,7 +115,7 @@ class DistillRun : public ::testing::Test {
 // same losses as the live teacher; γ in the summary is the teacher's γ on the training split.
 TEST_F(DistillRun, HooksUseAFrozenTeacherOnTheStudentsBatch) {
   auto student_config = this->student_config();
-  student_config.augment = false;
+  student_config.data.augment = false;
   auto options = distill::DistillRunOptions{(dir_ / "teacher").string(), distill::DistillationOptions::paper(2.0)};
   auto bundle = data::load_data(train::data_options(student_config));
   auto cached = distill::make_distillation(options, student_config, bundle);
@@ -154,7 +154,8 @@ TEST_F(DistillRun, HooksUseAFrozenTeacherOnTheStudentsBatch) {
     EXPECT_FALSE(p.grad().defined());
   }
   // The same pass as the summary's (batch eval_batch_size, its workers): the same kernels, so γ agrees to 1e-9.
-  auto logits = live.teacher.dataset_logits(bundle.train, student_config.eval_batch_size, student_config.workers);
+  auto logits = live.teacher.dataset_logits(
+      bundle.train, student_config.execution.eval_batch_size, student_config.execution.workers);
   EXPECT_NEAR(cached.facts.teacher_gamma, calib::equivalent_smoothing(logits, bundle.train.labels, 2.0), 1e-9);
   EXPECT_NEAR(cached.facts.teacher_gamma_t1, calib::equivalent_smoothing(logits, bundle.train.labels, 1.0), 1e-9);
 }
@@ -162,7 +163,7 @@ TEST_F(DistillRun, HooksUseAFrozenTeacherOnTheStudentsBatch) {
 // A whole (tiny) distillation run through train::train: the teacher stays frozen, every epoch records γ.
 TEST_F(DistillRun, TrainingLeavesTheTeacherFrozenAndRecordsGamma) {
   auto student_config = this->student_config();
-  student_config.epochs = 2;
+  student_config.optimiser.epochs = 2;
   auto setup = distill::make_distillation(
       {(dir_ / "teacher").string(), distill::DistillationOptions::hinton(4.0, 0.7)},
       student_config,
@@ -194,7 +195,7 @@ TEST(DistillTeacher, RunOptionsValidateNameTheOption) {
 
 TEST_F(DistillRun, ClassCountMismatchAndBadTemperatureAreErrors) {
   auto student_config = teacher_config_;
-  student_config.data = "idx:" + (dir_ / "data4").string();
+  student_config.data.source = "idx:" + (dir_ / "data4").string();
   EXPECT_TRUE(error_mentions(
       [&] {
         distill::make_distillation(

@@ -34,16 +34,16 @@ TEST(StudyPreset, QuickPlanHasEveryGroupAndFitsThreeMinutes) {
   EXPECT_EQ(count(plan, "transfer"), 2);
   EXPECT_EQ(count(plan, "noisy"), 3);
   for (const auto& r : plan) {
-    EXPECT_EQ(r.config.classes, r.group == "transfer" ? "0,1,2,3,4" : "") << r.name;
-    EXPECT_EQ(r.config.label_noise, r.group == "noisy" ? 0.4 : 0.0) << r.name;
+    EXPECT_EQ(r.config.data.classes, r.group == "transfer" ? "0,1,2,3,4" : "") << r.name;
+    EXPECT_EQ(r.config.data.label_noise, r.group == "noisy" ? 0.4 : 0.0) << r.name;
   }
   double seconds = analysis_seconds(preset, plan);
   for (const auto& r : plan)
     seconds += r.cost_seconds;
   EXPECT_LT(seconds, 180.0) << "quick must finish in 3 minutes on 2 idle cores";
   // Î from step 0 within the teachers' runs; students on un-augmented images (cached teacher logits).
-  EXPECT_GT(preset.teacher.mi_every, 0);
-  EXPECT_FALSE(preset.student.augment);
+  EXPECT_GT(preset.teacher.probe.mi_every, 0);
+  EXPECT_FALSE(preset.student.data.augment);
   EXPECT_GT(seconds, 60.0);
   // Teachers come before their students, and every student names an existing teacher.
   std::set<std::string> seen;
@@ -53,7 +53,7 @@ TEST(StudyPreset, QuickPlanHasEveryGroupAndFitsThreeMinutes) {
     }
     EXPECT_TRUE(seen.insert(r.name).second) << "duplicate name " << r.name;
   }
-  EXPECT_EQ(plan[0].config.mi_classes, "T-shirt/top,Trouser");
+  EXPECT_EQ(plan[0].config.probe.mi_classes, "T-shirt/top,Trouser");
 }
 
 TEST(StudyPreset, StandardPlanMatchesTheIssue) {
@@ -85,15 +85,16 @@ TEST(StudyPreset, StandardPlanMatchesTheIssue) {
 TEST(StudyPreset, KeysFollowTheConfigurationOnly) {
   train::TrainConfig a;
   auto b = a;
-  b.threads = 7;
-  b.workers = 1;
-  b.device = train::Device::cuda();
+  b.execution.threads = 7;
+  b.execution.workers = 1;
+  b.execution.device = train::Device::cuda();
   EXPECT_EQ(config_key(a), config_key(b)); // execution settings do not change the key
   auto c = a;
   c.smoothing = 0.1;
   EXPECT_NE(config_key(a), config_key(c));
   auto d = a;
-  d.precision = model::Precision::Bf16; // a run at another precision is another run (another folder of the same study)
+  // a run at another precision is another run (another folder of the same study)
+  d.execution.precision = model::Precision::Bf16;
   EXPECT_NE(config_key(a), config_key(d));
   EXPECT_EQ(config_key(a).size(), 8u);
   const auto p1 = make_plan(make_preset("tiny"), "fashion-mnist"), p2 = make_plan(make_preset("tiny"), "fashion-mnist");
@@ -107,14 +108,14 @@ TEST(StudyPreset, KeysFollowTheConfigurationOnly) {
 TEST(StudyPreset, KeysOfEarlierVersionsStay) {
   EXPECT_EQ(config_key(train::TrainConfig{}), "5b346259");
   train::TrainConfig c;
-  c.precision = model::Precision::Fp16;
+  c.execution.precision = model::Precision::Fp16;
   c.loss_impl = loss::Implementation::LibTorch;
-  c.schedule = train::ScheduleKind::Step;
-  c.folder_augment = data::TransformKind::PadCrop;
-  c.resize_filter = data::ResizeFilter::Lanczos;
-  c.device = train::Device::cuda(1);
-  c.classes = "0,1";
-  c.milestones = {3, 5};
+  c.optimiser.schedule = train::ScheduleKind::Step;
+  c.data.folder_augment = data::TransformKind::PadCrop;
+  c.data.resize_filter = data::ResizeFilter::Lanczos;
+  c.execution.device = train::Device::cuda(1);
+  c.data.classes = "0,1";
+  c.optimiser.milestones = {3, 5};
   EXPECT_EQ(config_key(c), "3a107ac3");
 }
 

@@ -79,7 +79,8 @@ TEST(StudyPipeline, InterruptedStudyContinuesWithoutRecomputing) {
   for (int64_t i = 0; i < total; ++i)
     EXPECT_EQ(seen[i].second, i < 3) << seen[i].first;
   for (const auto& [name, time] : before)
-    EXPECT_EQ(fs::last_write_time(tmp / "s" / "runs" / name / "checkpoint.safetensors"), time) << name << " was recomputed";
+    EXPECT_EQ(fs::last_write_time(tmp / "s" / "runs" / name / "checkpoint.safetensors"), time)
+        << name << " was recomputed";
   // A third call trains nothing.
   result = run_study(options);
   EXPECT_EQ(result.runs_reused, total);
@@ -439,7 +440,8 @@ TEST(StudyArray, IndexedRunsThenReportMatchTheOneProcessStudy) {
     EXPECT_FALSE(fs::exists(tmp / "s" / "summary.json")) << "a single index writes no report";
   }
   for (const auto& r : plan)
-    EXPECT_EQ(testing::read_jsonl(tmp / "s" / "runs" / r.name / "metrics.jsonl").size(), size_t(r.config.epochs))
+    EXPECT_EQ(
+        testing::read_jsonl(tmp / "s" / "runs" / r.name / "metrics.jsonl").size(), size_t(r.config.optimiser.epochs))
         << r.name;
   const auto reported = study({"--report"});
   ASSERT_EQ(reported.exit_code, 0) << reported.err;

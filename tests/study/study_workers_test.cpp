@@ -88,7 +88,8 @@ TEST(StudyWorkers, TwoWorkersTrainEveryRunOnceAndWriteTheOneProcessReport) {
   for (const auto& r : plan) {
     EXPECT_EQ(n.count(r.name) ? n.at(r.name) : 0, 1) << r.name << " trained once";
     EXPECT_FALSE(fs::exists(tmp / "s" / "runs" / (r.name + ".lock"))) << "lock released";
-    EXPECT_EQ(testing::read_jsonl(tmp / "s" / "runs" / r.name / "metrics.jsonl").size(), size_t(r.config.epochs));
+    EXPECT_EQ(
+        testing::read_jsonl(tmp / "s" / "runs" / r.name / "metrics.jsonl").size(), size_t(r.config.optimiser.epochs));
   }
   // Exactly one worker wrote the report; the other said so.
   EXPECT_EQ(testing::count_lines_starting(jobs.out, "report: "), 1) << jobs.out;

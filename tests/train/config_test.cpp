@@ -100,12 +100,12 @@ TEST(TrainConfigEnums, ConfigJsonSpellsEachOptionByItsName) {
   EXPECT_EQ(j.at("folder_augment"), "rrc");
   EXPECT_EQ(j.at("resize_filter"), "bilinear");
   EXPECT_EQ(j.at("device"), "cpu");
-  c.precision = model::Precision::Fp16;
+  c.execution.precision = model::Precision::Fp16;
   c.loss_impl = loss::Implementation::LibTorch;
-  c.schedule = train::ScheduleKind::Step;
-  c.folder_augment = data::TransformKind::PadCrop;
-  c.resize_filter = data::ResizeFilter::Lanczos;
-  c.device = train::Device::cuda(1);
+  c.optimiser.schedule = train::ScheduleKind::Step;
+  c.data.folder_augment = data::TransformKind::PadCrop;
+  c.data.resize_filter = data::ResizeFilter::Lanczos;
+  c.execution.device = train::Device::cuda(1);
   j = c;
   EXPECT_EQ(j.at("precision"), "fp16");
   EXPECT_EQ(j.at("loss_impl"), "libtorch");
@@ -114,12 +114,12 @@ TEST(TrainConfigEnums, ConfigJsonSpellsEachOptionByItsName) {
   EXPECT_EQ(j.at("resize_filter"), "lanczos");
   EXPECT_EQ(j.at("device"), "cuda:1");
   const auto back = j.get<train::TrainConfig>();
-  EXPECT_EQ(back.precision, model::Precision::Fp16);
+  EXPECT_EQ(back.execution.precision, model::Precision::Fp16);
   EXPECT_EQ(back.loss_impl, loss::Implementation::LibTorch);
-  EXPECT_EQ(back.schedule, train::ScheduleKind::Step);
-  EXPECT_EQ(back.folder_augment, data::TransformKind::PadCrop);
-  EXPECT_EQ(back.resize_filter, data::ResizeFilter::Lanczos);
-  EXPECT_EQ(back.device, train::Device::cuda(1));
+  EXPECT_EQ(back.optimiser.schedule, train::ScheduleKind::Step);
+  EXPECT_EQ(back.data.folder_augment, data::TransformKind::PadCrop);
+  EXPECT_EQ(back.data.resize_filter, data::ResizeFilter::Lanczos);
+  EXPECT_EQ(back.execution.device, train::Device::cuda(1));
   EXPECT_EQ(nlohmann::json(back).dump(), j.dump());
   const std::vector<std::pair<std::string, std::string>> options = {
       {"precision", "--precision"},

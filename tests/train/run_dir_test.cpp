@@ -20,7 +20,7 @@ train::RunRecord sample_record() {
   train::RunRecord r;
   r.config.model = "mlp";
   r.config.smoothing = 0.2;
-  r.config.epochs = 7;
+  r.config.optimiser.epochs = 7;
   r.data.name = "idx";
   r.data.spec = "idx:/x";
   r.data.num_classes = 3;
@@ -210,15 +210,15 @@ TEST(RunDir, OpenRunDecidesOnceAndTouchesNoFile) {
   // The same settings again: an unfinished run is continued with the command's execution settings, a finished one
   // is refused; a folder of other files is refused.
   auto same = record.config;
-  same.threads = record.config.threads + 3;
+  same.execution.threads = record.config.execution.threads + 3;
   auto rerun = train::open_run(saved.path(), train::ExistingRun::Refuse, same);
   EXPECT_TRUE(rerun.rerun && rerun.resuming());
-  EXPECT_EQ(rerun.config.threads, same.threads);
+  EXPECT_EQ(rerun.config.execution.threads, same.execution.threads);
   auto net = torch::nn::Linear(2, 2);
-  train::save_checkpoint(saved.checkpoint_file(), *net, nullptr, record.config.epochs - 1);
+  train::save_checkpoint(saved.checkpoint_file(), *net, nullptr, record.config.optimiser.epochs - 1);
   EXPECT_TRUE(train::open_run(saved.path(), train::ExistingRun::Refuse, same).rerun);
-  train::save_checkpoint(saved.checkpoint_file(), *net, nullptr, record.config.epochs);
-  EXPECT_EQ(train::checkpoint_epochs(saved.checkpoint_file()), record.config.epochs);
+  train::save_checkpoint(saved.checkpoint_file(), *net, nullptr, record.config.optimiser.epochs);
+  EXPECT_EQ(train::checkpoint_epochs(saved.checkpoint_file()), record.config.optimiser.epochs);
   EXPECT_NE(
       error_of([&] { train::open_run(saved.path(), train::ExistingRun::Refuse, same); }).find("holds a finished run"),
       std::string::npos);

@@ -66,10 +66,10 @@ TEST(Schedule, KindsParseByNameAndAnUnknownOneIsRefused) {
   }
   // config.json spells the kind by name: read through the same parser, written back by the same name.
   train::TrainConfig c;
-  c.schedule = train::ScheduleKind::Step;
+  c.optimiser.schedule = train::ScheduleKind::Step;
   const nlohmann::json j = c;
   EXPECT_EQ(j.at("schedule"), "step");
-  EXPECT_EQ(j.get<train::TrainConfig>().schedule, train::ScheduleKind::Step);
+  EXPECT_EQ(j.get<train::TrainConfig>().optimiser.schedule, train::ScheduleKind::Step);
   auto unknown = j;
   unknown["schedule"] = "linear";
   EXPECT_NE(error_of([&] { unknown.get<train::TrainConfig>(); }).find("unknown schedule 'linear'"), std::string::npos);
@@ -77,16 +77,16 @@ TEST(Schedule, KindsParseByNameAndAnUnknownOneIsRefused) {
 
 train::TrainConfig tiny_config(const fs::path& data) {
   train::TrainConfig c;
-  c.data = "idx:" + data.string();
-  c.val_size = 30;
+  c.data.source = "idx:" + data.string();
+  c.data.val_size = 30;
   c.model = "mlp";
   c.smoothing = 0.1;
-  c.epochs = 3;
-  c.batch_size = 16;
-  c.lr = model::default_lr("mlp", 16); // 0.0125: the mlp stays finite on every ISA path
-  c.workers = 1;
-  c.threads = 1;
-  c.eval_batch_size = 64;
+  c.optimiser.epochs = 3;
+  c.optimiser.batch_size = 16;
+  c.optimiser.lr = model::default_lr("mlp", 16); // 0.0125: the mlp stays finite on every ISA path
+  c.execution.workers = 1;
+  c.execution.threads = 1;
+  c.execution.eval_batch_size = 64;
   return c;
 }
 
@@ -105,7 +105,7 @@ TEST(Trainer, ResumedRunEndsWithTheSameParameters) {
   };
   EXPECT_THROW(train::train(config, dir / "resumed", train::ExistingRun::Refuse, stop_after_first), std::runtime_error);
   auto changed = config;
-  changed.lr = 123.0; // ignored on resume: the saved config wins
+  changed.optimiser.lr = 123.0; // ignored on resume: the saved config wins
   std::vector<Note> notes;
   train::TrainHooks keep_notes;
   keep_notes.on_note = [&](const Note& n) { notes.push_back(n); };
@@ -165,8 +165,8 @@ TEST(Trainer, ExistingRunFolderNeedsResumeOrForce) {
   TempDir dir;
   write_idx_folder(dir / "data", 60, 20, 8, 8, 3);
   auto config = tiny_config(dir / "data");
-  config.epochs = 1;
-  config.val_size = 12;
+  config.optimiser.epochs = 1;
+  config.data.val_size = 12;
   train::train(config, dir / "run", train::ExistingRun::Refuse);
   EXPECT_TRUE(error_mentions(
       [&] { train::train(config, dir / "run", train::ExistingRun::Refuse); }, {"finished run"}, {"--force"}));
@@ -184,11 +184,11 @@ train::TrainConfig short_fashion_mnist_run(const std::string& model) {
   train::TrainConfig c;
   c.model = model;
   c.smoothing = 0.1;
-  c.epochs = 2;
-  c.limit_train = 6000;
-  c.limit_test = 2000;
-  c.val_size = 1000;
-  c.augment = false;
+  c.optimiser.epochs = 2;
+  c.data.limit_train = 6000;
+  c.data.limit_test = 2000;
+  c.data.val_size = 1000;
+  c.data.augment = false;
   return c;
 }
 
@@ -199,7 +199,7 @@ TEST(Trainer, ShortFashionMnistRunLearns) {
   torch::set_num_threads(2);
   TempDir dir;
   train::TrainConfig c = short_fashion_mnist_run("mlp");
-  c.lr = 0.05;
+  c.optimiser.lr = 0.05;
   train::train(c, dir / "run", train::ExistingRun::Refuse);
   auto result = eval::evaluate_run(dir / "run");
   // 10 classes: chance is 10%; an MLP reaches ~80% on 6k examples in 2 epochs.
@@ -227,7 +227,7 @@ TEST(Trainer, Bf16RunLearnsAsWellAsItsFp32Twin) {
   TempDir dir;
   train::TrainConfig c = short_fashion_mnist_run("cnn");
   if (!model::cpu_runs_bf16()) { // e.g. the suite's AVX2 pass (DNNL_MAX_CPU_ISA=AVX2): refused in one line, no crash
-    c.precision = model::Precision::Bf16;
+    c.execution.precision = model::Precision::Bf16;
     EXPECT_TRUE(error_mentions(
         [&] { train::train(c, dir / "bf16", train::ExistingRun::Refuse); }, {"--precision bf16", "AVX-512"}, {"fp32"}));
     EXPECT_FALSE(fs::exists(dir / "bf16"));
@@ -237,11 +237,11 @@ TEST(Trainer, Bf16RunLearnsAsWellAsItsFp32Twin) {
   std::map<std::string, torch::Tensor> logits;
   for (const auto p : {model::Precision::Fp32, model::Precision::Bf16}) {
     const std::string precision = model::precision_name(p);
-    c.precision = p;
+    c.execution.precision = p;
     train::train(c, dir / precision, train::ExistingRun::Refuse);
     results[precision] = eval::evaluate_run(dir / precision);
     logits[precision] = data::read_npy(train::RunDir(dir / precision).outputs_file("test", "logits"));
-    EXPECT_EQ(train::RunDir(dir / precision).read_config().config.precision, p);
+    EXPECT_EQ(train::RunDir(dir / precision).read_config().config.execution.precision, p);
     EXPECT_EQ(results[precision].precision, p);
   }
   const double a32 = results["fp32"].test.accuracy, a16 = results["bf16"].test.accuracy;

@@ -104,21 +104,21 @@ DistillSetup make_distillation(
   auto loss_options = options.loss;
   // The hard term's ε and implementation are the run's (TrainConfig::validate checked them).
   loss_options.smoothing(config.smoothing).implementation(config.loss_impl);
-  const torch::Device device = train::torch_device(config.device);
+  const torch::Device device = train::torch_device(config.execution.device);
 
-  auto state =
-      std::make_shared<DistillState>(DistillState{Teacher::load(options.teacher, config.device), loss_options, {}, 0});
+  auto state = std::make_shared<DistillState>(
+      DistillState{Teacher::load(options.teacher, config.execution.device), loss_options, {}, 0});
   state->teacher.set_student_normalisation(bundle.mean, bundle.std);
   state->teacher.check_compatible({bundle.channels, bundle.height, bundle.width, bundle.num_classes});
 
   // One pass over the un-augmented training split: γ, the teacher's accuracy, and the cache when it applies.
-  auto logits = state->teacher.dataset_logits(bundle.train, config.eval_batch_size, config.workers);
+  auto logits = state->teacher.dataset_logits(bundle.train, config.execution.eval_batch_size, config.execution.workers);
   const double T = loss_options.temperature();
   state->gamma = calib::equivalent_smoothing(logits, bundle.train.labels, T);
   const double gamma_t1 = calib::equivalent_smoothing(logits, bundle.train.labels, 1.0);
   const double teacher_accuracy = logits.argmax(1).eq(bundle.train.labels).to(torch::kFloat64).mean().item<double>();
   check_teacher_accuracy(state->teacher, teacher_accuracy, bundle.train.labels, bundle.num_classes);
-  const bool cached = options.cache_teacher && !config.augment;
+  const bool cached = options.cache_teacher && !config.data.augment;
   if (cached)
     state->cache = logits.to(device);
 
@@ -141,7 +141,7 @@ DistillSetup make_distillation(
   if (state->teacher.kind() == Teacher::Kind::Run) {
     const auto teacher_config = train::RunDir(options.teacher).read_config().config;
     facts.teacher_run = train::TeacherRunFacts{
-        teacher_config.model, teacher_config.smoothing, teacher_config.epochs, teacher_config.seed};
+        teacher_config.model, teacher_config.smoothing, teacher_config.optimiser.epochs, teacher_config.seed};
   }
 
   DistillSetup setup{state->teacher, {}, facts};

@@ -14,9 +14,9 @@ using json = nlohmann::json;
 
 SplitOutputs predict_splits(train::LoadedRun& run) {
   SplitOutputs out;
-  const int64_t batch = run.config.eval_batch_size;
-  const int workers = run.config.workers;
-  const auto precision = run.config.precision;
+  const int64_t batch = run.config.execution.eval_batch_size;
+  const int workers = run.config.execution.workers;
+  const auto precision = run.config.execution.precision;
   if (run.data.val.size() > 0) {
     auto loader = data::make_eval_loader(run.data.val, batch, run.data.mean, run.data.std, workers);
     out.val = model::predict(*run.model, *loader, run.device, true, precision);
@@ -34,8 +34,8 @@ train::EvalRecord evaluate_run(const fs::path& run_dir, const EvalOptions& optio
   options.validate();
   auto run = train::load_run(run_dir, options.device);
   if (options.precision)
-    run.config.precision = *options.precision;
-  const auto precision = run.config.precision;
+    run.config.execution.precision = *options.precision;
+  const auto precision = run.config.execution.precision;
   model::check_precision(precision, run.device);
   if (const auto slow = model::precision_note(precision, run.device); !slow.empty() && options.on_note)
     options.on_note({NoteKind::Precision, slow});
@@ -43,10 +43,10 @@ train::EvalRecord evaluate_run(const fs::path& run_dir, const EvalOptions& optio
   auto outputs = predict_splits(run);
   train::EvalRecord result;
   result.epochs_done = run.epochs_done;
-  result.bins = run.config.bins;
-  result.precision = run.config.precision;
+  result.bins = run.config.probe.bins;
+  result.precision = run.config.execution.precision;
   const auto report_options =
-      calib::ReportOptions().bins(run.config.bins).bootstrap(options.bootstrap).seed(options.seed);
+      calib::ReportOptions().bins(run.config.probe.bins).bootstrap(options.bootstrap).seed(options.seed);
   json calibration;
   const std::string title = "Reliability of " + dir.name();
   const bool has_val = outputs.val.logits.defined() && outputs.val.logits.size(0) > 0;
@@ -68,7 +68,7 @@ train::EvalRecord evaluate_run(const fs::path& run_dir, const EvalOptions& optio
     if (options.diagrams)
       viz::save_calibration_diagrams(report, dir.reliability_stem(), title);
   } else {
-    calib::CalibrationMeter meter(calib::MeterOptions().bins(run.config.bins));
+    calib::CalibrationMeter meter(calib::MeterOptions().bins(run.config.probe.bins));
     meter.add(outputs.test.logits, outputs.test.labels);
     const auto test = meter.value();
     result.test = test;
@@ -92,7 +92,11 @@ train::EvalRecord evaluate_run(const fs::path& run_dir, const EvalOptions& optio
   result.gamma.test = calib::equivalent_smoothing(outputs.test.logits, outputs.test.labels, 1.0);
   if (options.train_gamma) {
     auto loader = data::make_eval_loader(
-        run.data.train, run.config.eval_batch_size, run.data.mean, run.data.std, run.config.workers);
+        run.data.train,
+        run.config.execution.eval_batch_size,
+        run.data.mean,
+        run.data.std,
+        run.config.execution.workers);
     auto train = model::predict(*run.model, *loader, run.device, false, precision);
     result.gamma.train = calib::equivalent_smoothing(train.logits, train.labels, 1.0);
   }

@@ -41,12 +41,12 @@ MiOptions run_view_options(const RunMiOptions& o) {
 } // namespace
 
 void add_mi_logger(const train::TrainConfig& config, const data::DataBundle& bundle, train::TrainHooks& hooks) {
-  if (config.mi_classes.empty())
+  if (config.probe.mi_classes.empty())
     return;
-  const auto classes = data::parse_classes(config.mi_classes, bundle.class_names, "--mi-classes");
+  const auto classes = data::parse_classes(config.probe.mi_classes, bundle.class_names, "--mi-classes");
   if (classes.size() != 2)
     throw Error(
-        fmt::format("--mi-classes {}: name exactly two classes, got {}", config.mi_classes, classes.size()),
+        fmt::format("--mi-classes {}: name exactly two classes, got {}", config.probe.mi_classes, classes.size()),
         "e.g. --mi-classes Shirt,Pullover (Fashion-MNIST) or --mi-classes airplane,dog (CIFAR-10)");
   // The probe uses up to --mi-examples per class: a small data set (an image folder) may hold fewer; the number
   // used is recorded in the run's record (MiFacts).
@@ -56,14 +56,14 @@ void add_mi_logger(const train::TrainConfig& config, const data::DataBundle& bun
   auto options = MiOptions()
                      .class_a(classes[0])
                      .class_b(classes[1])
-                     .examples(std::min(config.mi_examples, std::max<int64_t>(available, 1)))
-                     .views(config.mi_views)
-                     .crop_padding(config.crop_padding > 0 ? config.crop_padding : 4)
+                     .examples(std::min(config.probe.mi_examples, std::max<int64_t>(available, 1)))
+                     .views(config.probe.mi_views)
+                     .crop_padding(config.data.crop_padding > 0 ? config.data.crop_padding : 4)
                      .hflip(true)
                      .seed(config.seed)
-                     .batch_size(config.eval_batch_size);
+                     .batch_size(config.execution.eval_batch_size);
   auto probe = std::make_shared<MiProbe>(bundle.train, bundle.num_classes, bundle.mean, bundle.std, options);
-  const torch::Device device = train::torch_device(config.device);
+  const torch::Device device = train::torch_device(config.execution.device);
   {
     auto name = [&](int64_t k) {
       return size_t(k) < bundle.class_names.size() ? bundle.class_names[size_t(k)] : std::to_string(k);
@@ -86,8 +86,8 @@ void add_mi_logger(const train::TrainConfig& config, const data::DataBundle& bun
         record.mi_raw = e.mi_raw;
         record.mi_sigma2 = e.sigma2;
       });
-  if (config.mi_every > 0) {
-    hooks.step_extras_every = config.mi_every;
+  if (config.probe.mi_every > 0) {
+    hooks.step_extras_every = config.probe.mi_every;
     hooks.step_extras = [probe, device](model::ClassifierImpl& model, int64_t step, train::EpochRecord& record) {
       const auto e = probe->measure(model, device);
       record.mi_steps.push_back({step, e.mi, e.mi_raw, e.sigma2});
@@ -131,7 +131,8 @@ RunMiResult run_mutual_information(const fs::path& run_dir, const RunMiOptions& 
         fmt::format("--classes {}: name exactly two classes, got {}", o.classes, classes.size()),
         "e.g. --classes Shirt,Pullover (Fashion-MNIST) or --classes airplane,dog (CIFAR-10)");
   const data::Dataset& dataset = run.data.split(o.split);
-  auto options = run_view_options(o).class_a(classes[0]).class_b(classes[1]).batch_size(run.config.eval_batch_size);
+  auto options =
+      run_view_options(o).class_a(classes[0]).class_b(classes[1]).batch_size(run.config.execution.eval_batch_size);
   MiProbe probe(dataset, run.data.num_classes, run.data.mean, run.data.std, options);
   auto gaps = probe.gaps(*run.model, run.device);
   auto name = [&](int64_t k) {

@@ -22,11 +22,12 @@
 
 namespace smoothlab::represent {
 
-// MI logging during training: when config.mi_classes is set, adds Î (mutual_information.h) to each epoch's record
-// ("mi", chained after hooks.epoch_extras) and, with config.mi_every > 0, before every mi_every-th optimizer step
-// from step 0 ("mi_steps", hooks.step_extras). Measured on the first config.mi_examples training examples of each
-// class with config.mi_views views (crop padding config.crop_padding or 4 when that is 0, flip; augmentation seed
-// config.seed — independent of --no-augment). The settings go into hooks.record.mi. Does nothing otherwise.
+// MI logging during training: when config.probe.mi_classes is set, adds Î (mutual_information.h) to each epoch's
+// record ("mi", chained after hooks.epoch_extras) and, with config.probe.mi_every > 0, before every mi_every-th
+// optimizer step from step 0 ("mi_steps", hooks.step_extras). Measured on the first config.probe.mi_examples training
+// examples of each class with config.probe.mi_views views (crop padding config.data.crop_padding or 4 when that is 0,
+// flip; augmentation seed config.seed — independent of --no-augment). The settings go into hooks.record.mi. Does
+// nothing otherwise.
 void add_mi_logger(const train::TrainConfig& config, const data::DataBundle& data, train::TrainHooks& hooks);
 
 // `smoothlab mi RUN_DIR`: Î for a trained run's latest checkpoint.

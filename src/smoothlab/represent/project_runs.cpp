@@ -47,7 +47,7 @@ Source open_source(const fs::path& path, const ProjectOptions& o) {
         {"model", run.config.model},
         {"epochs_done", run.epochs_done},
         {"smoothing", run.config.smoothing},
-        {"data", run.config.data}};
+        {"data", run.config.data.source}};
     s.data = std::move(run.data);
   } else {
     if (!fs::exists(path))

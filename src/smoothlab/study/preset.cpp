@@ -40,22 +40,23 @@ double epoch_seconds_55k(const std::string& model) {
 
 // Training-set size of the preset's data sets (CIFAR 50 000, Fashion-MNIST/MNIST 60 000).
 double all_train_images(const train::TrainConfig& c) {
-  return c.data.rfind("cifar", 0) == 0 ? 50000.0 : 60000.0;
+  return c.data.source.rfind("cifar", 0) == 0 ? 50000.0 : 60000.0;
 }
 
 // Examples held out for validation: --val-size, or its default for the data (data::default_val_size).
 double val_images(const train::TrainConfig& c) {
-  return double(c.val_size >= 0 ? c.val_size : data::default_val_size(c.data, int64_t(all_train_images(c))));
+  return double(
+      c.data.val_size >= 0 ? c.data.val_size : data::default_val_size(c.data.source, int64_t(all_train_images(c))));
 }
 
 double train_images(const train::TrainConfig& c) {
   const double full = all_train_images(c) - val_images(c);
-  const double kept = c.limit_train > 0 ? std::min<double>(double(c.limit_train), full) : full;
-  return c.classes.empty() ? kept : kept / 2; // the transfer regime trains on half the classes
+  const double kept = c.data.limit_train > 0 ? std::min<double>(double(c.data.limit_train), full) : full;
+  return c.data.classes.empty() ? kept : kept / 2; // the transfer regime trains on half the classes
 }
 
 double data_factor(const train::TrainConfig& c) {
-  return c.data.rfind("cifar", 0) == 0 ? 1.3 : 1.0;
+  return c.data.source.rfind("cifar", 0) == 0 ? 1.3 : 1.0;
 }
 
 // Training cost of a run (plus evaluation of validation and test, ~1/10 of an epoch each way).
@@ -64,8 +65,8 @@ double run_cost(const train::TrainConfig& c, const std::string& teacher_model = 
   double teacher = 0; // the teacher's forward passes: every epoch, or once when its logits are cached (no augmentation)
   if (!teacher_model.empty())
     teacher = epoch_seconds_55k(teacher_model) / 55000.0 / 3.0 * data_factor(c) * train_images(c) *
-        (c.augment ? double(c.epochs) : 1.0);
-  const double epochs = double(c.epochs);
+        (c.data.augment ? double(c.optimiser.epochs) : 1.0);
+  const double epochs = double(c.optimiser.epochs);
   const double eval = (val_images(c) + 10000.0) * epoch_seconds_55k(c.model) / 55000.0 / 3.0;
   return per_image * train_images(c) * epochs + teacher + eval + 2.0; // + data loading
 }
@@ -87,20 +88,20 @@ uint64_t fnv1a(const std::string& s) {
 // for 28–32 px images (the 224 px default of `smoothlab train` would make the quick preset take hours and its mlp
 // diverge), so a study trains on 32×32 views: resize + padded crop + flip, like CIFAR.
 void set_data(train::TrainConfig& c, const std::string& data) {
-  c.data = data;
+  c.data.source = data;
   if (data.rfind("folder:", 0) != 0)
     return;
-  c.image_size = 32;
-  c.folder_augment = data::TransformKind::PadCrop;
+  c.data.image_size = 32;
+  c.data.folder_augment = data::TransformKind::PadCrop;
 }
 
 train::TrainConfig base(const std::string& model, int64_t epochs, int64_t limit_train) {
   train::TrainConfig c;
   c.model = model;
-  c.lr = model::default_lr(model);
-  c.crop_padding = model::default_crop_padding(model);
-  c.epochs = epochs;
-  c.limit_train = limit_train;
+  c.optimiser.lr = model::default_lr(model);
+  c.data.crop_padding = model::default_crop_padding(model);
+  c.optimiser.epochs = epochs;
+  c.data.limit_train = limit_train;
   return c;
 }
 
@@ -108,34 +109,34 @@ train::TrainConfig base(const std::string& model, int64_t epochs, int64_t limit_
 void fill_tiny_preset(StudyPreset& p) {
   p.description = "pipeline check for the test suite: a few hundred examples, one epoch, mlp (seconds)";
   p.teacher = base("mlp", 1, 600);
-  p.teacher.val_size = 200;
-  p.teacher.limit_test = 300;
-  p.teacher.batch_size = 64;
-  p.teacher.lr = model::default_lr("mlp", 64);
-  p.teacher.eval_batch_size = 300;
-  p.teacher.workers = 1;
-  p.teacher.mi_examples = 20;
-  p.teacher.mi_views = 2;
-  p.teacher.mi_every = 4;
+  p.teacher.data.val_size = 200;
+  p.teacher.data.limit_test = 300;
+  p.teacher.optimiser.batch_size = 64;
+  p.teacher.optimiser.lr = model::default_lr("mlp", 64);
+  p.teacher.execution.eval_batch_size = 300;
+  p.teacher.execution.workers = 1;
+  p.teacher.probe.mi_examples = 20;
+  p.teacher.probe.mi_views = 2;
+  p.teacher.probe.mi_every = 4;
   p.teacher_regime = "tiny: mlp, 1 epoch on 600 examples (a pipeline check; its numbers mean nothing)";
   p.epsilons = {0.0, 0.1};
   p.seeds = {0};
   p.overconf = p.teacher;
-  p.overconf.epochs = 2;
-  p.overconf.augment = false;
-  p.overconf.weight_decay = 0;
-  p.overconf.mi_classes.clear();
+  p.overconf.optimiser.epochs = 2;
+  p.overconf.data.augment = false;
+  p.overconf.optimiser.weight_decay = 0;
+  p.overconf.probe.mi_classes.clear();
   p.overconf_regime = "tiny: mlp, 2 epochs, no augmentation, no weight decay";
   p.overconf_epsilons = {0.0, 0.1};
   p.student = p.teacher;
-  p.student.mi_classes.clear();
-  p.student.mi_every = 0;
+  p.student.probe.mi_classes.clear();
+  p.student.probe.mi_every = 0;
   p.temperatures = {1.0, 2.0};
   p.student_epsilons = {0.0, 0.1};
   p.projection_per_class = 20;
   p.transfer = p.teacher;
-  p.transfer.mi_classes.clear();
-  p.transfer.mi_every = 0;
+  p.transfer.probe.mi_classes.clear();
+  p.transfer.probe.mi_every = 0;
   p.transfer_regime = "tiny: mlp, 1 epoch on the first half of the classes";
   p.noisy = p.overconf;
   p.noisy_regime = "tiny: mlp, 2 epochs, 40% of the training labels wrong";
@@ -149,32 +150,32 @@ void fill_quick_preset(StudyPreset& p) {
       "an over-confident mlp regime on a fine ε grid, mlp students trained to a plateau, mlp transfer and "
       "label-noise regimes, one seed";
   p.teacher = base("cnn", 3, 15000);
-  p.teacher.mi_every = 30; // 118 steps an epoch: Î at 12 points within the run, and at each epoch's end
+  p.teacher.probe.mi_every = 30; // 118 steps an epoch: Î at 12 points within the run, and at each epoch's end
   p.teacher_regime =
       "short schedule: cnn, 3 epochs on 15 000 training images, cosine lr 0.1, weight decay 5e-4, "
       "crop + flip (too short a schedule to make the model over-confident)";
   p.epsilons = {0.0, 0.1};
   p.seeds = {0};
   p.overconf = base("mlp", 15, 15000);
-  p.overconf.augment = false;
-  p.overconf.weight_decay = 1e-4;
-  p.overconf.lr = 0.05;
+  p.overconf.data.augment = false;
+  p.overconf.optimiser.weight_decay = 1e-4;
+  p.overconf.optimiser.lr = 0.05;
   p.overconf_regime = "over-confident regime: mlp, 15 epochs on 15 000 images, no augmentation, weight decay 1e-4";
   p.overconf_epsilons = {0.0, 0.01, 0.02, 0.05, 0.1}; // from 0.05 on already under-confident
   // Students see un-augmented images, so the teacher's logits are computed once (distill/training.h): cheap
   // enough to train to a plateau.
   p.student = base("mlp", 8, 20000);
-  p.student.augment = false;
+  p.student.data.augment = false;
   p.temperatures = {1.0, 2.0, 4.0};
   p.student_epsilons = {0.0, 0.1};
   p.projection_per_class = 100;
   p.transfer = base("mlp", 8, 20000);
-  p.transfer.augment = false;
+  p.transfer.data.augment = false;
   p.transfer_regime = "transfer: mlp, 8 epochs on the first half of the classes (about 10 000 images), no augmentation";
   p.noisy = base("mlp", 12, 10000);
-  p.noisy.augment = false;
-  p.noisy.weight_decay = 1e-4;
-  p.noisy.lr = 0.05;
+  p.noisy.data.augment = false;
+  p.noisy.optimiser.weight_decay = 1e-4;
+  p.noisy.optimiser.lr = 0.05;
   p.noisy_regime =
       "label noise: mlp, 12 epochs on 10 000 images with 40% of the training and validation labels wrong, "
       "no augmentation, weight decay 1e-4";
@@ -191,26 +192,26 @@ void fill_standard_preset(StudyPreset& p) {
       "plateau, ε ∈ {0, 0.05, 0.1, 0.3}, T ∈ {1, 2, 4, 8}, a fine over-confident ε grid, cnn transfer and "
       "label-noise regimes, 3 seeds";
   p.teacher = base("resnet20", 6, 20000);
-  p.teacher.mi_every = 100; // 157 steps an epoch: Î at 10 points within the run, and at each epoch's end
+  p.teacher.probe.mi_every = 100; // 157 steps an epoch: Î at 10 points within the run, and at each epoch's end
   p.teacher_regime =
       "short schedule: resnet20, 6 epochs on 20 000 training images, cosine lr 0.1, weight decay "
       "5e-4, crop + flip (too short a schedule to make the model over-confident)";
   p.epsilons = {0.0, 0.05, 0.1, 0.3};
   p.seeds = {0, 1, 2};
   p.overconf = base("cnn", 12, 4000);
-  p.overconf.augment = false;
-  p.overconf.weight_decay = 1e-4;
+  p.overconf.data.augment = false;
+  p.overconf.optimiser.weight_decay = 1e-4;
   p.overconf_regime = "over-confident regime: cnn, 12 epochs on 4 000 images, no augmentation, weight decay 1e-4";
   p.overconf_epsilons = {0.0, 0.01, 0.02, 0.05, 0.1, 0.2};
   p.student = base("cnn", 8, 15000);
-  p.student.augment = false; // the teachers' logits are cached
+  p.student.data.augment = false; // the teachers' logits are cached
   p.temperatures = {1.0, 2.0, 4.0, 8.0};
   p.student_epsilons = p.epsilons;
   p.transfer = base("cnn", 6, 20000);
   p.transfer_regime = "transfer: cnn, 6 epochs on the first half of the classes (about 10 000 images), crop + flip";
   p.noisy = base("cnn", 12, 8000);
-  p.noisy.augment = false;
-  p.noisy.weight_decay = 1e-4;
+  p.noisy.data.augment = false;
+  p.noisy.optimiser.weight_decay = 1e-4;
   p.noisy_regime =
       "label noise: cnn, 12 epochs on 8 000 images with 40% of the training and validation labels "
       "wrong, no augmentation, weight decay 1e-4";
@@ -223,25 +224,25 @@ void fill_paper_preset(StudyPreset& p) {
       "[M]'s models and schedules: ResNet-56 teachers (He et al. CIFAR schedule, 164 epochs), the "
       "CIFAR AlexNet student, [M]'s ε and T grids, 5 seeds — for CIFAR data and a GPU";
   p.teacher = base("resnet56", 164, 0);
-  p.teacher.weight_decay = 1e-4;
-  p.teacher.schedule = train::ScheduleKind::Step;
-  p.teacher.milestones = {82, 123};
-  p.teacher.mi_every = 500; // 391 steps an epoch on CIFAR: Î from step 0, about every 1.3 epochs ([M] Fig. 6)
+  p.teacher.optimiser.weight_decay = 1e-4;
+  p.teacher.optimiser.schedule = train::ScheduleKind::Step;
+  p.teacher.optimiser.milestones = {82, 123};
+  p.teacher.probe.mi_every = 500; // 391 steps an epoch on CIFAR: Î from step 0, about every 1.3 epochs ([M] Fig. 6)
   p.teacher_regime =
       "long schedule ([M]/He et al.): resnet56, 164 epochs, lr 0.1 stepped ×0.1 at 82 and 123, "
       "weight decay 1e-4, crop + flip — the over-confident regime of [G]";
   p.epsilons = {0.0, 0.05, 0.1, 0.15, 0.3, 0.45, 0.6, 0.75};
   p.seeds = {0, 1, 2, 3, 4};
-  p.overconf.epochs = 0; // the teachers are the over-confident regime
+  p.overconf.optimiser.epochs = 0; // the teachers are the over-confident regime
   p.student = base("alexnet", 100, 0);
-  p.student.weight_decay = 5e-4;
-  p.student.schedule = train::ScheduleKind::Step;
-  p.student.milestones = {50, 75};
-  p.student.lr = 0.05;
+  p.student.optimiser.weight_decay = 5e-4;
+  p.student.optimiser.schedule = train::ScheduleKind::Step;
+  p.student.optimiser.milestones = {50, 75};
+  p.student.optimiser.lr = 0.05;
   p.temperatures = {1.0, 2.0, 3.0, 4.0, 8.0, 12.0, 16.0};
   p.student_epsilons = {0.0, 0.15, 0.3, 0.45, 0.6, 0.75};
-  p.transfer.epochs = 0; // [M]'s experiments only: the newer questions are the quick and standard presets'
-  p.noisy.epochs = 0;
+  p.transfer.optimiser.epochs = 0; // [M]'s experiments only: the newer questions are the quick and standard presets'
+  p.noisy.optimiser.epochs = 0;
 }
 
 // Adds a run of `group`: configuration c on the study's data at smoothing eps and seed.
@@ -352,11 +353,12 @@ ClassChoice choose_classes(const std::string& data) {
 std::string config_key(const train::TrainConfig& config) {
   json j = train::result_settings(config); // the settings that decide a run's result (train/config.h), less
   j.erase("eval_batch_size"); // the evaluation's batching, fixed by each preset
-  if (config.precision == model::Precision::Fp32) // the key of an fp32 run is what it was before --precision existed
+  // the key of an fp32 run is what it was before --precision existed
+  if (config.execution.precision == model::Precision::Fp32)
     j.erase("precision");
-  if (!config.sync_bn) // likewise for distributed training's --sync-bn
+  if (!config.execution.sync_bn) // likewise for distributed training's --sync-bn
     j.erase("sync_bn");
-  if (config.mi_every == 0) // and for --mi-every
+  if (config.probe.mi_every == 0) // and for --mi-every
     j.erase("mi_every");
   return fmt::format("{:08x}", fnv1a(j.dump()) & 0xffffffffull);
 }
@@ -371,32 +373,32 @@ std::vector<RunSpec> make_plan(const StudyPreset& preset, const std::string& dat
   for (uint64_t seed : preset.seeds)
     for (double eps : preset.epsilons) {
       auto c = preset.teacher;
-      c.mi_classes = classes.mi_pair;
+      c.probe.mi_classes = classes.mi_pair;
       add_run(plan, data, "teacher", c, eps, seed);
     }
-  if (preset.overconf.epochs > 0)
+  if (preset.overconf.optimiser.epochs > 0)
     for (uint64_t seed : preset.seeds)
       for (double eps : preset.overconf_epsilons)
         add_run(plan, data, "overconf", preset.overconf, eps, seed);
-  if (preset.student.epochs > 0) {
+  if (preset.student.optimiser.epochs > 0) {
     for (uint64_t seed : preset.seeds)
       add_students(plan, preset, data, seed);
     for (uint64_t seed : preset.seeds)
       for (double eps : preset.student_epsilons)
         add_run(plan, data, "direct", preset.student, eps, seed);
   }
-  if (preset.transfer.epochs > 0 && !classes.seen.empty())
+  if (preset.transfer.optimiser.epochs > 0 && !classes.seen.empty())
     for (uint64_t seed : preset.seeds)
       for (double eps : {0.0, preset.claim_epsilon}) {
         auto c = preset.transfer;
-        c.classes = classes.seen;
+        c.data.classes = classes.seen;
         add_run(plan, data, "transfer", c, eps, seed);
       }
-  if (preset.noisy.epochs > 0)
+  if (preset.noisy.optimiser.epochs > 0)
     for (uint64_t seed : preset.seeds)
       for (double eps : preset.noise_epsilons) {
         auto c = preset.noisy;
-        c.label_noise = preset.label_noise;
+        c.data.label_noise = preset.label_noise;
         add_run(plan, data, "noisy", c, eps, seed);
       }
   return plan;
@@ -432,13 +434,13 @@ json to_json(const StudyPreset& p) {
       {"label_noise", p.label_noise},
       {"noise_epsilons", p.noise_epsilons},
       {"estimated_minutes", p.estimated_minutes}};
-  if (p.overconf.epochs > 0)
+  if (p.overconf.optimiser.epochs > 0)
     j["overconf"] = p.overconf;
-  if (p.student.epochs > 0)
+  if (p.student.optimiser.epochs > 0)
     j["student"] = p.student;
-  if (p.transfer.epochs > 0)
+  if (p.transfer.optimiser.epochs > 0)
     j["transfer"] = p.transfer;
-  if (p.noisy.epochs > 0)
+  if (p.noisy.optimiser.epochs > 0)
     j["noisy"] = p.noisy;
   return j;
 }
@@ -450,7 +452,7 @@ json to_json(const RunSpec& r) {
       {"epsilon", r.epsilon},
       {"seed", r.seed},
       {"model", r.config.model},
-      {"epochs", r.config.epochs},
+      {"epochs", r.config.optimiser.epochs},
       {"cost_seconds", r.cost_seconds}};
   if (r.group == "student") {
     j["teacher"] = r.teacher;

@@ -37,16 +37,16 @@ struct StudyPreset {
   std::vector<double> epsilons; // teacher ε grid, must contain 0
   std::vector<uint64_t> seeds;
   double claim_epsilon = 0.1; // the ε the paper's Table 2/3 and Fig. 1 claims are checked at (in epsilons)
-  train::TrainConfig overconf; // over-confident regime; overconf.epochs == 0: no such group
+  train::TrainConfig overconf; // over-confident regime; overconf.optimiser.epochs == 0: no such group
   std::vector<double> overconf_epsilons;
-  train::TrainConfig student; // student model (distilled and direct); student.epochs == 0: no distillation
+  train::TrainConfig student; // student model (distilled and direct); student.optimiser.epochs == 0: no distillation
   std::vector<double> temperatures; // the hard teacher is distilled at each T
   std::vector<double> student_epsilons; // direct students (LS on the student itself)
   int64_t projection_per_class = 100;
   train::TrainConfig
-      transfer; // transfer.epochs == 0: no transfer regime (nor one for data without a ClassChoice::seen)
+      transfer; // transfer.optimiser.epochs == 0: no transfer regime (nor one for data without a ClassChoice::seen)
   std::string transfer_regime;
-  train::TrainConfig noisy; // noisy.epochs == 0: no label-noise regime
+  train::TrainConfig noisy; // noisy.optimiser.epochs == 0: no label-noise regime
   std::string noisy_regime;
   double label_noise = 0.4;
   std::vector<double> noise_epsilons;

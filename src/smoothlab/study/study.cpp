@@ -155,9 +155,9 @@ std::vector<RunSpec> study_plan(const StudyOptions& options) {
     throw Error("--data: empty data spec", "e.g. --data fashion-mnist or cifar10:DIR");
   auto plan = make_plan(make_preset(options.preset()), options.data());
   for (auto& r : plan) {
-    r.config.device = options.device();
-    r.config.precision = options.precision();
-    r.config.threads = options.threads();
+    r.config.execution.device = options.device();
+    r.config.execution.precision = options.precision();
+    r.config.execution.threads = options.threads();
     r.config.validate();
   }
   return plan;
@@ -377,8 +377,8 @@ struct StudyCall {
     summary["regimes"] = {
         {"teacher", preset.teacher_regime},
         {"overconf", preset.overconf_regime},
-        {"transfer", preset.transfer.epochs > 0 ? preset.transfer_regime : ""},
-        {"noisy", preset.noisy.epochs > 0 ? preset.noisy_regime : ""}};
+        {"transfer", preset.transfer.optimiser.epochs > 0 ? preset.transfer_regime : ""},
+        {"noisy", preset.noisy.optimiser.epochs > 0 ? preset.noisy_regime : ""}};
     const auto verdicts = claims(tables);
     summary["claims"] = json::array();
     for (const auto& c : verdicts)

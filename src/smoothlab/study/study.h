@@ -64,8 +64,8 @@ struct StudyOptions {
   TORCH_ARG(std::string, preset) = "quick";
   TORCH_ARG(std::string, data) = "fashion-mnist";
   TORCH_ARG(std::string, out) = "study";
-  TORCH_ARG(train::Device, device); // every run's (train::TrainConfig::device)
-  TORCH_ARG(model::Precision, precision) = model::Precision::Fp32; // every run's (train::TrainConfig::precision)
+  TORCH_ARG(train::Device, device); // every run's (train::TrainConfig::Execution)
+  TORCH_ARG(model::Precision, precision) = model::Precision::Fp32; // every run's (train::TrainConfig::Execution)
   TORCH_ARG(int, threads) = 0; // recorded in each run's config (the caller sets LibTorch's threads)
   TORCH_ARG(std::string, command_line) = ""; // for provenance
   TORCH_ARG(StudyMode, mode);

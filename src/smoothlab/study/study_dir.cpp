@@ -23,7 +23,7 @@ bool StudyDir::finished(const std::string& name, int64_t epochs) const {
 }
 
 bool StudyDir::finished(const RunSpec& run) const {
-  return finished(run.name, run.config.epochs);
+  return finished(run.name, run.config.optimiser.epochs);
 }
 
 } // namespace smoothlab::study

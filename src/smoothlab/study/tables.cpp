@@ -351,7 +351,7 @@ TransferRow transfer_row(const RunRow& r, TransferTable& tt, torch::Tensor& unse
   auto options = train::data_options(run.config);
   options.classes.clear();
   auto unseen = data::load_data(options);
-  const auto seen_idx = data::parse_classes(run.config.classes, unseen.class_names, "--classes");
+  const auto seen_idx = data::parse_classes(run.config.data.classes, unseen.class_names, "--classes");
   std::vector<std::string> rest;
   for (int64_t k = 0; k < unseen.num_classes; ++k)
     if (std::find(seen_idx.begin(), seen_idx.end(), k) == seen_idx.end())
@@ -455,7 +455,7 @@ void add_transfer(Tables& t, const StudyPreset& preset) {
 }
 
 void add_noise(Tables& t, const StudyPreset& preset) {
-  if (preset.noisy.epochs <= 0)
+  if (preset.noisy.optimiser.epochs <= 0)
     return;
   t.label_noise = preset.label_noise;
   t.noisy_regime = preset.noisy_regime;
@@ -473,7 +473,7 @@ void add_noise(Tables& t, const StudyPreset& preset) {
 }
 
 void add_distillation(Tables& t, const StudyPreset& preset) {
-  if (preset.student.epochs <= 0)
+  if (preset.student.optimiser.epochs <= 0)
     return;
   auto add_row = [&](const std::string& series,
                      const std::vector<const RunRow*>& sel,
@@ -650,9 +650,9 @@ Tables make_tables(
   t.claim_epsilon = preset.claim_epsilon;
   t.teacher_regime = preset.teacher_regime;
   t.seeds = int64_t(preset.seeds.size());
-  t.mi_examples = preset.teacher.mi_examples;
+  t.mi_examples = preset.teacher.probe.mi_examples;
   t.regimes = {{"teacher", preset.teacher_regime, preset.epsilons}};
-  if (preset.overconf.epochs > 0)
+  if (preset.overconf.optimiser.epochs > 0)
     t.regimes.push_back({"overconf", preset.overconf_regime, preset.overconf_epsilons});
   t.runs.reserve(plan.size());
   for (const auto& spec : plan)

@@ -10,49 +10,50 @@
 
 namespace smoothlab::train {
 
-// The fields of TrainConfig, one a line (kept from the formatter, which re-wraps a long macro on every run).
+// The fields of TrainConfig, one a line: its config.json key (the flat name it had before the grouping) and where it
+// lives now (kept from the formatter, which re-wraps a long macro on every run).
 // clang-format off
 #define SMOOTHLAB_CONFIG_FIELDS(X) \
-  X(data) \
-  X(val_size) \
-  X(split_seed) \
-  X(limit_train) \
-  X(limit_test) \
-  X(augment) \
-  X(crop_padding) \
-  X(model) \
-  X(smoothing) \
-  X(loss_impl) \
-  X(epochs) \
-  X(batch_size) \
-  X(lr) \
-  X(momentum) \
-  X(nesterov) \
-  X(weight_decay) \
-  X(schedule) \
-  X(warmup_epochs) \
-  X(milestones) \
-  X(gamma) \
-  X(clip_grad_norm) \
-  X(seed) \
-  X(threads) \
-  X(workers) \
-  X(device) \
-  X(precision) \
-  X(sync_bn) \
-  X(eval_batch_size) \
-  X(bins) \
-  X(mi_classes) \
-  X(mi_examples) \
-  X(mi_views) \
-  X(mi_every) \
-  X(image_size) \
-  X(image_channels) \
-  X(folder_augment) \
-  X(rrc_scale) \
-  X(rrc_ratio) \
-  X(resize_filter) \
-  X(skip_bad_images)
+  X(data, data.source) \
+  X(val_size, data.val_size) \
+  X(split_seed, data.split_seed) \
+  X(limit_train, data.limit_train) \
+  X(limit_test, data.limit_test) \
+  X(augment, data.augment) \
+  X(crop_padding, data.crop_padding) \
+  X(model, model) \
+  X(smoothing, smoothing) \
+  X(loss_impl, loss_impl) \
+  X(epochs, optimiser.epochs) \
+  X(batch_size, optimiser.batch_size) \
+  X(lr, optimiser.lr) \
+  X(momentum, optimiser.momentum) \
+  X(nesterov, optimiser.nesterov) \
+  X(weight_decay, optimiser.weight_decay) \
+  X(schedule, optimiser.schedule) \
+  X(warmup_epochs, optimiser.warmup_epochs) \
+  X(milestones, optimiser.milestones) \
+  X(gamma, optimiser.gamma) \
+  X(clip_grad_norm, optimiser.clip_grad_norm) \
+  X(seed, seed) \
+  X(threads, execution.threads) \
+  X(workers, execution.workers) \
+  X(device, execution.device) \
+  X(precision, execution.precision) \
+  X(sync_bn, execution.sync_bn) \
+  X(eval_batch_size, execution.eval_batch_size) \
+  X(bins, probe.bins) \
+  X(mi_classes, probe.mi_classes) \
+  X(mi_examples, probe.mi_examples) \
+  X(mi_views, probe.mi_views) \
+  X(mi_every, probe.mi_every) \
+  X(image_size, data.image_size) \
+  X(image_channels, data.image_channels) \
+  X(folder_augment, data.folder_augment) \
+  X(rrc_scale, data.rrc_scale) \
+  X(rrc_ratio, data.rrc_ratio) \
+  X(resize_filter, data.resize_filter) \
+  X(skip_bad_images, data.skip_bad_images)
 // clang-format on
 
 namespace {
@@ -110,13 +111,13 @@ void config_field_from_json(const nlohmann::json& j, data::ResizeFilter& out) {
 } // namespace
 
 void to_json(nlohmann::json& j, const TrainConfig& c) {
-#define X(name) j[#name] = config_field_json(c.name);
+#define X(key, field) j[#key] = config_field_json(c.field);
   SMOOTHLAB_CONFIG_FIELDS(X)
 #undef X
-  if (!c.classes.empty())
-    j["classes"] = c.classes;
-  if (c.label_noise != 0)
-    j["label_noise"] = c.label_noise;
+  if (!c.data.classes.empty())
+    j["classes"] = c.data.classes;
+  if (c.data.label_noise != 0)
+    j["label_noise"] = c.data.label_noise;
 }
 
 nlohmann::json result_settings(const TrainConfig& c) {
@@ -135,19 +136,32 @@ std::optional<std::string> first_difference(const nlohmann::json& saved, const n
 }
 
 void from_json(const nlohmann::json& j, TrainConfig& c) {
-#define X(name)          \
-  if (j.contains(#name)) \
-    config_field_from_json(j.at(#name), c.name);
+#define X(key, field)   \
+  if (j.contains(#key)) \
+    config_field_from_json(j.at(#key), c.field);
   SMOOTHLAB_CONFIG_FIELDS(X)
 #undef X
   if (j.contains("classes"))
-    j.at("classes").get_to(c.classes);
+    j.at("classes").get_to(c.data.classes);
   if (j.contains("label_noise"))
-    j.at("label_noise").get_to(c.label_noise);
+    j.at("label_noise").get_to(c.data.label_noise);
 }
 
-void TrainConfig::validate() const {
-  loss::check_smoothing(smoothing, "--smoothing");
+void TrainConfig::Data::validate() const {
+  check(val_size >= -1, "--val-size must be non-negative, got {}", val_size);
+  check(label_noise >= 0 && label_noise < 1, "--label-noise must be in [0, 1), got {}", label_noise);
+  check(crop_padding >= 0, "--crop-padding must be non-negative, got {}", crop_padding);
+  check(image_size >= 1, "--image-size must be positive, got {}", image_size);
+  check(image_channels == 1 || image_channels == 3, "--image-channels must be 1 or 3, got {}", image_channels);
+  check(
+      rrc_scale.size() == 2 && rrc_scale[0] > 0 && rrc_scale[0] <= rrc_scale[1] && rrc_scale[1] <= 1,
+      "--rrc-scale must be MIN,MAX with 0 < MIN <= MAX <= 1");
+  check(
+      rrc_ratio.size() == 2 && rrc_ratio[0] > 0 && rrc_ratio[0] <= rrc_ratio[1],
+      "--rrc-ratio must be MIN,MAX with 0 < MIN <= MAX");
+}
+
+void TrainConfig::Optimiser::validate() const {
   check(epochs >= 1, "--epochs must be at least 1, got {}", epochs);
   check(batch_size >= 1, "--batch-size must be at least 1, got {}", batch_size);
   check(lr > 0 && std::isfinite(lr), "--lr must be positive, got {}", lr);
@@ -158,24 +172,29 @@ void TrainConfig::validate() const {
       "--warmup-epochs must be in [0, epochs), got {}",
       warmup_epochs);
   check(clip_grad_norm >= 0, "--clip-grad-norm must be non-negative, got {}", clip_grad_norm);
+}
+
+void TrainConfig::Execution::validate() const {
   check(threads >= 0, "--threads must be non-negative, got {}", threads);
   check(workers >= 0, "--workers must be non-negative, got {}", workers);
-  check(val_size >= -1, "--val-size must be non-negative, got {}", val_size);
-  check(label_noise >= 0 && label_noise < 1, "--label-noise must be in [0, 1), got {}", label_noise);
-  check(crop_padding >= 0, "--crop-padding must be non-negative, got {}", crop_padding);
+  model::check_precision(precision, device.is_cuda() ? c10::Device(c10::kCUDA) : c10::Device(c10::kCPU));
+}
+
+void TrainConfig::Probe::validate() const {
   check(bins >= 1, "--bins must be at least 1, got {}", bins);
   check(mi_examples >= 1, "--mi-examples must be at least 1, got {}", mi_examples);
   check(mi_every >= 0, "--mi-every must be non-negative (0: once per epoch), got {}", mi_every);
   check(mi_views >= 2, "--mi-views must be at least 2 (σ² is pooled over views), got {}", mi_views);
-  check(image_size >= 1, "--image-size must be positive, got {}", image_size);
-  check(image_channels == 1 || image_channels == 3, "--image-channels must be 1 or 3, got {}", image_channels);
-  check(
-      rrc_scale.size() == 2 && rrc_scale[0] > 0 && rrc_scale[0] <= rrc_scale[1] && rrc_scale[1] <= 1,
-      "--rrc-scale must be MIN,MAX with 0 < MIN <= MAX <= 1");
-  check(
-      rrc_ratio.size() == 2 && rrc_ratio[0] > 0 && rrc_ratio[0] <= rrc_ratio[1],
-      "--rrc-ratio must be MIN,MAX with 0 < MIN <= MAX");
-  model::check_precision(precision, device.is_cuda() ? c10::Device(c10::kCUDA) : c10::Device(c10::kCPU));
+}
+
+// One bad value is reported as before the grouping; of several, the first in this order (the precision the device
+// cannot run now comes with the execution part, before the data's checks, where it used to come last).
+void TrainConfig::validate() const {
+  loss::check_smoothing(smoothing, "--smoothing");
+  optimiser.validate();
+  execution.validate();
+  data.validate();
+  probe.validate();
 }
 
 } // namespace smoothlab::train

@@ -433,13 +433,13 @@ OpenedRun open_run(const fs::path& out, ExistingRun mode, const TrainConfig& req
       if (const auto diff = first_difference(result_settings(saved.config), result_settings(requested)))
         throw Error(fmt::format("--out {}: holds a run of another configuration ({})", out.string(), *diff), options);
       const int64_t done = run.dir.has_checkpoint() ? checkpoint_epochs(run.dir.checkpoint_file()) : 0;
-      if (done >= saved.config.epochs)
+      if (done >= saved.config.optimiser.epochs)
         throw Error(
             fmt::format(
                 "--out {}: holds a finished run of this configuration (epoch {} of {})",
                 out.string(),
                 done,
-                saved.config.epochs),
+                saved.config.optimiser.epochs),
             "pass --force to train it again, or choose another --out");
       run.saved = std::move(saved);
       run.rerun = true; // the requested configuration: the same results, this command's execution settings
@@ -456,25 +456,25 @@ OpenedRun open_run(const fs::path& out, ExistingRun mode, const TrainConfig& req
 
 data::DataOptions data_options(const TrainConfig& c) {
   data::DataOptions o;
-  o.spec = c.data;
-  o.val_size = c.val_size;
-  o.split_seed = c.split_seed;
-  o.limit_train = c.limit_train;
-  o.limit_test = c.limit_test;
-  o.classes = c.classes;
-  o.label_noise = c.label_noise;
+  o.spec = c.data.source;
+  o.val_size = c.data.val_size;
+  o.split_seed = c.data.split_seed;
+  o.limit_train = c.data.limit_train;
+  o.limit_test = c.data.limit_test;
+  o.classes = c.data.classes;
+  o.label_noise = c.data.label_noise;
   // image folders (data/image_folder.h)
-  o.augment = c.augment;
-  o.folder.image_size = c.image_size;
-  o.folder.channels = c.image_channels;
-  o.folder.augment = c.folder_augment;
-  if (c.rrc_scale.size() == 2)
-    o.folder.scale_min = c.rrc_scale[0], o.folder.scale_max = c.rrc_scale[1];
-  if (c.rrc_ratio.size() == 2)
-    o.folder.ratio_min = c.rrc_ratio[0], o.folder.ratio_max = c.rrc_ratio[1];
-  o.folder.padding = c.crop_padding;
-  o.folder.filter = c.resize_filter;
-  o.folder.skip_bad = c.skip_bad_images;
+  o.augment = c.data.augment;
+  o.folder.image_size = c.data.image_size;
+  o.folder.channels = c.data.image_channels;
+  o.folder.augment = c.data.folder_augment;
+  if (c.data.rrc_scale.size() == 2)
+    o.folder.scale_min = c.data.rrc_scale[0], o.folder.scale_max = c.data.rrc_scale[1];
+  if (c.data.rrc_ratio.size() == 2)
+    o.folder.ratio_min = c.data.rrc_ratio[0], o.folder.ratio_max = c.data.rrc_ratio[1];
+  o.folder.padding = c.data.crop_padding;
+  o.folder.filter = c.data.resize_filter;
+  o.folder.skip_bad = c.data.skip_bad_images;
   return o;
 }
 
@@ -492,7 +492,7 @@ LoadedRun load_run(const fs::path& run_dir, const std::optional<Device>& device_
   run.dir = RunDir(run_dir);
   run.record = run.dir.read_config();
   run.config = run.record.config;
-  run.device = torch_device(device_override.value_or(run.config.device));
+  run.device = torch_device(device_override.value_or(run.config.execution.device));
   if (!run.dir.has_checkpoint())
     throw Error(
         fmt::format("{}: run has no checkpoint yet", run_dir.string()),

@@ -35,7 +35,7 @@ void check_batch_fits(
     const TrainConfig& config,
     const data::DataBundle& bundle,
     int64_t examples_per_rank) {
-  const int64_t batch = std::min(config.batch_size, examples_per_rank);
+  const int64_t batch = std::min(config.optimiser.batch_size, examples_per_rank);
   if (batch <= 64)
     return;
   const int64_t available = available_memory_bytes();
@@ -83,7 +83,7 @@ void check_batch_fits(
       fmt::format(
           "--batch-size {}: a training step of {} on {} examples needs about {:.1f} GB of memory; {:.1f} GB are "
           "available",
-          config.batch_size,
+          config.optimiser.batch_size,
           config.model,
           batch,
           needed / 1e9,
@@ -147,8 +147,8 @@ TrainResult train(
     fs::create_directories(run_dir); // open_run and every write remove a killed write's temp files (core/files.h)
   }
 
-  const torch::Device device = torch_device(config.device);
-  const model::Precision precision = config.precision;
+  const torch::Device device = torch_device(config.execution.device);
+  const model::Precision precision = config.execution.precision;
   for (const auto& n : bundle.notes)
     note(NoteKind::Data, n);
   if (const auto slow = model::precision_note(precision, device); !slow.empty())
@@ -160,10 +160,10 @@ TrainResult train(
     check_batch_fits(*model, config, bundle, (bundle.train.size() + world - 1) / world);
   torch::optim::SGD optimizer(
       model->parameters(),
-      torch::optim::SGDOptions(config.lr)
-          .momentum(config.momentum)
-          .nesterov(config.nesterov && config.momentum > 0)
-          .weight_decay(config.weight_decay));
+      torch::optim::SGDOptions(config.optimiser.lr)
+          .momentum(config.optimiser.momentum)
+          .nesterov(config.optimiser.nesterov && config.optimiser.momentum > 0)
+          .weight_decay(config.optimiser.weight_decay));
   int64_t start_epoch = 0;
   std::vector<EpochRecord> records;
   torch::Tensor scaler_state; // the fp16 loss scale the run had reached
@@ -178,7 +178,7 @@ TrainResult train(
     }
     note(
         NoteKind::Resume,
-        fmt::format("resuming {} after epoch {} of {}", run_dir.string(), start_epoch, config.epochs));
+        fmt::format("resuming {} after epoch {} of {}", run_dir.string(), start_epoch, config.optimiser.epochs));
   } else if (writer) {
     RunRecord record = hooks.record;
     record.config = config;
@@ -195,15 +195,15 @@ TrainResult train(
   }
   // Batch norm over the global batch for the whole run (forward and backward), with --sync-bn.
   std::optional<model::SyncBatchNorm> sync_bn;
-  if (group && config.sync_bn)
+  if (group && config.execution.sync_bn)
     sync_bn.emplace([group](const torch::Tensor& t) { group->all_reduce_sum({t}); });
 
   data::LoaderOptions lo;
-  lo.batch_size = config.batch_size;
+  lo.batch_size = config.optimiser.batch_size;
   lo.drop_last = false;
-  lo.crop_padding = config.augment ? config.crop_padding : 0;
-  lo.hflip = config.augment;
-  lo.workers = config.workers;
+  lo.crop_padding = config.data.augment ? config.data.crop_padding : 0;
+  lo.hflip = config.data.augment;
+  lo.workers = config.execution.workers;
   lo.seed = config.seed;
   lo.mean = bundle.mean;
   lo.std = bundle.std;
@@ -218,20 +218,20 @@ TrainResult train(
   if (bundle.val.size() > 0)
     val_loader = data::make_eval_loader(
         bundle.val,
-        config.eval_batch_size,
+        config.execution.eval_batch_size,
         bundle.mean,
         bundle.std,
-        config.workers,
+        config.execution.workers,
         group ? std::make_shared<data::DistributedSampler>(bundle.val.size(), group->rank(), world, false, 0)
               : nullptr);
 
   ScheduleOptions so{
-      config.schedule,
-      config.lr,
-      config.warmup_epochs,
-      config.milestones,
-      config.gamma,
-      config.epochs,
+      config.optimiser.schedule,
+      config.optimiser.lr,
+      config.optimiser.warmup_epochs,
+      config.optimiser.milestones,
+      config.optimiser.gamma,
+      config.optimiser.epochs,
       std::max<int64_t>(1, train_loader.num_batches())};
   const auto lopts = loss_options(config);
   GradScaler scaler(precision == model::Precision::Fp16);
@@ -241,14 +241,16 @@ TrainResult train(
   result.epochs_done = start_epoch;
   if (!records.empty())
     result.last_record = records.back();
-  if (start_epoch >= config.epochs) {
-    note(NoteKind::Finished, fmt::format("{} already finished its {} epochs", run_dir.string(), config.epochs));
+  if (start_epoch >= config.optimiser.epochs) {
+    note(
+        NoteKind::Finished,
+        fmt::format("{} already finished its {} epochs", run_dir.string(), config.optimiser.epochs));
     return result;
   }
   using clock = std::chrono::steady_clock;
   const auto run_start = clock::now();
   int64_t images_seen_this_run = 0;
-  for (int64_t epoch = start_epoch; epoch < config.epochs; ++epoch) {
+  for (int64_t epoch = start_epoch; epoch < config.optimiser.epochs; ++epoch) {
     model->train();
     train_loader.start_epoch(epoch);
     const auto epoch_start = clock::now();
@@ -284,8 +286,8 @@ TrainResult train(
         group->average_gradients(model->parameters());
       const bool grads_finite = scaler.unscale(model->parameters()); // fp16 only; else always true
       if (grads_finite) {
-        if (config.clip_grad_norm > 0)
-          torch::nn::utils::clip_grad_norm_(model->parameters(), config.clip_grad_norm);
+        if (config.optimiser.clip_grad_norm > 0)
+          torch::nn::utils::clip_grad_norm_(model->parameters(), config.optimiser.clip_grad_norm);
         optimizer.step();
       }
       scaler.update(grads_finite);
@@ -298,15 +300,15 @@ TrainResult train(
       if (hooks.on_progress) {
         Progress p;
         p.epoch = epoch + 1;
-        p.epochs = config.epochs;
+        p.epochs = config.optimiser.epochs;
         p.step = step;
         p.steps = steps;
         p.loss = loss_sum / double(seen);
         p.accuracy = double(correct) / double(seen);
         const double elapsed = std::chrono::duration<double>(clock::now() - run_start).count();
         p.images_per_second = double(images_seen_this_run) / std::max(1e-9, elapsed);
-        const double remaining =
-            double((config.epochs - epoch - 1) * train_loader.num_examples() + (train_loader.num_examples() - seen));
+        const double remaining = double(
+            (config.optimiser.epochs - epoch - 1) * train_loader.num_examples() + (train_loader.num_examples() - seen));
         p.eta_seconds = remaining / std::max(1e-9, p.images_per_second);
         hooks.on_progress(p);
       }
@@ -319,7 +321,7 @@ TrainResult train(
       correct = int64_t(std::llround(sums[1].item<double>()));
       seen = int64_t(std::llround(sums[2].item<double>()));
       // Per-rank batch norm statistics (no --sync-bn) differ: rank 0's are the model's, as DDP's broadcast_buffers.
-      if (!config.sync_bn)
+      if (!config.execution.sync_bn)
         group->broadcast(model->buffers());
     }
     record.epoch = epoch + 1;
@@ -334,7 +336,7 @@ TrainResult train(
         pred.logits = gather_shards(pred.logits, bundle.val.size(), *group);
         pred.labels = gather_shards(pred.labels, bundle.val.size(), *group);
       }
-      auto m = calib::compute_metrics(pred.logits, pred.labels, config.bins);
+      auto m = calib::compute_metrics(pred.logits, pred.labels, config.probe.bins);
       record.val_loss = loss::label_smoothing_cross_entropy(pred.logits, pred.labels, lopts).item<double>();
       record.val_nll = m.nll;
       record.val_accuracy = m.accuracy;

@@ -7,9 +7,10 @@
 // Data-parallel (a distributed::Group of W ranks), as PyTorch's DDP with a DistributedSampler: rank 0's parameters and
 // buffers are broadcast at the start, every rank trains on its shard of the epoch (every W-th index of the shared
 // permutation) with the per-rank batch size, gradients are averaged over the ranks after backward (bucketed
-// all-reduce), batch norm is per rank unless config.sync_bn. The epoch's metrics are sums over all ranks, validation
-// is sharded and gathered. Rank 0 alone writes the run folder; every rank reads it when resuming, so the folder must
-// be visible to all (one host, or a shared filesystem). The configurations of all ranks must agree (checked first).
+// all-reduce), batch norm is per rank unless config.execution.sync_bn. The epoch's metrics are sums over all ranks,
+// validation is sharded and gathered. Rank 0 alone writes the run folder; every rank reads it when resuming, so the
+// folder must be visible to all (one host, or a shared filesystem). The configurations of all ranks must agree (checked
+// first).
 #pragma once
 
 #include <filesystem>
