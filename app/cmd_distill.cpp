@@ -79,37 +79,23 @@ const bool registered_distill = register_command(
        return [args] {
          if (const auto status = launch_if_asked(args->train))
            return *status;
-         auto options = resolve(*args);
+         const auto options = resolve(*args);
          auto& t = args->train;
          resolve_train_options(t);
          if (t.out.empty())
            t.out = fmt::format("runs/distill_{}_T{}_seed{}", t.config.model, options.loss.temperature(), t.config.seed);
-         const auto prepared = prepare_training(t);
-         if (prepared.run.resuming()) {
-           // A resumed student continues as saved: its training configuration and its distillation settings.
-           if (!prepared.run.saved->distill)
-             throw Error(
-                 fmt::format("--out {}: the run was not trained by distill", t.out),
-                 "resume it with smoothlab train --resume --out " + t.out);
-           const auto saved = distill::options_from(*prepared.run.saved->distill);
-           if (prepared.run.rerun)
-             if (const auto diff =
-                     train::first_difference(distill::result_settings(saved), distill::result_settings(options)))
-               throw Error(
-                   fmt::format("--out {}: holds a student distilled with other settings ({})", t.out, *diff),
-                   "pass --resume to continue it as saved, --force to replace it, or choose another --out");
-           options = saved;
-         }
-         auto setup = distill::make_distillation(options, prepared.run.config, prepared.data);
+         const auto prepared = prepare_training(t, options);
+         const auto& effective = *prepared.assembled.distill; // the saved settings when resuming
+         const auto& facts = *prepared.assembled.facts;
          std::cerr << fmt::format(
              "teacher {} ({}): γ at T = {} is {:.4f}, train accuracy {:.4f}{}\n",
-             options.teacher,
-             setup.facts.teacher_kind,
-             setup.facts.temperature,
-             setup.facts.teacher_gamma,
-             setup.facts.teacher_train_accuracy,
-             setup.facts.teacher_cached ? ", logits cached" : "");
-         run_training(prepared, setup.hooks);
+             effective.teacher,
+             facts.teacher_kind,
+             facts.temperature,
+             facts.teacher_gamma,
+             facts.teacher_train_accuracy,
+             facts.teacher_cached ? ", logits cached" : "");
+         run_training(prepared);
          return 0;
        };
      }});

@@ -14,7 +14,7 @@
 #include "smoothlab/core/error.h"
 #include "smoothlab/core/note.h"
 #include "smoothlab/model/classifier.h"
-#include "smoothlab/represent/mi_probe.h"
+#include "smoothlab/train/run_loading.h"
 
 namespace smoothlab::cli {
 
@@ -160,7 +160,7 @@ void resolve_train_options(TrainArgs& a) {
   a.config.data.crop_padding = a.crop_padding ? *a.crop_padding : model::default_crop_padding(a.config.model);
 }
 
-PreparedRun prepare_training(TrainArgs& a) {
+PreparedRun prepare_training(TrainArgs& a, const std::optional<distill::DistillRunOptions>& distill) {
   resolve_train_options(a);
   if (a.out.empty())
     a.out = default_run_dir(a.config);
@@ -182,7 +182,7 @@ PreparedRun prepare_training(TrainArgs& a) {
     prepared.group = std::make_shared<distributed::Group>(
         *env, std::chrono::milliseconds(int64_t(a.dist_timeout * 1000)), train::torch_device(device));
   }
-  prepared.data = data::load_data(train::data_options(prepared.run.config));
+  prepared.assembled = distill::assemble_run(prepared.run, distill);
   return prepared;
 }
 
@@ -192,8 +192,9 @@ std::optional<int> launch_if_asked(const TrainArgs& a) {
   return launch_local_ranks(a.nproc_per_node, a.dist_timeout);
 }
 
-train::TrainResult run_training(const PreparedRun& prepared, train::TrainHooks hooks) {
+train::TrainResult run_training(const PreparedRun& prepared) {
   const auto& run = prepared.run;
+  train::TrainHooks hooks = prepared.assembled.hooks;
   nlohmann::json shown = run.config;
   std::string table;
   for (auto& [key, value] : shown.items())
@@ -251,8 +252,7 @@ train::TrainResult run_training(const PreparedRun& prepared, train::TrainHooks h
     line += fmt::format("  {:.0f} img/s  {:.1f}s", r.images_per_second, r.seconds);
     status_line(line, true);
   };
-  represent::add_mi_logger(run.config, prepared.data, hooks);
-  auto result = train::train(run, prepared.data, hooks, prepared.group.get());
+  auto result = train::train(run, prepared.assembled.data, hooks, prepared.group.get());
   if (rank0)
     std::cout << fmt::format("run folder: {}\n", run.dir.path().string());
   return result;

@@ -7,8 +7,10 @@
 #include <optional>
 #include <string>
 
+#include "smoothlab/distill/assemble.h"
 #include "smoothlab/distributed/group.h"
 #include "smoothlab/train/config.h"
+#include "smoothlab/train/run_loading.h"
 #include "smoothlab/train/trainer.h"
 
 namespace smoothlab::cli {
@@ -41,10 +43,11 @@ train::ExistingRun existing_run_mode(const TrainArgs& args);
 // model's default --lr at the global batch --batch-size × world_size).
 void resolve_train_options(TrainArgs& args);
 
-// A run folder opened for training (the resume/force/new decision, made once) and its data, loaded once.
+// A run folder opened for training (the resume/force/new decision, made once), its data loaded once and its hooks
+// (distill::assemble_run).
 struct PreparedRun {
   train::OpenedRun run; // run.config is the effective configuration: the saved one with --resume
-  data::DataBundle data;
+  distill::AssembledRun assembled;
   std::shared_ptr<distributed::Group> group; // set when launched as one rank of a data-parallel run
 };
 
@@ -53,11 +56,12 @@ struct PreparedRun {
 std::optional<int> launch_if_asked(const TrainArgs& args);
 
 // Resolves args (resolve_train_options, the default --out), sets the threads (all cores shared among the local
-// ranks), joins the process group when launched as a rank, opens the run folder and loads the effective
-// configuration's data.
-PreparedRun prepare_training(TrainArgs& args);
+// ranks), joins the process group when launched as a rank, opens the run folder and assembles the run (its data, and
+// the hooks of MI logging and, for a student of `distill`, distillation).
+PreparedRun prepare_training(TrainArgs& args, const std::optional<distill::DistillRunOptions>& distill = std::nullopt);
 
-// Prints the effective configuration (stderr), runs training with a progress line, prints the last epoch.
-train::TrainResult run_training(const PreparedRun& prepared, train::TrainHooks hooks = {});
+// Prints the effective configuration (stderr), runs training with the assembled hooks and a progress line, prints the
+// last epoch.
+train::TrainResult run_training(const PreparedRun& prepared);
 
 } // namespace smoothlab::cli

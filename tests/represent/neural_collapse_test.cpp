@@ -4,6 +4,7 @@
 
 #include <torch/torch.h>
 
+#include "smoothlab/core/error.h"
 #include "smoothlab/represent/neural_collapse.h"
 #include "support/support.h"
 

@@ -36,5 +36,15 @@ TEST(StudyMode, RefusesTwoWaysAtOnceAndBadValues) {
   EXPECT_NO_THROW(StudyMode::report().validate());
 }
 
+TEST(StudyOptions, ValidateNamesTheOptionAndTheModeIsChecked) {
+  EXPECT_NO_THROW(StudyOptions().validate());
+  EXPECT_ERROR_MENTIONS(StudyOptions().data("").validate(), "--data: empty data spec");
+  EXPECT_ERROR_MENTIONS(StudyOptions().out("").validate(), "--out: empty folder name");
+  EXPECT_ERROR_MENTIONS(StudyOptions().threads(-1).validate(), "--threads must be non-negative, got -1");
+  EXPECT_ERROR_MENTIONS(
+      StudyOptions().mode(StudyMode::one_run(-3)).validate(), "--run-index must be non-negative, got -3");
+  EXPECT_ERROR_MENTIONS(study_plan(StudyOptions().threads(-2)), "--threads must be non-negative, got -2");
+}
+
 } // namespace
 } // namespace smoothlab::study

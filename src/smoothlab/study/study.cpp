@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cmath>
 #include <fstream>
+#include <optional>
 #include <thread>
 
 #include <ATen/Parallel.h>
@@ -16,15 +17,15 @@
 
 #include "smoothlab/core/error.h"
 #include "smoothlab/core/files.h"
-#include "smoothlab/distill/training.h"
+#include "smoothlab/distill/assemble.h"
 #include "smoothlab/eval/evaluate.h"
-#include "smoothlab/represent/mi_probe.h"
 #include "smoothlab/study/claims.h"
 #include "smoothlab/study/figures.h"
 #include "smoothlab/study/report_page.h"
 #include "smoothlab/study/run_lock.h"
 #include "smoothlab/study/study_dir.h"
 #include "smoothlab/study/tables.h"
+#include "smoothlab/train/run_loading.h"
 
 namespace smoothlab::study {
 
@@ -150,9 +151,16 @@ void StudyMode::validate() const {
     check(claim_timeout > 0 && std::isfinite(claim_timeout), "--claim-timeout must be positive, got {}", claim_timeout);
 }
 
-std::vector<RunSpec> study_plan(const StudyOptions& options) {
-  if (options.data().empty())
+void StudyOptions::validate() const {
+  if (data().empty())
     throw Error("--data: empty data spec", "e.g. --data fashion-mnist or cifar10:DIR");
+  check(!out().empty(), "--out: empty folder name");
+  check(threads() >= 0, "--threads must be non-negative, got {}", threads());
+  mode().validate();
+}
+
+std::vector<RunSpec> study_plan(const StudyOptions& options) {
+  options.validate();
   auto plan = make_plan(make_preset(options.preset()), options.data());
   for (auto& r : plan) {
     r.config.execution.device = options.device();
@@ -200,8 +208,7 @@ struct StudyCall {
     double total_cost = 0;
     for (const auto& r : plan)
       total_cost += r.cost_seconds;
-    preset.estimated_minutes = (total_cost + analysis_seconds(preset, plan)) / 60.0;
-    options.mode().validate();
+    preset.estimated_minutes = (total_cost + analysis_seconds(preset, plan)) / 60.0; // study_plan validated options
     index = options.mode().kind == StudyMode::Kind::OneRun ? options.mode().index : -1;
     if (index >= int64_t(plan.size()))
       throw Error(
@@ -264,22 +271,20 @@ struct StudyCall {
     progress.run = {};
     report_progress(0, spec.cost_seconds);
     const auto opened = train::open_run(run_dir, train::ExistingRun::Resume, spec.config);
-    const auto bundle = data::load_data(train::data_options(opened.config));
-    train::TrainHooks th;
+    std::optional<distill::DistillRunOptions> student;
     if (spec.group == "student") {
-      distill::DistillRunOptions d;
-      d.teacher = dir.run(spec.teacher).string();
-      d.loss = distill::DistillationOptions::paper(spec.temperature);
-      d.form = distill::Form::Paper;
       if (!dir.finished(spec.teacher, 1))
         throw Error(
             fmt::format("study: the teacher {} of {} is not finished", spec.teacher, spec.name),
             "with --run-index, train the stage-0 runs of smoothlab study --list-runs first (a Slurm array: the "
             "students' job with --dependency=afterok on the teachers')");
-      th = distill::make_distillation(d, opened.config, bundle).hooks;
-    } else {
-      represent::add_mi_logger(opened.config, bundle, th);
+      student.emplace();
+      student->teacher = dir.run(spec.teacher).string();
+      student->loss = distill::DistillationOptions::paper(spec.temperature);
+      student->form = distill::Form::Paper;
     }
+    const auto assembled = distill::assemble_run(opened, student);
+    train::TrainHooks th = assembled.hooks;
     th.record.command = options.command_line();
     th.record.study = {{"preset", preset.name}, {"group", spec.group}, {"run", to_json(spec)}};
     th.on_note = hooks.on_note;
@@ -290,7 +295,7 @@ struct StudyCall {
           : 0.0;
       report_progress(fraction, spec.cost_seconds);
     };
-    train::train(opened, bundle, th);
+    train::train(opened, assembled.data, th);
     eval::evaluate_run(run_dir, study_eval_options());
     const double seconds = std::chrono::duration<double>(clock::now() - run_start).count();
     trained_seconds += seconds;

@@ -25,6 +25,7 @@
 #include "smoothlab/study/claims.h"
 #include "smoothlab/study/preset.h"
 #include "smoothlab/train/device.h"
+#include "smoothlab/train/run_loading.h"
 #include "smoothlab/train/trainer.h"
 
 namespace smoothlab::study {
@@ -61,6 +62,10 @@ struct StudyMode {
 
 struct StudyOptions {
   StudyOptions() {}
+  // Throws Error naming the option: an empty --data or --out, negative --threads, and what StudyMode::validate
+  // refuses. study_plan (and so run_study) calls it first; the preset's name is checked by make_preset.
+  void validate() const;
+
   TORCH_ARG(std::string, preset) = "quick";
   TORCH_ARG(std::string, data) = "fashion-mnist";
   TORCH_ARG(std::string, out) = "study";
