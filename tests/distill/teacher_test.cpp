@@ -11,6 +11,7 @@
 #include "smoothlab/distill/teacher.h"
 #include "smoothlab/distill/training.h"
 #include "smoothlab/model/classifier.h"
+#include "smoothlab/train/run_loading.h"
 #include "smoothlab/train/trainer.h"
 #include "support/support.h"
 

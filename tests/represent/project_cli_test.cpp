@@ -9,6 +9,7 @@
 #include "smoothlab/data/split.h"
 #include "smoothlab/represent/project_runs.h"
 #include "smoothlab/represent/projection.h"
+#include "smoothlab/train/run_loading.h"
 #include "smoothlab/train/trainer.h"
 #include "support/support.h"
 

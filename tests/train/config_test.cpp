@@ -135,5 +135,42 @@ TEST(TrainConfigEnums, ConfigJsonSpellsEachOptionByItsName) {
   }
 }
 
+// Each part of TrainConfig checks its own fields; the data part's ranges are DataOptions' (data/dataset.h), checked
+// on the options load_data gets, so a bad --limit-train is refused before config.json is written, not at loading.
+TEST(TrainConfigParts, EachPartRefusesItsOwnBadValuesAndTheWholeChecksEveryPart) {
+  train::TrainConfig c;
+  EXPECT_NO_THROW(c.validate());
+  auto refused = [](auto edit, const char* message) {
+    train::TrainConfig bad;
+    edit(bad);
+    EXPECT_ERROR_MENTIONS(bad.validate(), message);
+  };
+  refused([](train::TrainConfig& b) { b.optimiser.gamma = 0; }, "--gamma must be positive, got 0");
+  refused([](train::TrainConfig& b) { b.optimiser.epochs = 0; }, "--epochs must be at least 1, got 0");
+  refused([](train::TrainConfig& b) { b.execution.eval_batch_size = 0; }, "eval_batch_size must be at least 1");
+  refused([](train::TrainConfig& b) { b.probe.mi_views = 1; }, "--mi-views must be at least 2");
+  refused(
+      [](train::TrainConfig& b) { b.data.limit_train = -1; }, "--limit-train must be non-negative (0: all), got -1");
+  refused([](train::TrainConfig& b) { b.data.val_size = -2; }, "--val-size must be non-negative, got -2");
+  refused(
+      [](train::TrainConfig& b) {
+        b.data.rrc_scale = {0.5, 0.25};
+      },
+      "--rrc-scale must satisfy 0 < min <= max <= 1");
+  refused([](train::TrainConfig& b) { b.data.rrc_ratio = {1.0}; }, "--rrc-scale and --rrc-ratio must each be MIN,MAX");
+  refused([](train::TrainConfig& b) { b.data.crop_padding = -1; }, "--crop-padding must be non-negative, got -1");
+  refused([](train::TrainConfig& b) { b.smoothing = 1.5; }, "--smoothing");
+  // data_options carries the data part over field by field.
+  c.data.limit_train = 123;
+  c.data.rrc_scale = {0.2, 0.9};
+  c.data.crop_padding = 2;
+  const auto o = train::data_options(c);
+  EXPECT_EQ(o.spec, "fashion-mnist");
+  EXPECT_EQ(o.limit_train, 123);
+  EXPECT_EQ(o.folder.scale_min, 0.2);
+  EXPECT_EQ(o.folder.scale_max, 0.9);
+  EXPECT_EQ(o.folder.padding, 2);
+}
+
 } // namespace
 } // namespace smoothlab::testing

@@ -15,6 +15,7 @@
 #include "smoothlab/data/loader.h"
 #include "smoothlab/distributed/group.h"
 #include "smoothlab/train/run_dir.h"
+#include "smoothlab/train/run_loading.h"
 #include "support/support.h"
 
 namespace smoothlab::testing {

@@ -13,6 +13,7 @@
 #include "smoothlab/model/classifier.h"
 #include "smoothlab/model/precision.h"
 #include "smoothlab/train/checkpoint.h"
+#include "smoothlab/train/run_loading.h"
 #include "smoothlab/train/schedule.h"
 #include "smoothlab/train/trainer.h"
 #include "support/support.h"

@@ -1,5 +1,5 @@
 // The first key in which two JSON objects differ: what a rank's configuration check (distributed/group.h) and a rerun's
-// check against the saved run (train/run_dir.h) name in their errors.
+// check against the saved run (train/run_loading.h) name in their errors.
 #pragma once
 
 #include <optional>

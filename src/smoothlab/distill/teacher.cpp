@@ -11,6 +11,7 @@
 #include "smoothlab/core/names.h"
 #include "smoothlab/data/loader.h"
 #include "smoothlab/train/run_dir.h"
+#include "smoothlab/train/run_loading.h"
 
 namespace smoothlab::distill {
 

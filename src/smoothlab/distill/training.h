@@ -19,6 +19,7 @@
 #include "smoothlab/distill/teacher.h"
 #include "smoothlab/train/config.h"
 #include "smoothlab/train/run_dir.h"
+#include "smoothlab/train/run_loading.h"
 #include "smoothlab/train/trainer.h"
 
 namespace smoothlab::distill {

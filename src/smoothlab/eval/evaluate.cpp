@@ -5,6 +5,7 @@
 
 #include "smoothlab/calib/gamma.h"
 #include "smoothlab/calib/report.h"
+#include "smoothlab/train/run_loading.h"
 #include "smoothlab/viz/reliability.h"
 
 namespace smoothlab::eval {

@@ -19,6 +19,7 @@
 #include "smoothlab/model/precision.h"
 #include "smoothlab/model/predict.h"
 #include "smoothlab/train/device.h"
+#include "smoothlab/train/run_loading.h"
 #include "smoothlab/train/trainer.h"
 
 namespace smoothlab::eval {

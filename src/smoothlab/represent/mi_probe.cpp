@@ -11,6 +11,7 @@
 #include "smoothlab/core/files.h"
 #include "smoothlab/data/npy.h"
 #include "smoothlab/train/run_dir.h"
+#include "smoothlab/train/run_loading.h"
 
 namespace smoothlab::represent {
 

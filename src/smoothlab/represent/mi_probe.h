@@ -18,6 +18,7 @@
 #include "smoothlab/represent/mutual_information.h"
 #include "smoothlab/train/config.h"
 #include "smoothlab/train/device.h"
+#include "smoothlab/train/run_loading.h"
 #include "smoothlab/train/trainer.h"
 
 namespace smoothlab::represent {

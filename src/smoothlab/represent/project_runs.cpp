@@ -14,6 +14,7 @@
 #include "smoothlab/represent/feature_model.h"
 #include "smoothlab/represent/projection.h"
 #include "smoothlab/train/run_dir.h"
+#include "smoothlab/train/run_loading.h"
 #include "smoothlab/viz/projection_plot.h"
 
 namespace smoothlab::represent {

@@ -22,6 +22,7 @@
 #include "smoothlab/represent/feature_model.h"
 #include "smoothlab/represent/neural_collapse.h"
 #include "smoothlab/represent/projection.h"
+#include "smoothlab/train/run_loading.h"
 
 namespace smoothlab::study {
 

@@ -1,4 +1,4 @@
-// The study's numbers as typed tables, built from the run folders' records (train/run_dir.h): per-run rows,
+// The study's numbers as typed tables, built from the run folders' records (train/records.h): per-run rows,
 // mean ± std over seeds per group and ε (calibration, distillation, Î) and the projection comparison of [M] §2.
 // The claims (claims.h) and figures (figures.h) read these tables and nothing else.
 #pragma once

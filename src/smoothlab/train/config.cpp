@@ -148,17 +148,37 @@ void from_json(const nlohmann::json& j, TrainConfig& c) {
 }
 
 void TrainConfig::Data::validate() const {
-  check(val_size >= -1, "--val-size must be non-negative, got {}", val_size);
-  check(label_noise >= 0 && label_noise < 1, "--label-noise must be in [0, 1), got {}", label_noise);
-  check(crop_padding >= 0, "--crop-padding must be non-negative, got {}", crop_padding);
-  check(image_size >= 1, "--image-size must be positive, got {}", image_size);
-  check(image_channels == 1 || image_channels == 3, "--image-channels must be 1 or 3, got {}", image_channels);
+  // The ranges are DataOptions' (data/dataset.h), checked on the options load_data gets from this part.
   check(
-      rrc_scale.size() == 2 && rrc_scale[0] > 0 && rrc_scale[0] <= rrc_scale[1] && rrc_scale[1] <= 1,
-      "--rrc-scale must be MIN,MAX with 0 < MIN <= MAX <= 1");
-  check(
-      rrc_ratio.size() == 2 && rrc_ratio[0] > 0 && rrc_ratio[0] <= rrc_ratio[1],
-      "--rrc-ratio must be MIN,MAX with 0 < MIN <= MAX");
+      rrc_scale.size() == 2 && rrc_ratio.size() == 2,
+      "--rrc-scale and --rrc-ratio must each be MIN,MAX, got {} and {} numbers",
+      rrc_scale.size(),
+      rrc_ratio.size());
+  data_options(*this).validate();
+}
+
+data::DataOptions data_options(const TrainConfig::Data& d) {
+  data::DataOptions o;
+  o.spec = d.source;
+  o.val_size = d.val_size;
+  o.split_seed = d.split_seed;
+  o.limit_train = d.limit_train;
+  o.limit_test = d.limit_test;
+  o.classes = d.classes;
+  o.label_noise = d.label_noise;
+  // image folders (data/image_folder.h)
+  o.augment = d.augment;
+  o.folder.image_size = d.image_size;
+  o.folder.channels = d.image_channels;
+  o.folder.augment = d.folder_augment;
+  if (d.rrc_scale.size() == 2)
+    o.folder.scale_min = d.rrc_scale[0], o.folder.scale_max = d.rrc_scale[1];
+  if (d.rrc_ratio.size() == 2)
+    o.folder.ratio_min = d.rrc_ratio[0], o.folder.ratio_max = d.rrc_ratio[1];
+  o.folder.padding = d.crop_padding;
+  o.folder.filter = d.resize_filter;
+  o.folder.skip_bad = d.skip_bad_images;
+  return o;
 }
 
 void TrainConfig::Optimiser::validate() const {
@@ -172,11 +192,13 @@ void TrainConfig::Optimiser::validate() const {
       "--warmup-epochs must be in [0, epochs), got {}",
       warmup_epochs);
   check(clip_grad_norm >= 0, "--clip-grad-norm must be non-negative, got {}", clip_grad_norm);
+  check(gamma > 0 && std::isfinite(gamma), "--gamma must be positive, got {}", gamma);
 }
 
 void TrainConfig::Execution::validate() const {
   check(threads >= 0, "--threads must be non-negative, got {}", threads);
   check(workers >= 0, "--workers must be non-negative, got {}", workers);
+  check(eval_batch_size >= 1, "eval_batch_size must be at least 1, got {}", eval_batch_size);
   model::check_precision(precision, device.is_cuda() ? c10::Device(c10::kCUDA) : c10::Device(c10::kCPU));
 }
 

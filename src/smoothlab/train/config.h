@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "smoothlab/data/augment.h"
+#include "smoothlab/data/dataset.h"
 #include "smoothlab/data/resample.h"
 #include "smoothlab/loss/label_smoothing.h"
 #include "smoothlab/model/precision.h"
@@ -112,12 +113,18 @@ struct TrainConfig {
   void validate() const;
 };
 
+// What data::load_data takes for the run's data part; Data::validate checks it with DataOptions::validate.
+data::DataOptions data_options(const TrainConfig::Data& data);
+inline data::DataOptions data_options(const TrainConfig& config) {
+  return data_options(config.data);
+}
+
 void to_json(nlohmann::json& j, const TrainConfig& c);
 void from_json(const nlohmann::json& j, TrainConfig& c);
 
 // The settings that decide a run's result: the configuration without this process's execution settings (threads,
 // loader workers, device). The ranks of one run must agree on them; rerunning a command with the same ones continues
-// its run (run_dir.h open_run).
+// its run (run_loading.h open_run).
 nlohmann::json result_settings(const TrainConfig& c);
 
 // The first key whose value differs, as "key: A in the run, B here" (nullopt when equal). Both are JSON objects.

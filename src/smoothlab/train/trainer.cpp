@@ -14,6 +14,7 @@
 #include "smoothlab/model/sync_batch_norm.h"
 #include "smoothlab/train/checkpoint.h"
 #include "smoothlab/train/grad_scaler.h"
+#include "smoothlab/train/run_loading.h"
 #include "smoothlab/train/schedule.h"
 
 namespace smoothlab::train {

@@ -1,4 +1,5 @@
-// The training loop. The run folder it writes, and the resume/force/new decision, are train/run_dir.h's.
+// The training loop. The run folder it writes is train/run_dir.h's; the resume/force/new decision is
+// train/run_loading.h's.
 //
 // A killed run is resumed from its checkpoint: metrics of epochs after the checkpoint are dropped and redone, so
 // every epoch is recorded exactly once. Batches are a pure function of (seed, epoch), so a resumed run with one
@@ -26,6 +27,7 @@
 #include "smoothlab/model/classifier.h"
 #include "smoothlab/train/config.h"
 #include "smoothlab/train/run_dir.h"
+#include "smoothlab/train/run_loading.h"
 
 namespace smoothlab::train {
 
