@@ -9,6 +9,7 @@
 #include "smoothlab/core/files.h"
 #include "smoothlab/train/checkpoint.h"
 #include "smoothlab/train/run_dir.h"
+#include "smoothlab/train/run_loading.h"
 #include "support/support.h"
 
 namespace smoothlab::testing {

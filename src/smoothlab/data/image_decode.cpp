@@ -1,6 +1,7 @@
 // JPEG decoding through TurboJPEG (with DCT-domain scaling), PNG through libpng's simplified API.
 #include "smoothlab/data/image_decode.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <memory>
