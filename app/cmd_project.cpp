@@ -13,7 +13,7 @@ namespace smoothlab::cli {
 namespace {
 
 struct ProjectArgs {
-  std::vector<std::string> sources, splits{"train", "val"};
+  std::vector<std::string> sources, splits = data::split_names(represent::ProjectOptions().splits());
   std::string classes, out = "projection", device, data = "fashion-mnist", features = "features", head;
   int64_t per_class = 100;
   uint64_t seed = 0;

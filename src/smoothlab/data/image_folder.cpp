@@ -265,16 +265,30 @@ void decode_view(
   }
 }
 
+TransformOptions FolderOptions::view(bool augmented) const {
+  TransformOptions t;
+  t.size = image_size;
+  t.filter = filter;
+  t.scale_min = scale_min;
+  t.scale_max = scale_max;
+  t.ratio_min = ratio_min;
+  t.ratio_max = ratio_max;
+  t.padding = padding;
+  if (augmented) {
+    t.kind = augment;
+    t.hflip = true;
+  } else {
+    // Evaluation view: centre crop (ImageNet), or the whole image resized (CIFAR-style pad-crop training).
+    t.kind = augment == TransformKind::PadCrop ? TransformKind::PadCrop : TransformKind::Center;
+    t.padding = 0;
+    t.hflip = false;
+  }
+  return t;
+}
+
 void FolderOptions::validate() const {
   check(channels == 1 || channels == 3, "--image-channels must be 1 or 3, got {}", channels);
-  TransformOptions view;
-  view.size = image_size;
-  view.scale_min = scale_min;
-  view.scale_max = scale_max;
-  view.ratio_min = ratio_min;
-  view.ratio_max = ratio_max;
-  view.padding = padding;
-  view.validate();
+  view(true).validate(); // the training view holds every range the evaluation view uses
 }
 
 ImageFolderSource::ImageFolderSource(
@@ -292,22 +306,7 @@ ImageFolderSource::ImageFolderSource(
       log_(log ? std::move(log) : std::make_shared<BadImageLog>()) {
   options.validate();
   check(files_.size() == labels_.size(), "image folder: {} files but {} labels", files_.size(), labels_.size());
-  transform_.size = options.image_size;
-  transform_.filter = options.filter;
-  transform_.scale_min = options.scale_min;
-  transform_.scale_max = options.scale_max;
-  transform_.ratio_min = options.ratio_min;
-  transform_.ratio_max = options.ratio_max;
-  transform_.padding = options.padding;
-  if (augment) {
-    transform_.kind = options.augment;
-    transform_.hflip = true;
-  } else {
-    // Evaluation view: centre crop (ImageNet), or the whole image resized (CIFAR-style pad-crop training).
-    transform_.kind = options.augment == TransformKind::PadCrop ? TransformKind::PadCrop : TransformKind::Center;
-    transform_.padding = 0;
-    transform_.hflip = false;
-  }
+  transform_ = options.view(augment);
   decode_.channels = options.channels;
   decode_.scaling = options.scaling;
   decode_.fast_dct = options.fast_dct;

@@ -48,6 +48,10 @@ struct FolderOptions {
   bool fast_dct = false;
   bool cache_index = true;
 
+  // The view drawn from each image: the training view (`augment` with flips) or the evaluation one (a centre crop,
+  // or the whole image resized after pad-crop training).
+  TransformOptions view(bool augmented) const;
+
   // Throws Error naming the option (--image-size, --image-channels, --rrc-scale, --rrc-ratio, --crop-padding) for
   // values out of range. ImageFolderSource's constructor calls it first.
   void validate() const;

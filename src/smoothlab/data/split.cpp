@@ -17,6 +17,13 @@ const char* split_name(Split split) {
   return name_of(kSplitNames, split);
 }
 
+std::vector<std::string> split_names(const std::vector<Split>& splits) {
+  std::vector<std::string> names;
+  for (const auto split : splits)
+    names.emplace_back(split_name(split));
+  return names;
+}
+
 Split parse_split(const std::string& name, const std::string& option) {
   return parse_named(kSplitNames, name, option, "split");
 }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace smoothlab::data {
 
@@ -11,6 +12,8 @@ enum class Split { Train, Val, Test };
 
 // "train" | "val" | "test".
 const char* split_name(Split split);
+// The names of `splits`, in their order.
+std::vector<std::string> split_names(const std::vector<Split>& splits);
 
 // The split `name` spells; any other name is an Error "OPTION: unknown split 'NAME'" (`option` as the command line or
 // the file spells it, e.g. "--splits"), with the hint "known: train, val, test".

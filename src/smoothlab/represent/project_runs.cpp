@@ -95,13 +95,6 @@ std::string fmt_eps(const Source& s) {
   return std::isnan(s.smoothing) ? s.name : fmt::format("{} (ε = {:g})", s.name, s.smoothing);
 }
 
-std::vector<std::string> split_names(const std::vector<data::Split>& splits) {
-  std::vector<std::string> names;
-  for (auto split : splits)
-    names.emplace_back(data::split_name(split));
-  return names;
-}
-
 // Every run must have the first run's classes, in the same order.
 void check_same_classes(const std::vector<Source>& runs) {
   const auto& class_names = runs[0].data.class_names;
@@ -154,7 +147,7 @@ void describe_study(
       "(Gram–Schmidt); templates and features bias-augmented; classes in the order given";
   out["per_class"] = o.per_class();
   out["seed"] = o.seed();
-  out["splits"] = split_names(o.splits());
+  out["splits"] = data::split_names(o.splits());
   out["runs"] = json::array();
 }
 
