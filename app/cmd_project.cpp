@@ -93,8 +93,8 @@ const bool registered_project = register_command(
                  run["name"].get<std::string>(),
                  split,
                  shift["radial_ratio"].get<double>());
-         if (j.contains("comparison"))
-           std::cout << j["comparison"]["verdict"].get<std::string>() << "\n";
+         if (result.comparison)
+           std::cout << result.comparison->verdict << "\n";
          std::cout << fmt::format("wrote {0}/projection.png, {0}/projection.svg, {0}/projection.json\n", a->out);
          return 0;
        };

@@ -56,7 +56,7 @@ inline void write_run_folder(const std::filesystem::path& dir) {
   eval.test = metrics;
   run.write_eval(eval);
   run.write_calibration(nlohmann::json{{"before", calib::to_json(metrics)}});
-  run.write_outputs("test", logits, labels, {});
+  run.write_outputs(data::Split::Test, logits, labels, {});
 }
 
 } // namespace smoothlab::fuzz

@@ -250,7 +250,7 @@ TEST(StudyClaims, ProjectionFollowsItsIntervalOrIsNotTested) {
   ProjectionRow p;
   p.kind = "similar";
   p.classes = "a,b,c";
-  p.compared = true;
+  p.comparison = represent::ProjectComparison{};
   t.projection = {p};
   EXPECT_EQ(verdict_of(t, "projection_similar"), Verdict::NotTested); // compared, but no interval
   t.projection[0].tightness_difference = interval(0.01, 0.2);

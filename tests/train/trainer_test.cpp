@@ -9,10 +9,12 @@
 #include "smoothlab/core/error.h"
 #include "smoothlab/core/note.h"
 #include "smoothlab/data/npy.h"
+#include "smoothlab/data/split.h"
 #include "smoothlab/eval/evaluate.h"
 #include "smoothlab/model/classifier.h"
 #include "smoothlab/model/precision.h"
 #include "smoothlab/train/checkpoint.h"
+#include "smoothlab/train/run_dir.h"
 #include "smoothlab/train/run_loading.h"
 #include "smoothlab/train/schedule.h"
 #include "smoothlab/train/trainer.h"
@@ -241,7 +243,8 @@ TEST(Trainer, Bf16RunLearnsAsWellAsItsFp32Twin) {
     c.execution.precision = p;
     train::train(c, dir / precision, train::ExistingRun::Refuse);
     results[precision] = eval::evaluate_run(dir / precision);
-    logits[precision] = data::read_npy(train::RunDir(dir / precision).outputs_file("test", "logits"));
+    logits[precision] =
+        data::read_npy(train::RunDir(dir / precision).outputs_file(data::Split::Test, train::RunDir::Output::Logits));
     EXPECT_EQ(train::RunDir(dir / precision).read_config().config.execution.precision, p);
     EXPECT_EQ(results[precision].precision, p);
   }

@@ -5,6 +5,8 @@
 
 #include "smoothlab/calib/gamma.h"
 #include "smoothlab/calib/report.h"
+#include "smoothlab/data/split.h"
+#include "smoothlab/train/run_dir.h"
 #include "smoothlab/train/run_loading.h"
 #include "smoothlab/viz/reliability.h"
 
@@ -104,8 +106,8 @@ train::EvalRecord evaluate_run(const fs::path& run_dir, const EvalOptions& optio
   if (options.write_npy) {
     const auto features = [&](const torch::Tensor& f) { return options.write_features ? f : torch::Tensor(); };
     if (outputs.val.logits.defined())
-      dir.write_outputs("val", outputs.val.logits, outputs.val.labels, features(outputs.val.features));
-    dir.write_outputs("test", outputs.test.logits, outputs.test.labels, features(outputs.test.features));
+      dir.write_outputs(data::Split::Val, outputs.val.logits, outputs.val.labels, features(outputs.val.features));
+    dir.write_outputs(data::Split::Test, outputs.test.logits, outputs.test.labels, features(outputs.test.features));
   }
   dir.write_calibration(calibration);
   dir.write_eval(result);

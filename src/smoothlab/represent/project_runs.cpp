@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 
 #include <fmt/format.h>
 #include <torch/torch.h>
@@ -214,10 +215,14 @@ json project_run(
 }
 
 // A run and its statistics on the first split, as the verdict reports them.
-json verdict_side(const Source& run, const ClusterStats& s) {
+ComparisonSide comparison_side(const Source& run, const ClusterStats& s) {
+  return {run.name, run.smoothing, s.tightness_plane, s.tightness_full, s.regularity, s.mean_norm};
+}
+
+json to_json(const ComparisonSide& s) {
   return {
-      {"run", run.name},
-      {"smoothing", run.smoothing},
+      {"run", s.run},
+      {"smoothing", s.smoothing},
       {"tightness_plane", s.tightness_plane},
       {"tightness_full", s.tightness_full},
       {"regularity", s.regularity},
@@ -225,8 +230,7 @@ json verdict_side(const Source& run, const ClusterStats& s) {
 }
 
 // The verdict: smallest ε against largest ε on the first split (none unless two runs have different ε).
-void add_comparison(
-    json& out,
+std::optional<ProjectComparison> compare_runs(
     const std::vector<Source>& runs,
     const std::vector<std::vector<ClusterStats>>& all_stats,
     const ProjectOptions& o) {
@@ -240,36 +244,48 @@ void add_comparison(
       smooth = i;
   }
   if (base == runs.size() || !(runs[smooth].smoothing > runs[base].smoothing))
-    return;
+    return std::nullopt;
   const auto& b = all_stats[base][0];
   const auto& s = all_stats[smooth][0];
-  const bool tighter = s.tightness_plane < b.tightness_plane;
-  out["comparison"] = {
-      {"split", data::split_name(o.splits()[0])},
-      {"metric",
-       "tightness_plane = mean within-class spread / mean distance between class centroids, in the "
-       "plane (lower = tighter)"},
-      {"baseline", verdict_side(runs[base], b)},
-      {"smoothed", verdict_side(runs[smooth], s)},
-      {"tightness_ratio", s.tightness_plane / b.tightness_plane},
-      {"smoothed_tighter", tighter},
-      {"smoothed_tighter_full", s.tightness_full < b.tightness_full},
-      {"smoothed_more_regular", s.regularity > b.regularity},
-      {"smoothed_smaller_norm", s.mean_norm < b.mean_norm},
-      {"verdict",
-       fmt::format(
-           "{} {}: {} clusters are {} than {}'s (tightness {:.4f} vs {:.4f}, ratio {:.3f})",
-           tighter ? "consistent with [M] §2" : "NOT consistent with [M] §2",
-           data::split_name(o.splits()[0]),
-           fmt_eps(runs[smooth]),
-           tighter ? "tighter" : "not tighter",
-           fmt_eps(runs[base]),
-           s.tightness_plane,
-           b.tightness_plane,
-           s.tightness_plane / b.tightness_plane)}};
+  ProjectComparison c;
+  c.split = o.splits()[0];
+  c.baseline = comparison_side(runs[base], b);
+  c.smoothed = comparison_side(runs[smooth], s);
+  c.tightness_ratio = s.tightness_plane / b.tightness_plane;
+  c.smoothed_tighter = s.tightness_plane < b.tightness_plane;
+  c.smoothed_tighter_full = s.tightness_full < b.tightness_full;
+  c.smoothed_more_regular = s.regularity > b.regularity;
+  c.smoothed_smaller_norm = s.mean_norm < b.mean_norm;
+  c.verdict = fmt::format(
+      "{} {}: {} clusters are {} than {}'s (tightness {:.4f} vs {:.4f}, ratio {:.3f})",
+      c.smoothed_tighter ? "consistent with [M] §2" : "NOT consistent with [M] §2",
+      data::split_name(c.split),
+      fmt_eps(runs[smooth]),
+      c.smoothed_tighter ? "tighter" : "not tighter",
+      fmt_eps(runs[base]),
+      s.tightness_plane,
+      b.tightness_plane,
+      c.tightness_ratio);
+  return c;
 }
 
 } // namespace
+
+json to_json(const ProjectComparison& c) {
+  return {
+      {"split", data::split_name(c.split)},
+      {"metric",
+       "tightness_plane = mean within-class spread / mean distance between class centroids, in the "
+       "plane (lower = tighter)"},
+      {"baseline", to_json(c.baseline)},
+      {"smoothed", to_json(c.smoothed)},
+      {"tightness_ratio", c.tightness_ratio},
+      {"smoothed_tighter", c.smoothed_tighter},
+      {"smoothed_tighter_full", c.smoothed_tighter_full},
+      {"smoothed_more_regular", c.smoothed_more_regular},
+      {"smoothed_smaller_norm", c.smoothed_smaller_norm},
+      {"verdict", c.verdict}};
+}
 
 void ProjectOptions::validate() const {
   check(per_class() > 0, "--per-class: must be positive, got {}", per_class());
@@ -303,7 +319,9 @@ ProjectResult project_runs(const std::vector<fs::path>& sources, const ProjectOp
     all_stats.push_back(stats);
     result.panels.push_back(std::move(row));
   }
-  add_comparison(out, runs, all_stats, o);
+  result.comparison = compare_runs(runs, all_stats, o);
+  if (result.comparison)
+    out["comparison"] = to_json(*result.comparison);
   return result;
 }
 

@@ -59,8 +59,28 @@ struct ProjectedSplit {
   std::string note; // e.g. "tightness 0.21, regularity 0.93"
 };
 
+// One side of the comparison: a run and its statistics on the first split (cluster_stats.h).
+struct ComparisonSide {
+  std::string run;
+  double smoothing = 0;
+  double tightness_plane = 0, tightness_full = 0, regularity = 0, mean_norm = 0;
+};
+
+// The hard-vs-smoothed verdict: the run of smallest ε (baseline) against the one of largest ε (smoothed) on the
+// first split; lower tightness = tighter clusters, the paper's claim for the smoothed run.
+struct ProjectComparison {
+  data::Split split = data::Split::Train;
+  ComparisonSide baseline, smoothed;
+  double tightness_ratio = 0; // smoothed / baseline tightness_plane
+  bool smoothed_tighter = false, smoothed_tighter_full = false, smoothed_more_regular = false,
+       smoothed_smaller_norm = false;
+  std::string verdict; // one sentence, e.g. "consistent with [M] §2 train: ε = 0.1 clusters are tighter than …"
+};
+nlohmann::json to_json(const ProjectComparison& comparison); // projection.json's "comparison"
+
 struct ProjectResult {
-  nlohmann::json json;
+  nlohmann::json json; // projection.json (its "comparison" is to_json(*comparison))
+  std::optional<ProjectComparison> comparison; // none unless two runs have different ε
   std::vector<std::vector<ProjectedSplit>> panels; // [run][split]
   std::array<int64_t, 3> classes{};
   std::vector<std::string> class_names;

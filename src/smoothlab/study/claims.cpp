@@ -486,7 +486,7 @@ void projection_claims(const Tables& t, std::vector<Claim>& out) {
   for (const char* kind : {"dissimilar", "similar"}) {
     const ProjectionRow* p = nullptr;
     for (const auto& row : t.projection)
-      if (row.kind == kind && row.compared)
+      if (row.kind == kind && row.comparison)
         p = &row;
     if (!p) {
       out.push_back(
@@ -514,11 +514,11 @@ void projection_claims(const Tables& t, std::vector<Claim>& out) {
          "qualitative: much tighter clusters on a regular triangle",
          fmt::format(
              "tightness {:.4f} → {:.4f} (ratio {:.3f}); regularity {:.3f} → {:.3f}",
-             p->tightness_baseline,
-             p->tightness_smoothed,
-             p->tightness_ratio,
-             p->regularity_baseline,
-             p->regularity_smoothed),
+             p->comparison->baseline.tightness_plane,
+             p->comparison->smoothed.tightness_plane,
+             p->comparison->tightness_ratio,
+             p->comparison->baseline.regularity,
+             p->comparison->smoothed.regularity),
          verdict_of(ev),
          t.teacher_regime,
          reading(ev, "", "the smoothed run's clusters are looser"),

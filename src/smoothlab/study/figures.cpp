@@ -14,7 +14,6 @@
 namespace smoothlab::study {
 
 namespace fs = std::filesystem;
-using json = nlohmann::json;
 
 namespace {
 
@@ -38,7 +37,7 @@ std::string regime_label(const std::string& group) {
 }
 
 // Saves fig as fig_dir/stem.{png,svg} and records the PNG under `stem`, relative to fig_dir's parent.
-void save_figure(const viz::Figure& fig, const fs::path& fig_dir, const std::string& stem, json& figures) {
+void save_figure(const viz::Figure& fig, const fs::path& fig_dir, const std::string& stem, FigurePaths& figures) {
   fig.save_png(fig_dir / (stem + ".png"));
   fig.save_svg(fig_dir / (stem + ".svg"));
   figures[stem] = fig_dir.filename().string() + "/" + stem + ".png";
@@ -53,7 +52,7 @@ viz::ReliabilityCurve curve_from(const calib::CalibrationMetrics& metrics, const
   return c;
 }
 
-void reliability_figures(const Tables& t, const fs::path& fig_dir, json& figures) {
+void reliability_figures(const Tables& t, const fs::path& fig_dir, FigurePaths& figures) {
   for (const auto& g : t.regimes) {
     auto hard = t.select(g.group, 0.0), ls = t.select(g.group, t.claim_epsilon);
     if (hard.empty() || !hard[0]->scaled() || !hard[0]->calibration.after)
@@ -82,7 +81,7 @@ void calibration_figure(
     const Tables& t,
     const std::vector<RegimeAnswer>& when,
     const fs::path& fig_dir,
-    json& figures) {
+    FigurePaths& figures) {
   viz::Figure fig(1100, 420, 1, 2);
   auto& ece_ax = fig.axes(0, 0);
   auto& nll_ax = fig.axes(0, 1);
@@ -130,7 +129,7 @@ void calibration_figure(
   save_figure(fig, fig_dir, "ece_nll_vs_eps", figures);
 }
 
-void projection_figures(const Tables& t, const fs::path& fig_dir, json& figures) {
+void projection_figures(const Tables& t, const fs::path& fig_dir, FigurePaths& figures) {
   for (const auto& p : t.projection) {
     if (!p.result)
       continue;
@@ -139,7 +138,7 @@ void projection_figures(const Tables& t, const fs::path& fig_dir, json& figures)
   }
 }
 
-void distillation_figure(const Tables& t, const fs::path& fig_dir, json& figures) {
+void distillation_figure(const Tables& t, const fs::path& fig_dir, FigurePaths& figures) {
   if (t.distillation.empty())
     return;
   viz::Figure fig(760, 480);
@@ -168,7 +167,7 @@ void distillation_figure(const Tables& t, const fs::path& fig_dir, json& figures
   save_figure(fig, fig_dir, "distillation", figures);
 }
 
-void mutual_information_figure(const Tables& t, const fs::path& fig_dir, json& figures) {
+void mutual_information_figure(const Tables& t, const fs::path& fig_dir, FigurePaths& figures) {
   if (t.mutual_information.empty())
     return;
   viz::Figure fig(760, 440);
@@ -199,7 +198,7 @@ void mutual_information_figure(const Tables& t, const fs::path& fig_dir, json& f
   save_figure(fig, fig_dir, "mutual_information", figures);
 }
 
-void student_curves_figure(const Tables& t, const fs::path& fig_dir, json& figures) {
+void student_curves_figure(const Tables& t, const fs::path& fig_dir, FigurePaths& figures) {
   if (t.distillation.empty())
     return;
   viz::Figure fig(760, 480);
@@ -233,7 +232,7 @@ void student_curves_figure(const Tables& t, const fs::path& fig_dir, json& figur
 
 // Risk–coverage curves of the first seed's ε = 0 and claim-ε runs per regime (Xia et al. 2025, Fig. 1): max-softmax
 // confidence solid, the normalised max logit dashed.
-void risk_coverage_figure(const Tables& t, const fs::path& fig_dir, json& figures) {
+void risk_coverage_figure(const Tables& t, const fs::path& fig_dir, FigurePaths& figures) {
   std::vector<const Regime*> shown;
   for (const auto& g : t.regimes) {
     const auto hard = t.select(g.group, 0.0), ls = t.select(g.group, t.claim_epsilon);
@@ -282,8 +281,8 @@ void risk_coverage_figure(const Tables& t, const fs::path& fig_dir, json& figure
   save_figure(fig, fig_dir, "risk_coverage", figures);
 }
 
-json write_figures(const Tables& tables, const std::vector<RegimeAnswer>& when, const fs::path& fig_dir) {
-  json figures = json::object();
+FigurePaths write_figures(const Tables& tables, const std::vector<RegimeAnswer>& when, const fs::path& fig_dir) {
+  FigurePaths figures;
   reliability_figures(tables, fig_dir, figures);
   calibration_figure(tables, when, fig_dir, figures);
   risk_coverage_figure(tables, fig_dir, figures);

@@ -4,18 +4,21 @@
 #pragma once
 
 #include <filesystem>
-
-#include <nlohmann/json.hpp>
+#include <map>
+#include <string>
+#include <vector>
 
 #include "smoothlab/study/claims.h"
 #include "smoothlab/study/tables.h"
 
 namespace smoothlab::study {
 
-// Writes each figure into fig_dir as PNG and SVG (projections into fig_dir/projection_<kind>/) and returns
-// {figure key: PNG path relative to fig_dir's parent}, e.g. {"distillation": "figures/distillation.png"}.
-// `when`: when_answers(tables), for the cap rule's ε on the calibration figure.
-nlohmann::json write_figures(
+// Figure key → its PNG's path relative to the study folder, e.g. {"distillation": "figures/distillation.png"}.
+using FigurePaths = std::map<std::string, std::string>;
+
+// Writes each figure into fig_dir as PNG and SVG (projections into fig_dir/projection_<kind>/) and returns their
+// paths relative to fig_dir's parent. `when`: when_answers(tables), for the cap rule's ε on the calibration figure.
+FigurePaths write_figures(
     const Tables& tables,
     const std::vector<RegimeAnswer>& when,
     const std::filesystem::path& fig_dir);

@@ -4,36 +4,50 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include <fmt/format.h>
 
+#include "smoothlab/calib/open_set.h"
 #include "smoothlab/html/html.h"
 #include "smoothlab/model/precision.h"
+#include "smoothlab/train/device.h"
 
 namespace smoothlab::study {
 
 namespace fs = std::filesystem;
-using json = nlohmann::json;
 using html::html_escape;
 using html::html_table;
 
 namespace {
 
-std::string stat_cell(const json& s, int digits = 4, bool percent = false) {
-  if (!s.is_object() || s.value("n", 0) == 0)
+std::string stat_cell(const Stat& s, int digits = 4, bool percent = false) {
+  if (s.n == 0)
     return "";
   const double scale = percent ? 100.0 : 1.0;
-  const double mean = s["mean"].get<double>() * scale, sd = s["std"].get<double>() * scale;
-  if (s["n"].get<int64_t>() == 1)
+  const double mean = s.mean * scale, sd = s.std * scale;
+  if (s.n == 1)
     return fmt::format("{:.{}f}{}", mean, digits, percent ? "%" : "");
   return fmt::format("{:.{}f} ± {:.{}f}{}", mean, digits, sd, digits, percent ? "%" : "");
 }
 
-std::string figure(const json& summary, const fs::path& out_dir, const std::string& key, const std::string& caption) {
-  if (!summary["figures"].contains(key))
+std::string stat_cell(const std::optional<Stat>& s, int digits = 4, bool percent = false) {
+  return s ? stat_cell(*s, digits, percent) : "";
+}
+
+std::string figure(
+    const StudySummary& summary,
+    const fs::path& out_dir,
+    const std::string& key,
+    const std::string& caption) {
+  const auto it = summary.figures.find(key);
+  if (it == summary.figures.end())
     return "<p class=\"note\">figure not available: " + html_escape(key) + "</p>\n";
-  return "<figure>" + html::embed_png(out_dir / summary["figures"][key].get<std::string>(), caption) + "<figcaption>" +
-      html_escape(caption) + "</figcaption></figure>\n";
+  return "<figure>" + html::embed_png(out_dir / it->second, caption) + "<figcaption>" + html_escape(caption) +
+      "</figcaption></figure>\n";
 }
 
 std::string group_name(const std::string& g) {
@@ -54,51 +68,67 @@ bool own_regime_claim(const std::string& id) {
   return id == "transfer" || id == "unseen_classes" || id == "label_noise";
 }
 
-std::string verdict_class(const std::string& v) {
-  return v == "held" ? "held" : v == "not held" ? "failed" : v == "inconclusive" ? "inconclusive" : "untested";
+std::string verdict_class(Verdict v) {
+  switch (v) {
+    case Verdict::Held:
+      return "held";
+    case Verdict::NotHeld:
+      return "failed";
+    case Verdict::Inconclusive:
+      return "inconclusive";
+    case Verdict::NotTested:
+      break;
+  }
+  return "untested";
+}
+
+// A claim's cell on the board: its verdict, and Δ [interval] when it has evidence.
+std::string board_cell(const Claim& c) {
+  std::string cell =
+      "<span class=\"" + verdict_class(c.verdict) + "\">" + html_escape(verdict_name(c.verdict)) + "</span>";
+  if (c.evidence)
+    cell += " " + html_escape(c.evidence->interval_text());
+  return cell;
+}
+
+// The first screen's sentences: the answer per regime, and beyond the calibration regimes.
+std::string answer_sentences(const StudySummary& summary) {
+  std::string b = "<div class=\"answer\" id=\"answer\">";
+  for (const auto& w : summary.when) {
+    const std::string& text = w.short_answer.empty() ? w.conclusion : w.short_answer;
+    b += "<p><b>" + html_escape(group_name(w.group)) + ".</b> " + html_escape(text) + "</p>\n";
+  }
+  if (!summary.answer_beyond_regimes.empty())
+    b += "<p><b>Beyond calibration.</b> " + html_escape(summary.answer_beyond_regimes) + "</p>\n";
+  return b + "</div>\n";
 }
 
 // The first screen: the answer per regime in a few sentences, and the board of every claim (verdict · Δ [interval])
 // with one column per regime; claims that are not per regime (projection, distillation, Î) are the teacher regime's.
-std::string answer_section(const json& summary) {
-  std::string b = "<div class=\"answer\" id=\"answer\">";
+std::string answer_section(const StudySummary& summary) {
+  std::string b = answer_sentences(summary);
   std::vector<std::string> groups;
-  if (summary.contains("when"))
-    for (const auto& w : summary["when"]) {
-      groups.push_back(w["group"].get<std::string>());
-      std::string text = w.value("short_answer", std::string());
-      if (text.empty())
-        text = w["conclusion"].get<std::string>();
-      b += "<p><b>" + html_escape(group_name(groups.back())) + ".</b> " + html_escape(text) + "</p>\n";
-    }
-  if (const std::string beyond = summary.value("answer_beyond_regimes", std::string()); !beyond.empty())
-    b += "<p><b>Beyond calibration.</b> " + html_escape(beyond) + "</p>\n";
-  b += "</div>\n";
-  if (groups.empty() || summary["claims"].empty())
+  for (const auto& w : summary.when)
+    groups.push_back(w.group);
+  if (groups.empty() || summary.claims.empty())
     return b;
   std::vector<std::string> rows; // headlines, in the order of first appearance
   std::map<std::pair<std::string, std::string>, std::string> cells;
   std::map<std::string, std::string> spanning; // claims of a regime of their own: one cell across the columns
-  for (const auto& c : summary["claims"]) {
-    const std::string id = c["id"], headline = c.value("headline", id);
-    if (own_regime_claim(id)) {
-      const std::string v = c["verdict"];
-      spanning[headline] = "<span class=\"" + verdict_class(v) + "\">" + html_escape(v) + "</span>" +
-          (c["evidence"].is_object() ? " " + html_escape(c["evidence"]["text"].get<std::string>()) : "");
+  for (const auto& c : summary.claims) {
+    const std::string headline = claim_headline(c.id);
+    if (own_regime_claim(c.id)) {
+      spanning[headline] = board_cell(c);
       rows.push_back(headline);
       continue;
     }
     std::string group = groups[0];
     for (const auto& g : groups)
-      if (id.size() > g.size() && id.compare(id.size() - g.size() - 1, g.size() + 1, "_" + g) == 0)
+      if (c.id.size() > g.size() && c.id.compare(c.id.size() - g.size() - 1, g.size() + 1, "_" + g) == 0)
         group = g;
     if (std::find(rows.begin(), rows.end(), headline) == rows.end())
       rows.push_back(headline);
-    const std::string v = c["verdict"];
-    std::string cell = "<span class=\"" + verdict_class(v) + "\">" + html_escape(v) + "</span>";
-    if (c["evidence"].is_object())
-      cell += " " + html_escape(c["evidence"]["text"].get<std::string>());
-    cells[{headline, group}] = cell;
+    cells[{headline, group}] = board_cell(c);
   }
   b += "<table class=\"board\">\n<thead><tr><th>claim</th>";
   for (const auto& g : groups)
@@ -121,34 +151,34 @@ std::string answer_section(const json& summary) {
   return b;
 }
 
-std::string percent(const json& v) {
-  return v.is_number() ? fmt::format("{:.2f}%", 100 * v.get<double>()) : "—";
+std::string percent(double v) {
+  return std::isfinite(v) ? fmt::format("{:.2f}%", 100 * v) : "—";
 }
 
 // The transfer regime: the linear probe on the unseen classes and the detection of their images.
-std::string transfer_section(const json& summary) {
-  const auto& tt = summary["tables"]["transfer"];
-  if (!tt.is_object())
+std::string transfer_section(const Tables& t) {
+  if (!t.transfer)
     return "";
+  const auto& tt = *t.transfer;
   std::string b = "<h2 id=\"transfer\">Transfer to unseen classes, and detecting them</h2>\n";
-  b += "<p>" + html_escape(tt["regime"].get<std::string>()) + ". Trained on " +
-      html_escape(tt["seen_classes"].get<std::string>()) + "; the other classes (" +
-      html_escape(tt["unseen_classes"].get<std::string>()) +
+  b += "<p>" + html_escape(tt.regime) + ". Trained on " + html_escape(tt.seen) + "; the other classes (" +
+      html_escape(tt.unseen) +
       ") are never seen in training. <b>Linear probe</b> (Kornblith et al. 2021): the frozen penultimate features of " +
-      fmt::format("{} training images of the unseen classes", tt["probe_train_examples"].get<int64_t>()) +
+      fmt::format("{} training images of the unseen classes", tt.probe_train) +
       ", standardised, fit an L2-regularised multinomial logistic regression (bias not penalised); λ is chosen by the "
       "accuracy on the unseen classes' validation images, and the probe is scored on their test images. <b>Detection"
       "</b>: the model's scores on the seen classes' test images against the unseen classes' (AUROC with the seen "
       "ones as positives; FPR@95 = " +
-      html_escape(tt["fpr95_convention"].get<std::string>()) + "). First seed.</p>\n";
+      html_escape(kFpr95Convention) + "). First seed.</p>\n";
   std::vector<std::vector<std::string>> rows;
-  for (const auto& r : tt["rows"]) {
+  for (const auto& r : tt.rows) {
     std::vector<std::string> row = {
-        fmt::format("{:g}", r["epsilon"].get<double>()),
-        percent(r["probe"]["test_accuracy"]),
-        fmt::format("{:g}", r["probe"]["l2"].get<double>())};
-    for (const char* score : {"msp", "max_logit", "energy"})
-      row.push_back(percent(r["detection"][score]["auroc"]) + " / " + percent(r["detection"][score]["fpr95"]));
+        fmt::format("{:g}", r.epsilon), percent(r.probe.test_accuracy), fmt::format("{:g}", r.probe.fit.l2)};
+    for (const auto score : calib::kOpenSetScores) {
+      const auto it =
+          std::find_if(r.detection.begin(), r.detection.end(), [score](const auto& d) { return d.first == score; });
+      row.push_back(it == r.detection.end() ? "— / —" : percent(it->second.auroc) + " / " + percent(it->second.fpr95));
+    }
     rows.push_back(row);
   }
   b += html_table(
@@ -163,51 +193,47 @@ std::string transfer_section(const json& summary) {
 }
 
 // The label-noise regime: accuracy on clean test labels against ε, and on the noisy validation split.
-std::string noise_section(const json& summary) {
-  const auto& n = summary["tables"]["label_noise"];
-  if (!n.is_object() || n["rows"].empty())
+std::string noise_section(const Tables& t) {
+  if (t.noise.empty())
     return "";
   std::string b = "<h2 id=\"noise\">Label smoothing under label noise</h2>\n";
-  b += "<p>" + html_escape(n["regime"].get<std::string>()) +
-      ". Noise: " + html_escape(n["convention"].get<std::string>()) +
+  b += "<p>" + html_escape(t.noisy_regime) + ". Noise: " + html_escape(kLabelNoiseConvention) +
       ". ε is chosen as a user must: by the accuracy on the noisy validation split, never on test.</p>\n";
   std::vector<std::vector<std::string>> rows;
-  for (const auto& r : n["rows"])
+  for (const auto& r : t.noise)
     rows.push_back(
-        {fmt::format("{:g}", r["epsilon"].get<double>()),
-         stat_cell(r["accuracy"], 2, true),
-         stat_cell(r["val_accuracy"], 2, true),
-         stat_cell(r["ece"], 4)});
+        {fmt::format("{:g}", r.epsilon),
+         stat_cell(r.accuracy, 2, true),
+         stat_cell(r.val_accuracy, 2, true),
+         stat_cell(r.ece, 4)});
   b += html_table({"ε", "clean test accuracy", "noisy validation accuracy", "test ECE"}, rows);
   return b;
 }
 
 // The heading and the first paragraph.
-std::string title_section(const json& summary) {
+std::string title_section(const StudySummary& summary) {
   return fmt::format(
       "<h1>When does label smoothing help on this data?</h1>\n<p class=\"sub\">smoothlab study, {} preset, {}; details "
       "<a href=\"#when\">per regime</a> and <a href=\"#claims\">per claim</a> below.</p>\n",
-      html_escape(summary["preset"]["name"].get<std::string>()),
-      html_escape(summary["data"].get<std::string>()));
+      html_escape(summary.preset.name),
+      html_escape(summary.data));
 }
 
 // What the study reproduces, and the training regimes its numbers come from.
-std::string about_section(const json& summary) {
-  const auto& preset = summary["preset"];
+std::string about_section(const StudySummary& summary) {
+  const auto regimes = regime_lines(summary.preset);
   std::string b = "<h2 id=\"about\">About this study</h2>\n";
-  b += "<p>" + html_escape(preset["description"].get<std::string>()) +
+  b += "<p>" + html_escape(summary.preset.description) +
       ". Reproduces Müller, Kornblith &amp; Hinton, <i>When Does Label Smoothing Help?</i> (NeurIPS 2019) on the data "
       "at hand. Every number below comes from the runs in <code>runs/</code>; all of them are also in "
       "<code>summary.json</code>.</p>\n";
   b += "<div class=\"note\"><b>Regimes.</b> Each number says which training regime it comes from:<ul>";
-  b += "<li><b>short schedule</b>: " + html_escape(without_label(summary["regimes"]["teacher"].get<std::string>())) +
-      "</li>";
-  if (!summary["regimes"]["overconf"].get<std::string>().empty())
-    b += "<li><b>over-confident regime</b>: " +
-        html_escape(without_label(summary["regimes"]["overconf"].get<std::string>())) + "</li>";
-  for (const char* g : {"transfer", "noisy"})
-    if (const auto& d = summary["regimes"].value(g, std::string()); !d.empty())
-      b += "<li>" + html_escape(d) + "</li>";
+  b += "<li><b>short schedule</b>: " + html_escape(without_label(regimes.teacher)) + "</li>";
+  if (!regimes.overconf.empty())
+    b += "<li><b>over-confident regime</b>: " + html_escape(without_label(regimes.overconf)) + "</li>";
+  for (const auto* d : {&regimes.transfer, &regimes.noisy})
+    if (!d->empty())
+      b += "<li>" + html_escape(*d) + "</li>";
   b +=
       "</ul>The paper's calibration claim is about networks that are <i>over</i>-confident after long training. A short "
       "schedule on an easy task does not produce one, and then label smoothing makes the model under-confident. "
@@ -215,45 +241,42 @@ std::string about_section(const json& summary) {
   return b;
 }
 
+// A claim's Δ [interval] cell: the quantity, the interval, the rule and what was resampled.
+std::string evidence_cell(const std::optional<Evidence>& e) {
+  if (!e)
+    return "no interval";
+  return "<small>" + html_escape(e->quantity) + "</small><br><b>" + html_escape(e->interval_text()) +
+      "</b><br><small>" + html_escape(e->rule()) + "; " + html_escape(e->resampled) + "</small>";
+}
+
 // The claims table: one row per claim, with the paper's numbers, ours, the interval and the verdict.
-std::string claims_table(const json& summary) {
+std::string claims_table(const std::vector<Claim>& claims) {
   std::string table =
       "<table class=\"claims\">\n<thead><tr><th>claim</th><th>paper</th><th>measured here</th>"
       "<th>Δ [interval]</th><th>verdict</th><th>regime</th></tr></thead>\n<tbody>\n";
-  for (const auto& c : summary["claims"]) {
-    const std::string v = c["verdict"];
-    const std::string cls = verdict_class(v);
-    std::string note = c["note"].get<std::string>();
-    std::string evidence = "no interval";
-    if (c.contains("evidence") && c["evidence"].is_object()) {
-      const auto& e = c["evidence"];
-      evidence = "<small>" + html_escape(e["quantity"].get<std::string>()) + "</small><br><b>" +
-          html_escape(e["text"].get<std::string>()) + "</b><br><small>" + html_escape(e["rule"].get<std::string>()) +
-          "; " + html_escape(e["resampled"].get<std::string>()) + "</small>";
-    }
+  for (const auto& c : claims)
     table += fmt::format(
         "<tr><th scope=\"row\">{} <small>({})</small></th><td>{}</td><td>{}{}</td><td>{}</td><td class=\"{}\">{}</td>"
         "<td>{}</td></tr>\n",
-        html_escape(c["claim"].get<std::string>()),
-        html_escape(c["source"].get<std::string>()),
-        html_escape(c["paper"].get<std::string>()),
-        html_escape(c["measured"].get<std::string>()),
-        note.empty() ? "" : "<br><small>" + html_escape(note) + "</small>",
-        evidence,
-        cls,
-        html_escape(v),
-        html_escape(c["regime"].get<std::string>()));
-  }
-  if (summary["claims"].empty())
+        html_escape(c.claim),
+        html_escape(c.source),
+        html_escape(c.paper),
+        html_escape(c.measured),
+        c.note.empty() ? "" : "<br><small>" + html_escape(c.note) + "</small>",
+        evidence_cell(c.evidence),
+        verdict_class(c.verdict),
+        html_escape(verdict_name(c.verdict)),
+        html_escape(c.regime));
+  if (claims.empty())
     table += "<tr><td colspan=\"6\">no claim could be tested</td></tr>\n";
   table += "</tbody></table>\n";
   return table;
 }
 
 // The claims of the paper: the one rule of the verdicts, the claims table and the sources.
-std::string claims_section(const json& summary) {
+std::string claims_section(const StudySummary& summary) {
   std::string b = "<h2 id=\"claims\">Claims of the paper, measured here</h2>\n";
-  const auto& bs = summary["bootstrap"];
+  const auto& bs = summary.tables.bootstrap;
   b += fmt::format(
       "<p><b>One rule for every claim.</b> Each claim is a quantity Δ, oriented so that larger means \"as the paper "
       "says\", and a threshold: 0 for a directional claim, a stated margin for \"does not hurt\" or \"about as well "
@@ -264,10 +287,10 @@ std::string claims_section(const json& summary) {
       "held</span> when it lies below, and <span class=\"inconclusive\">inconclusive</span> when it contains the "
       "threshold. Choices (the best temperature, the best ε) are made on the validation split and kept fixed in "
       "the resamples.</p>\n",
-      100 * bs.value("level", 0.95),
-      bs.value("resamples", int64_t(0)),
-      bs.value("seed", int64_t(0)));
-  b += claims_table(summary);
+      100 * bs.level,
+      bs.resamples,
+      bs.seed);
+  b += claims_table(summary.claims);
   b += "<p class=\"note\">Sources: [M] Müller, Kornblith &amp; Hinton, <i>When Does Label Smoothing Help?</i> "
        "(NeurIPS 2019); [G] Guo, Pleiss, Sun &amp; Weinberger, <i>On Calibration of Modern Neural Networks</i> "
        "(ICML 2017); [S] Shen, Liu, Xu, Savvides, Cheng &amp; Xing, <i>Is Label Smoothing Truly Incompatible with "
@@ -280,92 +303,84 @@ std::string claims_section(const json& summary) {
   return b;
 }
 
-// A number with `digits` decimals, or a dash when it is missing.
-std::string fixed_or_dash(const json& v, int digits) {
-  return v.is_number() ? fmt::format("{:.{}f}", v.get<double>(), digits) : std::string("—");
+// A number with `digits` decimals, or a dash when it is missing (not finite).
+std::string fixed_or_dash(double v, int digits) {
+  return std::isfinite(v) ? fmt::format("{:.{}f}", v, digits) : std::string("—");
 }
 
 // A regime's table of calibration against ε, with ε = 0 after temperature scaling as its last row.
-std::string regime_table(const json& w) {
+std::string regime_table(const RegimeAnswer& w) {
   std::vector<std::vector<std::string>> rows;
-  for (const auto& r : w["rows"]) {
-    const auto& o = r["overconfidence"];
+  for (const auto& r : w.rows) {
+    const auto& o = r.overconfidence;
     rows.push_back(
-        {fmt::format("{:g}", r["epsilon"].get<double>()),
-         fmt::format("{:.2f}%", 100 * r["accuracy"].get<double>()),
-         fixed_or_dash(r["ece"], 4),
-         fixed_or_dash(r["nll"], 4),
-         fixed_or_dash(r["val_ece"], 4),
-         o["resamples"].get<int64_t>() > 0 ? fmt::format(
-                                                 "{:+.4f} [{:+.4f}, {:+.4f}]",
-                                                 o["estimate"].get<double>(),
-                                                 o["low"].get<double>(),
-                                                 o["high"].get<double>())
-                                           : "—",
-         r["state"].get<std::string>().empty() ? "—" : r["state"].get<std::string>()});
+        {fmt::format("{:g}", r.epsilon),
+         fmt::format("{:.2f}%", 100 * r.accuracy),
+         fixed_or_dash(r.ece, 4),
+         fixed_or_dash(r.nll, 4),
+         fixed_or_dash(r.val_ece.value_or(NAN), 4),
+         o.resamples > 0 ? fmt::format("{:+.4f} [{:+.4f}, {:+.4f}]", o.estimate, o.low, o.high) : "—",
+         r.state.empty() ? "—" : r.state});
   }
   rows.push_back(
       {"0 + temperature scaling",
        "(unchanged)",
-       fixed_or_dash(w["ece_ts"], 4),
-       fixed_or_dash(w["nll_ts"], 4),
+       fixed_or_dash(w.ece_ts, 4),
+       fixed_or_dash(w.nll_ts, 4),
        "—",
        "—",
-       w["temperature"].is_number() ? fmt::format("T̂ = {:.3f}", w["temperature"].get<double>()) : "—"});
+       std::isfinite(w.temperature) ? fmt::format("T̂ = {:.3f}", w.temperature) : "—"});
   return html_table(
       {"ε", "test accuracy", "ECE (test)", "NLL (test)", "ECE (validation)", "confidence − accuracy [95%]", "state"},
       rows);
 }
 
+// "quantity = Δ [interval]" of a choice's evidence.
+std::string evidence_text(const Evidence& e) {
+  return html_escape(e.quantity) + " = " + html_escape(e.interval_text());
+}
+
 // A regime's choices of ε (the cap rule, validation, the best post-hoc calibrator) and its conclusions.
-std::string regime_findings(const json& w) {
+std::string regime_findings(const RegimeAnswer& w) {
   std::string b = "<ul>";
-  if (w["cap_epsilon"].is_number())
+  if (std::isfinite(w.cap_epsilon))
     b += fmt::format(
         "<li>Cap rule: training with ε caps the training confidence at 1 − ε + ε/K; it equals the hard-target "
         "model's training accuracy ({:.2f}%) at <b>ε ≈ {:.3f}</b>.</li>",
-        100 * w["train_accuracy"].get<double>(),
-        w["cap_epsilon"].get<double>());
-  if (w["val_epsilon"].is_number())
+        100 * w.train_accuracy,
+        w.cap_epsilon);
+  if (std::isfinite(w.val_epsilon))
     b += fmt::format(
         "<li>Chosen on validation (lowest validation ECE): <b>ε = {:g}</b>{}.</li>",
-        w["val_epsilon"].get<double>(),
-        w["val_vs_ts"].is_object()
-            ? "; against temperature scaling: " + html_escape(w["val_vs_ts"]["quantity"].get<std::string>()) + " = " +
-                html_escape(w["val_vs_ts"]["text"].get<std::string>()) + " (margin −0.01)"
-            : "");
-  if (w["posthoc_method"].is_string())
+        w.val_epsilon,
+        w.val_vs_ts ? "; against temperature scaling: " + evidence_text(*w.val_vs_ts) + " (margin −0.01)" : "");
+  if (!w.posthoc_method.empty())
     b += fmt::format(
         "<li>Best post-hoc calibrator of the ε = 0 model, chosen on validation by 5-fold cross-validated NLL among "
         "every calibrator of <code>smoothlab calibrate</code>: <b>{}</b>, test ECE {}{}.</li>",
-        html_escape(w["posthoc_method"].get<std::string>()),
-        fixed_or_dash(w["ece_posthoc"], 4),
-        w["val_vs_posthoc"].is_object() ? "; " + html_escape(w["val_vs_posthoc"]["quantity"].get<std::string>()) +
-                " = " + html_escape(w["val_vs_posthoc"]["text"].get<std::string>()) +
-                " (margin −0.01; the calibrator is "
-                "fitted once and held fixed in the resamples)"
-                                        : "");
-  b += "</ul>\n<p><b>" + html_escape(w["conclusion"].get<std::string>()) + "</b></p>\n";
-  if (w.contains("beyond_calibration") && !w["beyond_calibration"].get<std::string>().empty())
-    b += "<p><b>" + html_escape(w["beyond_calibration"].get<std::string>()) + "</b></p>\n";
+        html_escape(w.posthoc_method),
+        fixed_or_dash(w.ece_posthoc, 4),
+        w.val_vs_posthoc ? "; " + evidence_text(*w.val_vs_posthoc) +
+                " (margin −0.01; the calibrator is fitted once and held fixed in the resamples)"
+                         : "");
+  b += "</ul>\n<p><b>" + html_escape(w.conclusion) + "</b></p>\n";
+  if (!w.beyond_calibration.empty())
+    b += "<p><b>" + html_escape(w.beyond_calibration) + "</b></p>\n";
   return b;
 }
 
 // The ranking of the post-hoc calibrators of a regime's first ε = 0 run, folded ("" without one).
-std::string posthoc_ranking(const json& summary, const json& w) {
-  for (const auto& run : summary["runs"])
-    if (run["group"] == w["group"] && run["epsilon"] == 0.0 && run.contains("best_posthoc")) {
+std::string posthoc_ranking(const Tables& t, const RegimeAnswer& w) {
+  for (const auto& run : t.runs)
+    if (run.spec.group == w.group && run.spec.epsilon == 0.0 && run.posthoc) {
       std::vector<std::vector<std::string>> ranked;
-      for (const auto& m : run["best_posthoc"]["ranking"])
+      for (const auto& m : run.posthoc->ranking)
         ranked.push_back(
-            {html_escape(m["method"].get<std::string>()),
-             fixed_or_dash(m["cv_nll"], 4),
-             fixed_or_dash(m["nll"], 4),
-             fixed_or_dash(m["ece"], 4)});
+            {html_escape(m.method), fixed_or_dash(m.cv_nll, 4), fixed_or_dash(m.nll, 4), fixed_or_dash(m.ece, 4)});
       std::string b = fmt::format(
           "<details><summary>Every post-hoc calibrator of the ε = 0 model (seed {}), in the order of the choice"
           "</summary>\n",
-          run["seed"].get<int64_t>());
+          run.spec.seed);
       b += html_table({"calibrator", "NLL, 5-fold CV on validation", "NLL (test)", "ECE (test)"}, ranked);
       b += "</details>\n";
       return b;
@@ -374,16 +389,15 @@ std::string posthoc_ranking(const json& summary, const json& w) {
 }
 
 // When does it help: calibration against ε, per regime.
-std::string when_section(const json& summary, const fs::path& out_dir) {
+std::string when_section(const StudySummary& summary, const fs::path& out_dir) {
   std::string b = "<h2 id=\"when\">When does label smoothing help? Calibration against ε, per regime</h2>\n";
-  if (summary.contains("when"))
-    for (const auto& w : summary["when"]) {
-      b += "<h3>" + html_escape(group_name(w["group"])) + "</h3>\n<p><small>" +
-          html_escape(without_label(w["description"].get<std::string>())) + "</small></p>\n";
-      b += regime_table(w);
-      b += regime_findings(w);
-      b += posthoc_ranking(summary, w);
-    }
+  for (const auto& w : summary.when) {
+    b += "<h3>" + html_escape(group_name(w.group)) + "</h3>\n<p><small>" + html_escape(without_label(w.description)) +
+        "</small></p>\n";
+    b += regime_table(w);
+    b += regime_findings(w);
+    b += posthoc_ranking(summary.tables, w);
+  }
   b += figure(
       summary,
       out_dir,
@@ -393,22 +407,22 @@ std::string when_section(const json& summary, const fs::path& out_dir) {
 }
 
 // Paper Table 2: test accuracy per regime and ε.
-std::string accuracy_section(const json& summary) {
+std::string accuracy_section(const Tables& t) {
   std::string b = "<h2 id=\"accuracy\">Accuracy with and without label smoothing (paper Table 2)</h2>\n";
   b += "<p>Test accuracy, mean ± standard deviation over seeds (n = number of seeds).</p>\n";
   std::vector<std::vector<std::string>> rows;
-  for (const auto& r : summary["tables"]["calibration"])
+  for (const auto& r : t.calibration)
     rows.push_back(
-        {group_name(r["group"]),
-         fmt::format("{:g}", r["epsilon"].get<double>()),
-         stat_cell(r["accuracy"], 2, true),
-         std::to_string(r["accuracy"]["n"].get<int64_t>())});
+        {group_name(r.group),
+         fmt::format("{:g}", r.epsilon),
+         stat_cell(r.accuracy, 2, true),
+         std::to_string(r.accuracy.n)});
   b += html_table({"regime", "ε", "test accuracy", "n"}, rows);
   return b;
 }
 
 // Paper Table 3: calibration of the baseline, after temperature scaling, and with label smoothing.
-std::string calibration_section(const json& summary) {
+std::string calibration_section(const Tables& t) {
   std::string b =
       "<h2 id=\"calibration\">Calibration (paper Table 3): baseline, temperature scaling, label smoothing</h2>\n";
   b +=
@@ -416,24 +430,24 @@ std::string calibration_section(const json& summary) {
       "by minimising NLL. Paper Table 3: ResNet-56/CIFAR-100 baseline 0.150, TS 0.021 (T = 1.9), LS 0.024 "
       "(ε = 0.05); Inception-v4/ImageNet 0.071, 0.022 (T = 1.4), 0.035 (ε = 0.1).</p>\n";
   std::vector<std::vector<std::string>> rows;
-  for (const auto& r : summary["tables"]["calibration"])
+  for (const auto& r : t.calibration)
     rows.push_back(
-        {group_name(r["group"]),
-         fmt::format("{:g}", r["epsilon"].get<double>()),
-         stat_cell(r["ece"]),
-         stat_cell(r["nll"]),
-         stat_cell(r["mean_confidence"]),
-         stat_cell(r["accuracy"]),
-         stat_cell(r["temperature"], 3),
-         stat_cell(r["ece_ts"]),
-         stat_cell(r["nll_ts"])});
+        {group_name(r.group),
+         fmt::format("{:g}", r.epsilon),
+         stat_cell(r.ece),
+         stat_cell(r.nll),
+         stat_cell(r.mean_confidence),
+         stat_cell(r.accuracy),
+         stat_cell(r.temperature, 3),
+         stat_cell(r.ece_ts),
+         stat_cell(r.nll_ts)});
   b += html_table(
       {"regime", "ε", "ECE", "NLL", "mean confidence", "accuracy", "fitted T", "ECE after TS", "NLL after TS"}, rows);
   return b;
 }
 
 // Selective classification: AURC and its relatives per regime and ε, and the risk-coverage figure.
-std::string selective_section(const json& summary, const fs::path& out_dir) {
+std::string selective_section(const StudySummary& summary, const fs::path& out_dir) {
   std::string b = "<h2 id=\"selective\">Selective classification: rejecting the least confident predictions</h2>\n";
   b +=
       "<p>Accept the test examples of highest confidence, reject the rest. AURC is the mean selective risk over "
@@ -443,16 +457,16 @@ std::string selective_section(const json& summary, const fs::path& out_dir) {
       "example by max<sub>k</sub> z<sub>k</sub>/‖z‖<sub>p</sub> instead of its softmax probability, with p ∈ {1, …, 8} "
       "chosen per model by the AURC on the validation split.</p>\n";
   std::vector<std::vector<std::string>> rows;
-  for (const auto& r : summary["tables"]["calibration"])
-    if (r.contains("aurc") && r["aurc"].value("n", 0) > 0)
+  for (const auto& r : summary.tables.calibration)
+    if (r.aurc.n > 0)
       rows.push_back(
-          {group_name(r["group"]),
-           fmt::format("{:g}", r["epsilon"].get<double>()),
-           stat_cell(r["accuracy"], 2, true),
-           stat_cell(r["aurc"]),
-           stat_cell(r["e_aurc"]),
-           stat_cell(r["augrc"]),
-           stat_cell(r["aurc_logit_norm"])});
+          {group_name(r.group),
+           fmt::format("{:g}", r.epsilon),
+           stat_cell(r.accuracy, 2, true),
+           stat_cell(r.aurc),
+           stat_cell(r.e_aurc),
+           stat_cell(r.augrc),
+           stat_cell(r.aurc_logit_norm)});
   b += html_table({"regime", "ε", "accuracy", "AURC", "E-AURC", "AUGRC", "AURC, logit normalisation"}, rows);
   b += figure(
       summary,
@@ -463,10 +477,10 @@ std::string selective_section(const json& summary, const fs::path& out_dir) {
 }
 
 // Paper Fig. 2: the reliability diagrams of each calibration regime.
-std::string reliability_section(const json& summary, const fs::path& out_dir) {
+std::string reliability_section(const StudySummary& summary, const fs::path& out_dir) {
   std::string b = "<h2 id=\"reliability\">Reliability diagrams (paper Fig. 2)</h2>\n";
   b += figure(summary, out_dir, "reliability_teacher", "Reliability, short schedule: hard, hard + TS, label smoothing");
-  if (summary["figures"].contains("reliability_overconf"))
+  if (summary.figures.count("reliability_overconf"))
     b += figure(
         summary,
         out_dir,
@@ -476,24 +490,26 @@ std::string reliability_section(const json& summary, const fs::path& out_dir) {
 }
 
 // Paper Fig. 1: the penultimate-layer projections, with their comparison.
-std::string projection_section(const json& summary, const fs::path& out_dir) {
+std::string projection_section(const StudySummary& summary, const fs::path& out_dir) {
   std::string b = "<h2 id=\"projection\">Penultimate-layer projections (paper Fig. 1)</h2>\n";
   b += "<p>Activations of the ε = 0 and smoothed teachers (first seed) projected on the plane through three class "
        "templates; training split (left) and held-out validation split (right).</p>\n";
-  for (const auto& kind : {"dissimilar", "similar"}) {
+  for (const std::string kind : {"dissimilar", "similar"}) {
+    const auto& rows = summary.tables.projection;
+    const auto row = std::find_if(rows.begin(), rows.end(), [&](const ProjectionRow& p) { return p.kind == kind; });
     std::string caption = fmt::format("{} classes", kind);
-    if (summary["projection"].contains(kind))
-      caption += ": " + summary["projection"][kind]["classes"].get<std::string>();
-    b += figure(summary, out_dir, std::string("projection_") + kind, caption);
-    if (summary["projection"].contains(kind) && summary["projection"][kind].contains("comparison"))
-      b += "<p>" + html_escape(summary["projection"][kind]["comparison"]["verdict"].get<std::string>()) + "</p>\n";
+    if (row != rows.end())
+      caption += ": " + row->classes;
+    b += figure(summary, out_dir, "projection_" + kind, caption);
+    if (row != rows.end() && row->comparison)
+      b += "<p>" + html_escape(row->comparison->verdict) + "</p>\n";
   }
   return b;
 }
 
 // Neural collapse of the teachers' penultimate features ("" without the table).
-std::string collapse_section(const json& summary) {
-  if (!summary["tables"].contains("neural_collapse") || summary["tables"]["neural_collapse"].empty())
+std::string collapse_section(const Tables& t) {
+  if (t.collapse.empty())
     return "";
   std::string b = "<h3 id=\"collapse\">Neural collapse of the teachers' penultimate features</h3>\n";
   b += "<p>On the same un-augmented training examples of every class (first seed): NC1 = tr(Σ<sub>W</sub> "
@@ -502,33 +518,33 @@ std::string collapse_section(const json& summary) {
        "equiangularity, the mean |cos + 1/(K−1)| between them (both 0 for a simplex equiangular tight frame). The "
        "global mean is the mean of the class means (Papyan, Han and Donoho 2020).</p>\n";
   std::vector<std::vector<std::string>> rows;
-  for (const auto& c : summary["tables"]["neural_collapse"])
+  for (const auto& c : t.collapse)
     rows.push_back(
-        {fmt::format("{:g}", c["epsilon"].get<double>()),
-         fmt::format("{:.4f}", c["nc1"].get<double>()),
-         fmt::format("{:.4f}", c["nc2_equinorm"].get<double>()),
-         fmt::format("{:.4f}", c["nc2_equiangular"].get<double>()),
-         std::to_string(c["count"].get<int64_t>()),
-         std::to_string(c["dim"].get<int64_t>())});
+        {fmt::format("{:g}", c.epsilon),
+         fmt::format("{:.4f}", c.nc.nc1),
+         fmt::format("{:.4f}", c.nc.nc2_equinorm),
+         fmt::format("{:.4f}", c.nc.nc2_equiangular),
+         std::to_string(c.nc.count),
+         std::to_string(c.nc.dim)});
   b += html_table({"teacher ε", "NC1", "NC2 equinorm", "NC2 equiangularity", "examples", "feature dimension"}, rows);
   return b;
 }
 
 // The distillation table: one row per series, teacher ε and temperature.
-std::string distillation_table(const json& summary) {
+std::string distillation_table(const Tables& t) {
   std::vector<std::vector<std::string>> rows;
-  for (const auto& r : summary["tables"]["distillation"]) {
-    const bool direct = r["series"] == "trained with LS (no teacher)";
+  for (const auto& r : t.distillation) {
+    const bool direct = r.series == "trained with LS (no teacher)";
     rows.push_back(
-        {r["series"].get<std::string>(),
-         fmt::format("{:g}", r["teacher_epsilon"].get<double>()),
-         direct ? "—" : fmt::format("{:g}", r["temperature"].get<double>()),
-         stat_cell(r["gamma"]),
-         direct ? "—" : stat_cell(r["teacher_accuracy"], 2, true),
-         stat_cell(r["student_val_accuracy"], 2, true),
-         stat_cell(r["student_accuracy"], 2, true),
-         stat_cell(r["student_ece"]),
-         fmt::format("{} of {}", r.value("plateaued_runs", int64_t(0)), r.value("runs", int64_t(0)))});
+        {r.series,
+         fmt::format("{:g}", r.teacher_epsilon),
+         direct ? "—" : fmt::format("{:g}", r.temperature),
+         stat_cell(r.gamma),
+         direct ? "—" : stat_cell(r.teacher_accuracy, 2, true),
+         stat_cell(r.student_val_accuracy, 2, true),
+         stat_cell(r.student_accuracy, 2, true),
+         stat_cell(r.student_ece),
+         fmt::format("{} of {}", r.plateaued_runs, r.runs)});
   }
   return html_table(
       {"student of",
@@ -544,9 +560,9 @@ std::string distillation_table(const json& summary) {
 }
 
 // Paper Fig. 5: the two protocols of distillation, their table and figures.
-std::string distillation_section(const json& summary, const fs::path& out_dir) {
+std::string distillation_section(const StudySummary& summary, const fs::path& out_dir) {
   std::string b = "<h2 id=\"distillation\">Distillation (paper Fig. 5)</h2>\n";
-  if (summary["tables"]["distillation"].empty())
+  if (summary.tables.distillation.empty())
     return b + "<p class=\"note\">This preset has no distillation runs.</p>\n";
   b += "<p>Students trained with [M]'s loss H(softmax(z_t/T), softmax(z_s)) (β = 1, student at T = 1, no hard-label "
        "term). γ: the teacher's equivalent label smoothing at T on the training split (wrong-class mass × K/(K−1)). "
@@ -554,9 +570,9 @@ std::string distillation_section(const json& summary, const fs::path& out_dir) {
        "temperature with smoothed teachers at T = 1 and find the hard teacher's students better. <b>Shen et al.</b> "
        "[S] compare every teacher at T = 1 with no hard term and find smoothed teachers' students better. Best T "
        "and best ε are chosen by the students' validation accuracy.</p>\n";
-  if (summary.contains("distillation_conclusion") && !summary["distillation_conclusion"].get<std::string>().empty())
-    b += "<p><b>" + html_escape(summary["distillation_conclusion"].get<std::string>()) + "</b></p>\n";
-  b += distillation_table(summary);
+  if (!summary.distillation_conclusion.empty())
+    b += "<p><b>" + html_escape(summary.distillation_conclusion) + "</b></p>\n";
+  b += distillation_table(summary.tables);
   b += "<p><small>Plateaued: every epoch of the last quarter (at least the one before the last) has a validation "
        "accuracy within 2·√2 binomial standard errors of the last epoch's.</small></p>\n";
   b += figure(summary, out_dir, "distillation", "Student accuracy against γ");
@@ -565,18 +581,18 @@ std::string distillation_section(const json& summary, const fs::path& out_dir) {
 }
 
 // Paper Fig. 6: Î over training, figure and table.
-std::string mi_section(const json& summary, const fs::path& out_dir) {
+std::string mi_section(const StudySummary& summary, const fs::path& out_dir) {
   std::string b = "<h2 id=\"mi\">Mutual information over training (paper Fig. 6)</h2>\n";
-  if (summary["tables"]["mutual_information"].empty())
+  if (summary.tables.mutual_information.empty())
     return b + "<p class=\"note\">No Î was logged.</p>\n";
   std::vector<std::vector<std::string>> rows;
-  for (const auto& r : summary["tables"]["mutual_information"])
-    for (const auto& p : r["points"])
+  for (const auto& r : summary.tables.mutual_information)
+    for (const auto& p : r.points)
       rows.push_back(
-          {fmt::format("ε = {:g}", r["epsilon"].get<double>()),
-           std::to_string(p.value("step", int64_t(0))),
-           fmt::format("{:.2f}", p["epoch"].get<double>()),
-           stat_cell(p["mi"], 3)});
+          {fmt::format("ε = {:g}", r.epsilon),
+           std::to_string(p.step),
+           fmt::format("{:.2f}", p.epoch),
+           stat_cell(p.mi, 3)});
   b += figure(
       summary,
       out_dir,
@@ -586,50 +602,38 @@ std::string mi_section(const json& summary, const fs::path& out_dir) {
   return b;
 }
 
-std::string notes_section(const json& summary) {
-  if (summary["notes"].empty())
+std::string notes_section(const Tables& t) {
+  if (t.notes.empty())
     return "";
   std::string b = "<h2>Notes</h2>\n<ul>";
-  for (const auto& n : summary["notes"])
-    b += "<li>" + html_escape(n.get<std::string>()) + "</li>";
+  for (const auto& n : t.notes)
+    b += "<li>" + html_escape(n) + "</li>";
   b += "</ul>\n";
   return b;
 }
 
 // Provenance: the command line, versions, machine and this call's time.
-std::string provenance_section(const json& summary) {
+std::string provenance_section(const Provenance& p) {
   std::string b = "<h2 id=\"provenance\">Provenance</h2>\n";
-  if (!summary.contains("provenance"))
-    return b;
-  const auto& p = summary["provenance"];
   std::vector<std::vector<std::string>> rows = {
-      {"command line", p["command_line"].get<std::string>()},
-      {"smoothlab", p["versions"].value("smoothlab", "")},
-      {"LibTorch", p["versions"].value("libtorch", "")},
-      {"BLAS", p["versions"].value("blas", "")},
-      {"compiler", p["versions"].value("compiler", "")},
+      {"command line", p.command_line},
+      {"smoothlab", p.versions.smoothlab},
+      {"LibTorch", p.versions.libtorch},
+      {"BLAS", p.blas},
+      {"compiler", p.versions.compiler},
       {"machine",
-       fmt::format(
-           "{} — {} ({} cores, {})",
-           p["machine"]["host"].get<std::string>(),
-           p["machine"]["cpu"].get<std::string>(),
-           p["machine"]["cores"].get<int64_t>(),
-           p["machine"]["memory"].get<std::string>())},
-      {"threads", std::to_string(p["threads"].get<int64_t>())},
-      {"device", p["device"].get<std::string>()},
-      {"precision", p.value("precision", std::string(model::precision_name(model::Precision::Fp32)))},
+       fmt::format("{} — {} ({} cores, {})", p.machine.host, p.machine.cpu, p.machine.cores, p.machine.memory)},
+      {"threads", std::to_string(p.threads)},
+      {"device", train::device_name(p.device)},
+      {"precision", model::precision_name(p.precision)},
       {"this call",
-       fmt::format(
-           "{:.1f} s; {} runs reused, {} trained",
-           p["study_seconds_this_call"].get<double>(),
-           p["runs_reused"].get<int64_t>(),
-           p["runs_trained"].get<int64_t>())}};
+       fmt::format("{:.1f} s; {} runs reused, {} trained", p.seconds_this_call, p.runs_reused, p.runs_trained)}};
   b += html_table({"item", "value"}, rows);
   return b;
 }
 
 // The cost table: what each group of runs was estimated to cost (on 2 idle cores) and what its training took.
-std::string cost_section(const json& summary) {
+std::string cost_section(const Tables& t) {
   struct Cost {
     std::string model;
     int64_t runs = 0, epochs = 0;
@@ -637,18 +641,18 @@ std::string cost_section(const json& summary) {
   };
   std::vector<std::pair<std::string, Cost>> groups;
   Cost total;
-  for (const auto& r : summary["runs"]) {
-    const std::string g = r["group"];
+  for (const auto& r : t.runs) {
+    const std::string& g = r.spec.group;
     auto it = std::find_if(groups.begin(), groups.end(), [&](const auto& p) { return p.first == g; });
     if (it == groups.end()) {
-      groups.push_back({g, Cost{r["model"].get<std::string>()}});
+      groups.push_back({g, Cost{r.spec.config.model}});
       it = groups.end() - 1;
     }
     for (Cost* c : {&it->second, &total}) {
       ++c->runs;
-      c->epochs += r["epochs"].get<int64_t>();
-      c->estimated += r.value("cost_seconds", 0.0);
-      c->measured += r["train_seconds"].get<double>();
+      c->epochs += r.spec.config.optimiser.epochs;
+      c->estimated += r.spec.cost_seconds;
+      c->measured += r.train_seconds;
     }
   }
   std::vector<std::vector<std::string>> rows;
@@ -676,17 +680,17 @@ std::string cost_section(const json& summary) {
 }
 
 // Every run, with its folder in runs/.
-std::string runs_section(const json& summary) {
+std::string runs_section(const Tables& t) {
   std::vector<std::vector<std::string>> rows;
-  for (const auto& r : summary["runs"])
+  for (const auto& r : t.runs)
     rows.push_back(
-        {r["name"].get<std::string>(),
-         r["group"].get<std::string>(),
-         r["model"].get<std::string>(),
-         std::to_string(r["epochs"].get<int64_t>()),
-         fmt::format("{:.2f}%", 100 * r["test"]["accuracy"].get<double>()),
-         fmt::format("{:.4f}", r["test"]["ece"].get<double>()),
-         fmt::format("{:.1f} s", r["train_seconds"].get<double>())});
+        {r.spec.name,
+         r.spec.group,
+         r.spec.config.model,
+         std::to_string(r.spec.config.optimiser.epochs),
+         fmt::format("{:.2f}%", 100 * r.eval.test.accuracy),
+         fmt::format("{:.4f}", r.eval.test.ece),
+         fmt::format("{:.1f} s", r.train_seconds)});
   std::string b = "<h3>Runs</h3>\n";
   b += html_table({"run (folder in runs/)", "group", "model", "epochs", "test accuracy", "ECE", "training time"}, rows);
   return b;
@@ -694,27 +698,28 @@ std::string runs_section(const json& summary) {
 
 } // namespace
 
-std::string render_report(const json& summary, const fs::path& out_dir) {
+std::string render_report(const StudySummary& summary, const fs::path& out_dir) {
+  const Tables& t = summary.tables;
   std::string b = title_section(summary);
   b += answer_section(summary);
   b += about_section(summary);
   b += claims_section(summary); // claims first: the verdicts
   b += when_section(summary, out_dir);
-  b += accuracy_section(summary);
-  b += calibration_section(summary);
+  b += accuracy_section(t);
+  b += calibration_section(t);
   b += selective_section(summary, out_dir);
   b += reliability_section(summary, out_dir);
   b += projection_section(summary, out_dir);
-  b += collapse_section(summary);
-  b += transfer_section(summary);
-  b += noise_section(summary);
+  b += collapse_section(t);
+  b += transfer_section(t);
+  b += noise_section(t);
   b += distillation_section(summary, out_dir);
   b += mi_section(summary, out_dir);
-  b += notes_section(summary);
-  b += provenance_section(summary);
-  b += cost_section(summary);
-  b += runs_section(summary);
-  return html::html_page("smoothlab study — " + summary["preset"]["name"].get<std::string>(), b);
+  b += notes_section(t);
+  b += provenance_section(summary.provenance);
+  b += cost_section(t);
+  b += runs_section(t);
+  return html::html_page("smoothlab study — " + summary.preset.name, b);
 }
 
 } // namespace smoothlab::study

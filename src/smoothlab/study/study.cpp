@@ -17,6 +17,7 @@
 
 #include "smoothlab/core/error.h"
 #include "smoothlab/core/files.h"
+#include "smoothlab/data/split.h"
 #include "smoothlab/distill/assemble.h"
 #include "smoothlab/eval/evaluate.h"
 #include "smoothlab/study/claims.h"
@@ -24,12 +25,15 @@
 #include "smoothlab/study/report_page.h"
 #include "smoothlab/study/run_lock.h"
 #include "smoothlab/study/study_dir.h"
+#include "smoothlab/study/summary.h"
 #include "smoothlab/study/tables.h"
+#include "smoothlab/train/run_dir.h"
 #include "smoothlab/train/run_loading.h"
 
 namespace smoothlab::study {
 
 namespace fs = std::filesystem;
+using Output = train::RunDir::Output; // a run's saved outputs (RUN_DIR/<split>_<kind>.npy)
 using json = nlohmann::json;
 
 namespace {
@@ -47,7 +51,8 @@ eval::EvalOptions study_eval_options() {
 // A finished run evaluated before the study kept its logits (an older smoothlab) is evaluated again; no retraining.
 void ensure_outputs(const fs::path& run_dir) {
   const train::RunDir dir(run_dir);
-  if (!fs::exists(dir.outputs_file("test", "logits")) || !fs::exists(dir.outputs_file("test", "labels")))
+  if (!fs::exists(dir.outputs_file(data::Split::Test, Output::Logits)) ||
+      !fs::exists(dir.outputs_file(data::Split::Test, Output::Labels)))
     eval::evaluate_run(run_dir, study_eval_options());
 }
 
@@ -98,16 +103,15 @@ std::string blas_info() {
   return build;
 }
 
-json machine_info() {
+Provenance::Machine machine_info() {
   char host[256] = {0};
   ::gethostname(host, sizeof(host) - 1);
-  json j = {
-      {"host", host},
-      {"cpu", first_line_with("/proc/cpuinfo", "model name")},
-      {"cores", std::thread::hardware_concurrency()},
-      {"memory", first_line_with("/proc/meminfo", "MemTotal")},
-      {"cuda_available", torch::cuda::is_available()}};
-  return j;
+  return {
+      host,
+      first_line_with("/proc/cpuinfo", "model name"),
+      first_line_with("/proc/meminfo", "MemTotal"),
+      int64_t(std::thread::hardware_concurrency()),
+      torch::cuda::is_available()};
 }
 
 } // namespace
@@ -354,20 +358,20 @@ struct StudyCall {
     return RunLock::try_claim(dir.report_lock(), owner, lease);
   }
 
-  json provenance() const {
-    auto versions = train::version_info();
-    versions["blas"] = blas_info();
-    return {
-        {"command_line", options.command_line()},
-        {"versions", versions},
-        {"machine", machine_info()},
-        {"threads", options.threads() > 0 ? options.threads() : at::get_num_threads()},
-        {"device", train::device_name(options.device())},
-        {"precision", model::precision_name(options.precision())},
-        {"study_seconds_this_call", std::chrono::duration<double>(clock::now() - start).count()},
-        {"runs_reused", result.runs_reused},
-        {"runs_trained", result.runs_trained},
-        {"estimated_minutes_on_2_idle_cores", preset.estimated_minutes}};
+  Provenance provenance() const {
+    Provenance p;
+    p.command_line = options.command_line();
+    p.versions = train::versions();
+    p.blas = blas_info();
+    p.machine = machine_info();
+    p.threads = options.threads() > 0 ? options.threads() : at::get_num_threads();
+    p.device = options.device();
+    p.precision = options.precision();
+    p.seconds_this_call = std::chrono::duration<double>(clock::now() - start).count();
+    p.runs_reused = result.runs_reused;
+    p.runs_trained = result.runs_trained;
+    p.estimated_minutes = preset.estimated_minutes;
+    return p;
   }
 
   // The analysis of the finished runs: summary.json, the figures and report.html.
@@ -375,38 +379,21 @@ struct StudyCall {
     note("study: all runs finished; analysing");
     for (const auto& spec : plan)
       ensure_outputs(dir.run(spec.name));
-    const Tables tables = make_tables(preset, options.data(), plan, dir.runs());
-    json summary = to_json(tables);
-    summary["preset"] = to_json(preset);
-    summary["data"] = options.data();
-    summary["regimes"] = {
-        {"teacher", preset.teacher_regime},
-        {"overconf", preset.overconf_regime},
-        {"transfer", preset.transfer.optimiser.epochs > 0 ? preset.transfer_regime : ""},
-        {"noisy", preset.noisy.optimiser.epochs > 0 ? preset.noisy_regime : ""}};
-    const auto verdicts = claims(tables);
-    summary["claims"] = json::array();
-    for (const auto& c : verdicts)
-      summary["claims"].push_back(to_json(c));
-    summary["distillation_conclusion"] = distillation_conclusion(verdicts);
-    const auto when = when_answers(tables, verdicts);
-    summary["when"] = json::array();
-    for (const auto& a : when)
-      summary["when"].push_back(to_json(a));
-    summary["answer_beyond_regimes"] = answer_beyond_regimes(tables, verdicts);
-    summary["figures"] = write_figures(tables, when, dir.figures());
-    summary["bootstrap"] = {
-        {"resamples", tables.bootstrap.resamples},
-        {"level", tables.bootstrap.level},
-        {"seed", tables.bootstrap.seed},
-        {"bins", tables.bootstrap.bins}};
-    summary["provenance"] = provenance();
+    StudySummary s;
+    s.preset = preset;
+    s.data = options.data();
+    s.tables = make_tables(preset, options.data(), plan, dir.runs());
+    s.claims = claims(s.tables);
+    s.distillation_conclusion = distillation_conclusion(s.claims);
+    s.when = when_answers(s.tables, s.claims);
+    s.answer_beyond_regimes = answer_beyond_regimes(s.tables, s.claims);
+    s.figures = write_figures(s.tables, s.when, dir.figures());
+    s.provenance = provenance();
     result.summary_path = dir.summary();
     result.report = dir.report();
-    write_file_atomic(result.summary_path, summary.dump(2) + "\n");
-    write_file_atomic(result.report, render_report(summary, dir.root()));
-    result.summary = std::move(summary);
-    result.claims = verdicts;
+    write_file_atomic(result.summary_path, to_json(s).dump(2) + "\n");
+    write_file_atomic(result.report, render_report(s, dir.root()));
+    result.claims = std::move(s.claims);
   }
 };
 

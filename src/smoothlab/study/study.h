@@ -17,7 +17,6 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
 #include <torch/arg.h>
 
 #include "smoothlab/core/note.h"
@@ -91,8 +90,7 @@ struct StudyHooks {
 };
 
 struct StudyResult {
-  nlohmann::json summary;
-  std::vector<Claim> claims; // the claims and their verdicts (summary's "claims", typed)
+  std::vector<Claim> claims; // the claims and their verdicts (summary.h)
   std::filesystem::path report, summary_path;
   int64_t runs_total = 0, runs_reused = 0, runs_trained = 0;
 };

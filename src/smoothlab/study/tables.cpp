@@ -18,15 +18,18 @@
 #include "smoothlab/calib/compare.h"
 #include "smoothlab/core/error.h"
 #include "smoothlab/data/npy.h"
+#include "smoothlab/data/split.h"
 #include "smoothlab/represent/cluster_stats.h"
 #include "smoothlab/represent/feature_model.h"
 #include "smoothlab/represent/neural_collapse.h"
 #include "smoothlab/represent/projection.h"
+#include "smoothlab/train/run_dir.h"
 #include "smoothlab/train/run_loading.h"
 
 namespace smoothlab::study {
 
 namespace fs = std::filesystem;
+using Output = train::RunDir::Output; // a run's saved outputs (RUN_DIR/<split>_<kind>.npy)
 using json = nlohmann::json;
 
 Stat stat_of(const std::vector<double>& v) {
@@ -138,14 +141,15 @@ std::vector<int64_t> longs_of(const torch::Tensor& t) {
 
 // The run's test and val logits and labels (the study's evaluation writes them): null when the test logits are absent.
 std::shared_ptr<const RunPredictions> read_predictions(const train::RunDir& dir, int64_t classes, double temperature) {
-  const auto test_logits = dir.outputs_file("test", "logits"), test_labels = dir.outputs_file("test", "labels");
+  const auto test_logits = dir.outputs_file(data::Split::Test, Output::Logits),
+             test_labels = dir.outputs_file(data::Split::Test, Output::Labels);
   if (!fs::exists(test_logits) || !fs::exists(test_labels))
     return nullptr;
   std::vector<float> vl;
   std::vector<int64_t> vy;
-  if (fs::exists(dir.outputs_file("val", "logits"))) {
-    vl = floats_of(data::read_npy(dir.outputs_file("val", "logits")));
-    vy = longs_of(data::read_npy(dir.outputs_file("val", "labels")));
+  if (fs::exists(dir.outputs_file(data::Split::Val, Output::Logits))) {
+    vl = floats_of(data::read_npy(dir.outputs_file(data::Split::Val, Output::Logits)));
+    vy = longs_of(data::read_npy(dir.outputs_file(data::Split::Val, Output::Labels)));
   }
   const auto tl = data::read_npy(test_logits);
   if (tl.dim() != 2 || tl.size(1) != classes)
@@ -270,19 +274,9 @@ void add_projections(Tables& t, const StudyPreset& preset, const std::string& da
       t.notes.push_back(fmt::format("projection ({}, classes {}) skipped: {}", kind, triple, e.what()));
       continue;
     }
-    const auto& j = row.result->json;
-    if (j.contains("comparison")) {
-      const auto& c = j["comparison"];
-      row.compared = true;
-      row.comparison = c;
-      row.tightness_baseline = c["baseline"]["tightness_plane"].get<double>();
-      row.tightness_smoothed = c["smoothed"]["tightness_plane"].get<double>();
-      row.tightness_ratio = c["tightness_ratio"].get<double>();
-      row.regularity_baseline = c["baseline"]["regularity"].get<double>();
-      row.regularity_smoothed = c["smoothed"]["regularity"].get<double>();
-      row.smoothed_tighter = c["smoothed_tighter"].get<bool>();
+    row.comparison = row.result->comparison;
+    if (row.comparison)
       row.tightness_difference = tightness_interval(*row.result, t.bootstrap);
-    }
     t.projection.push_back(std::move(row));
   }
 }
@@ -565,8 +559,8 @@ calib::Comparison compare_posthoc(const RunRow& r, const BootstrapSettings& boot
   return calib::compare_calibrators(
       val_logits,
       val_labels,
-      data::read_npy(dir.outputs_file("test", "logits")),
-      data::read_npy(dir.outputs_file("test", "labels")),
+      data::read_npy(dir.outputs_file(data::Split::Test, Output::Logits)),
+      data::read_npy(dir.outputs_file(data::Split::Test, Output::Labels)),
       o);
 }
 
@@ -628,10 +622,8 @@ void add_posthoc(Tables& t) {
     choice.ece = best.metrics.ece;
     choice.nll = best.metrics.nll;
     choice.accuracy = best.metrics.accuracy;
-    choice.ranking = json::array();
     for (const auto* m : by_cv)
-      choice.ranking.push_back(
-          {{"method", m->name}, {"cv_nll", m->cv_nll}, {"ece", m->metrics.ece}, {"nll", m->metrics.nll}});
+      choice.ranking.push_back({m->name, m->cv_nll, m->metrics.ece, m->metrics.nll});
     auto with = std::make_shared<RunPredictions>(*r.predictions);
     with->confidence_posthoc.assign(best.confidence.begin(), best.confidence.end());
     with->correct_posthoc = best.correct;
@@ -677,6 +669,13 @@ Tables make_tables(
 
 namespace {
 
+json ranking_json(const std::vector<PostHocChoice::Ranked>& ranking) {
+  json out = json::array();
+  for (const auto& m : ranking)
+    out.push_back({{"method", m.method}, {"cv_nll", m.cv_nll}, {"ece", m.ece}, {"nll", m.nll}});
+  return out;
+}
+
 // One run's entry in summary.json's "runs": its spec, test metrics, and what was derived from it.
 json run_json(const RunRow& r) {
   json j = to_json(r.spec);
@@ -713,7 +712,7 @@ json run_json(const RunRow& r) {
         {"ece", r.posthoc->ece},
         {"nll", r.posthoc->nll},
         {"accuracy", r.posthoc->accuracy},
-        {"ranking", r.posthoc->ranking}};
+        {"ranking", ranking_json(r.posthoc->ranking)}};
   j["train_seconds"] = r.train_seconds;
   j["train_accuracy"] = r.train_accuracy();
   if (std::isfinite(r.gamma()))
@@ -810,9 +809,7 @@ json transfer_json(const Tables& t) {
       {"probe_val_examples", tt.probe_val},
       {"seen_test_examples", tt.seen_test},
       {"unseen_test_examples", tt.unseen_test},
-      {"fpr95_convention",
-       "seen classes positive: the share of unseen test images scoring at or above the highest threshold that "
-       "accepts at least 95% of the seen ones"},
+      {"fpr95_convention", kFpr95Convention},
       {"rows", rows}};
 }
 
@@ -827,9 +824,7 @@ json label_noise_json(const Tables& t) {
   return {
       {"share_of_wrong_labels", t.label_noise},
       {"regime", t.noisy_regime},
-      {"convention",
-       "that share of the training and validation labels replaced by a class drawn uniformly from the other K − 1; "
-       "the test labels clean"},
+      {"convention", kLabelNoiseConvention},
       {"rows", noise}};
 }
 
@@ -837,8 +832,8 @@ json projection_json(const Tables& t) {
   json projection = json::object();
   for (const auto& p : t.projection) {
     json j = {{"classes", p.classes}};
-    if (p.compared)
-      j["comparison"] = p.comparison;
+    if (p.comparison)
+      j["comparison"] = represent::to_json(*p.comparison);
     projection[p.kind] = j;
   }
   return projection;

@@ -40,7 +40,11 @@ struct PostHocChoice {
   std::string method;
   double cv_nll = 0; // its cross-validated NLL on validation
   double ece = 0, nll = 0, accuracy = 0; // on test, after it (ECE: the study's equal-width bins)
-  nlohmann::json ranking; // per method: {method, cv_nll, test ece, test nll}, in the order of cv_nll
+  struct Ranked {
+    std::string method;
+    double cv_nll = 0, ece = 0, nll = 0; // cross-validated NLL on validation; ECE and NLL on test
+  };
+  std::vector<Ranked> ranking; // every method with a finite cv_nll, in its order
 };
 
 // One run of the plan with what its folder recorded.
@@ -115,14 +119,10 @@ struct MiRow {
 struct ProjectionRow {
   std::string kind; // dissimilar | similar
   std::string classes; // e.g. "T-shirt/top,Trouser,Bag"
-  bool compared = false;
-  double tightness_baseline = 0, tightness_smoothed = 0, tightness_ratio = 0;
-  double regularity_baseline = 0, regularity_smoothed = 0;
-  bool smoothed_tighter = false;
+  std::optional<represent::ProjectComparison> comparison; // project_runs' verdict; none: not compared
   // tightness(ε = 0) − tightness(smoothed) on the training split, resampling the projected examples (the same
   // examples in both runs: paired); invalid without the projections
   Interval tightness_difference;
-  nlohmann::json comparison; // project_runs' "comparison", for the report
   std::shared_ptr<represent::ProjectResult> result; // for the figure (null in hand-made tables)
 };
 
@@ -144,6 +144,10 @@ struct TransferRow {
   calib::RankedScores ranked_msp; // the test examples (seen, then unseen) by max-softmax score, for the interval
 };
 inline constexpr int64_t kProbePerClass = 1000;
+// FPR@95's convention, as summary.json and the report state it.
+inline constexpr const char* kFpr95Convention =
+    "seen classes positive: the share of unseen test images scoring at or above the highest threshold that accepts "
+    "at least 95% of the seen ones";
 struct TransferTable {
   std::string seen, unseen; // class names, comma-separated
   std::string regime;
@@ -156,6 +160,9 @@ struct TransferTable {
 
 // The label-noise regime, per ε over seeds: accuracy on the clean test split, and on the noisy validation split
 // (what a user can select ε by).
+inline constexpr const char* kLabelNoiseConvention =
+    "that share of the training and validation labels replaced by a class drawn uniformly from the other K − 1; the "
+    "test labels clean";
 struct NoiseRow {
   double epsilon = 0;
   Stat accuracy, val_accuracy, ece;

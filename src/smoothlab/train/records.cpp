@@ -276,13 +276,22 @@ DataInfo data_info(const data::DataBundle& d) {
   return i;
 }
 
-json version_info() {
+VersionInfo versions() {
   return {
-      {"smoothlab", SMOOTHLAB_VERSION},
-      {"libtorch", TORCH_VERSION},
-      {"compiler", fmt::format("{} {}.{}.{}", "gcc", __GNUC__, __GNUC_MINOR__, __GNUC_PATCHLEVEL__)},
-      {"parallel", at::get_parallel_info().substr(0, 400)},
-      {"threads", at::get_num_threads()}};
+      SMOOTHLAB_VERSION,
+      TORCH_VERSION,
+      fmt::format("{} {}.{}.{}", "gcc", __GNUC__, __GNUC_MINOR__, __GNUC_PATCHLEVEL__),
+      at::get_parallel_info().substr(0, 400),
+      at::get_num_threads()};
+}
+
+json to_json(const VersionInfo& v) {
+  return {
+      {"smoothlab", v.smoothlab},
+      {"libtorch", v.libtorch},
+      {"compiler", v.compiler},
+      {"parallel", v.parallel},
+      {"threads", v.threads}};
 }
 
 } // namespace smoothlab::train

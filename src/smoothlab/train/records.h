@@ -119,8 +119,17 @@ struct CalibrationRecord {
   std::optional<calib::CalibrationMetrics> after; // at the fitted temperature
 };
 
-// smoothlab, LibTorch, compiler and BLAS versions for provenance.
-nlohmann::json version_info();
+// The smoothlab, LibTorch and compiler versions and LibTorch's parallel set-up of this process, for provenance.
+struct VersionInfo {
+  std::string smoothlab, libtorch, compiler;
+  std::string parallel; // at::get_parallel_info(), its first 400 characters
+  int64_t threads = 0;
+};
+VersionInfo versions();
+nlohmann::json to_json(const VersionInfo& versions);
+inline nlohmann::json version_info() {
+  return to_json(versions());
+}
 
 void to_json(nlohmann::json& j, const RunRecord& r);
 void from_json(const nlohmann::json& j, RunRecord& r);

@@ -48,8 +48,9 @@ std::string RunDir::name() const {
   return (dir_.filename().empty() ? dir_.parent_path() : dir_).filename().string();
 }
 
-fs::path RunDir::outputs_file(const std::string& split, const std::string& kind) const {
-  return dir_ / (split + "_" + kind + ".npy");
+fs::path RunDir::outputs_file(data::Split split, Output kind) const {
+  const char* k = kind == Output::Logits ? "logits" : kind == Output::Labels ? "labels" : "features";
+  return dir_ / (std::string(data::split_name(split)) + "_" + k + ".npy");
 }
 
 bool RunDir::has_config() const {
@@ -129,14 +130,14 @@ void RunDir::write_calibration(const json& report) const {
 }
 
 void RunDir::write_outputs(
-    const std::string& split,
+    data::Split split,
     const torch::Tensor& logits,
     const torch::Tensor& labels,
     const torch::Tensor& features) const {
-  data::write_npy(outputs_file(split, "logits"), logits);
-  data::write_npy(outputs_file(split, "labels"), labels);
+  data::write_npy(outputs_file(split, Output::Logits), logits);
+  data::write_npy(outputs_file(split, Output::Labels), labels);
   if (features.defined())
-    data::write_npy(outputs_file(split, "features"), features);
+    data::write_npy(outputs_file(split, Output::Features), features);
 }
 
 bool RunDir::evaluated(int64_t epochs) const {

@@ -26,6 +26,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/types.h>
 
+#include "smoothlab/data/split.h"
 #include "smoothlab/train/records.h"
 
 namespace smoothlab::train {
@@ -61,8 +62,9 @@ class RunDir {
   std::filesystem::path reliability_stem() const {
     return dir_ / "reliability";
   }
-  // RUN_DIR/<split>_<kind>.npy, kind = logits | labels | features.
-  std::filesystem::path outputs_file(const std::string& split, const std::string& kind) const;
+  // What eval writes of a split: RUN_DIR/<split>_<kind>.npy, kind = logits | labels | features.
+  enum class Output { Logits, Labels, Features };
+  std::filesystem::path outputs_file(data::Split split, Output kind) const;
   std::filesystem::path mi_file() const {
     return dir_ / "mi.json";
   }
@@ -88,7 +90,7 @@ class RunDir {
   void write_calibration(const nlohmann::json& report) const; // calib::to_json of a report, or a note without one
   // RUN_DIR/<split>_{logits,labels,features}.npy; features may be undefined.
   void write_outputs(
-      const std::string& split,
+      data::Split split,
       const torch::Tensor& logits,
       const torch::Tensor& labels,
       const torch::Tensor& features) const;
