@@ -5,11 +5,14 @@
 // the Python dicts have exactly the keys `smoothlab calibrate`, `project` and `mi` write. smoothlab::Error becomes
 // smoothlab._C.Error (a ValueError subclass, re-exported as smoothlab.Error) with the hint in `.hint`; LibTorch's
 // c10::Error becomes a RuntimeError without the C++ backtrace. The loss is also registered as the operator
-// torch.ops.smoothlab.label_smoothing_cross_entropy, so TorchScript code can call it.
+// torch.ops.smoothlab.label_smoothing_cross_entropy, so TorchScript code can call it. train_run_json trains and
+// evaluates a run folder through the library path of `smoothlab train` / `distill` and `smoothlab eval`.
 #include <torch/extension.h>
 
+#include <algorithm>
 #include <array>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -22,11 +25,21 @@
 #include "smoothlab/calib/temperature.h"
 #include "smoothlab/core/error.h"
 #include "smoothlab/core/names.h"
+#include "smoothlab/core/note.h"
+#include "smoothlab/core/parallel.h"
+#include "smoothlab/distill/assemble.h"
 #include "smoothlab/distill/loss.h"
+#include "smoothlab/distill/training.h"
+#include "smoothlab/eval/evaluate.h"
 #include "smoothlab/loss/label_smoothing.h"
+#include "smoothlab/model/classifier.h"
 #include "smoothlab/represent/cluster_stats.h"
 #include "smoothlab/represent/mutual_information.h"
 #include "smoothlab/represent/projection.h"
+#include "smoothlab/train/config.h"
+#include "smoothlab/train/records.h"
+#include "smoothlab/train/run_loading.h"
+#include "smoothlab/train/trainer.h"
 #include "smoothlab/viz/reliability.h"
 
 namespace py = pybind11;
@@ -248,6 +261,170 @@ torch::Tensor kd_loss(
   return distill::distillation_loss(student, teacher, target.to(student.device()), options);
 }
 
+// --- smoothlab.train(): a run folder, as `smoothlab train` / `smoothlab distill` and then `smoothlab eval` make it ---
+
+// The keys a caller may set: config.json's (TrainConfig's to_json, plus the two it writes only when set).
+nlohmann::json known_config_keys() {
+  nlohmann::json keys = train::TrainConfig{};
+  keys["classes"] = "";
+  keys["label_noise"] = 0.0;
+  return keys;
+}
+
+// The training configuration of `overrides` (a JSON object of config.json's flat keys) over the defaults, read by
+// TrainConfig's from_json one key at a time so that every refusal names its key. As the command line does
+// (app/train_options.cpp resolve_train_options): without lr, the model's default at batch_size; without crop_padding,
+// the model's. Validated.
+train::TrainConfig config_from_overrides(const nlohmann::json& overrides) {
+  SMOOTHLAB_ASSERT(overrides.is_object(), "the overrides are not a JSON object"); // training.py makes them
+  const auto known = known_config_keys();
+  train::TrainConfig config;
+  for (const auto& [key, value] : overrides.items()) {
+    if (!known.contains(key)) {
+      std::vector<std::string> names;
+      for (const auto& [name, unused] : known.items())
+        names.push_back(name);
+      throw Error(
+          fmt::format("{}: not a setting of a training run", key), "known (config.json's keys): " + join(names, ", "));
+    }
+    try {
+      train::from_json(nlohmann::json{{key, value}}, config);
+    } catch (const nlohmann::json::exception&) {
+      throw Error(fmt::format("{}: expected a {}, got {}", key, known.at(key).type_name(), value.dump()));
+    } catch (const Error& e) {
+      // The enum parsers name the option as the command line spells it; json_int's checks name nothing.
+      std::string option = "--" + key;
+      std::replace(option.begin(), option.end(), '_', '-');
+      const std::string what = e.what();
+      if (what.find(option) != std::string::npos || what.find(key) != std::string::npos)
+        throw;
+      throw Error(fmt::format("{}: {}", key, what), e.hint());
+    }
+  }
+  if (!overrides.contains("lr"))
+    config.optimiser.lr = model::default_lr(config.model, config.optimiser.batch_size);
+  if (!overrides.contains("crop_padding"))
+    config.data.crop_padding = model::default_crop_padding(config.model);
+  config.validate();
+  if (config.execution.sync_bn)
+    throw Error(
+        "sync_bn: needs a distributed run",
+        "train it with the program: torchrun ... smoothlab train --sync-bn (docs/distributed.md)");
+  return config;
+}
+
+// A student's distillation settings, as `smoothlab distill` resolves --teacher, -T, --form and --beta.
+distill::DistillRunOptions distill_options(
+    const std::string& teacher,
+    double temperature,
+    const std::string& form,
+    std::optional<double> beta) {
+  distill::DistillRunOptions o;
+  o.teacher = teacher;
+  o.form = distill::parse_form(form, "form");
+  switch (o.form) {
+    case distill::Form::Paper:
+      o.loss = distill::DistillationOptions::paper(temperature);
+      if (beta)
+        o.loss.beta(*beta);
+      break;
+    case distill::Form::Hinton:
+      o.loss = distill::DistillationOptions::hinton(temperature, beta.value_or(0.5));
+      break;
+    case distill::Form::Custom:
+      throw Error(
+          "form: 'custom' is a name runs' records may carry; train builds paper or hinton",
+          "paper: [M] §4, H(softmax(z_t/T), softmax(z_s)); hinton: (1 − β)·CE + β·T²·KL at temperature T");
+  }
+  return o;
+}
+
+// The threads of a run with threads > 0 (set_threads: LibTorch's and the OpenMP runtime's), restored afterwards;
+// threads = 0 keeps the interpreter's setting (torch.set_num_threads).
+class ThreadsScope {
+ public:
+  explicit ThreadsScope(int threads) : previous_(at::get_num_threads()), changed_(threads > 0) {
+    if (changed_)
+      set_threads(threads);
+  }
+  ~ThreadsScope() {
+    if (changed_)
+      set_threads(previous_);
+  }
+  ThreadsScope(const ThreadsScope&) = delete;
+  ThreadsScope& operator=(const ThreadsScope&) = delete;
+
+ private:
+  int previous_;
+  bool changed_;
+};
+
+// Trains the run folder `out` the way `smoothlab train` (no teacher) or `smoothlab distill` (a teacher) does —
+// train::open_run (the resume / force / new decision), distill::assemble_run (its data, distillation's and MI
+// logging's hooks), train::train — then evaluates it as `smoothlab eval` does (eval::evaluate_run: eval.json,
+// calibration.json, diagrams, .npy). Returns {"run_dir", "resumed", "epochs_done", "last_epoch", "eval",
+// "distill", "notes"} as JSON text: the typed records through their to_json. Runs without the GIL (it touches no
+// Python object).
+std::string train_run_json(
+    const std::string& out,
+    bool resume,
+    bool force,
+    const std::string& overrides_json,
+    const std::optional<std::string>& teacher,
+    double temperature,
+    const std::string& form,
+    std::optional<double> beta) {
+  if (resume && force)
+    throw Error("resume and force exclude each other", "resume=True continues the run in out; force=True deletes it");
+  if (out.empty())
+    throw Error("out: name the run folder", "e.g. smoothlab.train(\"runs/mlp\", model=\"mlp\")");
+  if (!teacher && (temperature != 1.0 || form != distill::form_name(distill::Form::Paper) || beta))
+    throw Error(
+        "temperature, form and beta: settings of a student; give its teacher too",
+        "teacher= a run folder (smoothlab.train or smoothlab train) or a TorchScript .pt file");
+  std::optional<distill::DistillRunOptions> distill;
+  if (teacher)
+    distill = distill_options(*teacher, temperature, form, beta);
+  const auto config = config_from_overrides(nlohmann::json::parse(overrides_json));
+  const auto mode = resume ? train::ExistingRun::Resume
+      : force              ? train::ExistingRun::Force
+                           : train::ExistingRun::Refuse;
+  const auto run = train::open_run(out, mode, config);
+  if (!distill && run.saved && run.saved->distill)
+    throw Error(
+        fmt::format("out {}: the run is a distilled student", run.dir.path().string()),
+        "resume it with its teacher: smoothlab.train(out, resume=True, teacher=...)");
+  // This call's threads, also when resuming (threads is not a result setting), as the program's --threads.
+  const ThreadsScope threads(config.execution.threads);
+  const auto assembled = distill::assemble_run(run, distill);
+
+  std::mutex notes_mutex;
+  std::vector<std::string> notes;
+  const NoteHook on_note = [&](const Note& n) {
+    const std::lock_guard<std::mutex> lock(notes_mutex);
+    notes.push_back(n.text);
+  };
+  train::TrainHooks hooks = assembled.hooks;
+  hooks.record.command = "smoothlab.train (Python)";
+  hooks.on_note = on_note;
+  const auto result = train::train(run, assembled.data, hooks);
+
+  eval::EvalOptions eval_options; // `smoothlab eval`'s
+  eval_options.train_gamma = true;
+  eval_options.on_note = on_note;
+  const auto evaluated = eval::evaluate_run(run.dir.path(), eval_options);
+
+  nlohmann::json j;
+  j["run_dir"] = run.dir.path().string();
+  j["resumed"] = run.resuming();
+  j["epochs_done"] = result.epochs_done;
+  j["last_epoch"] = result.last_record ? nlohmann::json(*result.last_record) : nlohmann::json(nullptr);
+  j["eval"] = evaluated;
+  j["distill"] = assembled.facts ? nlohmann::json(*assembled.facts) : nlohmann::json(nullptr);
+  j["notes"] = notes;
+  return j.dump();
+}
+
 // The operator's signature (the dispatcher passes str arguments as string views).
 torch::Tensor label_smoothing_cross_entropy_op(
     const torch::Tensor& input,
@@ -404,6 +581,18 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
       py::arg("labels"),
       py::arg("temperature") = 1.0);
   m.def("mutual_information_json", &sp::mutual_information_json, py::arg("gaps"));
+  m.def(
+      "train_run_json",
+      &sp::train_run_json,
+      py::call_guard<py::gil_scoped_release>(), // minutes of LibTorch work; other Python threads keep running
+      py::arg("out"),
+      py::arg("resume"),
+      py::arg("force"),
+      py::arg("config"),
+      py::arg("teacher"),
+      py::arg("temperature"),
+      py::arg("form"),
+      py::arg("beta"));
   m.def(
       "kd_loss",
       &sp::kd_loss,

@@ -8,7 +8,9 @@ NeurIPS 2019):
   ``torch.ops.smoothlab.label_smoothing_cross_entropy`` for TorchScript);
 - ``smoothlab.calibration``: ``metrics``, ``fit_temperature``, ``reliability_diagram`` and a streaming ``Meter``;
 - ``smoothlab.represent.project``: penultimate activations on the plane of three class templates (§2);
-- ``smoothlab.distill``: ``kd_loss``, ``teacher_gamma`` (the equivalent smoothing γ), ``mutual_information`` (§4).
+- ``smoothlab.distill``: ``kd_loss``, ``teacher_gamma`` (the equivalent smoothing γ), ``mutual_information`` (§4);
+- ``smoothlab.train(out, **config)``: a run folder trained and evaluated as ``smoothlab train`` (or, with
+  ``teacher=``, ``smoothlab distill``) and ``smoothlab eval`` make it.
 
 Every bad input raises ``smoothlab.Error`` (a ``ValueError``) with the library's message and, in ``.hint``, what to do.
 """
@@ -38,6 +40,7 @@ Error.__module__ = "smoothlab"
 Error.hint = ""  # instances raised by the library set their own
 __version__ = _build.version
 
-from . import calibration, distill, functional, nn, represent  # noqa: E402,F401
+from . import calibration, distill, functional, nn, represent, training  # noqa: E402,F401
+from .training import train  # noqa: E402
 
-__all__ = ["Error", "calibration", "distill", "functional", "nn", "represent", "__version__"]
+__all__ = ["Error", "calibration", "distill", "functional", "nn", "represent", "train", "training", "__version__"]
