@@ -1,5 +1,6 @@
 // `smoothlab distill`: train a student from a frozen teacher ([M] §4) — every `train` option plus the teacher's.
 #include <iostream>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -23,23 +24,12 @@ struct DistillArgs {
 };
 
 distill::DistillRunOptions resolve(const DistillArgs& a) {
-  distill::DistillRunOptions o;
-  o.teacher = a.teacher;
-  o.form = distill::parse_form(a.form);
-  switch (o.form) {
-    case distill::Form::Paper:
-      o.loss = distill::DistillationOptions::paper(a.temperature);
-      if (a.beta >= 0)
-        o.loss.beta(a.beta);
-      break;
-    case distill::Form::Hinton:
-      o.loss = distill::DistillationOptions::hinton(a.temperature, a.beta >= 0 ? a.beta : 0.5);
-      break;
-    case distill::Form::Custom:
-      throw Error(
-          "--form custom: a name runs' records may carry; the command line builds paper or hinton",
-          "start from a form and change --beta, --t-squared or --soft-term");
-  }
+  auto o = distill::student_of(
+      a.teacher,
+      distill::parse_form(a.form),
+      a.temperature,
+      a.beta >= 0 ? std::optional<double>(a.beta) : std::nullopt,
+      "--form");
   if (!a.t_squared.empty()) {
     if (a.t_squared != "true" && a.t_squared != "false")
       throw Error(fmt::format("--t-squared: expected true or false, got '{}'", a.t_squared));

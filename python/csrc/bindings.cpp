@@ -313,32 +313,6 @@ train::TrainConfig config_from_overrides(const nlohmann::json& overrides) {
   return config;
 }
 
-// A student's distillation settings, as `smoothlab distill` resolves --teacher, -T, --form and --beta.
-distill::DistillRunOptions distill_options(
-    const std::string& teacher,
-    double temperature,
-    const std::string& form,
-    std::optional<double> beta) {
-  distill::DistillRunOptions o;
-  o.teacher = teacher;
-  o.form = distill::parse_form(form, "form");
-  switch (o.form) {
-    case distill::Form::Paper:
-      o.loss = distill::DistillationOptions::paper(temperature);
-      if (beta)
-        o.loss.beta(*beta);
-      break;
-    case distill::Form::Hinton:
-      o.loss = distill::DistillationOptions::hinton(temperature, beta.value_or(0.5));
-      break;
-    case distill::Form::Custom:
-      throw Error(
-          "form: 'custom' is a name runs' records may carry; train builds paper or hinton",
-          "paper: [M] §4, H(softmax(z_t/T), softmax(z_s)); hinton: (1 − β)·CE + β·T²·KL at temperature T");
-  }
-  return o;
-}
-
 // The threads of a run with threads > 0 (set_threads: LibTorch's and the OpenMP runtime's), restored afterwards;
 // threads = 0 keeps the interpreter's setting (torch.set_num_threads).
 class ThreadsScope {
@@ -384,7 +358,7 @@ std::string train_run_json(
         "teacher= a run folder (smoothlab.train or smoothlab train) or a TorchScript .pt file");
   std::optional<distill::DistillRunOptions> distill;
   if (teacher)
-    distill = distill_options(*teacher, temperature, form, beta);
+    distill = distill::student_of(*teacher, distill::parse_form(form, "form"), temperature, beta, "form");
   const auto config = config_from_overrides(nlohmann::json::parse(overrides_json));
   const auto mode = resume ? train::ExistingRun::Resume
       : force              ? train::ExistingRun::Force

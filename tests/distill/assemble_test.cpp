@@ -5,6 +5,7 @@
 
 #include "smoothlab/core/error.h"
 #include "smoothlab/distill/assemble.h"
+#include "smoothlab/distill/training.h"
 #include "smoothlab/train/run_loading.h"
 #include "support/support.h"
 
@@ -51,6 +52,24 @@ TEST(DistillAssemble, RefusesARerunWithOtherSettingsAndAResumedRunThatWasNotDist
   EXPECT_ERROR_MENTIONS(
       effective_distillation(opened(train::RunRecord{}, false), request("teacher_a", 2)),
       "--out runs/student: the run was not trained by distill");
+}
+
+// A new student by form, the one resolution of `smoothlab distill` and smoothlab.train: the form's β unless one is
+// given, the temperature as given, and Form::Custom refused with the caller's option name.
+TEST(DistillStudentOf, FormsTakeTheirBetaUnlessGiven) {
+  const auto paper = student_of("t", Form::Paper, 2.0, std::nullopt, "--form");
+  EXPECT_EQ(paper.teacher, "t");
+  EXPECT_EQ(paper.form, Form::Paper);
+  EXPECT_EQ(paper.loss.temperature(), 2.0);
+  EXPECT_EQ(paper.loss.beta(), 1.0);
+  EXPECT_FALSE(paper.loss.t_squared());
+  const auto hinton = student_of("t", Form::Hinton, 4.0, std::nullopt, "--form");
+  EXPECT_EQ(hinton.loss.beta(), 0.5);
+  EXPECT_TRUE(hinton.loss.t_squared());
+  EXPECT_EQ(student_of("t", Form::Hinton, 4.0, 0.9, "--form").loss.beta(), 0.9);
+  EXPECT_EQ(student_of("t", Form::Paper, 1.0, 0.7, "--form").loss.beta(), 0.7);
+  EXPECT_TRUE(testing::error_mentions(
+      [] { student_of("t", Form::Custom, 1.0, std::nullopt, "form"); }, {"form custom:"}, {"paper", "hinton"}));
 }
 
 } // namespace

@@ -2,7 +2,9 @@
 #include "smoothlab/distill/training.h"
 
 #include <algorithm>
+#include <optional>
 
+#include <fmt/format.h>
 #include <torch/torch.h>
 
 #include "smoothlab/calib/gamma.h"
@@ -67,6 +69,32 @@ void check_teacher_accuracy(const Teacher& teacher, double accuracy, const torch
 void DistillRunOptions::validate() const {
   check(!teacher.empty(), "--teacher is required (a run folder or a TorchScript file)");
   loss.validate();
+}
+
+DistillRunOptions student_of(
+    const std::string& teacher,
+    Form form,
+    double temperature,
+    std::optional<double> beta,
+    const std::string& form_option) {
+  DistillRunOptions o;
+  o.teacher = teacher;
+  o.form = form;
+  switch (form) {
+    case Form::Paper:
+      o.loss = DistillationOptions::paper(temperature);
+      if (beta)
+        o.loss.beta(*beta);
+      break;
+    case Form::Hinton:
+      o.loss = DistillationOptions::hinton(temperature, beta.value_or(0.5));
+      break;
+    case Form::Custom:
+      throw Error(
+          fmt::format("{} custom: a name runs' records may carry; a new student is paper or hinton", form_option),
+          "paper: [M] §4, H(softmax(z_t/T), softmax(z_s)), β = 1; hinton: (1 − β)·CE + β·T²·KL at temperature T");
+  }
+  return o;
 }
 
 DistillRunOptions options_from(const train::DistillFacts& f) {

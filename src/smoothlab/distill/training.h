@@ -11,6 +11,7 @@
 // data, loaded once by the caller.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -34,6 +35,16 @@ struct DistillRunOptions {
   // DistillationOptions::validate) for a missing teacher or values out of range. make_distillation calls it first.
   void validate() const;
 };
+
+// A new student of `teacher` in one of the forms a front end builds, as `smoothlab distill` and the Python
+// package's smoothlab.train resolve --form, -T and --beta: paper ([M] §4: β = 1 unless given) or hinton (β = 0.5
+// unless given), at temperature T. Throws Error naming `form_option` for Form::Custom, a name only records carry.
+DistillRunOptions student_of(
+    const std::string& teacher,
+    Form form,
+    double temperature,
+    std::optional<double> beta,
+    const std::string& form_option);
 
 // The options a saved student run was distilled with (its config.json), for --resume. Throws Error for a form or
 // soft term the record misspells.
