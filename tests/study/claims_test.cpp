@@ -117,7 +117,7 @@ TEST(StudyEvidence, OneRuleOnEachSideOfTheThreshold) {
 // B is right wherever A is, and on 100 more of the 10 000 examples: Δ = 0.01, and the paired difference d_i ∈ {0, 1}
 // has standard error sqrt(0.01 · 0.99 / 10⁴) = 0.000995 (unpaired it would be 0.0042).
 TEST(StudyEvidence, SeedBootstrapOfPerSeedValues) {
-  study::BootstrapSettings s;
+  study::EvidenceOptions s;
   s.resamples = 2000;
   EXPECT_FALSE(study::seed_bootstrap({}, s).valid());
   const auto one = study::seed_bootstrap({0.4}, s); // one seed: the value, no interval
@@ -135,9 +135,26 @@ TEST(StudyEvidence, SeedBootstrapOfPerSeedValues) {
   EXPECT_DOUBLE_EQ(two.high, 1.0);
 }
 
+TEST(StudyEvidence, OptionsRefuseTooFewResamplesALevelOutsideTheUnitIntervalAndNoBins) {
+  study::EvidenceOptions s;
+  EXPECT_NO_THROW(s.validate());
+  s.resamples = 1;
+  EXPECT_ERROR_MENTIONS(s.validate(), "at least 2 resamples, got 1");
+  s = {};
+  s.level = 1;
+  EXPECT_ERROR_MENTIONS(s.validate(), "(0, 1), got 1");
+  s = {};
+  s.bins = 0;
+  EXPECT_ERROR_MENTIONS(s.validate(), "at least 1 bin, got 0");
+  // bootstrap() checks them before anything else.
+  const auto a = preds(100, 90, 0.9f);
+  const study::Statistic acc = [](const RunPredictions& p, const study::Resample& r) { return study::accuracy(p, r); };
+  EXPECT_ERROR_MENTIONS(study::bootstrap({{{&a}, acc, 1}}, s), "at least 1 bin");
+}
+
 TEST(StudyEvidence, PairedBootstrapOfAnAccuracyDifferenceMatchesItsClosedForm) {
   const auto a = preds(10000, 9000, 0.9f), b = preds(10000, 9100, 0.9f);
-  study::BootstrapSettings s;
+  study::EvidenceOptions s;
   const study::Statistic acc = [](const RunPredictions& p, const study::Resample& r) { return study::accuracy(p, r); };
   const auto iv = study::bootstrap({{{&b}, acc, 1}, {{&a}, acc, -1}}, s);
   const double se = std::sqrt(0.01 * 0.99 / 10000);

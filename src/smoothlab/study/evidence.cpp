@@ -120,7 +120,7 @@ calib::SelectiveMetrics selective(const RunPredictions& p, const Resample& r, bo
   return calib::selective_metrics(ranked, p.correct, r.test ? r.test->data() : nullptr);
 }
 
-void set_percentiles(Interval& out, std::vector<double> values, const BootstrapSettings& s) {
+void set_percentiles(Interval& out, std::vector<double> values, const EvidenceOptions& s) {
   std::sort(values.begin(), values.end());
   out.low = calib::sorted_quantile(values, (1 - s.level) / 2);
   out.high = calib::sorted_quantile(values, (1 + s.level) / 2);
@@ -128,10 +128,15 @@ void set_percentiles(Interval& out, std::vector<double> values, const BootstrapS
   out.level = s.level;
 }
 
-Interval bootstrap(const std::vector<Term>& terms, const BootstrapSettings& s) {
+void EvidenceOptions::validate() const {
+  check(resamples >= 2, "bootstrap needs at least 2 resamples, got {}", resamples);
+  check(level > 0 && level < 1, "the confidence level must lie in (0, 1), got {}", level);
+  check(bins >= 1, "the ECE needs at least 1 bin, got {}", bins);
+}
+
+Interval bootstrap(const std::vector<Term>& terms, const EvidenceOptions& s) {
+  s.validate();
   check(!terms.empty(), "bootstrap: no terms");
-  check(s.resamples >= 2, "bootstrap needs at least 2 resamples, got {}", s.resamples);
-  check(s.level > 0 && s.level < 1, "the confidence level must lie in (0, 1), got {}", s.level);
   const size_t seeds = terms[0].runs.size();
   check(seeds >= 1, "bootstrap: a term without runs");
   const RunPredictions& first = *terms[0].runs[0];
@@ -188,7 +193,7 @@ Interval bootstrap(const std::vector<Term>& terms, const BootstrapSettings& s) {
   return out;
 }
 
-Interval seed_bootstrap(const std::vector<double>& per_seed, const BootstrapSettings& s) {
+Interval seed_bootstrap(const std::vector<double>& per_seed, const EvidenceOptions& s) {
   Interval out;
   if (per_seed.empty())
     return out;

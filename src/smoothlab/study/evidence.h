@@ -63,11 +63,15 @@ RunPredictions make_predictions(
     int64_t classes,
     double temperature); // NaN: no fitted temperature (no confidence_ts)
 
-struct BootstrapSettings {
+// The settings of every claim's interval: the paired bootstrap's resamples, level and seed, and the ECE bins.
+struct EvidenceOptions {
   int64_t resamples = 1000;
   double level = 0.95;
   uint64_t seed = 0;
   int64_t bins = 15; // equal-width ECE bins, as the study's evaluation
+
+  // Throws Error for resamples < 2, a level outside (0, 1) or bins < 1. bootstrap() calls it first.
+  void validate() const;
 };
 
 // Multiplicities of the examples in one resample (count[i] = times example i was drawn); empty = the full sample.
@@ -106,14 +110,14 @@ struct Interval {
 
 // Δ = Σ terms and its interval. Every term needs the same number of runs (seeds) and every run the same examples.
 // Throws Error otherwise.
-Interval bootstrap(const std::vector<Term>& terms, const BootstrapSettings& settings);
+Interval bootstrap(const std::vector<Term>& terms, const EvidenceOptions& settings);
 
 // For a statistic that is not a function of examples (Î, one value per seed): the mean of `per_seed` and its
 // percentile interval over seeds drawn with replacement; with one seed an estimate without an interval (not valid).
-Interval seed_bootstrap(const std::vector<double>& per_seed, const BootstrapSettings& settings);
+Interval seed_bootstrap(const std::vector<double>& per_seed, const EvidenceOptions& settings);
 
 // The level-`s.level` percentile interval of resampled Δs into out (low, high, resamples, level).
-void set_percentiles(Interval& out, std::vector<double> values, const BootstrapSettings& s);
+void set_percentiles(Interval& out, std::vector<double> values, const EvidenceOptions& s);
 
 // The rule (above). An interval that is not valid gives NotTested.
 Verdict decide(const Interval& interval, double threshold);

@@ -211,10 +211,7 @@ CalibRow calibration_row(const std::string& group, double eps, const std::vector
 
 // Percentile interval of Δ(rows) over resamples of n paired examples (rows: int64 indices drawn with replacement;
 // undefined: the full sample). A resample whose Δ throws Error (it lost a class entirely) is skipped.
-Interval rows_interval(
-    int64_t n,
-    const std::function<double(const torch::Tensor&)>& delta,
-    const BootstrapSettings& s) {
+Interval rows_interval(int64_t n, const std::function<double(const torch::Tensor&)>& delta, const EvidenceOptions& s) {
   Interval out;
   out.estimate = delta(torch::Tensor());
   std::vector<double> values;
@@ -236,7 +233,7 @@ Interval rows_interval(
 
 // Paired bootstrap of tightness(run 0) − tightness(run 1) on the training panels of a projection: the same examples
 // (rows) in both runs, resampled with replacement.
-Interval tightness_interval(const represent::ProjectResult& result, const BootstrapSettings& s) {
+Interval tightness_interval(const represent::ProjectResult& result, const EvidenceOptions& s) {
   Interval out;
   if (result.panels.size() < 2 || result.panels[0].empty() || result.panels[1].empty())
     return out;
@@ -545,7 +542,7 @@ void add_mutual_information(Tables& t, const StudyPreset& preset) {
 }
 
 // The comparison of every post-hoc calibrator on one run's validation (fit) and test (evaluation) logits.
-calib::Comparison compare_posthoc(const RunRow& r, const BootstrapSettings& bootstrap) {
+calib::Comparison compare_posthoc(const RunRow& r, const EvidenceOptions& bootstrap) {
   const train::RunDir dir(r.dir);
   const auto& p = *r.predictions;
   const auto val_n = int64_t(p.val_labels.size());

@@ -177,7 +177,7 @@ struct Tables {
   int64_t test_count = 0; // test images per run
   int64_t num_classes = 0;
   std::vector<Regime> regimes;
-  BootstrapSettings bootstrap; // of every claim's interval (evidence.h)
+  EvidenceOptions bootstrap; // of every claim's interval (evidence.h)
 
   std::vector<RunRow> runs;
   std::vector<CalibRow> calibration;
