@@ -7,6 +7,7 @@
 
 #include "smoothlab/core/error.h"
 #include "smoothlab/core/files.h"
+#include "smoothlab/data/loader.h"
 #include "smoothlab/train/checkpoint.h"
 #include "smoothlab/train/run_dir.h"
 #include "smoothlab/train/run_loading.h"
@@ -93,6 +94,32 @@ TEST(RunDir, RecordsSurviveAWriteAndARead) {
   EXPECT_FALSE(epochs[1].val_accuracy.has_value());
   EXPECT_FALSE(read_jsonl(run.metrics_file())[1].contains("val_accuracy")); // absent, not null
   EXPECT_EQ(epochs[0].bad_images, 2);
+  EXPECT_FALSE(epochs[1].loader.has_value());
+  EXPECT_TRUE(read_jsonl(run.metrics_file())[1].at("loader").empty()); // {} as records without one always had
+
+  // The loader's summary: the counts and the rates LoaderStats derives, typed both ways.
+  data::LoaderStats stats;
+  stats.batches = 4;
+  stats.examples = 100;
+  stats.wall_seconds = 2;
+  stats.wait_seconds = 0.5;
+  stats.work_seconds = 1;
+  stats.ready_sum = 6;
+  stats.workers = 2;
+  stats.prefetch = 3;
+  with_val.loader = data::summarise(stats);
+  run.write_metrics({with_val});
+  const auto line = read_jsonl(run.metrics_file())[0].at("loader");
+  EXPECT_EQ(line.at("examples"), 100);
+  EXPECT_DOUBLE_EQ(line.at("wait_fraction").get<double>(), 0.25);
+  EXPECT_DOUBLE_EQ(line.at("mean_ready").get<double>(), 1.5);
+  EXPECT_DOUBLE_EQ(line.at("images_per_second").get<double>(), 50.0);
+  EXPECT_DOUBLE_EQ(line.at("capacity_images_per_second").get<double>(), 200.0); // 100 / 1 s · 2 workers
+  const auto again = run.read_metrics();
+  ASSERT_TRUE(again[0].loader.has_value());
+  EXPECT_EQ(again[0].loader->workers, 2);
+  EXPECT_DOUBLE_EQ(again[0].loader->wait_fraction, 0.25);
+  EXPECT_EQ(json(again[0]), json(with_val));
 
   train::EvalRecord eval;
   eval.epochs_done = 3;

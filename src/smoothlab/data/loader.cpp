@@ -39,17 +39,47 @@ std::shared_ptr<const ExampleSource> make_source(const Dataset& dataset) {
   return std::make_shared<TensorSource>(dataset); // a lazy dataset's labels too come from Dataset::labels
 }
 
-void to_json(nlohmann::json& j, const LoaderStats& s) {
+LoaderSummary summarise(const LoaderStats& s) {
+  LoaderSummary o;
+  o.batches = s.batches;
+  o.examples = s.examples;
+  o.skipped = s.skipped;
+  o.wait_fraction = s.wait_fraction();
+  o.mean_ready = s.mean_ready();
+  o.prefetch = s.prefetch;
+  o.workers = s.workers;
+  o.images_per_second = s.wall_seconds > 0 ? double(s.examples) / s.wall_seconds : 0.0;
+  o.capacity_images_per_second = s.capacity_per_second();
+  return o;
+}
+
+void to_json(nlohmann::json& j, const LoaderSummary& s) {
   j = {
       {"batches", s.batches},
       {"examples", s.examples},
       {"skipped", s.skipped},
-      {"wait_fraction", s.wait_fraction()},
-      {"mean_ready", s.mean_ready()},
+      {"wait_fraction", s.wait_fraction},
+      {"mean_ready", s.mean_ready},
       {"prefetch", s.prefetch},
       {"workers", s.workers},
-      {"images_per_second", s.wall_seconds > 0 ? double(s.examples) / s.wall_seconds : 0.0},
-      {"capacity_images_per_second", s.capacity_per_second()}};
+      {"images_per_second", s.images_per_second},
+      {"capacity_images_per_second", s.capacity_images_per_second}};
+}
+
+void from_json(const nlohmann::json& j, LoaderSummary& s) {
+  s.batches = j.value("batches", int64_t(0));
+  s.examples = j.value("examples", int64_t(0));
+  s.skipped = j.value("skipped", int64_t(0));
+  s.wait_fraction = j.value("wait_fraction", 0.0);
+  s.mean_ready = j.value("mean_ready", 0.0);
+  s.prefetch = j.value("prefetch", int64_t(0));
+  s.workers = j.value("workers", int64_t(0));
+  s.images_per_second = j.value("images_per_second", 0.0);
+  s.capacity_images_per_second = j.value("capacity_images_per_second", 0.0);
+}
+
+void to_json(nlohmann::json& j, const LoaderStats& s) {
+  to_json(j, summarise(s));
 }
 
 void TensorSource::read(int64_t index, float* out) const {

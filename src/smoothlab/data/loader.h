@@ -147,9 +147,21 @@ struct LoaderStats {
     return work_seconds > 0 ? double(examples) / work_seconds * std::max(1, workers) : 0;
   }
 };
+// What an epoch's record keeps of LoaderStats (metrics.jsonl's "loader"): the counts and the derived rates.
+struct LoaderSummary {
+  int64_t batches = 0, examples = 0, skipped = 0;
+  double wait_fraction = 0, mean_ready = 0;
+  int64_t prefetch = 0, workers = 0;
+  double images_per_second = 0; // delivered: examples / wall seconds
+  double capacity_images_per_second = 0; // LoaderStats::capacity_per_second
+};
+LoaderSummary summarise(const LoaderStats& stats);
+
 // {"batches", "examples", "skipped", "wait_fraction", "mean_ready", "prefetch", "workers",
-//  "images_per_second" (delivered), "capacity_images_per_second"}
-void to_json(nlohmann::json& j, const LoaderStats& stats);
+//  "images_per_second" (delivered), "capacity_images_per_second"}; from_json reads a missing key as 0.
+void to_json(nlohmann::json& j, const LoaderSummary& summary);
+void from_json(const nlohmann::json& j, LoaderSummary& summary);
+void to_json(nlohmann::json& j, const LoaderStats& stats); // to_json(summarise(stats))
 
 struct Batch {
   torch::Tensor images; // float32 [B, C, H, W]

@@ -175,7 +175,7 @@ void to_json(json& j, const EpochRecord& r) {
   put(j, "val_nll", r.val_nll);
   put(j, "val_accuracy", r.val_accuracy);
   put(j, "val_ece", r.val_ece);
-  j["loader"] = r.loader;
+  j["loader"] = r.loader ? json(*r.loader) : json::object();
   if (r.bad_images > 0)
     j["bad_images"] = r.bad_images;
   put(j, "teacher_gamma", r.teacher_gamma);
@@ -205,7 +205,8 @@ void from_json(const json& j, EpochRecord& r) {
   get(j, "val_nll", r.val_nll);
   get(j, "val_accuracy", r.val_accuracy);
   get(j, "val_ece", r.val_ece);
-  r.loader = j.value("loader", json::object());
+  if (j.contains("loader") && j.at("loader").is_object() && !j.at("loader").empty())
+    r.loader = j.at("loader").get<data::LoaderSummary>();
   r.bad_images = json_int(j, "bad_images", 0);
   get(j, "teacher_gamma", r.teacher_gamma);
   get(j, "mi", r.mi);

@@ -13,6 +13,7 @@
 #include "smoothlab/calib/meter.h"
 #include "smoothlab/calib/temperature.h"
 #include "smoothlab/data/dataset.h"
+#include "smoothlab/data/loader.h"
 #include "smoothlab/data/split.h"
 #include "smoothlab/train/config.h"
 
@@ -87,7 +88,7 @@ struct EpochRecord {
   int64_t epoch = 0; // 1-based
   double lr = 0, train_loss = 0, train_accuracy = 0, images_per_second = 0, seconds = 0;
   std::optional<double> val_loss, val_nll, val_accuracy, val_ece; // when the run has a validation split
-  nlohmann::json loader = nlohmann::json::object(); // data::LoaderStats of the epoch (diagnostics)
+  std::optional<data::LoaderSummary> loader; // the epoch's loader (diagnostics); none in records without one
   int64_t bad_images = 0;
   std::optional<double> teacher_gamma; // distillation
   std::optional<double> mi, mi_raw, mi_sigma2; // MI logging, at the epoch's end

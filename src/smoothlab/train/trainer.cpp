@@ -343,7 +343,8 @@ TrainResult train(
       record.val_accuracy = m.accuracy;
       record.val_ece = m.ece;
     }
-    record.loader = train_loader.stats(); // wait_fraction near 1: the loader, not the model, sets the pace
+    record.loader =
+        data::summarise(train_loader.stats()); // wait_fraction near 1: the loader, not the model, sets the pace
     if (group)
       record.world_size = world;
     if (writer) {
