@@ -1,8 +1,5 @@
 // `smoothlab train`: one label-smoothed training run into a run folder.
-#include <fmt/format.h>
-
 #include "command.h"
-#include "smoothlab/core/error.h"
 #include "train_options.h"
 
 namespace smoothlab::cli {
@@ -16,10 +13,6 @@ const bool registered_train = register_command(
          if (const auto status = launch_if_asked(*args))
            return *status;
          const auto prepared = prepare_training(*args);
-         if (prepared.run.saved && prepared.run.saved->distill)
-           throw Error(
-               fmt::format("--out {}: the run is a distilled student", prepared.run.dir.path().string()),
-               "resume it with smoothlab distill --resume --out " + prepared.run.dir.path().string());
          run_training(prepared);
          return 0;
        };

@@ -155,9 +155,7 @@ void resolve_train_options(TrainArgs& a) {
   c.data.resize_filter = data::parse_resize_filter(a.resize_filter);
   if (a.no_augment)
     a.config.data.augment = false;
-  a.config.optimiser.lr =
-      a.lr ? *a.lr : model::default_lr(a.config.model, a.config.optimiser.batch_size * world_size(a));
-  a.config.data.crop_padding = a.crop_padding ? *a.crop_padding : model::default_crop_padding(a.config.model);
+  train::fill_model_defaults(a.config, a.lr, a.crop_padding, world_size(a));
 }
 
 PreparedRun prepare_training(TrainArgs& a, const std::optional<distill::DistillRunOptions>& distill) {

@@ -32,7 +32,6 @@
 #include "smoothlab/distill/training.h"
 #include "smoothlab/eval/evaluate.h"
 #include "smoothlab/loss/label_smoothing.h"
-#include "smoothlab/model/classifier.h"
 #include "smoothlab/represent/cluster_stats.h"
 #include "smoothlab/represent/mutual_information.h"
 #include "smoothlab/represent/projection.h"
@@ -301,10 +300,10 @@ train::TrainConfig config_from_overrides(const nlohmann::json& overrides) {
       throw Error(fmt::format("{}: {}", key, what), e.hint());
     }
   }
-  if (!overrides.contains("lr"))
-    config.optimiser.lr = model::default_lr(config.model, config.optimiser.batch_size);
-  if (!overrides.contains("crop_padding"))
-    config.data.crop_padding = model::default_crop_padding(config.model);
+  train::fill_model_defaults(
+      config,
+      overrides.contains("lr") ? std::optional<double>(config.optimiser.lr) : std::nullopt,
+      overrides.contains("crop_padding") ? std::optional<int64_t>(config.data.crop_padding) : std::nullopt);
   config.validate();
   if (config.execution.sync_bn)
     throw Error(
@@ -364,10 +363,6 @@ std::string train_run_json(
       : force              ? train::ExistingRun::Force
                            : train::ExistingRun::Refuse;
   const auto run = train::open_run(out, mode, config);
-  if (!distill && run.saved && run.saved->distill)
-    throw Error(
-        fmt::format("out {}: the run is a distilled student", run.dir.path().string()),
-        "resume it with its teacher: smoothlab.train(out, resume=True, teacher=...)");
   // This call's threads, also when resuming (threads is not a result setting), as the program's --threads.
   const ThreadsScope threads(config.execution.threads);
   const auto assembled = distill::assemble_run(run, distill);

@@ -23,6 +23,25 @@
 namespace smoothlab::testing {
 namespace {
 
+// The model's defaults where none was given, one rule for every front end: lr 0.1 at the global batch 128, scaled
+// linearly below it (lr·B/128), and the model's crop padding (cnn 2, others 4); given values stay.
+TEST(TrainConfigDefaults, TheModelFillsWhatWasNotGiven) {
+  train::TrainConfig c;
+  c.model = "cnn";
+  c.optimiser.batch_size = 32;
+  train::fill_model_defaults(c, std::nullopt, std::nullopt);
+  EXPECT_DOUBLE_EQ(c.optimiser.lr, 0.1 * 32 / 128);
+  EXPECT_EQ(c.data.crop_padding, 2);
+  train::fill_model_defaults(c, std::nullopt, std::nullopt, 4); // 4 ranks: the global batch is 128
+  EXPECT_DOUBLE_EQ(c.optimiser.lr, 0.1);
+  c.model = "resnet20";
+  train::fill_model_defaults(c, 0.3, 0);
+  EXPECT_EQ(c.optimiser.lr, 0.3);
+  EXPECT_EQ(c.data.crop_padding, 0);
+  train::fill_model_defaults(c, std::nullopt, std::nullopt);
+  EXPECT_EQ(c.data.crop_padding, 4);
+}
+
 TEST(TrainConfigEnums, PrecisionNamesRoundTripAndAnUnknownOneIsRefused) {
   for (const auto p : {model::Precision::Fp32, model::Precision::Bf16, model::Precision::Fp16})
     EXPECT_EQ(model::parse_precision(model::precision_name(p)), p);

@@ -30,6 +30,13 @@ AssembledRun assemble_run(const train::OpenedRun& run, const std::optional<Disti
   AssembledRun a;
   if (distill)
     a.distill = effective_distillation(run, *distill); // before the data: a refusal costs nothing
+  else if (run.saved && run.saved->distill)
+    throw Error(
+        fmt::format("--out {}: the run is a distilled student", run.dir.path().string()),
+        fmt::format(
+            "resume it with its teacher: smoothlab distill --resume --teacher T --out {0}, or from Python "
+            "smoothlab.train(\"{0}\", resume=True, teacher=T)",
+            run.dir.path().string()));
   a.data = data::load_data(train::data_options(run.config));
   if (a.distill) {
     auto setup = make_distillation(*a.distill, run.config, a.data);

@@ -29,8 +29,9 @@ struct AssembledRun {
 // A new run keeps `requested`.
 DistillRunOptions effective_distillation(const train::OpenedRun& run, const DistillRunOptions& requested);
 
-// Loads `run`'s data and builds its hooks (above). `distill` set: the run is a student of that teacher. Throws Error
-// for what load_data, the resume policy and make_distillation refuse.
+// Loads `run`'s data and builds its hooks (above). `distill` set: the run is a student of that teacher; unset, a folder
+// holding a student is refused (it resumes only with its teacher). Throws Error for that, and for what load_data,
+// the resume policy and make_distillation refuse — the policy's refusals before the data is loaded.
 AssembledRun assemble_run(const train::OpenedRun& run, const std::optional<DistillRunOptions>& distill);
 
 } // namespace smoothlab::distill

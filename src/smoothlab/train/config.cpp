@@ -7,6 +7,7 @@
 #include "smoothlab/core/error.h"
 #include "smoothlab/core/json_diff.h"
 #include "smoothlab/core/json_int.h"
+#include "smoothlab/model/classifier.h"
 
 namespace smoothlab::train {
 
@@ -207,6 +208,15 @@ void TrainConfig::Probe::validate() const {
   check(mi_examples >= 1, "--mi-examples must be at least 1, got {}", mi_examples);
   check(mi_every >= 0, "--mi-every must be non-negative (0: once per epoch), got {}", mi_every);
   check(mi_views >= 2, "--mi-views must be at least 2 (σ² is pooled over views), got {}", mi_views);
+}
+
+void fill_model_defaults(
+    TrainConfig& config,
+    std::optional<double> lr,
+    std::optional<int64_t> crop_padding,
+    int64_t world_size) {
+  config.optimiser.lr = lr ? *lr : model::default_lr(config.model, config.optimiser.batch_size * world_size);
+  config.data.crop_padding = crop_padding ? *crop_padding : model::default_crop_padding(config.model);
 }
 
 // One bad value is reported as before the grouping; of several, the first in this order (the precision the device

@@ -113,6 +113,15 @@ struct TrainConfig {
   void validate() const;
 };
 
+// The model's defaults where a front end was given none, as `smoothlab train` and smoothlab.train fill them: the
+// learning rate of config.model at the global batch (batch_size × world_size; model::default_lr) and its crop
+// padding (model::default_crop_padding).
+void fill_model_defaults(
+    TrainConfig& config,
+    std::optional<double> lr,
+    std::optional<int64_t> crop_padding,
+    int64_t world_size = 1);
+
 // What data::load_data takes for the run's data part; Data::validate checks it with DataOptions::validate.
 data::DataOptions data_options(const TrainConfig::Data& data);
 inline data::DataOptions data_options(const TrainConfig& config) {
