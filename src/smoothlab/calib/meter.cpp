@@ -308,9 +308,24 @@ CalibrationMetrics metrics_from_json(const nlohmann::json& j) {
     b.count = rel.at("count").get<std::vector<double>>();
     const auto conf = rel.at("confidence").get<std::vector<double>>(),
                acc = rel.at("accuracy").get<std::vector<double>>();
-    for (size_t i = 0; i < b.count.size(); ++i) {
-      b.confidence_sum.push_back(conf.at(i) * b.count[i]);
-      b.correct_sum.push_back(acc.at(i) * b.count[i]);
+    const size_t n = b.count.size();
+    check(
+        b.lower.size() == n && b.upper.size() == n && conf.size() == n && acc.size() == n,
+        "the reliability bins' lower, upper, count, confidence and accuracy differ in length ({}, {}, {}, {}, {})",
+        b.lower.size(),
+        b.upper.size(),
+        n,
+        conf.size(),
+        acc.size());
+    for (size_t i = 0; i < n; ++i) {
+      // a count is a whole number of examples (the sum below casts it): anything else is damage
+      check(
+          b.count[i] >= 0 && b.count[i] < 0x1p53 && b.count[i] == std::trunc(b.count[i]),
+          "reliability bin {} has count {}, not a number of examples",
+          i,
+          b.count[i]);
+      b.confidence_sum.push_back(conf[i] * b.count[i]);
+      b.correct_sum.push_back(acc[i] * b.count[i]);
       b.total += int64_t(b.count[i]);
     }
   }
