@@ -159,6 +159,31 @@ TEST(CalibMeter, ResultsDoNotDependOnTheThreadCount) {
   EXPECT_GT(runs[0].classwise_ece, 0.0);
 }
 
+// metrics_from_json restores the reliability bins to_json writes, and refuses bins it could not restore: arrays of
+// different lengths (an out_of_range escaped) or a count that is not a whole number of examples (1e300 was cast to
+// int64): both found by fuzz/study_plan.
+TEST(CalibMeter, ReliabilityBinsSurviveJsonAndDamageIsAnError) {
+  auto logits = torch::tensor({0.0, 0.0, std::log(3.0), 0.0, 0.0, std::log(9.0)}).reshape({3, 2});
+  const auto m = calib::calibration_metrics(logits, torch::tensor({0, 1, 1}, torch::kInt64));
+  const auto j = calib::to_json(m);
+  const auto back = calib::metrics_from_json(j);
+  EXPECT_EQ(back.reliability.count, m.reliability.count);
+  EXPECT_EQ(back.reliability.total, 3);
+  EXPECT_DOUBLE_EQ(back.reliability.confidence(11), m.reliability.confidence(11));
+  EXPECT_NEAR(back.reliability.confidence(11), 0.75, 1e-6); // float32 softmax
+  EXPECT_NEAR(back.reliability.accuracy(13), 1.0, 1e-12);
+  for (const char* key : {"lower", "upper", "count", "confidence", "accuracy"}) {
+    auto damaged = j;
+    damaged["reliability"][key].push_back(0.0);
+    EXPECT_THROW(calib::metrics_from_json(damaged), Error) << key;
+  }
+  for (double count : {1e300, 0.5, -1.0}) {
+    auto damaged = j;
+    damaged["reliability"]["count"][0] = count;
+    EXPECT_THROW(calib::metrics_from_json(damaged), Error) << count;
+  }
+}
+
 TEST(CalibMeter, BadInputThrows) {
   calib::CalibrationMeter meter;
   EXPECT_THROW(meter.add(torch::zeros({4}), torch::zeros({4}, torch::kInt64)), Error);

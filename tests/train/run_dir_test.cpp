@@ -183,6 +183,12 @@ TEST(RunDir, ANumberOutOfItsFieldsRangeIsAnErrorNamingIt) {
   EXPECT_NE(error_of([&] { run.read_metrics(); }).find("not an integer in range"), std::string::npos);
   write_bytes(run.metrics_file(), metrics_with_epoch(3.0)); // a whole number written as a float is one
   EXPECT_EQ(run.read_metrics().at(1).epoch, 3);
+  json loader_record = epoch;
+  loader_record["loader"] = {{"batches", 1e300}};
+  write_bytes(run.metrics_file(), loader_record.dump() + "\n");
+  what = error_of([&] { run.read_metrics(); });
+  EXPECT_NE(what.find(run.metrics_file().string() + ":1: unreadable epoch record"), std::string::npos) << what;
+  EXPECT_NE(what.find("not an integer in range"), std::string::npos) << what;
 
   json record = sample_record();
   record["data_info"]["std"] = {1e300};

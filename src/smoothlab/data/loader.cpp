@@ -8,6 +8,7 @@
 #include <torch/torch.h>
 
 #include "smoothlab/core/error.h"
+#include "smoothlab/core/json_int.h"
 #include "smoothlab/core/thread_pool.h"
 
 namespace smoothlab::data {
@@ -67,13 +68,15 @@ void to_json(nlohmann::json& j, const LoaderSummary& s) {
 }
 
 void from_json(const nlohmann::json& j, LoaderSummary& s) {
-  s.batches = j.value("batches", int64_t(0));
-  s.examples = j.value("examples", int64_t(0));
-  s.skipped = j.value("skipped", int64_t(0));
+  // counts through json_int: nlohmann's value<int64_t> casts a float such as 1e300 without a check
+  auto count = [&](const char* key) { return j.contains(key) ? json_int(j.at(key)) : int64_t(0); };
+  s.batches = count("batches");
+  s.examples = count("examples");
+  s.skipped = count("skipped");
   s.wait_fraction = j.value("wait_fraction", 0.0);
   s.mean_ready = j.value("mean_ready", 0.0);
-  s.prefetch = j.value("prefetch", int64_t(0));
-  s.workers = j.value("workers", int64_t(0));
+  s.prefetch = count("prefetch");
+  s.workers = count("workers");
   s.images_per_second = j.value("images_per_second", 0.0);
   s.capacity_images_per_second = j.value("capacity_images_per_second", 0.0);
 }
