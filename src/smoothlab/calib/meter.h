@@ -118,8 +118,9 @@ CalibrationMetrics calibration_metrics(
 nlohmann::json to_json(const CalibrationMetrics& m, bool with_bins = true);
 
 // The inverse of to_json (bins restored when present: sums = per-bin mean × count). Throws nlohmann::json::exception
-// for a missing or mistyped field; null numbers read as NaN, and so do the estimators added after the first release
-// (smooth_ece … classwise_debiased_l2_ce) when a file predates them.
+// for a missing or mistyped field, and Error for an integer out of range or bins it cannot restore (arrays of
+// different lengths, a count that is not a whole number of examples); null numbers read as NaN, and so do the
+// estimators added after the first release (smooth_ece … classwise_debiased_l2_ce) when a file predates them.
 CalibrationMetrics metrics_from_json(const nlohmann::json& j);
 
 } // namespace smoothlab::calib

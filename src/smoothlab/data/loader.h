@@ -158,7 +158,8 @@ struct LoaderSummary {
 LoaderSummary summarise(const LoaderStats& stats);
 
 // {"batches", "examples", "skipped", "wait_fraction", "mean_ready", "prefetch", "workers",
-//  "images_per_second" (delivered), "capacity_images_per_second"}; from_json reads a missing key as 0.
+//  "images_per_second" (delivered), "capacity_images_per_second"}; from_json reads a missing key as 0, and a count
+//  that is not an integer in range is an Error (core/json_int.h).
 void to_json(nlohmann::json& j, const LoaderSummary& summary);
 void from_json(const nlohmann::json& j, LoaderSummary& summary);
 void to_json(nlohmann::json& j, const LoaderStats& stats); // to_json(summarise(stats))
