@@ -305,10 +305,10 @@ CalibrationMetrics metrics_from_json(const nlohmann::json& j) {
     b.binning = m.binning;
     b.lower = rel.at("lower").get<std::vector<double>>();
     b.upper = rel.at("upper").get<std::vector<double>>();
-    b.count = rel.at("count").get<std::vector<double>>();
+    const auto counts = json_ints(rel.at("count")); // whole numbers in int64's range (core/json_int.h)
     const auto conf = rel.at("confidence").get<std::vector<double>>(),
                acc = rel.at("accuracy").get<std::vector<double>>();
-    const size_t n = b.count.size();
+    const size_t n = counts.size();
     check(
         b.lower.size() == n && b.upper.size() == n && conf.size() == n && acc.size() == n,
         "the reliability bins' lower, upper, count, confidence and accuracy differ in length ({}, {}, {}, {}, {})",
@@ -318,15 +318,16 @@ CalibrationMetrics metrics_from_json(const nlohmann::json& j) {
         conf.size(),
         acc.size());
     for (size_t i = 0; i < n; ++i) {
-      // a count is a whole number of examples (the sum below casts it): anything else is damage
+      // examples: none negative, and a total that a double (the bins' sums) still counts exactly
       check(
-          b.count[i] >= 0 && b.count[i] < 0x1p53 && b.count[i] == std::trunc(b.count[i]),
+          counts[i] >= 0 && counts[i] <= (int64_t(1) << 53) - b.total,
           "reliability bin {} has count {}, not a number of examples",
           i,
-          b.count[i]);
+          counts[i]);
+      b.count.push_back(double(counts[i]));
       b.confidence_sum.push_back(conf[i] * b.count[i]);
       b.correct_sum.push_back(acc[i] * b.count[i]);
-      b.total += int64_t(b.count[i]);
+      b.total += counts[i];
     }
   }
   return m;

@@ -69,14 +69,13 @@ void to_json(nlohmann::json& j, const LoaderSummary& s) {
 
 void from_json(const nlohmann::json& j, LoaderSummary& s) {
   // counts through json_int: nlohmann's value<int64_t> casts a float such as 1e300 without a check
-  auto count = [&](const char* key) { return j.contains(key) ? json_int(j.at(key)) : int64_t(0); };
-  s.batches = count("batches");
-  s.examples = count("examples");
-  s.skipped = count("skipped");
+  s.batches = json_int(j, "batches", 0);
+  s.examples = json_int(j, "examples", 0);
+  s.skipped = json_int(j, "skipped", 0);
   s.wait_fraction = j.value("wait_fraction", 0.0);
   s.mean_ready = j.value("mean_ready", 0.0);
-  s.prefetch = count("prefetch");
-  s.workers = count("workers");
+  s.prefetch = json_int(j, "prefetch", 0);
+  s.workers = json_int(j, "workers", 0);
   s.images_per_second = j.value("images_per_second", 0.0);
   s.capacity_images_per_second = j.value("capacity_images_per_second", 0.0);
 }
